@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod base45;
+pub mod cbor;
+pub mod credential;
+pub mod di;
+pub mod digest;
+pub mod keys;
+pub mod model;
+pub mod seal;
+pub mod status;
+pub mod time;
+pub mod trust;
+pub mod x509;
+
+pub use digest::Sha256Digest;
+pub use model::{Certificate, CredentialType, DegreeLevel, Language, Subject};
+pub use time::{Date, Timestamp};
