@@ -217,10 +217,6 @@ impl EcKey {
             .map(Self)
             .map_err(|_| KeyError::Invalid("P-256"))
     }
-
-    pub(crate) fn inner(&self) -> &p256::ecdsa::SigningKey {
-        &self.0
-    }
 }
 
 impl fmt::Debug for EcKey {
@@ -267,10 +263,6 @@ impl EcPublicKey {
 
     pub(crate) fn inner(&self) -> &p256::ecdsa::VerifyingKey {
         &self.0
-    }
-
-    pub(crate) fn from_inner(key: p256::ecdsa::VerifyingKey) -> Self {
-        Self(key)
     }
 }
 

@@ -7,12 +7,15 @@ pub mod cbor;
 pub mod credential;
 pub mod di;
 pub mod digest;
+pub mod issue;
 pub mod keys;
 pub mod model;
+pub mod pdf;
 pub mod seal;
 pub mod status;
 pub mod time;
 pub mod trust;
+pub mod verify;
 pub mod x509;
 
 pub use digest::Sha256Digest;

@@ -1,0 +1,309 @@
+//! Renders a certificate page from a template into a PDF/A-3u file with `credential.json`
+//! attached as an associated file and the QR seal drawn as vectors.
+
+use krilla::color::rgb;
+use krilla::configure::{Archival, ConfigurationBuilder};
+use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
+use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::metadata::{DateTime, Metadata};
+use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::surface::Surface;
+use krilla::text::TextDirection;
+use krilla::{Document, SerializeSettings};
+
+use super::fonts::{FontBook, MissingGlyph};
+use super::template::{self, Align, Color, Shape, Template};
+use crate::model::Certificate;
+use crate::time::Timestamp;
+
+/// The name of the embedded credential.
+pub const CREDENTIAL_FILE_NAME: &str = "credential.json";
+
+const PT_PER_MM: f32 = 72.0 / 25.4;
+
+/// The page could not be rendered.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RenderError {
+    /// The template names a font family the font book does not have.
+    #[error("the template uses font family {0:?}, which is not loaded")]
+    UnknownFont(String),
+    /// A character cannot be drawn by any font.
+    #[error("{0}")]
+    MissingGlyph(#[from] MissingGlyph),
+    /// The QR code's text is too long for a QR code.
+    #[error("the QR code's content is too long ({0} bytes)")]
+    QrTooLong(usize),
+    /// The template does not fit the certificate.
+    #[error(transparent)]
+    Template(#[from] template::TemplateError),
+    /// The PDF writer refused the document (e.g. a PDF/A rule).
+    #[error("the PDF could not be written: {0}")]
+    Pdf(String),
+}
+
+/// What the page shows besides the record.
+#[derive(Clone, Debug)]
+pub struct PageInput<'a> {
+    /// The certificate.
+    pub certificate: &'a Certificate,
+    /// The issuer's name in the certificate's language, from the registry.
+    pub issuer_name: &'a str,
+    /// The verification address printed in the QR code.
+    pub verify_url: &'a str,
+    /// The QR code's full text (address and seal).
+    pub qr_text: &'a str,
+    /// The `credential.json` bytes to attach.
+    pub credential_json: &'a [u8],
+    /// The issue time, written into the metadata.
+    pub issued_at: Timestamp,
+}
+
+fn rgb(c: Color) -> rgb::Color {
+    rgb::Color::new(c.0[0], c.0[1], c.0[2])
+}
+
+fn fill(c: Color) -> Fill {
+    Fill {
+        paint: rgb(c).into(),
+        opacity: NormalizedF32::ONE,
+        rule: Default::default(),
+    }
+}
+
+fn date_time(t: Timestamp) -> DateTime {
+    let d = t.date();
+    let (h, m, s) = t.hms();
+    DateTime::new(d.year() as u16)
+        .month(d.month())
+        .day(d.day())
+        .hour(h)
+        .minute(m)
+        .second(s)
+        .utc_offset_hour(0)
+        .utc_offset_minute(0)
+}
+
+/// Renders the certificate page and returns the unsigned PDF/A-3u bytes.
+pub fn render(
+    template: &Template,
+    fonts: &FontBook,
+    input: &PageInput<'_>,
+) -> Result<Vec<u8>, RenderError> {
+    template.check_fits(input.certificate)?;
+    let values = template::placeholders(input.certificate, input.issuer_name, input.verify_url);
+    let configuration = ConfigurationBuilder::new()
+        .with_archival_validator(Archival::A3_U)
+        .finish()
+        .map_err(|e| RenderError::Pdf(format!("{e:?}")))?;
+    let settings = SerializeSettings {
+        configuration,
+        ..SerializeSettings::default()
+    };
+    let mut document = Document::new_with(settings);
+    let language = input.certificate.language;
+    let title = format!(
+        "{} {}",
+        match (input.certificate.subject.credential_type(), language) {
+            (crate::CredentialType::Degree, crate::Language::Zh) => "數位學位證書",
+            (crate::CredentialType::Degree, crate::Language::En) => "Digital Degree Certificate",
+            (crate::CredentialType::Teacher, crate::Language::Zh) => "電子教師證書",
+            (crate::CredentialType::Teacher, crate::Language::En) => "Digital Teacher Certificate",
+        },
+        input.certificate.number
+    );
+    document.set_metadata(
+        Metadata::new()
+            .title(title)
+            .language(language.bcp47().to_owned())
+            .creator("dcert".to_owned())
+            .producer(format!("dcert {}", env!("CARGO_PKG_VERSION")))
+            .authors(vec![input.issuer_name.to_owned()])
+            .creation_date(date_time(input.issued_at)),
+    );
+    let width = template.page.width_mm * PT_PER_MM;
+    let height = template.page.height_mm * PT_PER_MM;
+    let settings =
+        PageSettings::from_wh(width, height).ok_or(RenderError::Pdf("empty page".into()))?;
+    {
+        let mut page = document.start_page_with(settings);
+        let mut surface = page.surface();
+        draw_shapes(&mut surface, &template.shapes);
+        for text in &template.texts {
+            let Some(line) = template::fill(text, &values) else {
+                continue;
+            };
+            draw_text(&mut surface, fonts, text, &line)?;
+        }
+        draw_qr(&mut surface, template, input.qr_text)?;
+        surface.finish();
+        page.finish();
+    }
+    let embedded = EmbeddedFile {
+        path: CREDENTIAL_FILE_NAME.to_owned(),
+        mime_type: MimeType::new("application/json"),
+        description: Some("W3C Verifiable Credential (dcert format 1)".to_owned()),
+        association_kind: AssociationKind::Data,
+        data: input.credential_json.to_vec().into(),
+        modification_date: Some(date_time(input.issued_at)),
+        compress: Some(true),
+        location: None,
+    };
+    document
+        .embed_file(embedded)
+        .ok_or_else(|| RenderError::Pdf("the credential could not be attached".into()))?;
+    document
+        .finish()
+        .map_err(|e| RenderError::Pdf(format!("{e:?}")))
+}
+
+fn draw_shapes(surface: &mut Surface<'_>, shapes: &[Shape]) {
+    for shape in shapes {
+        let mut pb = PathBuilder::new();
+        let (stroke, fill_color, line_width) = match *shape {
+            Shape::Rect {
+                x_mm,
+                y_mm,
+                width_mm,
+                height_mm,
+                stroke,
+                fill,
+                line_width_pt,
+            } => {
+                if let Some(rect) = Rect::from_xywh(
+                    x_mm * PT_PER_MM,
+                    y_mm * PT_PER_MM,
+                    width_mm * PT_PER_MM,
+                    height_mm * PT_PER_MM,
+                ) {
+                    pb.push_rect(rect);
+                }
+                (stroke, fill, line_width_pt)
+            }
+            Shape::Line {
+                x1_mm,
+                y1_mm,
+                x2_mm,
+                y2_mm,
+                color,
+                line_width_pt,
+            } => {
+                pb.move_to(x1_mm * PT_PER_MM, y1_mm * PT_PER_MM);
+                pb.line_to(x2_mm * PT_PER_MM, y2_mm * PT_PER_MM);
+                (Some(color), None, line_width_pt)
+            }
+        };
+        let Some(path) = pb.finish() else { continue };
+        surface.set_fill(fill_color.map(fill));
+        surface.set_stroke(stroke.map(|c| Stroke {
+            paint: rgb(c).into(),
+            width: line_width,
+            ..Stroke::default()
+        }));
+        surface.draw_path(&path);
+    }
+    surface.set_stroke(None);
+}
+
+fn draw_text(
+    surface: &mut Surface<'_>,
+    fonts: &FontBook,
+    text: &template::Text,
+    line: &str,
+) -> Result<(), RenderError> {
+    let face = fonts
+        .family(&text.font)
+        .ok_or_else(|| RenderError::UnknownFont(text.font.clone()))?;
+    let runs = fonts.runs(face, line)?;
+    let chars = line.chars().count() as f32;
+    let measure = |size: f32| -> f32 {
+        runs.iter()
+            .map(|r| r.face.width(&r.text, size))
+            .sum::<f32>()
+            + text.letter_spacing_pt * (chars - 1.0).max(0.0)
+    };
+    let mut size = text.size_pt;
+    let mut width = measure(size);
+    if let Some(max) = text.max_width_mm {
+        let max = max * PT_PER_MM;
+        if width > max && width > 0.0 {
+            size *= max / width;
+            width = measure(size);
+        }
+    }
+    let anchor = text.x_mm * PT_PER_MM;
+    let mut x = match text.align {
+        Align::Left => anchor,
+        Align::Center => anchor - width / 2.0,
+        Align::Right => anchor - width,
+    };
+    let y = text.y_mm * PT_PER_MM;
+    surface.set_fill(Some(fill(text.color)));
+    for run in &runs {
+        if text.letter_spacing_pt > 0.0 {
+            for c in run.text.chars() {
+                let s = c.to_string();
+                surface.draw_text(
+                    Point::from_xy(x, y),
+                    run.face.krilla.clone(),
+                    size,
+                    &s,
+                    false,
+                    TextDirection::Auto,
+                );
+                x += run.face.width(&s, size) + text.letter_spacing_pt;
+            }
+        } else {
+            surface.draw_text(
+                Point::from_xy(x, y),
+                run.face.krilla.clone(),
+                size,
+                &run.text,
+                false,
+                TextDirection::Auto,
+            );
+            x += run.face.width(&run.text, size);
+        }
+    }
+    Ok(())
+}
+
+fn draw_qr(surface: &mut Surface<'_>, template: &Template, text: &str) -> Result<(), RenderError> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|_| RenderError::QrTooLong(text.len()))?;
+    let n = code.width();
+    let quiet = 4;
+    let module = template.qr.size_mm * PT_PER_MM / (n + 2 * quiet) as f32;
+    let left = template.qr.x_mm * PT_PER_MM + quiet as f32 * module;
+    let top = template.qr.y_mm * PT_PER_MM + quiet as f32 * module;
+    let colors = code.to_colors();
+    let mut pb = PathBuilder::new();
+    for y in 0..n {
+        // One rectangle per horizontal run of dark modules keeps the path short.
+        let mut x = 0;
+        while x < n {
+            if colors[y * n + x] == qrcode::Color::Dark {
+                let start = x;
+                while x < n && colors[y * n + x] == qrcode::Color::Dark {
+                    x += 1;
+                }
+                if let Some(rect) = Rect::from_xywh(
+                    left + start as f32 * module,
+                    top + y as f32 * module,
+                    (x - start) as f32 * module,
+                    module,
+                ) {
+                    pb.push_rect(rect);
+                }
+            } else {
+                x += 1;
+            }
+        }
+    }
+    if let Some(path) = pb.finish() {
+        surface.set_fill(Some(fill(Color([0, 0, 0]))));
+        surface.draw_path(&path);
+    }
+    Ok(())
+}

@@ -1,0 +1,959 @@
+//! The verification engine: a pure function from untrusted bytes, a trust list, a status source
+//! and `now` to a [`Report`].
+//!
+//! Every check is `pass`, `fail` or `unknown`; the outcome is `success`, `warning` (authentic
+//! but superseded by a newer version) or `failure` with a reason. The issuer's name always comes
+//! from the trust list, never from the file.
+
+use serde::Serialize;
+
+use crate::credential::UnverifiedCredential;
+use crate::di;
+use crate::digest::Sha256Digest;
+use crate::model::{Certificate, CredentialType, DegreeRecord, Language, Subject, TeacherRecord};
+use crate::pdf::cms::{self, CmsCheck};
+use crate::pdf::read::{self, Limits, PdfError};
+use crate::status::{StatusAnswer, StatusQuery, StatusSource};
+use crate::time::Timestamp;
+use crate::trust::{TrustList, TrustedCert, TrustedIssuer, WindowProblem};
+use crate::x509::ParsedCert;
+
+/// The overall answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// 認證成功: certified by the Ministry and the institution.
+    Success,
+    /// 認證警告: authentic but not the latest version.
+    Warning,
+    /// 認證失敗: not certified, or modified.
+    Failure,
+}
+
+/// Why the outcome is a warning or a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Not a certificate file: not a PDF or credential, or a PDF without a dcert credential.
+    NotACertificate,
+    /// Larger than the upload limit.
+    TooLarge,
+    /// The file's bytes differ from what was signed (re-saved, printed to PDF, edited, appended to).
+    Modified,
+    /// A signature is malformed or does not verify.
+    SignatureInvalid,
+    /// The PDF's signing certificate was not issued by the Ministry root of the trust list.
+    UntrustedRoot,
+    /// The issuer is not in the trust list.
+    UnknownIssuer,
+    /// The issuer is not accredited for this credential type or degree level.
+    NotAccredited,
+    /// The signing key or certificate was not valid when the certificate was signed.
+    KeyNotValid,
+    /// The signing key or certificate was revoked before the certificate was signed.
+    KeyRevoked,
+    /// The issuer revoked the certificate.
+    Revoked,
+    /// The registry has no record of this file.
+    NotRegistered,
+    /// A newer version of the certificate exists (warning).
+    Superseded,
+}
+
+impl Reason {
+    /// A sentence for people, in English.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Reason::NotACertificate => "This is not a digital certificate file.",
+            Reason::TooLarge => "The file is larger than the verifier accepts.",
+            Reason::Modified => "The file was modified after it was issued.",
+            Reason::SignatureInvalid => "A signature on the certificate is invalid.",
+            Reason::UntrustedRoot => {
+                "The file was not signed under the Ministry of Education's root certificate."
+            }
+            Reason::UnknownIssuer => {
+                "The issuer is not an institution registered with the Ministry of Education."
+            }
+            Reason::NotAccredited => {
+                "The issuer is not accredited to issue this kind of certificate."
+            }
+            Reason::KeyNotValid => {
+                "The issuer's key was not valid when the certificate was signed."
+            }
+            Reason::KeyRevoked => {
+                "The issuer's key had been revoked when the certificate was signed."
+            }
+            Reason::Revoked => "The issuer has revoked this certificate.",
+            Reason::NotRegistered => "The Ministry of Education has no record of this file.",
+            Reason::Superseded => {
+                "This certificate is authentic but a newer version has been issued."
+            }
+        }
+    }
+}
+
+/// The result of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckResult {
+    /// The check passed.
+    Pass,
+    /// The check failed.
+    Fail,
+    /// The check could not be made (e.g. the registry is unreachable): never read as a pass.
+    Unknown,
+}
+
+/// The checks, in the order they are reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    /// The input is a certificate PDF or credential.
+    FileFormat,
+    /// The PDF's signature covers every byte and matches them.
+    DocumentSignature,
+    /// The PDF's signing certificate chains to the Ministry root and belongs to a registered issuer.
+    SigningCertificate,
+    /// The credential's Data Integrity proof verifies under a key of its issuer.
+    CredentialProof,
+    /// The issuer is registered and accredited for this certificate.
+    Issuer,
+    /// The keys were valid and not revoked when the certificate was signed.
+    KeyValidity,
+    /// The PDF signer and the credential issuer are the same institution.
+    IssuerBinding,
+    /// The registry's status of this file: current, superseded, revoked.
+    RegistryStatus,
+    /// The trust list is current.
+    TrustList,
+}
+
+/// One check in a report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: CheckName,
+    /// Pass, fail or unknown.
+    pub result: CheckResult,
+    /// What was found, in words.
+    pub detail: String,
+}
+
+/// The kind of input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// A certificate PDF.
+    Pdf,
+    /// A bare `credential.json`.
+    Credential,
+    /// Neither.
+    Unknown,
+}
+
+/// The issuer as the trust list names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerView {
+    /// The registry id.
+    pub id: String,
+    /// The name in Traditional Chinese.
+    pub name_zh: String,
+    /// The name in English.
+    pub name_en: String,
+}
+
+/// The certified data, as the verified credential states it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialView {
+    /// Degree or teacher certificate.
+    pub credential_type: CredentialType,
+    /// The certificate number.
+    pub certificate_number: String,
+    /// The language of the file.
+    pub language: Language,
+    /// The version.
+    pub version: u32,
+    /// The previous version's file hash (the hash chain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_version_sha256: Option<Sha256Digest>,
+    /// When the issuer signed it (as the credential states).
+    pub issued_at: Timestamp,
+    /// The degree record, for a degree certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degree: Option<DegreeRecord>,
+    /// The teacher record, for a teacher certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teacher: Option<TeacherRecord>,
+}
+
+impl CredentialView {
+    fn of(c: &Certificate, issued_at: Timestamp) -> Self {
+        let (degree, teacher) = match &c.subject {
+            Subject::Degree(d) => (Some(d.clone()), None),
+            Subject::Teacher(t) => (None, Some(t.clone())),
+        };
+        Self {
+            credential_type: c.subject.credential_type(),
+            certificate_number: c.number.clone(),
+            language: c.language,
+            version: c.version,
+            previous_version_sha256: c.previous_version_sha256,
+            issued_at,
+            degree,
+            teacher,
+        }
+    }
+}
+
+/// A newer version, for a warning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewerVersion {
+    /// The latest version number.
+    pub version: u32,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+}
+
+/// The trust list a report was made against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustListView {
+    /// Its sequence number.
+    pub sequence: u64,
+    /// When it was issued: offline answers are "as of" this time.
+    pub issued: Timestamp,
+    /// The SHA-256 fingerprint of the Ministry root certificate.
+    pub root_fingerprint: Sha256Digest,
+}
+
+/// The verification report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Success, warning or failure.
+    pub outcome: Outcome,
+    /// The reason for a warning or failure.
+    pub reason: Option<Reason>,
+    /// One or two sentences for people, in English.
+    pub summary: String,
+    /// What the input was.
+    pub input: InputKind,
+    /// The SHA-256 of the input (absent when it was too large to read).
+    pub file_sha256: Option<Sha256Digest>,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// The issuer as registered (from the trust list).
+    pub issuer: Option<IssuerView>,
+    /// The certified data, when the credential's proof verified.
+    pub credential: Option<CredentialView>,
+    /// For a modified file: whether the credential embedded in it is still authentic.
+    pub embedded_credential_authentic: Option<bool>,
+    /// For a warning: the newer version.
+    pub newer_version: Option<NewerVersion>,
+    /// When the registry status was true, if a registry answered.
+    pub status_as_of: Option<Timestamp>,
+    /// The trust list used.
+    pub trust_list: TrustListView,
+    /// When the verification ran.
+    pub verified_at: Timestamp,
+}
+
+impl Report {
+    /// The check of that name, if it was made.
+    pub fn check(&self, name: CheckName) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+}
+
+struct Builder {
+    checks: Vec<Check>,
+    reasons: Vec<Reason>,
+}
+
+impl Builder {
+    fn push(&mut self, name: CheckName, result: CheckResult, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name,
+            result,
+            detail: detail.into(),
+        });
+    }
+
+    fn pass(&mut self, name: CheckName, detail: impl Into<String>) {
+        self.push(name, CheckResult::Pass, detail);
+    }
+
+    fn fail(&mut self, name: CheckName, reason: Reason, detail: impl Into<String>) {
+        self.push(name, CheckResult::Fail, detail);
+        self.reasons.push(reason);
+    }
+
+    fn unknown(&mut self, name: CheckName, detail: impl Into<String>) {
+        self.push(name, CheckResult::Unknown, detail);
+    }
+}
+
+/// The order in which reasons win when several checks fail: forgery first, then the file's
+/// integrity, then the issuer, then the registry.
+const PRIORITY: [Reason; 12] = [
+    Reason::TooLarge,
+    Reason::NotACertificate,
+    Reason::UntrustedRoot,
+    Reason::Modified,
+    Reason::SignatureInvalid,
+    Reason::UnknownIssuer,
+    Reason::NotAccredited,
+    Reason::KeyRevoked,
+    Reason::KeyNotValid,
+    Reason::Revoked,
+    Reason::NotRegistered,
+    Reason::Superseded,
+];
+
+/// How far a credential's signing time may lie in the future of `now` (clock skew).
+const CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// The integrity of the PDF's signature.
+enum Integrity {
+    Valid,
+    Modified(String),
+    Invalid(String),
+}
+
+/// Verifies `bytes` (a certificate PDF or a `credential.json`) against `trust` and `status` at `now`.
+pub fn verify(
+    bytes: &[u8],
+    trust: &TrustList,
+    status: &dyn StatusSource,
+    now: Timestamp,
+    limits: &Limits,
+) -> Report {
+    let mut b = Builder {
+        checks: Vec::new(),
+        reasons: Vec::new(),
+    };
+    let mut report = Report {
+        outcome: Outcome::Failure,
+        reason: None,
+        summary: String::new(),
+        input: InputKind::Unknown,
+        file_sha256: None,
+        checks: Vec::new(),
+        issuer: None,
+        credential: None,
+        embedded_credential_authentic: None,
+        newer_version: None,
+        status_as_of: None,
+        trust_list: TrustListView {
+            sequence: trust.content.sequence,
+            issued: trust.content.issued,
+            root_fingerprint: trust.root.fingerprint(),
+        },
+        verified_at: now,
+    };
+    if bytes.len() > limits.max_file_bytes {
+        b.fail(
+            CheckName::FileFormat,
+            Reason::TooLarge,
+            format!(
+                "the file is {} bytes; the limit is {} bytes",
+                bytes.len(),
+                limits.max_file_bytes
+            ),
+        );
+        return finish(report, b);
+    }
+    let file_sha256 = Sha256Digest::of(bytes);
+    report.file_sha256 = Some(file_sha256);
+
+    let first = bytes.iter().find(|c| !c.is_ascii_whitespace()).copied();
+    if read::looks_like_pdf(bytes) {
+        report.input = InputKind::Pdf;
+        verify_pdf(
+            bytes,
+            file_sha256,
+            trust,
+            status,
+            now,
+            limits,
+            &mut b,
+            &mut report,
+        );
+    } else if first == Some(b'{') {
+        report.input = InputKind::Credential;
+        match UnverifiedCredential::parse(bytes) {
+            Ok(credential) => {
+                b.pass(
+                    CheckName::FileFormat,
+                    "a dcert credential (credential.json)",
+                );
+                verify_credential(
+                    &credential,
+                    None,
+                    trust,
+                    status,
+                    now,
+                    None,
+                    &mut b,
+                    &mut report,
+                );
+            }
+            Err(e) => b.fail(
+                CheckName::FileFormat,
+                Reason::NotACertificate,
+                format!("not a dcert credential: {e}"),
+            ),
+        }
+    } else {
+        b.fail(
+            CheckName::FileFormat,
+            Reason::NotACertificate,
+            "neither a PDF nor a credential.json",
+        );
+    }
+    finish(report, b)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify_pdf(
+    bytes: &[u8],
+    file_sha256: Sha256Digest,
+    trust: &TrustList,
+    status: &dyn StatusSource,
+    now: Timestamp,
+    limits: &Limits,
+    b: &mut Builder,
+    report: &mut Report,
+) {
+    let contents = match read::read(bytes, limits) {
+        Ok(c) => c,
+        Err(e) => {
+            let detail = match e {
+                PdfError::Encrypted => {
+                    "the PDF is encrypted; certificate files never are".to_owned()
+                }
+                other => other.to_string(),
+            };
+            b.fail(CheckName::FileFormat, Reason::NotACertificate, detail);
+            return;
+        }
+    };
+    let credential_bytes = match (&contents.credential, &contents.credential_problem) {
+        (Some(c), _) => c,
+        (None, Some(problem)) => {
+            b.fail(
+                CheckName::FileFormat,
+                Reason::NotACertificate,
+                problem.clone(),
+            );
+            return;
+        }
+        (None, None) => {
+            b.fail(
+                CheckName::FileFormat,
+                Reason::NotACertificate,
+                "the PDF carries no credential.json: it is not a digital certificate, or it was printed or \
+                 converted to PDF; ask the holder for the original file",
+            );
+            return;
+        }
+    };
+    let credential = match UnverifiedCredential::parse(credential_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            b.fail(
+                CheckName::FileFormat,
+                Reason::NotACertificate,
+                format!("the PDF's credential.json is not a dcert credential: {e}"),
+            );
+            return;
+        }
+    };
+    b.pass(
+        CheckName::FileFormat,
+        "a PDF certificate with an embedded credential.json",
+    );
+
+    // The document signature.
+    let (integrity, signer) = document_signature(bytes, &contents.signatures);
+    match &integrity {
+        Integrity::Valid => b.pass(
+            CheckName::DocumentSignature,
+            "the PAdES signature covers every byte of the file and matches them",
+        ),
+        Integrity::Modified(detail) => b.fail(
+            CheckName::DocumentSignature,
+            Reason::Modified,
+            detail.clone(),
+        ),
+        Integrity::Invalid(detail) => b.fail(
+            CheckName::DocumentSignature,
+            Reason::SignatureInvalid,
+            detail.clone(),
+        ),
+    }
+
+    // The signing certificate.
+    let mut pdf_issuer: Option<(&TrustedIssuer, &TrustedCert)> = None;
+    match &signer {
+        None => b.unknown(
+            CheckName::SigningCertificate,
+            "no signing certificate could be read from the signature",
+        ),
+        Some(cert) if !cert.is_issued_by(&trust.root) => b.fail(
+            CheckName::SigningCertificate,
+            Reason::UntrustedRoot,
+            format!(
+                "the signing certificate ({}) was not issued by the Ministry root (fingerprint {})",
+                cert.common_name().unwrap_or_default(),
+                trust.root.fingerprint().short(16)
+            ),
+        ),
+        Some(cert) => match trust.issuer_by_certificate(&cert.der) {
+            None => b.fail(
+                CheckName::SigningCertificate,
+                Reason::UnknownIssuer,
+                "the signing certificate is not registered for any institution in the trust list",
+            ),
+            Some(found) => {
+                pdf_issuer = Some(found);
+                b.pass(
+                    CheckName::SigningCertificate,
+                    format!("issued by the Ministry root to {}", found.0.entry.name_en),
+                );
+            }
+        },
+    }
+
+    let integrity_ok = matches!(integrity, Integrity::Valid);
+    verify_credential(
+        &credential,
+        Some(file_sha256),
+        trust,
+        status,
+        now,
+        pdf_issuer,
+        b,
+        report,
+    );
+    if !integrity_ok {
+        // What the embedded data still proves.
+        let authentic = report.credential.is_some()
+            && !b.checks.iter().any(|c| {
+                matches!(
+                    c.name,
+                    CheckName::CredentialProof | CheckName::Issuer | CheckName::KeyValidity
+                ) && c.result == CheckResult::Fail
+            });
+        report.embedded_credential_authentic = Some(authentic);
+    }
+}
+
+fn document_signature(
+    bytes: &[u8],
+    signatures: &[read::FoundSignature],
+) -> (Integrity, Option<ParsedCert>) {
+    let sig = match signatures {
+        [] => {
+            return (
+                Integrity::Modified(
+                    "the file carries no signature: it was removed or never there".into(),
+                ),
+                None,
+            );
+        }
+        [one] => one,
+        _ => {
+            return (
+                Integrity::Modified(
+                    "the file carries more than one signature: it was changed after signing".into(),
+                ),
+                None,
+            );
+        }
+    };
+    if sig.sub_filter != b"ETSI.CAdES.detached" {
+        return (
+            Integrity::Invalid(
+                "the signature is not a PAdES (ETSI.CAdES.detached) signature".into(),
+            ),
+            None,
+        );
+    }
+    let Some([start, a, b, c]) = sig.byte_range else {
+        return (
+            Integrity::Modified("the signature's byte range is missing or malformed".into()),
+            None,
+        );
+    };
+    let len = bytes.len();
+    if start != 0 || a >= b || b > len || a < 1 {
+        return (
+            Integrity::Modified("the signature's byte range does not describe this file".into()),
+            None,
+        );
+    }
+    let gap = &bytes[a..b];
+    let hex = match gap {
+        // Lowercase only: hex is case-insensitive, so uppercase would let a byte change keep the same signature.
+        [b'<', inner @ .., b'>']
+            if inner.len() % 2 == 0
+                && inner
+                    .iter()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c)) =>
+        {
+            inner
+        }
+        _ => {
+            return (
+                Integrity::Modified(
+                    "the signature's byte range does not enclose the signature".into(),
+                ),
+                None,
+            );
+        }
+    };
+    let contents: Vec<u8> = hex
+        .chunks(2)
+        .map(|p| {
+            (crate::digest::hex_value(p[0]).unwrap_or(0) << 4)
+                | crate::digest::hex_value(p[1]).unwrap_or(0)
+        })
+        .collect();
+    let covered_end = b.checked_add(c);
+    let digest = match covered_end {
+        Some(end) if end <= len => Sha256Digest::of_parts(&[&bytes[..a], &bytes[b..end]]),
+        _ => {
+            return (
+                Integrity::Modified(
+                    "the signature's byte range runs past the end of the file".into(),
+                ),
+                None,
+            );
+        }
+    };
+    let (mut integrity, signer) = match cms::check(&contents, &digest) {
+        CmsCheck::Valid { signer } => (Integrity::Valid, Some(*signer)),
+        CmsCheck::DigestMismatch { signer } => (
+            Integrity::Modified(
+                "the file's bytes differ from the bytes that were signed: it was edited, re-saved or printed to PDF"
+                    .into(),
+            ),
+            Some(*signer),
+        ),
+        CmsCheck::BadSignature { signer } => (
+            Integrity::Invalid("the PAdES signature does not verify under its certificate".into()),
+            Some(*signer),
+        ),
+        CmsCheck::Malformed(what) => (Integrity::Invalid(format!("the PAdES signature is malformed: {what}")), None),
+    };
+    if matches!(integrity, Integrity::Valid) && covered_end != Some(len) {
+        integrity = Integrity::Modified(format!(
+            "{} bytes were appended after the signed part (an incremental update): the signed part is intact, \
+             but what a reader displays may differ",
+            len - covered_end.unwrap_or(len)
+        ));
+    }
+    (integrity, signer)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify_credential(
+    credential: &UnverifiedCredential,
+    file_sha256: Option<Sha256Digest>,
+    trust: &TrustList,
+    status: &dyn StatusSource,
+    now: Timestamp,
+    pdf_issuer: Option<(&TrustedIssuer, &TrustedCert)>,
+    b: &mut Builder,
+    report: &mut Report,
+) {
+    let certificate = &credential.certificate;
+    let claimed_time = credential.proof.created.unwrap_or(credential.valid_from);
+
+    // The issuer and the key that made the proof.
+    let Some(issuer) = trust.issuer_by_url(&credential.issuer_url) else {
+        b.fail(
+            CheckName::Issuer,
+            Reason::UnknownIssuer,
+            format!(
+                "the issuer {} is not in the trust list",
+                credential.issuer_url.chars().take(120).collect::<String>()
+            ),
+        );
+        b.unknown(
+            CheckName::CredentialProof,
+            "the proof was not checked: its issuer is unknown",
+        );
+        return;
+    };
+    report.issuer = Some(IssuerView {
+        id: issuer.entry.id.clone(),
+        name_zh: issuer.entry.name_zh.clone(),
+        name_en: issuer.entry.name_en.clone(),
+    });
+    let Some(key) = issuer.key_by_url(trust.registry(), &credential.proof.verification_method)
+    else {
+        b.fail(
+            CheckName::CredentialProof,
+            Reason::SignatureInvalid,
+            format!(
+                "the credential is signed with a key that is not registered for {}",
+                issuer.entry.name_en
+            ),
+        );
+        return;
+    };
+    if credential.proof.proof_purpose != "assertionMethod" {
+        b.fail(
+            CheckName::CredentialProof,
+            Reason::SignatureInvalid,
+            "the proof's purpose is not assertionMethod",
+        );
+        return;
+    }
+    match di::verify_eddsa(&credential.document, &key.key) {
+        Ok(_) => {
+            b.pass(
+                CheckName::CredentialProof,
+                "the eddsa-jcs-2022 Data Integrity proof verifies",
+            );
+            report.credential = Some(CredentialView::of(certificate, credential.valid_from));
+        }
+        Err(e) => {
+            b.fail(
+                CheckName::CredentialProof,
+                Reason::SignatureInvalid,
+                format!("the credential's proof is invalid: {e}"),
+            );
+            return;
+        }
+    }
+
+    // Accreditation.
+    let level = match &certificate.subject {
+        Subject::Degree(d) => Some(d.degree_level),
+        Subject::Teacher(_) => None,
+    };
+    if issuer.is_accredited(certificate.subject.credential_type(), level) {
+        b.pass(
+            CheckName::Issuer,
+            format!(
+                "{} is registered and accredited for this certificate",
+                issuer.entry.name_en
+            ),
+        );
+    } else {
+        b.fail(
+            CheckName::Issuer,
+            Reason::NotAccredited,
+            format!(
+                "{} is not accredited for {} certificates{}",
+                issuer.entry.name_en,
+                certificate.subject.credential_type().code(),
+                level
+                    .map(|l| format!(" at the {} level", l.code()))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+
+    // The status, asked now so that the registry's recorded time can bound the key check.
+    let answer = status.status(&StatusQuery {
+        issuer_id: issuer.entry.id.clone(),
+        number: certificate.number.clone(),
+        language: certificate.language,
+        version: certificate.version,
+        file_sha256,
+    });
+    let registered_at = match &answer {
+        StatusAnswer::Current { registered_at, .. }
+        | StatusAnswer::Superseded { registered_at, .. } => Some(*registered_at),
+        _ => None,
+    };
+
+    // Key validity at signing time.
+    let mut key_problems: Vec<(Reason, String)> = Vec::new();
+    if claimed_time > now.plus_seconds(CLOCK_SKEW_SECONDS) {
+        key_problems.push((
+            Reason::KeyNotValid,
+            format!("the credential claims a signing time in the future ({claimed_time})"),
+        ));
+    }
+    let mut windows = vec![("the credential key is", key.check_at(claimed_time))];
+    if let Some((_, cert)) = pdf_issuer {
+        windows.push((
+            "the PDF signing certificate is",
+            cert.check_at(claimed_time),
+        ));
+    }
+    for (what, result) in windows {
+        if let Err(problem) = result {
+            let reason = if matches!(problem, WindowProblem::Revoked { .. }) {
+                Reason::KeyRevoked
+            } else {
+                Reason::KeyNotValid
+            };
+            key_problems.push((reason, format!("{what} {problem}")));
+        }
+    }
+    if let Some(at) = registered_at {
+        // The registry's time is trusted: a key revoked before the file was registered cannot
+        // have signed it honestly, whatever time the file claims.
+        if let Some(from) = key.entry.revoked_from
+            && at >= from
+        {
+            key_problems.push((Reason::KeyRevoked, format!("the credential key was revoked from {from}, before the registry recorded this file at {at}")));
+        }
+    }
+    if key_problems.is_empty() {
+        b.pass(
+            CheckName::KeyValidity,
+            format!("the keys were valid when the certificate was signed ({claimed_time})"),
+        );
+    } else {
+        let detail = key_problems
+            .iter()
+            .map(|(_, d)| d.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let reason = if key_problems.iter().any(|(r, _)| *r == Reason::KeyRevoked) {
+            Reason::KeyRevoked
+        } else {
+            Reason::KeyNotValid
+        };
+        b.fail(
+            CheckName::KeyValidity,
+            reason,
+            format!("at the signing time {claimed_time}: {detail}"),
+        );
+    }
+
+    // The PDF signer and the credential issuer are one institution.
+    if let Some((pdf_signer, _)) = pdf_issuer {
+        if pdf_signer.entry.id == issuer.entry.id {
+            b.pass(
+                CheckName::IssuerBinding,
+                "the file and the credential were signed by the same institution",
+            );
+        } else {
+            b.fail(
+                CheckName::IssuerBinding,
+                Reason::SignatureInvalid,
+                format!(
+                    "the file was signed by {} but the credential names {}",
+                    pdf_signer.entry.name_en, issuer.entry.name_en
+                ),
+            );
+        }
+    }
+
+    // The registry.
+    match answer {
+        StatusAnswer::Unavailable { reason } => {
+            b.unknown(
+                CheckName::RegistryStatus,
+                format!(
+                    "the status (superseded, revoked) could not be checked: {reason}; the trust list is as of {}",
+                    trust.content.issued
+                ),
+            );
+        }
+        StatusAnswer::Current { as_of, .. } => {
+            report.status_as_of = Some(as_of);
+            b.pass(
+                CheckName::RegistryStatus,
+                format!("registered, current and not revoked as of {as_of}"),
+            );
+        }
+        StatusAnswer::Superseded {
+            latest_version,
+            superseded_at,
+            as_of,
+            ..
+        } => {
+            report.status_as_of = Some(as_of);
+            report.newer_version = Some(NewerVersion {
+                version: latest_version,
+                issued_at: superseded_at,
+            });
+            b.fail(
+                CheckName::RegistryStatus,
+                Reason::Superseded,
+                format!(
+                    "version {latest_version} was issued on {}; ask the holder or the institution for it",
+                    superseded_at.taiwan_date()
+                ),
+            );
+        }
+        StatusAnswer::Revoked {
+            reason,
+            revoked_at,
+            as_of,
+        } => {
+            report.status_as_of = Some(as_of);
+            b.fail(
+                CheckName::RegistryStatus,
+                Reason::Revoked,
+                format!("revoked on {}: {reason}", revoked_at.taiwan_date()),
+            );
+        }
+        StatusAnswer::NotRegistered { as_of } => {
+            report.status_as_of = Some(as_of);
+            b.fail(
+                CheckName::RegistryStatus,
+                Reason::NotRegistered,
+                "the registry has no record of this file; only the original file sent by the institution verifies",
+            );
+        }
+    }
+}
+
+fn finish(mut report: Report, mut b: Builder) -> Report {
+    report.reason = PRIORITY.iter().copied().find(|r| b.reasons.contains(r));
+    report.outcome = match report.reason {
+        None => Outcome::Success,
+        Some(Reason::Superseded) => Outcome::Warning,
+        Some(_) => Outcome::Failure,
+    };
+    b.checks.sort_by_key(|c| c.name as u8);
+    report.checks = b.checks;
+    let issuer_name = report
+        .issuer
+        .as_ref()
+        .map(|i| i.name_en.clone())
+        .unwrap_or_default();
+    report.summary = match (report.outcome, report.reason) {
+        (Outcome::Success, _) => {
+            let offline = report
+                .check(CheckName::RegistryStatus)
+                .is_some_and(|c| c.result == CheckResult::Unknown);
+            let mut s = format!("Certified by the Ministry of Education and {issuer_name}.");
+            if offline {
+                s.push_str(&format!(
+                    " The registry was not consulted: status as of the trust list of {}.",
+                    report.trust_list.issued
+                ));
+            }
+            s
+        }
+        (_, Some(Reason::Modified)) => {
+            let mut s = Reason::Modified.explain().to_owned();
+            match report.embedded_credential_authentic {
+                Some(true) => s.push_str(&format!(
+                    " The certificate data embedded in it is still authentic (signed by {issuer_name}), but this \
+                     file is not the original: ask the holder to send the original email attachment, not a printed \
+                     or re-saved copy."
+                )),
+                _ => s.push_str(" The data embedded in it is not authentic either."),
+            }
+            s
+        }
+        (_, Some(reason)) => reason.explain().to_owned(),
+        (_, None) => unreachable!("a failure always has a reason"),
+    };
+    report
+}

@@ -1,0 +1,361 @@
+//! The verification engine: outcomes, reasons and checks.
+
+use dcert_core::Language;
+use dcert_core::credential;
+use dcert_core::pdf::Limits;
+use dcert_core::status::{MemoryRegistry, Offline, StatusSource};
+use dcert_core::trust::TrustList;
+use dcert_core::verify::{self, CheckName, CheckResult, Outcome, Reason, Report};
+use dcert_core::{DegreeLevel, Subject};
+
+use crate::support::*;
+
+pub fn check(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource) -> Report {
+    verify::verify(bytes, trust, status, now(), &Limits::default())
+}
+
+fn registry_with(file: &dcert_core::issue::IssuedFile) -> MemoryRegistry {
+    let mut registry = MemoryRegistry::new(now());
+    registry.record(
+        "nkust",
+        "NKUST-1132-000123",
+        Language::Zh,
+        1,
+        file.sha256,
+        issued_at(),
+    );
+    registry
+}
+
+fn result(report: &Report, name: CheckName) -> CheckResult {
+    report
+        .check(name)
+        .unwrap_or_else(|| panic!("no {name:?} check in {report:#?}"))
+        .result
+}
+
+#[test]
+fn an_issued_file_verifies_offline_with_the_status_unknown() {
+    let (w, file) = sample_zh();
+    let report = check(&file.bytes, &w.trust, &Offline);
+    assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+    assert_eq!(report.reason, None);
+    for name in [
+        CheckName::FileFormat,
+        CheckName::DocumentSignature,
+        CheckName::SigningCertificate,
+        CheckName::CredentialProof,
+        CheckName::Issuer,
+        CheckName::KeyValidity,
+        CheckName::IssuerBinding,
+    ] {
+        assert_eq!(result(&report, name), CheckResult::Pass, "{name:?}");
+    }
+    assert_eq!(
+        result(&report, CheckName::RegistryStatus),
+        CheckResult::Unknown
+    );
+    assert!(
+        report.summary.contains("not consulted"),
+        "{}",
+        report.summary
+    );
+    let issuer = report.issuer.as_ref().unwrap();
+    assert_eq!(
+        issuer.name_en, "Test University nkust",
+        "the name comes from the trust list"
+    );
+    let data = report.credential.as_ref().unwrap();
+    assert_eq!(data.degree.as_ref().unwrap().name_zh, "王𪚥");
+    assert_eq!(report.file_sha256, Some(file.sha256));
+}
+
+#[test]
+fn a_registered_current_file_succeeds_with_the_status_checked() {
+    let (w, file) = sample_zh();
+    let report = check(&file.bytes, &w.trust, &registry_with(file));
+    assert_eq!(report.outcome, Outcome::Success);
+    assert_eq!(
+        result(&report, CheckName::RegistryStatus),
+        CheckResult::Pass
+    );
+    assert_eq!(report.status_as_of, Some(now()));
+}
+
+#[test]
+fn a_superseded_version_gives_a_warning_naming_the_newer_version() {
+    let (w, file) = sample_zh();
+    let mut registry = registry_with(file);
+    registry.record(
+        "nkust",
+        "NKUST-1132-000123",
+        Language::Zh,
+        2,
+        dcert_core::Sha256Digest::of(b"v2"),
+        ts("2025-09-01T00:00:00Z"),
+    );
+    let report = check(&file.bytes, &w.trust, &registry);
+    assert_eq!(
+        (report.outcome, report.reason),
+        (Outcome::Warning, Some(Reason::Superseded))
+    );
+    let newer = report.newer_version.unwrap();
+    assert_eq!(
+        (newer.version, newer.issued_at),
+        (2, ts("2025-09-01T00:00:00Z"))
+    );
+    assert!(
+        report.credential.is_some(),
+        "a superseded certificate is still authentic data"
+    );
+}
+
+#[test]
+fn a_revoked_certificate_fails_as_revoked() {
+    let (w, file) = sample_zh();
+    let mut registry = registry_with(file);
+    registry.revoke(
+        "nkust",
+        "NKUST-1132-000123",
+        Language::Zh,
+        "degree rescinded",
+        ts("2025-10-01T00:00:00Z"),
+    );
+    let report = check(&file.bytes, &w.trust, &registry);
+    assert_eq!(
+        (report.outcome, report.reason),
+        (Outcome::Failure, Some(Reason::Revoked))
+    );
+    assert!(
+        report
+            .check(CheckName::RegistryStatus)
+            .unwrap()
+            .detail
+            .contains("degree rescinded")
+    );
+}
+
+#[test]
+fn a_file_the_registry_does_not_know_fails_as_not_registered() {
+    let (w, file) = sample_zh();
+    let report = check(&file.bytes, &w.trust, &MemoryRegistry::new(now()));
+    assert_eq!(
+        (report.outcome, report.reason),
+        (Outcome::Failure, Some(Reason::NotRegistered))
+    );
+}
+
+#[test]
+fn an_issuer_missing_from_the_trust_list_is_unknown() {
+    let (w, file) = sample_zh();
+    let other = institution(&w.root, "other-school", 40);
+    let trust = trust_list(&w.root, vec![other.entry]);
+    let report = check(&file.bytes, &trust, &Offline);
+    assert_eq!(
+        (report.outcome, report.reason),
+        (Outcome::Failure, Some(Reason::UnknownIssuer))
+    );
+    assert_eq!(result(&report, CheckName::Issuer), CheckResult::Fail);
+    assert!(report.issuer.is_none());
+}
+
+#[test]
+fn a_key_outside_its_validity_window_is_not_valid_at_signing_time() {
+    let w = world();
+    let mut entry = w.nkust.entry.clone();
+    entry.credential_keys[0].valid_from = ts("2020-01-01T00:00:00Z");
+    entry.credential_keys[0].valid_until = ts("2024-12-31T00:00:00Z");
+    let trust = trust_list(&w.root, vec![entry]);
+    let file = issue_with(&w.nkust.kit, &certificate(Language::En), issued_at());
+    let report = check(&file.bytes, &trust, &Offline);
+    assert_eq!(
+        (report.outcome, report.reason),
+        (Outcome::Failure, Some(Reason::KeyNotValid))
+    );
+    assert!(
+        report
+            .check(CheckName::KeyValidity)
+            .unwrap()
+            .detail
+            .contains("not valid after")
+    );
+}
+
+#[test]
+fn a_key_rotated_out_later_keeps_old_certificates_valid() {
+    let w = world();
+    let mut entry = w.nkust.entry.clone();
+    entry.credential_keys[0].valid_until = ts("2025-12-31T00:00:00Z");
+    let trust = trust_list(&w.root, vec![entry]);
+    let file = issue_with(&w.nkust.kit, &certificate(Language::En), issued_at());
+    let report = check(&file.bytes, &trust, &Offline);
+    assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+}
+
+#[test]
+fn a_key_revoked_before_signing_fails_and_one_revoked_after_does_not() {
+    let w = world();
+    let file = issue_with(&w.nkust.kit, &certificate(Language::En), issued_at());
+    let with_revocation = |from: &str| {
+        let mut entry = w.nkust.entry.clone();
+        entry.credential_keys[0].revoked_from = Some(ts(from));
+        entry.credential_keys[0].revocation_reason = Some("key compromise".into());
+        trust_list(&w.root, vec![entry])
+    };
+    let report = check(
+        &file.bytes,
+        &with_revocation("2025-03-01T00:00:00Z"),
+        &Offline,
+    );
+    assert_eq!(
+        (report.outcome, report.reason),
+        (Outcome::Failure, Some(Reason::KeyRevoked))
+    );
+    assert!(
+        report
+            .check(CheckName::KeyValidity)
+            .unwrap()
+            .detail
+            .contains("key compromise")
+    );
+    let report = check(
+        &file.bytes,
+        &with_revocation("2025-08-01T00:00:00Z"),
+        &Offline,
+    );
+    assert_eq!(report.outcome, Outcome::Success);
+}
+
+#[test]
+fn a_backdated_file_is_caught_by_the_registry_time_after_key_revocation() {
+    let w = world();
+    let mut entry = w.nkust.entry.clone();
+    entry.credential_keys[0].revoked_from = Some(ts("2025-08-01T00:00:00Z"));
+    let trust = trust_list(&w.root, vec![entry]);
+    // A thief with the key signs with an old date, and gets the file registered after the revocation.
+    let file = issue_with(&w.nkust.kit, &certificate(Language::Zh), issued_at());
+    let mut registry = MemoryRegistry::new(now());
+    registry.record(
+        "nkust",
+        "NKUST-1132-000123",
+        Language::Zh,
+        1,
+        file.sha256,
+        ts("2025-09-01T00:00:00Z"),
+    );
+    let report = check(&file.bytes, &trust, &registry);
+    assert_eq!(report.reason, Some(Reason::KeyRevoked));
+}
+
+#[test]
+fn a_file_signed_under_another_root_fails_as_untrusted_root() {
+    let w = world();
+    let impostor_root = Root::new(66);
+    let impostor = institution(&impostor_root, "nkust", 67);
+    let file = issue_with(&impostor.kit, &certificate(Language::Zh), issued_at());
+    let report = check(&file.bytes, &w.trust, &Offline);
+    assert_eq!(
+        (report.outcome, report.reason),
+        (Outcome::Failure, Some(Reason::UntrustedRoot)),
+        "{report:#?}"
+    );
+    assert_eq!(
+        result(&report, CheckName::SigningCertificate),
+        CheckResult::Fail
+    );
+    assert_eq!(
+        result(&report, CheckName::CredentialProof),
+        CheckResult::Fail
+    );
+    assert!(
+        report.credential.is_none(),
+        "no data is shown from a forged credential"
+    );
+}
+
+#[test]
+fn an_issuer_not_accredited_for_the_degree_level_fails() {
+    let w = world();
+    let mut cert = certificate(Language::En);
+    if let Subject::Degree(d) = &mut cert.subject {
+        d.degree_level = DegreeLevel::Doctor;
+    }
+    let file = issue_with(&w.nkust.kit, &cert, issued_at());
+    let report = check(&file.bytes, &w.trust, &Offline);
+    assert_eq!(
+        (report.outcome, report.reason),
+        (Outcome::Failure, Some(Reason::NotAccredited))
+    );
+}
+
+#[test]
+fn a_university_cannot_issue_a_teacher_certificate_but_the_ministry_can() {
+    let w = world();
+    let file = issue_with(&w.nkust.kit, &teacher(Language::Zh), issued_at());
+    assert_eq!(
+        check(&file.bytes, &w.trust, &Offline).reason,
+        Some(Reason::NotAccredited)
+    );
+
+    let mut moe = institution(&w.root, "moe", 50);
+    moe.entry.accreditation.credential_types = vec![dcert_core::CredentialType::Teacher];
+    moe.entry.accreditation.degree_levels = vec![];
+    let trust = trust_list(&w.root, vec![w.nkust.entry.clone(), moe.entry.clone()]);
+    for language in [Language::Zh, Language::En] {
+        let file = issue_with(&moe.kit, &teacher(language), issued_at());
+        let report = check(&file.bytes, &trust, &Offline);
+        assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+        assert_eq!(report.credential.unwrap().teacher.unwrap().name_zh, "林堃");
+    }
+}
+
+#[test]
+fn a_pdf_signed_by_one_school_carrying_another_schools_credential_fails() {
+    let w = world();
+    let other = institution(&w.root, "other-school", 40);
+    let trust = trust_list(&w.root, vec![w.nkust.entry.clone(), other.entry.clone()]);
+    let mut kit = other.kit.clone();
+    kit.credential_key = w.nkust.kit.credential_key.clone();
+    kit.issuer = w.nkust.kit.issuer.clone();
+    let file = issue_with(&kit, &certificate(Language::Zh), issued_at());
+    let report = check(&file.bytes, &trust, &Offline);
+    assert_eq!(report.reason, Some(Reason::SignatureInvalid));
+    assert_eq!(result(&report, CheckName::IssuerBinding), CheckResult::Fail);
+}
+
+#[test]
+fn a_bare_credential_json_verifies_and_a_changed_one_does_not() {
+    let (w, file) = sample_zh();
+    let json = credential::to_file_bytes(&file.credential);
+    let report = check(&json, &w.trust, &Offline);
+    assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+    assert!(report.check(CheckName::DocumentSignature).is_none());
+
+    let mut changed = file.credential.clone();
+    changed["credentialSubject"]["nameZh"] = "王小明".into();
+    let report = check(&credential::to_file_bytes(&changed), &w.trust, &Offline);
+    assert_eq!(
+        (report.outcome, report.reason),
+        (Outcome::Failure, Some(Reason::SignatureInvalid))
+    );
+}
+
+#[test]
+fn the_json_report_has_the_documented_fields() {
+    let (w, file) = sample_zh();
+    let json = serde_json::to_value(check(&file.bytes, &w.trust, &Offline)).unwrap();
+    assert_eq!(json["outcome"], "success");
+    assert_eq!(json["reason"], serde_json::Value::Null);
+    assert_eq!(json["checks"][0]["name"], "file_format");
+    assert_eq!(json["checks"][0]["result"], "pass");
+    assert!(json["checks"][0]["detail"].is_string());
+    assert_eq!(json["issuer"]["nameZh"], "國立高雄科技大學");
+    assert_eq!(json["credential"]["degree"]["nameZh"], "王𪚥");
+    let status = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "registry_status")
+        .unwrap();
+    assert_eq!(status["result"], "unknown");
+}
