@@ -1,6 +1,9 @@
 //! Integration tests of dcert-core: one binary, one module per concern.
 
 mod pdf;
+mod roundtrip;
 mod support;
+mod tamper;
+mod tools;
 mod vectors;
 mod verify;

@@ -1,0 +1,154 @@
+//! Standard tools read our files: Poppler's pdfsig validates the PAdES signature against the
+//! Ministry root, and zbarimg decodes the QR code from a rendering, whose seal then verifies.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dcert_core::Language;
+use dcert_core::seal;
+
+use crate::support::*;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("dcert-it-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(program: &str, args: &[&str], dir: &Path) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed for this test (.ci/run installs it): {e}"))
+}
+
+#[test]
+fn pdfsig_reports_a_valid_signature_from_a_trusted_certificate() {
+    let (w, file) = sample_zh();
+    let tmp = TempDir::new("pdfsig");
+    std::fs::write(tmp.0.join("cert.pdf"), &file.bytes).unwrap();
+    std::fs::write(tmp.0.join("root.pem"), w.root.cert.to_pem()).unwrap();
+    std::fs::create_dir(tmp.0.join("nss")).unwrap();
+    let out = run(
+        "certutil",
+        &["-N", "-d", "sql:nss", "--empty-password"],
+        &tmp.0,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        "certutil",
+        &[
+            "-A",
+            "-d",
+            "sql:nss",
+            "-n",
+            "dcert-root",
+            "-t",
+            "CT,C,C",
+            "-i",
+            "root.pem",
+        ],
+        &tmp.0,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = run("pdfsig", &["-nssdir", "sql:nss", "cert.pdf"], &tmp.0);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("Signature is Valid"), "{report}");
+    assert!(report.contains("Certificate is Trusted"), "{report}");
+    assert!(report.contains("Total document signed"), "{report}");
+    assert!(report.contains("ETSI.CAdES.detached"), "{report}");
+
+    // Without the root, the signature is intact but the certificate is not trusted.
+    let out = run("pdfsig", &["cert.pdf"], &tmp.0);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("Signature is Valid") && !report.contains("Certificate is Trusted"),
+        "{report}"
+    );
+
+    // One changed byte: pdfsig sees it too.
+    let mut changed = file.bytes.clone();
+    let at = changed.len() / 3;
+    changed[at] ^= 0x20;
+    std::fs::write(tmp.0.join("changed.pdf"), &changed).unwrap();
+    let out = run("pdfsig", &["-nssdir", "sql:nss", "changed.pdf"], &tmp.0);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(!report.contains("Signature is Valid"), "{report}");
+}
+
+#[test]
+fn the_qr_code_scans_from_a_rendering_and_its_seal_verifies() {
+    let (w, _) = sample_zh();
+    let tmp = TempDir::new("qr");
+    for language in [Language::Zh, Language::En] {
+        let file = issue_with(&w.nkust.kit, &certificate(language), issued_at());
+        std::fs::write(tmp.0.join("cert.pdf"), &file.bytes).unwrap();
+        let out = run(
+            "pdftoppm",
+            &["-r", "200", "-gray", "-png", "cert.pdf", "page"],
+            &tmp.0,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = run("zbarimg", &["-q", "--raw", "page-1.png"], &tmp.0);
+        assert!(
+            out.status.success(),
+            "zbarimg found no code: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let text = text.trim_end();
+        assert!(
+            text.starts_with(&format!(
+                "{REGISTRY}/v/nkust/NKUST-1132-000123/{language}/1#DC1:"
+            )),
+            "{text}"
+        );
+        let seal_text = seal::seal_from_qr_text(text).unwrap();
+        assert_eq!(seal_text, file.seal);
+        let verified =
+            seal::verify(&seal_text, |kid| w.trust.seal_key(kid).map(|(_, k)| k.key)).unwrap();
+        assert_eq!(verified.data.name_zh, "王𪚥");
+        assert_eq!(verified.data.number, "NKUST-1132-000123");
+        assert_eq!(verified.data.language, language);
+        assert_eq!(verified.data.issuer_id, "nkust");
+    }
+}
+
+#[test]
+fn a_seal_with_a_changed_character_does_not_verify() {
+    let (w, file) = sample_zh();
+    let find = |kid: &[u8]| w.trust.seal_key(kid).map(|(_, k)| k.key);
+    assert!(seal::verify(&file.seal, find).is_ok());
+    let mut chars: Vec<char> = file.seal.chars().collect();
+    let at = chars.len() - 20;
+    chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+    let changed: String = chars.into_iter().collect();
+    assert!(seal::verify(&changed, find).is_err());
+    assert!(seal::verify("DC1:", find).is_err());
+    assert!(seal::verify("HC1:6BF", find).is_err());
+}
