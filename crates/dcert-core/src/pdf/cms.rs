@@ -60,13 +60,9 @@ fn sha256_alg() -> AlgorithmIdentifierOwned {
 }
 
 /// A detached CMS SignedData over `digest` (the SHA-256 of the signed byte ranges), signed by
-/// `key` whose certificate is `cert_der`; `chain` certificates are included for verifiers.
-pub fn sign(
-    digest: &Sha256Digest,
-    key: &EcKey,
-    cert_der: &[u8],
-    chain: &[Vec<u8>],
-) -> Result<Vec<u8>, CmsBuildError> {
+/// `key` whose certificate is `cert_der`, the only certificate included: every byte of the
+/// structure is then either signed or checked exactly by [`check`].
+pub fn sign(digest: &Sha256Digest, key: &EcKey, cert_der: &[u8]) -> Result<Vec<u8>, CmsBuildError> {
     let cert = Certificate::from_der(cert_der).map_err(build_err)?;
     let mut signed_attrs = SetOfVec::new();
     signed_attrs
@@ -105,12 +101,7 @@ pub fn sign(
         signature: OctetString::new(signature).map_err(build_err)?,
         unsigned_attrs: None,
     };
-    let mut certs = vec![CertificateChoices::Certificate(cert)];
-    for der in chain {
-        certs.push(CertificateChoices::Certificate(
-            Certificate::from_der(der).map_err(build_err)?,
-        ));
-    }
+    let certs = vec![CertificateChoices::Certificate(cert)];
     let mut digest_algorithms = SetOfVec::new();
     digest_algorithms.insert(sha256_alg()).map_err(build_err)?;
     let signed_data = SignedData {
@@ -186,10 +177,23 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
     let Ok(signed_data) = content_info.content.decode_as::<SignedData>() else {
         return malformed("not a SignedData");
     };
+    // Every field outside the signed attributes is checked exactly, so that no byte of the
+    // signature can change without the check failing.
+    if signed_data.version != CmsVersion::V1 {
+        return malformed("the SignedData version is not 1");
+    }
+    if signed_data.digest_algorithms.len() != 1
+        || signed_data.digest_algorithms.iter().next() != Some(&sha256_alg())
+    {
+        return malformed("the digest algorithms are not exactly SHA-256");
+    }
     if signed_data.encap_content_info.econtent.is_some()
         || signed_data.encap_content_info.econtent_type != ID_DATA
     {
         return malformed("not a detached signature");
+    }
+    if signed_data.crls.is_some() {
+        return malformed("revocation data is not expected in the signature");
     }
     let signers: Vec<&SignerInfo> = signed_data.signer_infos.0.iter().collect();
     let [signer_info] = signers.as_slice() else {
@@ -222,6 +226,17 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
     let Some(cert) = cert else {
         return malformed("the signer's certificate is not included");
     };
+    if certs.len() != 1
+        || signed_data
+            .certificates
+            .as_ref()
+            .is_some_and(|set| set.0.len() != 1)
+    {
+        return malformed("the signature carries certificates besides the signer's");
+    }
+    if signer_info.version != CmsVersion::V1 || signer_info.unsigned_attrs.is_some() {
+        return malformed("the signer info is not of the expected profile");
+    }
     let Ok(cert_der) = cert.to_der() else {
         return malformed("the signer's certificate cannot be encoded");
     };
@@ -229,10 +244,12 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
         Ok(p) => Box::new(p),
         Err(e) => return CmsCheck::Malformed(e.to_string()),
     };
-    if signer_info.digest_alg.oid != ID_SHA256 {
+    if signer_info.digest_alg != sha256_alg() {
         return malformed("the digest algorithm is not SHA-256");
     }
-    if signer_info.signature_algorithm.oid != ECDSA_WITH_SHA256 {
+    if signer_info.signature_algorithm.oid != ECDSA_WITH_SHA256
+        || signer_info.signature_algorithm.parameters.is_some()
+    {
         return malformed("the signature algorithm is not ECDSA with SHA-256");
     }
     let Some(attrs) = &signer_info.signed_attrs else {

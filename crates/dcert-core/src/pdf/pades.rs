@@ -24,8 +24,6 @@ pub struct PdfSigner {
     pub key: EcKey,
     /// The signing certificate, DER.
     pub certificate: Vec<u8>,
-    /// Further certificates to include (the Ministry root), DER.
-    pub chain: Vec<Vec<u8>>,
     /// The signer's name for the signature dictionary.
     pub name: String,
 }
@@ -209,7 +207,7 @@ pub fn sign(
 
     // 7. The signature over the byte ranges.
     let digest = Sha256Digest::of_parts(&[&out[..contents_at], &out[contents_end..]]);
-    let cms = cms::sign(&digest, &signer.key, &signer.certificate, &signer.chain)?;
+    let cms = cms::sign(&digest, &signer.key, &signer.certificate)?;
     if cms.len() > SIGNATURE_CAPACITY {
         return Err(SignError::TooLarge(cms.len()));
     }

@@ -141,7 +141,6 @@ pub fn institution(root: &Root, id: &str, seed: u8) -> Institution {
         pdf_signer: PdfSigner {
             key: signing_key,
             certificate: cert.clone(),
-            chain: vec![root.cert.der.clone()],
             name: name_en.clone(),
         },
     };

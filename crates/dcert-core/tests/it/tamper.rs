@@ -244,3 +244,31 @@ fn a_file_with_its_signature_removed_fails_as_modified() {
     assert_eq!(report.embedded_credential_authentic, Some(true));
     let _ = Language::Zh;
 }
+
+#[test]
+fn every_byte_of_the_cms_signature_is_signed_or_checked_exactly() {
+    use dcert_core::Sha256Digest;
+    use dcert_core::pdf::cms::{self, CmsCheck};
+
+    let (_, file) = sample_zh();
+    let bytes = &file.bytes;
+    let start = find(bytes, b"/Contents <");
+    let end = start + bytes[start..].iter().position(|&c| c == b'>').unwrap();
+    let hex = std::str::from_utf8(&bytes[start..end]).unwrap();
+    let der = dcert_core::digest::unhex(hex).unwrap();
+    let digest = Sha256Digest::of_parts(&[&bytes[..start - 1], &bytes[end + 1..]]);
+    assert!(matches!(cms::check(&der, &digest), CmsCheck::Valid { .. }));
+    let used = der.len() - der.iter().rev().take_while(|&&b| b == 0).count();
+    for at in 0..used + 8 {
+        for flip in [0x01u8, 0x80] {
+            let mut changed = der.clone();
+            changed[at] ^= flip;
+            let result = cms::check(&changed, &digest);
+            assert!(
+                !matches!(result, CmsCheck::Valid { .. }),
+                "byte {at} of {used} xor {flip:#x} went unnoticed: {:02x?}",
+                &der[..40]
+            );
+        }
+    }
+}
