@@ -21,10 +21,7 @@ pub fn encode(bytes: &[u8]) -> String {
 
 /// Decodes base45; `None` if a character is outside the alphabet or a group is out of range.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    let values: Vec<usize> = text
-        .bytes()
-        .map(|c| ALPHABET.iter().position(|&a| a == c))
-        .collect::<Option<_>>()?;
+    let values: Vec<usize> = text.bytes().map(|c| ALPHABET.iter().position(|&a| a == c)).collect::<Option<_>>()?;
     let mut out = Vec::with_capacity(values.len() / 3 * 2 + 1);
     for group in values.chunks(3) {
         match *group {

@@ -35,11 +35,7 @@ const MAX_ITEMS: u64 = 256;
 impl Value {
     /// An integer value.
     pub fn int(n: i64) -> Value {
-        if n >= 0 {
-            Value::Uint(n as u64)
-        } else {
-            Value::Nint((-1 - n) as u64)
-        }
+        if n >= 0 { Value::Uint(n as u64) } else { Value::Nint((-1 - n) as u64) }
     }
 
     /// The value as an `i64`, if it is an integer in range.
@@ -145,14 +141,8 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], CborError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .ok_or(CborError("length overflow"))?;
-        let slice = self
-            .bytes
-            .get(self.pos..end)
-            .ok_or(CborError("truncated"))?;
+        let end = self.pos.checked_add(n).ok_or(CborError("length overflow"))?;
+        let slice = self.bytes.get(self.pos..end).ok_or(CborError("truncated"))?;
         self.pos = end;
         Ok(slice)
     }
@@ -161,12 +151,8 @@ impl Reader<'_> {
         Ok(match info {
             0..=23 => u64::from(info),
             24 => u64::from(self.take(1)?[0]),
-            25 => u64::from(u16::from_be_bytes(
-                self.take(2)?.try_into().unwrap_or_default(),
-            )),
-            26 => u64::from(u32::from_be_bytes(
-                self.take(4)?.try_into().unwrap_or_default(),
-            )),
+            25 => u64::from(u16::from_be_bytes(self.take(2)?.try_into().unwrap_or_default())),
+            26 => u64::from(u32::from_be_bytes(self.take(4)?.try_into().unwrap_or_default())),
             27 => u64::from_be_bytes(self.take(8)?.try_into().unwrap_or_default()),
             _ => return Err(CborError("indefinite lengths are not supported")),
         })
@@ -190,24 +176,16 @@ impl Reader<'_> {
         match major {
             0 => Ok(Value::Uint(n)),
             1 => Ok(Value::Nint(n)),
-            2 => Ok(Value::Bytes(
-                self.take(usize::try_from(n).map_err(|_| CborError("too long"))?)?
-                    .to_vec(),
-            )),
+            2 => Ok(Value::Bytes(self.take(usize::try_from(n).map_err(|_| CborError("too long"))?)?.to_vec())),
             3 => {
                 let raw = self.take(usize::try_from(n).map_err(|_| CborError("too long"))?)?;
-                String::from_utf8(raw.to_vec())
-                    .map(Value::Text)
-                    .map_err(|_| CborError("text is not UTF-8"))
+                String::from_utf8(raw.to_vec()).map(Value::Text).map_err(|_| CborError("text is not UTF-8"))
             }
             4 => {
                 if n > MAX_ITEMS {
                     return Err(CborError("array too long"));
                 }
-                (0..n)
-                    .map(|_| self.item(depth + 1))
-                    .collect::<Result<_, _>>()
-                    .map(Value::Array)
+                (0..n).map(|_| self.item(depth + 1)).collect::<Result<_, _>>().map(Value::Array)
             }
             5 => {
                 if n > MAX_ITEMS {
@@ -239,14 +217,8 @@ mod tests {
         check(Value::int(-1), "20");
         check(Value::int(-1000), "3903e7");
         check(Value::Text("IETF".into()), "6449455446");
-        check(
-            Value::Array(vec![Value::Uint(1), Value::Array(vec![Value::Uint(2)])]),
-            "82018102",
-        );
-        check(
-            Value::Map(vec![(Value::Uint(1), Value::Bool(true))]),
-            "a101f5",
-        );
+        check(Value::Array(vec![Value::Uint(1), Value::Array(vec![Value::Uint(2)])]), "82018102");
+        check(Value::Map(vec![(Value::Uint(1), Value::Bool(true))]), "a101f5");
         check(Value::Tag(18, Box::new(Value::Null)), "d2f6");
         check(Value::Bytes(vec![1, 2]), "420102");
     }
@@ -275,11 +247,7 @@ mod tests {
         ] {
             assert!(Value::decode(bad).is_err(), "{bad:?}");
         }
-        let deep = [0x81u8; 20]
-            .iter()
-            .copied()
-            .chain([0x00])
-            .collect::<Vec<_>>();
+        let deep = [0x81u8; 20].iter().copied().chain([0x00]).collect::<Vec<_>>();
         assert_eq!(Value::decode(&deep), Err(CborError("nested too deeply")));
     }
 }

@@ -25,9 +25,7 @@ use serde_json::{Map, Value};
 use crate::di::{self, ProofError, ProofInfo, ProofOptions};
 use crate::digest::Sha256Digest;
 use crate::keys::CredentialKey;
-use crate::model::{
-    Certificate, CredentialType, DegreeRecord, Language, ModelError, Subject, TeacherRecord,
-};
+use crate::model::{Certificate, CredentialType, DegreeRecord, Language, ModelError, Subject, TeacherRecord};
 use crate::time::Timestamp;
 
 /// The VC 2.0 base context.
@@ -66,9 +64,7 @@ pub fn issuer_url(registry: &str, id: &str) -> String {
 /// Whether `id` is a valid issuer identifier: 2 to 32 lowercase letters, digits or `-`.
 pub fn is_valid_issuer_id(id: &str) -> bool {
     (2..=32).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-')
 }
 
@@ -137,10 +133,7 @@ fn display_name(t: CredentialType, language: Language) -> &'static str {
 
 /// The credential's id: `urn:dcert:<issuer>:<number>:<language>:<version>`.
 pub fn credential_id(issuer_id: &str, certificate: &Certificate) -> String {
-    format!(
-        "urn:dcert:{}:{}:{}:{}",
-        issuer_id, certificate.number, certificate.language, certificate.version
-    )
+    format!("urn:dcert:{}:{}:{}:{}", issuer_id, certificate.number, certificate.language, certificate.version)
 }
 
 /// The registry's status URL for a certificate file.
@@ -168,17 +161,11 @@ pub fn sign_credential(
     let json = CredentialJson {
         context: vec![VC_V2_CONTEXT.to_owned()],
         id: credential_id(&issuer.id, certificate),
-        types: vec![
-            "VerifiableCredential".into(),
-            credential_type_name(credential_type).into(),
-        ],
+        types: vec!["VerifiableCredential".into(), credential_type_name(credential_type).into()],
         name: display_name(credential_type, certificate.language).into(),
         issuer: issuer.url(),
         valid_from: issued_at,
-        credential_status: StatusJson {
-            id: status_url(issuer, certificate),
-            kind: "DcertRegistryStatus".into(),
-        },
+        credential_status: StatusJson { id: status_url(issuer, certificate), kind: "DcertRegistryStatus".into() },
         credential_subject: match &certificate.subject {
             Subject::Degree(d) => SubjectJson::Degree(d.clone()),
             Subject::Teacher(t) => SubjectJson::Teacher(t.clone()),
@@ -192,9 +179,7 @@ pub fn sign_credential(
         },
         proof: None,
     };
-    let Value::Object(document) =
-        serde_json::to_value(&json).map_err(|_| CredentialError::Encode)?
-    else {
+    let Value::Object(document) = serde_json::to_value(&json).map_err(|_| CredentialError::Encode)? else {
         return Err(CredentialError::Encode);
     };
     let options = ProofOptions {
@@ -258,43 +243,29 @@ impl UnverifiedCredential {
             return Err(CredentialError::TooLarge);
         }
         // serde_json limits nesting to 128 levels, so hostile input cannot exhaust the stack.
-        let document: Value =
-            serde_json::from_slice(bytes).map_err(|e| CredentialError::Shape(e.to_string()))?;
+        let document: Value = serde_json::from_slice(bytes).map_err(|e| CredentialError::Shape(e.to_string()))?;
         Self::from_value(document)
     }
 
     /// Reads an already parsed JSON document.
     pub fn from_value(document: Value) -> Result<Self, CredentialError> {
-        let format = document
-            .get("certificate")
-            .and_then(|c| c.get("format"))
-            .and_then(Value::as_u64);
+        let format = document.get("certificate").and_then(|c| c.get("format")).and_then(Value::as_u64);
         if let Some(f) = format
             && f != u64::from(FORMAT_VERSION)
         {
-            return Err(CredentialError::UnsupportedFormat(
-                u32::try_from(f).unwrap_or(u32::MAX),
-            ));
+            return Err(CredentialError::UnsupportedFormat(u32::try_from(f).unwrap_or(u32::MAX)));
         }
-        let json: CredentialJson = serde_json::from_value(document.clone())
-            .map_err(|e| CredentialError::Shape(e.to_string()))?;
+        let json = CredentialJson::deserialize(&document).map_err(|e| CredentialError::Shape(e.to_string()))?;
         if json.context.first().map(String::as_str) != Some(VC_V2_CONTEXT) {
-            return Err(CredentialError::Shape(
-                "@context does not begin with the VC 2.0 context".into(),
-            ));
+            return Err(CredentialError::Shape("@context does not begin with the VC 2.0 context".into()));
         }
         let subject = match json.credential_subject {
             SubjectJson::Degree(d) => Subject::Degree(d),
             SubjectJson::Teacher(t) => Subject::Teacher(t),
         };
         let expected_type = credential_type_name(subject.credential_type());
-        if json.types.len() != 2
-            || json.types[0] != "VerifiableCredential"
-            || json.types[1] != expected_type
-        {
-            return Err(CredentialError::Shape(format!(
-                "type must be [VerifiableCredential, {expected_type}]"
-            )));
+        if json.types.len() != 2 || json.types[0] != "VerifiableCredential" || json.types[1] != expected_type {
+            return Err(CredentialError::Shape(format!("type must be [VerifiableCredential, {expected_type}]")));
         }
         let certificate = Certificate {
             number: json.certificate.number,
@@ -305,21 +276,14 @@ impl UnverifiedCredential {
         };
         certificate.validate()?;
         let proof = di::proof_info(&document)?;
-        Ok(Self {
-            document,
-            certificate,
-            issuer_url: json.issuer,
-            valid_from: json.valid_from,
-            proof,
-        })
+        Ok(Self { document, certificate, issuer_url: json.issuer, valid_from: json.valid_from, proof })
     }
 }
 
 /// The id of the issuer whose URL under `registry` is `url`, if it is one.
 pub fn issuer_id_from_url<'a>(registry: &str, url: &'a str) -> Option<&'a str> {
     let prefix = format!("{}/issuers/", registry.trim_end_matches('/'));
-    url.strip_prefix(prefix.as_str())
-        .filter(|id| is_valid_issuer_id(id))
+    url.strip_prefix(prefix.as_str()).filter(|id| is_valid_issuer_id(id))
 }
 
 /// Builds the JSON object of a document from pairs, for callers composing controller documents.

@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::digest::Sha256Digest;
+use crate::jcs;
 use crate::keys::{self, CredentialKey, CredentialPublicKey, EcKey, EcPublicKey};
 use crate::time::Timestamp;
 
@@ -67,13 +68,15 @@ pub struct ProofInfo {
     pub proof_purpose: String,
 }
 
-fn hash_data(proof_config: &Value, document: &Value) -> Result<[u8; 64], ProofError> {
-    let canon =
-        |v: &Value| serde_json_canonicalizer::to_vec(v).map_err(|_| ProofError::Canonicalization);
+fn hash_data(proof_config: &[u8], document: &[u8]) -> [u8; 64] {
     let mut out = [0u8; 64];
-    out[..32].copy_from_slice(Sha256Digest::of(&canon(proof_config)?).as_bytes());
-    out[32..].copy_from_slice(Sha256Digest::of(&canon(document)?).as_bytes());
-    Ok(out)
+    out[..32].copy_from_slice(Sha256Digest::of(proof_config).as_bytes());
+    out[32..].copy_from_slice(Sha256Digest::of(document).as_bytes());
+    out
+}
+
+fn canonical(value: &Value) -> Result<Vec<u8>, ProofError> {
+    jcs::canonicalize(value).map_err(|_| ProofError::Canonicalization)
 }
 
 fn proof_config(document: &Map<String, Value>, suite: &str, options: &ProofOptions) -> Value {
@@ -81,10 +84,7 @@ fn proof_config(document: &Map<String, Value>, suite: &str, options: &ProofOptio
     config.insert("type".into(), "DataIntegrityProof".into());
     config.insert("cryptosuite".into(), suite.into());
     config.insert("created".into(), options.created.to_string().into());
-    config.insert(
-        "verificationMethod".into(),
-        options.verification_method.clone().into(),
-    );
+    config.insert("verificationMethod".into(), options.verification_method.clone().into());
     config.insert("proofPurpose".into(), options.proof_purpose.into());
     if let Some(context) = document.get("@context") {
         config.insert("@context".into(), context.clone());
@@ -94,10 +94,7 @@ fn proof_config(document: &Map<String, Value>, suite: &str, options: &ProofOptio
 
 fn attach(mut document: Map<String, Value>, mut config: Value, signature: &[u8]) -> Value {
     if let Value::Object(c) = &mut config {
-        c.insert(
-            "proofValue".into(),
-            keys::encode_base58btc(signature).into(),
-        );
+        c.insert("proofValue".into(), keys::encode_base58btc(signature).into());
     }
     document.insert("proof".into(), config);
     Value::Object(document)
@@ -110,19 +107,17 @@ pub fn sign_eddsa(
     options: &ProofOptions,
 ) -> Result<Value, ProofError> {
     let config = proof_config(&document, EDDSA_JCS_2022, options);
-    let data = hash_data(&config, &Value::Object(document.clone()))?;
+    let unsecured = jcs::canonicalize_view(&document, "proof", None).map_err(|_| ProofError::Canonicalization)?;
+    let data = hash_data(&canonical(&config)?, &unsecured);
     let signature = key.sign(&data);
     Ok(attach(document, config, &signature))
 }
 
 /// Signs `document` with `ecdsa-jcs-2019` (P-256) and returns it with the proof.
-pub fn sign_ecdsa(
-    document: Map<String, Value>,
-    key: &EcKey,
-    options: &ProofOptions,
-) -> Result<Value, ProofError> {
+pub fn sign_ecdsa(document: Map<String, Value>, key: &EcKey, options: &ProofOptions) -> Result<Value, ProofError> {
     let config = proof_config(&document, ECDSA_JCS_2019, options);
-    let data = hash_data(&config, &Value::Object(document.clone()))?;
+    let unsecured = jcs::canonicalize_view(&document, "proof", None).map_err(|_| ProofError::Canonicalization)?;
+    let data = hash_data(&canonical(&config)?, &unsecured);
     let signature = key.sign_raw(&data);
     Ok(attach(document, config, &signature))
 }
@@ -135,22 +130,14 @@ pub fn proof_info(document: &Value) -> Result<ProofInfo, ProofError> {
         .as_object()
         .ok_or(ProofError::Malformed("proof is not an object"))?;
     let text = |name: &'static str| {
-        proof
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or(ProofError::Malformed(name))
+        proof.get(name).and_then(Value::as_str).map(str::to_owned).ok_or(ProofError::Malformed(name))
     };
     if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof") {
         return Err(ProofError::Malformed("type is not DataIntegrityProof"));
     }
     let created = match proof.get("created") {
         None => None,
-        Some(v) => Some(
-            v.as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or(ProofError::Malformed("created"))?,
-        ),
+        Some(v) => Some(v.as_str().and_then(|s| s.parse().ok()).ok_or(ProofError::Malformed("created"))?),
     };
     Ok(ProofInfo {
         cryptosuite: text("cryptosuite")?,
@@ -160,72 +147,54 @@ pub fn proof_info(document: &Value) -> Result<ProofInfo, ProofError> {
     })
 }
 
-/// Splits a secured document into the unsecured document, the proof configuration (the proof
-/// without `proofValue`) and the signature bytes, applying the `@context` rule of the suites.
-fn split(document: &Value, suite: &'static str) -> Result<(Value, Value, Vec<u8>), ProofError> {
-    let doc = document
-        .as_object()
-        .ok_or(ProofError::Malformed("document is not an object"))?;
-    let mut unsecured = doc.clone();
-    let proof = unsecured.remove("proof").ok_or(ProofError::Missing)?;
-    let mut config = match proof {
-        Value::Object(p) => p,
-        _ => return Err(ProofError::Malformed("proof is not an object")),
+/// Checks the proof of `document` under `suite` with `verify_signature`, hashing the document
+/// without its proof and the proof without its value, and applying the suites' `@context` rule.
+fn check_proof(
+    document: &Value,
+    suite: &'static str,
+    verify_signature: impl FnOnce(&[u8; 64], &[u8]) -> bool,
+) -> Result<ProofInfo, ProofError> {
+    let info = proof_info(document)?;
+    let doc = document.as_object().ok_or(ProofError::Malformed("document is not an object"))?;
+    let Some(Value::Object(proof)) = doc.get("proof") else {
+        return Err(ProofError::Malformed("proof is not an object"));
     };
-    let found = config
-        .get("cryptosuite")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if found != suite || config.get("type").and_then(Value::as_str) != Some("DataIntegrityProof") {
-        return Err(ProofError::UnsupportedSuite {
-            expected: suite,
-            found: found.chars().take(40).collect(),
-        });
+    let found = proof.get("cryptosuite").and_then(Value::as_str).unwrap_or("");
+    if found != suite || proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof") {
+        return Err(ProofError::UnsupportedSuite { expected: suite, found: found.chars().take(40).collect() });
     }
-    let proof_value = match config.remove("proofValue") {
-        Some(Value::String(s)) => s,
-        _ => return Err(ProofError::Malformed("proofValue")),
+    let Some(Value::String(proof_value)) = proof.get("proofValue") else {
+        return Err(ProofError::Malformed("proofValue"));
     };
-    let signature =
-        keys::decode_base58btc(&proof_value).ok_or(ProofError::Malformed("proofValue"))?;
-    if let Some(proof_context) = config.get("@context") {
+    let signature = keys::decode_base58btc(proof_value).ok_or(ProofError::Malformed("proofValue"))?;
+    let context = proof.get("@context");
+    if let Some(proof_context) = context {
         // The document's @context must begin with the proof's, in order.
-        let as_list = |v: &Value| match v {
+        let as_slice = |v: &Value| match v {
             Value::Array(a) => a.clone(),
             other => vec![other.clone()],
         };
-        let proof_list = as_list(proof_context);
-        let doc_list = unsecured.get("@context").map(as_list).unwrap_or_default();
+        let proof_list = as_slice(proof_context);
+        let doc_list = doc.get("@context").map(as_slice).unwrap_or_default();
         if doc_list.len() < proof_list.len() || doc_list[..proof_list.len()] != proof_list[..] {
             return Err(ProofError::ContextMismatch);
         }
-        unsecured.insert("@context".into(), proof_context.clone());
     }
-    Ok((Value::Object(unsecured), Value::Object(config), signature))
+    let canon = |r: Result<Vec<u8>, jcs::JcsError>| r.map_err(|_| ProofError::Canonicalization);
+    let unsecured = canon(jcs::canonicalize_view(doc, "proof", context.map(|c| ("@context", c))))?;
+    let config = canon(jcs::canonicalize_view(proof, "proofValue", None))?;
+    let data = hash_data(&config, &unsecured);
+    if verify_signature(&data, &signature) { Ok(info) } else { Err(ProofError::BadSignature) }
 }
 
 /// Checks an `eddsa-jcs-2022` proof on `document` against `key`.
 pub fn verify_eddsa(document: &Value, key: &CredentialPublicKey) -> Result<ProofInfo, ProofError> {
-    let info = proof_info(document)?;
-    let (unsecured, config, signature) = split(document, EDDSA_JCS_2022)?;
-    let data = hash_data(&config, &unsecured)?;
-    if key.verify(&data, &signature) {
-        Ok(info)
-    } else {
-        Err(ProofError::BadSignature)
-    }
+    check_proof(document, EDDSA_JCS_2022, |data, signature| key.verify(data, signature))
 }
 
 /// Checks an `ecdsa-jcs-2019` (P-256) proof on `document` against `key`.
 pub fn verify_ecdsa(document: &Value, key: &EcPublicKey) -> Result<ProofInfo, ProofError> {
-    let info = proof_info(document)?;
-    let (unsecured, config, signature) = split(document, ECDSA_JCS_2019)?;
-    let data = hash_data(&config, &unsecured)?;
-    if key.verify_raw(&data, &signature) {
-        Ok(info)
-    } else {
-        Err(ProofError::BadSignature)
-    }
+    check_proof(document, ECDSA_JCS_2019, |data, signature| key.verify_raw(data, signature))
 }
 
 #[cfg(test)]
@@ -247,19 +216,11 @@ mod tests {
             verification_method: "https://example.test/root#key".into(),
             proof_purpose: "assertionMethod",
         };
-        let signed = sign_ecdsa(
-            object(serde_json::json!({"a": 1, "b": [true, null]})),
-            &key,
-            &options,
-        )
-        .unwrap();
+        let signed = sign_ecdsa(object(serde_json::json!({"a": 1, "b": [true, null]})), &key, &options).unwrap();
         verify_ecdsa(&signed, &key.public()).unwrap();
         let mut changed = signed.clone();
         changed["a"] = 2.into();
-        assert_eq!(
-            verify_ecdsa(&changed, &key.public()),
-            Err(ProofError::BadSignature)
-        );
+        assert_eq!(verify_ecdsa(&changed, &key.public()), Err(ProofError::BadSignature));
         assert!(matches!(
             verify_eddsa(&signed, &CredentialKey::from_seed(&[1; 32]).public()),
             Err(ProofError::UnsupportedSuite { .. })

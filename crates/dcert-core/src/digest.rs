@@ -25,6 +25,17 @@ impl Sha256Digest {
         Self(hasher.finalize().into())
     }
 
+    /// The digest of `bytes` and the digest of `bytes` without `gap`, hashing the part before
+    /// the gap once. `gap` must lie within `bytes`.
+    pub fn of_whole_and_without(bytes: &[u8], gap: std::ops::Range<usize>) -> (Self, Self) {
+        let mut prefix = Sha256::new();
+        prefix.update(&bytes[..gap.start]);
+        let mut whole = prefix.clone();
+        whole.update(&bytes[gap.start..]);
+        prefix.update(&bytes[gap.end..]);
+        (Self(whole.finalize().into()), Self(prefix.finalize().into()))
+    }
+
     /// The raw 32 bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
@@ -91,22 +102,60 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Bytes from hexadecimal text (either case); `None` if the text is not an even number of hex digits.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    let s = s.as_bytes();
-    if s.len() % 2 != 0 {
+    unhex_bytes(s.as_bytes())
+}
+
+/// Bytes from hexadecimal digits (either case); `None` unless an even number of hex digits.
+pub fn unhex_bytes(digits: &[u8]) -> Option<Vec<u8>> {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
-    s.chunks(2)
-        .map(|pair| Some(hex_value(pair[0])? << 4 | hex_value(pair[1])?))
-        .collect()
+    let mut out = Vec::with_capacity(digits.len() / 2);
+    for pair in digits.chunks_exact(2) {
+        out.push(hex_value(pair[0])? << 4 | hex_value(pair[1])?);
+    }
+    Some(out)
 }
+
+/// Bytes from lowercase hexadecimal digits only; `None` for anything else or an odd count.
+pub fn unhex_lowercase(digits: &[u8]) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(digits.len() / 2);
+    for pair in digits.chunks_exact(2) {
+        out.push(value(pair[0])? << 4 | value(pair[1])?);
+    }
+    Some(out)
+}
+
+/// The value of each byte as a hexadecimal digit, or 0xff.
+const HEX_VALUES: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// The value of one hexadecimal digit.
 pub(crate) fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+    match HEX_VALUES[usize::from(c)] {
+        0xff => None,
+        v => Some(v),
     }
 }
 
@@ -134,9 +183,6 @@ mod tests {
 
     #[test]
     fn parts_hash_like_the_whole() {
-        assert_eq!(
-            Sha256Digest::of_parts(&[b"ab", b"c"]),
-            Sha256Digest::of(b"abc")
-        );
+        assert_eq!(Sha256Digest::of_parts(&[b"ab", b"c"]), Sha256Digest::of(b"abc"));
     }
 }

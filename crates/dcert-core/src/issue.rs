@@ -85,13 +85,9 @@ pub fn issue(
     fonts: &FontBook,
     issued_at: Timestamp,
 ) -> Result<IssuedFile, IssueError> {
-    let credential =
-        credential::sign_credential(certificate, &kit.issuer, &kit.credential_key, issued_at)?;
+    let credential = credential::sign_credential(certificate, &kit.issuer, &kit.credential_key, issued_at)?;
     let credential_json = credential::to_file_bytes(&credential);
-    let seal = seal::sign(
-        &SealData::of(certificate, &kit.issuer.id, issued_at),
-        &kit.credential_key,
-    );
+    let seal = seal::sign(&SealData::of(certificate, &kit.issuer.id, issued_at), &kit.credential_key);
     let url = verify_url(&kit.issuer, certificate);
     let qr_text = seal::qr_text(&url, &seal);
     let unsigned = render::render(
@@ -107,10 +103,5 @@ pub fn issue(
         },
     )?;
     let bytes = pades::sign(unsigned, &kit.pdf_signer, issued_at)?;
-    Ok(IssuedFile {
-        sha256: Sha256Digest::of(&bytes),
-        bytes,
-        credential,
-        seal,
-    })
+    Ok(IssuedFile { sha256: Sha256Digest::of(&bytes), bytes, credential, seal })
 }

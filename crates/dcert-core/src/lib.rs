@@ -8,6 +8,7 @@ pub mod credential;
 pub mod di;
 pub mod digest;
 pub mod issue;
+pub mod jcs;
 pub mod keys;
 pub mod model;
 pub mod pdf;

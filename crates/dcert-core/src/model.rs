@@ -48,10 +48,7 @@ impl FromStr for Language {
         match s.to_ascii_lowercase().as_str() {
             "zh" | "zh-tw" | "zh-hant" | "zh-hant-tw" => Ok(Language::Zh),
             "en" => Ok(Language::En),
-            _ => Err(ModelError::Invalid {
-                field: "language",
-                problem: format!("{s:?} is not zh or en"),
-            }),
+            _ => Err(ModelError::Invalid { field: "language", problem: format!("{s:?} is not zh or en") }),
         }
     }
 }
@@ -400,9 +397,7 @@ fn check_text(field: &'static str, value: &str) -> Result<(), ModelError> {
 /// Whether `number` is a valid certificate number: 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
 pub fn is_valid_certificate_number(number: &str) -> bool {
     (1..=64).contains(&number.len())
-        && number
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && number.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 impl Certificate {
@@ -416,10 +411,7 @@ impl Certificate {
             });
         }
         if self.version == 0 {
-            return Err(ModelError::Invalid {
-                field: "version",
-                problem: "versions start at 1".into(),
-            });
+            return Err(ModelError::Invalid { field: "version", problem: "versions start at 1".into() });
         }
         match (self.version, self.previous_version_sha256) {
             (1, Some(_)) => {
@@ -455,10 +447,7 @@ impl Certificate {
                     check_text(field, value)?;
                 }
                 if d.other_programs.len() > 8 {
-                    return Err(ModelError::Invalid {
-                        field: "otherPrograms",
-                        problem: "at most 8 programmes".into(),
-                    });
+                    return Err(ModelError::Invalid { field: "otherPrograms", problem: "at most 8 programmes".into() });
                 }
                 for p in &d.other_programs {
                     check_text("otherPrograms.nameZh", &p.name_zh)?;
@@ -489,14 +478,9 @@ mod tests {
 
     #[test]
     fn terms_read_as_year_dash_term() {
-        assert_eq!(
-            "113-2".parse::<Term>().unwrap(),
-            Term { year: 113, term: 2 }
-        );
+        assert_eq!("113-2".parse::<Term>().unwrap(), Term { year: 113, term: 2 });
         assert_eq!("110-1".parse::<Term>().unwrap().to_string(), "110-1");
-        for bad in [
-            "113", "113-3", "0-1", "1130-1", "-1", "113-", "a-1", "113-1-1",
-        ] {
+        for bad in ["113", "113-3", "0-1", "1130-1", "-1", "113-", "a-1", "113-1-1"] {
             assert!(bad.parse::<Term>().is_err(), "{bad}");
         }
     }

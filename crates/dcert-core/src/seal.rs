@@ -55,27 +55,26 @@ impl SealData {
     pub fn of(certificate: &Certificate, issuer_id: &str, issued_at: Timestamp) -> Self {
         let zh = certificate.language == Language::Zh;
         let pick = |a: &String, b: &String| if zh { a.clone() } else { b.clone() };
-        let (name_zh, name_en, birth_date, title, field, date, printed_number) =
-            match &certificate.subject {
-                Subject::Degree(d) => (
-                    d.name_zh.clone(),
-                    d.name_en.clone(),
-                    d.birth_date,
-                    pick(&d.degree_zh, &d.degree_en),
-                    pick(&d.department_zh, &d.department_en),
-                    d.graduation_date,
-                    d.diploma_number.clone(),
-                ),
-                Subject::Teacher(t) => (
-                    t.name_zh.clone(),
-                    t.name_en.clone(),
-                    t.birth_date,
-                    pick(&t.kind_zh, &t.kind_en),
-                    pick(&t.subject_zh, &t.subject_en),
-                    t.issue_date,
-                    t.teacher_certificate_number.clone(),
-                ),
-            };
+        let (name_zh, name_en, birth_date, title, field, date, printed_number) = match &certificate.subject {
+            Subject::Degree(d) => (
+                d.name_zh.clone(),
+                d.name_en.clone(),
+                d.birth_date,
+                pick(&d.degree_zh, &d.degree_en),
+                pick(&d.department_zh, &d.department_en),
+                d.graduation_date,
+                d.diploma_number.clone(),
+            ),
+            Subject::Teacher(t) => (
+                t.name_zh.clone(),
+                t.name_en.clone(),
+                t.birth_date,
+                pick(&t.kind_zh, &t.kind_en),
+                pick(&t.subject_zh, &t.subject_en),
+                t.issue_date,
+                t.teacher_certificate_number.clone(),
+            ),
+        };
         Self {
             issuer_id: issuer_id.to_owned(),
             number: certificate.number.clone(),
@@ -137,9 +136,7 @@ impl SealData {
         let text = |v: &Value| v.as_text().map(str::to_owned);
         let day = |v: &Value| {
             let days = v.as_i64()?;
-            (-1_000_000..3_000_000)
-                .contains(&days)
-                .then(|| Date::from_days_since_epoch(days))
+            (-1_000_000..3_000_000).contains(&days).then(|| Date::from_days_since_epoch(days))
         };
         Some(Self {
             issuer_id: text(issuer_id)?,
@@ -241,16 +238,11 @@ pub struct VerifiedSeal {
 pub const MAX_SEAL_CHARS: usize = 4096;
 
 /// Reads and verifies a seal; `find_key` maps a key id to the candidate public key.
-pub fn verify(
-    text: &str,
-    find_key: impl Fn(&[u8]) -> Option<CredentialPublicKey>,
-) -> Result<VerifiedSeal, SealError> {
+pub fn verify(text: &str, find_key: impl Fn(&[u8]) -> Option<CredentialPublicKey>) -> Result<VerifiedSeal, SealError> {
     if text.len() > MAX_SEAL_CHARS {
         return Err(SealError::Malformed("too long"));
     }
-    let body = text
-        .strip_prefix(PREFIX)
-        .ok_or(SealError::Malformed("no DC1: prefix"))?;
+    let body = text.strip_prefix(PREFIX).ok_or(SealError::Malformed("no DC1: prefix"))?;
     let bytes = base45::decode(body).ok_or(SealError::Malformed("not base45"))?;
     let value = Value::decode(&bytes).map_err(|_| SealError::Malformed("not CBOR"))?;
     let Value::Tag(COSE_SIGN1_TAG, inner) = value else {
@@ -259,12 +251,7 @@ pub fn verify(
     let Value::Array(parts) = *inner else {
         return Err(SealError::Malformed("not a COSE_Sign1"));
     };
-    let [
-        Value::Bytes(protected),
-        Value::Map(_),
-        Value::Bytes(payload),
-        Value::Bytes(signature),
-    ] = parts.as_slice()
+    let [Value::Bytes(protected), Value::Map(_), Value::Bytes(payload), Value::Bytes(signature)] = parts.as_slice()
     else {
         return Err(SealError::Malformed("not a COSE_Sign1"));
     };
@@ -272,18 +259,11 @@ pub fn verify(
     let Value::Map(header) = header else {
         return Err(SealError::Malformed("protected header"));
     };
-    let lookup = |label: u64| {
-        header
-            .iter()
-            .find(|(k, _)| *k == Value::Uint(label))
-            .map(|(_, v)| v)
-    };
+    let lookup = |label: u64| header.iter().find(|(k, _)| *k == Value::Uint(label)).map(|(_, v)| v);
     if lookup(1).and_then(Value::as_i64) != Some(ALG_EDDSA) {
         return Err(SealError::Malformed("algorithm is not EdDSA"));
     }
-    let kid = lookup(4)
-        .and_then(Value::as_bytes)
-        .ok_or(SealError::Malformed("no key id"))?;
+    let kid = lookup(4).and_then(Value::as_bytes).ok_or(SealError::Malformed("no key id"))?;
     let key = find_key(kid).ok_or(SealError::UnknownKey)?;
     if !key.verify(&sig_structure(protected, payload), signature) {
         return Err(SealError::BadSignature);

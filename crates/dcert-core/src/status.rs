@@ -79,9 +79,7 @@ pub struct Offline;
 
 impl StatusSource for Offline {
     fn status(&self, _query: &StatusQuery) -> StatusAnswer {
-        StatusAnswer::Unavailable {
-            reason: "offline: no registry was consulted".into(),
-        }
+        StatusAnswer::Unavailable { reason: "offline: no registry was consulted".into() }
     }
 }
 
@@ -108,11 +106,7 @@ pub struct MemoryRegistry {
 impl MemoryRegistry {
     /// An empty registry whose answers are dated `as_of`.
     pub fn new(as_of: Timestamp) -> Self {
-        Self {
-            files: Vec::new(),
-            revoked: HashMap::new(),
-            as_of,
-        }
+        Self { files: Vec::new(), revoked: HashMap::new(), as_of }
     }
 
     /// Records an issued file.
@@ -136,49 +130,28 @@ impl MemoryRegistry {
     }
 
     /// Records a revocation of a certificate (all versions of one language).
-    pub fn revoke(
-        &mut self,
-        issuer_id: &str,
-        number: &str,
-        language: Language,
-        reason: &str,
-        at: Timestamp,
-    ) {
-        self.revoked.insert(
-            (issuer_id.to_owned(), number.to_owned(), language),
-            (reason.to_owned(), at),
-        );
+    pub fn revoke(&mut self, issuer_id: &str, number: &str, language: Language, reason: &str, at: Timestamp) {
+        self.revoked.insert((issuer_id.to_owned(), number.to_owned(), language), (reason.to_owned(), at));
     }
 }
 
 impl StatusSource for MemoryRegistry {
     fn status(&self, q: &StatusQuery) -> StatusAnswer {
         let as_of = self.as_of;
-        let same_certificate = |r: &&Recorded| {
-            r.issuer_id == q.issuer_id && r.number == q.number && r.language == q.language
-        };
-        let this =
-            self.files.iter().filter(same_certificate).find(|r| {
-                r.version == q.version && q.file_sha256.is_none_or(|h| h == r.file_sha256)
-            });
-        let Some(this) = this else {
-            return StatusAnswer::NotRegistered { as_of };
-        };
-        if let Some((reason, at)) =
-            self.revoked
-                .get(&(q.issuer_id.clone(), q.number.clone(), q.language))
-        {
-            return StatusAnswer::Revoked {
-                reason: reason.clone(),
-                revoked_at: *at,
-                as_of,
-            };
-        }
-        let latest = self
+        let same_certificate =
+            |r: &&Recorded| r.issuer_id == q.issuer_id && r.number == q.number && r.language == q.language;
+        let this = self
             .files
             .iter()
             .filter(same_certificate)
-            .max_by_key(|r| r.version);
+            .find(|r| r.version == q.version && q.file_sha256.is_none_or(|h| h == r.file_sha256));
+        let Some(this) = this else {
+            return StatusAnswer::NotRegistered { as_of };
+        };
+        if let Some((reason, at)) = self.revoked.get(&(q.issuer_id.clone(), q.number.clone(), q.language)) {
+            return StatusAnswer::Revoked { reason: reason.clone(), revoked_at: *at, as_of };
+        }
+        let latest = self.files.iter().filter(same_certificate).max_by_key(|r| r.version);
         match latest {
             Some(l) if l.version > this.version => StatusAnswer::Superseded {
                 latest_version: l.version,
@@ -186,10 +159,7 @@ impl StatusSource for MemoryRegistry {
                 registered_at: this.registered_at,
                 as_of,
             },
-            _ => StatusAnswer::Current {
-                registered_at: this.registered_at,
-                as_of,
-            },
+            _ => StatusAnswer::Current { registered_at: this.registered_at, as_of },
         }
     }
 }

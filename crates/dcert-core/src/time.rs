@@ -32,10 +32,7 @@ pub enum TimeError {
 }
 
 fn syntax(expected: &'static str, found: &str) -> TimeError {
-    TimeError::Syntax {
-        expected,
-        found: found.chars().take(40).collect(),
-    }
+    TimeError::Syntax { expected, found: found.chars().take(40).collect() }
 }
 
 impl Date {
@@ -128,12 +125,7 @@ impl Date {
             "November",
             "December",
         ];
-        format!(
-            "{} {}, {}",
-            MONTHS[usize::from(self.month - 1)],
-            self.day,
-            self.year
-        )
+        format!("{} {}, {}", MONTHS[usize::from(self.month - 1)], self.day, self.year)
     }
 }
 
@@ -161,8 +153,7 @@ impl FromStr for Date {
         let year = digits(&b[0..4]).ok_or_else(|| syntax(FORM, s))?;
         let month = digits(&b[5..7]).ok_or_else(|| syntax(FORM, s))?;
         let day = digits(&b[8..10]).ok_or_else(|| syntax(FORM, s))?;
-        Date::new(year as i32, month as u8, day as u8)
-            .ok_or_else(|| TimeError::OutOfRange(s.to_owned()))
+        Date::new(year as i32, month as u8, day as u8).ok_or_else(|| TimeError::OutOfRange(s.to_owned()))
     }
 }
 
@@ -280,9 +271,7 @@ serde_via_str!(Date);
 serde_via_str!(Timestamp);
 
 fn digits(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0u32, |acc, c| {
-        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-    })
+    b.iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
 }
 
 fn is_leap(year: i32) -> bool {
@@ -346,10 +335,7 @@ pub fn chinese_number(n: u32) -> String {
 /// A Minguo year: digit by digit from 100 on (一一四, 一一〇), positional below (八十九).
 fn minguo_year_numeral(year: i32) -> String {
     if year >= 100 {
-        year.to_string()
-            .bytes()
-            .map(|d| NUMERALS[usize::from(d - b'0')])
-            .collect()
+        year.to_string().bytes().map(|d| NUMERALS[usize::from(d - b'0')]).collect()
     } else if year >= 1 {
         chinese_number(year as u32)
     } else {
@@ -368,8 +354,7 @@ mod tests {
 
     #[test]
     fn minguo_dates_read_as_on_a_taiwanese_diploma() {
-        let check =
-            |iso: &str, expected: &str| assert_eq!(date(iso).to_minguo_zh(), expected, "{iso}");
+        let check = |iso: &str, expected: &str| assert_eq!(date(iso).to_minguo_zh(), expected, "{iso}");
         check("2025-06-30", "中華民國一一四年六月三十日");
         check("2021-01-10", "中華民國一一〇年一月十日");
         check("2000-01-02", "中華民國八十九年一月二日");
@@ -404,9 +389,7 @@ mod tests {
 
     #[test]
     fn timestamps_read_rfc3339_with_offsets() {
-        let check = |s: &str, expected: &str| {
-            assert_eq!(s.parse::<Timestamp>().unwrap().to_string(), expected, "{s}")
-        };
+        let check = |s: &str, expected: &str| assert_eq!(s.parse::<Timestamp>().unwrap().to_string(), expected, "{s}");
         check("2025-06-30T08:00:00Z", "2025-06-30T08:00:00Z");
         check("2025-06-30T08:00:00.123456Z", "2025-06-30T08:00:00Z");
         check("2025-06-30T08:00:00+08:00", "2025-06-30T00:00:00Z");

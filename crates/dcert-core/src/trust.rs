@@ -42,9 +42,7 @@ impl Serialize for Der {
 impl<'de> Deserialize<'de> for Der {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        base64ct::Base64::decode_vec(&s)
-            .map(Der)
-            .map_err(|_| serde::de::Error::custom("not base64"))
+        base64ct::Base64::decode_vec(&s).map(Der).map_err(|_| serde::de::Error::custom("not base64"))
     }
 }
 
@@ -215,20 +213,13 @@ impl TrustedIssuer {
     pub fn key_by_url(&self, registry: &str, url: &str) -> Option<&TrustedKey> {
         let prefix = format!("{}#", credential::issuer_url(registry, &self.entry.id));
         let multikey = url.strip_prefix(&prefix)?;
-        self.keys
-            .iter()
-            .find(|k| k.entry.public_key_multibase == multikey)
+        self.keys.iter().find(|k| k.entry.public_key_multibase == multikey)
     }
 
     /// Whether the issuer may issue this credential type (and degree level).
-    pub fn is_accredited(
-        &self,
-        credential_type: CredentialType,
-        level: Option<DegreeLevel>,
-    ) -> bool {
+    pub fn is_accredited(&self, credential_type: CredentialType, level: Option<DegreeLevel>) -> bool {
         let a = &self.entry.accreditation;
-        a.credential_types.contains(&credential_type)
-            && level.is_none_or(|l| a.degree_levels.contains(&l))
+        a.credential_types.contains(&credential_type) && level.is_none_or(|l| a.degree_levels.contains(&l))
     }
 }
 
@@ -253,10 +244,7 @@ impl TrustList {
         };
         let options = ProofOptions {
             created: content.issued,
-            verification_method: format!(
-                "{}/trust-list#signer",
-                content.registry.trim_end_matches('/')
-            ),
+            verification_method: format!("{}/trust-list#signer", content.registry.trim_end_matches('/')),
             proof_purpose: "assertionMethod",
         };
         Ok(di::sign_ecdsa(document, signer, &options)?)
@@ -268,26 +256,19 @@ impl TrustList {
         if bytes.len() > MAX_TRUST_LIST_BYTES {
             return Err(TrustListError::TooLarge);
         }
-        let document: Value =
-            serde_json::from_slice(bytes).map_err(|e| TrustListError::Shape(e.to_string()))?;
+        let document: Value = serde_json::from_slice(bytes).map_err(|e| TrustListError::Shape(e.to_string()))?;
         if let Some(f) = document.get("format").and_then(Value::as_u64)
             && f != u64::from(FORMAT_VERSION)
         {
-            return Err(TrustListError::UnsupportedFormat(
-                u32::try_from(f).unwrap_or(u32::MAX),
-            ));
+            return Err(TrustListError::UnsupportedFormat(u32::try_from(f).unwrap_or(u32::MAX)));
         }
-        let content: TrustListContent = serde_json::from_value(document.clone())
-            .map_err(|e| TrustListError::Shape(e.to_string()))?;
+        let content: TrustListContent =
+            serde_json::from_value(document.clone()).map_err(|e| TrustListError::Shape(e.to_string()))?;
         if content.kind != "DcertTrustList" {
             return Err(TrustListError::Shape("type is not DcertTrustList".into()));
         }
-        let cert_err = |what: &str, problem: String| TrustListError::Certificate {
-            what: what.to_owned(),
-            problem,
-        };
-        let root = ParsedCert::from_der(&content.root_certificate.0)
-            .map_err(|e| cert_err("root", e.to_string()))?;
+        let cert_err = |what: &str, problem: String| TrustListError::Certificate { what: what.to_owned(), problem };
+        let root = ParsedCert::from_der(&content.root_certificate.0).map_err(|e| cert_err("root", e.to_string()))?;
         if let Some(expected) = pinned_root {
             let found = root.fingerprint();
             if found != expected {
@@ -297,84 +278,51 @@ impl TrustList {
         if !root.is_ca() || !root.is_issued_by(&root) {
             return Err(cert_err("root", "not a self-signed CA certificate".into()));
         }
-        let signer = ParsedCert::from_der(&content.signer_certificate.0)
-            .map_err(|e| cert_err("signer", e.to_string()))?;
+        let signer =
+            ParsedCert::from_der(&content.signer_certificate.0).map_err(|e| cert_err("signer", e.to_string()))?;
         if !signer.is_issued_by(&root) {
             return Err(cert_err("signer", "not issued by the root".into()));
         }
         if signer.common_name().as_deref() != Some(TRUST_LIST_SIGNER_CN) || signer.is_ca() {
-            return Err(cert_err(
-                "signer",
-                "not a trust list signer certificate".into(),
-            ));
+            return Err(cert_err("signer", "not a trust list signer certificate".into()));
         }
         if !signer.is_valid_at(content.issued) {
-            return Err(cert_err(
-                "signer",
-                "not valid when the list was issued".into(),
-            ));
+            return Err(cert_err("signer", "not valid when the list was issued".into()));
         }
         di::verify_ecdsa(&document, &signer.key)?;
 
         let mut issuers = Vec::with_capacity(content.issuers.len());
         for entry in &content.issuers {
-            let bad = |problem: String| TrustListError::Issuer {
-                id: entry.id.clone(),
-                problem,
-            };
+            let bad = |problem: String| TrustListError::Issuer { id: entry.id.clone(), problem };
             if !is_valid_issuer_id(&entry.id) {
-                return Err(bad(
-                    "the id is not 2 to 32 lowercase letters, digits or '-'".into(),
-                ));
+                return Err(bad("the id is not 2 to 32 lowercase letters, digits or '-'".into()));
             }
-            if content
-                .issuers
-                .iter()
-                .filter(|other| other.id == entry.id)
-                .count()
-                > 1
-            {
+            if content.issuers.iter().filter(|other| other.id == entry.id).count() > 1 {
                 return Err(bad("listed twice".into()));
             }
             let keys = entry
                 .credential_keys
                 .iter()
                 .map(|k| {
-                    let key = CredentialPublicKey::from_multikey(&k.public_key_multibase)
-                        .map_err(|e| bad(e.to_string()))?;
-                    Ok(TrustedKey {
-                        entry: k.clone(),
-                        key,
-                        seal_kid: seal::key_id(&key),
-                    })
+                    let key =
+                        CredentialPublicKey::from_multikey(&k.public_key_multibase).map_err(|e| bad(e.to_string()))?;
+                    Ok(TrustedKey { entry: k.clone(), key, seal_kid: seal::key_id(&key) })
                 })
                 .collect::<Result<Vec<_>, TrustListError>>()?;
             let certs = entry
                 .signing_certificates
                 .iter()
                 .map(|c| {
-                    let cert =
-                        ParsedCert::from_der(&c.certificate.0).map_err(|e| bad(e.to_string()))?;
+                    let cert = ParsedCert::from_der(&c.certificate.0).map_err(|e| bad(e.to_string()))?;
                     if !cert.is_issued_by(&root) {
                         return Err(bad("a signing certificate is not issued by the root".into()));
                     }
-                    Ok(TrustedCert {
-                        entry: c.clone(),
-                        cert,
-                    })
+                    Ok(TrustedCert { entry: c.clone(), cert })
                 })
                 .collect::<Result<Vec<_>, TrustListError>>()?;
-            issuers.push(TrustedIssuer {
-                entry: entry.clone(),
-                keys,
-                certs,
-            });
+            issuers.push(TrustedIssuer { entry: entry.clone(), keys, certs });
         }
-        Ok(Self {
-            content,
-            root,
-            issuers,
-        })
+        Ok(Self { content, root, issuers })
     }
 
     /// The registry base URL.
@@ -394,19 +342,12 @@ impl TrustList {
 
     /// The issuer and certificate entry for a signing certificate, matched byte for byte.
     pub fn issuer_by_certificate(&self, der: &[u8]) -> Option<(&TrustedIssuer, &TrustedCert)> {
-        self.issuers
-            .iter()
-            .find_map(|i| i.certs.iter().find(|c| c.cert.der == der).map(|c| (i, c)))
+        self.issuers.iter().find_map(|i| i.certs.iter().find(|c| c.cert.der == der).map(|c| (i, c)))
     }
 
     /// The issuer and key for a QR seal's key id.
     pub fn seal_key(&self, kid: &[u8]) -> Option<(&TrustedIssuer, &TrustedKey)> {
-        self.issuers.iter().find_map(|i| {
-            i.keys
-                .iter()
-                .find(|k| k.seal_kid[..] == *kid)
-                .map(|k| (i, k))
-        })
+        self.issuers.iter().find_map(|i| i.keys.iter().find(|k| k.seal_kid[..] == *kid).map(|k| (i, k)))
     }
 
     /// Whether the list is past its `nextUpdate` at `now`.
@@ -457,10 +398,7 @@ fn window(
     if let Some(r) = revoked_from
         && at >= r
     {
-        return Err(WindowProblem::Revoked {
-            from: r,
-            reason: reason.clone(),
-        });
+        return Err(WindowProblem::Revoked { from: r, reason: reason.clone() });
     }
     if at < from {
         return Err(WindowProblem::NotYetValid(from));
@@ -475,13 +413,7 @@ impl TrustedKey {
     /// Whether the key may sign at `at`.
     pub fn check_at(&self, at: Timestamp) -> Result<(), WindowProblem> {
         let e = &self.entry;
-        window(
-            e.valid_from,
-            e.valid_until,
-            e.revoked_from,
-            &e.revocation_reason,
-            at,
-        )
+        window(e.valid_from, e.valid_until, e.revoked_from, &e.revocation_reason, at)
     }
 }
 
@@ -489,12 +421,6 @@ impl TrustedCert {
     /// Whether the certificate may sign at `at`.
     pub fn check_at(&self, at: Timestamp) -> Result<(), WindowProblem> {
         let (from, until) = self.cert.validity();
-        window(
-            from,
-            until,
-            self.entry.revoked_from,
-            &self.entry.revocation_reason,
-            at,
-        )
+        window(from, until, self.entry.revoked_from, &self.entry.revocation_reason, at)
     }
 }

@@ -68,26 +68,14 @@ impl Reason {
             Reason::TooLarge => "The file is larger than the verifier accepts.",
             Reason::Modified => "The file was modified after it was issued.",
             Reason::SignatureInvalid => "A signature on the certificate is invalid.",
-            Reason::UntrustedRoot => {
-                "The file was not signed under the Ministry of Education's root certificate."
-            }
-            Reason::UnknownIssuer => {
-                "The issuer is not an institution registered with the Ministry of Education."
-            }
-            Reason::NotAccredited => {
-                "The issuer is not accredited to issue this kind of certificate."
-            }
-            Reason::KeyNotValid => {
-                "The issuer's key was not valid when the certificate was signed."
-            }
-            Reason::KeyRevoked => {
-                "The issuer's key had been revoked when the certificate was signed."
-            }
+            Reason::UntrustedRoot => "The file was not signed under the Ministry of Education's root certificate.",
+            Reason::UnknownIssuer => "The issuer is not an institution registered with the Ministry of Education.",
+            Reason::NotAccredited => "The issuer is not accredited to issue this kind of certificate.",
+            Reason::KeyNotValid => "The issuer's key was not valid when the certificate was signed.",
+            Reason::KeyRevoked => "The issuer's key had been revoked when the certificate was signed.",
             Reason::Revoked => "The issuer has revoked this certificate.",
             Reason::NotRegistered => "The Ministry of Education has no record of this file.",
-            Reason::Superseded => {
-                "This certificate is authentic but a newer version has been issued."
-            }
+            Reason::Superseded => "This certificate is authentic but a newer version has been issued.",
         }
     }
 }
@@ -275,11 +263,7 @@ struct Builder {
 
 impl Builder {
     fn push(&mut self, name: CheckName, result: CheckResult, detail: impl Into<String>) {
-        self.checks.push(Check {
-            name,
-            result,
-            detail: detail.into(),
-        });
+        self.checks.push(Check { name, result, detail: detail.into() });
     }
 
     fn pass(&mut self, name: CheckName, detail: impl Into<String>) {
@@ -324,17 +308,8 @@ enum Integrity {
 }
 
 /// Verifies `bytes` (a certificate PDF or a `credential.json`) against `trust` and `status` at `now`.
-pub fn verify(
-    bytes: &[u8],
-    trust: &TrustList,
-    status: &dyn StatusSource,
-    now: Timestamp,
-    limits: &Limits,
-) -> Report {
-    let mut b = Builder {
-        checks: Vec::new(),
-        reasons: Vec::new(),
-    };
+pub fn verify(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource, now: Timestamp, limits: &Limits) -> Report {
+    let mut b = Builder { checks: Vec::new(), reasons: Vec::new() };
     let mut report = Report {
         outcome: Outcome::Failure,
         reason: None,
@@ -358,61 +333,32 @@ pub fn verify(
         b.fail(
             CheckName::FileFormat,
             Reason::TooLarge,
-            format!(
-                "the file is {} bytes; the limit is {} bytes",
-                bytes.len(),
-                limits.max_file_bytes
-            ),
+            format!("the file is {} bytes; the limit is {} bytes", bytes.len(), limits.max_file_bytes),
         );
         return finish(report, b);
     }
-    let file_sha256 = Sha256Digest::of(bytes);
-    report.file_sha256 = Some(file_sha256);
-
     let first = bytes.iter().find(|c| !c.is_ascii_whitespace()).copied();
     if read::looks_like_pdf(bytes) {
         report.input = InputKind::Pdf;
-        verify_pdf(
-            bytes,
-            file_sha256,
-            trust,
-            status,
-            now,
-            limits,
-            &mut b,
-            &mut report,
-        );
-    } else if first == Some(b'{') {
+        // The file's hash is computed with the signature's digest, in one pass where possible.
+        verify_pdf(bytes, trust, status, now, limits, &mut b, &mut report);
+        if report.file_sha256.is_none() {
+            report.file_sha256 = Some(Sha256Digest::of(bytes));
+        }
+        return finish(report, b);
+    }
+    report.file_sha256 = Some(Sha256Digest::of(bytes));
+    if first == Some(b'{') {
         report.input = InputKind::Credential;
         match UnverifiedCredential::parse(bytes) {
             Ok(credential) => {
-                b.pass(
-                    CheckName::FileFormat,
-                    "a dcert credential (credential.json)",
-                );
-                verify_credential(
-                    &credential,
-                    None,
-                    trust,
-                    status,
-                    now,
-                    None,
-                    &mut b,
-                    &mut report,
-                );
+                b.pass(CheckName::FileFormat, "a dcert credential (credential.json)");
+                verify_credential(&credential, None, trust, status, now, None, &mut b, &mut report);
             }
-            Err(e) => b.fail(
-                CheckName::FileFormat,
-                Reason::NotACertificate,
-                format!("not a dcert credential: {e}"),
-            ),
+            Err(e) => b.fail(CheckName::FileFormat, Reason::NotACertificate, format!("not a dcert credential: {e}")),
         }
     } else {
-        b.fail(
-            CheckName::FileFormat,
-            Reason::NotACertificate,
-            "neither a PDF nor a credential.json",
-        );
+        b.fail(CheckName::FileFormat, Reason::NotACertificate, "neither a PDF nor a credential.json");
     }
     finish(report, b)
 }
@@ -420,7 +366,6 @@ pub fn verify(
 #[allow(clippy::too_many_arguments)]
 fn verify_pdf(
     bytes: &[u8],
-    file_sha256: Sha256Digest,
     trust: &TrustList,
     status: &dyn StatusSource,
     now: Timestamp,
@@ -432,9 +377,7 @@ fn verify_pdf(
         Ok(c) => c,
         Err(e) => {
             let detail = match e {
-                PdfError::Encrypted => {
-                    "the PDF is encrypted; certificate files never are".to_owned()
-                }
+                PdfError::Encrypted => "the PDF is encrypted; certificate files never are".to_owned(),
                 other => other.to_string(),
             };
             b.fail(CheckName::FileFormat, Reason::NotACertificate, detail);
@@ -444,11 +387,7 @@ fn verify_pdf(
     let credential_bytes = match (&contents.credential, &contents.credential_problem) {
         (Some(c), _) => c,
         (None, Some(problem)) => {
-            b.fail(
-                CheckName::FileFormat,
-                Reason::NotACertificate,
-                problem.clone(),
-            );
+            b.fail(CheckName::FileFormat, Reason::NotACertificate, problem.clone());
             return;
         }
         (None, None) => {
@@ -472,52 +411,26 @@ fn verify_pdf(
             return;
         }
     };
-    b.pass(
-        CheckName::FileFormat,
-        "a PDF certificate with an embedded credential.json",
-    );
+    b.pass(CheckName::FileFormat, "a PDF certificate with an embedded credential.json");
 
     // The document signature.
-    let (integrity, signer) = document_signature(bytes, &contents.signatures);
+    let (integrity, signer, file_sha256) = document_signature(bytes, &contents.signatures);
+    report.file_sha256 = Some(file_sha256);
     match &integrity {
-        Integrity::Valid => b.pass(
-            CheckName::DocumentSignature,
-            "the PAdES signature covers every byte of the file and matches them",
-        ),
-        Integrity::Modified(detail) => b.fail(
-            CheckName::DocumentSignature,
-            Reason::Modified,
-            detail.clone(),
-        ),
-        Integrity::Invalid(detail) => b.fail(
-            CheckName::DocumentSignature,
-            Reason::SignatureInvalid,
-            detail.clone(),
-        ),
+        Integrity::Valid => {
+            b.pass(CheckName::DocumentSignature, "the PAdES signature covers every byte of the file and matches them")
+        }
+        Integrity::Modified(detail) => b.fail(CheckName::DocumentSignature, Reason::Modified, detail.clone()),
+        Integrity::Invalid(detail) => b.fail(CheckName::DocumentSignature, Reason::SignatureInvalid, detail.clone()),
     }
 
     // The signing certificate.
     let mut pdf_issuer: Option<(&TrustedIssuer, &TrustedCert)> = None;
     match &signer {
-        None => b.unknown(
-            CheckName::SigningCertificate,
-            "no signing certificate could be read from the signature",
-        ),
-        Some(cert) if !cert.is_issued_by(&trust.root) => b.fail(
-            CheckName::SigningCertificate,
-            Reason::UntrustedRoot,
-            format!(
-                "the signing certificate ({}) was not issued by the Ministry root (fingerprint {})",
-                cert.common_name().unwrap_or_default(),
-                trust.root.fingerprint().short(16)
-            ),
-        ),
+        None => b.unknown(CheckName::SigningCertificate, "no signing certificate could be read from the signature"),
+        // A registered certificate was checked against the root when the trust list was
+        // verified; only an unregistered one needs the signature check, to tell the reasons apart.
         Some(cert) => match trust.issuer_by_certificate(&cert.der) {
-            None => b.fail(
-                CheckName::SigningCertificate,
-                Reason::UnknownIssuer,
-                "the signing certificate is not registered for any institution in the trust list",
-            ),
             Some(found) => {
                 pdf_issuer = Some(found);
                 b.pass(
@@ -525,115 +438,79 @@ fn verify_pdf(
                     format!("issued by the Ministry root to {}", found.0.entry.name_en),
                 );
             }
+            None if !cert.is_issued_by(&trust.root) => b.fail(
+                CheckName::SigningCertificate,
+                Reason::UntrustedRoot,
+                format!(
+                    "the signing certificate ({}) was not issued by the Ministry root (fingerprint {})",
+                    cert.common_name().unwrap_or_default(),
+                    trust.root.fingerprint().short(16)
+                ),
+            ),
+            None => b.fail(
+                CheckName::SigningCertificate,
+                Reason::UnknownIssuer,
+                "the signing certificate is not registered for any institution in the trust list",
+            ),
         },
     }
 
     let integrity_ok = matches!(integrity, Integrity::Valid);
-    verify_credential(
-        &credential,
-        Some(file_sha256),
-        trust,
-        status,
-        now,
-        pdf_issuer,
-        b,
-        report,
-    );
+    verify_credential(&credential, Some(file_sha256), trust, status, now, pdf_issuer, b, report);
     if !integrity_ok {
         // What the embedded data still proves.
         let authentic = report.credential.is_some()
             && !b.checks.iter().any(|c| {
-                matches!(
-                    c.name,
-                    CheckName::CredentialProof | CheckName::Issuer | CheckName::KeyValidity
-                ) && c.result == CheckResult::Fail
+                matches!(c.name, CheckName::CredentialProof | CheckName::Issuer | CheckName::KeyValidity)
+                    && c.result == CheckResult::Fail
             });
         report.embedded_credential_authentic = Some(authentic);
     }
 }
 
+/// The signature's integrity, its signer, and the SHA-256 of the whole file (computed with the
+/// signature's digest when the byte range allows, so that the file is hashed once).
 fn document_signature(
     bytes: &[u8],
     signatures: &[read::FoundSignature],
-) -> (Integrity, Option<ParsedCert>) {
+) -> (Integrity, Option<ParsedCert>, Sha256Digest) {
+    let modified = |detail: &str| (Integrity::Modified(detail.to_owned()), None, Sha256Digest::of(bytes));
     let sig = match signatures {
-        [] => {
-            return (
-                Integrity::Modified(
-                    "the file carries no signature: it was removed or never there".into(),
-                ),
-                None,
-            );
-        }
+        [] => return modified("the file carries no signature: it was removed or never there"),
         [one] => one,
-        _ => {
-            return (
-                Integrity::Modified(
-                    "the file carries more than one signature: it was changed after signing".into(),
-                ),
-                None,
-            );
-        }
+        _ => return modified("the file carries more than one signature: it was changed after signing"),
     };
     if sig.sub_filter != b"ETSI.CAdES.detached" {
         return (
-            Integrity::Invalid(
-                "the signature is not a PAdES (ETSI.CAdES.detached) signature".into(),
-            ),
+            Integrity::Invalid("the signature is not a PAdES (ETSI.CAdES.detached) signature".into()),
             None,
+            Sha256Digest::of(bytes),
         );
     }
     let Some([start, a, b, c]) = sig.byte_range else {
-        return (
-            Integrity::Modified("the signature's byte range is missing or malformed".into()),
-            None,
-        );
+        return modified("the signature's byte range is missing or malformed");
     };
     let len = bytes.len();
     if start != 0 || a >= b || b > len || a < 1 {
-        return (
-            Integrity::Modified("the signature's byte range does not describe this file".into()),
-            None,
-        );
+        return modified("the signature's byte range does not describe this file");
     }
-    let gap = &bytes[a..b];
-    let hex = match gap {
-        // Lowercase only: hex is case-insensitive, so uppercase would let a byte change keep the same signature.
-        [b'<', inner @ .., b'>']
-            if inner.len() % 2 == 0
-                && inner
-                    .iter()
-                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c)) =>
-        {
-            inner
-        }
-        _ => {
-            return (
-                Integrity::Modified(
-                    "the signature's byte range does not enclose the signature".into(),
-                ),
-                None,
-            );
-        }
+    // Lowercase only: hex is case-insensitive, so uppercase would let a byte change keep the
+    // same signature.
+    let contents = match &bytes[a..b] {
+        [b'<', inner @ .., b'>'] => crate::digest::unhex_lowercase(inner),
+        _ => None,
     };
-    let contents: Vec<u8> = hex
-        .chunks(2)
-        .map(|p| {
-            (crate::digest::hex_value(p[0]).unwrap_or(0) << 4)
-                | crate::digest::hex_value(p[1]).unwrap_or(0)
-        })
-        .collect();
-    let covered_end = b.checked_add(c);
-    let digest = match covered_end {
-        Some(end) if end <= len => Sha256Digest::of_parts(&[&bytes[..a], &bytes[b..end]]),
-        _ => {
-            return (
-                Integrity::Modified(
-                    "the signature's byte range runs past the end of the file".into(),
-                ),
-                None,
-            );
-        }
+    let Some(contents) = contents else {
+        return modified("the signature's byte range does not enclose the signature");
+    };
+    let covered_end = match b.checked_add(c) {
+        Some(end) if end <= len => end,
+        _ => return modified("the signature's byte range runs past the end of the file"),
+    };
+    let (whole, digest) = if covered_end == len {
+        Sha256Digest::of_whole_and_without(bytes, a..b)
+    } else {
+        (Sha256Digest::of(bytes), Sha256Digest::of_parts(&[&bytes[..a], &bytes[b..covered_end]]))
     };
     let (mut integrity, signer) = match cms::check(&contents, &digest) {
         CmsCheck::Valid { signer } => (Integrity::Valid, Some(*signer)),
@@ -644,20 +521,19 @@ fn document_signature(
             ),
             Some(*signer),
         ),
-        CmsCheck::BadSignature { signer } => (
-            Integrity::Invalid("the PAdES signature does not verify under its certificate".into()),
-            Some(*signer),
-        ),
+        CmsCheck::BadSignature { signer } => {
+            (Integrity::Invalid("the PAdES signature does not verify under its certificate".into()), Some(*signer))
+        }
         CmsCheck::Malformed(what) => (Integrity::Invalid(format!("the PAdES signature is malformed: {what}")), None),
     };
-    if matches!(integrity, Integrity::Valid) && covered_end != Some(len) {
+    if matches!(integrity, Integrity::Valid) && covered_end != len {
         integrity = Integrity::Modified(format!(
             "{} bytes were appended after the signed part (an incremental update): the signed part is intact, \
              but what a reader displays may differ",
-            len - covered_end.unwrap_or(len)
+            len - covered_end
         ));
     }
-    (integrity, signer)
+    (integrity, signer, whole)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -684,10 +560,7 @@ fn verify_credential(
                 credential.issuer_url.chars().take(120).collect::<String>()
             ),
         );
-        b.unknown(
-            CheckName::CredentialProof,
-            "the proof was not checked: its issuer is unknown",
-        );
+        b.unknown(CheckName::CredentialProof, "the proof was not checked: its issuer is unknown");
         return;
     };
     report.issuer = Some(IssuerView {
@@ -695,32 +568,21 @@ fn verify_credential(
         name_zh: issuer.entry.name_zh.clone(),
         name_en: issuer.entry.name_en.clone(),
     });
-    let Some(key) = issuer.key_by_url(trust.registry(), &credential.proof.verification_method)
-    else {
+    let Some(key) = issuer.key_by_url(trust.registry(), &credential.proof.verification_method) else {
         b.fail(
             CheckName::CredentialProof,
             Reason::SignatureInvalid,
-            format!(
-                "the credential is signed with a key that is not registered for {}",
-                issuer.entry.name_en
-            ),
+            format!("the credential is signed with a key that is not registered for {}", issuer.entry.name_en),
         );
         return;
     };
     if credential.proof.proof_purpose != "assertionMethod" {
-        b.fail(
-            CheckName::CredentialProof,
-            Reason::SignatureInvalid,
-            "the proof's purpose is not assertionMethod",
-        );
+        b.fail(CheckName::CredentialProof, Reason::SignatureInvalid, "the proof's purpose is not assertionMethod");
         return;
     }
     match di::verify_eddsa(&credential.document, &key.key) {
         Ok(_) => {
-            b.pass(
-                CheckName::CredentialProof,
-                "the eddsa-jcs-2022 Data Integrity proof verifies",
-            );
+            b.pass(CheckName::CredentialProof, "the eddsa-jcs-2022 Data Integrity proof verifies");
             report.credential = Some(CredentialView::of(certificate, credential.valid_from));
         }
         Err(e) => {
@@ -741,10 +603,7 @@ fn verify_credential(
     if issuer.is_accredited(certificate.subject.credential_type(), level) {
         b.pass(
             CheckName::Issuer,
-            format!(
-                "{} is registered and accredited for this certificate",
-                issuer.entry.name_en
-            ),
+            format!("{} is registered and accredited for this certificate", issuer.entry.name_en),
         );
     } else {
         b.fail(
@@ -754,9 +613,7 @@ fn verify_credential(
                 "{} is not accredited for {} certificates{}",
                 issuer.entry.name_en,
                 certificate.subject.credential_type().code(),
-                level
-                    .map(|l| format!(" at the {} level", l.code()))
-                    .unwrap_or_default()
+                level.map(|l| format!(" at the {} level", l.code())).unwrap_or_default()
             ),
         );
     }
@@ -770,8 +627,9 @@ fn verify_credential(
         file_sha256,
     });
     let registered_at = match &answer {
-        StatusAnswer::Current { registered_at, .. }
-        | StatusAnswer::Superseded { registered_at, .. } => Some(*registered_at),
+        StatusAnswer::Current { registered_at, .. } | StatusAnswer::Superseded { registered_at, .. } => {
+            Some(*registered_at)
+        }
         _ => None,
     };
 
@@ -785,18 +643,12 @@ fn verify_credential(
     }
     let mut windows = vec![("the credential key is", key.check_at(claimed_time))];
     if let Some((_, cert)) = pdf_issuer {
-        windows.push((
-            "the PDF signing certificate is",
-            cert.check_at(claimed_time),
-        ));
+        windows.push(("the PDF signing certificate is", cert.check_at(claimed_time)));
     }
     for (what, result) in windows {
         if let Err(problem) = result {
-            let reason = if matches!(problem, WindowProblem::Revoked { .. }) {
-                Reason::KeyRevoked
-            } else {
-                Reason::KeyNotValid
-            };
+            let reason =
+                if matches!(problem, WindowProblem::Revoked { .. }) { Reason::KeyRevoked } else { Reason::KeyNotValid };
             key_problems.push((reason, format!("{what} {problem}")));
         }
     }
@@ -806,39 +658,28 @@ fn verify_credential(
         if let Some(from) = key.entry.revoked_from
             && at >= from
         {
-            key_problems.push((Reason::KeyRevoked, format!("the credential key was revoked from {from}, before the registry recorded this file at {at}")));
+            key_problems.push((
+                Reason::KeyRevoked,
+                format!("the credential key was revoked from {from}, before the registry recorded this file at {at}"),
+            ));
         }
     }
     if key_problems.is_empty() {
-        b.pass(
-            CheckName::KeyValidity,
-            format!("the keys were valid when the certificate was signed ({claimed_time})"),
-        );
+        b.pass(CheckName::KeyValidity, format!("the keys were valid when the certificate was signed ({claimed_time})"));
     } else {
-        let detail = key_problems
-            .iter()
-            .map(|(_, d)| d.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
+        let detail = key_problems.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("; ");
         let reason = if key_problems.iter().any(|(r, _)| *r == Reason::KeyRevoked) {
             Reason::KeyRevoked
         } else {
             Reason::KeyNotValid
         };
-        b.fail(
-            CheckName::KeyValidity,
-            reason,
-            format!("at the signing time {claimed_time}: {detail}"),
-        );
+        b.fail(CheckName::KeyValidity, reason, format!("at the signing time {claimed_time}: {detail}"));
     }
 
     // The PDF signer and the credential issuer are one institution.
     if let Some((pdf_signer, _)) = pdf_issuer {
         if pdf_signer.entry.id == issuer.entry.id {
-            b.pass(
-                CheckName::IssuerBinding,
-                "the file and the credential were signed by the same institution",
-            );
+            b.pass(CheckName::IssuerBinding, "the file and the credential were signed by the same institution");
         } else {
             b.fail(
                 CheckName::IssuerBinding,
@@ -864,22 +705,11 @@ fn verify_credential(
         }
         StatusAnswer::Current { as_of, .. } => {
             report.status_as_of = Some(as_of);
-            b.pass(
-                CheckName::RegistryStatus,
-                format!("registered, current and not revoked as of {as_of}"),
-            );
+            b.pass(CheckName::RegistryStatus, format!("registered, current and not revoked as of {as_of}"));
         }
-        StatusAnswer::Superseded {
-            latest_version,
-            superseded_at,
-            as_of,
-            ..
-        } => {
+        StatusAnswer::Superseded { latest_version, superseded_at, as_of, .. } => {
             report.status_as_of = Some(as_of);
-            report.newer_version = Some(NewerVersion {
-                version: latest_version,
-                issued_at: superseded_at,
-            });
+            report.newer_version = Some(NewerVersion { version: latest_version, issued_at: superseded_at });
             b.fail(
                 CheckName::RegistryStatus,
                 Reason::Superseded,
@@ -889,11 +719,7 @@ fn verify_credential(
                 ),
             );
         }
-        StatusAnswer::Revoked {
-            reason,
-            revoked_at,
-            as_of,
-        } => {
+        StatusAnswer::Revoked { reason, revoked_at, as_of } => {
             report.status_as_of = Some(as_of);
             b.fail(
                 CheckName::RegistryStatus,
@@ -921,16 +747,10 @@ fn finish(mut report: Report, mut b: Builder) -> Report {
     };
     b.checks.sort_by_key(|c| c.name as u8);
     report.checks = b.checks;
-    let issuer_name = report
-        .issuer
-        .as_ref()
-        .map(|i| i.name_en.clone())
-        .unwrap_or_default();
+    let issuer_name = report.issuer.as_ref().map(|i| i.name_en.clone()).unwrap_or_default();
     report.summary = match (report.outcome, report.reason) {
         (Outcome::Success, _) => {
-            let offline = report
-                .check(CheckName::RegistryStatus)
-                .is_some_and(|c| c.result == CheckResult::Unknown);
+            let offline = report.check(CheckName::RegistryStatus).is_some_and(|c| c.result == CheckResult::Unknown);
             let mut s = format!("Certified by the Ministry of Education and {issuer_name}.");
             if offline {
                 s.push_str(&format!(

@@ -10,9 +10,7 @@ use der::{Decode, Encode, Sequence};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
-};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
 use x509_cert::name::Name;
 use x509_cert::time::{Time, Validity};
 
@@ -87,9 +85,7 @@ struct CertOut {
 fn escape_rdn(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for (i, c) in value.chars().enumerate() {
-        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
-            || (i == 0 && matches!(c, '#' | ' '))
-        {
+        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && matches!(c, '#' | ' ')) {
             out.push('\\');
         }
         out.push(c);
@@ -98,25 +94,16 @@ fn escape_rdn(value: &str) -> String {
 }
 
 fn name(common_name: &str, organization: &str) -> Result<Name, CertError> {
-    Name::from_str(&format!(
-        "CN={},O={},C=TW",
-        escape_rdn(common_name),
-        escape_rdn(organization)
-    ))
-    .map_err(enc)
+    Name::from_str(&format!("CN={},O={},C=TW", escape_rdn(common_name), escape_rdn(organization))).map_err(enc)
 }
 
 fn time(t: Timestamp) -> Result<Time, CertError> {
     let secs = u64::try_from(t.unix()).map_err(|_| CertError::Encode("time before 1970".into()))?;
     let d = Duration::from_secs(secs);
     if t.date().year() < 2050 {
-        UtcTime::from_unix_duration(d)
-            .map(Time::UtcTime)
-            .map_err(enc)
+        UtcTime::from_unix_duration(d).map(Time::UtcTime).map_err(enc)
     } else {
-        GeneralizedTime::from_unix_duration(d)
-            .map(Time::GeneralTime)
-            .map_err(enc)
+        GeneralizedTime::from_unix_duration(d).map(Time::GeneralTime).map_err(enc)
     }
 }
 
@@ -134,10 +121,7 @@ pub fn key_identifier(key: &EcPublicKey) -> Vec<u8> {
 }
 
 fn ecdsa_sha256() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned {
-        oid: ECDSA_WITH_SHA256,
-        parameters: None,
-    }
+    AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA256, parameters: None }
 }
 
 /// Issues a certificate for `subject_key` with `profile`, signed by `issuer_key`. For a
@@ -170,23 +154,12 @@ pub fn issue(
         KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)
     };
     let extensions = vec![
-        extension(
-            &BasicConstraints {
-                ca: profile.ca,
-                path_len_constraint: profile.ca.then_some(0),
-            },
-            true,
-        )?,
+        extension(&BasicConstraints { ca: profile.ca, path_len_constraint: profile.ca.then_some(0) }, true)?,
         extension(&key_usage, true)?,
-        extension(
-            &SubjectKeyIdentifier(OctetString::new(key_identifier(subject_key)).map_err(enc)?),
-            false,
-        )?,
+        extension(&SubjectKeyIdentifier(OctetString::new(key_identifier(subject_key)).map_err(enc)?), false)?,
         extension(
             &AuthorityKeyIdentifier {
-                key_identifier: Some(
-                    OctetString::new(key_identifier(&issuer_key.public())).map_err(enc)?,
-                ),
+                key_identifier: Some(OctetString::new(key_identifier(&issuer_key.public())).map_err(enc)?),
                 authority_cert_issuer: None,
                 authority_cert_serial_number: None,
             },
@@ -205,11 +178,7 @@ pub fn issue(
     };
     let tbs_der = tbs.to_der().map_err(enc)?;
     let signature = issuer_key.sign_der(&tbs_der);
-    let cert = CertOut {
-        tbs,
-        algorithm: ecdsa_sha256(),
-        signature: BitString::from_bytes(&signature).map_err(enc)?,
-    };
+    let cert = CertOut { tbs, algorithm: ecdsa_sha256(), signature: BitString::from_bytes(&signature).map_err(enc)? };
     let der = cert.to_der().map_err(enc)?;
     // Read back to be sure the result is a certificate that verifiers will parse.
     Certificate::from_der(&der).map_err(|e| CertError::Parse(e.to_string()))?;
@@ -237,22 +206,18 @@ impl ParsedCert {
     /// Parses a DER certificate with a P-256 key.
     pub fn from_der(der: &[u8]) -> Result<Self, CertError> {
         let cert = Certificate::from_der(der).map_err(|e| CertError::Parse(e.to_string()))?;
+        Self::from_parts(cert, der.to_vec())
+    }
+
+    /// A certificate already decoded, with its DER encoding.
+    pub fn from_parts(cert: Certificate, der: Vec<u8>) -> Result<Self, CertError> {
         let spki = cert.tbs_certificate().subject_public_key_info();
-        let curve: Option<ObjectIdentifier> = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.decode_as().ok());
+        let curve: Option<ObjectIdentifier> = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as().ok());
         if spki.algorithm.oid != EC_PUBLIC_KEY || curve != Some(PRIME256V1) {
             return Err(CertError::UnsupportedKey);
         }
-        let key = EcPublicKey::from_sec1(spki.subject_public_key.raw_bytes())
-            .map_err(|_| CertError::UnsupportedKey)?;
-        Ok(Self {
-            cert,
-            der: der.to_vec(),
-            key,
-        })
+        let key = EcPublicKey::from_sec1(spki.subject_public_key.raw_bytes()).map_err(|_| CertError::UnsupportedKey)?;
+        Ok(Self { cert, der, key })
     }
 
     /// The SHA-256 fingerprint of the DER encoding.
@@ -293,21 +258,14 @@ impl ParsedCert {
     /// The subject's common name, if it has one.
     pub fn common_name(&self) -> Option<String> {
         let cn = const_oid::db::rfc4519::CN;
-        self.cert
-            .tbs_certificate()
-            .subject()
-            .iter_rdn()
-            .flat_map(|rdn| rdn.iter())
-            .find(|atv| atv.oid == cn)
-            .and_then(|atv| {
+        self.cert.tbs_certificate().subject().iter_rdn().flat_map(|rdn| rdn.iter()).find(|atv| atv.oid == cn).and_then(
+            |atv| {
                 der::asn1::Utf8StringRef::try_from(&atv.value)
                     .map(|s| s.as_str().to_owned())
-                    .or_else(|_| {
-                        der::asn1::PrintableStringRef::try_from(&atv.value)
-                            .map(|s| s.as_str().to_owned())
-                    })
+                    .or_else(|_| der::asn1::PrintableStringRef::try_from(&atv.value).map(|s| s.as_str().to_owned()))
                     .ok()
-            })
+            },
+        )
     }
 
     /// Whether the certificate is a CA (basic constraints cA = true).
@@ -344,10 +302,7 @@ pub fn pem_to_der(label: &str, pem: &str) -> Option<Vec<u8>> {
     let end = format!("-----END {label}-----");
     let start = pem.find(&begin)? + begin.len();
     let stop = start + pem[start..].find(&end)?;
-    let b64: String = pem[start..stop]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let b64: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
     base64ct::Base64::decode_vec(&b64).ok()
 }
 
@@ -369,44 +324,27 @@ mod tests {
             not_after: ts("2035-01-01T00:00:00Z"),
             ca,
         };
-        let root = ParsedCert::from_der(
-            &issue(&profile("Root", true), &root_key.public(), None, &root_key).unwrap(),
-        )
-        .unwrap();
+        let root =
+            ParsedCert::from_der(&issue(&profile("Root", true), &root_key.public(), None, &root_key).unwrap()).unwrap();
         assert!(root.is_ca());
         assert!(root.is_issued_by(&root));
         let leaf_key = EcKey::from_seed(&[2; 32]).unwrap();
         let leaf = ParsedCert::from_der(
-            &issue(
-                &profile("國立高雄科技大學, NKUST", false),
-                &leaf_key.public(),
-                Some(&root.cert),
-                &root_key,
-            )
-            .unwrap(),
+            &issue(&profile("國立高雄科技大學, NKUST", false), &leaf_key.public(), Some(&root.cert), &root_key)
+                .unwrap(),
         )
         .unwrap();
         assert!(!leaf.is_ca());
         assert!(leaf.is_issued_by(&root));
-        assert_eq!(
-            leaf.common_name().as_deref(),
-            Some("國立高雄科技大學, NKUST")
-        );
+        assert_eq!(leaf.common_name().as_deref(), Some("國立高雄科技大學, NKUST"));
         assert_eq!(leaf.key, leaf_key.public());
         assert!(leaf.is_valid_at(ts("2030-01-01T00:00:00Z")));
         assert!(!leaf.is_valid_at(ts("2036-01-01T00:00:00Z")));
 
         let other_key = EcKey::from_seed(&[3; 32]).unwrap();
-        let other = ParsedCert::from_der(
-            &issue(
-                &profile("Root", true),
-                &other_key.public(),
-                None,
-                &other_key,
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let other =
+            ParsedCert::from_der(&issue(&profile("Root", true), &other_key.public(), None, &other_key).unwrap())
+                .unwrap();
         assert!(!leaf.is_issued_by(&other), "same name, different key");
         let pem = leaf.to_pem();
         assert_eq!(pem_to_der("CERTIFICATE", &pem).unwrap(), leaf.der);

@@ -1,1 +1,478 @@
-fn main() {}
+//! `dcert`: issue, deliver and verify digital degree certificates.
+
+mod bench;
+mod demo;
+mod fonts;
+mod keystore;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use dcert_core::model::{CredentialType, DegreeLevel, Language, RecordFile};
+use dcert_core::pdf::{Limits, Template};
+use dcert_core::status::Offline;
+use dcert_core::trust::{Accreditation, KeyEntry, TrustList, TrustListContent};
+use dcert_core::verify::Outcome;
+use dcert_core::{Sha256Digest, Timestamp, issue, verify};
+
+use crate::keystore::{IssuerDir, IssuerProfile, RootDir};
+
+/// Exit status: every file verified successfully, or the command succeeded.
+const EXIT_SUCCESS: u8 = 0;
+/// Exit status: at least one file failed verification.
+const EXIT_FAILURE: u8 = 1;
+/// Exit status: bad arguments or input the command could not use (unreadable trust list, …).
+const EXIT_USAGE: u8 = 2;
+/// Exit status: no file failed, but at least one is superseded by a newer version.
+const EXIT_WARNING: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "dcert",
+    version,
+    about = "Issue and verify digital degree certificates (數位學位證書).",
+    long_about = "Issue and verify digital degree certificates (數位學位證書).\n\n\
+        A certificate is a signed PDF/A-3 file: the diploma page, a W3C Verifiable Credential \
+        attached as credential.json, a QR code with a signed seal, and a PAdES signature over \
+        every byte. The Ministry's trust list says which institutions and keys to trust.\n\n\
+        A first walk-through:\n  \
+        dcert keys init-root --out moe\n  \
+        dcert keys new-issuer --root moe --id nkust --name-zh 國立高雄科技大學 \\\n      \
+        --name-en \"National Kaohsiung University of Science and Technology\" --out nkust\n  \
+        dcert trust export --root moe --issuer nkust --out trust.json\n  \
+        dcert issue --issuer nkust --record examples/record.json --lang zh --out cert-zh.pdf\n  \
+        dcert verify --trust trust.json cert-zh.pdf",
+    after_help = "Exit status of verify: 0 every file succeeded, 1 a file failed, 3 a file is superseded \
+        (warning, none failed), 2 usage or input errors.\n\
+        Private keys are written with mode 0600, encrypted when DCERT_KEY_PASSPHRASE is set."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the Ministry root and institutions' keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Build the signed trust list that verifiers use.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// Issue one certificate file from a record.
+    Issue(IssueArgs),
+    /// Verify certificate files (PDF or credential.json) against a trust list, offline.
+    Verify(VerifyArgs),
+    /// Show, or check, certificate templates.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Show where the certificate fonts are found.
+    Fonts,
+    /// Set up a Ministry root, a university and the Ministry as issuers, and issue and verify
+    /// sample certificates in a data directory.
+    Demo {
+        /// Where the demo keeps its keys, trust list and samples.
+        #[arg(long, default_value = "dcert-demo")]
+        data_dir: PathBuf,
+    },
+    /// Measure throughput.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create the Ministry root: a CA for PDF signing certificates and a trust list signer.
+    InitRoot {
+        /// The directory to create the root in.
+        #[arg(long)]
+        out: PathBuf,
+        /// The registry's base URL; issuer URLs are <registry>/issuers/<id>.
+        #[arg(long, default_value = "http://localhost:8081")]
+        registry: String,
+        /// The Ministry's name in English, written into the certificates.
+        #[arg(long, default_value = "Ministry of Education, R.O.C. (Taiwan)")]
+        name_en: String,
+        /// How many years the root is valid.
+        #[arg(long, default_value_t = 20)]
+        years: i64,
+    },
+    /// Create an institution: a credential key, a PDF signing key and its certificate from the root.
+    NewIssuer(NewIssuerArgs),
+}
+
+#[derive(Args)]
+struct NewIssuerArgs {
+    /// The root directory (from init-root) whose CA certifies the institution.
+    #[arg(long)]
+    root: PathBuf,
+    /// The institution's registry id: 2 to 32 lowercase letters, digits or '-'.
+    #[arg(long)]
+    id: String,
+    /// The name in Traditional Chinese, e.g. 國立高雄科技大學.
+    #[arg(long)]
+    name_zh: String,
+    /// The name in English.
+    #[arg(long)]
+    name_en: String,
+    /// The directory to create.
+    #[arg(long)]
+    out: PathBuf,
+    /// Credential types it may issue.
+    #[arg(long, value_delimiter = ',', default_value = "degree", value_parser = parse_type)]
+    types: Vec<CredentialType>,
+    /// Degree levels it may issue.
+    #[arg(long, value_delimiter = ',', default_value = "associate,bachelor,master,doctor", value_parser = parse_level)]
+    levels: Vec<DegreeLevel>,
+    /// Start of the keys' validity (RFC 3339); default now.
+    #[arg(long)]
+    valid_from: Option<Timestamp>,
+    /// End of the keys' validity (RFC 3339); default five years on.
+    #[arg(long)]
+    valid_until: Option<Timestamp>,
+}
+
+#[derive(Subcommand)]
+enum TrustCommand {
+    /// Write the signed trust list of the given institutions.
+    Export {
+        /// The root directory.
+        #[arg(long)]
+        root: PathBuf,
+        /// An institution directory; repeat for each.
+        #[arg(long = "issuer", required = true)]
+        issuers: Vec<PathBuf>,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The list's sequence number; default the current Unix time.
+        #[arg(long)]
+        sequence: Option<u64>,
+        /// Days until the next list is due.
+        #[arg(long, default_value_t = 30)]
+        next_update_days: i64,
+    },
+}
+
+#[derive(Args)]
+struct IssueArgs {
+    /// The institution directory (from keys new-issuer).
+    #[arg(long)]
+    issuer: PathBuf,
+    /// The record, JSON (see examples/record.json).
+    #[arg(long)]
+    record: PathBuf,
+    /// The language of the certificate: zh or en.
+    #[arg(long, value_parser = parse_language)]
+    lang: Language,
+    /// The PDF file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// A template file; default the built-in design for the record's type and language.
+    #[arg(long)]
+    template: Option<PathBuf>,
+    /// The issue time (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<Timestamp>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The trust list (from trust export or the Ministry's site).
+    #[arg(long)]
+    trust: PathBuf,
+    /// Print one JSON report per file, one per line, instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Require the trust list's root to have this SHA-256 fingerprint (hex).
+    #[arg(long)]
+    root_fingerprint: Option<Sha256Digest>,
+    /// Verify as of this time (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<Timestamp>,
+    /// The files to verify.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum TemplateCommand {
+    /// Print a built-in template, as a starting point for an institution's own design.
+    Default {
+        /// degree or teacher.
+        #[arg(long = "type", value_parser = parse_type, default_value = "degree")]
+        credential_type: CredentialType,
+        /// zh or en.
+        #[arg(long, value_parser = parse_language)]
+        lang: Language,
+    },
+    /// Check a template file.
+    Check {
+        /// The template file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Issue and verify on one thread, with the floor (SHA-256 + Ed25519 verify) in the same run.
+    Core {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Spend the time on one measurement only (issue, verify or floor), e.g. to profile it.
+        #[arg(long, value_parser = ["issue", "verify", "floor"])]
+        only: Option<String>,
+    },
+}
+
+fn parse_language(s: &str) -> Result<Language, String> {
+    s.parse().map_err(|e: dcert_core::model::ModelError| e.to_string())
+}
+
+fn parse_type(s: &str) -> Result<CredentialType, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("{s:?} is not degree or teacher"))
+}
+
+fn parse_level(s: &str) -> Result<DegreeLevel, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("{s:?} is not associate, bachelor, master or doctor"))
+}
+
+fn now() -> Timestamp {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    Timestamp(secs)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<u8> {
+    match command {
+        Command::Keys(KeysCommand::InitRoot { out, registry, name_en, years }) => {
+            let root = RootDir::create(&out, &registry, &name_en, now(), years)?;
+            println!("Created the Ministry root in {}", out.display());
+            println!("  registry          {}", root.info.registry);
+            println!("  root fingerprint  {}", root.info.root_fingerprint);
+            println!(
+                "  private keys      {} (mode 0600)",
+                if std::env::var(keystore::PASSPHRASE_VAR).is_ok_and(|p| !p.is_empty()) {
+                    "encrypted with DCERT_KEY_PASSPHRASE"
+                } else {
+                    "NOT encrypted: set DCERT_KEY_PASSPHRASE to encrypt them"
+                }
+            );
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Keys(KeysCommand::NewIssuer(args)) => {
+            let root = RootDir::open(&args.root)?;
+            let from = args.valid_from.unwrap_or_else(now);
+            let until = args.valid_until.unwrap_or(from.plus_seconds(5 * 365 * 86_400));
+            if until <= from {
+                bail!("--valid-until must be after --valid-from");
+            }
+            let profile = IssuerProfile {
+                id: args.id,
+                name_zh: args.name_zh,
+                name_en: args.name_en,
+                registry: root.info.registry.clone(),
+                accreditation: Accreditation { credential_types: args.types, degree_levels: args.levels },
+                credential_key: KeyEntry {
+                    public_key_multibase: String::new(),
+                    valid_from: from,
+                    valid_until: until,
+                    revoked_from: None,
+                    revocation_reason: None,
+                },
+            };
+            let issuer = IssuerDir::create(&args.out, &root, profile, from, until)?;
+            println!("Created institution {} in {}", issuer.profile.id, args.out.display());
+            println!("  credential key  {}", issuer.profile.credential_key.public_key_multibase);
+            println!("  valid           {from} to {until}");
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Trust(TrustCommand::Export { root, issuers, out, sequence, next_update_days }) => {
+            let root = RootDir::open(&root)?;
+            let mut entries = Vec::new();
+            for dir in &issuers {
+                let issuer = IssuerDir::open(dir)?;
+                if issuer.profile.registry != root.info.registry {
+                    bail!(
+                        "{} belongs to registry {}, not {}",
+                        dir.display(),
+                        issuer.profile.registry,
+                        root.info.registry
+                    );
+                }
+                entries.push(issuer.trust_entry());
+            }
+            let issued = now();
+            let content = TrustListContent {
+                kind: "DcertTrustList".into(),
+                format: dcert_core::trust::FORMAT_VERSION,
+                registry: root.info.registry.clone(),
+                sequence: sequence.unwrap_or(issued.unix() as u64),
+                issued,
+                next_update: Some(issued.plus_seconds(next_update_days * 86_400)),
+                root_certificate: dcert_core::trust::Der(root.cert.der.clone()),
+                signer_certificate: dcert_core::trust::Der(root.signer_cert.der.clone()),
+                issuers: entries,
+                proof: None,
+            };
+            let json = TrustList::sign(&content, &root.signer_key()?)?;
+            let bytes = serde_json::to_vec_pretty(&json)?;
+            // Check what was written verifies before anyone relies on it.
+            TrustList::verify(&bytes, Some(root.cert.fingerprint())).context("the new trust list does not verify")?;
+            std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("Wrote {} with {} institution(s), sequence {}", out.display(), issuers.len(), content.sequence);
+            println!("  root fingerprint  {}", root.cert.fingerprint());
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Issue(args) => {
+            let issuer = IssuerDir::open(&args.issuer)?;
+            let text = std::fs::read_to_string(&args.record)
+                .with_context(|| format!("cannot read the record {}", args.record.display()))?;
+            let record: RecordFile = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a valid record", args.record.display()))?;
+            let certificate =
+                record.into_certificate(args.lang).with_context(|| format!("{}", args.record.display()))?;
+            let template = match &args.template {
+                Some(path) => Template::parse(
+                    &std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+                )
+                .with_context(|| format!("template {}", path.display()))?,
+                None => Template::default_for(certificate.subject.credential_type(), args.lang),
+            };
+            let fonts = fonts::load()?;
+            let kit = issuer.kit()?;
+            let file = issue::issue(&certificate, &kit, &template, &fonts, args.at.unwrap_or_else(now))?;
+            std::fs::write(&args.out, &file.bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
+            println!(
+                "Wrote {} ({} bytes): certificate {} · {} · version {}",
+                args.out.display(),
+                file.bytes.len(),
+                certificate.number,
+                certificate.language,
+                certificate.version
+            );
+            println!("  sha256  {}", file.sha256);
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Verify(args) => {
+            let bytes = std::fs::read(&args.trust)
+                .with_context(|| format!("cannot read the trust list {}", args.trust.display()))?;
+            let trust = TrustList::verify(&bytes, args.root_fingerprint)
+                .with_context(|| format!("the trust list {} is not usable", args.trust.display()))?;
+            let at = args.at.unwrap_or_else(now);
+            if trust.is_stale(at) && !args.json {
+                eprintln!(
+                    "note: the trust list is past its next update ({}); get a newer one from the Ministry",
+                    trust.content.next_update.map(|t| t.to_string()).unwrap_or_default()
+                );
+            }
+            let limits = Limits::default();
+            let (mut failed, mut warned) = (false, false);
+            for path in &args.files {
+                let name = path.display().to_string();
+                let bytes = match read_bounded(path, limits.max_file_bytes) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("error: {name}: {e:#}");
+                        failed = true;
+                        continue;
+                    }
+                };
+                let report = verify::verify(&bytes, &trust, &Offline, at, &limits);
+                match report.outcome {
+                    Outcome::Success => {}
+                    Outcome::Warning => warned = true,
+                    Outcome::Failure => failed = true,
+                }
+                if args.json {
+                    let mut value = serde_json::to_value(&report)?;
+                    value["file"] = serde_json::Value::String(name);
+                    println!("{}", serde_json::to_string(&value)?);
+                } else {
+                    print!("{}", report::text(&name, &report));
+                }
+            }
+            Ok(if failed {
+                EXIT_FAILURE
+            } else if warned {
+                EXIT_WARNING
+            } else {
+                EXIT_SUCCESS
+            })
+        }
+        Command::Template(TemplateCommand::Default { credential_type, lang }) => {
+            println!("{}", serde_json::to_string_pretty(&Template::default_for(credential_type, lang))?);
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Template(TemplateCommand::Check { file }) => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let template = Template::parse(&text).with_context(|| format!("{}", file.display()))?;
+            let fonts = fonts::load()?;
+            for text in &template.texts {
+                if fonts.family(&text.font).is_none() {
+                    bail!(
+                        "the template uses font family {:?}; available: {}",
+                        text.font,
+                        fonts.family_names().collect::<Vec<_>>().join(", ")
+                    );
+                }
+            }
+            println!(
+                "{}: a valid {} template in {}",
+                file.display(),
+                template.credential_type.code(),
+                template.language
+            );
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Demo { data_dir } => {
+            demo::run(&data_dir, now())?;
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Fonts => {
+            for found in fonts::locate_all()? {
+                println!("{}\n  {} (face {})", found.role, found.path.display(), found.index);
+            }
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Bench(BenchCommand::Core { seconds, json, only }) => {
+            let figures = bench::run(seconds, only.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&figures)?);
+            } else {
+                print!("{}", bench::text(&figures));
+            }
+            Ok(EXIT_SUCCESS)
+        }
+    }
+}
+
+/// Reads a file, refusing one larger than `limit` before reading it whole.
+fn read_bounded(path: &std::path::Path, limit: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut bytes = Vec::new();
+    // One byte more than the limit lets verify() report the file as too large.
+    file.take(limit as u64 + 1).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(bytes)
+}

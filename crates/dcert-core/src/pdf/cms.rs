@@ -21,8 +21,7 @@ const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1
 const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 
 /// ESSCertIDv2 with the default hash algorithm (SHA-256) and no issuerSerial.
 #[derive(Sequence)]
@@ -53,10 +52,7 @@ fn attribute(oid: ObjectIdentifier, value: impl Encode) -> Result<Attribute, Cms
 }
 
 fn sha256_alg() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned {
-        oid: ID_SHA256,
-        parameters: None,
-    }
+    AlgorithmIdentifierOwned { oid: ID_SHA256, parameters: None }
 }
 
 /// A detached CMS SignedData over `digest` (the SHA-256 of the signed byte ranges), signed by
@@ -65,24 +61,16 @@ fn sha256_alg() -> AlgorithmIdentifierOwned {
 pub fn sign(digest: &Sha256Digest, key: &EcKey, cert_der: &[u8]) -> Result<Vec<u8>, CmsBuildError> {
     let cert = Certificate::from_der(cert_der).map_err(build_err)?;
     let mut signed_attrs = SetOfVec::new();
+    signed_attrs.insert(attribute(ID_CONTENT_TYPE, ID_DATA)?).map_err(build_err)?;
     signed_attrs
-        .insert(attribute(ID_CONTENT_TYPE, ID_DATA)?)
-        .map_err(build_err)?;
-    signed_attrs
-        .insert(attribute(
-            ID_MESSAGE_DIGEST,
-            OctetString::new(digest.as_bytes().to_vec()).map_err(build_err)?,
-        )?)
+        .insert(attribute(ID_MESSAGE_DIGEST, OctetString::new(digest.as_bytes().to_vec()).map_err(build_err)?)?)
         .map_err(build_err)?;
     let ess = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
-            cert_hash: OctetString::new(Sha256Digest::of(cert_der).as_bytes().to_vec())
-                .map_err(build_err)?,
+            cert_hash: OctetString::new(Sha256Digest::of(cert_der).as_bytes().to_vec()).map_err(build_err)?,
         }],
     };
-    signed_attrs
-        .insert(attribute(ID_SIGNING_CERTIFICATE_V2, ess)?)
-        .map_err(build_err)?;
+    signed_attrs.insert(attribute(ID_SIGNING_CERTIFICATE_V2, ess)?).map_err(build_err)?;
     // The signature covers the DER of the attributes as a SET OF, not the [0] IMPLICIT form.
     let to_sign = signed_attrs.to_der().map_err(build_err)?;
     let signature = key.sign_der(&to_sign);
@@ -94,10 +82,7 @@ pub fn sign(digest: &Sha256Digest, key: &EcKey, cert_der: &[u8]) -> Result<Vec<u
         }),
         digest_alg: sha256_alg(),
         signed_attrs: Some(signed_attrs),
-        signature_algorithm: AlgorithmIdentifierOwned {
-            oid: ECDSA_WITH_SHA256,
-            parameters: None,
-        },
+        signature_algorithm: AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA256, parameters: None },
         signature: OctetString::new(signature).map_err(build_err)?,
         unsigned_attrs: None,
     };
@@ -107,18 +92,13 @@ pub fn sign(digest: &Sha256Digest, key: &EcKey, cert_der: &[u8]) -> Result<Vec<u
     let signed_data = SignedData {
         version: CmsVersion::V1,
         digest_algorithms,
-        encap_content_info: EncapsulatedContentInfo {
-            econtent_type: ID_DATA,
-            econtent: None,
-        },
+        encap_content_info: EncapsulatedContentInfo { econtent_type: ID_DATA, econtent: None },
         certificates: Some(CertificateSet::try_from(certs).map_err(build_err)?),
         crls: None,
         signer_infos: SignerInfos::try_from(vec![signer_info]).map_err(build_err)?,
     };
-    let content_info = ContentInfo {
-        content_type: ID_SIGNED_DATA,
-        content: Any::encode_from(&signed_data).map_err(build_err)?,
-    };
+    let content_info =
+        ContentInfo { content_type: ID_SIGNED_DATA, content: Any::encode_from(&signed_data).map_err(build_err)? };
     content_info.to_der().map_err(build_err)
 }
 
@@ -144,7 +124,7 @@ pub enum CmsCheck {
     },
 }
 
-fn single_value<'a>(attrs: &'a SetOfVec<Attribute>, oid: ObjectIdentifier) -> Option<&'a Any> {
+fn single_value(attrs: &SetOfVec<Attribute>, oid: ObjectIdentifier) -> Option<&Any> {
     let attr = attrs.iter().find(|a| a.oid == oid)?;
     if attr.values.len() != 1 || attrs.iter().filter(|a| a.oid == oid).count() != 1 {
         return None;
@@ -165,10 +145,7 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
         Err(e) => return CmsCheck::Malformed(format!("not a CMS structure: {e}")),
     };
     let consumed = usize::try_from(reader.position()).unwrap_or(usize::MAX);
-    if contents
-        .get(consumed..)
-        .is_none_or(|rest| rest.iter().any(|&b| b != 0))
-    {
+    if contents.get(consumed..).is_none_or(|rest| rest.iter().any(|&b| b != 0)) {
         return malformed("data after the CMS structure");
     }
     if content_info.content_type != ID_SIGNED_DATA {
@@ -182,14 +159,10 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
     if signed_data.version != CmsVersion::V1 {
         return malformed("the SignedData version is not 1");
     }
-    if signed_data.digest_algorithms.len() != 1
-        || signed_data.digest_algorithms.iter().next() != Some(&sha256_alg())
-    {
+    if signed_data.digest_algorithms.len() != 1 || signed_data.digest_algorithms.iter().next() != Some(&sha256_alg()) {
         return malformed("the digest algorithms are not exactly SHA-256");
     }
-    if signed_data.encap_content_info.econtent.is_some()
-        || signed_data.encap_content_info.econtent_type != ID_DATA
-    {
+    if signed_data.encap_content_info.econtent.is_some() || signed_data.encap_content_info.econtent_type != ID_DATA {
         return malformed("not a detached signature");
     }
     if signed_data.crls.is_some() {
@@ -215,8 +188,7 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
     // The signer's certificate is chosen by its identifier, never by its position.
     let cert = certs.iter().find(|c| match &signer_info.sid {
         SignerIdentifier::IssuerAndSerialNumber(isn) => {
-            c.tbs_certificate().issuer() == &isn.issuer
-                && c.tbs_certificate().serial_number() == &isn.serial_number
+            c.tbs_certificate().issuer() == &isn.issuer && c.tbs_certificate().serial_number() == &isn.serial_number
         }
         SignerIdentifier::SubjectKeyIdentifier(ski) => matches!(
             c.tbs_certificate().get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>(),
@@ -226,12 +198,7 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
     let Some(cert) = cert else {
         return malformed("the signer's certificate is not included");
     };
-    if certs.len() != 1
-        || signed_data
-            .certificates
-            .as_ref()
-            .is_some_and(|set| set.0.len() != 1)
-    {
+    if certs.len() != 1 || signed_data.certificates.as_ref().is_some_and(|set| set.0.len() != 1) {
         return malformed("the signature carries certificates besides the signer's");
     }
     if signer_info.version != CmsVersion::V1 || signer_info.unsigned_attrs.is_some() {
@@ -240,28 +207,25 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
     let Ok(cert_der) = cert.to_der() else {
         return malformed("the signer's certificate cannot be encoded");
     };
-    let signer = match ParsedCert::from_der(&cert_der) {
+    let signer = match ParsedCert::from_parts((*cert).clone(), cert_der) {
         Ok(p) => Box::new(p),
         Err(e) => return CmsCheck::Malformed(e.to_string()),
     };
     if signer_info.digest_alg != sha256_alg() {
         return malformed("the digest algorithm is not SHA-256");
     }
-    if signer_info.signature_algorithm.oid != ECDSA_WITH_SHA256
-        || signer_info.signature_algorithm.parameters.is_some()
+    if signer_info.signature_algorithm.oid != ECDSA_WITH_SHA256 || signer_info.signature_algorithm.parameters.is_some()
     {
         return malformed("the signature algorithm is not ECDSA with SHA-256");
     }
     let Some(attrs) = &signer_info.signed_attrs else {
         return malformed("no signed attributes");
     };
-    let content_type =
-        single_value(attrs, ID_CONTENT_TYPE).and_then(|v| v.decode_as::<ObjectIdentifier>().ok());
+    let content_type = single_value(attrs, ID_CONTENT_TYPE).and_then(|v| v.decode_as::<ObjectIdentifier>().ok());
     if content_type != Some(ID_DATA) {
         return malformed("the content-type attribute is missing or wrong");
     }
-    let Some(signed_digest) =
-        single_value(attrs, ID_MESSAGE_DIGEST).and_then(|v| v.decode_as::<OctetString>().ok())
+    let Some(signed_digest) = single_value(attrs, ID_MESSAGE_DIGEST).and_then(|v| v.decode_as::<OctetString>().ok())
     else {
         return malformed("the message-digest attribute is missing");
     };
@@ -269,19 +233,14 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
     let ess_ok = single_value(attrs, ID_SIGNING_CERTIFICATE_V2)
         .and_then(|v| v.decode_as::<SigningCertificateV2>().ok())
         .and_then(|ess| ess.certs.into_iter().next())
-        .is_some_and(|id| id.cert_hash.as_bytes() == Sha256Digest::of(&cert_der).as_bytes());
+        .is_some_and(|id| id.cert_hash.as_bytes() == Sha256Digest::of(&signer.der).as_bytes());
     if !ess_ok {
-        return malformed(
-            "the signing-certificate attribute is missing or names another certificate",
-        );
+        return malformed("the signing-certificate attribute is missing or names another certificate");
     }
     let Ok(to_verify) = attrs.to_der() else {
         return malformed("the signed attributes cannot be encoded");
     };
-    if !signer
-        .key
-        .verify_der(&to_verify, signer_info.signature.as_bytes())
-    {
+    if !signer.key.verify_der(&to_verify, signer_info.signature.as_bytes()) {
         return CmsCheck::BadSignature { signer };
     }
     if signed_digest.as_bytes() != digest.as_bytes() {

@@ -40,20 +40,11 @@ impl std::fmt::Debug for Face {
 impl Face {
     /// Loads face `index` of a font file (0 unless the file is a collection).
     pub fn new(name: &str, data: Arc<Vec<u8>>, index: u32) -> Result<Self, FontError> {
-        let unreadable = || FontError::Unreadable {
-            name: name.to_owned(),
-        };
+        let unreadable = || FontError::Unreadable { name: name.to_owned() };
         let font = FontRef::from_index(&data, index).map_err(|_| unreadable())?;
         let units_per_em = f32::from(font.head().map_err(|_| unreadable())?.units_per_em());
-        let krilla = krilla::text::Font::new(krilla::Data::from(data.clone()), index)
-            .ok_or_else(unreadable)?;
-        Ok(Self {
-            name: name.to_owned(),
-            data,
-            index,
-            units_per_em,
-            krilla,
-        })
+        let krilla = krilla::text::Font::new(krilla::Data::from(data.clone()), index).ok_or_else(unreadable)?;
+        Ok(Self { name: name.to_owned(), data, index, units_per_em, krilla })
     }
 
     fn font_ref(&self) -> Option<FontRef<'_>> {
@@ -62,9 +53,7 @@ impl Face {
 
     /// Whether the face has a glyph for `c`.
     pub fn covers(&self, c: char) -> bool {
-        self.font_ref()
-            .and_then(|f| f.charmap().map(c))
-            .is_some_and(|g| g.to_u32() != 0)
+        self.font_ref().and_then(|f| f.charmap().map(c)).is_some_and(|g| g.to_u32() != 0)
     }
 
     /// The advance width of `text` at `size` points, ignoring kerning.
@@ -74,11 +63,8 @@ impl Face {
         };
         let charmap = font.charmap();
         let metrics = font.glyph_metrics(Size::unscaled(), LocationRef::default());
-        let units: f32 = text
-            .chars()
-            .filter_map(|c| charmap.map(c))
-            .map(|g| metrics.advance_width(g).unwrap_or(0.0))
-            .sum();
+        let units: f32 =
+            text.chars().filter_map(|c| charmap.map(c)).map(|g| metrics.advance_width(g).unwrap_or(0.0)).sum();
         units * size / self.units_per_em
     }
 }
@@ -101,9 +87,7 @@ pub struct Run<'a> {
 
 /// A character that no font in the book can draw.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "no font has the character {character:?} (U+{code:04X}); add a fallback font that covers it"
-)]
+#[error("no font has the character {character:?} (U+{code:04X}); add a fallback font that covers it")]
 pub struct MissingGlyph {
     /// The character.
     pub character: char,
@@ -145,20 +129,12 @@ impl FontBook {
             let face = if c.is_whitespace() && !runs.is_empty() {
                 runs.last().map(|r| r.face)
             } else {
-                std::iter::once(family)
-                    .chain(self.fallbacks.iter())
-                    .find(|f| f.covers(c))
+                std::iter::once(family).chain(self.fallbacks.iter()).find(|f| f.covers(c))
             };
-            let face = face.ok_or(MissingGlyph {
-                character: c,
-                code: u32::from(c),
-            })?;
+            let face = face.ok_or(MissingGlyph { character: c, code: u32::from(c) })?;
             match runs.last_mut() {
                 Some(run) if std::ptr::eq(run.face, face) => run.text.push(c),
-                _ => runs.push(Run {
-                    face,
-                    text: c.to_string(),
-                }),
+                _ => runs.push(Run { face, text: c.to_string() }),
             }
         }
         Ok(runs)

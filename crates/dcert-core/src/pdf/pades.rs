@@ -14,7 +14,7 @@ use crate::keys::EcKey;
 use crate::time::Timestamp;
 
 /// Space reserved for the CMS signature, in bytes (twice that in hex digits).
-pub const SIGNATURE_CAPACITY: usize = 8192;
+pub const SIGNATURE_CAPACITY: usize = 2048;
 const BYTE_RANGE_PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
 
 /// The signer of certificate files: an institution's P-256 key and its certificate.
@@ -62,40 +62,17 @@ fn pdf_string(s: &str) -> Object {
 fn pdf_date(t: Timestamp) -> String {
     let d = t.date();
     let (h, m, s) = t.hms();
-    format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
-        d.year(),
-        d.month(),
-        d.day(),
-        h,
-        m,
-        s
-    )
+    format!("D:{:04}{:02}{:02}{:02}{:02}{:02}Z", d.year(), d.month(), d.day(), h, m, s)
 }
 
 /// Signs `pdf` (a complete, unsigned PDF) and returns the signed file.
-pub fn sign(
-    pdf: Vec<u8>,
-    signer: &PdfSigner,
-    signing_time: Timestamp,
-) -> Result<Vec<u8>, SignError> {
+pub fn sign(pdf: Vec<u8>, signer: &PdfSigner, signing_time: Timestamp) -> Result<Vec<u8>, SignError> {
     let doc = Document::load_mem(&pdf).map_err(unreadable)?;
-    let root_id: ObjectId = doc
-        .trailer
-        .get(b"Root")
-        .and_then(Object::as_reference)
-        .map_err(unreadable)?;
+    let root_id: ObjectId = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(unreadable)?;
     let catalog = doc.get_dictionary(root_id).map_err(unreadable)?.clone();
-    let page_id = *doc
-        .get_pages()
-        .get(&1)
-        .ok_or_else(|| unreadable("no page"))?;
+    let page_id = *doc.get_pages().get(&1).ok_or_else(|| unreadable("no page"))?;
     let page = doc.get_dictionary(page_id).map_err(unreadable)?.clone();
-    let size = doc
-        .trailer
-        .get(b"Size")
-        .and_then(Object::as_i64)
-        .map_err(unreadable)?;
+    let size = doc.trailer.get(b"Size").and_then(Object::as_i64).map_err(unreadable)?;
     let size = u32::try_from(size).map_err(unreadable)?;
     let sig_id = (size, 0);
     let field_id = (size + 1, 0);
@@ -108,7 +85,10 @@ pub fn sign(
 
     // 1. The signature dictionary, with fixed-width placeholders.
     offsets.push((sig_id, out.len()));
-    out.extend_from_slice(format!("{} 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange ", sig_id.0).as_bytes());
+    out.extend_from_slice(
+        format!("{} 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange ", sig_id.0)
+            .as_bytes(),
+    );
     let byte_range_at = out.len();
     out.extend_from_slice(BYTE_RANGE_PLACEHOLDER.as_bytes());
     out.extend_from_slice(b" /Contents ");
@@ -132,10 +112,7 @@ pub fn sign(
     field.set("V", Object::Reference(sig_id));
     // Print (4) and Locked (128): PDF/A requires the Print flag on annotations.
     field.set("F", Object::Integer(132));
-    field.set(
-        "Rect",
-        Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
-    );
+    field.set("Rect", Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]));
     field.set("P", Object::Reference(page_id));
     offsets.push((field_id, out.len()));
     out.extend_from_slice(format!("{} 0 obj\n", field_id.0).as_bytes());
@@ -196,12 +173,7 @@ pub fn sign(
     out.extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
 
     // 6. The byte range: everything but the <…> of /Contents.
-    let range = format!(
-        "[0 {} {} {}]",
-        contents_at,
-        contents_end,
-        out.len() - contents_end
-    );
+    let range = format!("[0 {} {} {}]", contents_at, contents_end, out.len() - contents_end);
     let padded = format!("{range:<width$}", width = BYTE_RANGE_PLACEHOLDER.len());
     out[byte_range_at..byte_range_at + padded.len()].copy_from_slice(padded.as_bytes());
 

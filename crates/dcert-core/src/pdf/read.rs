@@ -2,7 +2,9 @@
 //! dictionaries and the embedded `credential.json`. Nothing read here is trusted until the
 //! signature check has covered it.
 
-use lopdf::{Dictionary, Document, LoadOptions, Object};
+use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
+
+use super::lazy::LazyPdf;
 
 use super::render::CREDENTIAL_FILE_NAME;
 use crate::credential::MAX_CREDENTIAL_BYTES;
@@ -81,78 +83,124 @@ pub fn looks_like_pdf(bytes: &[u8]) -> bool {
     head.windows(5).any(|w| w == b"%PDF-")
 }
 
+/// Where the walker gets objects from: the lazy reader or a fully parsed document.
+trait Objects {
+    fn object(&self, id: ObjectId) -> Option<Object>;
+    fn trailer(&self) -> &Dictionary;
+
+    /// The dictionary `id` with at least the entries named in `keep`.
+    fn dictionary_subset(&self, id: ObjectId, keep: &[&[u8]]) -> Option<Dictionary> {
+        match self.object(id)? {
+            Object::Dictionary(d) => Some(
+                d.iter().filter(|(k, _)| keep.contains(&k.as_slice())).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl Objects for Document {
+    fn object(&self, id: ObjectId) -> Option<Object> {
+        self.get_object(id).ok().cloned()
+    }
+
+    fn trailer(&self) -> &Dictionary {
+        &self.trailer
+    }
+}
+
+impl Objects for LazyPdf<'_> {
+    fn object(&self, id: ObjectId) -> Option<Object> {
+        self.get(id).ok()
+    }
+
+    fn dictionary_subset(&self, id: ObjectId, keep: &[&[u8]]) -> Option<Dictionary> {
+        self.get_subset(id, keep).ok()
+    }
+
+    fn trailer(&self) -> &Dictionary {
+        &self.trailer
+    }
+}
+
 /// Reads the signatures and the credential of an untrusted PDF.
+///
+/// A certificate file is read lazily (only the objects needed); a file the lazy reader does
+/// not handle, or in which it does not find one signature and a credential, is parsed whole,
+/// leniently, so that the report can still say what the file holds.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfContents, PdfError> {
     if bytes.len() > limits.max_file_bytes {
-        return Err(PdfError::TooLarge {
-            limit: limits.max_file_bytes,
-        });
+        return Err(PdfError::TooLarge { limit: limits.max_file_bytes });
     }
     if !looks_like_pdf(bytes) {
         return Err(PdfError::NotPdf);
     }
-    let options = LoadOptions {
-        max_decompressed_size: Some(limits.max_decompressed_bytes),
-        ..LoadOptions::default()
-    };
-    let doc = Document::load_mem_with_options(bytes, options)
-        .map_err(|e| PdfError::Malformed(e.to_string()))?;
+    if let Ok(lazy) = LazyPdf::open(bytes, limits.max_objects) {
+        if lazy.trailer.has(b"Encrypt") {
+            return Err(PdfError::Encrypted);
+        }
+        if let Some(contents) = contents(&lazy, limits)
+            && contents.signatures.len() == 1
+            && contents.credential.is_some()
+        {
+            return Ok(contents);
+        }
+    }
+    let options = LoadOptions { max_decompressed_size: Some(limits.max_decompressed_bytes), ..LoadOptions::default() };
+    let doc = Document::load_mem_with_options(bytes, options).map_err(|e| PdfError::Malformed(e.to_string()))?;
     if doc.objects.len() > limits.max_objects {
-        return Err(PdfError::Malformed(format!(
-            "more than {} objects",
-            limits.max_objects
-        )));
+        return Err(PdfError::Malformed(format!("more than {} objects", limits.max_objects)));
     }
     if doc.is_encrypted() || doc.trailer.has(b"Encrypt") {
         return Err(PdfError::Encrypted);
     }
-    let catalog = doc
-        .catalog()
-        .map_err(|e| PdfError::Malformed(format!("no catalog: {e}")))?;
-    let mut walker = Walker {
-        doc: &doc,
-        limits,
-        nodes: 0,
-    };
+    contents(&doc, limits).ok_or_else(|| PdfError::Malformed("no catalog".into()))
+}
+
+/// The signatures and credential found through the catalog; `None` without a catalog.
+fn contents(objects: &dyn Objects, limits: &Limits) -> Option<PdfContents> {
+    let mut walker = Walker { objects, limits, nodes: 0 };
+    let root = walker.objects.trailer().get(b"Root").ok()?.clone();
+    let catalog = walker.dict(&root)?;
     let mut contents = PdfContents::default();
-    walker.signatures(catalog, &mut contents.signatures);
-    match walker.credential(catalog) {
+    walker.signatures(&catalog, &mut contents.signatures);
+    match walker.credential(&catalog) {
         Ok(c) => contents.credential = c,
         Err(problem) => contents.credential_problem = Some(problem),
     }
-    Ok(contents)
+    Some(contents)
 }
 
 struct Walker<'a> {
-    doc: &'a Document,
+    objects: &'a dyn Objects,
     limits: &'a Limits,
     nodes: usize,
 }
 
-impl<'a> Walker<'a> {
-    fn deref(&self, object: &'a Object) -> Option<&'a Object> {
+impl Walker<'_> {
+    fn deref(&self, object: &Object) -> Option<Object> {
         match object {
-            Object::Reference(id) => self.doc.get_object(*id).ok(),
-            other => Some(other),
+            Object::Reference(id) => self.objects.object(*id),
+            other => Some(other.clone()),
         }
     }
 
-    fn dict(&self, object: &'a Object) -> Option<&'a Dictionary> {
+    fn dict(&self, object: &Object) -> Option<Dictionary> {
         match self.deref(object)? {
             Object::Dictionary(d) => Some(d),
-            Object::Stream(s) => Some(&s.dict),
+            Object::Stream(s) => Some(s.dict),
             _ => None,
         }
     }
 
-    fn array(&self, object: &'a Object) -> Option<&'a [Object]> {
+    fn array(&self, object: &Object) -> Option<Vec<Object>> {
         match self.deref(object)? {
             Object::Array(a) => Some(a),
             _ => None,
         }
     }
 
-    fn get(&self, dict: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
+    fn get(&self, dict: &Dictionary, key: &[u8]) -> Option<Object> {
         dict.get(key).ok().and_then(|o| self.deref(o))
     }
 
@@ -161,78 +209,80 @@ impl<'a> Walker<'a> {
         self.nodes <= self.limits.max_nodes
     }
 
-    fn signatures(&mut self, catalog: &'a Dictionary, out: &mut Vec<FoundSignature>) {
+    fn signatures(&mut self, catalog: &Dictionary, out: &mut Vec<FoundSignature>) {
         let Some(fields) = self
             .get(catalog, b"AcroForm")
-            .and_then(|f| self.dict(f))
-            .and_then(|form| form.get(b"Fields").ok())
-            .and_then(|f| self.array(f))
+            .and_then(|f| self.dict(&f))
+            .and_then(|form| self.get(&form, b"Fields"))
+            .and_then(|f| self.array(&f))
         else {
             return;
         };
-        for field in fields {
+        for field in &fields {
             self.field(field, 0, out);
         }
     }
 
-    fn field(&mut self, field: &'a Object, depth: usize, out: &mut Vec<FoundSignature>) {
+    fn field(&mut self, field: &Object, depth: usize, out: &mut Vec<FoundSignature>) {
         if depth > self.limits.max_depth || !self.visit() {
             return;
         }
         let Some(dict) = self.dict(field) else { return };
-        if let Some(kids) = dict.get(b"Kids").ok().and_then(|k| self.array(k)) {
-            for kid in kids {
+        if let Some(kids) = self.get(&dict, b"Kids").and_then(|k| self.array(&k)) {
+            for kid in &kids {
                 self.field(kid, depth + 1, out);
             }
         }
-        let is_sig = matches!(self.get(dict, b"FT"), Some(Object::Name(n)) if n == b"Sig");
+        let is_sig = matches!(self.get(&dict, b"FT"), Some(Object::Name(n)) if n == b"Sig");
         if !is_sig {
             return;
         }
-        let Some(sig) = dict.get(b"V").ok().and_then(|v| self.dict(v)) else {
-            return;
+        // Only two entries of the signature dictionary matter here; its /Contents is read from the
+        // file's bytes by the signature check, so it is not decoded twice.
+        const SIGNATURE_KEYS: [&[u8]; 2] = [b"ByteRange", b"SubFilter"];
+        let sig = match dict.get(b"V") {
+            Ok(Object::Reference(id)) => match self.objects.dictionary_subset(*id, &SIGNATURE_KEYS) {
+                Some(d) => d,
+                None => return,
+            },
+            Ok(Object::Dictionary(d)) => d.clone(),
+            _ => return,
         };
-        let byte_range = self
-            .get(sig, b"ByteRange")
-            .and_then(|r| self.array(r))
-            .and_then(|items| {
-                let numbers: Vec<usize> = items
-                    .iter()
-                    .map(|o| match self.deref(o) {
-                        Some(Object::Integer(n)) => usize::try_from(*n).ok(),
-                        _ => None,
-                    })
-                    .collect::<Option<_>>()?;
-                <[usize; 4]>::try_from(numbers).ok()
-            });
-        let sub_filter = match self.get(sig, b"SubFilter") {
-            Some(Object::Name(n)) => n.clone(),
+        let byte_range = self.get(&sig, b"ByteRange").and_then(|r| self.array(&r)).and_then(|items| {
+            let numbers: Vec<usize> = items
+                .iter()
+                .map(|o| match self.deref(o) {
+                    Some(Object::Integer(n)) => usize::try_from(n).ok(),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+            <[usize; 4]>::try_from(numbers).ok()
+        });
+        let sub_filter = match self.get(&sig, b"SubFilter") {
+            Some(Object::Name(n)) => n,
             _ => Vec::new(),
         };
-        out.push(FoundSignature {
-            byte_range,
-            sub_filter,
-        });
+        out.push(FoundSignature { byte_range, sub_filter });
     }
 
-    fn credential(&mut self, catalog: &'a Dictionary) -> Result<Option<Vec<u8>>, String> {
+    fn credential(&mut self, catalog: &Dictionary) -> Result<Option<Vec<u8>>, String> {
         let Some(tree) = self
             .get(catalog, b"Names")
-            .and_then(|n| self.dict(n))
-            .and_then(|names| names.get(b"EmbeddedFiles").ok())
-            .and_then(|t| self.dict(t))
+            .and_then(|n| self.dict(&n))
+            .and_then(|names| self.get(&names, b"EmbeddedFiles"))
+            .and_then(|t| self.dict(&t))
         else {
             return Ok(None);
         };
-        let Some(spec) = self.find_name(tree, CREDENTIAL_FILE_NAME.as_bytes(), 0) else {
+        let Some(spec) = self.find_name(&tree, CREDENTIAL_FILE_NAME.as_bytes(), 0) else {
             return Ok(None);
         };
         let stream = self
-            .dict(spec)
-            .and_then(|s| s.get(b"EF").ok())
-            .and_then(|ef| self.dict(ef))
-            .and_then(|ef| ef.get(b"F").or_else(|_| ef.get(b"UF")).ok())
-            .and_then(|f| self.deref(f));
+            .dict(&spec)
+            .and_then(|s| self.get(&s, b"EF"))
+            .and_then(|ef| self.dict(&ef))
+            .and_then(|ef| ef.get(b"F").or_else(|_| ef.get(b"UF")).ok().cloned())
+            .and_then(|f| self.deref(&f));
         let Some(Object::Stream(stream)) = stream else {
             return Err("the attachment has no file stream".into());
         };
@@ -243,23 +293,23 @@ impl<'a> Walker<'a> {
     }
 
     /// Looks `name` up in a name tree, following `/Kids` to a bounded depth.
-    fn find_name(&mut self, node: &'a Dictionary, name: &[u8], depth: usize) -> Option<&'a Object> {
+    fn find_name(&mut self, node: &Dictionary, name: &[u8], depth: usize) -> Option<Object> {
         if depth > self.limits.max_depth || !self.visit() {
             return None;
         }
-        if let Some(names) = node.get(b"Names").ok().and_then(|n| self.array(n)) {
+        if let Some(names) = self.get(node, b"Names").and_then(|n| self.array(&n)) {
             for pair in names.chunks(2) {
                 if let [key, value] = pair
                     && matches!(self.deref(key), Some(Object::String(k, _)) if k == name)
                 {
-                    return Some(value);
+                    return Some(value.clone());
                 }
             }
         }
-        let kids = node.get(b"Kids").ok().and_then(|k| self.array(k))?;
-        for kid in kids {
+        let kids = self.get(node, b"Kids").and_then(|k| self.array(&k))?;
+        for kid in &kids {
             if let Some(kid) = self.dict(kid)
-                && let Some(found) = self.find_name(kid, name, depth + 1)
+                && let Some(found) = self.find_name(&kid, name, depth + 1)
             {
                 return Some(found);
             }

@@ -65,11 +65,7 @@ fn rgb(c: Color) -> rgb::Color {
 }
 
 fn fill(c: Color) -> Fill {
-    Fill {
-        paint: rgb(c).into(),
-        opacity: NormalizedF32::ONE,
-        rule: Default::default(),
-    }
+    Fill { paint: rgb(c).into(), opacity: NormalizedF32::ONE, rule: Default::default() }
 }
 
 fn date_time(t: Timestamp) -> DateTime {
@@ -86,21 +82,14 @@ fn date_time(t: Timestamp) -> DateTime {
 }
 
 /// Renders the certificate page and returns the unsigned PDF/A-3u bytes.
-pub fn render(
-    template: &Template,
-    fonts: &FontBook,
-    input: &PageInput<'_>,
-) -> Result<Vec<u8>, RenderError> {
+pub fn render(template: &Template, fonts: &FontBook, input: &PageInput<'_>) -> Result<Vec<u8>, RenderError> {
     template.check_fits(input.certificate)?;
     let values = template::placeholders(input.certificate, input.issuer_name, input.verify_url);
     let configuration = ConfigurationBuilder::new()
         .with_archival_validator(Archival::A3_U)
         .finish()
         .map_err(|e| RenderError::Pdf(format!("{e:?}")))?;
-    let settings = SerializeSettings {
-        configuration,
-        ..SerializeSettings::default()
-    };
+    let settings = SerializeSettings { configuration, ..SerializeSettings::default() };
     let mut document = Document::new_with(settings);
     let language = input.certificate.language;
     let title = format!(
@@ -124,8 +113,7 @@ pub fn render(
     );
     let width = template.page.width_mm * PT_PER_MM;
     let height = template.page.height_mm * PT_PER_MM;
-    let settings =
-        PageSettings::from_wh(width, height).ok_or(RenderError::Pdf("empty page".into()))?;
+    let settings = PageSettings::from_wh(width, height).ok_or(RenderError::Pdf("empty page".into()))?;
     {
         let mut page = document.start_page_with(settings);
         let mut surface = page.surface();
@@ -147,48 +135,27 @@ pub fn render(
         association_kind: AssociationKind::Data,
         data: input.credential_json.to_vec().into(),
         modification_date: Some(date_time(input.issued_at)),
-        compress: Some(true),
+        // Uncompressed: it is small, and a verifier reads it without inflating.
+        compress: Some(false),
         location: None,
     };
-    document
-        .embed_file(embedded)
-        .ok_or_else(|| RenderError::Pdf("the credential could not be attached".into()))?;
-    document
-        .finish()
-        .map_err(|e| RenderError::Pdf(format!("{e:?}")))
+    document.embed_file(embedded).ok_or_else(|| RenderError::Pdf("the credential could not be attached".into()))?;
+    document.finish().map_err(|e| RenderError::Pdf(format!("{e:?}")))
 }
 
 fn draw_shapes(surface: &mut Surface<'_>, shapes: &[Shape]) {
     for shape in shapes {
         let mut pb = PathBuilder::new();
         let (stroke, fill_color, line_width) = match *shape {
-            Shape::Rect {
-                x_mm,
-                y_mm,
-                width_mm,
-                height_mm,
-                stroke,
-                fill,
-                line_width_pt,
-            } => {
-                if let Some(rect) = Rect::from_xywh(
-                    x_mm * PT_PER_MM,
-                    y_mm * PT_PER_MM,
-                    width_mm * PT_PER_MM,
-                    height_mm * PT_PER_MM,
-                ) {
+            Shape::Rect { x_mm, y_mm, width_mm, height_mm, stroke, fill, line_width_pt } => {
+                if let Some(rect) =
+                    Rect::from_xywh(x_mm * PT_PER_MM, y_mm * PT_PER_MM, width_mm * PT_PER_MM, height_mm * PT_PER_MM)
+                {
                     pb.push_rect(rect);
                 }
                 (stroke, fill, line_width_pt)
             }
-            Shape::Line {
-                x1_mm,
-                y1_mm,
-                x2_mm,
-                y2_mm,
-                color,
-                line_width_pt,
-            } => {
+            Shape::Line { x1_mm, y1_mm, x2_mm, y2_mm, color, line_width_pt } => {
                 pb.move_to(x1_mm * PT_PER_MM, y1_mm * PT_PER_MM);
                 pb.line_to(x2_mm * PT_PER_MM, y2_mm * PT_PER_MM);
                 (Some(color), None, line_width_pt)
@@ -196,11 +163,7 @@ fn draw_shapes(surface: &mut Surface<'_>, shapes: &[Shape]) {
         };
         let Some(path) = pb.finish() else { continue };
         surface.set_fill(fill_color.map(fill));
-        surface.set_stroke(stroke.map(|c| Stroke {
-            paint: rgb(c).into(),
-            width: line_width,
-            ..Stroke::default()
-        }));
+        surface.set_stroke(stroke.map(|c| Stroke { paint: rgb(c).into(), width: line_width, ..Stroke::default() }));
         surface.draw_path(&path);
     }
     surface.set_stroke(None);
@@ -212,16 +175,11 @@ fn draw_text(
     text: &template::Text,
     line: &str,
 ) -> Result<(), RenderError> {
-    let face = fonts
-        .family(&text.font)
-        .ok_or_else(|| RenderError::UnknownFont(text.font.clone()))?;
+    let face = fonts.family(&text.font).ok_or_else(|| RenderError::UnknownFont(text.font.clone()))?;
     let runs = fonts.runs(face, line)?;
     let chars = line.chars().count() as f32;
     let measure = |size: f32| -> f32 {
-        runs.iter()
-            .map(|r| r.face.width(&r.text, size))
-            .sum::<f32>()
-            + text.letter_spacing_pt * (chars - 1.0).max(0.0)
+        runs.iter().map(|r| r.face.width(&r.text, size)).sum::<f32>() + text.letter_spacing_pt * (chars - 1.0).max(0.0)
     };
     let mut size = text.size_pt;
     let mut width = measure(size);
@@ -244,14 +202,7 @@ fn draw_text(
         if text.letter_spacing_pt > 0.0 {
             for c in run.text.chars() {
                 let s = c.to_string();
-                surface.draw_text(
-                    Point::from_xy(x, y),
-                    run.face.krilla.clone(),
-                    size,
-                    &s,
-                    false,
-                    TextDirection::Auto,
-                );
+                surface.draw_text(Point::from_xy(x, y), run.face.krilla.clone(), size, &s, false, TextDirection::Auto);
                 x += run.face.width(&s, size) + text.letter_spacing_pt;
             }
         } else {

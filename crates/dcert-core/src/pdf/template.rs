@@ -47,10 +47,7 @@ pub struct Color(pub [u8; 3]);
 
 impl Serialize for Color {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!(
-            "#{:02x}{:02x}{:02x}",
-            self.0[0], self.0[1], self.0[2]
-        ))
+        s.collect_str(&format_args!("#{:02x}{:02x}{:02x}", self.0[0], self.0[1], self.0[2]))
     }
 }
 
@@ -58,10 +55,7 @@ impl<'de> Deserialize<'de> for Color {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let bad = || serde::de::Error::custom(format!("{s:?} is not a colour #rrggbb"));
-        let hex = s
-            .strip_prefix('#')
-            .filter(|h| h.len() == 6)
-            .ok_or_else(bad)?;
+        let hex = s.strip_prefix('#').filter(|h| h.len() == 6).ok_or_else(bad)?;
         let bytes = crate::digest::unhex(hex).ok_or_else(bad)?;
         Ok(Color([bytes[0], bytes[1], bytes[2]]))
     }
@@ -210,22 +204,12 @@ pub struct Template {
 const DEFAULTS: [(&str, &str); 4] = [
     ("degree-zh", include_str!("../../templates/degree-zh.json")),
     ("degree-en", include_str!("../../templates/degree-en.json")),
-    (
-        "teacher-zh",
-        include_str!("../../templates/teacher-zh.json"),
-    ),
-    (
-        "teacher-en",
-        include_str!("../../templates/teacher-en.json"),
-    ),
+    ("teacher-zh", include_str!("../../templates/teacher-zh.json")),
+    ("teacher-en", include_str!("../../templates/teacher-en.json")),
 ];
 
 /// The values a template can print, for a certificate in the template's language.
-pub fn placeholders(
-    certificate: &Certificate,
-    issuer_name: &str,
-    verify_url: &str,
-) -> BTreeMap<&'static str, String> {
+pub fn placeholders(certificate: &Certificate, issuer_name: &str, verify_url: &str) -> BTreeMap<&'static str, String> {
     let zh = certificate.language == Language::Zh;
     let pick = |a: &str, b: &str| if zh { a.to_owned() } else { b.to_owned() };
     let date = |d: crate::time::Date| if zh { d.to_minguo_zh() } else { d.to_english() };
@@ -259,10 +243,7 @@ pub fn placeholders(
                     }
                 })
                 .collect();
-            v.insert(
-                "other_programs",
-                programs.join(if zh { "；" } else { "; " }),
-            );
+            v.insert("other_programs", programs.join(if zh { "；" } else { "; " }));
         }
         Subject::Teacher(t) => {
             v.insert("name", pick(&t.name_zh, &t.name_en));
@@ -271,10 +252,7 @@ pub fn placeholders(
             v.insert("birth_date", date(t.birth_date));
             v.insert("kind", pick(&t.kind_zh, &t.kind_en));
             v.insert("subject", pick(&t.subject_zh, &t.subject_en));
-            v.insert(
-                "teacher_certificate_number",
-                t.teacher_certificate_number.clone(),
-            );
+            v.insert("teacher_certificate_number", t.teacher_certificate_number.clone());
             v.insert("issue_date", date(t.issue_date));
         }
     }
@@ -302,12 +280,7 @@ fn placeholder_names(text: &str) -> Vec<&str> {
 /// skipped because it has placeholders and all of them are empty.
 pub fn fill(text: &Text, values: &BTreeMap<&'static str, String>) -> Option<String> {
     let names = placeholder_names(&text.text);
-    if text.skip_if_empty
-        && !names.is_empty()
-        && names
-            .iter()
-            .all(|n| values.get(n).is_none_or(String::is_empty))
-    {
+    if text.skip_if_empty && !names.is_empty() && names.iter().all(|n| values.get(n).is_none_or(String::is_empty)) {
         return None;
     }
     let mut out = text.text.clone();
@@ -319,16 +292,8 @@ pub fn fill(text: &Text, values: &BTreeMap<&'static str, String>) -> Option<Stri
 }
 
 fn known_placeholders(t: CredentialType) -> Vec<&'static str> {
-    let mut common = vec![
-        "certificate_number",
-        "version",
-        "issuer_name",
-        "verify_url",
-        "name",
-        "name_zh",
-        "name_en",
-        "birth_date",
-    ];
+    let mut common =
+        vec!["certificate_number", "version", "issuer_name", "verify_url", "name", "name_zh", "name_en", "birth_date"];
     match t {
         CredentialType::Degree => common.extend([
             "student_number",
@@ -341,12 +306,7 @@ fn known_placeholders(t: CredentialType) -> Vec<&'static str> {
             "diploma_number",
             "other_programs",
         ]),
-        CredentialType::Teacher => common.extend([
-            "kind",
-            "subject",
-            "teacher_certificate_number",
-            "issue_date",
-        ]),
+        CredentialType::Teacher => common.extend(["kind", "subject", "teacher_certificate_number", "issue_date"]),
     }
     common
 }
@@ -354,8 +314,7 @@ fn known_placeholders(t: CredentialType) -> Vec<&'static str> {
 impl Template {
     /// Reads and checks a template.
     pub fn parse(json: &str) -> Result<Self, TemplateError> {
-        let template: Template =
-            serde_json::from_str(json).map_err(|e| TemplateError::Shape(e.to_string()))?;
+        let template: Template = serde_json::from_str(json).map_err(|e| TemplateError::Shape(e.to_string()))?;
         template.check()?;
         Ok(template)
     }
@@ -363,11 +322,7 @@ impl Template {
     /// The built-in template for a credential type and language.
     pub fn default_for(credential_type: CredentialType, language: Language) -> Self {
         let key = format!("{}-{}", credential_type.code(), language.code());
-        let json = DEFAULTS
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, j)| *j)
-            .unwrap_or(DEFAULTS[0].1);
+        let json = DEFAULTS.iter().find(|(k, _)| *k == key).map(|(_, j)| *j).unwrap_or(DEFAULTS[0].1);
         // The built-in templates are checked by a unit test.
         Self::parse(json).expect("built-in template is valid")
     }
@@ -375,15 +330,9 @@ impl Template {
     /// Checks numbers and placeholders.
     pub fn check(&self) -> Result<(), TemplateError> {
         let mm = |v: f32, what: &'static str| {
-            if v.is_finite() && (-10.0..=2000.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(TemplateError::OutOfRange(what))
-            }
+            if v.is_finite() && (-10.0..=2000.0).contains(&v) { Ok(()) } else { Err(TemplateError::OutOfRange(what)) }
         };
-        if !(50.0..=2000.0).contains(&self.page.width_mm)
-            || !(50.0..=2000.0).contains(&self.page.height_mm)
-        {
+        if !(50.0..=2000.0).contains(&self.page.width_mm) || !(50.0..=2000.0).contains(&self.page.height_mm) {
             return Err(TemplateError::OutOfRange("page size"));
         }
         if self.texts.len() + self.shapes.len() > 500 {
@@ -407,36 +356,19 @@ impl Template {
             }
             for name in placeholder_names(&text.text) {
                 if !known.contains(&name) {
-                    return Err(TemplateError::UnknownPlaceholder {
-                        name: name.to_owned(),
-                        known: known.join(", "),
-                    });
+                    return Err(TemplateError::UnknownPlaceholder { name: name.to_owned(), known: known.join(", ") });
                 }
             }
         }
         for shape in &self.shapes {
             match *shape {
-                Shape::Rect {
-                    x_mm,
-                    y_mm,
-                    width_mm,
-                    height_mm,
-                    line_width_pt,
-                    ..
-                } => {
+                Shape::Rect { x_mm, y_mm, width_mm, height_mm, line_width_pt, .. } => {
                     for v in [x_mm, y_mm, width_mm, height_mm] {
                         mm(v, "shape position")?;
                     }
                     mm(line_width_pt, "line width")?;
                 }
-                Shape::Line {
-                    x1_mm,
-                    y1_mm,
-                    x2_mm,
-                    y2_mm,
-                    line_width_pt,
-                    ..
-                } => {
+                Shape::Line { x1_mm, y1_mm, x2_mm, y2_mm, line_width_pt, .. } => {
                     for v in [x1_mm, y1_mm, x2_mm, y2_mm] {
                         mm(v, "shape position")?;
                     }
@@ -475,10 +407,7 @@ mod tests {
     fn built_in_templates_are_valid() {
         for (name, json) in DEFAULTS {
             let t = Template::parse(json).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(
-                format!("{}-{}", t.credential_type.code(), t.language.code()),
-                name
-            );
+            assert_eq!(format!("{}-{}", t.credential_type.code(), t.language.code()), name);
         }
     }
 
@@ -488,10 +417,7 @@ mod tests {
         t.texts[0].text = "{nmae}".into();
         let json = serde_json::to_string(&t).unwrap();
         let err = Template::parse(&json).unwrap_err();
-        assert!(
-            matches!(err, TemplateError::UnknownPlaceholder { ref name, .. } if name == "nmae"),
-            "{err}"
-        );
+        assert!(matches!(err, TemplateError::UnknownPlaceholder { ref name, .. } if name == "nmae"), "{err}");
         assert!(err.to_string().contains("department"));
     }
 
@@ -513,13 +439,7 @@ mod tests {
             skip_if_empty: skip,
         };
         assert_eq!(fill(&line("其他：{other_programs}", true), &values), None);
-        assert_eq!(
-            fill(&line("其他：{other_programs}", false), &values).as_deref(),
-            Some("其他：")
-        );
-        assert_eq!(
-            fill(&line("學生 {name}", true), &values).as_deref(),
-            Some("學生 王小明")
-        );
+        assert_eq!(fill(&line("其他：{other_programs}", false), &values).as_deref(), Some("其他："));
+        assert_eq!(fill(&line("學生 {name}", true), &values).as_deref(), Some("學生 王小明"));
     }
 }

@@ -45,10 +45,7 @@ fn every_file_of_the_corpus_fails_cleanly_and_quickly() {
         let name = path.file_name().unwrap().to_string_lossy();
         assert_eq!(report.outcome, Outcome::Failure, "{name}: {report:#?}");
         assert!(took < TIME_BOUND, "{name} took {took:?}");
-        assert!(
-            !report.checks.is_empty() && !report.summary.is_empty(),
-            "{name}"
-        );
+        assert!(!report.checks.is_empty() && !report.summary.is_empty(), "{name}");
         assert!(
             report.credential.is_none() || report.embedded_credential_authentic == Some(true),
             "{name}: data is shown only when it is authentic"
@@ -116,8 +113,7 @@ fn build_pdf(objects: &[(u32, Vec<u8>)], root: u32) -> Vec<u8> {
         }
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {size} /Root {root} 0 R >>\nstartxref\n{xref}\n%%EOF\n")
-            .as_bytes(),
+        format!("trailer\n<< /Size {size} /Root {root} 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
     );
     out
 }
@@ -143,11 +139,7 @@ const PAGE: &[u8] = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>";
 const LEAF: &[u8] = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>";
 
 fn with_catalog(catalog: &str, extra: Vec<(u32, Vec<u8>)>) -> Vec<u8> {
-    let mut objects = vec![
-        (1, catalog.as_bytes().to_vec()),
-        (2, PAGE.to_vec()),
-        (3, LEAF.to_vec()),
-    ];
+    let mut objects = vec![(1, catalog.as_bytes().to_vec()), (2, PAGE.to_vec()), (3, LEAF.to_vec())];
     objects.extend(extra);
     build_pdf(&objects, 1)
 }
@@ -160,37 +152,27 @@ fn regenerate_corpus() {
     let (_, file) = sample_zh();
     let sample = &file.bytes;
 
+    // The fixtures the fuzz target verifies against.
+    let fixtures = corpus_dir().join("../fixtures");
+    let (w, _) = sample_zh();
+    let trust_json = dcert_core::trust::TrustList::sign(&w.trust.content, &w.root.signer_key).unwrap();
+    std::fs::write(fixtures.join("trust.json"), serde_json::to_vec_pretty(&trust_json).unwrap()).unwrap();
+    std::fs::write(fixtures.join("sample-zh.pdf"), sample).unwrap();
+
     write("empty.bin", b"");
-    write(
-        "text.txt",
-        "這不是證書。This is not a certificate.\n".as_bytes(),
-    );
-    write(
-        "png-header.png",
-        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0",
-    );
+    write("text.txt", "這不是證書。This is not a certificate.\n".as_bytes());
+    write("png-header.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0");
     write("zip-header.zip", b"PK\x03\x04\x14\0\0\0\x08\0");
     write("pdf-header-only.pdf", b"%PDF-1.7\n");
     write("json-array.json", b"[1, 2, 3]");
+    write("json-deep.json", &[b"{\"a\":".repeat(100_000), b"1".to_vec(), b"}".repeat(100_000)].concat());
     write(
-        "json-deep.json",
-        &[
-            b"{\"a\":".repeat(100_000),
-            b"1".to_vec(),
-            b"}".repeat(100_000),
-        ]
-        .concat(),
+        "json-not-a-credential.json",
+        br#"{"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"]}"#,
     );
-    write("json-not-a-credential.json", br#"{"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"]}"#);
-    write(
-        "json-huge-number.json",
-        format!("{{\"certificate\": {{\"format\": 1{}}}}}", "0".repeat(5000)).as_bytes(),
-    );
+    write("json-huge-number.json", format!("{{\"certificate\": {{\"format\": 1{}}}}}", "0".repeat(5000)).as_bytes());
     for pct in [1, 10, 50, 90, 99] {
-        write(
-            &format!("truncated-{pct:02}pct.pdf"),
-            &sample[..sample.len() * pct / 100],
-        );
+        write(&format!("truncated-{pct:02}pct.pdf"), &sample[..sample.len() * pct / 100]);
     }
     write("truncated-last-byte.pdf", &sample[..sample.len() - 1]);
     write(
@@ -198,17 +180,8 @@ fn regenerate_corpus() {
         &with_catalog(
             "<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles << /Names [(credential.json) 4 0 R] >> >> >>",
             vec![
-                (
-                    4,
-                    b"<< /Type /Filespec /F (credential.json) /EF << /F 5 0 R >> >>".to_vec(),
-                ),
-                (
-                    5,
-                    stream(
-                        "/Type /EmbeddedFile /Filter /FlateDecode",
-                        &zeros_deflated(1 << 30),
-                    ),
-                ),
+                (4, b"<< /Type /Filespec /F (credential.json) /EF << /F 5 0 R >> >>".to_vec()),
+                (5, stream("/Type /EmbeddedFile /Filter /FlateDecode", &zeros_deflated(1 << 30))),
             ],
         ),
     );
@@ -216,13 +189,7 @@ fn regenerate_corpus() {
         "bomb-object-stream.pdf",
         &with_catalog(
             "<< /Type /Catalog /Pages 2 0 R >>",
-            vec![(
-                4,
-                stream(
-                    "/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode",
-                    &zeros_deflated(1 << 30),
-                ),
-            )],
+            vec![(4, stream("/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode", &zeros_deflated(1 << 30)))],
         ),
     );
     write(
@@ -230,19 +197,12 @@ fn regenerate_corpus() {
         &with_catalog(
             "<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles << /Names [(credential.json) 4 0 R] >> >> >>",
             vec![
-                (
-                    4,
-                    b"<< /Type /Filespec /F (credential.json) /EF << /F 5 0 R >> >>".to_vec(),
-                ),
+                (4, b"<< /Type /Filespec /F (credential.json) /EF << /F 5 0 R >> >>".to_vec()),
                 (5, {
                     let inner = zeros_deflated(64 << 20);
-                    let mut encoder =
-                        flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+                    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
                     encoder.write_all(&inner).unwrap();
-                    stream(
-                        "/Type /EmbeddedFile /Filter [/FlateDecode /FlateDecode]",
-                        &encoder.finish().unwrap(),
-                    )
+                    stream("/Type /EmbeddedFile /Filter [/FlateDecode /FlateDecode]", &encoder.finish().unwrap())
                 }),
             ],
         ),
@@ -258,10 +218,7 @@ fn regenerate_corpus() {
         "self-referencing-fields.pdf",
         &with_catalog(
             "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>",
-            vec![(
-                4,
-                b"<< /FT /Sig /Kids [4 0 R 4 0 R 4 0 R] /V 4 0 R >>".to_vec(),
-            )],
+            vec![(4, b"<< /FT /Sig /Kids [4 0 R 4 0 R 4 0 R] /V 4 0 R >>".to_vec())],
         ),
     );
     write(
@@ -269,15 +226,8 @@ fn regenerate_corpus() {
         &with_catalog(
             "<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles << /Names [(credential.json) 4 0 R] >> >> >>",
             vec![
-                (
-                    4,
-                    b"<< /Type /Filespec /F (credential.json) /EF << /F 5 0 R >> >>".to_vec(),
-                ),
-                (
-                    5,
-                    b"<< /Type /EmbeddedFile /Length 5 0 R >>\nstream\n{\"a\": 1}\nendstream"
-                        .to_vec(),
-                ),
+                (4, b"<< /Type /Filespec /F (credential.json) /EF << /F 5 0 R >> >>".to_vec()),
+                (5, b"<< /Type /EmbeddedFile /Length 5 0 R >>\nstream\n{\"a\": 1}\nendstream".to_vec()),
             ],
         ),
     );
@@ -292,15 +242,7 @@ fn regenerate_corpus() {
         "deeply-nested-dictionaries.pdf",
         &with_catalog(
             "<< /Type /Catalog /Pages 2 0 R /Deep 4 0 R >>",
-            vec![(
-                4,
-                [
-                    b"<< /A ".repeat(100_000),
-                    b"1".to_vec(),
-                    b" >>".repeat(100_000),
-                ]
-                .concat(),
-            )],
+            vec![(4, [b"<< /A ".repeat(100_000), b"1".to_vec(), b" >>".repeat(100_000)].concat())],
         ),
     );
     write("xref-claims-billions.pdf", &{
@@ -316,18 +258,12 @@ fn regenerate_corpus() {
         &with_catalog(
             "<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles << /Names [(credential.json) 4 0 R] >> >> >>",
             vec![
-                (
-                    4,
-                    b"<< /Type /Filespec /F (credential.json) /EF << /F 5 0 R >> >>".to_vec(),
-                ),
+                (4, b"<< /Type /Filespec /F (credential.json) /EF << /F 5 0 R >> >>".to_vec()),
                 (5, stream("/Type /EmbeddedFile", b"not json at all")),
             ],
         ),
     );
-    write(
-        "unsigned-plain.pdf",
-        &with_catalog("<< /Type /Catalog /Pages 2 0 R >>", vec![]),
-    );
+    write("unsigned-plain.pdf", &with_catalog("<< /Type /Catalog /Pages 2 0 R >>", vec![]));
     write("encrypted.pdf", &{
         let tmp = std::env::temp_dir().join(format!("dcert-corpus-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).unwrap();

@@ -11,9 +11,8 @@ use crate::verify::check;
 
 fn name_zh() -> impl Strategy<Value = String> {
     // Common characters, rare ones from CJK Extension A and B, and the bopomofo-free middle dot.
-    let chars = prop::sample::select(vec![
-        '王', '林', '陳', '堃', '㵘', '𪚥', '𠀋', '𡘙', '喆', '珺', '·', '李', '黃', '峯',
-    ]);
+    let chars =
+        prop::sample::select(vec!['王', '林', '陳', '堃', '㵘', '𪚥', '𠀋', '𡘙', '喆', '珺', '·', '李', '黃', '峯']);
     prop::collection::vec(chars, 2..6).prop_map(|v| v.into_iter().collect())
 }
 

@@ -6,13 +6,10 @@ use dcert_core::credential::IssuerRef;
 use dcert_core::issue::{self, IssuedFile, IssuerKit};
 use dcert_core::keys::{CredentialKey, EcKey};
 use dcert_core::model::{
-    Certificate, DegreeLevel, DegreeRecord, Language, OtherProgram, ProgramKind, Subject,
-    TeacherRecord,
+    Certificate, DegreeLevel, DegreeRecord, Language, OtherProgram, ProgramKind, Subject, TeacherRecord,
 };
 use dcert_core::pdf::{Face, FontBook, PdfSigner, Template};
-use dcert_core::trust::{
-    Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent,
-};
+use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
 use dcert_core::x509::{self, CertProfile, ParsedCert, TRUST_LIST_SIGNER_CN};
 use dcert_core::{CredentialType, Timestamp};
 
@@ -37,8 +34,7 @@ pub fn fonts() -> &'static FontBook {
     FONTS.get_or_init(|| {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fonts");
         let load = |name: &str| {
-            let data =
-                std::fs::read(format!("{dir}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let data = std::fs::read(format!("{dir}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"));
             Face::new(name, Arc::new(data), 0).unwrap()
         };
         let mut book = FontBook::new();
@@ -57,13 +53,7 @@ pub struct Root {
 }
 
 pub fn profile(cn: &str, org: &str, ca: bool, from: &str, until: &str) -> CertProfile {
-    CertProfile {
-        common_name: cn.into(),
-        organization: org.into(),
-        not_before: ts(from),
-        not_after: ts(until),
-        ca,
-    }
+    CertProfile { common_name: cn.into(), organization: org.into(), not_before: ts(from), not_after: ts(until), ca }
 }
 
 impl Root {
@@ -71,13 +61,7 @@ impl Root {
         let key = EcKey::from_seed(&[seed; 32]).unwrap();
         let org = "Ministry of Education, R.O.C. (Taiwan)";
         let der = x509::issue(
-            &profile(
-                "dcert Root CA",
-                org,
-                true,
-                "2024-01-01T00:00:00Z",
-                "2044-01-01T00:00:00Z",
-            ),
+            &profile("dcert Root CA", org, true, "2024-01-01T00:00:00Z", "2044-01-01T00:00:00Z"),
             &key.public(),
             None,
             &key,
@@ -86,24 +70,13 @@ impl Root {
         let cert = ParsedCert::from_der(&der).unwrap();
         let signer_key = EcKey::from_seed(&[seed.wrapping_add(100); 32]).unwrap();
         let signer_der = x509::issue(
-            &profile(
-                TRUST_LIST_SIGNER_CN,
-                org,
-                false,
-                "2024-01-01T00:00:00Z",
-                "2034-01-01T00:00:00Z",
-            ),
+            &profile(TRUST_LIST_SIGNER_CN, org, false, "2024-01-01T00:00:00Z", "2034-01-01T00:00:00Z"),
             &signer_key.public(),
             Some(&cert.cert),
             &key,
         )
         .unwrap();
-        Root {
-            key,
-            cert,
-            signer_cert: ParsedCert::from_der(&signer_der).unwrap(),
-            signer_key,
-        }
+        Root { key, cert, signer_cert: ParsedCert::from_der(&signer_der).unwrap(), signer_key }
     }
 }
 
@@ -118,31 +91,18 @@ pub fn institution(root: &Root, id: &str, seed: u8) -> Institution {
     let signing_key = EcKey::from_seed(&[seed.wrapping_add(1); 32]).unwrap();
     let name_en = format!("Test University {id}");
     let cert = x509::issue(
-        &profile(
-            &name_en,
-            &name_en,
-            false,
-            "2024-06-01T00:00:00Z",
-            "2029-06-01T00:00:00Z",
-        ),
+        &profile(&name_en, &name_en, false, "2024-06-01T00:00:00Z", "2029-06-01T00:00:00Z"),
         &signing_key.public(),
         Some(&root.cert.cert),
         &root.key,
     )
     .unwrap();
     let kit = IssuerKit {
-        issuer: IssuerRef {
-            id: id.into(),
-            registry: REGISTRY.into(),
-        },
+        issuer: IssuerRef { id: id.into(), registry: REGISTRY.into() },
         name_zh: "國立高雄科技大學".into(),
         name_en: name_en.clone(),
         credential_key: credential_key.clone(),
-        pdf_signer: PdfSigner {
-            key: signing_key,
-            certificate: cert.clone(),
-            name: name_en.clone(),
-        },
+        pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: name_en.clone() },
     };
     let entry = IssuerEntry {
         id: id.into(),
@@ -159,11 +119,7 @@ pub fn institution(root: &Root, id: &str, seed: u8) -> Institution {
             revoked_from: None,
             revocation_reason: None,
         }],
-        signing_certificates: vec![CertEntry {
-            certificate: Der(cert),
-            revoked_from: None,
-            revocation_reason: None,
-        }],
+        signing_certificates: vec![CertEntry { certificate: Der(cert), revoked_from: None, revocation_reason: None }],
     };
     Institution { kit, entry }
 }
@@ -182,11 +138,7 @@ pub fn trust_list(root: &Root, issuers: Vec<IssuerEntry>) -> TrustList {
         proof: None,
     };
     let json = TrustList::sign(&content, &root.signer_key).unwrap();
-    TrustList::verify(
-        &serde_json::to_vec(&json).unwrap(),
-        Some(root.cert.fingerprint()),
-    )
-    .unwrap()
+    TrustList::verify(&serde_json::to_vec(&json).unwrap(), Some(root.cert.fingerprint())).unwrap()
 }
 
 /// The standard world: one root, NKUST, and a trust list naming it.

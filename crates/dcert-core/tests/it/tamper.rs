@@ -28,11 +28,7 @@ proptest! {
 
 /// The offset just after the first occurrence of `needle`.
 fn find(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .unwrap()
-        + needle.len()
+    haystack.windows(needle.len()).position(|w| w == needle).unwrap() + needle.len()
 }
 
 #[test]
@@ -43,18 +39,8 @@ fn verify_fails_when_a_byte_changes_in_each_part_of_the_file() {
     let bytes = &file.bytes;
     let contents = find(bytes, b"/Contents <");
     let byte_range = find(bytes, b"/ByteRange [");
-    let padding = contents + 2 * 3000;
-    for at in [
-        0,
-        5,
-        9,
-        byte_range + 3,
-        contents,
-        contents + 1,
-        contents + 200,
-        padding,
-        bytes.len() - 1,
-    ] {
+    let padding = contents + 2 * 1900;
+    for at in [0, 5, 9, byte_range + 3, contents, contents + 1, contents + 200, padding, bytes.len() - 1] {
         for replacement in [b'0', b'1', b'f', b'F', b' '] {
             if bytes[at] == replacement {
                 continue;
@@ -62,12 +48,7 @@ fn verify_fails_when_a_byte_changes_in_each_part_of_the_file() {
             let mut changed = bytes.clone();
             changed[at] = replacement;
             let report = check(&changed, &w.trust, &Offline);
-            assert_eq!(
-                report.outcome,
-                Outcome::Failure,
-                "byte {at} set to {:?}",
-                replacement as char
-            );
+            assert_eq!(report.outcome, Outcome::Failure, "byte {at} set to {:?}", replacement as char);
         }
     }
 }
@@ -76,17 +57,10 @@ fn verify_fails_when_a_byte_changes_in_each_part_of_the_file() {
 fn uppercase_hex_in_the_signature_is_a_change_too() {
     let (w, file) = sample_zh();
     let start = find(&file.bytes, b"/Contents <");
-    let at = start
-        + file.bytes[start..]
-            .iter()
-            .position(|c| (b'a'..=b'f').contains(c))
-            .unwrap();
+    let at = start + file.bytes[start..].iter().position(|c| (b'a'..=b'f').contains(c)).unwrap();
     let mut changed = file.bytes.clone();
     changed[at] = changed[at].to_ascii_uppercase();
-    assert_eq!(
-        check(&changed, &w.trust, &Offline).reason,
-        Some(Reason::Modified)
-    );
+    assert_eq!(check(&changed, &w.trust, &Offline).reason, Some(Reason::Modified));
 }
 
 fn qpdf(args: &[&str], input: &[u8]) -> Vec<u8> {
@@ -104,10 +78,7 @@ fn qpdf(args: &[&str], input: &[u8]) -> Vec<u8> {
         .arg(&out)
         .status()
         .expect("qpdf is needed for this test (Debian package qpdf; .ci/run installs it)");
-    assert!(
-        status.success() || status.code() == Some(3),
-        "qpdf failed: {status}"
-    );
+    assert!(status.success() || status.code() == Some(3), "qpdf failed: {status}");
     let bytes = std::fs::read(&out).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     bytes
@@ -120,17 +91,9 @@ fn a_resaved_file_fails_as_modified_and_says_the_embedded_data_is_still_authenti
         let resaved = qpdf(args, &file.bytes);
         assert_ne!(resaved, file.bytes);
         let report = check(&resaved, &w.trust, &Offline);
-        assert_eq!(
-            (report.outcome, report.reason),
-            (Outcome::Failure, Some(Reason::Modified)),
-            "qpdf {args:?}"
-        );
+        assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::Modified)), "qpdf {args:?}");
         assert_eq!(report.embedded_credential_authentic, Some(true));
-        assert!(
-            report.summary.contains("still authentic"),
-            "{}",
-            report.summary
-        );
+        assert!(report.summary.contains("still authentic"), "{}", report.summary);
         assert!(report.summary.contains("original"), "{}", report.summary);
         assert_eq!(report.credential.unwrap().degree.unwrap().name_zh, "王𪚥");
     }
@@ -143,16 +106,13 @@ fn append_forged_credential(original: &[u8]) -> Vec<u8> {
         .objects
         .iter()
         .find_map(|(id, o)| match o {
-            Object::Stream(s)
-                if s.dict.get(b"Type").ok() == Some(&Object::Name(b"EmbeddedFile".to_vec())) =>
-            {
+            Object::Stream(s) if s.dict.get(b"Type").ok() == Some(&Object::Name(b"EmbeddedFile".to_vec())) => {
                 Some((*id, s))
             }
             _ => None,
         })
         .unwrap();
-    let mut credential: serde_json::Value =
-        serde_json::from_slice(&stream.decompressed_content().unwrap()).unwrap();
+    let mut credential: serde_json::Value = serde_json::from_slice(&stream.decompressed_content().unwrap()).unwrap();
     credential["credentialSubject"]["degreeZh"] = "工學博士".into();
     let forged = serde_json::to_vec(&credential).unwrap();
     let mut out = original.to_vec();
@@ -186,25 +146,16 @@ fn an_incremental_update_appended_after_signing_fails_as_modified() {
     let forged = append_forged_credential(&file.bytes);
     // The forgery is what a PDF reader would now show.
     let reread = Document::load_mem(&forged).unwrap();
-    assert!(reread.objects.values().any(|o| matches!(o, Object::Stream(s) if String::from_utf8_lossy(&s.content).contains("工學博士"))));
-    let report = check(&forged, &w.trust, &Offline);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::Modified)),
-        "{report:#?}"
-    );
     assert!(
-        report
-            .check(CheckName::DocumentSignature)
-            .unwrap()
-            .detail
-            .contains("appended")
+        reread
+            .objects
+            .values()
+            .any(|o| matches!(o, Object::Stream(s) if String::from_utf8_lossy(&s.content).contains("工學博士")))
     );
-    assert_eq!(
-        report.embedded_credential_authentic,
-        Some(false),
-        "the forged credential is not authentic"
-    );
+    let report = check(&forged, &w.trust, &Offline);
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::Modified)), "{report:#?}");
+    assert!(report.check(CheckName::DocumentSignature).unwrap().detail.contains("appended"));
+    assert_eq!(report.embedded_credential_authentic, Some(false), "the forged credential is not authentic");
     assert!(report.credential.is_none());
 }
 
@@ -218,15 +169,8 @@ fn a_file_printed_to_pdf_without_its_attachment_is_not_a_certificate() {
     let mut printed = Vec::new();
     doc.save_to(&mut printed).unwrap();
     let report = check(&printed, &w.trust, &Offline);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::NotACertificate))
-    );
-    assert!(
-        report.checks[0].detail.contains("original file"),
-        "{}",
-        report.checks[0].detail
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::NotACertificate)));
+    assert!(report.checks[0].detail.contains("original file"), "{}", report.checks[0].detail);
 }
 
 #[test]
@@ -237,10 +181,7 @@ fn a_file_with_its_signature_removed_fails_as_modified() {
     let mut stripped = Vec::new();
     doc.save_to(&mut stripped).unwrap();
     let report = check(&stripped, &w.trust, &Offline);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::Modified))
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::Modified)));
     assert_eq!(report.embedded_credential_authentic, Some(true));
     let _ = Language::Zh;
 }

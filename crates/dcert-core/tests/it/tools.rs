@@ -41,36 +41,10 @@ fn pdfsig_reports_a_valid_signature_from_a_trusted_certificate() {
     std::fs::write(tmp.0.join("cert.pdf"), &file.bytes).unwrap();
     std::fs::write(tmp.0.join("root.pem"), w.root.cert.to_pem()).unwrap();
     std::fs::create_dir(tmp.0.join("nss")).unwrap();
-    let out = run(
-        "certutil",
-        &["-N", "-d", "sql:nss", "--empty-password"],
-        &tmp.0,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run(
-        "certutil",
-        &[
-            "-A",
-            "-d",
-            "sql:nss",
-            "-n",
-            "dcert-root",
-            "-t",
-            "CT,C,C",
-            "-i",
-            "root.pem",
-        ],
-        &tmp.0,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run("certutil", &["-N", "-d", "sql:nss", "--empty-password"], &tmp.0);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run("certutil", &["-A", "-d", "sql:nss", "-n", "dcert-root", "-t", "CT,C,C", "-i", "root.pem"], &tmp.0);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let out = run("pdfsig", &["-nssdir", "sql:nss", "cert.pdf"], &tmp.0);
     let report = String::from_utf8_lossy(&out.stdout);
@@ -82,10 +56,7 @@ fn pdfsig_reports_a_valid_signature_from_a_trusted_certificate() {
     // Without the root, the signature is intact but the certificate is not trusted.
     let out = run("pdfsig", &["cert.pdf"], &tmp.0);
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        report.contains("Signature is Valid") && !report.contains("Certificate is Trusted"),
-        "{report}"
-    );
+    assert!(report.contains("Signature is Valid") && !report.contains("Certificate is Trusted"), "{report}");
 
     // One changed byte: pdfsig sees it too.
     let mut changed = file.bytes.clone();
@@ -104,34 +75,16 @@ fn the_qr_code_scans_from_a_rendering_and_its_seal_verifies() {
     for language in [Language::Zh, Language::En] {
         let file = issue_with(&w.nkust.kit, &certificate(language), issued_at());
         std::fs::write(tmp.0.join("cert.pdf"), &file.bytes).unwrap();
-        let out = run(
-            "pdftoppm",
-            &["-r", "200", "-gray", "-png", "cert.pdf", "page"],
-            &tmp.0,
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run("pdftoppm", &["-r", "200", "-gray", "-png", "cert.pdf", "page"], &tmp.0);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let out = run("zbarimg", &["-q", "--raw", "page-1.png"], &tmp.0);
-        assert!(
-            out.status.success(),
-            "zbarimg found no code: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "zbarimg found no code: {}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8(out.stdout).unwrap();
         let text = text.trim_end();
-        assert!(
-            text.starts_with(&format!(
-                "{REGISTRY}/v/nkust/NKUST-1132-000123/{language}/1#DC1:"
-            )),
-            "{text}"
-        );
+        assert!(text.starts_with(&format!("{REGISTRY}/v/nkust/NKUST-1132-000123/{language}/1#DC1:")), "{text}");
         let seal_text = seal::seal_from_qr_text(text).unwrap();
         assert_eq!(seal_text, file.seal);
-        let verified =
-            seal::verify(&seal_text, |kid| w.trust.seal_key(kid).map(|(_, k)| k.key)).unwrap();
+        let verified = seal::verify(&seal_text, |kid| w.trust.seal_key(kid).map(|(_, k)| k.key)).unwrap();
         assert_eq!(verified.data.name_zh, "王𪚥");
         assert_eq!(verified.data.number, "NKUST-1132-000123");
         assert_eq!(verified.data.language, language);

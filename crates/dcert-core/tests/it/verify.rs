@@ -16,22 +16,12 @@ pub fn check(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource) -> Repo
 
 fn registry_with(file: &dcert_core::issue::IssuedFile) -> MemoryRegistry {
     let mut registry = MemoryRegistry::new(now());
-    registry.record(
-        "nkust",
-        "NKUST-1132-000123",
-        Language::Zh,
-        1,
-        file.sha256,
-        issued_at(),
-    );
+    registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, file.sha256, issued_at());
     registry
 }
 
 fn result(report: &Report, name: CheckName) -> CheckResult {
-    report
-        .check(name)
-        .unwrap_or_else(|| panic!("no {name:?} check in {report:#?}"))
-        .result
+    report.check(name).unwrap_or_else(|| panic!("no {name:?} check in {report:#?}")).result
 }
 
 #[test]
@@ -51,20 +41,10 @@ fn an_issued_file_verifies_offline_with_the_status_unknown() {
     ] {
         assert_eq!(result(&report, name), CheckResult::Pass, "{name:?}");
     }
-    assert_eq!(
-        result(&report, CheckName::RegistryStatus),
-        CheckResult::Unknown
-    );
-    assert!(
-        report.summary.contains("not consulted"),
-        "{}",
-        report.summary
-    );
+    assert_eq!(result(&report, CheckName::RegistryStatus), CheckResult::Unknown);
+    assert!(report.summary.contains("not consulted"), "{}", report.summary);
     let issuer = report.issuer.as_ref().unwrap();
-    assert_eq!(
-        issuer.name_en, "Test University nkust",
-        "the name comes from the trust list"
-    );
+    assert_eq!(issuer.name_en, "Test University nkust", "the name comes from the trust list");
     let data = report.credential.as_ref().unwrap();
     assert_eq!(data.degree.as_ref().unwrap().name_zh, "王𪚥");
     assert_eq!(report.file_sha256, Some(file.sha256));
@@ -75,10 +55,7 @@ fn a_registered_current_file_succeeds_with_the_status_checked() {
     let (w, file) = sample_zh();
     let report = check(&file.bytes, &w.trust, &registry_with(file));
     assert_eq!(report.outcome, Outcome::Success);
-    assert_eq!(
-        result(&report, CheckName::RegistryStatus),
-        CheckResult::Pass
-    );
+    assert_eq!(result(&report, CheckName::RegistryStatus), CheckResult::Pass);
     assert_eq!(report.status_as_of, Some(now()));
 }
 
@@ -95,54 +72,27 @@ fn a_superseded_version_gives_a_warning_naming_the_newer_version() {
         ts("2025-09-01T00:00:00Z"),
     );
     let report = check(&file.bytes, &w.trust, &registry);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Warning, Some(Reason::Superseded))
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Warning, Some(Reason::Superseded)));
     let newer = report.newer_version.unwrap();
-    assert_eq!(
-        (newer.version, newer.issued_at),
-        (2, ts("2025-09-01T00:00:00Z"))
-    );
-    assert!(
-        report.credential.is_some(),
-        "a superseded certificate is still authentic data"
-    );
+    assert_eq!((newer.version, newer.issued_at), (2, ts("2025-09-01T00:00:00Z")));
+    assert!(report.credential.is_some(), "a superseded certificate is still authentic data");
 }
 
 #[test]
 fn a_revoked_certificate_fails_as_revoked() {
     let (w, file) = sample_zh();
     let mut registry = registry_with(file);
-    registry.revoke(
-        "nkust",
-        "NKUST-1132-000123",
-        Language::Zh,
-        "degree rescinded",
-        ts("2025-10-01T00:00:00Z"),
-    );
+    registry.revoke("nkust", "NKUST-1132-000123", Language::Zh, "degree rescinded", ts("2025-10-01T00:00:00Z"));
     let report = check(&file.bytes, &w.trust, &registry);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::Revoked))
-    );
-    assert!(
-        report
-            .check(CheckName::RegistryStatus)
-            .unwrap()
-            .detail
-            .contains("degree rescinded")
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::Revoked)));
+    assert!(report.check(CheckName::RegistryStatus).unwrap().detail.contains("degree rescinded"));
 }
 
 #[test]
 fn a_file_the_registry_does_not_know_fails_as_not_registered() {
     let (w, file) = sample_zh();
     let report = check(&file.bytes, &w.trust, &MemoryRegistry::new(now()));
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::NotRegistered))
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::NotRegistered)));
 }
 
 #[test]
@@ -151,10 +101,7 @@ fn an_issuer_missing_from_the_trust_list_is_unknown() {
     let other = institution(&w.root, "other-school", 40);
     let trust = trust_list(&w.root, vec![other.entry]);
     let report = check(&file.bytes, &trust, &Offline);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::UnknownIssuer))
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::UnknownIssuer)));
     assert_eq!(result(&report, CheckName::Issuer), CheckResult::Fail);
     assert!(report.issuer.is_none());
 }
@@ -168,17 +115,8 @@ fn a_key_outside_its_validity_window_is_not_valid_at_signing_time() {
     let trust = trust_list(&w.root, vec![entry]);
     let file = issue_with(&w.nkust.kit, &certificate(Language::En), issued_at());
     let report = check(&file.bytes, &trust, &Offline);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::KeyNotValid))
-    );
-    assert!(
-        report
-            .check(CheckName::KeyValidity)
-            .unwrap()
-            .detail
-            .contains("not valid after")
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::KeyNotValid)));
+    assert!(report.check(CheckName::KeyValidity).unwrap().detail.contains("not valid after"));
 }
 
 #[test]
@@ -202,27 +140,10 @@ fn a_key_revoked_before_signing_fails_and_one_revoked_after_does_not() {
         entry.credential_keys[0].revocation_reason = Some("key compromise".into());
         trust_list(&w.root, vec![entry])
     };
-    let report = check(
-        &file.bytes,
-        &with_revocation("2025-03-01T00:00:00Z"),
-        &Offline,
-    );
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::KeyRevoked))
-    );
-    assert!(
-        report
-            .check(CheckName::KeyValidity)
-            .unwrap()
-            .detail
-            .contains("key compromise")
-    );
-    let report = check(
-        &file.bytes,
-        &with_revocation("2025-08-01T00:00:00Z"),
-        &Offline,
-    );
+    let report = check(&file.bytes, &with_revocation("2025-03-01T00:00:00Z"), &Offline);
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::KeyRevoked)));
+    assert!(report.check(CheckName::KeyValidity).unwrap().detail.contains("key compromise"));
+    let report = check(&file.bytes, &with_revocation("2025-08-01T00:00:00Z"), &Offline);
     assert_eq!(report.outcome, Outcome::Success);
 }
 
@@ -235,14 +156,7 @@ fn a_backdated_file_is_caught_by_the_registry_time_after_key_revocation() {
     // A thief with the key signs with an old date, and gets the file registered after the revocation.
     let file = issue_with(&w.nkust.kit, &certificate(Language::Zh), issued_at());
     let mut registry = MemoryRegistry::new(now());
-    registry.record(
-        "nkust",
-        "NKUST-1132-000123",
-        Language::Zh,
-        1,
-        file.sha256,
-        ts("2025-09-01T00:00:00Z"),
-    );
+    registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, file.sha256, ts("2025-09-01T00:00:00Z"));
     let report = check(&file.bytes, &trust, &registry);
     assert_eq!(report.reason, Some(Reason::KeyRevoked));
 }
@@ -254,23 +168,10 @@ fn a_file_signed_under_another_root_fails_as_untrusted_root() {
     let impostor = institution(&impostor_root, "nkust", 67);
     let file = issue_with(&impostor.kit, &certificate(Language::Zh), issued_at());
     let report = check(&file.bytes, &w.trust, &Offline);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::UntrustedRoot)),
-        "{report:#?}"
-    );
-    assert_eq!(
-        result(&report, CheckName::SigningCertificate),
-        CheckResult::Fail
-    );
-    assert_eq!(
-        result(&report, CheckName::CredentialProof),
-        CheckResult::Fail
-    );
-    assert!(
-        report.credential.is_none(),
-        "no data is shown from a forged credential"
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::UntrustedRoot)), "{report:#?}");
+    assert_eq!(result(&report, CheckName::SigningCertificate), CheckResult::Fail);
+    assert_eq!(result(&report, CheckName::CredentialProof), CheckResult::Fail);
+    assert!(report.credential.is_none(), "no data is shown from a forged credential");
 }
 
 #[test]
@@ -282,20 +183,14 @@ fn an_issuer_not_accredited_for_the_degree_level_fails() {
     }
     let file = issue_with(&w.nkust.kit, &cert, issued_at());
     let report = check(&file.bytes, &w.trust, &Offline);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::NotAccredited))
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::NotAccredited)));
 }
 
 #[test]
 fn a_university_cannot_issue_a_teacher_certificate_but_the_ministry_can() {
     let w = world();
     let file = issue_with(&w.nkust.kit, &teacher(Language::Zh), issued_at());
-    assert_eq!(
-        check(&file.bytes, &w.trust, &Offline).reason,
-        Some(Reason::NotAccredited)
-    );
+    assert_eq!(check(&file.bytes, &w.trust, &Offline).reason, Some(Reason::NotAccredited));
 
     let mut moe = institution(&w.root, "moe", 50);
     moe.entry.accreditation.credential_types = vec![dcert_core::CredentialType::Teacher];
@@ -334,10 +229,7 @@ fn a_bare_credential_json_verifies_and_a_changed_one_does_not() {
     let mut changed = file.credential.clone();
     changed["credentialSubject"]["nameZh"] = "王小明".into();
     let report = check(&credential::to_file_bytes(&changed), &w.trust, &Offline);
-    assert_eq!(
-        (report.outcome, report.reason),
-        (Outcome::Failure, Some(Reason::SignatureInvalid))
-    );
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::SignatureInvalid)));
 }
 
 #[test]
@@ -351,11 +243,6 @@ fn the_json_report_has_the_documented_fields() {
     assert!(json["checks"][0]["detail"].is_string());
     assert_eq!(json["issuer"]["nameZh"], "國立高雄科技大學");
     assert_eq!(json["credential"]["degree"]["nameZh"], "王𪚥");
-    let status = json["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "registry_status")
-        .unwrap();
+    let status = json["checks"].as_array().unwrap().iter().find(|c| c["name"] == "registry_status").unwrap();
     assert_eq!(status["result"], "unknown");
 }

@@ -1,1 +1,3 @@
+//! Integration tests of the `dcert` binary: the README walk-through and the CLI's promises.
 
+mod cli;

@@ -1,0 +1,200 @@
+//! `dcert bench core`: issue and verify throughput on one core, with the floor measured in the
+//! same run (SHA-256 of the file plus one Ed25519 verification), so that figures can be read as
+//! ratios on a shared, noisy machine.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use dcert_core::credential::IssuerRef;
+use dcert_core::issue::{self, IssuerKit};
+use dcert_core::keys::{CredentialKey, EcKey};
+use dcert_core::model::{Certificate, DegreeLevel, DegreeRecord, Language, Subject};
+use dcert_core::pdf::{Limits, PdfSigner, Template};
+use dcert_core::status::Offline;
+use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
+use dcert_core::verify::{self, Outcome};
+use dcert_core::x509::{self, CertProfile, ParsedCert};
+use dcert_core::{CredentialType, Sha256Digest, Timestamp};
+use serde::Serialize;
+
+use crate::fonts;
+
+/// One measurement.
+#[derive(Serialize)]
+pub struct Rate {
+    /// Operations done.
+    pub count: u64,
+    /// Seconds taken.
+    pub seconds: f64,
+    /// Operations per second.
+    pub per_second: f64,
+}
+
+/// The figures of one run.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Figures {
+    pub file_bytes: usize,
+    pub issue: Rate,
+    pub verify: Rate,
+    pub floor: Rate,
+    /// verify / floor.
+    pub verify_to_floor: f64,
+}
+
+fn measure(budget: Duration, mut op: impl FnMut(u64)) -> Rate {
+    // Warm up, then run whole batches until the budget is spent.
+    op(0);
+    let start = Instant::now();
+    let mut count = 0u64;
+    while start.elapsed() < budget {
+        for _ in 0..8 {
+            count += 1;
+            op(count);
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Rate { count, seconds, per_second: count as f64 / seconds }
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().expect("a literal timestamp")
+}
+
+/// A root, an institution and its trust list, in memory.
+fn world() -> Result<(IssuerKit, TrustList)> {
+    let root_key = EcKey::from_seed(&[1; 32]).expect("a fixed valid seed");
+    let profile = |cn: &str, ca| CertProfile {
+        common_name: cn.into(),
+        organization: "Ministry of Education".into(),
+        not_before: ts("2024-01-01T00:00:00Z"),
+        not_after: ts("2034-01-01T00:00:00Z"),
+        ca,
+    };
+    let root =
+        ParsedCert::from_der(&x509::issue(&profile("dcert Root CA", true), &root_key.public(), None, &root_key)?)?;
+    let signer_key = EcKey::from_seed(&[2; 32]).expect("a fixed valid seed");
+    let signer =
+        x509::issue(&profile(x509::TRUST_LIST_SIGNER_CN, false), &signer_key.public(), Some(&root.cert), &root_key)?;
+    let signing_key = EcKey::from_seed(&[3; 32]).expect("a fixed valid seed");
+    let cert = x509::issue(&profile("Bench University", false), &signing_key.public(), Some(&root.cert), &root_key)?;
+    let credential_key = CredentialKey::from_seed(&[4; 32]);
+    let registry = "https://registry.bench";
+    let kit = IssuerKit {
+        issuer: IssuerRef { id: "bench".into(), registry: registry.into() },
+        name_zh: "測試大學".into(),
+        name_en: "Bench University".into(),
+        credential_key: credential_key.clone(),
+        pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: "Bench University".into() },
+    };
+    let content = TrustListContent {
+        kind: "DcertTrustList".into(),
+        format: 1,
+        registry: registry.into(),
+        sequence: 1,
+        issued: ts("2025-01-01T00:00:00Z"),
+        next_update: None,
+        root_certificate: Der(root.der.clone()),
+        signer_certificate: Der(signer),
+        issuers: vec![IssuerEntry {
+            id: "bench".into(),
+            name_zh: "測試大學".into(),
+            name_en: "Bench University".into(),
+            accreditation: Accreditation {
+                credential_types: vec![CredentialType::Degree],
+                degree_levels: vec![DegreeLevel::Bachelor],
+            },
+            credential_keys: vec![KeyEntry {
+                public_key_multibase: credential_key.public().to_multikey(),
+                valid_from: ts("2024-01-01T00:00:00Z"),
+                valid_until: ts("2034-01-01T00:00:00Z"),
+                revoked_from: None,
+                revocation_reason: None,
+            }],
+            signing_certificates: vec![CertEntry {
+                certificate: Der(cert),
+                revoked_from: None,
+                revocation_reason: None,
+            }],
+        }],
+        proof: None,
+    };
+    let json = TrustList::sign(&content, &signer_key)?;
+    let trust = TrustList::verify(&serde_json::to_vec(&json)?, None)?;
+    Ok((kit, trust))
+}
+
+fn certificate(n: u64) -> Result<Certificate> {
+    let record: DegreeRecord = serde_json::from_str(include_str!("../../../examples/record.json"))
+        .map(|r: dcert_core::model::RecordFile| r.degree.expect("the example is a degree"))?;
+    Ok(Certificate {
+        number: format!("BENCH-{n:08}"),
+        language: Language::Zh,
+        version: 1,
+        previous_version_sha256: None,
+        subject: Subject::Degree(record),
+    })
+}
+
+/// Runs the benchmark with `seconds` per measurement; with `only`, the other measurements get a
+/// token budget (for profiling one of them).
+pub fn run(seconds: f64, only: Option<&str>) -> Result<Figures> {
+    let budget_for = |name: &str| {
+        if only.is_none_or(|o| o == name) { Duration::from_secs_f64(seconds) } else { Duration::from_millis(1) }
+    };
+    let fonts = fonts::load()?;
+    let (kit, trust) = world()?;
+    let template = Template::default_for(CredentialType::Degree, Language::Zh);
+    let at = ts("2025-07-01T00:00:00Z");
+    let sample = issue::issue(&certificate(0)?, &kit, &template, &fonts, at)?;
+    let now = ts("2026-01-01T00:00:00Z");
+    let limits = Limits::default();
+    let report = verify::verify(&sample.bytes, &trust, &Offline, now, &limits);
+    anyhow::ensure!(report.outcome == Outcome::Success, "the benchmark's sample does not verify: {}", report.summary);
+
+    let certs: Vec<Certificate> = (1..=64).map(certificate).collect::<Result<_>>()?;
+    let issue = measure(budget_for("issue"), |n| {
+        let cert = &certs[(n % 64) as usize];
+        black_box(issue::issue(cert, &kit, &template, &fonts, at).map(|f| f.sha256).ok());
+    });
+    let verify = measure(budget_for("verify"), |_| {
+        black_box(verify::verify(black_box(&sample.bytes), &trust, &Offline, now, &limits).outcome);
+    });
+    let public = kit.credential_key.public();
+    let message = [7u8; 64];
+    let signature = kit.credential_key.sign(&message);
+    let floor = measure(budget_for("floor"), |_| {
+        black_box(Sha256Digest::of(black_box(&sample.bytes)));
+        black_box(public.verify(black_box(&message), &signature));
+    });
+    Ok(Figures {
+        file_bytes: sample.bytes.len(),
+        verify_to_floor: verify.per_second / floor.per_second,
+        issue,
+        verify,
+        floor,
+    })
+}
+
+/// The figures as text.
+pub fn text(f: &Figures) -> String {
+    let row = |name: &str, r: &Rate| {
+        format!(
+            "  {name:<8} {:>9.0} /s  {:>8.3} ms each  ({} in {:.1} s)\n",
+            r.per_second,
+            1000.0 / r.per_second,
+            r.count,
+            r.seconds
+        )
+    };
+    let mut s = format!("dcert bench core: one thread, a {} byte certificate\n", f.file_bytes);
+    s.push_str(&row("issue", &f.issue));
+    s.push_str(&row("verify", &f.verify));
+    s.push_str(&row("floor", &f.floor));
+    s.push_str(&format!(
+        "  verify / floor = {:.2}  (floor: SHA-256 of the file + one Ed25519 verification)\n",
+        f.verify_to_floor
+    ));
+    s
+}

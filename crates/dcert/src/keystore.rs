@@ -1,0 +1,307 @@
+//! The Ministry root and institution directories: key files (PKCS#8 PEM, mode 0600, encrypted
+//! with `DCERT_KEY_PASSPHRASE` when it is set), certificates and the public profiles.
+//!
+//! A root directory holds `root.json`, `root-ca.cert.pem`, `root-ca.key.pem`,
+//! `trust-signer.cert.pem` and `trust-signer.key.pem`. An institution directory holds
+//! `issuer.json`, `credential.key.pem`, `signing.key.pem` and `signing.cert.pem`.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use dcert_core::Timestamp;
+use dcert_core::credential::IssuerRef;
+use dcert_core::issue::IssuerKit;
+use dcert_core::keys::{self, CredentialKey, EcKey, PemEncryption};
+use dcert_core::pdf::PdfSigner;
+use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry};
+use dcert_core::x509::{self, ParsedCert};
+use serde::{Deserialize, Serialize};
+
+/// The environment variable holding the passphrase of private key files.
+pub const PASSPHRASE_VAR: &str = "DCERT_KEY_PASSPHRASE";
+
+fn passphrase() -> Option<String> {
+    std::env::var(PASSPHRASE_VAR).ok().filter(|p| !p.is_empty())
+}
+
+/// 32 random bytes from the operating system.
+pub fn random32() -> Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the system: {e}"))?;
+    Ok(seed)
+}
+
+/// A fresh P-256 key.
+pub fn new_ec_key() -> Result<EcKey> {
+    loop {
+        if let Some(key) = EcKey::from_seed(&random32()?) {
+            return Ok(key);
+        }
+    }
+}
+
+/// Writes a new file that must not exist yet, with `mode` permissions.
+fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file =
+        options.open(path).with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    file.write_all(contents).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes a private key file: mode 0600, encrypted when the passphrase variable is set.
+fn write_private_key(path: &Path, pkcs8_der: &[u8]) -> Result<()> {
+    let pass = passphrase();
+    let encryption = PemEncryption {
+        salt: random32()?[..16].try_into().expect("16 of 32 bytes"),
+        iv: random32()?[..16].try_into().expect("16 of 32 bytes"),
+    };
+    let pem = keys::private_key_pem(pkcs8_der, pass.as_deref().map(|p| (p, &encryption)))?;
+    write_new(path, pem.as_bytes(), 0o600)
+}
+
+fn read_private_key(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let pem = zeroize::Zeroizing::new(
+        fs::read_to_string(path).with_context(|| format!("cannot read the key file {}", path.display()))?,
+    );
+    keys::private_key_from_pem(&pem, passphrase().as_deref()).with_context(|| format!("key file {}", path.display()))
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_new(path, text.as_bytes(), 0o644)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+}
+
+fn read_cert(path: &Path) -> Result<ParsedCert> {
+    let pem = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let der = x509::pem_to_der("CERTIFICATE", &pem)
+        .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
+    ParsedCert::from_der(&der).with_context(|| format!("{} is not a usable certificate", path.display()))
+}
+
+fn prepare_dir(dir: &Path, marker: &str) -> Result<()> {
+    if dir.join(marker).exists() {
+        bail!("{} already holds {marker}; choose a new directory (keys are never overwritten)", dir.display());
+    }
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// `root.json`: the public description of the Ministry root.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RootInfo {
+    /// The registry's base URL.
+    pub registry: String,
+    /// The Ministry's name in English.
+    pub name_en: String,
+    /// The SHA-256 fingerprint of the root certificate, to pin in verifiers.
+    pub root_fingerprint: String,
+}
+
+/// A loaded root directory.
+pub struct RootDir {
+    pub dir: PathBuf,
+    pub info: RootInfo,
+    pub cert: ParsedCert,
+    pub signer_cert: ParsedCert,
+}
+
+impl RootDir {
+    /// Creates a new root in `dir`.
+    pub fn create(dir: &Path, registry: &str, name_en: &str, now: Timestamp, years: i64) -> Result<RootDir> {
+        prepare_dir(dir, "root.json")?;
+        let until = now.plus_seconds(years * 365 * 86_400);
+        let ca_key = new_ec_key()?;
+        let ca_der = x509::issue(
+            &x509::CertProfile {
+                common_name: "dcert Root CA".into(),
+                organization: name_en.into(),
+                not_before: now,
+                not_after: until,
+                ca: true,
+            },
+            &ca_key.public(),
+            None,
+            &ca_key,
+        )?;
+        let cert = ParsedCert::from_der(&ca_der)?;
+        let signer_key = new_ec_key()?;
+        let signer_der = x509::issue(
+            &x509::CertProfile {
+                common_name: x509::TRUST_LIST_SIGNER_CN.into(),
+                organization: name_en.into(),
+                not_before: now,
+                not_after: until,
+                ca: false,
+            },
+            &signer_key.public(),
+            Some(&cert.cert),
+            &ca_key,
+        )?;
+        write_private_key(&dir.join("root-ca.key.pem"), &ca_key.to_pkcs8_der())?;
+        write_private_key(&dir.join("trust-signer.key.pem"), &signer_key.to_pkcs8_der())?;
+        write_new(&dir.join("root-ca.cert.pem"), cert.to_pem().as_bytes(), 0o644)?;
+        let signer_cert = ParsedCert::from_der(&signer_der)?;
+        write_new(&dir.join("trust-signer.cert.pem"), signer_cert.to_pem().as_bytes(), 0o644)?;
+        let info = RootInfo {
+            registry: registry.trim_end_matches('/').to_owned(),
+            name_en: name_en.to_owned(),
+            root_fingerprint: cert.fingerprint().to_string(),
+        };
+        write_json(&dir.join("root.json"), &info)?;
+        Ok(RootDir { dir: dir.to_owned(), info, cert, signer_cert })
+    }
+
+    /// Loads a root directory (public parts).
+    pub fn open(dir: &Path) -> Result<RootDir> {
+        let info: RootInfo =
+            read_json(&dir.join("root.json")).context("not a root directory (dcert keys init-root)")?;
+        Ok(RootDir {
+            cert: read_cert(&dir.join("root-ca.cert.pem"))?,
+            signer_cert: read_cert(&dir.join("trust-signer.cert.pem"))?,
+            dir: dir.to_owned(),
+            info,
+        })
+    }
+
+    /// The root CA's private key.
+    pub fn ca_key(&self) -> Result<EcKey> {
+        Ok(EcKey::from_pkcs8_der(&read_private_key(&self.dir.join("root-ca.key.pem"))?)?)
+    }
+
+    /// The trust list signer's private key.
+    pub fn signer_key(&self) -> Result<EcKey> {
+        Ok(EcKey::from_pkcs8_der(&read_private_key(&self.dir.join("trust-signer.key.pem"))?)?)
+    }
+}
+
+/// `issuer.json`: the public profile of an institution.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IssuerProfile {
+    /// The registry id.
+    pub id: String,
+    /// The name in Traditional Chinese.
+    pub name_zh: String,
+    /// The name in English.
+    pub name_en: String,
+    /// The registry's base URL.
+    pub registry: String,
+    /// What it is accredited for.
+    pub accreditation: Accreditation,
+    /// Its credential key and validity window.
+    pub credential_key: KeyEntry,
+}
+
+/// A loaded institution directory.
+pub struct IssuerDir {
+    pub dir: PathBuf,
+    pub profile: IssuerProfile,
+    pub signing_cert: ParsedCert,
+}
+
+impl IssuerDir {
+    /// Creates an institution in `dir` with keys and a signing certificate from `root`.
+    pub fn create(
+        dir: &Path,
+        root: &RootDir,
+        profile: IssuerProfile,
+        valid_from: Timestamp,
+        valid_until: Timestamp,
+    ) -> Result<IssuerDir> {
+        if !dcert_core::credential::is_valid_issuer_id(&profile.id) {
+            bail!("the id {:?} must be 2 to 32 lowercase letters, digits or '-'", profile.id);
+        }
+        prepare_dir(dir, "issuer.json")?;
+        let ca_key = root.ca_key()?;
+        let credential_key = CredentialKey::from_seed(&random32()?);
+        let signing_key = new_ec_key()?;
+        let cert_der = x509::issue(
+            &x509::CertProfile {
+                common_name: profile.name_en.clone(),
+                organization: profile.name_en.clone(),
+                not_before: valid_from,
+                not_after: valid_until,
+                ca: false,
+            },
+            &signing_key.public(),
+            Some(&root.cert.cert),
+            &ca_key,
+        )?;
+        let signing_cert = ParsedCert::from_der(&cert_der)?;
+        let mut profile = profile;
+        profile.credential_key = KeyEntry {
+            public_key_multibase: credential_key.public().to_multikey(),
+            valid_from,
+            valid_until,
+            revoked_from: None,
+            revocation_reason: None,
+        };
+        write_private_key(&dir.join("credential.key.pem"), &credential_key.to_pkcs8_der())?;
+        write_private_key(&dir.join("signing.key.pem"), &signing_key.to_pkcs8_der())?;
+        write_new(&dir.join("signing.cert.pem"), signing_cert.to_pem().as_bytes(), 0o644)?;
+        write_json(&dir.join("issuer.json"), &profile)?;
+        Ok(IssuerDir { dir: dir.to_owned(), profile, signing_cert })
+    }
+
+    /// Loads an institution directory (public parts).
+    pub fn open(dir: &Path) -> Result<IssuerDir> {
+        let profile: IssuerProfile =
+            read_json(&dir.join("issuer.json")).context("not an institution directory (dcert keys new-issuer)")?;
+        Ok(IssuerDir { signing_cert: read_cert(&dir.join("signing.cert.pem"))?, dir: dir.to_owned(), profile })
+    }
+
+    /// The institution's entry for the trust list.
+    pub fn trust_entry(&self) -> IssuerEntry {
+        IssuerEntry {
+            id: self.profile.id.clone(),
+            name_zh: self.profile.name_zh.clone(),
+            name_en: self.profile.name_en.clone(),
+            accreditation: self.profile.accreditation.clone(),
+            credential_keys: vec![self.profile.credential_key.clone()],
+            signing_certificates: vec![CertEntry {
+                certificate: Der(self.signing_cert.der.clone()),
+                revoked_from: None,
+                revocation_reason: None,
+            }],
+        }
+    }
+
+    /// Everything needed to issue, private keys included.
+    pub fn kit(&self) -> Result<IssuerKit> {
+        let credential_key = CredentialKey::from_pkcs8_der(&read_private_key(&self.dir.join("credential.key.pem"))?)?;
+        if credential_key.public().to_multikey() != self.profile.credential_key.public_key_multibase {
+            bail!("credential.key.pem does not match the key in issuer.json");
+        }
+        let signing_key = EcKey::from_pkcs8_der(&read_private_key(&self.dir.join("signing.key.pem"))?)?;
+        if signing_key.public() != self.signing_cert.key {
+            bail!("signing.key.pem does not match signing.cert.pem");
+        }
+        Ok(IssuerKit {
+            issuer: IssuerRef { id: self.profile.id.clone(), registry: self.profile.registry.clone() },
+            name_zh: self.profile.name_zh.clone(),
+            name_en: self.profile.name_en.clone(),
+            credential_key,
+            pdf_signer: PdfSigner {
+                key: signing_key,
+                certificate: self.signing_cert.der.clone(),
+                name: self.profile.name_en.clone(),
+            },
+        })
+    }
+}

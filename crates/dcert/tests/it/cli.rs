@@ -1,0 +1,296 @@
+//! The command line, run as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Workdir(PathBuf);
+
+impl Workdir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("dcert-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn dcert(&self, args: &[&str]) -> Output {
+        self.dcert_env(args, &[])
+    }
+
+    fn dcert_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dcert"));
+        command.args(args).current_dir(&self.0).env_remove("DCERT_KEY_PASSPHRASE");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    }
+
+    /// Runs a command that must succeed and returns its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.dcert(args);
+        assert!(out.status.success(), "dcert {args:?} failed:\n{}{}", stdout(&out), stderr(&out));
+        stdout(&out)
+    }
+
+    /// The README's walk-through: a root, NKUST, a trust list.
+    fn setup(&self) {
+        self.ok(&["keys", "init-root", "--out", "moe"]);
+        self.ok(&[
+            "keys",
+            "new-issuer",
+            "--root",
+            "moe",
+            "--id",
+            "nkust",
+            "--name-zh",
+            "國立高雄科技大學",
+            "--name-en",
+            "National Kaohsiung University of Science and Technology",
+            "--out",
+            "nkust",
+        ]);
+        self.ok(&["trust", "export", "--root", "moe", "--issuer", "nkust", "--out", "trust.json"]);
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name).display().to_string()
+}
+
+#[test]
+fn the_readme_walkthrough_issues_and_verifies_both_languages() {
+    let w = Workdir::new("walkthrough");
+    w.setup();
+    let record = example("record.json");
+    for lang in ["zh", "en"] {
+        let out = format!("cert-{lang}.pdf");
+        let printed = w.ok(&["issue", "--issuer", "nkust", "--record", &record, "--lang", lang, "--out", &out]);
+        assert!(printed.contains("sha256"), "{printed}");
+        let report = w.dcert(&["verify", "--trust", "trust.json", &out]);
+        assert_eq!(report.status.code(), Some(0), "{}", stdout(&report));
+        let text = stdout(&report);
+        assert!(text.contains("認證成功 SUCCESS"), "{text}");
+        assert!(
+            text.contains("國立高雄科技大學 (National Kaohsiung University of Science and Technology) [nkust]"),
+            "{text}"
+        );
+        assert!(text.contains("unknown  registry_status"), "offline, the status is unknown: {text}");
+        assert!(text.contains("status as of the trust list"), "{text}");
+    }
+}
+
+#[test]
+fn verify_json_gives_one_report_per_file_with_the_documented_fields() {
+    let w = Workdir::new("json");
+    w.setup();
+    w.ok(&["issue", "--issuer", "nkust", "--record", &example("record.json"), "--lang", "zh", "--out", "a.pdf"]);
+    let mut tampered = std::fs::read(w.path("a.pdf")).unwrap();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 0x01;
+    std::fs::write(w.path("b.pdf"), &tampered).unwrap();
+    std::fs::write(w.path("c.txt"), "hello").unwrap();
+    let out = w.dcert(&["verify", "--trust", "trust.json", "--json", "a.pdf", "b.pdf", "c.txt"]);
+    assert_eq!(out.status.code(), Some(1), "a failure among the files gives exit status 1");
+    let reports: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(reports.len(), 3);
+    assert_eq!(reports[0]["file"], "a.pdf");
+    assert_eq!(reports[0]["outcome"], "success");
+    assert_eq!(reports[0]["reason"], serde_json::Value::Null);
+    assert_eq!(reports[0]["issuer"]["nameZh"], "國立高雄科技大學");
+    assert_eq!(reports[0]["credential"]["degree"]["nameZh"], "王𪚥");
+    for check in reports[0]["checks"].as_array().unwrap() {
+        assert!(check["name"].is_string() && check["detail"].is_string());
+        assert!(["pass", "unknown"].contains(&check["result"].as_str().unwrap()), "{check}");
+    }
+    assert_eq!(reports[1]["outcome"], "failure");
+    assert!(["modified", "signature_invalid"].contains(&reports[1]["reason"].as_str().unwrap()), "{}", reports[1]);
+    assert_eq!(reports[2]["reason"], "not_a_certificate");
+}
+
+#[test]
+fn a_teacher_certificate_from_the_ministry_verifies() {
+    let w = Workdir::new("teacher");
+    w.setup();
+    w.ok(&[
+        "keys",
+        "new-issuer",
+        "--root",
+        "moe",
+        "--id",
+        "moe",
+        "--name-zh",
+        "教育部",
+        "--name-en",
+        "Ministry of Education",
+        "--types",
+        "teacher",
+        "--out",
+        "moe-issuer",
+    ]);
+    w.ok(&["trust", "export", "--root", "moe", "--issuer", "nkust", "--issuer", "moe-issuer", "--out", "trust2.json"]);
+    w.ok(&["issue", "--issuer", "moe-issuer", "--record", &example("teacher.json"), "--lang", "zh", "--out", "t.pdf"]);
+    let text = w.ok(&["verify", "--trust", "trust2.json", "t.pdf"]);
+    assert!(text.contains("認證成功") && text.contains("林堃"), "{text}");
+    // NKUST may not issue teacher certificates.
+    w.ok(&["issue", "--issuer", "nkust", "--record", &example("teacher.json"), "--lang", "zh", "--out", "t2.pdf"]);
+    let out = w.dcert(&["verify", "--trust", "trust2.json", "t2.pdf"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("not_accredited"), "{}", stdout(&out));
+}
+
+#[test]
+fn private_keys_are_0600_and_encrypted_with_the_passphrase() {
+    let w = Workdir::new("keys");
+    let pass = [("DCERT_KEY_PASSPHRASE", "correct horse battery staple")];
+    let out = w.dcert_env(&["keys", "init-root", "--out", "moe"], &pass);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("encrypted with DCERT_KEY_PASSPHRASE"));
+    let out = w.dcert_env(
+        &[
+            "keys",
+            "new-issuer",
+            "--root",
+            "moe",
+            "--id",
+            "nkust",
+            "--name-zh",
+            "高科大",
+            "--name-en",
+            "NKUST",
+            "--out",
+            "nkust",
+        ],
+        &pass,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    for key in ["moe/root-ca.key.pem", "moe/trust-signer.key.pem", "nkust/credential.key.pem", "nkust/signing.key.pem"]
+    {
+        let text = std::fs::read_to_string(w.path(key)).unwrap();
+        assert!(text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{key}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(w.path(key)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{key}");
+        }
+    }
+    let issue = ["issue", "--issuer", "nkust", "--record", &example("record.json"), "--lang", "zh", "--out", "c.pdf"];
+    let out = w.dcert(&issue);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("DCERT_KEY_PASSPHRASE"), "{}", stderr(&out));
+    let out = w.dcert_env(&issue, &[("DCERT_KEY_PASSPHRASE", "wrong")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("passphrase does not open"), "{}", stderr(&out));
+    assert!(!w.path("c.pdf").exists(), "nothing is written on failure");
+    let out = w.dcert_env(&issue, &pass);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn keys_are_never_overwritten() {
+    let w = Workdir::new("overwrite");
+    w.setup();
+    let before = std::fs::read(w.path("moe/root-ca.key.pem")).unwrap();
+    let out = w.dcert(&["keys", "init-root", "--out", "moe"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("already holds root.json"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(w.path("moe/root-ca.key.pem")).unwrap(), before);
+}
+
+#[test]
+fn usage_errors_exit_with_status_2_and_say_what_is_wrong() {
+    let w = Workdir::new("usage");
+    w.setup();
+    let cases: &[(&[&str], &str)] = &[
+        (&["verify"], "--trust"),
+        (&["verify", "--trust", "missing.json", "x.pdf"], "cannot read the trust list"),
+        (&["issue", "--issuer", "nkust", "--record", "r.json", "--lang", "fr", "--out", "x.pdf"], "not zh or en"),
+        (
+            &["verify", "--trust", "trust.json", "--root-fingerprint", &"ab".repeat(32), "x.pdf"],
+            "is not the expected root",
+        ),
+        (&["verify", "--trust", "moe/root.json", "x.pdf"], "not usable"),
+        (
+            &[
+                "keys",
+                "new-issuer",
+                "--root",
+                "moe",
+                "--id",
+                "Bad Id",
+                "--name-zh",
+                "x",
+                "--name-en",
+                "x",
+                "--out",
+                "b",
+            ],
+            "lowercase",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = w.dcert(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+    }
+    let out = w.dcert(&["--help"]);
+    assert!(stdout(&out).contains("dcert verify --trust trust.json cert-zh.pdf"), "the help walks a newcomer through");
+}
+
+#[test]
+fn a_pinned_root_fingerprint_is_accepted() {
+    let w = Workdir::new("pin");
+    w.setup();
+    let root: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("moe/root.json")).unwrap()).unwrap();
+    let fingerprint = root["rootFingerprint"].as_str().unwrap();
+    w.ok(&["issue", "--issuer", "nkust", "--record", &example("record.json"), "--lang", "en", "--out", "c.pdf"]);
+    w.ok(&["verify", "--trust", "trust.json", "--root-fingerprint", fingerprint, "c.pdf"]);
+}
+
+#[test]
+fn the_hostile_corpus_fails_cleanly_within_a_memory_limit() {
+    let w = Workdir::new("corpus");
+    w.setup();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dcert-core/tests/corpus");
+    let mut files: Vec<String> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "md"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    let mut big = vec![b' '; 100 << 20];
+    big[..9].copy_from_slice(b"%PDF-1.7\n");
+    std::fs::write(w.path("big.pdf"), &big).unwrap();
+    files.push(w.path("big.pdf").display().to_string());
+    // 512 MiB of address space: a deflate bomb or an unbounded read would die here.
+    let mut command = Command::new("prlimit");
+    command.arg("--as=536870912").arg(env!("CARGO_BIN_EXE_dcert"));
+    command.args(["verify", "--json", "--trust", "trust.json"]).args(&files).current_dir(&w.0);
+    let out = command.output().expect("prlimit (util-linux) is needed for this test");
+    assert_eq!(out.status.code(), Some(1), "every file fails, and the process exits normally: {}", stderr(&out));
+    let reports: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(reports.len(), files.len());
+    assert!(reports.iter().all(|r| r["outcome"] == "failure"));
+    assert_eq!(reports.last().unwrap()["reason"], "too_large");
+}
