@@ -56,17 +56,42 @@ impl Face {
         self.font_ref().and_then(|f| f.charmap().map(c)).is_some_and(|g| g.to_u32() != 0)
     }
 
-    /// The advance width of `text` at `size` points, ignoring kerning.
-    pub fn width(&self, text: &str, size: f32) -> f32 {
+    /// The glyphs of `text`, one per character (no shaping: CJK text needs none, and Latin text
+    /// loses only kerning), with advances in em and each glyph's byte range in `text`.
+    /// Characters the face does not have are left out; [`FontBook::runs`] never gives any.
+    pub fn layout(&self, text: &str) -> Vec<LaidGlyph> {
         let Some(font) = self.font_ref() else {
-            return 0.0;
+            return Vec::new();
         };
         let charmap = font.charmap();
         let metrics = font.glyph_metrics(Size::unscaled(), LocationRef::default());
-        let units: f32 =
-            text.chars().filter_map(|c| charmap.map(c)).map(|g| metrics.advance_width(g).unwrap_or(0.0)).sum();
-        units * size / self.units_per_em
+        text.char_indices()
+            .filter_map(|(i, c)| {
+                let glyph = charmap.map(c).filter(|g| g.to_u32() != 0)?;
+                Some(LaidGlyph {
+                    glyph: glyph.to_u32(),
+                    advance: metrics.advance_width(glyph).unwrap_or(0.0) / self.units_per_em,
+                    range: i..i + c.len_utf8(),
+                })
+            })
+            .collect()
     }
+
+    /// The advance width of `text` at `size` points.
+    pub fn width(&self, text: &str, size: f32) -> f32 {
+        self.layout(text).iter().map(|g| g.advance * size).sum()
+    }
+}
+
+/// A glyph placed by [`Face::layout`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaidGlyph {
+    /// The glyph id in the face.
+    pub glyph: u32,
+    /// The advance, in em.
+    pub advance: f32,
+    /// The bytes of the text the glyph stands for.
+    pub range: std::ops::Range<usize>,
 }
 
 /// The fonts available to templates: named families and a fallback chain shared by all.
@@ -126,11 +151,9 @@ impl FontBook {
     pub fn runs<'a>(&'a self, family: &'a Face, text: &str) -> Result<Vec<Run<'a>>, MissingGlyph> {
         let mut runs: Vec<Run<'a>> = Vec::new();
         for c in text.chars() {
-            let face = if c.is_whitespace() && !runs.is_empty() {
-                runs.last().map(|r| r.face)
-            } else {
-                std::iter::once(family).chain(self.fallbacks.iter()).find(|f| f.covers(c))
-            };
+            // Whitespace stays in the current run when that face has it.
+            let current = runs.last().map(|r| r.face).filter(|f| c.is_whitespace() && f.covers(c));
+            let face = current.or_else(|| std::iter::once(family).chain(self.fallbacks.iter()).find(|f| f.covers(c)));
             let face = face.ok_or(MissingGlyph { character: c, code: u32::from(c) })?;
             match runs.last_mut() {
                 Some(run) if std::ptr::eq(run.face, face) => run.text.push(c),

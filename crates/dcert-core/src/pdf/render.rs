@@ -10,7 +10,7 @@ use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
-use krilla::text::TextDirection;
+use krilla::text::{GlyphId, KrillaGlyph};
 use krilla::{Document, SerializeSettings};
 
 use super::fonts::{FontBook, MissingGlyph};
@@ -177,19 +177,19 @@ fn draw_text(
 ) -> Result<(), RenderError> {
     let face = fonts.family(&text.font).ok_or_else(|| RenderError::UnknownFont(text.font.clone()))?;
     let runs = fonts.runs(face, line)?;
-    let chars = line.chars().count() as f32;
-    let measure = |size: f32| -> f32 {
-        runs.iter().map(|r| r.face.width(&r.text, size)).sum::<f32>() + text.letter_spacing_pt * (chars - 1.0).max(0.0)
-    };
+    let laid: Vec<_> = runs.iter().map(|run| (run, run.face.layout(&run.text))).collect();
+    let count: usize = laid.iter().map(|(_, glyphs)| glyphs.len()).sum();
+    let spacing = text.letter_spacing_pt * count.saturating_sub(1) as f32;
+    let em: f32 = laid.iter().flat_map(|(_, glyphs)| glyphs).map(|g| g.advance).sum();
     let mut size = text.size_pt;
-    let mut width = measure(size);
     if let Some(max) = text.max_width_mm {
         let max = max * PT_PER_MM;
-        if width > max && width > 0.0 {
-            size *= max / width;
-            width = measure(size);
+        if em * size + spacing > max && em > 0.0 {
+            // Shrink the glyphs, not the spacing, to fit.
+            size = ((max - spacing) / em).max(size * 0.25);
         }
     }
+    let width = em * size + spacing;
     let anchor = text.x_mm * PT_PER_MM;
     let mut x = match text.align {
         Align::Left => anchor,
@@ -198,24 +198,20 @@ fn draw_text(
     };
     let y = text.y_mm * PT_PER_MM;
     surface.set_fill(Some(fill(text.color)));
-    for run in &runs {
-        if text.letter_spacing_pt > 0.0 {
-            for c in run.text.chars() {
-                let s = c.to_string();
-                surface.draw_text(Point::from_xy(x, y), run.face.krilla.clone(), size, &s, false, TextDirection::Auto);
-                x += run.face.width(&s, size) + text.letter_spacing_pt;
-            }
-        } else {
-            surface.draw_text(
-                Point::from_xy(x, y),
-                run.face.krilla.clone(),
-                size,
-                &run.text,
-                false,
-                TextDirection::Auto,
-            );
-            x += run.face.width(&run.text, size);
-        }
+    let mut placed = 0;
+    for (run, glyphs) in laid {
+        let glyphs: Vec<KrillaGlyph> = glyphs
+            .into_iter()
+            .map(|g| {
+                placed += 1;
+                // Letter spacing goes after every glyph but the line's last, in em of this size.
+                let extra = if placed < count { text.letter_spacing_pt / size } else { 0.0 };
+                KrillaGlyph::new(GlyphId::new(g.glyph), g.advance + extra, 0.0, 0.0, 0.0, g.range, None)
+            })
+            .collect();
+        let run_width: f32 = glyphs.iter().map(|g| g.x_advance * size).sum();
+        surface.draw_glyphs(Point::from_xy(x, y), &glyphs, run.face.krilla.clone(), &run.text, size, false);
+        x += run_width;
     }
     Ok(())
 }

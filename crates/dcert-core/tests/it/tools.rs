@@ -105,3 +105,24 @@ fn a_seal_with_a_changed_character_does_not_verify() {
     assert!(seal::verify("DC1:", find).is_err());
     assert!(seal::verify("HC1:6BF", find).is_err());
 }
+
+#[test]
+fn the_page_text_extracts_with_the_rare_character_and_the_minguo_date() {
+    let (_, file) = sample_zh();
+    let tmp = TempDir::new("text");
+    std::fs::write(tmp.0.join("cert.pdf"), &file.bytes).unwrap();
+    let out = run("pdftotext", &["-layout", "cert.pdf", "-"], &tmp.0);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for expected in [
+        "學生",
+        "王𪚥",
+        "中華民國九十一年三月十四日生",
+        "電子工程系",
+        "工學學士",
+        "國立高雄科技大學",
+        "NKUST-1132-000123",
+    ] {
+        assert!(text.contains(expected), "{expected:?} is not in the page text:\n{text}");
+    }
+}
