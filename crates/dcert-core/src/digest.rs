@@ -107,23 +107,15 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
 
 /// Bytes from hexadecimal digits (either case); `None` unless an even number of hex digits.
 pub fn unhex_bytes(digits: &[u8]) -> Option<Vec<u8>> {
-    if !digits.len().is_multiple_of(2) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(digits.len() / 2);
-    for pair in digits.chunks_exact(2) {
-        out.push(hex_value(pair[0])? << 4 | hex_value(pair[1])?);
-    }
-    Some(out)
+    decode_pairs(digits, hex_value)
 }
 
 /// Bytes from lowercase hexadecimal digits only; `None` for anything else or an odd count.
 pub fn unhex_lowercase(digits: &[u8]) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
+    decode_pairs(digits, |c| if c.is_ascii_uppercase() { None } else { hex_value(c) })
+}
+
+fn decode_pairs(digits: &[u8], value: impl Fn(u8) -> Option<u8>) -> Option<Vec<u8>> {
     if !digits.len().is_multiple_of(2) {
         return None;
     }

@@ -1,4 +1,4 @@
-//! `dcert`: issue, deliver and verify digital degree certificates.
+#![doc = include_str!("../README.md")]
 
 mod bench;
 mod demo;

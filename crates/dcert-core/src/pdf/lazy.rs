@@ -115,7 +115,7 @@ impl<'a> Cursor<'a> {
             b'(' => self.literal_string(),
             b'<' if self.starts_with(b"<<") => {
                 self.pos += 2;
-                Ok(Object::Dictionary(self.dictionary(depth)?))
+                Ok(Object::Dictionary(self.dictionary(depth, None)?))
             }
             b'<' => self.hex_string(),
             b'[' => {
@@ -160,8 +160,9 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A dictionary holding only the entries named in `keep`; the others are checked and skipped.
-    fn dictionary_subset(&mut self, keep: &[&[u8]]) -> Result<Dictionary> {
+    /// A dictionary after its `<<`; with `keep`, only the entries named there are built and the
+    /// others are checked and skipped.
+    fn dictionary(&mut self, depth: usize, keep: Option<&[&[u8]]>) -> Result<Dictionary> {
         let mut dict = Dictionary::new();
         loop {
             self.skip_white();
@@ -174,30 +175,12 @@ impl<'a> Cursor<'a> {
             }
             self.pos += 1;
             let key = self.name()?;
-            if keep.contains(&key.as_slice()) {
-                let value = self.object(1)?;
+            if keep.is_none_or(|keep| keep.contains(&key.as_slice())) {
+                let value = self.object(depth + 1)?;
                 dict.set(key, value);
             } else {
-                self.skip_object(1)?;
+                self.skip_object(depth + 1)?;
             }
-        }
-    }
-
-    fn dictionary(&mut self, depth: usize) -> Result<Dictionary> {
-        let mut dict = Dictionary::new();
-        loop {
-            self.skip_white();
-            if self.starts_with(b">>") {
-                self.pos += 2;
-                return Ok(dict);
-            }
-            if self.peek() != Some(b'/') {
-                return Err(GiveUp("expected a name key"));
-            }
-            self.pos += 1;
-            let key = self.name()?;
-            let value = self.object(depth + 1)?;
-            dict.set(key, value);
         }
     }
 
@@ -393,7 +376,7 @@ impl<'a> LazyPdf<'a> {
                 return Err(GiveUp("bad trailer"));
             }
             c.pos += 2;
-            let dict = c.dictionary(0)?;
+            let dict = c.dictionary(0, None)?;
             let prev = match dict.get(b"Prev") {
                 Ok(Object::Integer(p)) => Some(usize::try_from(*p).map_err(|_| GiveUp("bad Prev"))?),
                 Ok(_) => return Err(GiveUp("bad Prev")),
@@ -438,7 +421,7 @@ impl<'a> LazyPdf<'a> {
             return Err(GiveUp("not a dictionary"));
         }
         c.pos += 2;
-        let dict = c.dictionary_subset(keep)?;
+        let dict = c.dictionary(0, Some(keep))?;
         c.keyword(b"endobj")?;
         Ok(dict)
     }
