@@ -42,6 +42,26 @@ pub fn new_ec_key() -> Result<EcKey> {
     }
 }
 
+/// Merges the entries of directories that hold keys of the same institution (after a rotation,
+/// the old directory and the new one): their keys and certificates are listed together, and the
+/// names and accreditation of the last directory named win.
+pub fn merge_entries(entries: Vec<IssuerEntry>) -> Vec<IssuerEntry> {
+    let mut merged: Vec<IssuerEntry> = Vec::new();
+    for entry in entries {
+        match merged.iter_mut().find(|m| m.id == entry.id) {
+            Some(m) => {
+                m.name_zh = entry.name_zh;
+                m.name_en = entry.name_en;
+                m.accreditation = entry.accreditation;
+                m.credential_keys.extend(entry.credential_keys);
+                m.signing_certificates.extend(entry.signing_certificates);
+            }
+            None => merged.push(entry),
+        }
+    }
+    merged
+}
+
 /// Writes a new file that must not exist yet, with `mode` permissions.
 fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let mut options = OpenOptions::new();
@@ -274,12 +294,41 @@ impl IssuerDir {
             name_en: self.profile.name_en.clone(),
             accreditation: self.profile.accreditation.clone(),
             credential_keys: vec![self.profile.credential_key.clone()],
+            // A compromise is assumed to take both keys of a directory: they are revoked together.
             signing_certificates: vec![CertEntry {
                 certificate: Der(self.signing_cert.der.clone()),
-                revoked_from: None,
-                revocation_reason: None,
+                revoked_from: self.profile.credential_key.revoked_from,
+                revocation_reason: self.profile.credential_key.revocation_reason.clone(),
             }],
         }
+    }
+
+    /// Rewrites `issuer.json` (atomically: a new file renamed over the old).
+    fn save_profile(&self) -> Result<()> {
+        let path = self.dir.join("issuer.json");
+        let tmp = self.dir.join("issuer.json.new");
+        let mut text = serde_json::to_string_pretty(&self.profile)?;
+        text.push('\n');
+        fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+        fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))
+    }
+
+    /// Ends the credential key's validity at `at` (a rotation: what it signed before stays valid).
+    pub fn retire(&mut self, at: Timestamp) -> Result<()> {
+        let key = &mut self.profile.credential_key;
+        if at < key.valid_from {
+            bail!("the key is only valid from {}; it cannot be retired before", key.valid_from);
+        }
+        key.valid_until = key.valid_until.min(at);
+        self.save_profile()
+    }
+
+    /// Revokes both keys from `from` on (a compromise: what claims a later signing time fails).
+    pub fn revoke(&mut self, from: Timestamp, reason: &str) -> Result<()> {
+        let key = &mut self.profile.credential_key;
+        key.revoked_from = Some(key.revoked_from.map_or(from, |r| r.min(from)));
+        key.revocation_reason = Some(reason.to_owned());
+        self.save_profile()
     }
 
     /// Everything needed to issue, private keys included.

@@ -101,7 +101,31 @@ enum KeysCommand {
         years: i64,
     },
     /// Create an institution: a credential key, a PDF signing key and its certificate from the root.
+    /// For a key rotation, create a new directory with the same --id, retire the old one, and
+    /// export the trust list with both: certificates signed with the old keys stay valid.
     NewIssuer(NewIssuerArgs),
+    /// End an institution directory's credential key at a time (after a rotation).
+    Retire {
+        /// The institution directory.
+        #[arg(long)]
+        issuer: PathBuf,
+        /// When the key stops being valid (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<Timestamp>,
+    },
+    /// Revoke an institution directory's keys from a time on (after a compromise): certificates
+    /// that claim a later signing time fail verification.
+    Revoke {
+        /// The institution directory.
+        #[arg(long)]
+        issuer: PathBuf,
+        /// From when (RFC 3339): the earliest moment the keys may have been in other hands.
+        #[arg(long)]
+        from: Timestamp,
+        /// Why, as verifiers will show it.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Args)]
@@ -307,6 +331,31 @@ fn run(command: Command) -> Result<u8> {
             println!("  valid           {from} to {until}");
             Ok(EXIT_SUCCESS)
         }
+        Command::Keys(KeysCommand::Retire { issuer, at }) => {
+            let mut dir = IssuerDir::open(&issuer)?;
+            dir.retire(at.unwrap_or_else(now))?;
+            println!(
+                "The credential key of {} in {} is valid until {}; export the trust list again.",
+                dir.profile.id,
+                issuer.display(),
+                dir.profile.credential_key.valid_until
+            );
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Keys(KeysCommand::Revoke { issuer, from, reason }) => {
+            if reason.trim().is_empty() {
+                bail!("--reason must say why the keys are revoked");
+            }
+            let mut dir = IssuerDir::open(&issuer)?;
+            dir.revoke(from, reason.trim())?;
+            println!(
+                "The keys of {} in {} are revoked from {}; export the trust list again.",
+                dir.profile.id,
+                issuer.display(),
+                dir.profile.credential_key.revoked_from.map(|t| t.to_string()).unwrap_or_default()
+            );
+            Ok(EXIT_SUCCESS)
+        }
         Command::Trust(TrustCommand::Export { root, issuers, out, sequence, next_update_days }) => {
             let root = RootDir::open(&root)?;
             let mut entries = Vec::new();
@@ -322,6 +371,7 @@ fn run(command: Command) -> Result<u8> {
                 }
                 entries.push(issuer.trust_entry());
             }
+            let entries = keystore::merge_entries(entries);
             let issued = now();
             let content = TrustListContent {
                 kind: "DcertTrustList".into(),
@@ -340,7 +390,12 @@ fn run(command: Command) -> Result<u8> {
             // Check what was written verifies before anyone relies on it.
             TrustList::verify(&bytes, Some(root.cert.fingerprint())).context("the new trust list does not verify")?;
             std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
-            println!("Wrote {} with {} institution(s), sequence {}", out.display(), issuers.len(), content.sequence);
+            println!(
+                "Wrote {} with {} institution(s), sequence {}",
+                out.display(),
+                content.issuers.len(),
+                content.sequence
+            );
             println!("  root fingerprint  {}", root.cert.fingerprint());
             Ok(EXIT_SUCCESS)
         }

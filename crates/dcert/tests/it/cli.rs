@@ -294,3 +294,77 @@ fn the_hostile_corpus_fails_cleanly_within_a_memory_limit() {
     assert!(reports.iter().all(|r| r["outcome"] == "failure"));
     assert_eq!(reports.last().unwrap()["reason"], "too_large");
 }
+
+/// An institution whose keys are valid through 2025 to 2029, for tests that set times.
+fn dated_issuer(w: &Workdir, out: &str) {
+    w.ok(&[
+        "keys",
+        "new-issuer",
+        "--root",
+        "moe",
+        "--id",
+        "nkust",
+        "--name-zh",
+        "國立高雄科技大學",
+        "--name-en",
+        "NKUST",
+        "--valid-from",
+        "2025-01-01T00:00:00Z",
+        "--valid-until",
+        "2030-01-01T00:00:00Z",
+        "--out",
+        out,
+    ]);
+}
+
+fn verify_reason(w: &Workdir, trust: &str, file: &str, at: &str) -> (i32, serde_json::Value) {
+    let out = w.dcert(&["verify", "--trust", trust, "--json", "--at", at, file]);
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    (out.status.code().unwrap(), report["reason"].clone())
+}
+
+#[test]
+fn a_rotated_key_keeps_old_certificates_valid_and_signs_nothing_new() {
+    let w = Workdir::new("rotate");
+    w.ok(&["keys", "init-root", "--out", "moe"]);
+    dated_issuer(&w, "old");
+    let record = example("record.json");
+    let issue = |dir: &str, at: &str, out: &str| {
+        w.ok(&["issue", "--issuer", dir, "--record", &record, "--lang", "zh", "--at", at, "--out", out]);
+    };
+    issue("old", "2025-03-01T00:00:00Z", "before.pdf");
+    dated_issuer(&w, "new");
+    let printed = w.ok(&["keys", "retire", "--issuer", "old", "--at", "2025-06-01T00:00:00Z"]);
+    assert!(printed.contains("valid until 2025-06-01T00:00:00Z"), "{printed}");
+    issue("old", "2025-07-01T00:00:00Z", "old-key-after.pdf");
+    issue("new", "2025-07-01T00:00:00Z", "new-key.pdf");
+    w.ok(&["trust", "export", "--root", "moe", "--issuer", "old", "--issuer", "new", "--out", "trust.json"]);
+    let trust: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("trust.json")).unwrap()).unwrap();
+    assert_eq!(trust["issuers"].as_array().unwrap().len(), 1, "one institution with both key sets");
+    assert_eq!(trust["issuers"][0]["credentialKeys"].as_array().unwrap().len(), 2);
+    let at = "2026-01-01T00:00:00Z";
+    assert_eq!(verify_reason(&w, "trust.json", "before.pdf", at), (0, serde_json::Value::Null));
+    assert_eq!(verify_reason(&w, "trust.json", "new-key.pdf", at), (0, serde_json::Value::Null));
+    assert_eq!(verify_reason(&w, "trust.json", "old-key-after.pdf", at), (1, "key_not_valid".into()));
+}
+
+#[test]
+fn revoked_keys_fail_what_they_signed_after_the_revocation() {
+    let w = Workdir::new("revoke");
+    w.ok(&["keys", "init-root", "--out", "moe"]);
+    dated_issuer(&w, "nkust");
+    let record = example("record.json");
+    for (at, out) in [("2025-03-01T00:00:00Z", "before.pdf"), ("2025-07-01T00:00:00Z", "after.pdf")] {
+        w.ok(&["issue", "--issuer", "nkust", "--record", &record, "--lang", "en", "--at", at, "--out", out]);
+    }
+    let out = w.dcert(&["keys", "revoke", "--issuer", "nkust", "--from", "2025-06-01T00:00:00Z", "--reason", " "]);
+    assert_eq!(out.status.code(), Some(2), "a revocation needs a reason");
+    w.ok(&["keys", "revoke", "--issuer", "nkust", "--from", "2025-06-01T00:00:00Z", "--reason", "key compromise"]);
+    w.ok(&["trust", "export", "--root", "moe", "--issuer", "nkust", "--out", "trust.json"]);
+    let at = "2026-01-01T00:00:00Z";
+    assert_eq!(verify_reason(&w, "trust.json", "before.pdf", at), (0, serde_json::Value::Null));
+    assert_eq!(verify_reason(&w, "trust.json", "after.pdf", at), (1, "key_revoked".into()));
+    let text = stdout(&w.dcert(&["verify", "--trust", "trust.json", "--at", at, "after.pdf"]));
+    assert!(text.contains("key compromise"), "{text}");
+}
