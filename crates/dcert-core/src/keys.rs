@@ -197,15 +197,17 @@ impl EcKey {
         EcPublicKey::new(*self.0.verifying_key())
     }
 
-    /// A deterministic (RFC 6979) ECDSA P-256 SHA-256 signature over `message`, as DER.
+    /// A deterministic (RFC 6979) ECDSA P-256 SHA-256 signature over `message`, as DER, with
+    /// `s` in the lower half of the group order (the only form verification accepts).
     pub fn sign_der(&self, message: &[u8]) -> Vec<u8> {
         let sig: p256::ecdsa::Signature = self.0.sign(message);
-        sig.to_der().as_bytes().to_vec()
+        sig.normalize_s().to_der().as_bytes().to_vec()
     }
 
     /// The same signature as 64 bytes `r || s` (IEEE P1363), as Data Integrity proofs use.
     pub fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
         let sig: p256::ecdsa::Signature = self.0.sign(message);
+        let sig = sig.normalize_s();
         let mut out = [0u8; 64];
         out.copy_from_slice(&sig.to_bytes());
         out
@@ -248,14 +250,18 @@ impl EcPublicKey {
         encode_base58btc(&bytes)
     }
 
-    /// Whether `signature` (DER) is a valid ECDSA P-256 SHA-256 signature over `message`.
+    /// Whether `signature` (DER) is a valid ECDSA P-256 SHA-256 signature over `message`, with a
+    /// low `s`: ECDSA signatures are malleable (`s` and `n - s` both verify), and a signature
+    /// with two valid encodings would let a signed file change without its signature failing.
     pub fn verify_der(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.verify_with(&ring::signature::ECDSA_P256_SHA256_ASN1, message, signature)
+        let Ok(sig) = p256::ecdsa::Signature::from_der(signature) else { return false };
+        is_low_s(&sig) && self.verify_with(&ring::signature::ECDSA_P256_SHA256_ASN1, message, signature)
     }
 
-    /// Whether `signature` (64 bytes `r || s`) is a valid signature over `message`.
+    /// Whether `signature` (64 bytes `r || s`, low `s`) is a valid signature over `message`.
     pub fn verify_raw(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.verify_with(&ring::signature::ECDSA_P256_SHA256_FIXED, message, signature)
+        let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else { return false };
+        is_low_s(&sig) && self.verify_with(&ring::signature::ECDSA_P256_SHA256_FIXED, message, signature)
     }
 
     pub(crate) fn inner(&self) -> &p256::ecdsa::VerifyingKey {
@@ -267,6 +273,11 @@ impl fmt::Debug for EcPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EcPublicKey({})", self.to_multikey())
     }
+}
+
+/// Whether the signature's `s` is at most half the group order.
+fn is_low_s(sig: &p256::ecdsa::Signature) -> bool {
+    sig.normalize_s() == *sig
 }
 
 /// Random inputs for encrypting a private key file: the caller draws them from the system.

@@ -16,7 +16,7 @@ use crate::keys::{CredentialPublicKey, EcKey};
 use crate::model::{CredentialType, DegreeLevel};
 use crate::seal;
 use crate::time::Timestamp;
-use crate::x509::{ParsedCert, TRUST_LIST_SIGNER_CN};
+use crate::x509::{ParsedCert, TRUST_LIST_SIGNING};
 
 /// The trust list format this code writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -283,7 +283,7 @@ impl TrustList {
         if !signer.is_issued_by(&root) {
             return Err(cert_err("signer", "not issued by the root".into()));
         }
-        if signer.common_name().as_deref() != Some(TRUST_LIST_SIGNER_CN) || signer.is_ca() {
+        if !signer.has_extended_key_usage(TRUST_LIST_SIGNING) || signer.is_ca() {
             return Err(cert_err("signer", "not a trust list signer certificate".into()));
         }
         if !signer.is_valid_at(content.issued) {
@@ -317,10 +317,34 @@ impl TrustList {
                     if !cert.is_issued_by(&root) {
                         return Err(bad("a signing certificate is not issued by the root".into()));
                     }
+                    if cert.is_ca() || cert.has_extended_key_usage(TRUST_LIST_SIGNING) {
+                        return Err(bad("a signing certificate may sign certificates or trust lists".into()));
+                    }
                     Ok(TrustedCert { entry: c.clone(), cert })
                 })
                 .collect::<Result<Vec<_>, TrustListError>>()?;
             issuers.push(TrustedIssuer { entry: entry.clone(), keys, certs });
+        }
+        // A key or certificate belongs to one institution only.
+        let mut seen_keys = std::collections::HashSet::new();
+        let mut seen_certs = std::collections::HashSet::new();
+        for issuer in &issuers {
+            for key in &issuer.keys {
+                if !seen_keys.insert(key.key.to_bytes()) {
+                    return Err(TrustListError::Issuer {
+                        id: issuer.entry.id.clone(),
+                        problem: "a credential key is listed more than once".into(),
+                    });
+                }
+            }
+            for cert in &issuer.certs {
+                if !seen_certs.insert(cert.cert.der.clone()) {
+                    return Err(TrustListError::Issuer {
+                        id: issuer.entry.id.clone(),
+                        problem: "a signing certificate is listed more than once".into(),
+                    });
+                }
+            }
         }
         Ok(Self { content, root, issuers })
     }

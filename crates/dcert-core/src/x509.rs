@@ -10,7 +10,9 @@ use der::{Decode, Encode, Sequence};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
 use x509_cert::name::Name;
 use x509_cert::time::{Time, Validity};
 
@@ -27,6 +29,21 @@ const PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045
 
 /// The common name of the certificate that signs trust lists.
 pub const TRUST_LIST_SIGNER_CN: &str = "dcert Trust List Signer";
+
+/// id-tsl-kp-tslSigning (ETSI TS 119 612): the extended key usage that marks the trust list
+/// signer. Only a certificate with it may sign a trust list, and no institution's may have it.
+pub const TRUST_LIST_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.2231.3.0");
+
+/// What a certificate is for; it decides the extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertRole {
+    /// The Ministry root CA: basic constraints CA, key usage keyCertSign and cRLSign.
+    Root,
+    /// The trust list signer: digitalSignature, extended key usage [`TRUST_LIST_SIGNING`].
+    TrustListSigner,
+    /// An institution's PDF signing certificate: digitalSignature and nonRepudiation.
+    DocumentSigner,
+}
 
 /// A certificate could not be made or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,8 +74,8 @@ pub struct CertProfile {
     pub not_before: Timestamp,
     /// End of validity.
     pub not_after: Timestamp,
-    /// Whether the subject is a certificate authority.
-    pub ca: bool,
+    /// What the certificate is for.
+    pub role: CertRole,
 }
 
 #[derive(Sequence)]
@@ -148,13 +165,14 @@ pub fn issue(
         .to_vec();
     serial[0] &= 0x7f;
     serial[0] |= 0x01;
-    let key_usage = if profile.ca {
-        KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)
-    } else {
-        KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)
+    let ca = profile.role == CertRole::Root;
+    let key_usage = match profile.role {
+        CertRole::Root => KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+        CertRole::TrustListSigner => KeyUsage(KeyUsages::DigitalSignature.into()),
+        CertRole::DocumentSigner => KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
     };
-    let extensions = vec![
-        extension(&BasicConstraints { ca: profile.ca, path_len_constraint: profile.ca.then_some(0) }, true)?,
+    let mut extensions = vec![
+        extension(&BasicConstraints { ca, path_len_constraint: ca.then_some(0) }, true)?,
         extension(&key_usage, true)?,
         extension(&SubjectKeyIdentifier(OctetString::new(key_identifier(subject_key)).map_err(enc)?), false)?,
         extension(
@@ -166,6 +184,9 @@ pub fn issue(
             false,
         )?,
     ];
+    if profile.role == CertRole::TrustListSigner {
+        extensions.push(extension(&ExtendedKeyUsage(vec![TRUST_LIST_SIGNING]), false)?);
+    }
     let tbs = TbsOut {
         version: 2,
         serial: der::asn1::Uint::new(&serial).map_err(enc)?,
@@ -229,7 +250,9 @@ impl ParsedCert {
     pub fn is_issued_by(&self, issuer: &ParsedCert) -> bool {
         let tbs = self.cert.tbs_certificate();
         if tbs.issuer() != issuer.cert.tbs_certificate().subject()
+            || self.cert.signature_algorithm() != tbs.signature()
             || self.cert.signature_algorithm().oid != ECDSA_WITH_SHA256
+            || !issuer.may_sign_certificates()
         {
             return false;
         }
@@ -265,6 +288,23 @@ impl ParsedCert {
                     .or_else(|_| der::asn1::PrintableStringRef::try_from(&atv.value).map(|s| s.as_str().to_owned()))
                     .ok()
             },
+        )
+    }
+
+    /// Whether the certificate is a CA whose key usage allows signing certificates.
+    pub fn may_sign_certificates(&self) -> bool {
+        self.is_ca()
+            && matches!(
+                self.cert.tbs_certificate().get_extension::<KeyUsage>(),
+                Ok(Some((_, usage))) if usage.key_cert_sign()
+            )
+    }
+
+    /// Whether the extended key usage lists `purpose`.
+    pub fn has_extended_key_usage(&self, purpose: ObjectIdentifier) -> bool {
+        matches!(
+            self.cert.tbs_certificate().get_extension::<ExtendedKeyUsage>(),
+            Ok(Some((_, usage))) if usage.0.contains(&purpose)
         )
     }
 
@@ -317,21 +357,28 @@ mod tests {
     #[test]
     fn a_leaf_chains_to_its_root_and_not_to_another() {
         let root_key = EcKey::from_seed(&[1; 32]).unwrap();
-        let profile = |cn: &str, ca| CertProfile {
+        let profile = |cn: &str, role| CertProfile {
             common_name: cn.into(),
             organization: "Ministry of Education, R.O.C.".into(),
             not_before: ts("2025-01-01T00:00:00Z"),
             not_after: ts("2035-01-01T00:00:00Z"),
-            ca,
+            role,
         };
-        let root =
-            ParsedCert::from_der(&issue(&profile("Root", true), &root_key.public(), None, &root_key).unwrap()).unwrap();
+        let root = ParsedCert::from_der(
+            &issue(&profile("Root", CertRole::Root), &root_key.public(), None, &root_key).unwrap(),
+        )
+        .unwrap();
         assert!(root.is_ca());
         assert!(root.is_issued_by(&root));
         let leaf_key = EcKey::from_seed(&[2; 32]).unwrap();
         let leaf = ParsedCert::from_der(
-            &issue(&profile("國立高雄科技大學, NKUST", false), &leaf_key.public(), Some(&root.cert), &root_key)
-                .unwrap(),
+            &issue(
+                &profile("國立高雄科技大學, NKUST", CertRole::DocumentSigner),
+                &leaf_key.public(),
+                Some(&root.cert),
+                &root_key,
+            )
+            .unwrap(),
         )
         .unwrap();
         assert!(!leaf.is_ca());
@@ -342,9 +389,10 @@ mod tests {
         assert!(!leaf.is_valid_at(ts("2036-01-01T00:00:00Z")));
 
         let other_key = EcKey::from_seed(&[3; 32]).unwrap();
-        let other =
-            ParsedCert::from_der(&issue(&profile("Root", true), &other_key.public(), None, &other_key).unwrap())
-                .unwrap();
+        let other = ParsedCert::from_der(
+            &issue(&profile("Root", CertRole::Root), &other_key.public(), None, &other_key).unwrap(),
+        )
+        .unwrap();
         assert!(!leaf.is_issued_by(&other), "same name, different key");
         let pem = leaf.to_pem();
         assert_eq!(pem_to_der("CERTIFICATE", &pem).unwrap(), leaf.der);

@@ -14,7 +14,7 @@ use dcert_core::pdf::{Limits, PdfSigner, Template};
 use dcert_core::status::Offline;
 use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
 use dcert_core::verify::{self, Outcome};
-use dcert_core::x509::{self, CertProfile, ParsedCert};
+use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert};
 use dcert_core::{CredentialType, Sha256Digest, Timestamp};
 use serde::Serialize;
 
@@ -65,20 +65,33 @@ fn ts(s: &str) -> Timestamp {
 /// A root, an institution and its trust list, in memory.
 fn world() -> Result<(IssuerKit, TrustList)> {
     let root_key = EcKey::from_seed(&[1; 32]).expect("a fixed valid seed");
-    let profile = |cn: &str, ca| CertProfile {
+    let profile = |cn: &str, role| CertProfile {
         common_name: cn.into(),
         organization: "Ministry of Education".into(),
         not_before: ts("2024-01-01T00:00:00Z"),
         not_after: ts("2034-01-01T00:00:00Z"),
-        ca,
+        role,
     };
-    let root =
-        ParsedCert::from_der(&x509::issue(&profile("dcert Root CA", true), &root_key.public(), None, &root_key)?)?;
+    let root = ParsedCert::from_der(&x509::issue(
+        &profile("dcert Root CA", CertRole::Root),
+        &root_key.public(),
+        None,
+        &root_key,
+    )?)?;
     let signer_key = EcKey::from_seed(&[2; 32]).expect("a fixed valid seed");
-    let signer =
-        x509::issue(&profile(x509::TRUST_LIST_SIGNER_CN, false), &signer_key.public(), Some(&root.cert), &root_key)?;
+    let signer = x509::issue(
+        &profile(x509::TRUST_LIST_SIGNER_CN, CertRole::TrustListSigner),
+        &signer_key.public(),
+        Some(&root.cert),
+        &root_key,
+    )?;
     let signing_key = EcKey::from_seed(&[3; 32]).expect("a fixed valid seed");
-    let cert = x509::issue(&profile("Bench University", false), &signing_key.public(), Some(&root.cert), &root_key)?;
+    let cert = x509::issue(
+        &profile("Bench University", CertRole::DocumentSigner),
+        &signing_key.public(),
+        Some(&root.cert),
+        &root_key,
+    )?;
     let credential_key = CredentialKey::from_seed(&[4; 32]);
     let registry = "https://registry.bench";
     let kit = IssuerKit {

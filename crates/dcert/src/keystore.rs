@@ -153,7 +153,7 @@ impl RootDir {
                 organization: name_en.into(),
                 not_before: now,
                 not_after: until,
-                ca: true,
+                role: x509::CertRole::Root,
             },
             &ca_key.public(),
             None,
@@ -167,7 +167,7 @@ impl RootDir {
                 organization: name_en.into(),
                 not_before: now,
                 not_after: until,
-                ca: false,
+                role: x509::CertRole::TrustListSigner,
             },
             &signer_key.public(),
             Some(&cert.cert),
@@ -247,6 +247,14 @@ impl IssuerDir {
         if !dcert_core::credential::is_valid_issuer_id(&profile.id) {
             bail!("the id {:?} must be 2 to 32 lowercase letters, digits or '-'", profile.id);
         }
+        for (field, name, max) in [("--name-zh", &profile.name_zh, 100), ("--name-en", &profile.name_en, 200)] {
+            if name.trim().is_empty() || name.chars().count() > max || name.chars().any(char::is_control) {
+                bail!("{field} must be 1 to {max} characters without control characters");
+            }
+        }
+        if [x509::TRUST_LIST_SIGNER_CN, "dcert Root CA"].contains(&profile.name_en.trim()) {
+            bail!("{:?} is reserved for the Ministry's own certificates", profile.name_en);
+        }
         prepare_dir(dir, "issuer.json")?;
         let ca_key = root.ca_key()?;
         let credential_key = CredentialKey::from_seed(&random32()?);
@@ -257,7 +265,7 @@ impl IssuerDir {
                 organization: profile.name_en.clone(),
                 not_before: valid_from,
                 not_after: valid_until,
-                ca: false,
+                role: x509::CertRole::DocumentSigner,
             },
             &signing_key.public(),
             Some(&root.cert.cert),

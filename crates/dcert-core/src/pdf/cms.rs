@@ -148,12 +148,19 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
     if contents.get(consumed..).is_none_or(|rest| rest.iter().any(|&b| b != 0)) {
         return malformed("data after the CMS structure");
     }
+
     if content_info.content_type != ID_SIGNED_DATA {
         return malformed("not a SignedData");
     }
     let Ok(signed_data) = content_info.content.decode_as::<SignedData>() else {
         return malformed("not a SignedData");
     };
+    // Only the canonical encoding is accepted: decoding normalises some things (the order of a
+    // SET OF, a DEFAULT value written out), and a second encoding of the same signature would
+    // let the file's bytes change while the signature still verifies.
+    if signed_data.to_der().ok() != content_info.content.to_der().ok() {
+        return malformed("the signature is not in canonical DER");
+    }
     // Every field outside the signed attributes is checked exactly, so that no byte of the
     // signature can change without the check failing.
     if signed_data.version != CmsVersion::V1 {
@@ -185,15 +192,13 @@ pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
                 .collect()
         })
         .unwrap_or_default();
-    // The signer's certificate is chosen by its identifier, never by its position.
-    let cert = certs.iter().find(|c| match &signer_info.sid {
-        SignerIdentifier::IssuerAndSerialNumber(isn) => {
-            c.tbs_certificate().issuer() == &isn.issuer && c.tbs_certificate().serial_number() == &isn.serial_number
-        }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => matches!(
-            c.tbs_certificate().get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>(),
-            Ok(Some((_, own))) if own == *ski
-        ),
+    // The signer's certificate is chosen by its identifier, never by its position; version 1
+    // names it by issuer and serial number only.
+    let SignerIdentifier::IssuerAndSerialNumber(isn) = &signer_info.sid else {
+        return malformed("the signer is not named by issuer and serial number");
+    };
+    let cert = certs.iter().find(|c| {
+        c.tbs_certificate().issuer() == &isn.issuer && c.tbs_certificate().serial_number() == &isn.serial_number
     });
     let Some(cert) = cert else {
         return malformed("the signer's certificate is not included");

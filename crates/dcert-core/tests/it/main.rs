@@ -1,10 +1,12 @@
 //! Integration tests of dcert-core: one binary, one module per concern.
 
+mod cms_encodings;
 mod pdf;
 mod robustness;
 mod roundtrip;
 mod support;
 mod tamper;
 mod tools;
+mod trust;
 mod vectors;
 mod verify;

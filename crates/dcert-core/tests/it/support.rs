@@ -10,7 +10,7 @@ use dcert_core::model::{
 };
 use dcert_core::pdf::{Face, FontBook, PdfSigner, Template};
 use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
-use dcert_core::x509::{self, CertProfile, ParsedCert, TRUST_LIST_SIGNER_CN};
+use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
 use dcert_core::{CredentialType, Timestamp};
 
 pub const REGISTRY: &str = "https://registry.test";
@@ -52,8 +52,8 @@ pub struct Root {
     pub signer_cert: ParsedCert,
 }
 
-pub fn profile(cn: &str, org: &str, ca: bool, from: &str, until: &str) -> CertProfile {
-    CertProfile { common_name: cn.into(), organization: org.into(), not_before: ts(from), not_after: ts(until), ca }
+pub fn profile(cn: &str, org: &str, role: CertRole, from: &str, until: &str) -> CertProfile {
+    CertProfile { common_name: cn.into(), organization: org.into(), not_before: ts(from), not_after: ts(until), role }
 }
 
 impl Root {
@@ -61,7 +61,7 @@ impl Root {
         let key = EcKey::from_seed(&[seed; 32]).unwrap();
         let org = "Ministry of Education, R.O.C. (Taiwan)";
         let der = x509::issue(
-            &profile("dcert Root CA", org, true, "2024-01-01T00:00:00Z", "2044-01-01T00:00:00Z"),
+            &profile("dcert Root CA", org, CertRole::Root, "2024-01-01T00:00:00Z", "2044-01-01T00:00:00Z"),
             &key.public(),
             None,
             &key,
@@ -70,7 +70,13 @@ impl Root {
         let cert = ParsedCert::from_der(&der).unwrap();
         let signer_key = EcKey::from_seed(&[seed.wrapping_add(100); 32]).unwrap();
         let signer_der = x509::issue(
-            &profile(TRUST_LIST_SIGNER_CN, org, false, "2024-01-01T00:00:00Z", "2034-01-01T00:00:00Z"),
+            &profile(
+                TRUST_LIST_SIGNER_CN,
+                org,
+                CertRole::TrustListSigner,
+                "2024-01-01T00:00:00Z",
+                "2034-01-01T00:00:00Z",
+            ),
             &signer_key.public(),
             Some(&cert.cert),
             &key,
@@ -91,7 +97,7 @@ pub fn institution(root: &Root, id: &str, seed: u8) -> Institution {
     let signing_key = EcKey::from_seed(&[seed.wrapping_add(1); 32]).unwrap();
     let name_en = format!("Test University {id}");
     let cert = x509::issue(
-        &profile(&name_en, &name_en, false, "2024-06-01T00:00:00Z", "2029-06-01T00:00:00Z"),
+        &profile(&name_en, &name_en, CertRole::DocumentSigner, "2024-06-01T00:00:00Z", "2029-06-01T00:00:00Z"),
         &signing_key.public(),
         Some(&root.cert.cert),
         &root.key,

@@ -1,0 +1,77 @@
+//! The trust list: its signature, its signer, its root, and its consistency.
+
+use dcert_core::trust::{Der, TrustList, TrustListContent, TrustListError};
+use dcert_core::x509::{self, CertRole, TRUST_LIST_SIGNER_CN};
+
+use crate::support::*;
+
+fn content(root: &Root, issuers: Vec<dcert_core::trust::IssuerEntry>, signer: Vec<u8>) -> TrustListContent {
+    TrustListContent {
+        kind: "DcertTrustList".into(),
+        format: 1,
+        registry: REGISTRY.into(),
+        sequence: 7,
+        issued: ts("2025-06-01T00:00:00Z"),
+        next_update: None,
+        root_certificate: Der(root.cert.der.clone()),
+        signer_certificate: Der(signer),
+        issuers,
+        proof: None,
+    }
+}
+
+#[test]
+fn an_institution_certificate_named_like_the_signer_cannot_sign_a_trust_list() {
+    let root = Root::new(1);
+    let evil = institution(&root, "evil", 40);
+    let key = evil.kit.pdf_signer.key.clone();
+    // The root certifies an institution that calls itself what the signer is called.
+    let cert = x509::issue(
+        &profile(
+            TRUST_LIST_SIGNER_CN,
+            TRUST_LIST_SIGNER_CN,
+            CertRole::DocumentSigner,
+            "2024-06-01T00:00:00Z",
+            "2029-06-01T00:00:00Z",
+        ),
+        &key.public(),
+        Some(&root.cert.cert),
+        &root.key,
+    )
+    .unwrap();
+    let rogue = institution(&Root::new(77), "nkust", 50).entry;
+    let json = TrustList::sign(&content(&root, vec![rogue], cert), &key).unwrap();
+    let result = TrustList::verify(&serde_json::to_vec(&json).unwrap(), Some(root.cert.fingerprint()));
+    assert!(matches!(result, Err(TrustListError::Certificate { ref what, .. }) if what == "signer"), "{result:?}");
+}
+
+#[test]
+fn a_changed_trust_list_or_another_root_is_refused() {
+    let w = world();
+    let json = TrustList::sign(&w.trust.content, &w.root.signer_key).unwrap();
+    let bytes = serde_json::to_vec(&json).unwrap();
+    TrustList::verify(&bytes, Some(w.root.cert.fingerprint())).unwrap();
+
+    let mut changed = json.clone();
+    changed["issuers"][0]["nameEn"] = "Forged University".into();
+    let result = TrustList::verify(&serde_json::to_vec(&changed).unwrap(), None);
+    assert!(matches!(result, Err(TrustListError::Proof(_))), "{result:?}");
+
+    let other = Root::new(2);
+    let result = TrustList::verify(&bytes, Some(other.cert.fingerprint()));
+    assert!(matches!(result, Err(TrustListError::WrongRoot { .. })), "{result:?}");
+}
+
+#[test]
+fn a_key_listed_under_two_institutions_is_refused() {
+    let w = world();
+    let mut twin = institution(&w.root, "twin", 60).entry;
+    twin.credential_keys = w.nkust.entry.credential_keys.clone();
+    let json = TrustList::sign(
+        &content(&w.root, vec![w.nkust.entry.clone(), twin], w.root.signer_cert.der.clone()),
+        &w.root.signer_key,
+    )
+    .unwrap();
+    let result = TrustList::verify(&serde_json::to_vec(&json).unwrap(), None);
+    assert!(matches!(result, Err(TrustListError::Issuer { ref id, .. }) if id == "twin"), "{result:?}");
+}
