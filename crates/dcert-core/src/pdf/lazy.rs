@@ -8,7 +8,7 @@
 //! sections and entries is bounded.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use lopdf::{Dictionary, Object, ObjectId, Stream, StringFormat};
 
@@ -330,7 +330,7 @@ impl<'a> LazyPdf<'a> {
         let mut cursor = Cursor { bytes, pos: tail_start + at + 9 };
         let mut section = usize::try_from(cursor.unsigned()?).map_err(|_| GiveUp("bad startxref"))?;
         let mut offsets: HashMap<u32, usize> = HashMap::new();
-        let mut free: Vec<u32> = Vec::new();
+        let mut free: HashSet<u32> = HashSet::new();
         let mut trailer: Option<Dictionary> = None;
         let mut seen = Vec::new();
         loop {
@@ -347,7 +347,8 @@ impl<'a> LazyPdf<'a> {
                 }
                 let first = u32::try_from(c.unsigned()?).map_err(|_| GiveUp("bad xref"))?;
                 let count = usize::try_from(c.unsigned()?).map_err(|_| GiveUp("bad xref"))?;
-                if count > max_objects || offsets.len() + count > max_objects {
+                // Free entries count too: a table of nothing but free entries is still work.
+                if count > max_objects || offsets.len() + free.len() + count > max_objects {
                     return Err(GiveUp("too many objects"));
                 }
                 for i in 0..count {
@@ -365,7 +366,9 @@ impl<'a> LazyPdf<'a> {
                         b'n' => {
                             offsets.insert(id, offset);
                         }
-                        b'f' => free.push(id),
+                        b'f' => {
+                            free.insert(id);
+                        }
                         _ => return Err(GiveUp("bad xref entry")),
                     }
                 }

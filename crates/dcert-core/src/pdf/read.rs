@@ -2,6 +2,9 @@
 //! dictionaries and the embedded `credential.json`. Nothing read here is trusted until the
 //! signature check has covered it.
 
+use std::cell::Cell;
+use std::collections::HashSet;
+
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
 use super::lazy::LazyPdf;
@@ -22,10 +25,13 @@ pub struct Limits {
     pub max_depth: usize,
     /// The most nodes visited in a name tree or field tree.
     pub max_nodes: usize,
+    /// The most array elements and dictionary entries read while walking those trees.
+    pub max_elements: usize,
 }
 
 impl Default for Limits {
-    /// 10 MiB files, 4 MiB per stream, 100,000 objects, trees 16 deep and 4,096 nodes.
+    /// 10 MiB files, 4 MiB per stream, 100,000 objects, trees 16 deep, 4,096 nodes and
+    /// 100,000 elements.
     fn default() -> Self {
         Self {
             max_file_bytes: 10 << 20,
@@ -33,6 +39,7 @@ impl Default for Limits {
             max_objects: 100_000,
             max_depth: 16,
             max_nodes: 4096,
+            max_elements: 100_000,
         }
     }
 }
@@ -159,7 +166,7 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfContents, PdfError> {
 
 /// The signatures and credential found through the catalog; `None` without a catalog.
 fn contents(objects: &dyn Objects, limits: &Limits) -> Option<PdfContents> {
-    let mut walker = Walker { objects, limits, nodes: 0 };
+    let mut walker = Walker { objects, limits, nodes: 0, elements: Cell::new(0), visited: HashSet::new() };
     let root = walker.objects.trailer().get(b"Root").ok()?.clone();
     let catalog = walker.dict(&root)?;
     let mut contents = PdfContents::default();
@@ -175,14 +182,37 @@ struct Walker<'a> {
     objects: &'a dyn Objects,
     limits: &'a Limits,
     nodes: usize,
+    /// Array elements and dictionary entries read so far: a budget against files whose trees
+    /// point many times at one large object.
+    elements: Cell<usize>,
+    /// Tree nodes already entered: a node is walked once, however often it is referred to.
+    visited: HashSet<ObjectId>,
 }
 
 impl Walker<'_> {
     fn deref(&self, object: &Object) -> Option<Object> {
-        match object {
-            Object::Reference(id) => self.objects.object(*id),
-            other => Some(other.clone()),
+        let object = match object {
+            Object::Reference(id) => self.objects.object(*id)?,
+            other => other.clone(),
+        };
+        let size = match &object {
+            Object::Array(a) => a.len(),
+            Object::Dictionary(d) => d.len(),
+            Object::Stream(s) => s.dict.len(),
+            _ => 0,
+        };
+        self.elements.set(self.elements.get().saturating_add(size));
+        (self.elements.get() <= self.limits.max_elements).then_some(object)
+    }
+
+    /// Counts a tree node and refuses one already entered.
+    fn enter(&mut self, node: &Object) -> bool {
+        if let Object::Reference(id) = node
+            && !self.visited.insert(*id)
+        {
+            return false;
         }
+        self.visit()
     }
 
     fn dict(&self, object: &Object) -> Option<Dictionary> {
@@ -224,7 +254,7 @@ impl Walker<'_> {
     }
 
     fn field(&mut self, field: &Object, depth: usize, out: &mut Vec<FoundSignature>) {
-        if depth > self.limits.max_depth || !self.visit() {
+        if depth > self.limits.max_depth || !self.enter(field) {
             return;
         }
         let Some(dict) = self.dict(field) else { return };
@@ -294,11 +324,14 @@ impl Walker<'_> {
 
     /// Looks `name` up in a name tree, following `/Kids` to a bounded depth.
     fn find_name(&mut self, node: &Dictionary, name: &[u8], depth: usize) -> Option<Object> {
-        if depth > self.limits.max_depth || !self.visit() {
+        if depth > self.limits.max_depth {
             return None;
         }
         if let Some(names) = self.get(node, b"Names").and_then(|n| self.array(&n)) {
             for pair in names.chunks(2) {
+                if !self.visit() {
+                    return None;
+                }
                 if let [key, value] = pair
                     && matches!(self.deref(key), Some(Object::String(k, _)) if k == name)
                 {
@@ -308,6 +341,9 @@ impl Walker<'_> {
         }
         let kids = self.get(node, b"Kids").and_then(|k| self.array(&k))?;
         for kid in &kids {
+            if !self.enter(kid) {
+                continue;
+            }
             if let Some(kid) = self.dict(kid)
                 && let Some(found) = self.find_name(&kid, name, depth + 1)
             {

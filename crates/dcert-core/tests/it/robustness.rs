@@ -63,6 +63,62 @@ fn a_100_megabyte_file_is_refused_by_size_before_it_is_read() {
     assert!(took < Duration::from_millis(100), "{took:?}");
 }
 
+#[test]
+fn cross_reference_tables_of_free_entries_are_bounded_work() {
+    // Sixteen sections of 100,000 free entries each, linked by /Prev: 9.6 MB.
+    let per = 100_000usize;
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut prev: Option<usize> = None;
+    for k in 0..16 {
+        let at = pdf.len();
+        pdf.extend(format!("xref\n{} {}\n", k * per, per).as_bytes());
+        for _ in 0..per {
+            pdf.extend_from_slice(b"0 0 f ");
+        }
+        match prev {
+            Some(p) => pdf.extend(format!("trailer\n<< /Prev {p} >>\n").as_bytes()),
+            None => pdf.extend(b"trailer\n<< >>\n"),
+        }
+        prev = Some(at);
+    }
+    pdf.extend(format!("startxref\n{}\n%%EOF\n", prev.unwrap()).as_bytes());
+    let (report, took) = timed(&pdf);
+    assert_eq!(report.outcome, Outcome::Failure);
+    assert!(took < TIME_BOUND, "{took:?}");
+}
+
+/// A name tree whose nodes all lead to one large `/Names` array.
+fn name_tree_bomb(distinct_nodes: bool) -> Vec<u8> {
+    let kids = 4096;
+    let mut objects: Vec<(u32, Vec<u8>)> = vec![
+        (1, b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles 4 0 R >> >>".to_vec()),
+        (2, PAGE.to_vec()),
+        (3, LEAF.to_vec()),
+        (5, format!("[{}]", "() 0 ".repeat(500_000)).into_bytes()),
+    ];
+    if distinct_nodes {
+        let refs: String = (0..kids).map(|i| format!("{} 0 R ", 10 + i)).collect();
+        objects.push((4, format!("<< /Kids [{refs}] >>").into_bytes()));
+        for i in 0..kids {
+            objects.push((10 + i as u32, b"<< /Names 5 0 R >>".to_vec()));
+        }
+    } else {
+        objects.push((4, format!("<< /Kids [{}] >>", "6 0 R ".repeat(kids)).into_bytes()));
+        objects.push((6, b"<< /Names 5 0 R >>".to_vec()));
+    }
+    objects.sort_by_key(|(id, _)| *id);
+    build_pdf(&objects, 1)
+}
+
+#[test]
+fn a_name_tree_that_leads_many_times_to_one_large_array_is_bounded_work() {
+    for distinct in [false, true] {
+        let (report, took) = timed(&name_tree_bomb(distinct));
+        assert_eq!(report.outcome, Outcome::Failure);
+        assert!(took < TIME_BOUND, "distinct nodes {distinct}: {took:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
