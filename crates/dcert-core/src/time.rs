@@ -189,6 +189,38 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Reads a PDF date (`D:YYYYMMDDHHmmSS` followed by `Z` or `±HH'mm'`, or nothing for UTC),
+    /// as in a signature's `/M`. Dates without the time of day are refused.
+    pub fn from_pdf_date(text: &[u8]) -> Option<Timestamp> {
+        let t = text.strip_prefix(b"D:").unwrap_or(text);
+        if t.len() < 14 || !t[..14].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let iso = format!(
+            "{}-{}-{}T{}:{}:{}",
+            std::str::from_utf8(&t[0..4]).ok()?,
+            std::str::from_utf8(&t[4..6]).ok()?,
+            std::str::from_utf8(&t[6..8]).ok()?,
+            std::str::from_utf8(&t[8..10]).ok()?,
+            std::str::from_utf8(&t[10..12]).ok()?,
+            std::str::from_utf8(&t[12..14]).ok()?
+        );
+        let offset = match &t[14..] {
+            [] | [b'Z'] | [b'Z', ..] => "Z".to_owned(),
+            [sign @ (b'+' | b'-'), h1, h2, rest @ ..] => {
+                let minutes = match rest {
+                    [b'\'', m1, m2, ..] | [m1, m2, ..] if m1.is_ascii_digit() && m2.is_ascii_digit() => [*m1, *m2],
+                    _ => [b'0', b'0'],
+                };
+                format!("{}{}{}:{}{}", *sign as char, *h1 as char, *h2 as char, minutes[0] as char, minutes[1] as char)
+            }
+            _ => return None,
+        };
+        format!("{iso}{offset}").parse().ok()
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (h, m, s) = self.hms();
@@ -397,6 +429,20 @@ mod tests {
         assert!("2025-06-30 08:00:00Z".parse::<Timestamp>().is_err());
         assert!("2025-06-30T08:00:00".parse::<Timestamp>().is_err());
         assert!("2025-06-30T25:00:00Z".parse::<Timestamp>().is_err());
+    }
+
+    #[test]
+    fn pdf_dates_read_with_and_without_offsets() {
+        let check = |pdf: &str, expected: Option<&str>| {
+            assert_eq!(Timestamp::from_pdf_date(pdf.as_bytes()).map(|t| t.to_string()).as_deref(), expected, "{pdf}")
+        };
+        check("D:20250701020000Z", Some("2025-07-01T02:00:00Z"));
+        check("D:20250701100000+08'00'", Some("2025-07-01T02:00:00Z"));
+        check("D:20250701100000+08'00", Some("2025-07-01T02:00:00Z"));
+        check("20250701020000", Some("2025-07-01T02:00:00Z"));
+        check("D:20250701", None);
+        check("D:2025070102000x", None);
+        check("D:20251301020000Z", None);
     }
 
     #[test]

@@ -353,7 +353,7 @@ pub fn verify(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource, now: T
         match UnverifiedCredential::parse(bytes) {
             Ok(credential) => {
                 b.pass(CheckName::FileFormat, "a dcert credential (credential.json)");
-                verify_credential(&credential, None, trust, status, now, None, &mut b, &mut report);
+                verify_credential(&credential, report.file_sha256, trust, status, now, None, &mut b, &mut report);
             }
             Err(e) => b.fail(CheckName::FileFormat, Reason::NotACertificate, format!("not a dcert credential: {e}")),
         }
@@ -455,15 +455,16 @@ fn verify_pdf(
         },
     }
 
-    let integrity_ok = matches!(integrity, Integrity::Valid);
-    verify_credential(&credential, Some(file_sha256), trust, status, now, pdf_issuer, b, report);
-    if !integrity_ok {
-        // What the embedded data still proves.
-        let authentic = report.credential.is_some()
-            && !b.checks.iter().any(|c| {
-                matches!(c.name, CheckName::CredentialProof | CheckName::Issuer | CheckName::KeyValidity)
-                    && c.result == CheckResult::Fail
-            });
+    let intact = matches!(integrity, Integrity::Valid);
+    let signing_time = match contents.signatures.as_slice() {
+        [one] => one.signing_time,
+        _ => None,
+    };
+    let context = PdfContext { signer: pdf_issuer, signing_time, intact };
+    let authentic = verify_credential(&credential, Some(file_sha256), trust, status, now, Some(&context), b, report);
+    if !intact {
+        // What the embedded data still proves: authentic when its proof, issuer and key hold and
+        // the certificate was not revoked.
         report.embedded_credential_authentic = Some(authentic);
     }
 }
@@ -536,19 +537,30 @@ fn document_signature(
     (integrity, signer, whole)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the PDF around a credential says, for the credential's checks.
+struct PdfContext<'a> {
+    /// The institution and certificate that signed the PDF, if registered.
+    signer: Option<(&'a TrustedIssuer, &'a TrustedCert)>,
+    /// The PDF's signing time (`/M`), as the file claims it.
+    signing_time: Option<Timestamp>,
+    /// Whether the signature covers the file unchanged; the status of a changed file is asked
+    /// by the credential's identity, since its hash is not one the registry knows.
+    intact: bool,
+}
+
 fn verify_credential(
     credential: &UnverifiedCredential,
     file_sha256: Option<Sha256Digest>,
     trust: &TrustList,
     status: &dyn StatusSource,
     now: Timestamp,
-    pdf_issuer: Option<(&TrustedIssuer, &TrustedCert)>,
+    pdf: Option<&PdfContext<'_>>,
     b: &mut Builder,
     report: &mut Report,
-) {
+) -> bool {
     let certificate = &credential.certificate;
-    let claimed_time = credential.proof.created.unwrap_or(credential.valid_from);
+    // The latest of the times the credential states: its proof and its validity start.
+    let claimed_time = credential.proof.created.map_or(credential.valid_from, |c| c.max(credential.valid_from));
 
     // The issuer and the key that made the proof.
     let Some(issuer) = trust.issuer_by_url(&credential.issuer_url) else {
@@ -561,28 +573,29 @@ fn verify_credential(
             ),
         );
         b.unknown(CheckName::CredentialProof, "the proof was not checked: its issuer is unknown");
-        return;
+        return false;
     };
-    report.issuer = Some(IssuerView {
-        id: issuer.entry.id.clone(),
-        name_zh: issuer.entry.name_zh.clone(),
-        name_en: issuer.entry.name_en.clone(),
-    });
     let Some(key) = issuer.key_by_url(trust.registry(), &credential.proof.verification_method) else {
         b.fail(
             CheckName::CredentialProof,
             Reason::SignatureInvalid,
             format!("the credential is signed with a key that is not registered for {}", issuer.entry.name_en),
         );
-        return;
+        return false;
     };
     if credential.proof.proof_purpose != "assertionMethod" {
         b.fail(CheckName::CredentialProof, Reason::SignatureInvalid, "the proof's purpose is not assertionMethod");
-        return;
+        return false;
     }
     match di::verify_eddsa(&credential.document, &key.key) {
         Ok(_) => {
             b.pass(CheckName::CredentialProof, "the eddsa-jcs-2022 Data Integrity proof verifies");
+            // Only now does the registered name stand for this credential.
+            report.issuer = Some(IssuerView {
+                id: issuer.entry.id.clone(),
+                name_zh: issuer.entry.name_zh.clone(),
+                name_en: issuer.entry.name_en.clone(),
+            });
             report.credential = Some(CredentialView::of(certificate, credential.valid_from));
         }
         Err(e) => {
@@ -591,7 +604,7 @@ fn verify_credential(
                 Reason::SignatureInvalid,
                 format!("the credential's proof is invalid: {e}"),
             );
-            return;
+            return false;
         }
     }
 
@@ -600,7 +613,8 @@ fn verify_credential(
         Subject::Degree(d) => Some(d.degree_level),
         Subject::Teacher(_) => None,
     };
-    if issuer.is_accredited(certificate.subject.credential_type(), level) {
+    let accredited = issuer.is_accredited(certificate.subject.credential_type(), level);
+    if accredited {
         b.pass(
             CheckName::Issuer,
             format!("{} is registered and accredited for this certificate", issuer.entry.name_en),
@@ -619,12 +633,13 @@ fn verify_credential(
     }
 
     // The status, asked now so that the registry's recorded time can bound the key check.
+    let intact = pdf.is_none_or(|p| p.intact);
     let answer = status.status(&StatusQuery {
         issuer_id: issuer.entry.id.clone(),
         number: certificate.number.clone(),
         language: certificate.language,
         version: certificate.version,
-        file_sha256,
+        file_sha256: if intact { file_sha256 } else { None },
     });
     let registered_at = match &answer {
         StatusAnswer::Current { registered_at, .. } | StatusAnswer::Superseded { registered_at, .. } => {
@@ -633,34 +648,57 @@ fn verify_credential(
         _ => None,
     };
 
-    // Key validity at signing time.
+    // Key validity: the credential key when the credential was made, the PDF certificate when
+    // the PDF was signed.
     let mut key_problems: Vec<(Reason, String)> = Vec::new();
-    if claimed_time > now.plus_seconds(CLOCK_SKEW_SECONDS) {
-        key_problems.push((
-            Reason::KeyNotValid,
-            format!("the credential claims a signing time in the future ({claimed_time})"),
-        ));
-    }
-    let mut windows = vec![("the credential key is", key.check_at(claimed_time))];
-    if let Some((_, cert)) = pdf_issuer {
-        windows.push(("the PDF signing certificate is", cert.check_at(claimed_time)));
-    }
-    for (what, result) in windows {
+    let window = |problems: &mut Vec<(Reason, String)>,
+                  what: &str,
+                  at: Timestamp,
+                  result: Result<(), WindowProblem>| {
         if let Err(problem) = result {
             let reason =
                 if matches!(problem, WindowProblem::Revoked { .. }) { Reason::KeyRevoked } else { Reason::KeyNotValid };
-            key_problems.push((reason, format!("{what} {problem}")));
+            problems.push((reason, format!("{what} at {at}: {problem}")));
         }
+    };
+    if claimed_time > now.plus_seconds(CLOCK_SKEW_SECONDS) {
+        key_problems
+            .push((Reason::KeyNotValid, format!("the credential claims a time in the future ({claimed_time})")));
     }
-    if let Some(at) = registered_at {
+    window(&mut key_problems, "the credential key", claimed_time, key.check_at(claimed_time));
+    if let Some(at) = registered_at
+        && let Some(from) = key.entry.revoked_from
+        && at >= from
+    {
         // The registry's time is trusted: a key revoked before the file was registered cannot
         // have signed it honestly, whatever time the file claims.
-        if let Some(from) = key.entry.revoked_from
+        key_problems.push((
+            Reason::KeyRevoked,
+            format!("the credential key was revoked from {from}, before the registry recorded this file at {at}"),
+        ));
+    }
+    let credential_key_ok = key_problems.is_empty();
+    if let Some(pdf) = pdf
+        && let Some((_, cert)) = pdf.signer
+    {
+        match pdf.signing_time {
+            None => key_problems.push((Reason::SignatureInvalid, "the PDF signature states no signing time".into())),
+            Some(t) if t.plus_seconds(CLOCK_SKEW_SECONDS) < claimed_time => key_problems.push((
+                Reason::SignatureInvalid,
+                format!("the PDF claims to be signed at {t}, before the credential it carries ({claimed_time})"),
+            )),
+            Some(t) if t > now.plus_seconds(CLOCK_SKEW_SECONDS) => {
+                key_problems.push((Reason::KeyNotValid, format!("the PDF claims a signing time in the future ({t})")))
+            }
+            Some(t) => window(&mut key_problems, "the PDF signing certificate", t, cert.check_at(t)),
+        }
+        if let Some(at) = registered_at
+            && let Some(from) = cert.entry.revoked_from
             && at >= from
         {
             key_problems.push((
                 Reason::KeyRevoked,
-                format!("the credential key was revoked from {from}, before the registry recorded this file at {at}"),
+                format!("the PDF signing certificate was revoked from {from}, before the registry recorded this file at {at}"),
             ));
         }
     }
@@ -668,16 +706,15 @@ fn verify_credential(
         b.pass(CheckName::KeyValidity, format!("the keys were valid when the certificate was signed ({claimed_time})"));
     } else {
         let detail = key_problems.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("; ");
-        let reason = if key_problems.iter().any(|(r, _)| *r == Reason::KeyRevoked) {
-            Reason::KeyRevoked
-        } else {
-            Reason::KeyNotValid
-        };
-        b.fail(CheckName::KeyValidity, reason, format!("at the signing time {claimed_time}: {detail}"));
+        let reason = [Reason::SignatureInvalid, Reason::KeyRevoked, Reason::KeyNotValid]
+            .into_iter()
+            .find(|r| key_problems.iter().any(|(k, _)| k == r))
+            .unwrap_or(Reason::KeyNotValid);
+        b.fail(CheckName::KeyValidity, reason, detail);
     }
 
     // The PDF signer and the credential issuer are one institution.
-    if let Some((pdf_signer, _)) = pdf_issuer {
+    if let Some((pdf_signer, _)) = pdf.and_then(|p| p.signer) {
         if pdf_signer.entry.id == issuer.entry.id {
             b.pass(CheckName::IssuerBinding, "the file and the credential were signed by the same institution");
         } else {
@@ -693,19 +730,21 @@ fn verify_credential(
     }
 
     // The registry.
+    let subject = if intact { "this file" } else { "the certificate it carries" };
+    let revoked = matches!(answer, StatusAnswer::Revoked { .. });
     match answer {
         StatusAnswer::Unavailable { reason } => {
             b.unknown(
                 CheckName::RegistryStatus,
-                format!(
-                    "the status (superseded, revoked) could not be checked: {reason}; the trust list is as of {}",
-                    trust.content.issued
-                ),
+                format!("the status (superseded, revoked) could not be checked: {reason}"),
             );
         }
         StatusAnswer::Current { as_of, .. } => {
             report.status_as_of = Some(as_of);
-            b.pass(CheckName::RegistryStatus, format!("registered, current and not revoked as of {as_of}"));
+            b.pass(
+                CheckName::RegistryStatus,
+                format!("{subject} is registered, current and not revoked as of {as_of}"),
+            );
         }
         StatusAnswer::Superseded { latest_version, superseded_at, as_of, .. } => {
             report.status_as_of = Some(as_of);
@@ -732,10 +771,36 @@ fn verify_credential(
             b.fail(
                 CheckName::RegistryStatus,
                 Reason::NotRegistered,
-                "the registry has no record of this file; only the original file sent by the institution verifies",
+                format!(
+                    "the registry has no record of {subject}; only the original file sent by the institution verifies"
+                ),
             );
         }
     }
+
+    // The trust list itself.
+    let content = &trust.content;
+    let next = content.next_update.map(|t| t.to_string()).unwrap_or_else(|| "none stated".into());
+    if trust.is_stale(now) {
+        b.unknown(
+            CheckName::TrustList,
+            format!(
+                "the trust list of {} is past its next update ({next}): keys revoked since are not known to it",
+                content.issued
+            ),
+        );
+    } else if content.issued > now.plus_seconds(CLOCK_SKEW_SECONDS) {
+        b.unknown(
+            CheckName::TrustList,
+            format!("the trust list is dated {}, after the verification time", content.issued),
+        );
+    } else {
+        b.pass(
+            CheckName::TrustList,
+            format!("trust list #{} of {}, next update {next}", content.sequence, content.issued),
+        );
+    }
+    accredited && credential_key_ok && !revoked
 }
 
 fn finish(mut report: Report, mut b: Builder) -> Report {
@@ -758,6 +823,9 @@ fn finish(mut report: Report, mut b: Builder) -> Report {
                     report.trust_list.issued
                 ));
             }
+            if report.check(CheckName::TrustList).is_some_and(|c| c.result == CheckResult::Unknown) {
+                s.push_str(" The trust list is out of date: get the Ministry's current one.");
+            }
             s
         }
         (_, Some(Reason::Modified)) => {
@@ -768,6 +836,9 @@ fn finish(mut report: Report, mut b: Builder) -> Report {
                      file is not the original: ask the holder to send the original email attachment, not a printed \
                      or re-saved copy."
                 )),
+                _ if b.reasons.contains(&Reason::Revoked) => {
+                    s.push_str(" The certificate it carries has been revoked by its issuer.")
+                }
                 _ => s.push_str(" The data embedded in it is not authentic either."),
             }
             s

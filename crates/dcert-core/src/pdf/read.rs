@@ -71,6 +71,8 @@ pub struct FoundSignature {
     pub byte_range: Option<[usize; 4]>,
     /// `/SubFilter`.
     pub sub_filter: Vec<u8>,
+    /// `/M`, the signing time the file states.
+    pub signing_time: Option<crate::time::Timestamp>,
 }
 
 /// What a PDF holds that verification needs.
@@ -267,9 +269,9 @@ impl Walker<'_> {
         if !is_sig {
             return;
         }
-        // Only two entries of the signature dictionary matter here; its /Contents is read from the
+        // Only three entries of the signature dictionary matter here; its /Contents is read from the
         // file's bytes by the signature check, so it is not decoded twice.
-        const SIGNATURE_KEYS: [&[u8]; 2] = [b"ByteRange", b"SubFilter"];
+        const SIGNATURE_KEYS: [&[u8]; 3] = [b"ByteRange", b"SubFilter", b"M"];
         let sig = match dict.get(b"V") {
             Ok(Object::Reference(id)) => match self.objects.dictionary_subset(*id, &SIGNATURE_KEYS) {
                 Some(d) => d,
@@ -292,7 +294,11 @@ impl Walker<'_> {
             Some(Object::Name(n)) => n,
             _ => Vec::new(),
         };
-        out.push(FoundSignature { byte_range, sub_filter });
+        let signing_time = match self.get(&sig, b"M") {
+            Some(Object::String(text, _)) => crate::time::Timestamp::from_pdf_date(&text),
+            _ => None,
+        };
+        out.push(FoundSignature { byte_range, sub_filter, signing_time });
     }
 
     fn credential(&mut self, catalog: &Dictionary) -> Result<Option<Vec<u8>>, String> {

@@ -172,6 +172,7 @@ fn a_file_signed_under_another_root_fails_as_untrusted_root() {
     assert_eq!(result(&report, CheckName::SigningCertificate), CheckResult::Fail);
     assert_eq!(result(&report, CheckName::CredentialProof), CheckResult::Fail);
     assert!(report.credential.is_none(), "no data is shown from a forged credential");
+    assert!(report.issuer.is_none(), "no registered name is shown for a forged credential");
 }
 
 #[test]
@@ -245,4 +246,68 @@ fn the_json_report_has_the_documented_fields() {
     assert_eq!(json["credential"]["degree"]["nameZh"], "王𪚥");
     let status = json["checks"].as_array().unwrap().iter().find(|c| c["name"] == "registry_status").unwrap();
     assert_eq!(status["result"], "unknown");
+}
+
+/// The unsigned PDF inside a signed one: everything before the signing update.
+fn unsigned_part(signed: &[u8]) -> Vec<u8> {
+    let at = signed.windows(22).rposition(|x| x == b" 0 obj\n<< /Type /Sig /").unwrap();
+    let start = signed[..at].iter().rposition(|&c| c == b'\n').unwrap() + 1;
+    signed[..start].to_vec()
+}
+
+#[test]
+fn a_stolen_pdf_key_cannot_rewrap_an_old_credential_after_its_revocation() {
+    use dcert_core::pdf::pades;
+    let w = world();
+    let file = issue_with(&w.nkust.kit, &certificate(Language::Zh), issued_at());
+    let mut entry = w.nkust.entry.clone();
+    entry.signing_certificates[0].revoked_from = Some(ts("2025-08-01T00:00:00Z"));
+    let trust = trust_list(&w.root, vec![entry]);
+    assert_eq!(check(&file.bytes, &trust, &Offline).outcome, Outcome::Success, "signed before the revocation");
+    let resigned =
+        pades::sign(unsigned_part(&file.bytes), &w.nkust.kit.pdf_signer, ts("2025-12-01T00:00:00Z")).unwrap();
+    let report = check(&resigned, &trust, &Offline);
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::KeyRevoked)), "{report:#?}");
+    // Backdating the PDF before the credential it carries is refused too.
+    let backdated =
+        pades::sign(unsigned_part(&file.bytes), &w.nkust.kit.pdf_signer, ts("2025-01-01T00:00:00Z")).unwrap();
+    assert_eq!(check(&backdated, &trust, &Offline).reason, Some(Reason::SignatureInvalid));
+}
+
+#[test]
+fn a_resaved_copy_of_a_revoked_certificate_is_not_called_authentic() {
+    let (w, file) = sample_zh();
+    let mut registry = registry_with(file);
+    registry.revoke("nkust", "NKUST-1132-000123", Language::Zh, "degree rescinded", ts("2025-10-01T00:00:00Z"));
+    let mut changed = file.bytes.clone();
+    let at = changed.len() / 3;
+    changed[at] ^= 0x01;
+    let report = check(&changed, &w.trust, &registry);
+    assert_eq!(report.reason, Some(Reason::Modified));
+    assert_eq!(report.embedded_credential_authentic, Some(false));
+    assert!(report.summary.contains("revoked"), "{}", report.summary);
+    assert_eq!(result(&report, CheckName::RegistryStatus), CheckResult::Fail);
+}
+
+#[test]
+fn a_stale_trust_list_is_reported_as_such() {
+    let w = world();
+    let mut content = w.trust.content.clone();
+    content.next_update = Some(ts("2025-12-01T00:00:00Z"));
+    let json = TrustList::sign(&content, &w.root.signer_key).unwrap();
+    let trust = TrustList::verify(&serde_json::to_vec(&json).unwrap(), None).unwrap();
+    let file = issue_with(&w.nkust.kit, &certificate(Language::En), issued_at());
+    let report = check(&file.bytes, &trust, &Offline);
+    assert_eq!(result(&report, CheckName::TrustList), CheckResult::Unknown);
+    assert!(report.summary.contains("out of date"), "{}", report.summary);
+    let fresh = check(&file.bytes, &w.trust, &Offline);
+    assert_eq!(result(&fresh, CheckName::TrustList), CheckResult::Pass);
+}
+
+#[test]
+fn a_credential_dated_in_the_future_is_not_valid_yet() {
+    let w = world();
+    let file = issue_with(&w.nkust.kit, &certificate(Language::En), ts("2026-03-01T00:00:00Z"));
+    let report = check(&file.bytes, &w.trust, &Offline);
+    assert_eq!(report.reason, Some(Reason::KeyNotValid), "verified at {}", now());
 }
