@@ -256,6 +256,15 @@ impl Report {
     }
 }
 
+/// What every check consults.
+#[derive(Clone, Copy)]
+struct Env<'a> {
+    trust: &'a TrustList,
+    status: &'a dyn StatusSource,
+    now: Timestamp,
+    limits: &'a Limits,
+}
+
 struct Builder {
     checks: Vec<Check>,
     reasons: Vec<Reason>,
@@ -337,11 +346,12 @@ pub fn verify(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource, now: T
         );
         return finish(report, b);
     }
+    let env = Env { trust, status, now, limits };
     let first = bytes.iter().find(|c| !c.is_ascii_whitespace()).copied();
     if read::looks_like_pdf(bytes) {
         report.input = InputKind::Pdf;
         // The file's hash is computed with the signature's digest, in one pass where possible.
-        verify_pdf(bytes, trust, status, now, limits, &mut b, &mut report);
+        verify_pdf(bytes, env, &mut b, &mut report);
         if report.file_sha256.is_none() {
             report.file_sha256 = Some(Sha256Digest::of(bytes));
         }
@@ -353,7 +363,7 @@ pub fn verify(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource, now: T
         match UnverifiedCredential::parse(bytes) {
             Ok(credential) => {
                 b.pass(CheckName::FileFormat, "a dcert credential (credential.json)");
-                verify_credential(&credential, report.file_sha256, trust, status, now, None, &mut b, &mut report);
+                verify_credential(&credential, report.file_sha256, env, None, &mut b, &mut report);
             }
             Err(e) => b.fail(CheckName::FileFormat, Reason::NotACertificate, format!("not a dcert credential: {e}")),
         }
@@ -364,15 +374,8 @@ pub fn verify(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource, now: T
 }
 
 #[allow(clippy::too_many_arguments)]
-fn verify_pdf(
-    bytes: &[u8],
-    trust: &TrustList,
-    status: &dyn StatusSource,
-    now: Timestamp,
-    limits: &Limits,
-    b: &mut Builder,
-    report: &mut Report,
-) {
+fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) {
+    let Env { trust, limits, .. } = env;
     let contents = match read::read(bytes, limits) {
         Ok(c) => c,
         Err(e) => {
@@ -461,7 +464,7 @@ fn verify_pdf(
         _ => None,
     };
     let context = PdfContext { signer: pdf_issuer, signing_time, intact };
-    let authentic = verify_credential(&credential, Some(file_sha256), trust, status, now, Some(&context), b, report);
+    let authentic = verify_credential(&credential, Some(file_sha256), env, Some(&context), b, report);
     if !intact {
         // What the embedded data still proves: authentic when its proof, issuer and key hold and
         // the certificate was not revoked.
@@ -551,13 +554,12 @@ struct PdfContext<'a> {
 fn verify_credential(
     credential: &UnverifiedCredential,
     file_sha256: Option<Sha256Digest>,
-    trust: &TrustList,
-    status: &dyn StatusSource,
-    now: Timestamp,
+    env: Env<'_>,
     pdf: Option<&PdfContext<'_>>,
     b: &mut Builder,
     report: &mut Report,
 ) -> bool {
+    let Env { trust, status, now, .. } = env;
     let certificate = &credential.certificate;
     // The latest of the times the credential states: its proof and its validity start.
     let claimed_time = credential.proof.created.map_or(credential.valid_from, |c| c.max(credential.valid_from));
