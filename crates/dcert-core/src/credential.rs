@@ -243,7 +243,7 @@ impl UnverifiedCredential {
             return Err(CredentialError::TooLarge);
         }
         // serde_json limits nesting to 128 levels, so hostile input cannot exhaust the stack.
-        let document: Value = serde_json::from_slice(bytes).map_err(|e| CredentialError::Shape(e.to_string()))?;
+        let document = crate::json::parse_strict(bytes).map_err(|e| CredentialError::Shape(e.to_string()))?;
         Self::from_value(document)
     }
 

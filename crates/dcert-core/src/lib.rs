@@ -9,6 +9,7 @@ pub mod di;
 pub mod digest;
 pub mod issue;
 pub mod jcs;
+pub mod json;
 pub mod keys;
 pub mod model;
 pub mod pdf;

@@ -13,6 +13,7 @@ use crate::digest::Sha256Digest;
 use crate::keys::{CredentialKey, CredentialPublicKey};
 use crate::model::{Certificate, CredentialType, Language, Subject};
 use crate::time::{Date, Timestamp};
+use crate::trust::TrustList;
 
 /// The prefix of a seal, naming its version.
 pub const PREFIX: &str = "DC1:";
@@ -223,22 +224,39 @@ pub enum SealError {
     /// The signature does not verify.
     #[error("the seal's signature does not verify")]
     BadSignature,
+    /// The seal names an institution other than the one its key belongs to.
+    #[error("the seal names {named:?} but its key belongs to {owner:?}")]
+    IssuerMismatch {
+        /// The institution the seal names.
+        named: String,
+        /// The institution the key belongs to.
+        owner: String,
+    },
+    /// The key was not valid when the seal says it was made.
+    #[error("the seal's key was not valid at its issue time: {0}")]
+    KeyNotValid(String),
 }
 
-/// A seal whose signature has been checked against the key it names.
+/// A seal whose signature has been checked against a key of the trust list, by the institution
+/// it names, in the key's validity window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedSeal {
     /// The sealed data.
     pub data: SealData,
     /// The key that signed it.
     pub key: CredentialPublicKey,
+    /// The institution's names as the trust list records them: show these, not anything sealed.
+    pub issuer_name_zh: String,
+    /// The institution's English name, from the trust list.
+    pub issuer_name_en: String,
 }
 
 /// The largest seal text accepted.
 pub const MAX_SEAL_CHARS: usize = 4096;
 
-/// Reads and verifies a seal; `find_key` maps a key id to the candidate public key.
-pub fn verify(text: &str, find_key: impl Fn(&[u8]) -> Option<CredentialPublicKey>) -> Result<VerifiedSeal, SealError> {
+/// Reads and verifies a seal against the trust list: the key its id names must belong to the
+/// institution the seal names and be valid at the seal's issue time.
+pub fn verify(text: &str, trust: &TrustList) -> Result<VerifiedSeal, SealError> {
     if text.len() > MAX_SEAL_CHARS {
         return Err(SealError::Malformed("too long"));
     }
@@ -264,11 +282,20 @@ pub fn verify(text: &str, find_key: impl Fn(&[u8]) -> Option<CredentialPublicKey
         return Err(SealError::Malformed("algorithm is not EdDSA"));
     }
     let kid = lookup(4).and_then(Value::as_bytes).ok_or(SealError::Malformed("no key id"))?;
-    let key = find_key(kid).ok_or(SealError::UnknownKey)?;
-    if !key.verify(&sig_structure(protected, payload), signature) {
+    let (issuer, key) = trust.seal_key(kid).ok_or(SealError::UnknownKey)?;
+    if !key.key.verify(&sig_structure(protected, payload), signature) {
         return Err(SealError::BadSignature);
     }
     let payload = Value::decode(payload).map_err(|_| SealError::Malformed("payload"))?;
     let data = SealData::from_cbor(&payload).ok_or(SealError::Malformed("payload"))?;
-    Ok(VerifiedSeal { data, key })
+    if data.issuer_id != issuer.entry.id {
+        return Err(SealError::IssuerMismatch { named: data.issuer_id, owner: issuer.entry.id.clone() });
+    }
+    key.check_at(data.issued_at).map_err(|problem| SealError::KeyNotValid(problem.to_string()))?;
+    Ok(VerifiedSeal {
+        data,
+        key: key.key,
+        issuer_name_zh: issuer.entry.name_zh.clone(),
+        issuer_name_en: issuer.entry.name_en.clone(),
+    })
 }

@@ -256,7 +256,7 @@ impl TrustList {
         if bytes.len() > MAX_TRUST_LIST_BYTES {
             return Err(TrustListError::TooLarge);
         }
-        let document: Value = serde_json::from_slice(bytes).map_err(|e| TrustListError::Shape(e.to_string()))?;
+        let document = crate::json::parse_strict(bytes).map_err(|e| TrustListError::Shape(e.to_string()))?;
         if let Some(f) = document.get("format").and_then(Value::as_u64)
             && f != u64::from(FORMAT_VERSION)
         {

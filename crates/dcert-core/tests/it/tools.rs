@@ -84,7 +84,8 @@ fn the_qr_code_scans_from_a_rendering_and_its_seal_verifies() {
         assert!(text.starts_with(&format!("{REGISTRY}/v/nkust/NKUST-1132-000123/{language}/1#DC1:")), "{text}");
         let seal_text = seal::seal_from_qr_text(text).unwrap();
         assert_eq!(seal_text, file.seal);
-        let verified = seal::verify(&seal_text, |kid| w.trust.seal_key(kid).map(|(_, k)| k.key)).unwrap();
+        let verified = seal::verify(&seal_text, &w.trust).unwrap();
+        assert_eq!(verified.issuer_name_en, "Test University nkust", "the name comes from the trust list");
         assert_eq!(verified.data.name_zh, "王𪚥");
         assert_eq!(verified.data.number, "NKUST-1132-000123");
         assert_eq!(verified.data.language, language);
@@ -95,15 +96,28 @@ fn the_qr_code_scans_from_a_rendering_and_its_seal_verifies() {
 #[test]
 fn a_seal_with_a_changed_character_does_not_verify() {
     let (w, file) = sample_zh();
-    let find = |kid: &[u8]| w.trust.seal_key(kid).map(|(_, k)| k.key);
-    assert!(seal::verify(&file.seal, find).is_ok());
+    assert!(seal::verify(&file.seal, &w.trust).is_ok());
     let mut chars: Vec<char> = file.seal.chars().collect();
     let at = chars.len() - 20;
     chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
     let changed: String = chars.into_iter().collect();
-    assert!(seal::verify(&changed, find).is_err());
-    assert!(seal::verify("DC1:", find).is_err());
-    assert!(seal::verify("HC1:6BF", find).is_err());
+    assert!(seal::verify(&changed, &w.trust).is_err());
+    assert!(seal::verify("DC1:", &w.trust).is_err());
+    assert!(seal::verify("HC1:6BF", &w.trust).is_err());
+}
+
+#[test]
+fn a_seal_that_names_another_institution_or_a_time_outside_the_key_fails() {
+    use dcert_core::seal::{SealData, SealError};
+    let (w, _) = sample_zh();
+    let cert = certificate(Language::Zh);
+    let forged = seal::sign(&SealData::of(&cert, "other-school", issued_at()), &w.nkust.kit.credential_key);
+    assert!(matches!(seal::verify(&forged, &w.trust), Err(SealError::IssuerMismatch { .. })));
+    let late = seal::sign(&SealData::of(&cert, "nkust", ts("2031-01-01T00:00:00Z")), &w.nkust.kit.credential_key);
+    assert!(matches!(seal::verify(&late, &w.trust), Err(SealError::KeyNotValid(_))));
+    let stranger = dcert_core::keys::CredentialKey::from_seed(&[99; 32]);
+    let unknown = seal::sign(&SealData::of(&cert, "nkust", issued_at()), &stranger);
+    assert!(matches!(seal::verify(&unknown, &w.trust), Err(SealError::UnknownKey)));
 }
 
 #[test]

@@ -311,3 +311,14 @@ fn a_credential_dated_in_the_future_is_not_valid_yet() {
     let report = check(&file.bytes, &w.trust, &Offline);
     assert_eq!(report.reason, Some(Reason::KeyNotValid), "verified at {}", now());
 }
+
+#[test]
+fn a_credential_with_a_duplicated_member_is_refused() {
+    let (w, file) = sample_zh();
+    let json = String::from_utf8(credential::to_file_bytes(&file.credential)).unwrap();
+    let doubled = json.replacen("\"nameZh\": \"王𪚥\",", "\"nameZh\": \"王𪚥\", \"nameZh\": \"王小明\",", 1);
+    assert_ne!(doubled, json);
+    let report = check(doubled.as_bytes(), &w.trust, &Offline);
+    assert_eq!(report.reason, Some(Reason::NotACertificate));
+    assert!(report.checks[0].detail.contains("appears twice"), "{}", report.checks[0].detail);
+}
