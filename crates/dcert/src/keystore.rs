@@ -63,7 +63,7 @@ pub fn merge_entries(entries: Vec<IssuerEntry>) -> Vec<IssuerEntry> {
 }
 
 /// Writes a new file that must not exist yet, with `mode` permissions.
-fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+pub fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -76,6 +76,15 @@ fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let mut file =
         options.open(path).with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
     file.write_all(contents).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Replaces `path` with `contents` atomically: a new file beside it, renamed over it.
+pub fn replace_file(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
 /// Writes a private key file: mode 0600, encrypted when the passphrase variable is set.
@@ -313,12 +322,9 @@ impl IssuerDir {
 
     /// Rewrites `issuer.json` (atomically: a new file renamed over the old).
     fn save_profile(&self) -> Result<()> {
-        let path = self.dir.join("issuer.json");
-        let tmp = self.dir.join("issuer.json.new");
         let mut text = serde_json::to_string_pretty(&self.profile)?;
         text.push('\n');
-        fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-        fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))
+        replace_file(&self.dir.join("issuer.json"), text.as_bytes())
     }
 
     /// Ends the credential key's validity at `at` (a rotation: what it signed before stays valid).

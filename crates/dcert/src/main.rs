@@ -39,14 +39,15 @@ const EXIT_WARNING: u8 = 3;
         attached as credential.json, a QR code with a signed seal, and a PAdES signature over \
         every byte. The Ministry's trust list says which institutions and keys to trust.\n\n\
         A first walk-through:\n  \
-        dcert keys init-root --out moe\n  \
+        dcert keys init-root --registry http://localhost:8081 --out moe\n  \
         dcert keys new-issuer --root moe --id nkust --name-zh 國立高雄科技大學 \\\n      \
         --name-en \"National Kaohsiung University of Science and Technology\" --out nkust\n  \
         dcert trust export --root moe --issuer nkust --out trust.json\n  \
         dcert issue --issuer nkust --record examples/record.json --lang zh --out cert-zh.pdf\n  \
         dcert verify --trust trust.json cert-zh.pdf",
     after_help = "Exit status of verify: 0 every file succeeded, 1 a file failed, 3 a file is superseded \
-        (warning, none failed), 2 usage or input errors.\n\
+        (warning, none failed), 2 usage or input errors (a file that cannot be read, a trust list \
+        that does not verify).\n\
         Private keys are written with mode 0600, encrypted when DCERT_KEY_PASSPHRASE is set."
 )]
 struct Cli {
@@ -90,8 +91,10 @@ enum KeysCommand {
         /// The directory to create the root in.
         #[arg(long)]
         out: PathBuf,
-        /// The registry's base URL; issuer URLs are <registry>/issuers/<id>.
-        #[arg(long, default_value = "http://localhost:8081")]
+        /// The registry's base URL, where the Ministry will publish issuers and the verification
+        /// site; issuer URLs in every certificate are <registry>/issuers/<id>. The demo uses
+        /// http://localhost:8081.
+        #[arg(long)]
         registry: String,
         /// The Ministry's name in English, written into the certificates.
         #[arg(long, default_value = "Ministry of Education, R.O.C. (Taiwan)")]
@@ -389,7 +392,7 @@ fn run(command: Command) -> Result<u8> {
             let bytes = serde_json::to_vec_pretty(&json)?;
             // Check what was written verifies before anyone relies on it.
             TrustList::verify(&bytes, Some(root.cert.fingerprint())).context("the new trust list does not verify")?;
-            std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            keystore::replace_file(&out, &bytes)?;
             println!(
                 "Wrote {} with {} institution(s), sequence {}",
                 out.display(),
@@ -417,7 +420,8 @@ fn run(command: Command) -> Result<u8> {
             let fonts = fonts::load()?;
             let kit = issuer.kit()?;
             let file = issue::issue(&certificate, &kit, &template, &fonts, args.at.unwrap_or_else(now))?;
-            std::fs::write(&args.out, &file.bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
+            // An issued certificate is never overwritten: the holder's copy must stay the original.
+            keystore::write_new(&args.out, &file.bytes, 0o644)?;
             println!(
                 "Wrote {} ({} bytes): certificate {} · {} · version {}",
                 args.out.display(),
@@ -442,14 +446,18 @@ fn run(command: Command) -> Result<u8> {
                 );
             }
             let limits = Limits::default();
-            let (mut failed, mut warned) = (false, false);
+            let (mut failed, mut warned, mut unreadable) = (false, false, false);
             for path in &args.files {
                 let name = path.display().to_string();
                 let bytes = match read_bounded(path, limits.max_file_bytes) {
                     Ok(b) => b,
                     Err(e) => {
-                        eprintln!("error: {name}: {e:#}");
-                        failed = true;
+                        unreadable = true;
+                        if args.json {
+                            println!("{}", serde_json::json!({ "file": name, "error": format!("{e:#}") }));
+                        } else {
+                            eprintln!("error: {name}: {e:#}");
+                        }
                         continue;
                     }
                 };
@@ -467,7 +475,9 @@ fn run(command: Command) -> Result<u8> {
                     print!("{}", report::text(&name, &report));
                 }
             }
-            Ok(if failed {
+            Ok(if unreadable {
+                EXIT_USAGE
+            } else if failed {
                 EXIT_FAILURE
             } else if warned {
                 EXIT_WARNING

@@ -39,7 +39,7 @@ impl Workdir {
 
     /// The README's walk-through: a root, NKUST, a trust list.
     fn setup(&self) {
-        self.ok(&["keys", "init-root", "--out", "moe"]);
+        self.ok(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
         self.ok(&[
             "keys",
             "new-issuer",
@@ -161,7 +161,7 @@ fn a_teacher_certificate_from_the_ministry_verifies() {
 fn private_keys_are_0600_and_encrypted_with_the_passphrase() {
     let w = Workdir::new("keys");
     let pass = [("DCERT_KEY_PASSPHRASE", "correct horse battery staple")];
-    let out = w.dcert_env(&["keys", "init-root", "--out", "moe"], &pass);
+    let out = w.dcert_env(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"], &pass);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("encrypted with DCERT_KEY_PASSPHRASE"));
     let out = w.dcert_env(
@@ -210,7 +210,7 @@ fn keys_are_never_overwritten() {
     let w = Workdir::new("overwrite");
     w.setup();
     let before = std::fs::read(w.path("moe/root-ca.key.pem")).unwrap();
-    let out = w.dcert(&["keys", "init-root", "--out", "moe"]);
+    let out = w.dcert(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("already holds root.json"), "{}", stderr(&out));
     assert_eq!(std::fs::read(w.path("moe/root-ca.key.pem")).unwrap(), before);
@@ -326,7 +326,7 @@ fn verify_reason(w: &Workdir, trust: &str, file: &str, at: &str) -> (i32, serde_
 #[test]
 fn a_rotated_key_keeps_old_certificates_valid_and_signs_nothing_new() {
     let w = Workdir::new("rotate");
-    w.ok(&["keys", "init-root", "--out", "moe"]);
+    w.ok(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
     dated_issuer(&w, "old");
     let record = example("record.json");
     let issue = |dir: &str, at: &str, out: &str| {
@@ -352,7 +352,7 @@ fn a_rotated_key_keeps_old_certificates_valid_and_signs_nothing_new() {
 #[test]
 fn revoked_keys_fail_what_they_signed_after_the_revocation() {
     let w = Workdir::new("revoke");
-    w.ok(&["keys", "init-root", "--out", "moe"]);
+    w.ok(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
     dated_issuer(&w, "nkust");
     let record = example("record.json");
     for (at, out) in [("2025-03-01T00:00:00Z", "before.pdf"), ("2025-07-01T00:00:00Z", "after.pdf")] {
@@ -367,4 +367,31 @@ fn revoked_keys_fail_what_they_signed_after_the_revocation() {
     assert_eq!(verify_reason(&w, "trust.json", "after.pdf", at), (1, "key_revoked".into()));
     let text = stdout(&w.dcert(&["verify", "--trust", "trust.json", "--at", at, "after.pdf"]));
     assert!(text.contains("key compromise"), "{text}");
+}
+
+#[test]
+fn an_issued_file_is_never_overwritten() {
+    let w = Workdir::new("no-overwrite");
+    w.setup();
+    let record = example("record.json");
+    w.ok(&["issue", "--issuer", "nkust", "--record", &record, "--lang", "zh", "--out", "c.pdf"]);
+    let original = std::fs::read(w.path("c.pdf")).unwrap();
+    let out = w.dcert(&["issue", "--issuer", "nkust", "--record", &record, "--lang", "en", "--out", "c.pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("must not exist yet"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(w.path("c.pdf")).unwrap(), original);
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_an_input_error_with_a_json_line() {
+    let w = Workdir::new("unreadable");
+    w.setup();
+    w.ok(&["issue", "--issuer", "nkust", "--record", &example("record.json"), "--lang", "zh", "--out", "c.pdf"]);
+    let out = w.dcert(&["verify", "--trust", "trust.json", "--json", "c.pdf", "missing.pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["outcome"], "success");
+    assert_eq!(lines[1]["file"], "missing.pdf");
+    assert!(lines[1]["error"].as_str().unwrap().contains("cannot open"), "{}", lines[1]);
 }
