@@ -40,20 +40,13 @@ impl Workdir {
     /// The README's walk-through: a root, NKUST, a trust list.
     fn setup(&self) {
         self.ok(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
-        self.ok(&[
-            "keys",
-            "new-issuer",
-            "--root",
-            "moe",
-            "--id",
+        self.ok(&new_issuer(
             "nkust",
-            "--name-zh",
             "國立高雄科技大學",
-            "--name-en",
             "National Kaohsiung University of Science and Technology",
-            "--out",
             "nkust",
-        ]);
+            &[],
+        ));
         self.ok(&["trust", "export", "--root", "moe", "--issuer", "nkust", "--out", "trust.json"]);
     }
 }
@@ -62,6 +55,26 @@ impl Drop for Workdir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The arguments of `keys new-issuer` under the root `moe`, followed by `extra`.
+fn new_issuer<'a>(id: &'a str, name_zh: &'a str, name_en: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "keys",
+        "new-issuer",
+        "--root",
+        "moe",
+        "--id",
+        id,
+        "--name-zh",
+        name_zh,
+        "--name-en",
+        name_en,
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 fn stdout(out: &Output) -> String {
@@ -130,22 +143,7 @@ fn verify_json_gives_one_report_per_file_with_the_documented_fields() {
 fn a_teacher_certificate_from_the_ministry_verifies() {
     let w = Workdir::new("teacher");
     w.setup();
-    w.ok(&[
-        "keys",
-        "new-issuer",
-        "--root",
-        "moe",
-        "--id",
-        "moe",
-        "--name-zh",
-        "教育部",
-        "--name-en",
-        "Ministry of Education",
-        "--types",
-        "teacher",
-        "--out",
-        "moe-issuer",
-    ]);
+    w.ok(&new_issuer("moe", "教育部", "Ministry of Education", "moe-issuer", &["--types", "teacher"]));
     w.ok(&["trust", "export", "--root", "moe", "--issuer", "nkust", "--issuer", "moe-issuer", "--out", "trust2.json"]);
     w.ok(&["issue", "--issuer", "moe-issuer", "--record", &example("teacher.json"), "--lang", "zh", "--out", "t.pdf"]);
     let text = w.ok(&["verify", "--trust", "trust2.json", "t.pdf"]);
@@ -164,23 +162,7 @@ fn private_keys_are_0600_and_encrypted_with_the_passphrase() {
     let out = w.dcert_env(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"], &pass);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("encrypted with DCERT_KEY_PASSPHRASE"));
-    let out = w.dcert_env(
-        &[
-            "keys",
-            "new-issuer",
-            "--root",
-            "moe",
-            "--id",
-            "nkust",
-            "--name-zh",
-            "高科大",
-            "--name-en",
-            "NKUST",
-            "--out",
-            "nkust",
-        ],
-        &pass,
-    );
+    let out = w.dcert_env(&new_issuer("nkust", "高科大", "NKUST", "nkust", &[]), &pass);
     assert!(out.status.success(), "{}", stderr(&out));
     for key in ["moe/root-ca.key.pem", "moe/trust-signer.key.pem", "nkust/credential.key.pem", "nkust/signing.key.pem"]
     {
@@ -229,23 +211,7 @@ fn usage_errors_exit_with_status_2_and_say_what_is_wrong() {
             "is not the expected root",
         ),
         (&["verify", "--trust", "moe/root.json", "x.pdf"], "not usable"),
-        (
-            &[
-                "keys",
-                "new-issuer",
-                "--root",
-                "moe",
-                "--id",
-                "Bad Id",
-                "--name-zh",
-                "x",
-                "--name-en",
-                "x",
-                "--out",
-                "b",
-            ],
-            "lowercase",
-        ),
+        (&new_issuer("Bad Id", "x", "x", "b", &[]), "lowercase"),
     ];
     for (args, expected) in cases {
         let out = w.dcert(args);
@@ -297,24 +263,13 @@ fn the_hostile_corpus_fails_cleanly_within_a_memory_limit() {
 
 /// An institution whose keys are valid through 2025 to 2029, for tests that set times.
 fn dated_issuer(w: &Workdir, out: &str) {
-    w.ok(&[
-        "keys",
-        "new-issuer",
-        "--root",
-        "moe",
-        "--id",
+    w.ok(&new_issuer(
         "nkust",
-        "--name-zh",
         "國立高雄科技大學",
-        "--name-en",
         "NKUST",
-        "--valid-from",
-        "2025-01-01T00:00:00Z",
-        "--valid-until",
-        "2030-01-01T00:00:00Z",
-        "--out",
         out,
-    ]);
+        &["--valid-from", "2025-01-01T00:00:00Z", "--valid-until", "2030-01-01T00:00:00Z"],
+    ));
 }
 
 fn verify_reason(w: &Workdir, trust: &str, file: &str, at: &str) -> (i32, serde_json::Value) {
