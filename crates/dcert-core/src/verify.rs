@@ -667,18 +667,20 @@ fn verify_credential(
         key_problems
             .push((Reason::KeyNotValid, format!("the credential claims a time in the future ({claimed_time})")));
     }
+    // The registry's time is trusted: a key revoked before the file was registered cannot have
+    // signed it honestly, whatever time the file claims.
+    let revoked_before_registration = |problems: &mut Vec<(Reason, String)>, what: &str, from: Option<Timestamp>| {
+        if let (Some(at), Some(from)) = (registered_at, from)
+            && at >= from
+        {
+            problems.push((
+                Reason::KeyRevoked,
+                format!("{what} was revoked from {from}, before the registry recorded this file at {at}"),
+            ));
+        }
+    };
     window(&mut key_problems, "the credential key", claimed_time, key.check_at(claimed_time));
-    if let Some(at) = registered_at
-        && let Some(from) = key.entry.revoked_from
-        && at >= from
-    {
-        // The registry's time is trusted: a key revoked before the file was registered cannot
-        // have signed it honestly, whatever time the file claims.
-        key_problems.push((
-            Reason::KeyRevoked,
-            format!("the credential key was revoked from {from}, before the registry recorded this file at {at}"),
-        ));
-    }
+    revoked_before_registration(&mut key_problems, "the credential key", key.entry.revoked_from);
     let credential_key_ok = key_problems.is_empty();
     if let Some(pdf) = pdf
         && let Some((_, cert)) = pdf.signer
@@ -694,15 +696,7 @@ fn verify_credential(
             }
             Some(t) => window(&mut key_problems, "the PDF signing certificate", t, cert.check_at(t)),
         }
-        if let Some(at) = registered_at
-            && let Some(from) = cert.entry.revoked_from
-            && at >= from
-        {
-            key_problems.push((
-                Reason::KeyRevoked,
-                format!("the PDF signing certificate was revoked from {from}, before the registry recorded this file at {at}"),
-            ));
-        }
+        revoked_before_registration(&mut key_problems, "the PDF signing certificate", cert.entry.revoked_from);
     }
     if key_problems.is_empty() {
         b.pass(CheckName::KeyValidity, format!("the keys were valid when the certificate was signed ({claimed_time})"));

@@ -322,3 +322,21 @@ fn a_credential_with_a_duplicated_member_is_refused() {
     assert_eq!(report.reason, Some(Reason::NotACertificate));
     assert!(report.checks[0].detail.contains("appears twice"), "{}", report.checks[0].detail);
 }
+
+#[test]
+fn a_backdated_rewrap_is_caught_by_the_registry_time_after_certificate_revocation() {
+    use dcert_core::pdf::pades;
+    let w = world();
+    let file = issue_with(&w.nkust.kit, &certificate(Language::Zh), issued_at());
+    let mut entry = w.nkust.entry.clone();
+    entry.signing_certificates[0].revoked_from = Some(ts("2025-08-01T00:00:00Z"));
+    let trust = trust_list(&w.root, vec![entry]);
+    // A thief re-signs with the original time; offline, nothing can tell.
+    let rewrapped = pades::sign(unsigned_part(&file.bytes), &w.nkust.kit.pdf_signer, issued_at()).unwrap();
+    assert_eq!(check(&rewrapped, &trust, &Offline).outcome, Outcome::Success);
+    // The registry recorded the file only after the revocation.
+    let mut registry = MemoryRegistry::new(now());
+    let sha = dcert_core::Sha256Digest::of(&rewrapped);
+    registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, sha, ts("2025-09-01T00:00:00Z"));
+    assert_eq!(check(&rewrapped, &trust, &registry).reason, Some(Reason::KeyRevoked));
+}
