@@ -13,7 +13,7 @@ use crate::credential::{self, is_valid_issuer_id};
 use crate::di::{self, ProofOptions};
 use crate::digest::Sha256Digest;
 use crate::keys::{CredentialPublicKey, EcKey};
-use crate::model::{CredentialType, DegreeLevel};
+use crate::model::{Certificate, CredentialType, DegreeLevel, Subject};
 use crate::seal;
 use crate::time::Timestamp;
 use crate::x509::{ParsedCert, TRUST_LIST_SIGNING};
@@ -215,11 +215,34 @@ impl TrustedIssuer {
         let multikey = url.strip_prefix(&prefix)?;
         self.keys.iter().find(|k| k.entry.public_key_multibase == multikey)
     }
+}
 
-    /// Whether the issuer may issue this credential type (and degree level).
-    pub fn is_accredited(&self, credential_type: CredentialType, level: Option<DegreeLevel>) -> bool {
-        let a = &self.entry.accreditation;
-        a.credential_types.contains(&credential_type) && level.is_none_or(|l| a.degree_levels.contains(&l))
+impl IssuerEntry {
+    /// Why this institution may not certify `certificate`, or `None` if it may: it must be
+    /// accredited for the credential type and degree level, and a degree must name it as the
+    /// school, in both languages, as the registry records its names.
+    pub fn refusal(&self, certificate: &Certificate) -> Option<String> {
+        let a = &self.accreditation;
+        let credential_type = certificate.subject.credential_type();
+        if !a.credential_types.contains(&credential_type) {
+            return Some(format!("{} is not accredited for {} certificates", self.name_en, credential_type.code()));
+        }
+        if let Subject::Degree(d) = &certificate.subject {
+            if !a.degree_levels.contains(&d.degree_level) {
+                return Some(format!(
+                    "{} is not accredited for degrees at the {} level",
+                    self.name_en,
+                    d.degree_level.code()
+                ));
+            }
+            if d.school_zh != self.name_zh || d.school_en != self.name_en {
+                return Some(format!(
+                    "the certificate names the school {} ({}), but its issuer is registered as {} ({})",
+                    d.school_zh, d.school_en, self.name_zh, self.name_en
+                ));
+            }
+        }
+        None
     }
 }
 

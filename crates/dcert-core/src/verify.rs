@@ -610,28 +610,15 @@ fn verify_credential(
         }
     }
 
-    // Accreditation.
-    let level = match &certificate.subject {
-        Subject::Degree(d) => Some(d.degree_level),
-        Subject::Teacher(_) => None,
-    };
-    let accredited = issuer.is_accredited(certificate.subject.credential_type(), level);
-    if accredited {
-        b.pass(
+    // Accreditation, and the school the certificate names.
+    let refusal = issuer.entry.refusal(certificate);
+    let accredited = refusal.is_none();
+    match refusal {
+        None => b.pass(
             CheckName::Issuer,
             format!("{} is registered and accredited for this certificate", issuer.entry.name_en),
-        );
-    } else {
-        b.fail(
-            CheckName::Issuer,
-            Reason::NotAccredited,
-            format!(
-                "{} is not accredited for {} certificates{}",
-                issuer.entry.name_en,
-                certificate.subject.credential_type().code(),
-                level.map(|l| format!(" at the {} level", l.code())).unwrap_or_default()
-            ),
-        );
+        ),
+        Some(why) => b.fail(CheckName::Issuer, Reason::NotAccredited, why),
     }
 
     // The status, asked now so that the registry's recorded time can bound the key check.

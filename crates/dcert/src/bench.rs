@@ -96,10 +96,14 @@ fn world() -> Result<(IssuerKit, TrustList)> {
     let registry = "https://registry.bench";
     let kit = IssuerKit {
         issuer: IssuerRef { id: "bench".into(), registry: registry.into() },
-        name_zh: "測試大學".into(),
-        name_en: "Bench University".into(),
+        name_zh: "國立高雄科技大學".into(),
+        name_en: "National Kaohsiung University of Science and Technology".into(),
         credential_key: credential_key.clone(),
-        pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: "Bench University".into() },
+        pdf_signer: PdfSigner {
+            key: signing_key,
+            certificate: cert.clone(),
+            name: "National Kaohsiung University of Science and Technology".into(),
+        },
     };
     let content = TrustListContent {
         kind: "DcertTrustList".into(),
@@ -112,8 +116,8 @@ fn world() -> Result<(IssuerKit, TrustList)> {
         signer_certificate: Der(signer),
         issuers: vec![IssuerEntry {
             id: "bench".into(),
-            name_zh: "測試大學".into(),
-            name_en: "Bench University".into(),
+            name_zh: "國立高雄科技大學".into(),
+            name_en: "National Kaohsiung University of Science and Technology".into(),
             accreditation: Accreditation {
                 credential_types: vec![CredentialType::Degree],
                 degree_levels: vec![DegreeLevel::Bachelor],

@@ -417,6 +417,10 @@ fn run(command: Command) -> Result<u8> {
                 .with_context(|| format!("template {}", path.display()))?,
                 None => Template::default_for(certificate.subject.credential_type(), args.lang),
             };
+            // Refuse what verification would refuse: a file nobody can verify helps no one.
+            if let Some(why) = issuer.trust_entry().refusal(&certificate) {
+                bail!("{} cannot issue this certificate: {why}", issuer.profile.id);
+            }
             let fonts = fonts::load()?;
             let kit = issuer.kit()?;
             let file = issue::issue(&certificate, &kit, &template, &fonts, args.at.unwrap_or_else(now))?;

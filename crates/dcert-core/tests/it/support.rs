@@ -95,7 +95,12 @@ pub struct Institution {
 pub fn institution(root: &Root, id: &str, seed: u8) -> Institution {
     let credential_key = CredentialKey::from_seed(&[seed; 32]);
     let signing_key = EcKey::from_seed(&[seed.wrapping_add(1); 32]).unwrap();
-    let name_en = format!("Test University {id}");
+    // NKUST is registered under the names its graduates' records carry as their school.
+    let (name_zh, name_en) = if id == "nkust" {
+        ("國立高雄科技大學".to_owned(), "National Kaohsiung University of Science and Technology".to_owned())
+    } else {
+        (format!("測試大學 {id}"), format!("Test University {id}"))
+    };
     let cert = x509::issue(
         &profile(&name_en, &name_en, CertRole::DocumentSigner, "2024-06-01T00:00:00Z", "2029-06-01T00:00:00Z"),
         &signing_key.public(),
@@ -105,14 +110,14 @@ pub fn institution(root: &Root, id: &str, seed: u8) -> Institution {
     .unwrap();
     let kit = IssuerKit {
         issuer: IssuerRef { id: id.into(), registry: REGISTRY.into() },
-        name_zh: "國立高雄科技大學".into(),
+        name_zh: name_zh.clone(),
         name_en: name_en.clone(),
         credential_key: credential_key.clone(),
         pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: name_en.clone() },
     };
     let entry = IssuerEntry {
         id: id.into(),
-        name_zh: "國立高雄科技大學".into(),
+        name_zh,
         name_en,
         accreditation: Accreditation {
             credential_types: vec![CredentialType::Degree],

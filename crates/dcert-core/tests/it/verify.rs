@@ -44,7 +44,10 @@ fn an_issued_file_verifies_offline_with_the_status_unknown() {
     assert_eq!(result(&report, CheckName::RegistryStatus), CheckResult::Unknown);
     assert!(report.summary.contains("not consulted"), "{}", report.summary);
     let issuer = report.issuer.as_ref().unwrap();
-    assert_eq!(issuer.name_en, "Test University nkust", "the name comes from the trust list");
+    assert_eq!(
+        issuer.name_en, "National Kaohsiung University of Science and Technology",
+        "the name comes from the trust list"
+    );
     let data = report.credential.as_ref().unwrap();
     assert_eq!(data.degree.as_ref().unwrap().name_zh, "王𪚥");
     assert_eq!(report.file_sha256, Some(file.sha256));
@@ -339,4 +342,16 @@ fn a_backdated_rewrap_is_caught_by_the_registry_time_after_certificate_revocatio
     let sha = dcert_core::Sha256Digest::of(&rewrapped);
     registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, sha, ts("2025-09-01T00:00:00Z"));
     assert_eq!(check(&rewrapped, &trust, &registry).reason, Some(Reason::KeyRevoked));
+}
+
+#[test]
+fn a_degree_must_name_its_issuer_as_the_school() {
+    let w = world();
+    let other = institution(&w.root, "other-school", 40);
+    let trust = trust_list(&w.root, vec![w.nkust.entry.clone(), other.entry.clone()]);
+    // Another school certifies a degree that names NKUST.
+    let file = issue_with(&other.kit, &certificate(Language::Zh), issued_at());
+    let report = check(&file.bytes, &trust, &Offline);
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::NotAccredited)));
+    assert!(report.check(CheckName::Issuer).unwrap().detail.contains("names the school 國立高雄科技大學"));
 }

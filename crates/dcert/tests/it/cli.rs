@@ -148,11 +148,35 @@ fn a_teacher_certificate_from_the_ministry_verifies() {
     w.ok(&["issue", "--issuer", "moe-issuer", "--record", &example("teacher.json"), "--lang", "zh", "--out", "t.pdf"]);
     let text = w.ok(&["verify", "--trust", "trust2.json", "t.pdf"]);
     assert!(text.contains("認證成功") && text.contains("林堃"), "{text}");
-    // NKUST may not issue teacher certificates.
-    w.ok(&["issue", "--issuer", "nkust", "--record", &example("teacher.json"), "--lang", "zh", "--out", "t2.pdf"]);
-    let out = w.dcert(&["verify", "--trust", "trust2.json", "t2.pdf"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("not_accredited"), "{}", stdout(&out));
+    // NKUST may not issue teacher certificates, nor degrees of another school: issue refuses
+    // what verification would refuse.
+    let out = w.dcert(&[
+        "issue",
+        "--issuer",
+        "nkust",
+        "--record",
+        &example("teacher.json"),
+        "--lang",
+        "zh",
+        "--out",
+        "t2.pdf",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not accredited for teacher certificates"), "{}", stderr(&out));
+    assert!(!w.path("t2.pdf").exists());
+    let out = w.dcert(&[
+        "issue",
+        "--issuer",
+        "moe-issuer",
+        "--record",
+        &example("record.json"),
+        "--lang",
+        "zh",
+        "--out",
+        "d.pdf",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not accredited for degree"), "{}", stderr(&out));
 }
 
 #[test]
@@ -162,7 +186,8 @@ fn private_keys_are_0600_and_encrypted_with_the_passphrase() {
     let out = w.dcert_env(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"], &pass);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("encrypted with DCERT_KEY_PASSPHRASE"));
-    let out = w.dcert_env(&new_issuer("nkust", "高科大", "NKUST", "nkust", &[]), &pass);
+    let names = ("國立高雄科技大學", "National Kaohsiung University of Science and Technology");
+    let out = w.dcert_env(&new_issuer("nkust", names.0, names.1, "nkust", &[]), &pass);
     assert!(out.status.success(), "{}", stderr(&out));
     for key in ["moe/root-ca.key.pem", "moe/trust-signer.key.pem", "nkust/credential.key.pem", "nkust/signing.key.pem"]
     {
@@ -266,7 +291,7 @@ fn dated_issuer(w: &Workdir, out: &str) {
     w.ok(&new_issuer(
         "nkust",
         "國立高雄科技大學",
-        "NKUST",
+        "National Kaohsiung University of Science and Technology",
         out,
         &["--valid-from", "2025-01-01T00:00:00Z", "--valid-until", "2030-01-01T00:00:00Z"],
     ));
