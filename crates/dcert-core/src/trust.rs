@@ -165,7 +165,7 @@ pub enum TrustListError {
         problem: String,
     },
     /// The list's proof does not verify.
-    #[error("the trust list's signature is invalid: {0}")]
+    #[error("the trust list is not authentic: {0}")]
     Proof(#[from] di::ProofError),
     /// An issuer entry is invalid.
     #[error("issuer {id:?} in the trust list is invalid: {problem}")]

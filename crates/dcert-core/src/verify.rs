@@ -445,9 +445,10 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
                 CheckName::SigningCertificate,
                 Reason::UntrustedRoot,
                 format!(
-                    "the signing certificate ({}) was not issued by the Ministry root (fingerprint {})",
+                    "the signing certificate ({}) was not issued by the root of this trust list (fingerprint {}); \
+                     if the file should verify, check that the trust list is the Ministry's current one",
                     cert.common_name().unwrap_or_default(),
-                    trust.root.fingerprint().short(16)
+                    trust.root.fingerprint()
                 ),
             ),
             None => b.fail(
@@ -799,7 +800,12 @@ fn finish(mut report: Report, mut b: Builder) -> Report {
     report.summary = match (report.outcome, report.reason) {
         (Outcome::Success, _) => {
             let offline = report.check(CheckName::RegistryStatus).is_some_and(|c| c.result == CheckResult::Unknown);
-            let mut s = format!("Certified by the Ministry of Education and {issuer_name}.");
+            // The Ministry issues teacher certificates itself: it is not named twice.
+            let mut s = if issuer_name.starts_with("Ministry of Education") {
+                "Certified by the Ministry of Education.".to_owned()
+            } else {
+                format!("Certified by the Ministry of Education and {issuer_name}.")
+            };
             if offline {
                 s.push_str(&format!(
                     " The registry was not consulted: status as of the trust list of {}.",

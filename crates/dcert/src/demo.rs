@@ -130,7 +130,8 @@ pub fn run(data_dir: &Path, now: Timestamp) -> Result<()> {
         println!("    {:<16} {label:<18} {}", name, report.summary);
     }
     println!();
+    let dcert = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "dcert".into());
     println!("Verify a file yourself:");
-    println!("  dcert verify --trust {} {}", trust_path.display(), samples.join("current-zh.pdf").display());
+    println!("  {dcert} verify --trust {} {}", trust_path.display(), samples.join("current-zh.pdf").display());
     Ok(())
 }

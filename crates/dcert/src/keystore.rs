@@ -26,6 +26,15 @@ fn passphrase() -> Option<String> {
     std::env::var(PASSPHRASE_VAR).ok().filter(|p| !p.is_empty())
 }
 
+/// How new private key files are protected, for people.
+pub fn key_protection() -> &'static str {
+    if passphrase().is_some() {
+        "encrypted with DCERT_KEY_PASSPHRASE (mode 0600)"
+    } else {
+        "NOT encrypted (mode 0600): set DCERT_KEY_PASSPHRASE to encrypt them"
+    }
+}
+
 /// 32 random bytes from the operating system.
 pub fn random32() -> Result<[u8; 32]> {
     let mut seed = [0u8; 32];
@@ -73,8 +82,15 @@ pub fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file =
-        options.open(path).with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+            "{} already exists, and keys and issued certificates are never overwritten: choose another path \
+             (it must not exist yet)",
+            path.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+    };
     file.write_all(contents).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {}", path.display()))
 }
 

@@ -192,7 +192,8 @@ struct IssueArgs {
     /// The record, JSON (see examples/record.json).
     #[arg(long)]
     record: PathBuf,
-    /// The language of the certificate: zh or en.
+    /// The language of the certificate: zh (Traditional Chinese; zh-TW and zh-Hant are accepted
+    /// too) or en.
     #[arg(long, value_parser = parse_language)]
     lang: Language,
     /// The PDF file to write.
@@ -207,6 +208,9 @@ struct IssueArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "Exit status: 0 every file succeeded, 1 a file failed, 3 a file is superseded by a newer \
+    version (and none failed), 2 a file could not be read or the trust list is not usable.\n\
+    Offline, whether a certificate was superseded or revoked is reported as unknown.")]
 struct VerifyArgs {
     /// The trust list (from trust export or the Ministry's site).
     #[arg(long)]
@@ -297,14 +301,7 @@ fn run(command: Command) -> Result<u8> {
             println!("Created the Ministry root in {}", out.display());
             println!("  registry          {}", root.info.registry);
             println!("  root fingerprint  {}", root.info.root_fingerprint);
-            println!(
-                "  private keys      {} (mode 0600)",
-                if std::env::var(keystore::PASSPHRASE_VAR).is_ok_and(|p| !p.is_empty()) {
-                    "encrypted with DCERT_KEY_PASSPHRASE"
-                } else {
-                    "NOT encrypted: set DCERT_KEY_PASSPHRASE to encrypt them"
-                }
-            );
+            println!("  private keys      {}", keystore::key_protection());
             Ok(EXIT_SUCCESS)
         }
         Command::Keys(KeysCommand::NewIssuer(args)) => {
@@ -330,6 +327,7 @@ fn run(command: Command) -> Result<u8> {
             };
             let issuer = IssuerDir::create(&args.out, &root, profile, from, until)?;
             println!("Created institution {} in {}", issuer.profile.id, args.out.display());
+            println!("  private keys    {}", keystore::key_protection());
             println!("  credential key  {}", issuer.profile.credential_key.public_key_multibase);
             println!("  valid           {from} to {until}");
             Ok(EXIT_SUCCESS)

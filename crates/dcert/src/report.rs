@@ -38,11 +38,15 @@ pub fn text(file: &str, report: &Report) -> String {
                 d.name_zh, d.name_en, d.birth_date, d.student_number
             );
             let _ = writeln!(s, "  degree       {} / {}", d.degree_zh, d.degree_en);
+            let _ = writeln!(s, "  school       {} / {}", d.school_zh, d.school_en);
             let _ = writeln!(
                 s,
                 "  programme    {} {} / {}, {}",
-                d.college_zh, d.department_zh, d.department_en, d.school_en
+                d.college_zh, d.department_zh, d.department_en, d.college_en
             );
+            for p in &d.other_programs {
+                let _ = writeln!(s, "  {:<12} {} / {}", p.kind.label_en().to_lowercase(), p.name_zh, p.name_en);
+            }
             let _ = writeln!(
                 s,
                 "  graduated    {} ({}), diploma {}",
@@ -78,9 +82,7 @@ pub fn text(file: &str, report: &Report) -> String {
     let _ = writeln!(
         s,
         "  trust list   #{} of {}, root {}",
-        report.trust_list.sequence,
-        report.trust_list.issued,
-        report.trust_list.root_fingerprint.short(16)
+        report.trust_list.sequence, report.trust_list.issued, report.trust_list.root_fingerprint
     );
     match report.status_as_of {
         Some(t) => {
