@@ -170,10 +170,12 @@ fn check_proof(
     let context = proof.get("@context");
     if let Some(proof_context) = context {
         // The document's @context must begin with the proof's, in order.
-        let as_slice = |v: &Value| match v {
-            Value::Array(a) => a.clone(),
-            other => vec![other.clone()],
-        };
+        fn as_slice(v: &Value) -> &[Value] {
+            match v {
+                Value::Array(a) => a.as_slice(),
+                other => std::slice::from_ref(other),
+            }
+        }
         let proof_list = as_slice(proof_context);
         let doc_list = doc.get("@context").map(as_slice).unwrap_or_default();
         if doc_list.len() < proof_list.len() || doc_list[..proof_list.len()] != proof_list[..] {

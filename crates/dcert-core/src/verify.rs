@@ -5,6 +5,8 @@
 //! but superseded by a newer version) or `failure` with a reason. The issuer's name always comes
 //! from the trust list, never from the file.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::credential::UnverifiedCredential;
@@ -417,7 +419,7 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
     b.pass(CheckName::FileFormat, "a PDF certificate with an embedded credential.json");
 
     // The document signature.
-    let (integrity, signer, file_sha256) = document_signature(bytes, &contents.signatures);
+    let (integrity, signer, file_sha256) = document_signature(bytes, &contents.signatures, trust);
     report.file_sha256 = Some(file_sha256);
     match &integrity {
         Integrity::Valid => {
@@ -475,10 +477,11 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
 
 /// The signature's integrity, its signer, and the SHA-256 of the whole file (computed with the
 /// signature's digest when the byte range allows, so that the file is hashed once).
-fn document_signature(
+fn document_signature<'t>(
     bytes: &[u8],
     signatures: &[read::FoundSignature],
-) -> (Integrity, Option<ParsedCert>, Sha256Digest) {
+    trust: &'t TrustList,
+) -> (Integrity, Option<Cow<'t, ParsedCert>>, Sha256Digest) {
     let modified = |detail: &str| (Integrity::Modified(detail.to_owned()), None, Sha256Digest::of(bytes));
     let sig = match signatures {
         [] => return modified("the file carries no signature: it was removed or never there"),
@@ -517,17 +520,18 @@ fn document_signature(
     } else {
         (Sha256Digest::of(bytes), Sha256Digest::of_parts(&[&bytes[..a], &bytes[b..covered_end]]))
     };
-    let (mut integrity, signer) = match cms::check(&contents, &digest) {
-        CmsCheck::Valid { signer } => (Integrity::Valid, Some(*signer)),
+    let known = |der: &[u8]| trust.issuer_by_certificate(der).map(|(_, c)| &c.cert);
+    let (mut integrity, signer) = match cms::check(&contents, &digest, known) {
+        CmsCheck::Valid { signer } => (Integrity::Valid, Some(signer)),
         CmsCheck::DigestMismatch { signer } => (
             Integrity::Modified(
                 "the file's bytes differ from the bytes that were signed: it was edited, re-saved or printed to PDF"
                     .into(),
             ),
-            Some(*signer),
+            Some(signer),
         ),
         CmsCheck::BadSignature { signer } => {
-            (Integrity::Invalid("the PAdES signature does not verify under its certificate".into()), Some(*signer))
+            (Integrity::Invalid("the PAdES signature does not verify under its certificate".into()), Some(signer))
         }
         CmsCheck::Malformed(what) => (Integrity::Invalid(format!("the PAdES signature is malformed: {what}")), None),
     };

@@ -215,6 +215,14 @@ pub struct ParsedCert {
     pub der: Vec<u8>,
     /// Its subject public key.
     pub key: EcPublicKey,
+    /// The DER of its issuer and serial number (CMS IssuerAndSerialNumber).
+    issuer_and_serial: Vec<u8>,
+}
+
+#[derive(Sequence)]
+struct IssuerAndSerial {
+    issuer: Name,
+    serial: x509_cert::serial_number::SerialNumber,
 }
 
 impl PartialEq for ParsedCert {
@@ -238,7 +246,16 @@ impl ParsedCert {
             return Err(CertError::UnsupportedKey);
         }
         let key = EcPublicKey::from_sec1(spki.subject_public_key.raw_bytes()).map_err(|_| CertError::UnsupportedKey)?;
-        Ok(Self { cert, der, key })
+        let tbs = cert.tbs_certificate();
+        let issuer_and_serial = IssuerAndSerial { issuer: tbs.issuer().clone(), serial: tbs.serial_number().clone() }
+            .to_der()
+            .map_err(|e| CertError::Parse(e.to_string()))?;
+        Ok(Self { cert, der, key, issuer_and_serial })
+    }
+
+    /// The DER of the certificate's issuer and serial number, as a CMS signer identifier.
+    pub fn issuer_and_serial(&self) -> &[u8] {
+        &self.issuer_and_serial
     }
 
     /// The SHA-256 fingerprint of the DER encoding.

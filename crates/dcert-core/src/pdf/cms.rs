@@ -1,13 +1,15 @@
 //! The CMS SignedData inside a PAdES signature (ETSI.CAdES.detached): building it over a
 //! document digest, and checking it.
 
+use std::borrow::Cow;
+
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use der::asn1::{OctetString, SetOfVec};
-use der::{Any, Decode, Encode, Reader, Sequence};
+use der::{Any, Decode, Encode, Sequence};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -102,153 +104,202 @@ pub fn sign(digest: &Sha256Digest, key: &EcKey, cert_der: &[u8]) -> Result<Vec<u
     content_info.to_der().map_err(build_err)
 }
 
-/// What checking a CMS signature found.
+/// What checking a CMS signature found; the signer is borrowed when it is a certificate the
+/// caller already knows (from the trust list), parsed otherwise.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CmsCheck {
-    /// The structure is not a CMS SignedData of the expected profile.
+pub enum CmsCheck<'t> {
+    /// The structure is not a CMS SignedData of dcert's profile.
     Malformed(String),
     /// The signed digest is not the digest of the signed bytes: the file was modified.
     DigestMismatch {
         /// The signer's certificate.
-        signer: Box<ParsedCert>,
+        signer: Cow<'t, ParsedCert>,
     },
     /// The digest matches but the signature does not verify under the signer's key.
     BadSignature {
         /// The signer's certificate.
-        signer: Box<ParsedCert>,
+        signer: Cow<'t, ParsedCert>,
     },
     /// The signature is valid for the signer's certificate.
     Valid {
         /// The signer's certificate.
-        signer: Box<ParsedCert>,
+        signer: Cow<'t, ParsedCert>,
     },
 }
 
-fn single_value(attrs: &SetOfVec<Attribute>, oid: ObjectIdentifier) -> Option<&Any> {
-    let attr = attrs.iter().find(|a| a.oid == oid)?;
-    if attr.values.len() != 1 || attrs.iter().filter(|a| a.oid == oid).count() != 1 {
-        return None;
-    }
-    attr.values.iter().next()
+/// A strict reader of DER: definite, minimal lengths only.
+struct DerReader<'a> {
+    bytes: &'a [u8],
 }
 
-/// Checks a CMS signature whose DER starts `contents` (trailing zero padding allowed) against
-/// `digest`, the SHA-256 of the signed byte ranges.
-pub fn check(contents: &[u8], digest: &Sha256Digest) -> CmsCheck {
-    let malformed = |what: &str| CmsCheck::Malformed(what.to_owned());
-    let mut reader = match der::SliceReader::new(contents) {
-        Ok(r) => r,
-        Err(_) => return malformed("empty signature"),
-    };
-    let content_info = match ContentInfo::decode(&mut reader) {
-        Ok(ci) => ci,
-        Err(e) => return CmsCheck::Malformed(format!("not a CMS structure: {e}")),
-    };
-    let consumed = usize::try_from(reader.position()).unwrap_or(usize::MAX);
-    if contents.get(consumed..).is_none_or(|rest| rest.iter().any(|&b| b != 0)) {
-        return malformed("data after the CMS structure");
+impl<'a> DerReader<'a> {
+    /// The next element: its tag, its value and its whole encoding.
+    fn next(&mut self) -> Option<(u8, &'a [u8], &'a [u8])> {
+        let [tag, first, ..] = *self.bytes else { return None };
+        let (len, header): (usize, usize) = match first {
+            0..=0x7f => (usize::from(first), 2),
+            0x81 => match usize::from(*self.bytes.get(2)?) {
+                l if l >= 0x80 => (l, 3),
+                _ => return None,
+            },
+            0x82 => match usize::from(*self.bytes.get(2)?) << 8 | usize::from(*self.bytes.get(3)?) {
+                l if l >= 0x100 => (l, 4),
+                _ => return None,
+            },
+            // Longer lengths, indefinite lengths and non-minimal forms are not DER of this size.
+            _ => return None,
+        };
+        let end = header.checked_add(len)?;
+        let whole = self.bytes.get(..end)?;
+        self.bytes = &self.bytes[end..];
+        Some((tag, &whole[header..], whole))
     }
 
-    if content_info.content_type != ID_SIGNED_DATA {
-        return malformed("not a SignedData");
+    /// The value of the next element, which must have `tag`.
+    fn expect(&mut self, tag: u8) -> Option<&'a [u8]> {
+        let (t, value, _) = self.next()?;
+        (t == tag).then_some(value)
     }
-    let Ok(signed_data) = content_info.content.decode_as::<SignedData>() else {
-        return malformed("not a SignedData");
+
+    /// The next element, which must be exactly `encoding`.
+    fn exact(&mut self, encoding: &[u8]) -> Option<()> {
+        let (_, _, whole) = self.next()?;
+        (whole == encoding).then_some(())
+    }
+
+    fn done(&self) -> Option<()> {
+        self.bytes.is_empty().then_some(())
+    }
+}
+
+/// The parts of a signature in dcert's profile, borrowed from its bytes.
+struct Parts<'a> {
+    certificate: &'a [u8],
+    signer_id: &'a [u8],
+    signed_attrs: &'a [u8],
+    message_digest: &'a [u8],
+    certificate_hash: &'a [u8],
+    signature: &'a [u8],
+}
+
+const SEQUENCE: u8 = 0x30;
+const SET: u8 = 0x31;
+const CONTEXT_0: u8 = 0xa0;
+const OCTET_STRING: u8 = 0x04;
+
+/// Reads a signature of exactly the profile [`sign`] writes. Every byte is either compared with
+/// the one encoding the profile allows or returned to be checked (the certificate, the signer
+/// identifier, the signed attributes and the signature value), so that no second encoding of a
+/// signature can exist.
+fn parts(der: &[u8]) -> Option<Parts<'_>> {
+    const SIGNED_DATA_OID: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+    const VERSION_1: &[u8] = &[0x02, 0x01, 0x01];
+    const SHA256_ALG: &[u8] = &[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+    const DIGEST_ALGS: &[u8] =
+        &[0x31, 0x0d, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+    const DETACHED_DATA: &[u8] = &[0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    const ECDSA_SHA256: &[u8] = &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    const CONTENT_TYPE_DATA: &[u8] = &[
+        0x30, 0x18, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03, 0x31, 0x0b, 0x06, 0x09, 0x2a,
+        0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+    ];
+    const MESSAGE_DIGEST_PREFIX: &[u8] =
+        &[0x30, 0x2f, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04, 0x31, 0x22, 0x04, 0x20];
+    const SIGNING_CERTIFICATE_PREFIX: &[u8] = &[
+        0x30, 0x37, 0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x2f, 0x31, 0x28, 0x30,
+        0x26, 0x30, 0x24, 0x30, 0x22, 0x04, 0x20,
+    ];
+
+    let mut outer = DerReader { bytes: der };
+    let content_info = outer.expect(SEQUENCE)?;
+    let mut ci = DerReader { bytes: content_info };
+    ci.exact(SIGNED_DATA_OID)?;
+    let explicit = ci.expect(CONTEXT_0)?;
+    ci.done()?;
+    let mut wrapper = DerReader { bytes: explicit };
+    let signed_data = wrapper.expect(SEQUENCE)?;
+    wrapper.done()?;
+
+    let mut sd = DerReader { bytes: signed_data };
+    sd.exact(VERSION_1)?;
+    sd.exact(DIGEST_ALGS)?;
+    sd.exact(DETACHED_DATA)?;
+    let certificates = sd.expect(CONTEXT_0)?;
+    let signer_infos = sd.expect(SET)?;
+    sd.done()?;
+
+    let mut certs = DerReader { bytes: certificates };
+    let (tag, _, certificate) = certs.next()?;
+    (tag == SEQUENCE).then_some(())?;
+    certs.done()?;
+
+    let mut infos = DerReader { bytes: signer_infos };
+    let signer_info = infos.expect(SEQUENCE)?;
+    infos.done()?;
+    let mut si = DerReader { bytes: signer_info };
+    si.exact(VERSION_1)?;
+    let (tag, _, signer_id) = si.next()?;
+    (tag == SEQUENCE).then_some(())?;
+    si.exact(SHA256_ALG)?;
+    let (tag, attrs, signed_attrs) = si.next()?;
+    (tag == CONTEXT_0).then_some(())?;
+    si.exact(ECDSA_SHA256)?;
+    let signature = si.expect(OCTET_STRING)?;
+    si.done()?;
+
+    // The signed attributes, in their DER (SET OF) order.
+    let mut a = DerReader { bytes: attrs };
+    a.exact(CONTENT_TYPE_DATA)?;
+    let (_, _, digest_attr) = a.next()?;
+    let message_digest = digest_attr.strip_prefix(MESSAGE_DIGEST_PREFIX).filter(|d| d.len() == 32)?;
+    let (_, _, cert_attr) = a.next()?;
+    let certificate_hash = cert_attr.strip_prefix(SIGNING_CERTIFICATE_PREFIX).filter(|d| d.len() == 32)?;
+    a.done()?;
+
+    Some(Parts { certificate, signer_id, signed_attrs, message_digest, certificate_hash, signature })
+}
+
+/// Checks a CMS signature whose DER starts `contents` (zero padding may follow) against
+/// `digest`, the SHA-256 of the signed byte ranges. `known` returns the caller's parsed copy of
+/// a certificate it knows by its exact bytes; any other certificate is parsed here.
+pub fn check<'t>(
+    contents: &[u8],
+    digest: &Sha256Digest,
+    known: impl FnOnce(&[u8]) -> Option<&'t ParsedCert>,
+) -> CmsCheck<'t> {
+    let malformed = |what: &str| CmsCheck::Malformed(what.to_owned());
+    let used = match (DerReader { bytes: contents }).next() {
+        Some((_, _, whole)) => whole.len(),
+        None => return malformed("not a DER structure"),
     };
-    // Only the canonical encoding is accepted: decoding normalises some things (the order of a
-    // SET OF, a DEFAULT value written out), and a second encoding of the same signature would
-    // let the file's bytes change while the signature still verifies.
-    if signed_data.to_der().ok() != content_info.content.to_der().ok() {
-        return malformed("the signature is not in canonical DER");
+    if contents[used..].iter().any(|&b| b != 0) {
+        return malformed("data after the CMS structure");
     }
-    // Every field outside the signed attributes is checked exactly, so that no byte of the
-    // signature can change without the check failing.
-    if signed_data.version != CmsVersion::V1 {
-        return malformed("the SignedData version is not 1");
-    }
-    if signed_data.digest_algorithms.len() != 1 || signed_data.digest_algorithms.iter().next() != Some(&sha256_alg()) {
-        return malformed("the digest algorithms are not exactly SHA-256");
-    }
-    if signed_data.encap_content_info.econtent.is_some() || signed_data.encap_content_info.econtent_type != ID_DATA {
-        return malformed("not a detached signature");
-    }
-    if signed_data.crls.is_some() {
-        return malformed("revocation data is not expected in the signature");
-    }
-    let signers: Vec<&SignerInfo> = signed_data.signer_infos.0.iter().collect();
-    let [signer_info] = signers.as_slice() else {
-        return malformed("not exactly one signer");
+    let Some(parts) = parts(&contents[..used]) else {
+        return malformed("not a CMS SignedData of the certificate profile");
     };
-    let certs: Vec<&Certificate> = signed_data
-        .certificates
-        .as_ref()
-        .map(|set| {
-            set.0
-                .iter()
-                .filter_map(|c| match c {
-                    CertificateChoices::Certificate(cert) => Some(cert),
-                    CertificateChoices::Other(_) => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    // The signer's certificate is chosen by its identifier, never by its position; version 1
-    // names it by issuer and serial number only.
-    let SignerIdentifier::IssuerAndSerialNumber(isn) = &signer_info.sid else {
-        return malformed("the signer is not named by issuer and serial number");
+    let signer: Cow<'t, ParsedCert> = match known(parts.certificate) {
+        Some(cert) => Cow::Borrowed(cert),
+        None => match ParsedCert::from_der(parts.certificate) {
+            Ok(cert) if cert.der == parts.certificate => Cow::Owned(cert),
+            Ok(_) => return malformed("the signer's certificate is not in canonical DER"),
+            Err(e) => return CmsCheck::Malformed(e.to_string()),
+        },
     };
-    let cert = certs.iter().find(|c| {
-        c.tbs_certificate().issuer() == &isn.issuer && c.tbs_certificate().serial_number() == &isn.serial_number
-    });
-    let Some(cert) = cert else {
-        return malformed("the signer's certificate is not included");
-    };
-    if certs.len() != 1 || signed_data.certificates.as_ref().is_some_and(|set| set.0.len() != 1) {
-        return malformed("the signature carries certificates besides the signer's");
+    if parts.signer_id != signer.issuer_and_serial() {
+        return malformed("the signer identifier does not name the included certificate");
     }
-    if signer_info.version != CmsVersion::V1 || signer_info.unsigned_attrs.is_some() {
-        return malformed("the signer info is not of the expected profile");
-    }
-    let Ok(cert_der) = cert.to_der() else {
-        return malformed("the signer's certificate cannot be encoded");
-    };
-    let signer = match ParsedCert::from_parts((*cert).clone(), cert_der) {
-        Ok(p) => Box::new(p),
-        Err(e) => return CmsCheck::Malformed(e.to_string()),
-    };
-    if signer_info.digest_alg != sha256_alg() {
-        return malformed("the digest algorithm is not SHA-256");
-    }
-    if signer_info.signature_algorithm.oid != ECDSA_WITH_SHA256 || signer_info.signature_algorithm.parameters.is_some()
-    {
-        return malformed("the signature algorithm is not ECDSA with SHA-256");
-    }
-    let Some(attrs) = &signer_info.signed_attrs else {
-        return malformed("no signed attributes");
-    };
-    let content_type = single_value(attrs, ID_CONTENT_TYPE).and_then(|v| v.decode_as::<ObjectIdentifier>().ok());
-    if content_type != Some(ID_DATA) {
-        return malformed("the content-type attribute is missing or wrong");
-    }
-    let Some(signed_digest) = single_value(attrs, ID_MESSAGE_DIGEST).and_then(|v| v.decode_as::<OctetString>().ok())
-    else {
-        return malformed("the message-digest attribute is missing");
-    };
     // The signing certificate attribute binds the signature to this certificate.
-    let ess_ok = single_value(attrs, ID_SIGNING_CERTIFICATE_V2)
-        .and_then(|v| v.decode_as::<SigningCertificateV2>().ok())
-        .and_then(|ess| ess.certs.into_iter().next())
-        .is_some_and(|id| id.cert_hash.as_bytes() == Sha256Digest::of(&signer.der).as_bytes());
-    if !ess_ok {
-        return malformed("the signing-certificate attribute is missing or names another certificate");
+    if parts.certificate_hash != Sha256Digest::of(parts.certificate).as_bytes() {
+        return malformed("the signing-certificate attribute names another certificate");
     }
-    let Ok(to_verify) = attrs.to_der() else {
-        return malformed("the signed attributes cannot be encoded");
-    };
-    if !signer.key.verify_der(&to_verify, signer_info.signature.as_bytes()) {
+    // The signature covers the attributes as a SET OF, not in their [0] IMPLICIT form.
+    let mut to_verify = parts.signed_attrs.to_vec();
+    to_verify[0] = SET;
+    if !signer.key.verify_der(&to_verify, parts.signature) {
         return CmsCheck::BadSignature { signer };
     }
-    if signed_digest.as_bytes() != digest.as_bytes() {
+    if parts.message_digest != digest.as_bytes() {
         return CmsCheck::DigestMismatch { signer };
     }
     CmsCheck::Valid { signer }

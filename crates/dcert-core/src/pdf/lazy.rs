@@ -8,7 +8,7 @@
 //! sections and entries is bounded.
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use lopdf::{Dictionary, Object, ObjectId, Stream, StringFormat};
 
@@ -24,7 +24,7 @@ const MAX_SECTIONS: usize = 16;
 /// A PDF whose cross-reference tables have been read.
 pub struct LazyPdf<'a> {
     bytes: &'a [u8],
-    offsets: HashMap<u32, usize>,
+    offsets: BTreeMap<u32, usize>,
     /// The newest trailer.
     pub trailer: Dictionary,
     /// Guards `/Length` resolution against references that loop.
@@ -329,8 +329,8 @@ impl<'a> LazyPdf<'a> {
         let at = tail.windows(9).rposition(|w| w == b"startxref").ok_or(GiveUp("no startxref"))?;
         let mut cursor = Cursor { bytes, pos: tail_start + at + 9 };
         let mut section = usize::try_from(cursor.unsigned()?).map_err(|_| GiveUp("bad startxref"))?;
-        let mut offsets: HashMap<u32, usize> = HashMap::new();
-        let mut free: HashSet<u32> = HashSet::new();
+        let mut offsets: BTreeMap<u32, usize> = BTreeMap::new();
+        let mut free: BTreeSet<u32> = BTreeSet::new();
         let mut trailer: Option<Dictionary> = None;
         let mut seen = Vec::new();
         loop {

@@ -3,7 +3,7 @@
 //! signature check has covered it.
 
 use std::cell::Cell;
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
@@ -168,7 +168,7 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfContents, PdfError> {
 
 /// The signatures and credential found through the catalog; `None` without a catalog.
 fn contents(objects: &dyn Objects, limits: &Limits) -> Option<PdfContents> {
-    let mut walker = Walker { objects, limits, nodes: 0, elements: Cell::new(0), visited: HashSet::new() };
+    let mut walker = Walker { objects, limits, nodes: 0, elements: Cell::new(0), visited: BTreeSet::new() };
     let root = walker.objects.trailer().get(b"Root").ok()?.clone();
     let catalog = walker.dict(&root)?;
     let mut contents = PdfContents::default();
@@ -188,7 +188,7 @@ struct Walker<'a> {
     /// point many times at one large object.
     elements: Cell<usize>,
     /// Tree nodes already entered: a node is walked once, however often it is referred to.
-    visited: HashSet<ObjectId>,
+    visited: BTreeSet<ObjectId>,
 }
 
 impl Walker<'_> {
