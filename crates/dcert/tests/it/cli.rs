@@ -375,3 +375,25 @@ fn a_file_that_cannot_be_read_is_an_input_error_with_a_json_line() {
     assert_eq!(lines[1]["file"], "missing.pdf");
     assert!(lines[1]["error"].as_str().unwrap().contains("cannot open"), "{}", lines[1]);
 }
+
+#[test]
+fn the_demo_issues_and_verifies_its_samples_and_reuses_its_keys() {
+    let w = Workdir::new("demo");
+    let first = w.ok(&["demo", "--data-dir", "d"]);
+    for (name, outcome) in [
+        ("current-zh.pdf", "認證成功 success"),
+        ("current-en.pdf", "認證成功 success"),
+        ("teacher-zh.pdf", "認證成功 success"),
+        ("modified.pdf", "認證失敗 failure"),
+    ] {
+        let line = first.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("{name} missing:\n{first}"));
+        assert!(line.contains(outcome), "{line}");
+        assert!(w.path("d/samples").join(name).is_file());
+    }
+    assert!(first.contains("Certified by the Ministry of Education."), "the Ministry is named once:\n{first}");
+    let key = std::fs::read(w.path("d/keys/nkust/credential.key.pem")).unwrap();
+    w.ok(&["demo", "--data-dir", "d"]);
+    assert_eq!(std::fs::read(w.path("d/keys/nkust/credential.key.pem")).unwrap(), key, "keys are reused");
+    let out = w.dcert(&["verify", "--trust", "d/trust.json", "d/samples/current-zh.pdf"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
