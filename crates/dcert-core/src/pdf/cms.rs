@@ -161,6 +161,20 @@ impl<'a> DerReader<'a> {
         (t == tag).then_some(value)
     }
 
+    /// The whole encoding of the next element, which must have `tag`.
+    fn expect_whole(&mut self, tag: u8) -> Option<&'a [u8]> {
+        let (t, _, whole) = self.next()?;
+        (t == tag).then_some(whole)
+    }
+
+    /// The value of the one element `bytes` hold, which must have `tag`.
+    fn only(bytes: &'a [u8], tag: u8) -> Option<&'a [u8]> {
+        let mut reader = DerReader { bytes };
+        let value = reader.expect(tag)?;
+        reader.done()?;
+        Some(value)
+    }
+
     /// The next element, which must be exactly `encoding`.
     fn exact(&mut self, encoding: &[u8]) -> Option<()> {
         let (_, _, whole) = self.next()?;
@@ -210,15 +224,11 @@ fn parts(der: &[u8]) -> Option<Parts<'_>> {
         0x26, 0x30, 0x24, 0x30, 0x22, 0x04, 0x20,
     ];
 
-    let mut outer = DerReader { bytes: der };
-    let content_info = outer.expect(SEQUENCE)?;
-    let mut ci = DerReader { bytes: content_info };
+    let mut ci = DerReader { bytes: DerReader::only(der, SEQUENCE)? };
     ci.exact(SIGNED_DATA_OID)?;
     let explicit = ci.expect(CONTEXT_0)?;
     ci.done()?;
-    let mut wrapper = DerReader { bytes: explicit };
-    let signed_data = wrapper.expect(SEQUENCE)?;
-    wrapper.done()?;
+    let signed_data = DerReader::only(explicit, SEQUENCE)?;
 
     let mut sd = DerReader { bytes: signed_data };
     sd.exact(VERSION_1)?;
@@ -229,17 +239,12 @@ fn parts(der: &[u8]) -> Option<Parts<'_>> {
     sd.done()?;
 
     let mut certs = DerReader { bytes: certificates };
-    let (tag, _, certificate) = certs.next()?;
-    (tag == SEQUENCE).then_some(())?;
+    let certificate = certs.expect_whole(SEQUENCE)?;
     certs.done()?;
 
-    let mut infos = DerReader { bytes: signer_infos };
-    let signer_info = infos.expect(SEQUENCE)?;
-    infos.done()?;
-    let mut si = DerReader { bytes: signer_info };
+    let mut si = DerReader { bytes: DerReader::only(signer_infos, SEQUENCE)? };
     si.exact(VERSION_1)?;
-    let (tag, _, signer_id) = si.next()?;
-    (tag == SEQUENCE).then_some(())?;
+    let signer_id = si.expect_whole(SEQUENCE)?;
     si.exact(SHA256_ALG)?;
     let (tag, attrs, signed_attrs) = si.next()?;
     (tag == CONTEXT_0).then_some(())?;
