@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod base45;
+pub mod calendar;
 pub mod cbor;
 pub mod credential;
 pub mod di;
@@ -13,6 +14,7 @@ pub mod json;
 pub mod keys;
 pub mod model;
 pub mod pdf;
+pub mod roster;
 pub mod seal;
 pub mod status;
 pub mod time;

@@ -1,0 +1,208 @@
+//! The schema: one list of migrations for both backends.
+//!
+//! Each statement is written once. The few words that differ between SQLite and PostgreSQL are
+//! placeholders: `{id}` (an auto-numbered primary key), `{blob}` (bytes). Triggers, whose syntax
+//! differs entirely, are given per backend.
+
+use crate::Backend;
+
+/// One migration: a version, a name and its statements, applied in one transaction.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub statements: &'static [&'static str],
+    pub sqlite_only: &'static [&'static str],
+    pub postgres_only: &'static [&'static str],
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "university side",
+    statements: &[
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE campuses (
+            code TEXT PRIMARY KEY,
+            position BIGINT NOT NULL,
+            name_zh TEXT NOT NULL,
+            name_en TEXT NOT NULL,
+            office_zh TEXT NOT NULL,
+            office_en TEXT NOT NULL,
+            extensions TEXT NOT NULL
+        )",
+        "CREATE TABLE staff (
+            id {id},
+            username TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL,
+            campus TEXT REFERENCES campuses (code),
+            created_at BIGINT NOT NULL
+        )",
+        "CREATE TABLE graduate_accounts (
+            student_number TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )",
+        "CREATE TABLE graduates (
+            id {id},
+            student_number TEXT NOT NULL,
+            term TEXT NOT NULL,
+            campus TEXT NOT NULL REFERENCES campuses (code),
+            record TEXT NOT NULL,
+            name_zh TEXT NOT NULL,
+            department_zh TEXT NOT NULL,
+            school_email TEXT NOT NULL,
+            permanent_email TEXT,
+            mid_term BIGINT NOT NULL,
+            confirmed_at BIGINT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            UNIQUE (student_number, term)
+        )",
+        "CREATE INDEX graduates_campus ON graduates (campus, term)",
+        "CREATE TABLE email_changes (
+            id {id},
+            graduate_id BIGINT NOT NULL REFERENCES graduates (id),
+            address TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at BIGINT NOT NULL,
+            confirmed_at BIGINT
+        )",
+        "CREATE TABLE corrections (
+            id {id},
+            graduate_id BIGINT NOT NULL REFERENCES graduates (id),
+            message TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            resolved_at BIGINT,
+            resolved_by TEXT
+        )",
+        "CREATE TABLE calendar (day TEXT PRIMARY KEY, workday BIGINT NOT NULL, note TEXT NOT NULL)",
+        "CREATE TABLE orders (
+            id {id},
+            graduate_id BIGINT NOT NULL REFERENCES graduates (id),
+            language TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            requested_on TEXT NOT NULL,
+            due_on TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            certificate_id BIGINT,
+            last_error TEXT,
+            UNIQUE (graduate_id, language, version)
+        )",
+        "CREATE INDEX orders_open ON orders (certificate_id, due_on)",
+        "CREATE TABLE certificates (
+            id {id},
+            graduate_id BIGINT NOT NULL REFERENCES graduates (id),
+            language TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            number TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            previous_sha256 TEXT,
+            file {blob} NOT NULL,
+            size BIGINT NOT NULL,
+            issued_at BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            status_reason TEXT,
+            status_at BIGINT,
+            UNIQUE (graduate_id, language, version)
+        )",
+        "CREATE TABLE outbox (
+            id {id},
+            certificate_id BIGINT REFERENCES certificates (id),
+            kind TEXT NOT NULL,
+            to_address TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts BIGINT NOT NULL,
+            next_attempt_at BIGINT NOT NULL,
+            last_error TEXT,
+            sent_at BIGINT,
+            created_at BIGINT NOT NULL
+        )",
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+        "CREATE TABLE delivery_log (
+            id {id},
+            outbox_id BIGINT NOT NULL REFERENCES outbox (id),
+            at BIGINT NOT NULL,
+            event TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )",
+        "CREATE TABLE registry_outbox (
+            id {id},
+            payload TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            attempts BIGINT NOT NULL,
+            next_attempt_at BIGINT NOT NULL,
+            last_error TEXT,
+            submitted_at BIGINT
+        )",
+        "CREATE TABLE registry_records (
+            id {id},
+            institution TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            event TEXT NOT NULL,
+            number TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            previous_sha256 TEXT,
+            credential_type TEXT NOT NULL,
+            reason TEXT,
+            at BIGINT NOT NULL,
+            UNIQUE (sha256, event)
+        )",
+        "CREATE TABLE audit_log (
+            id {id},
+            at BIGINT NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            ip TEXT NOT NULL
+        )",
+        "CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+        )",
+        "CREATE TABLE templates (
+            language TEXT PRIMARY KEY,
+            design TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            updated_by TEXT NOT NULL
+        )",
+    ],
+    sqlite_only: &[
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER registry_records_no_update BEFORE UPDATE ON registry_records
+         BEGIN SELECT RAISE(ABORT, 'registry records are append-only'); END",
+        "CREATE TRIGGER registry_records_no_delete BEFORE DELETE ON registry_records
+         BEGIN SELECT RAISE(ABORT, 'registry records are append-only'); END",
+    ],
+    postgres_only: &[
+        "CREATE FUNCTION dcert_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
+         BEGIN RAISE EXCEPTION 'the % table is append-only', TG_TABLE_NAME; END $body$",
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+         FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
+        "CREATE TRIGGER registry_records_append_only BEFORE UPDATE OR DELETE ON registry_records
+         FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
+    ],
+}];
+
+/// Rewrites the placeholders of a statement for a backend.
+pub(crate) fn dialect(statement: &str, backend: Backend) -> String {
+    let (id, blob) = match backend {
+        Backend::Sqlite => ("INTEGER PRIMARY KEY", "BLOB"),
+        Backend::Postgres => ("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "BYTEA"),
+    };
+    statement.replace("{id}", id).replace("{blob}", blob)
+}

@@ -1,0 +1,439 @@
+//! The store against real databases: every test runs on an SQLite file and on a fresh schema of
+//! the PostgreSQL server (`DCERT_TEST_POSTGRES`, by default `postgres://postgres@127.0.0.1:5432/test`).
+
+use dcert_core::calendar::DayOverride;
+use dcert_core::model::{DegreeLevel, DegreeRecord, Language, Term};
+use dcert_core::time::Date;
+use dcert_store::{
+    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, GraduateFilter, ImportRow, IssuedFile, NewEmail,
+    NewOrder, OrderKind, RegistryRecord, Role, Session, Store, StoreError,
+};
+
+/// A store on each backend, each fresh.
+struct Fixture {
+    stores: Vec<Store>,
+    cleanup: Vec<String>,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn postgres_url() -> String {
+    std::env::var("DCERT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Runs a statement on the PostgreSQL server outside any test schema.
+async fn admin(statement: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&postgres_url()).await.expect("PostgreSQL must answer at DCERT_TEST_POSTGRES");
+    sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+async fn fixture() -> Fixture {
+    let dir = std::env::temp_dir().join(format!("dcert-store-{}", random_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = Store::open(&format!("sqlite://{}", dir.join("dcert.db").display())).await.unwrap();
+    let schema = format!("t_{}", random_suffix());
+    admin(&format!("CREATE SCHEMA {schema}")).await;
+    let url = format!("{}?options=-c%20search_path%3D{schema}", postgres_url());
+    let postgres = Store::open(&url).await.expect("PostgreSQL must answer at DCERT_TEST_POSTGRES");
+    assert_eq!(postgres.backend(), Backend::Postgres);
+    Fixture { stores: vec![sqlite, postgres], cleanup: vec![schema], _dir: TempDir(dir) }
+}
+
+impl Fixture {
+    async fn finish(self) {
+        for s in &self.stores {
+            s.close().await;
+        }
+        for schema in &self.cleanup {
+            admin(&format!("DROP SCHEMA {schema} CASCADE")).await;
+        }
+    }
+}
+
+fn record(number: &str, term: &str, name: &str) -> DegreeRecord {
+    DegreeRecord {
+        name_zh: name.into(),
+        name_en: "Wang Da-Ming".into(),
+        birth_date: Date::new(2002, 3, 4).unwrap(),
+        student_number: number.into(),
+        school_zh: "國立高雄科技大學".into(),
+        school_en: "National Kaohsiung University of Science and Technology".into(),
+        college_zh: "電資學院".into(),
+        college_en: "College of Electrical Engineering and Computer Science".into(),
+        department_zh: "資訊工程系".into(),
+        department_en: "Department of Computer Science and Information Engineering".into(),
+        other_programs: vec![],
+        degree_level: DegreeLevel::Bachelor,
+        degree_zh: "工學學士".into(),
+        degree_en: "Bachelor of Engineering".into(),
+        graduation_term: term.parse().unwrap(),
+        graduation_date: Date::new(2025, 6, 30).unwrap(),
+        diploma_number: format!("D{number}"),
+    }
+}
+
+fn row(number: &str, term: &str, name: &str) -> ImportRow {
+    ImportRow {
+        campus: "jiangong".into(),
+        record: record(number, term, name),
+        school_email: format!("{}@nkust.edu.tw", number.to_lowercase()),
+        permanent_email: Some("graduate@example.org".into()),
+        mid_term: false,
+    }
+}
+
+async fn seed(store: &Store) {
+    for (i, code) in ["jiangong", "first"].iter().enumerate() {
+        store
+            .upsert_campus(&Campus {
+                code: (*code).into(),
+                position: i as i64,
+                name_zh: format!("{code}校區"),
+                name_en: format!("{code} campus"),
+                office_zh: "綜合業務處".into(),
+                office_en: "Office of General Affairs".into(),
+                extensions: "51103".into(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+fn day(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+async fn order(
+    store: &Store,
+    graduate_id: i64,
+    kind: OrderKind,
+    reason: &str,
+) -> Result<dcert_store::Order, StoreError> {
+    store
+        .create_order(&NewOrder {
+            graduate_id,
+            language: Language::Zh,
+            kind,
+            reason,
+            requested_on: day("2025-07-01"),
+            due_on: day("2025-07-08"),
+            actor: "registrar",
+            at: 1_751_328_000,
+        })
+        .await
+}
+
+fn issued<'a>(order_id: i64, file: &'a [u8], sha: &'a str, previous: Option<&'a str>) -> IssuedFile<'a> {
+    IssuedFile {
+        order_id,
+        number: "NKUST-113-2-C110123456",
+        file,
+        sha256: sha,
+        previous_sha256: previous,
+        registry_payload: format!("{{\"sha256\":\"{sha}\"}}"),
+        emails: vec![
+            NewEmail { kind: "certificate".into(), to: "a@nkust.edu.tw".into(), subject: "s".into(), body: "b".into() },
+            NewEmail { kind: "certificate".into(), to: "b@example.org".into(), subject: "s".into(), body: "b".into() },
+        ],
+        at: 1_751_400_000,
+    }
+}
+
+#[tokio::test]
+async fn an_import_inserts_then_updates_by_student_number_and_term_and_clears_a_stale_confirmation() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        let rows = vec![row("C110123456", "113-2", "王小明"), row("C110123457", "113-2", "陳美麗")];
+        let first = store.import_graduates(&rows, 100).await.unwrap();
+        assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
+        let again = store.import_graduates(&rows, 200).await.unwrap();
+        assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
+
+        let id = store.graduate_terms("C110123456").await.unwrap()[0].id;
+        store.confirm_graduate(id, 300).await.unwrap();
+        assert_eq!(store.graduate(id).await.unwrap().unwrap().confirmed_at, Some(300));
+
+        let changed = vec![row("C110123456", "113-2", "王大明")];
+        let third = store.import_graduates(&changed, 400).await.unwrap();
+        assert_eq!((third.inserted, third.updated), (0, 1));
+        let g = store.graduate(id).await.unwrap().unwrap();
+        assert_eq!(g.record.name_zh, "王大明");
+        assert_eq!(g.confirmed_at, None, "changed data must be confirmed again");
+
+        // Another term of the same student is another record.
+        let other_term = store.import_graduates(&[row("C110123456", "114-1", "王大明")], 500).await.unwrap();
+        assert_eq!(other_term.inserted, 1);
+        assert_eq!(store.graduate_terms("C110123456").await.unwrap().len(), 2);
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn an_import_with_an_unknown_campus_changes_nothing() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        let mut bad = row("C110000002", "113-2", "李四");
+        bad.campus = "atlantis".into();
+        let rows = vec![row("C110000001", "113-2", "張三"), bad];
+        assert!(store.import_graduates(&rows, 100).await.is_err());
+        let listed = store.list_graduates(&GraduateFilter::default()).await.unwrap();
+        assert!(listed.is_empty(), "nothing half-imported: {listed:?}");
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn a_campus_filter_lists_only_that_campus() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        let mut other = row("C110000009", "113-2", "林九");
+        other.campus = "first".into();
+        store.import_graduates(&[row("C110000001", "113-2", "張三"), other], 1).await.unwrap();
+        let filter = GraduateFilter { campus: Some("first".into()), ..Default::default() };
+        let listed = store.list_graduates(&filter).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].student_number, "C110000009");
+        let search = GraduateFilter { search: Some("張".into()), ..Default::default() };
+        assert_eq!(store.list_graduates(&search).await.unwrap()[0].student_number, "C110000001");
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn issuing_stores_the_file_closes_the_order_and_queues_both_emails_in_one_step() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
+        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
+        assert_eq!(o.version, 1);
+        let term: Term = "110-1".parse().unwrap();
+        assert!(store.issuable_orders(term, false, 10).await.unwrap().is_empty(), "unconfirmed: not issuable");
+        store.confirm_graduate(g.id, 2).await.unwrap();
+        assert_eq!(store.issuable_orders(term, false, 10).await.unwrap().len(), 1);
+        assert!(store.issuable_orders("114-1".parse().unwrap(), false, 10).await.unwrap().is_empty());
+        assert_eq!(store.issuable_orders("114-1".parse().unwrap(), true, 10).await.unwrap().len(), 1);
+
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let cert = store.store_issued(&issued(o.id, &bytes, "aa11", None)).await.unwrap().unwrap();
+        assert_eq!(store.certificate_file(cert.id).await.unwrap(), bytes, "the exact bytes come back");
+        assert_eq!(cert.delivery.pending, 2);
+        assert!(store.issuable_orders(term, false, 10).await.unwrap().is_empty());
+        // A second worker that rendered the same order stores nothing.
+        assert!(store.store_issued(&issued(o.id, b"other", "bb22", None)).await.unwrap().is_none());
+        assert_eq!(store.certificates_for_graduate(g.id).await.unwrap().len(), 1);
+        assert_eq!(store.due_emails(2_000_000_000, 10).await.unwrap().len(), 2);
+        assert_eq!(store.due_registry_submissions(2_000_000_000, 10).await.unwrap().len(), 1);
+        let filter = AuditFilter { action: Some("issue_certificate".into()), ..Default::default() };
+        assert_eq!(store.audit_log(&filter).await.unwrap().len(), 1);
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn a_reissue_supersedes_the_previous_version_and_a_first_order_cannot_be_recorded_twice() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
+        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        assert!(matches!(order(store, g.id, OrderKind::Reissue, "lost").await, Err(StoreError::Conflict(_))));
+        let first = order(store, g.id, OrderKind::Collection, "").await.unwrap();
+        assert!(matches!(order(store, g.id, OrderKind::Collection, "").await, Err(StoreError::Conflict(_))));
+        let v1 = store.store_issued(&issued(first.id, b"v1", "11", None)).await.unwrap().unwrap();
+        let second = order(store, g.id, OrderKind::Reissue, "name change").await.unwrap();
+        assert_eq!(second.version, 2);
+        assert!(matches!(order(store, g.id, OrderKind::Reissue, "again").await, Err(StoreError::Conflict(_))));
+        store.store_issued(&issued(second.id, b"v2", "22", Some("11"))).await.unwrap().unwrap();
+        let certs = store.certificates_for_graduate(g.id).await.unwrap();
+        assert_eq!(certs.len(), 2);
+        let old = certs.iter().find(|c| c.id == v1.id).unwrap();
+        assert_eq!(old.status, CertificateStatus::Superseded);
+        assert_eq!(old.status_reason.as_deref(), Some("name change"));
+        let latest = store.latest_certificate(g.id, Language::Zh).await.unwrap().unwrap();
+        assert_eq!((latest.version, latest.status), (2, CertificateStatus::Current));
+        assert_eq!(latest.previous_sha256.as_deref(), Some("11"));
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn revocation_is_recorded_once_with_its_reason() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
+        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
+        let c = store.store_issued(&issued(o.id, b"v1", "11", None)).await.unwrap().unwrap();
+        store.revoke_certificate(c.id, "degree rescinded", "{}", 9).await.unwrap();
+        assert!(matches!(store.revoke_certificate(c.id, "again", "{}", 10).await, Err(StoreError::Conflict(_))));
+        let c = store.certificate(c.id).await.unwrap().unwrap();
+        assert_eq!(c.status, CertificateStatus::Revoked);
+        assert_eq!(store.registry_backlog().await.unwrap(), 2);
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn an_email_is_marked_sent_once_and_failures_are_logged_with_their_retries() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        let email = NewEmail {
+            kind: "confirm_address".into(),
+            to: "x@example.org".into(),
+            subject: "s".into(),
+            body: "b".into(),
+        };
+        store.queue_emails(None, std::slice::from_ref(&email), 10).await.unwrap();
+        let m = store.due_emails(10, 10).await.unwrap().remove(0);
+        store.email_attempt_failed(m.id, "connection refused", Some(70), 11).await.unwrap();
+        assert!(store.due_emails(69, 10).await.unwrap().is_empty(), "waits for its retry time");
+        assert_eq!(store.due_emails(70, 10).await.unwrap().len(), 1);
+        assert!(store.email_sent(m.id, "250 OK", 71).await.unwrap());
+        assert!(!store.email_sent(m.id, "250 OK", 72).await.unwrap(), "never marked sent twice");
+        let log: Vec<String> = store.delivery_log(m.id).await.unwrap().into_iter().map(|e| e.event).collect();
+        assert_eq!(log, ["queued", "retry", "sent"]);
+        let m = store.email(m.id).await.unwrap().unwrap();
+        assert_eq!((m.status.as_str(), m.attempts), ("sent", 2));
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn the_audit_log_and_registry_records_refuse_updates_and_deletes() {
+    let f = fixture().await;
+    for store in &f.stores {
+        let entry = AuditEntry {
+            at: 1,
+            actor: "admin".into(),
+            role: "admin".into(),
+            action: "set_policy".into(),
+            target: "policy".into(),
+            detail: "alumni open".into(),
+            ip: "127.0.0.1".into(),
+        };
+        store.audit(&entry).await.unwrap();
+        assert!(store.execute("UPDATE audit_log SET actor = 'someone else'").await.is_err());
+        assert!(store.execute("DELETE FROM audit_log").await.is_err());
+        assert_eq!(store.audit_log(&AuditFilter::default()).await.unwrap(), vec![entry]);
+
+        let record = RegistryRecord {
+            institution: "nkust".into(),
+            sha256: "ab".into(),
+            event: "issued".into(),
+            number: "N-1".into(),
+            version: 1,
+            previous_sha256: None,
+            credential_type: "degree".into(),
+            reason: None,
+            at: 5,
+        };
+        assert!(store.append_registry_record(&record).await.unwrap());
+        assert!(!store.append_registry_record(&record).await.unwrap(), "idempotent");
+        assert!(store.execute("DELETE FROM registry_records").await.is_err());
+        assert_eq!(store.registry_records("ab").await.unwrap(), vec![record]);
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn an_address_change_takes_effect_only_through_its_newest_link() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
+        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        store.start_email_change(g.id, "old-link@example.org", "hash1", 100).await.unwrap();
+        store.start_email_change(g.id, "new@example.org", "hash2", 110).await.unwrap();
+        assert_eq!(store.pending_email_change(g.id).await.unwrap().as_deref(), Some("new@example.org"));
+        assert_eq!(
+            store.graduate(g.id).await.unwrap().unwrap().permanent_email.as_deref(),
+            Some("graduate@example.org")
+        );
+        assert_eq!(store.confirm_email_change("hash1", 120, 3600).await.unwrap(), None, "superseded link");
+        assert_eq!(store.confirm_email_change("hash2", 100_000, 3600).await.unwrap(), None, "expired link");
+        let done = store.confirm_email_change("hash2", 200, 3600).await.unwrap();
+        assert_eq!(done, Some((g.id, "new@example.org".to_string())));
+        assert_eq!(store.graduate(g.id).await.unwrap().unwrap().permanent_email.as_deref(), Some("new@example.org"));
+        assert_eq!(store.confirm_email_change("hash2", 201, 3600).await.unwrap(), None, "used once");
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn staff_sessions_calendar_and_dashboard_round_trip() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        let id = store.create_staff("first-office", "第一校區", "$argon2id$x", Role::CampusOffice, Some("first"), 1);
+        let id = id.await.unwrap();
+        assert!(store.create_staff("first-office", "dup", "h", Role::Registrar, None, 1).await.is_err());
+        assert!(store.create_staff("nocampus", "x", "h", Role::CampusOffice, None, 1).await.is_err());
+        let s = store.staff_by_username("first-office").await.unwrap().unwrap();
+        assert_eq!((s.id, s.role, s.campus.as_deref()), (id, Role::CampusOffice, Some("first")));
+
+        let session = Session { kind: "staff".into(), subject: id.to_string(), csrf: "c".into(), expires_at: 50 };
+        store.create_session("tok", &session, 1).await.unwrap();
+        assert_eq!(store.session("tok", 10).await.unwrap(), Some(session));
+        assert_eq!(store.session("tok", 50).await.unwrap(), None, "expired");
+        store.delete_session("tok", 10).await.unwrap();
+        assert_eq!(store.session("tok", 10).await.unwrap(), None);
+
+        let days = vec![
+            DayOverride { date: day("2025-02-08"), workday: true, note: "補班".into() },
+            DayOverride { date: day("2025-01-27"), workday: false, note: "彈性放假".into() },
+        ];
+        store.upsert_calendar(&days).await.unwrap();
+        assert_eq!(store.calendar().await.unwrap().len(), 2);
+        assert!(store.delete_calendar_day(day("2025-02-08")).await.unwrap());
+        assert_eq!(store.calendar().await.unwrap()[0].note, "彈性放假");
+
+        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
+        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        order(store, g.id, OrderKind::Collection, "").await.unwrap();
+        let board = store.dashboard(day("2025-07-09")).await.unwrap();
+        let jiangong = board.iter().find(|c| c.campus == "jiangong").unwrap();
+        assert_eq!((jiangong.unconfirmed, jiangong.due, jiangong.overdue), (1, 0, 1));
+        let board = store.dashboard(day("2025-07-02")).await.unwrap();
+        assert_eq!(board.iter().find(|c| c.campus == "jiangong").unwrap().due, 1);
+
+        store.set_setting("policy.first_term", "110-1").await.unwrap();
+        store.set_setting("policy.first_term", "111-1").await.unwrap();
+        assert_eq!(store.setting("policy.first_term").await.unwrap().as_deref(), Some("111-1"));
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn opening_a_store_twice_runs_the_migrations_once() {
+    let dir = std::env::temp_dir().join(format!("dcert-store-{}", random_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+    Store::open(&url).await.unwrap().close().await;
+    let again = Store::open(&url).await.unwrap();
+    again.set_setting("k", "v").await.unwrap();
+    again.close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+    assert!(matches!(Store::open("mysql://x").await, Err(StoreError::UnsupportedUrl)));
+}
