@@ -1362,7 +1362,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(self.certificate(certificate_id).await?)
+        self.certificate(certificate_id).await
     }
 
     /// A certificate's information.
