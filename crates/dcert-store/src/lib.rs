@@ -486,6 +486,8 @@ pub struct RegistryRecord {
     pub event: String,
     /// The certificate number.
     pub number: String,
+    /// The language of the file, `zh` or `en`.
+    pub language: String,
     /// The version.
     pub version: i64,
     /// SHA-256 of the previous version.
@@ -1569,14 +1571,15 @@ impl Store {
     /// same event) is accepted again without change: submission is idempotent.
     pub async fn append_registry_record(&self, r: &RegistryRecord) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO registry_records (institution, sha256, event, number, version, previous_sha256, \
-             credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+            "INSERT INTO registry_records (institution, sha256, event, number, language, version, previous_sha256, \
+             credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (sha256, event) DO NOTHING",
         )
         .bind(&r.institution)
         .bind(&r.sha256)
         .bind(&r.event)
         .bind(&r.number)
+        .bind(&r.language)
         .bind(r.version)
         .bind(&r.previous_sha256)
         .bind(&r.credential_type)
@@ -1589,28 +1592,21 @@ impl Store {
 
     /// Every registry record of a file, oldest first.
     pub async fn registry_records(&self, sha256: &str) -> Result<Vec<RegistryRecord>> {
-        let rows = sqlx::query(
-            "SELECT institution, sha256, event, number, version, previous_sha256, credential_type, reason, at \
-             FROM registry_records WHERE sha256 = $1 ORDER BY id",
-        )
-        .bind(sha256)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RegistryRecord {
-                    institution: r.try_get(0)?,
-                    sha256: r.try_get(1)?,
-                    event: r.try_get(2)?,
-                    number: r.try_get(3)?,
-                    version: r.try_get(4)?,
-                    previous_sha256: r.try_get(5)?,
-                    credential_type: r.try_get(6)?,
-                    reason: r.try_get(7)?,
-                    at: r.try_get(8)?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE sha256 = $1 ORDER BY id")))
+            .bind(sha256)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(registry_row).collect()
+    }
+
+    /// The registry's records, oldest first, from record number `after` on (for a full copy).
+    pub async fn registry_log(&self, after: i64, limit: i64) -> Result<Vec<(i64, RegistryRecord)>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE id > $1 ORDER BY id LIMIT $2")))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(10)?, registry_row(r)?))).collect()
     }
 
     // ----- audit log, templates, dashboard -----
@@ -1849,6 +1845,24 @@ fn certificate_row(r: &AnyRow) -> Result<CertificateInfo> {
         status: CertificateStatus::parse(&r.try_get::<String, _>(9)?)?,
         status_reason: r.try_get(10)?,
         delivery: DeliveryCounts { sent: r.try_get(11)?, pending: r.try_get(12)?, failed: r.try_get(13)? },
+    })
+}
+
+const REGISTRY_SELECT: &str = "SELECT institution, sha256, event, number, language, version, previous_sha256, \
+     credential_type, reason, at, id FROM registry_records";
+
+fn registry_row(r: &AnyRow) -> Result<RegistryRecord> {
+    Ok(RegistryRecord {
+        institution: r.try_get(0)?,
+        sha256: r.try_get(1)?,
+        event: r.try_get(2)?,
+        number: r.try_get(3)?,
+        language: r.try_get(4)?,
+        version: r.try_get(5)?,
+        previous_sha256: r.try_get(6)?,
+        credential_type: r.try_get(7)?,
+        reason: r.try_get(8)?,
+        at: r.try_get(9)?,
     })
 }
 

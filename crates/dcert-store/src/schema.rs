@@ -146,6 +146,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             sha256 TEXT NOT NULL,
             event TEXT NOT NULL,
             number TEXT NOT NULL,
+            language TEXT NOT NULL,
             version BIGINT NOT NULL,
             previous_sha256 TEXT,
             credential_type TEXT NOT NULL,

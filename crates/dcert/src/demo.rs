@@ -1,21 +1,31 @@
-//! `dcert demo`: a Ministry root, a university (NKUST) and the Ministry as a teacher-certificate
-//! issuer, a trust list, and sample certificates verified on the spot, in one data directory.
-//! Running it again reuses the keys already there.
+//! `dcert demo`: the whole system on one machine, on the embedded database.
+//!
+//! In a data directory it sets up a Ministry root, NKUST (degree certificates) and the Ministry
+//! (teacher certificates) as issuers and a signed trust list; imports about fifty graduates of
+//! NKUST's five campuses through the real CSV import; records paper-diploma collections; issues
+//! certificates through the real worker (one reissued, one revoked); writes sample files; and
+//! serves the university on port N and the Ministry on N+1 until Ctrl-C. Running it again reuses
+//! the keys, the databases and the accounts already there.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use dcert_core::calendar::Calendar;
 use dcert_core::model::{CredentialType, DegreeLevel, Language, RecordFile};
 use dcert_core::pdf::{Limits, Template};
-use dcert_core::status::Offline;
+use dcert_core::status::MemoryRegistry;
 use dcert_core::trust::{Accreditation, Der, KeyEntry, TrustList, TrustListContent};
 use dcert_core::verify::{self, Outcome};
 use dcert_core::{Timestamp, issue};
+use dcert_store::{Graduate, NewOrder, OrderKind, Role, Store};
+use dcert_web::SiteConfig;
+use dcert_web::worker::{RegistryPayload, Worker};
+use serde::{Deserialize, Serialize};
 
 use crate::fonts;
 use crate::keystore::{IssuerDir, IssuerProfile, RootDir};
-
-const REGISTRY: &str = "http://localhost:8081";
+use crate::server::{self, Services};
 
 fn issuer(
     dir: &Path,
@@ -52,15 +62,164 @@ fn issuer(
     IssuerDir::create(dir, root, profile, now, until)
 }
 
-/// Runs the demo in `data_dir`.
-pub fn run(data_dir: &Path, now: Timestamp) -> Result<()> {
+/// The accounts of a demo, written to `demo-accounts.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Accounts {
+    /// The university site.
+    pub university_url: String,
+    /// The Ministry site.
+    pub ministry_url: String,
+    /// Console accounts.
+    pub staff: Vec<StaffAccount>,
+    /// The password every demo graduate signs in with.
+    pub graduate_password: String,
+    /// Graduates worth trying, with what state they are in.
+    pub graduates: Vec<GraduateAccount>,
+}
+
+/// A console account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StaffAccount {
+    /// Login.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// Role.
+    pub role: String,
+    /// Campus of a campus office.
+    pub campus: Option<String>,
+}
+
+/// A demo graduate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GraduateAccount {
+    /// 學號.
+    pub student_number: String,
+    /// What to try with it.
+    pub state: String,
+}
+
+fn password() -> Result<String> {
+    let mut bytes = [0u8; 9];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    Ok(bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect())
+}
+
+const SURNAMES: &[&str] = &["陳", "林", "黃", "張", "李", "王", "吳", "劉", "蔡", "楊"];
+const SURNAMES_EN: &[&str] = &["CHEN", "LIN", "HUANG", "CHANG", "LEE", "WANG", "WU", "LIU", "TSAI", "YANG"];
+const GIVEN: &[(&str, &str)] =
+    &[("怡君", "YI-CHUN"), ("志明", "CHIH-MING"), ("雅婷", "YA-TING"), ("家豪", "CHIA-HAO"), ("宗翰", "TSUNG-HAN")];
+const DEPARTMENTS: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
+    (
+        "建工",
+        "電資學院",
+        "College of Electrical Engineering and Computer Science",
+        "電機工程系",
+        "Department of Electrical Engineering",
+        "工學學士",
+        "Bachelor of Science in Engineering",
+    ),
+    (
+        "第一",
+        "電資學院",
+        "College of Electrical Engineering and Computer Science",
+        "電腦與通訊工程系",
+        "Department of Computer and Communication Engineering",
+        "工學學士",
+        "Bachelor of Science in Engineering",
+    ),
+    (
+        "楠梓",
+        "海洋商務學院",
+        "College of Maritime Commerce",
+        "航運管理系",
+        "Department of Shipping and Transportation Management",
+        "管理學學士",
+        "Bachelor of Business Administration",
+    ),
+    (
+        "燕巢",
+        "管理學院",
+        "College of Management",
+        "會計系",
+        "Department of Accounting",
+        "商學學士",
+        "Bachelor of Business Administration",
+    ),
+    (
+        "旗津",
+        "水圈學院",
+        "College of Hydrosphere",
+        "海洋環境工程系",
+        "Department of Marine Environmental Engineering",
+        "工學學士",
+        "Bachelor of Science in Engineering",
+    ),
+];
+
+/// The roster of the demo: fifty graduates as the student information system exports them.
+fn roster_csv() -> String {
+    let mut csv = String::from(
+        "student_number,term,campus,name_zh,name_en,birth_date,college_zh,college_en,department_zh,department_en,\
+         degree_level,degree_zh,degree_en,graduation_date,diploma_number,permanent_email,minor_zh,minor_en,mid_term\n",
+    );
+    for i in 0..50usize {
+        let (campus, college_zh, college_en, dept_zh, dept_en, degree_zh, degree_en) = DEPARTMENTS[i % 5];
+        let (term, graduation, mid) = match i {
+            46 | 47 => ("110-1", "2022-01-20", "yes"),
+            48 | 49 => ("109-2", "2021-06-30", "no"),
+            _ => ("113-2", "2025-06-30", "no"),
+        };
+        let year = &term[..3];
+        let number = format!("C1{:02}15{:04}", (year.parse::<u32>().unwrap_or(113) - 3) % 100, 2000 + i);
+        let (given, given_en) = GIVEN[(i / 10) % GIVEN.len()];
+        let name_zh = if i == 24 { "王𪚥".to_owned() } else { format!("{}{given}", SURNAMES[i % 10]) };
+        let name_en =
+            if i == 24 { "WANG, HSIAO-MING".to_owned() } else { format!("{}, {given_en}", SURNAMES_EN[i % 10]) };
+        let minor = if i % 7 == 3 {
+            ("資訊工程系", "Department of Computer Science and Information Engineering")
+        } else {
+            ("", "")
+        };
+        csv.push_str(&format!(
+            "{number},{term},{campus},{name_zh},\"{name_en}\",200{}-0{}-1{},{college_zh},{college_en},{dept_zh},{dept_en},\
+             bachelor,{degree_zh},{degree_en},{graduation},({})高科大學字第{:06}號,graduate{i}@example.com,{},{},{mid}\n",
+            i % 4,
+            1 + i % 9,
+            i % 10,
+            &graduation[..4].parse::<i32>().map(|y| y - 1911).unwrap_or(114),
+            120 + i,
+            minor.0,
+            minor.1,
+        ));
+    }
+    csv
+}
+
+fn site(port: u16) -> SiteConfig {
+    SiteConfig {
+        institution_id: "nkust".into(),
+        school_zh: "國立高雄科技大學".into(),
+        school_en: "National Kaohsiung University of Science and Technology".into(),
+        email_domain: "nkust.edu.tw".into(),
+        public_url: format!("http://localhost:{port}"),
+        verify_site: format!("http://localhost:{}", port + 1),
+        phone: "(07)601-1000".into(),
+        secure_cookies: false,
+        max_upload_bytes: 10 << 20,
+    }
+}
+
+/// Keys and the trust list, created once and reused.
+fn keys(data_dir: &Path, registry: &str, now: Timestamp) -> Result<(IssuerDir, IssuerDir, Vec<u8>, TrustList)> {
     let keys = data_dir.join("keys");
     std::fs::create_dir_all(&keys).with_context(|| format!("cannot create {}", keys.display()))?;
     let root_dir = keys.join("moe-root");
     let root = if root_dir.join("root.json").exists() {
         RootDir::open(&root_dir)?
     } else {
-        RootDir::create(&root_dir, REGISTRY, "Ministry of Education, R.O.C. (Taiwan)", now, 20)?
+        RootDir::create(&root_dir, registry, "Ministry of Education, R.O.C. (Taiwan)", now, 20)?
     };
     let nkust = issuer(
         &keys.join("nkust"),
@@ -87,51 +246,386 @@ pub fn run(data_dir: &Path, now: Timestamp) -> Result<()> {
     };
     let trust_json = serde_json::to_vec_pretty(&TrustList::sign(&content, &root.signer_key()?)?)?;
     let trust = TrustList::verify(&trust_json, Some(root.cert.fingerprint()))?;
-    let trust_path = data_dir.join("trust.json");
-    std::fs::write(&trust_path, &trust_json)?;
+    std::fs::write(data_dir.join("trust.json"), &trust_json)?;
+    Ok((nkust, moe, trust_json, trust))
+}
 
-    let fonts = fonts::load()?;
+/// Options of `dcert demo`.
+pub struct Options {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The university's port; the Ministry's is the next one.
+    pub port: u16,
+    /// Set up and write the samples, then exit instead of serving.
+    pub no_serve: bool,
+}
+
+/// Runs the demo.
+pub fn run(options: &Options, now: Timestamp) -> Result<()> {
+    let Options { data_dir, port, no_serve } = options;
+    let port = *port;
+    if port == u16::MAX {
+        bail!("--port must leave room for the Ministry's port (N+1)");
+    }
+    let registry = format!("http://localhost:{}", port + 1);
+    let (nkust, moe, trust_json, trust) = keys(data_dir, &registry, now)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let db = |name: &str| format!("sqlite://{}", data_dir.join(name).display());
+        let store = server::open_store(&db("university.db"), "university").await?;
+        let ministry = server::open_store(&db("ministry.db"), "Ministry registry").await?;
+        let site = site(port);
+        let smtp = smtp_from_env()?;
+        let worker = server::worker(
+            store.clone(),
+            ministry.clone(),
+            &data_dir.join("keys/nkust"),
+            smtp.as_ref(),
+            &site.verify_site,
+            None,
+        )?;
+        server::prepare(&store, &server::nkust_campuses()).await?;
+        let accounts_path = data_dir.join("demo-accounts.json");
+        let mut accounts = if accounts_path.exists() {
+            let text = std::fs::read_to_string(&accounts_path)?;
+            serde_json::from_str::<Accounts>(&text)
+                .context("demo-accounts.json is not readable; delete the data directory")?
+        } else {
+            let accounts = seed(&store, &worker, &site, now).await?;
+            crate::keystore::write_new(&accounts_path, &serde_json::to_vec_pretty(&accounts)?, 0o600)?;
+            accounts
+        };
+        accounts.university_url = site.public_url.clone();
+        accounts.ministry_url = site.verify_site.clone();
+        crate::keystore::replace_file(&accounts_path, &serde_json::to_vec_pretty(&accounts)?)?;
+        let samples = write_samples(&store, &ministry, data_dir, &moe, now).await?;
+        let registry = registry_status(&ministry, now).await?;
+        print_summary(data_dir, &accounts, &samples, &trust, &registry, now);
+        if *no_serve {
+            return Ok(());
+        }
+        let services = Services { worker, ministry, site, trust_list: trust_json };
+        let listen = format!("127.0.0.1:{port}");
+        let ministry_listen = format!("127.0.0.1:{}", port + 1);
+        server::run(services, &listen, Some(&ministry_listen), Duration::from_secs(10), || {
+            println!(
+                "Serving. University: {}   Ministry: {}   (Ctrl-C stops)",
+                accounts.university_url, accounts.ministry_url
+            );
+        })
+        .await
+    })?;
+    let _ = nkust;
+    Ok(())
+}
+
+/// SMTP for the demo from `DCERT_SMTP__HOST`/`__PORT`/`__FROM`, if set.
+fn smtp_from_env() -> Result<Option<dcert_web::mail::SmtpConfig>> {
+    let Ok(host) = std::env::var("DCERT_SMTP__HOST") else { return Ok(None) };
+    let port = std::env::var("DCERT_SMTP__PORT").ok().map(|p| p.parse()).transpose().context("DCERT_SMTP__PORT")?;
+    let text = format!(
+        "host = {host:?}\nport = {}\nfrom = {:?}\n",
+        port.unwrap_or(25u16),
+        std::env::var("DCERT_SMTP__FROM").unwrap_or_else(|_| "國立高雄科技大學 <no-reply@nkust.edu.tw>".into())
+    );
+    Ok(Some(toml::from_str(&text).context("the DCERT_SMTP__ settings are wrong")?))
+}
+
+#[allow(clippy::too_many_arguments)] // a demo helper; each argument is a column of the order
+async fn order(
+    store: &Store,
+    g: &Graduate,
+    language: Language,
+    kind: OrderKind,
+    reason: &str,
+    day: dcert_core::Date,
+    cal: &Calendar,
+    now: Timestamp,
+) -> Result<()> {
+    store
+        .create_order(&NewOrder {
+            graduate_id: g.id,
+            language,
+            kind,
+            reason,
+            requested_on: day,
+            due_on: cal.due_date(day),
+            actor: "registrar",
+            at: now.unix(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Fills a new demo database: accounts, graduates (through the CSV import), collections, and
+/// certificates issued by the worker.
+async fn seed(store: &Store, worker: &Worker, site: &SiteConfig, now: Timestamp) -> Result<Accounts> {
+    let mut staff = Vec::new();
+    let mut add = |username: &str,
+                   name: &str,
+                   role: Role,
+                   campus: Option<&str>|
+     -> Result<(String, String, Role, Option<String>, String)> {
+        let pw = password()?;
+        staff.push(StaffAccount {
+            username: username.into(),
+            password: pw.clone(),
+            role: role.code().into(),
+            campus: campus.map(Into::into),
+        });
+        Ok((username.into(), name.into(), role, campus.map(Into::into), pw))
+    };
+    let mut creates =
+        vec![add("registrar", "教務處註冊組", Role::Registrar, None)?, add("admin", "系統管理者", Role::Admin, None)?];
+    for (user, campus) in
+        [("jiangong", "建工"), ("first", "第一"), ("nanzi", "楠梓"), ("yanchao", "燕巢"), ("qijin", "旗津")]
+    {
+        creates.push(add(
+            &format!("office-{user}"),
+            &format!("{campus}校區綜合業務處"),
+            Role::CampusOffice,
+            Some(campus),
+        )?);
+    }
+    for (username, name, role, campus, pw) in creates {
+        store
+            .create_staff(&username, &name, &dcert_web::auth::hash_password(&pw), role, campus.as_deref(), now.unix())
+            .await?;
+    }
+
+    let codes: Vec<String> = store.campuses().await?.into_iter().map(|c| c.code).collect();
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let rows = dcert_web::roster_rows(roster_csv().as_bytes(), site, &codes)
+        .map_err(|e| anyhow::anyhow!("the demo roster does not import: {}", e.join("; ")))?;
+    store.import_graduates(&rows, now.unix()).await?;
+    let graduate_password = password()?;
+    let hash = dcert_web::auth::hash_password(&graduate_password);
+    let mut graduates = Vec::new();
+    for row in &rows {
+        store.set_graduate_password(&row.record.student_number, &hash, now.unix()).await?;
+        graduates.extend(store.graduate_terms(&row.record.student_number).await?);
+    }
+    let cal = Calendar::new(store.calendar().await?);
+    let today = now.taiwan_date();
+    let ago = |n: u32| {
+        // The n-th working day before today.
+        let mut d = today;
+        let mut left = n;
+        while left > 0 {
+            d = d.add_days(-1);
+            if cal.is_workday(d) {
+                left -= 1;
+            }
+        }
+        d
+    };
+    let at = |g: &Graduate| now.unix() - 86_400 * 20 + g.id;
+    for (i, g) in graduates.iter().enumerate() {
+        match i {
+            // Collected but not confirmed: due, or overdue.
+            18..=21 => order(store, g, Language::Zh, OrderKind::Collection, "", ago(2), &cal, now).await?,
+            22 | 23 => order(store, g, Language::Zh, OrderKind::Collection, "", ago(8), &cal, now).await?,
+            10..=17 => store.confirm_graduate(g.id, at(g)).await?,
+            24..=46 => {
+                store.confirm_graduate(g.id, at(g)).await?;
+                order(store, g, Language::Zh, OrderKind::Collection, "", ago(4), &cal, now).await?;
+                if i < 30 {
+                    order(store, g, Language::En, OrderKind::Application, "", ago(3), &cal, now).await?;
+                }
+            }
+            _ => {}
+        }
+    }
+    let round = worker.issue_due(now, 1000, &|_| {}).await?;
+    if round.failed > 0 {
+        bail!("{} demo certificates could not be issued", round.failed);
+    }
+    // A reissue after a name change: version 1 becomes superseded.
+    let reissued = &graduates[44];
+    let first = store
+        .latest_certificate(reissued.id, Language::Zh)
+        .await?
+        .context("the reissued graduate has no certificate")?;
+    order(store, reissued, Language::Zh, OrderKind::Reissue, "姓名變更 name change", today, &cal, now).await?;
+    worker.issue_due(now, 10, &|_| {}).await?;
+    // A revocation: the degree is rescinded.
+    let revoked = &graduates[45];
+    let cert =
+        store.latest_certificate(revoked.id, Language::Zh).await?.context("the revoked graduate has no certificate")?;
+    let payload = RegistryPayload {
+        institution: site.institution_id.clone(),
+        event: "revoked".into(),
+        sha256: cert.sha256.clone(),
+        number: cert.number.clone(),
+        language: cert.language.code().into(),
+        version: cert.version,
+        previous_sha256: None,
+        credential_type: "degree".into(),
+        reason: Some("學位撤銷 degree rescinded".into()),
+        at: now.unix(),
+    };
+    store
+        .revoke_certificate(cert.id, "學位撤銷 degree rescinded", &serde_json::to_string(&payload)?, now.unix())
+        .await?;
+    worker.submit_to_registry(now.unix()).await?;
+    let _ = first;
+
+    let pick = |i: usize, state: &str| GraduateAccount {
+        student_number: graduates[i].record.student_number.clone(),
+        state: state.into(),
+    };
+    Ok(Accounts {
+        university_url: String::new(),
+        ministry_url: String::new(),
+        staff,
+        graduate_password,
+        graduates: vec![
+            pick(0, "has not confirmed the data (try confirming)"),
+            pick(10, "confirmed; the paper diploma not yet collected (record the collection in the console)"),
+            pick(24, "Chinese and English certificates issued and waiting in the outbox (name with a rare character)"),
+            pick(44, "reissued: version 1 superseded by version 2"),
+            pick(45, "certificate revoked"),
+            pick(48, "alumnus of 109-2: not eligible while the alumni application is closed"),
+        ],
+    })
+}
+
+/// Writes the sample files from the stored certificates.
+async fn write_samples(
+    store: &Store,
+    ministry: &Store,
+    data_dir: &Path,
+    moe: &IssuerDir,
+    now: Timestamp,
+) -> Result<Vec<(String, Vec<u8>)>> {
     let samples = data_dir.join("samples");
     std::fs::create_dir_all(&samples)?;
-    let degree: RecordFile = serde_json::from_str(include_str!("../../../examples/record.json"))?;
-    let teacher: RecordFile = serde_json::from_str(include_str!("../../../examples/teacher.json"))?;
-    let jobs = [
-        ("current-zh.pdf", &nkust, degree.clone(), Language::Zh),
-        ("current-en.pdf", &nkust, degree, Language::En),
-        ("teacher-zh.pdf", &moe, teacher, Language::Zh),
-    ];
+    let find = |i: usize| {
+        let store = store.clone();
+        async move {
+            let list = store.list_graduates(&dcert_store::GraduateFilter { limit: 1000, ..Default::default() }).await?;
+            let mut list: Vec<_> = list.into_iter().collect();
+            list.sort_by_key(|g| g.id);
+            let g = list.get(i).context("the demo database has fewer graduates than expected")?;
+            anyhow::Ok(store.certificates_for_graduate(g.id).await?)
+        }
+    };
+    let current = find(24).await?;
+    let reissued = find(44).await?;
+    let revoked = find(45).await?;
+    let pick = |list: &[dcert_store::CertificateInfo], language: Language, version: u32| {
+        list.iter()
+            .find(|c| c.language == language && c.version == version)
+            .map(|c| c.id)
+            .context("a sample certificate is missing")
+    };
     let mut written = Vec::new();
-    for (name, dir, record, language) in jobs {
-        let certificate = record.into_certificate(language)?;
-        let template = Template::default_for(certificate.subject.credential_type(), language);
-        let file = issue::issue(&certificate, &dir.kit()?, &template, &fonts, now)?;
-        std::fs::write(samples.join(name), &file.bytes)?;
-        written.push((name.to_owned(), file.bytes));
+    for (name, id) in [
+        ("current-zh.pdf", pick(&current, Language::Zh, 1)?),
+        ("current-en.pdf", pick(&current, Language::En, 1)?),
+        ("superseded.pdf", pick(&reissued, Language::Zh, 1)?),
+        ("reissued-zh.pdf", pick(&reissued, Language::Zh, 2)?),
+        ("revoked.pdf", pick(&revoked, Language::Zh, 1)?),
+    ] {
+        let bytes = store.certificate_file(id).await?;
+        std::fs::write(samples.join(name), &bytes)?;
+        written.push((name.to_owned(), bytes));
     }
-    // A copy with one byte changed, as an example of a modified file.
+    let teacher: RecordFile = serde_json::from_str(include_str!("../../../examples/teacher.json"))?;
+    let certificate = teacher.into_certificate(Language::Zh)?;
+    let template = Template::default_for(CredentialType::Teacher, Language::Zh);
+    let file = issue::issue(&certificate, &moe.kit()?, &template, &fonts::load()?, now)?;
+    std::fs::write(samples.join("teacher-zh.pdf"), &file.bytes)?;
+    // The Ministry registers the teacher certificates it issues, as institutions do theirs.
+    ministry
+        .append_registry_record(&dcert_store::RegistryRecord {
+            institution: "moe".into(),
+            sha256: file.sha256.to_string(),
+            event: "issued".into(),
+            number: certificate.number.clone(),
+            language: "zh".into(),
+            version: i64::from(certificate.version),
+            previous_sha256: None,
+            credential_type: "teacher".into(),
+            reason: None,
+            at: now.unix(),
+        })
+        .await?;
+    written.push(("teacher-zh.pdf".into(), file.bytes));
     let mut modified = written[0].1.clone();
     let at = modified.len() / 2;
     modified[at] ^= 0x01;
     std::fs::write(samples.join("modified.pdf"), &modified)?;
     written.push(("modified.pdf".into(), modified));
+    std::fs::write(samples.join("graduates.csv"), roster_csv())?;
+    Ok(written)
+}
 
+/// The registry's records as a status source.
+pub async fn registry_status(ministry: &Store, now: Timestamp) -> Result<MemoryRegistry> {
+    let mut registry = MemoryRegistry::new(now);
+    let mut after = 0;
+    loop {
+        let page = ministry.registry_log(after, 1000).await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        for (_, r) in page {
+            let language: Language = r.language.parse()?;
+            let at = Timestamp(r.at);
+            match r.event.as_str() {
+                "issued" => {
+                    let version = u32::try_from(r.version)?;
+                    registry.record(&r.institution, &r.number, language, version, r.sha256.parse()?, at);
+                }
+                "revoked" => {
+                    registry.revoke(&r.institution, &r.number, language, r.reason.as_deref().unwrap_or(""), at)
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(registry)
+}
+
+fn print_summary(
+    data_dir: &Path,
+    accounts: &Accounts,
+    samples: &[(String, Vec<u8>)],
+    trust: &TrustList,
+    registry: &MemoryRegistry,
+    now: Timestamp,
+) {
     println!("dcert demo in {}", data_dir.display());
-    println!("  Ministry root     {} (fingerprint {})", root_dir.display(), root.cert.fingerprint().short(16));
-    println!("  institutions      nkust (degree certificates), moe (teacher certificates)");
-    println!("  trust list        {}", trust_path.display());
-    println!("  samples, verified now:");
-    for (name, bytes) in &written {
-        let report = verify::verify(bytes, &trust, &Offline, now, &Limits::default());
+    println!();
+    println!("  University (portal and console)  {}", accounts.university_url);
+    println!("  Ministry (trust list, registry)  {}", accounts.ministry_url);
+    println!();
+    println!("  Console logins ({}/console/login):", accounts.university_url);
+    for s in &accounts.staff {
+        println!(
+            "    {:<18} {:<12} {}{}",
+            s.username,
+            s.password,
+            s.role,
+            s.campus.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+        );
+    }
+    println!();
+    println!("  Graduate logins ({}/login), password {}:", accounts.university_url, accounts.graduate_password);
+    for g in &accounts.graduates {
+        println!("    {:<12} {}", g.student_number, g.state);
+    }
+    println!();
+    println!("  Samples in {}, checked against trust.json and the registry:", data_dir.join("samples").display());
+    for (name, bytes) in samples {
+        let report = verify::verify(bytes, trust, registry, now, &Limits::default());
         let label = match report.outcome {
             Outcome::Success => "認證成功 success",
             Outcome::Warning => "認證警告 warning",
             Outcome::Failure => "認證失敗 failure",
         };
-        println!("    {:<16} {label:<18} {}", name, report.summary);
+        println!("    {name:<16} {label:<18} {}", report.summary);
     }
     println!();
-    let dcert = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "dcert".into());
-    println!("Verify a file yourself:");
-    println!("  {dcert} verify --trust {} {}", trust_path.display(), samples.join("current-zh.pdf").display());
-    Ok(())
+    println!("  Logins are also in {}", data_dir.join("demo-accounts.json").display());
 }

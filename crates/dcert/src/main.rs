@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 mod bench;
+mod config;
 mod demo;
 mod fonts;
 mod keystore;
 mod report;
+mod server;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,10 +77,29 @@ enum Command {
     /// Set up a Ministry root, a university and the Ministry as issuers, and issue and verify
     /// sample certificates in a data directory.
     Demo {
-        /// Where the demo keeps its keys, trust list and samples.
+        /// Where the demo keeps its keys, databases, accounts and samples.
         #[arg(long, default_value = "dcert-demo")]
         data_dir: PathBuf,
+        /// The university's port; the Ministry is served on the next one.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Set up and write the samples, then exit without serving.
+        #[arg(long)]
+        no_serve: bool,
     },
+    /// Serve the university's portal and console, the worker, and optionally the Ministry's
+    /// trust list and registry, with settings from a file and DCERT_<SECTION>__<KEY> variables.
+    Serve {
+        /// The settings file (see examples/dcert.toml).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Import data into the university's database.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Manage console accounts.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Measure throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -244,6 +265,44 @@ enum TemplateCommand {
     Check {
         /// The template file.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import graduates from the student information system's CSV (UTF-8; see the console's
+    /// import page for the columns). All rows or none.
+    Graduates {
+        /// The settings file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Accept only rows of this campus (e.g. 建工).
+        #[arg(long)]
+        campus: Option<String>,
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a console account; the password is read from standard input (one line).
+    Add {
+        /// The settings file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The login name.
+        #[arg(long)]
+        username: String,
+        /// The name shown in the console and the audit log.
+        #[arg(long)]
+        name: String,
+        /// registrar, campus_office or admin.
+        #[arg(long)]
+        role: String,
+        /// The campus of a campus office.
+        #[arg(long)]
+        campus: Option<String>,
     },
 }
 
@@ -512,8 +571,81 @@ fn run(command: Command) -> Result<u8> {
             );
             Ok(EXIT_SUCCESS)
         }
-        Command::Demo { data_dir } => {
-            demo::run(&data_dir, now())?;
+        Command::Demo { data_dir, port, no_serve } => {
+            server::init_logging();
+            demo::run(&demo::Options { data_dir, port, no_serve }, now())?;
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Serve { config } => {
+            server::init_logging();
+            let config = config::load(&config)?;
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))?;
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Import(ImportCommand::Graduates { config, campus, file }) => {
+            let config = config::load(&config)?;
+            let bytes = read_bounded(&file, 64 << 20)?;
+            tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+                let store = server::open_store(&config.database.url, "university").await?;
+                server::prepare(&store, &config.campuses).await?;
+                let all: Vec<String> = store.campuses().await?.into_iter().map(|c| c.code).collect();
+                if let Some(c) = &campus
+                    && !all.contains(c)
+                {
+                    anyhow::bail!("unknown campus {c}; the campuses are {}", all.join(", "));
+                }
+                let allowed: Vec<&str> =
+                    all.iter().map(String::as_str).filter(|c| campus.as_deref().is_none_or(|x| x == *c)).collect();
+                let rows = match dcert_web::roster_rows(&bytes, &config.site, &allowed) {
+                    Ok(rows) => rows,
+                    Err(errors) => {
+                        for e in &errors {
+                            eprintln!("{}: {e}", file.display());
+                        }
+                        anyhow::bail!("{} problem(s); nothing was imported", errors.len());
+                    }
+                };
+                let s = store.import_graduates(&rows, now().unix()).await?;
+                store
+                    .audit(&dcert_store::AuditEntry {
+                        at: now().unix(),
+                        actor: "cli".into(),
+                        role: "operator".into(),
+                        action: "import_graduates".into(),
+                        target: "graduates".into(),
+                        detail: format!("inserted {} updated {} unchanged {}", s.inserted, s.updated, s.unchanged),
+                        ip: "-".into(),
+                    })
+                    .await?;
+                println!(
+                    "imported {} rows: {} new, {} updated, {} unchanged",
+                    rows.len(),
+                    s.inserted,
+                    s.updated,
+                    s.unchanged
+                );
+                anyhow::Ok(())
+            })?;
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Staff(StaffCommand::Add { config, username, name, role, campus }) => {
+            let config = config::load(&config)?;
+            let role: dcert_store::Role =
+                role.parse().map_err(|_| anyhow::anyhow!("the role is registrar, campus_office or admin"))?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.chars().count() < 10 {
+                anyhow::bail!("the password must have at least 10 characters");
+            }
+            let hash = dcert_web::auth::hash_password(password);
+            tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+                let store = server::open_store(&config.database.url, "university").await?;
+                server::prepare(&store, &config.campuses).await?;
+                store.create_staff(&username, &name, &hash, role, campus.as_deref(), now().unix()).await?;
+                anyhow::Ok(())
+            })?;
+            println!("added {username} ({})", role.code());
             Ok(EXIT_SUCCESS)
         }
         Command::Fonts => {
@@ -532,6 +664,29 @@ fn run(command: Command) -> Result<u8> {
             Ok(EXIT_SUCCESS)
         }
     }
+}
+
+async fn serve(config: config::Config) -> Result<()> {
+    let store = server::open_store(&config.database.url, "university").await?;
+    let ministry = server::open_store(&config.registry.database_url, "Ministry registry").await?;
+    server::prepare(&store, &config.campuses).await?;
+    let trust_list = std::fs::read(&config.keys.trust_list)
+        .with_context(|| format!("cannot read the trust list {}", config.keys.trust_list.display()))?;
+    let worker = server::worker(
+        store,
+        ministry.clone(),
+        &config.keys.issuer_dir,
+        config.smtp.as_ref(),
+        &config.site.verify_site,
+        config.worker.parallelism,
+    )?;
+    let listen = config.server.listen.clone();
+    let services = server::Services { worker, ministry, site: config.site, trust_list };
+    let interval = std::time::Duration::from_secs(config.worker.interval_seconds.max(1));
+    server::run(services, &listen, config.server.ministry_listen.as_deref(), interval, || {
+        tracing::info!(listen = %listen, "serving");
+    })
+    .await
 }
 
 /// Reads a file, refusing one larger than `limit` before reading it whole.

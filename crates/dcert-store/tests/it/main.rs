@@ -343,6 +343,7 @@ async fn the_audit_log_and_registry_records_refuse_updates_and_deletes() {
             sha256: "ab".into(),
             event: "issued".into(),
             number: "N-1".into(),
+            language: "zh".into(),
             version: 1,
             previous_sha256: None,
             credential_type: "degree".into(),
@@ -352,7 +353,11 @@ async fn the_audit_log_and_registry_records_refuse_updates_and_deletes() {
         assert!(store.append_registry_record(&record).await.unwrap());
         assert!(!store.append_registry_record(&record).await.unwrap(), "idempotent");
         assert!(store.execute("DELETE FROM registry_records").await.is_err());
-        assert_eq!(store.registry_records("ab").await.unwrap(), vec![record]);
+        assert_eq!(store.registry_records("ab").await.unwrap(), vec![record.clone()]);
+        assert_eq!(
+            store.registry_log(0, 10).await.unwrap().into_iter().map(|(_, r)| r).collect::<Vec<_>>(),
+            vec![record]
+        );
     }
     f.finish().await;
 }

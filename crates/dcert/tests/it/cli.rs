@@ -379,10 +379,12 @@ fn a_file_that_cannot_be_read_is_an_input_error_with_a_json_line() {
 #[test]
 fn the_demo_issues_and_verifies_its_samples_and_reuses_its_keys() {
     let w = Workdir::new("demo");
-    let first = w.ok(&["demo", "--data-dir", "d"]);
+    let first = w.ok(&["demo", "--data-dir", "d", "--no-serve"]);
     for (name, outcome) in [
         ("current-zh.pdf", "認證成功 success"),
         ("current-en.pdf", "認證成功 success"),
+        ("superseded.pdf", "認證警告 warning"),
+        ("revoked.pdf", "認證失敗 failure"),
         ("teacher-zh.pdf", "認證成功 success"),
         ("modified.pdf", "認證失敗 failure"),
     ] {
@@ -392,8 +394,13 @@ fn the_demo_issues_and_verifies_its_samples_and_reuses_its_keys() {
     }
     assert!(first.contains("Certified by the Ministry of Education."), "the Ministry is named once:\n{first}");
     let key = std::fs::read(w.path("d/keys/nkust/credential.key.pem")).unwrap();
-    w.ok(&["demo", "--data-dir", "d"]);
+    let accounts = std::fs::read(w.path("d/demo-accounts.json")).unwrap();
+    w.ok(&["demo", "--data-dir", "d", "--no-serve"]);
     assert_eq!(std::fs::read(w.path("d/keys/nkust/credential.key.pem")).unwrap(), key, "keys are reused");
+    let again: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.path("d/demo-accounts.json")).unwrap()).unwrap();
+    let before: serde_json::Value = serde_json::from_slice(&accounts).unwrap();
+    assert_eq!(again["staff"], before["staff"], "accounts are reused");
     let out = w.dcert(&["verify", "--trust", "d/trust.json", "d/samples/current-zh.pdf"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }

@@ -1,0 +1,146 @@
+//! Sign-in, sessions, CSRF and the login rate limit.
+//!
+//! - Passwords are argon2id PHC strings; an unknown account costs the same as a wrong password.
+//! - A session is a random 256-bit token in an `HttpOnly`, `SameSite=Lax` cookie; the store keeps
+//!   only its SHA-256, so a copy of the database does not sign anyone in.
+//! - CSRF: every visitor gets a random token in a `SameSite=Strict` cookie, and every form
+//!   carries it in a hidden field; a POST whose field differs from the cookie is refused
+//!   (the double-submit pattern), before anything changes.
+//! - Logins are limited per account and per client address: after too many failures in a window,
+//!   further attempts are refused with 429 until the window passes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sha2::{Digest, Sha256};
+
+/// A random token: 32 bytes, URL-safe base64.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    // The operating system's generator failing is not recoverable for a server that signs people in.
+    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("no randomness from the operating system: {e}"));
+    <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&bytes)
+}
+
+/// The SHA-256 of a token, hex, as the store keeps it.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).unwrap_or_else(|e| panic!("no randomness from the operating system: {e}"));
+    PasswordHasher::<PasswordHash>::hash_password_with_salt(&Argon2::default(), password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_else(|e| panic!("argon2 with default parameters cannot fail: {e}"))
+}
+
+/// A hash of a password nobody has, verified when the account does not exist so that an unknown
+/// account takes as long as a wrong password.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password("not a password"));
+
+/// Whether `password` matches `hash` (or, with no hash, spends the same time and says no).
+pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
+    let hash = hash.unwrap_or(&DUMMY_HASH);
+    let Ok(parsed) = PasswordHash::new(hash) else { return false };
+    let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    ok && hash != DUMMY_HASH.as_str()
+}
+
+/// Compares two strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Counts failed logins per account and per client address in a sliding window.
+#[derive(Debug)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, Vec<i64>>>,
+    /// The window, in seconds.
+    pub window: i64,
+    /// Failures allowed per account in the window.
+    pub per_account: usize,
+    /// Failures allowed per client address in the window.
+    pub per_address: usize,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        LoginLimiter { failures: Mutex::default(), window: 15 * 60, per_account: 5, per_address: 30 }
+    }
+}
+
+impl LoginLimiter {
+    fn keys(account: &str, address: &str) -> [String; 2] {
+        [format!("a:{}", account.to_lowercase()), format!("i:{address}")]
+    }
+
+    /// Whether a login for `account` from `address` may be tried now.
+    pub fn allowed(&self, account: &str, address: &str, now: i64) -> bool {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let [a, i] = Self::keys(account, address);
+        let mut count = |k: &str| {
+            let v = map.entry(k.to_owned()).or_default();
+            v.retain(|t| *t > now - self.window);
+            v.len()
+        };
+        count(&a) < self.per_account && count(&i) < self.per_address
+    }
+
+    /// Notes a failed login.
+    pub fn failed(&self, account: &str, address: &str, now: i64) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        for k in Self::keys(account, address) {
+            map.entry(k).or_default().push(now);
+        }
+        // Keep the map bounded: forget windows that have passed.
+        if map.len() > 100_000 {
+            map.retain(|_, v| v.iter().any(|t| *t > now - self.window));
+        }
+    }
+
+    /// Clears an account's failures after a successful login.
+    pub fn succeeded(&self, account: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&format!("a:{}", account.to_lowercase()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_verifies_against_its_hash_only() {
+        let h = hash_password("correct horse");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", Some(&h)));
+        assert!(!verify_password("wrong", Some(&h)));
+        assert!(!verify_password("not a password", None), "no account, no login");
+    }
+
+    #[test]
+    fn the_limiter_refuses_after_five_failures_and_forgets_after_the_window() {
+        let l = LoginLimiter::default();
+        for _ in 0..5 {
+            assert!(l.allowed("c110", "1.2.3.4", 100));
+            l.failed("C110", "1.2.3.4", 100);
+        }
+        assert!(!l.allowed("c110", "5.6.7.8", 101), "per account, whatever the address");
+        assert!(l.allowed("other", "1.2.3.4", 101));
+        assert!(l.allowed("c110", "1.2.3.4", 100 + 15 * 60 + 1));
+    }
+
+    #[test]
+    fn tokens_are_random_and_stored_only_as_hashes() {
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert!(constant_time_eq(&a, &a.clone()) && !constant_time_eq(&a, &b));
+    }
+}

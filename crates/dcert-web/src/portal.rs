@@ -1,0 +1,444 @@
+//! The departure portal (畢業生離校作業) for graduates: the home and contact pages, sign-in, the
+//! eight fields of the chosen term, confirmation, correction requests, the permanent address,
+//! and the certificates with their delivery status.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use dcert_core::model::Language;
+use dcert_core::roster::is_plausible_email;
+use dcert_store::{Campus, CertificateInfo, CertificateStatus, Graduate, Order};
+use serde::Deserialize;
+
+use crate::auth;
+use crate::i18n::Texts;
+use crate::worker::Policy;
+use crate::{AppError, AppState, Ctx, PageResult, now, page, pdf_download, redirect};
+
+/// How long an address-confirmation link works.
+pub const EMAIL_LINK_SECONDS: i64 = 3 * 86_400;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/contact", get(contact))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/portal", get(portal))
+        .route("/portal/confirm", post(confirm))
+        .route("/portal/correction", post(correction))
+        .route("/portal/email", post(change_email))
+        .route("/portal/certificates/{id}", get(download))
+        .route("/email/confirm", get(confirm_email))
+}
+
+/// What the layout needs on every page.
+pub(crate) struct Chrome {
+    pub t: Texts,
+    pub csrf: String,
+    pub path: String,
+    pub area: &'static str,
+    pub user: Option<String>,
+    pub school: String,
+}
+
+impl Chrome {
+    pub fn new(ctx: &Ctx, state: &AppState, area: &'static str, user: Option<String>) -> Chrome {
+        let school = match ctx.t.lang {
+            crate::i18n::Lang::Zh => state.site.school_zh.clone(),
+            crate::i18n::Lang::En => state.site.school_en.clone(),
+        };
+        Chrome { t: ctx.t, csrf: ctx.csrf.clone(), path: ctx.path.clone(), area, user, school }
+    }
+
+    /// The href that switches to the other language and comes back here.
+    pub fn lang_href(&self) -> String {
+        let other = if self.t.lang == crate::i18n::Lang::Zh { "en" } else { "zh" };
+        format!("/lang/{other}?back={}", urlencode(&self.path))
+    }
+}
+
+pub(crate) fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    c: Chrome,
+    verify_site: String,
+}
+
+async fn home(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    let user = ctx.graduate().ok();
+    page(HomePage { c: Chrome::new(&ctx, &state, "portal", user), verify_site: state.site.verify_site.clone() })
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+struct ContactPage {
+    c: Chrome,
+    campuses: Vec<Campus>,
+    phone: String,
+}
+
+async fn contact(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    let user = ctx.graduate().ok();
+    let campuses = state.store.campuses().await?;
+    page(ContactPage { c: Chrome::new(&ctx, &state, "portal", user), campuses, phone: state.site.phone.clone() })
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage {
+    pub c: Chrome,
+    pub action: &'static str,
+    pub title: &'static str,
+    pub user_label: &'static str,
+    pub error: Option<String>,
+    pub username: String,
+}
+
+async fn login_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    let t = ctx.t;
+    page(LoginPage {
+        c: Chrome::new(&ctx, &state, "portal", None),
+        action: "/login",
+        title: t.s("portal.login.title"),
+        user_label: t.s("portal.login.student_number"),
+        error: None,
+        username: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    pub csrf: String,
+    pub username: String,
+    pub password: String,
+}
+
+async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let number = form.username.trim().to_uppercase();
+    let at = now().unix();
+    if !state.limiter.allowed(&number, &ctx.ip, at) {
+        return Err(AppError::TooManyRequests);
+    }
+    let hash = state.store.graduate_password(&number).await?;
+    let ok = auth::verify_password(&form.password, hash.as_deref());
+    let has_record = ok && !state.store.graduate_terms(&number).await?.is_empty();
+    if !has_record {
+        state.limiter.failed(&number, &ctx.ip, at);
+        let t = ctx.t;
+        let mut r = page(LoginPage {
+            c: Chrome::new(&ctx, &state, "portal", None),
+            action: "/login",
+            title: t.s("portal.login.title"),
+            user_label: t.s("portal.login.student_number"),
+            error: Some(t.s("login.failed").into()),
+            username: form.username.trim().chars().take(40).collect(),
+        })?;
+        *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+        return Ok(r);
+    }
+    state.limiter.succeeded(&number);
+    let cookie = ctx.start_session(&state, "graduate", &number).await?;
+    state.store.audit(&ctx.audit(&number, "graduate", "login", format!("student:{number}"), String::new())).await?;
+    let mut r = redirect("/portal");
+    r.headers_mut().append(SET_COOKIE, cookie);
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    pub csrf: String,
+}
+
+async fn logout(State(state): State<AppState>, ctx: Ctx, Form(form): Form<CsrfForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let cookie = ctx.end_session(&state).await?;
+    let mut r = redirect("/");
+    r.headers_mut().append(SET_COOKIE, cookie);
+    Ok(r)
+}
+
+/// One line of 基本資料.
+struct Field {
+    no: &'static str,
+    label: &'static str,
+    value: String,
+}
+
+/// A certificate as the graduate sees it.
+pub(crate) struct CertRow {
+    pub id: i64,
+    pub language: &'static str,
+    pub version: u32,
+    pub number: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub issued: String,
+    pub delivery: String,
+    pub sha256: String,
+}
+
+pub(crate) fn cert_rows(t: Texts, certs: &[CertificateInfo]) -> Vec<CertRow> {
+    certs
+        .iter()
+        .map(|c| CertRow {
+            id: c.id,
+            language: language_label(t, c.language),
+            version: c.version,
+            number: c.number.clone(),
+            status: match c.status {
+                CertificateStatus::Current => t.s("cert.status.current"),
+                CertificateStatus::Superseded => t.s("cert.status.superseded"),
+                CertificateStatus::Revoked => t.s("cert.status.revoked"),
+            },
+            status_class: c.status.code(),
+            issued: t.time(c.issued_at),
+            delivery: if c.delivery.failed > 0 {
+                t.f("cert.delivery.failed", &[&c.delivery.failed])
+            } else if c.delivery.pending > 0 {
+                t.f("cert.delivery.pending", &[&c.delivery.pending])
+            } else if c.delivery.sent > 0 {
+                t.f("cert.delivery.sent", &[&c.delivery.sent])
+            } else {
+                t.s("cert.delivery.none").into()
+            },
+            sha256: c.sha256.clone(),
+        })
+        .collect()
+}
+
+pub(crate) fn language_label(t: Texts, l: Language) -> &'static str {
+    match l {
+        Language::Zh => t.s("cert.language.zh"),
+        Language::En => t.s("cert.language.en"),
+    }
+}
+
+/// An order waiting for issuance, as the graduate sees it.
+pub(crate) struct OrderRow {
+    pub text: String,
+}
+
+pub(crate) fn order_rows(t: Texts, orders: &[Order]) -> Vec<OrderRow> {
+    orders
+        .iter()
+        .filter(|o| o.certificate_id.is_none())
+        .map(|o| OrderRow {
+            text: t.f(
+                "portal.waiting",
+                &[&language_label(t, o.language), &o.version, &t.short_date(&o.requested_on), &t.short_date(&o.due_on)],
+            ),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+struct PortalPage {
+    c: Chrome,
+    terms: Vec<String>,
+    term: String,
+    fields: Vec<Field>,
+    school_email: String,
+    permanent_email: String,
+    pending_email: Option<String>,
+    confirmed: Option<String>,
+    eligible: bool,
+    certificates: Vec<CertRow>,
+    waiting: Vec<OrderRow>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+struct PortalQuery {
+    term: Option<String>,
+    done: Option<String>,
+}
+
+fn fields(t: Texts, g: &Graduate) -> Vec<Field> {
+    let r = &g.record;
+    let zh = t.lang == crate::i18n::Lang::Zh;
+    let pick = |a: &str, b: &str| if zh { a.to_owned() } else { b.to_owned() };
+    let others: Vec<String> = r
+        .other_programs
+        .iter()
+        .map(|p| {
+            let kind = if zh { p.kind.label_zh() } else { p.kind.label_en() };
+            format!("{kind}：{}", if zh { &p.name_zh } else { &p.name_en })
+        })
+        .collect();
+    vec![
+        Field { no: "01", label: t.s("field.name"), value: format!("{}（{}）", r.name_zh, r.name_en) },
+        Field { no: "02", label: t.s("field.birthday"), value: t.date(&r.birth_date) },
+        Field { no: "03", label: t.s("field.student_number"), value: r.student_number.clone() },
+        Field { no: "04", label: t.s("field.school"), value: pick(&r.school_zh, &r.school_en) },
+        Field { no: "05", label: t.s("field.college"), value: pick(&r.college_zh, &r.college_en) },
+        Field { no: "06", label: t.s("field.department"), value: pick(&r.department_zh, &r.department_en) },
+        Field {
+            no: "07",
+            label: t.s("field.other"),
+            value: if others.is_empty() { t.s("field.none").into() } else { others.join("、") },
+        },
+    ]
+}
+
+/// The graduate's record of the chosen term (or the newest).
+async fn chosen(state: &AppState, number: &str, term: Option<&str>) -> Result<(Vec<Graduate>, Graduate), AppError> {
+    let all = state.store.graduate_terms(number).await?;
+    let chosen = match term {
+        Some(term) => all.iter().find(|g| g.term().to_string() == term).cloned(),
+        None => all.first().cloned(),
+    };
+    let chosen = chosen.ok_or(AppError::NotFound)?;
+    Ok((all, chosen))
+}
+
+async fn portal(State(state): State<AppState>, ctx: Ctx, Query(q): Query<PortalQuery>) -> PageResult {
+    let number = ctx.graduate()?;
+    let (all, g) = chosen(&state, &number, q.term.as_deref()).await?;
+    let t = ctx.t;
+    let policy = Policy::load(&state.store).await?;
+    let certificates = state.store.certificates_for_graduate(g.id).await?;
+    let orders = state.store.orders_for_graduate(g.id).await?;
+    let notice = match q.done.as_deref() {
+        Some("confirmed") => Some(t.s("portal.notice.confirmed")),
+        Some("correction") => Some(t.s("portal.notice.correction")),
+        Some("email") => Some(t.s("portal.notice.email_sent")),
+        _ => None,
+    };
+    page(PortalPage {
+        c: Chrome::new(&ctx, &state, "portal", Some(number.clone())),
+        terms: all.iter().map(|g| g.term().to_string()).collect(),
+        term: g.term().to_string(),
+        fields: fields(t, &g),
+        school_email: g.school_email.clone(),
+        permanent_email: g.permanent_email.clone().unwrap_or_default(),
+        pending_email: state.store.pending_email_change(g.id).await?,
+        confirmed: g.confirmed_at.map(|at| t.time(at)),
+        eligible: policy.eligible(g.term()),
+        certificates: cert_rows(t, &certificates),
+        waiting: order_rows(t, &orders),
+        notice,
+    })
+}
+
+#[derive(Deserialize)]
+struct TermForm {
+    csrf: String,
+    term: String,
+}
+
+async fn confirm(State(state): State<AppState>, ctx: Ctx, Form(form): Form<TermForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let number = ctx.graduate()?;
+    let (_, g) = chosen(&state, &number, Some(&form.term)).await?;
+    state.store.confirm_graduate(g.id, now().unix()).await?;
+    let entry = ctx.audit(&number, "graduate", "confirm_record", format!("graduate:{}", g.id), form.term.clone());
+    state.store.audit(&entry).await?;
+    Ok(redirect(&format!("/portal?term={}&done=confirmed", urlencode(&form.term))))
+}
+
+#[derive(Deserialize)]
+struct CorrectionForm {
+    csrf: String,
+    term: String,
+    message: String,
+}
+
+async fn correction(State(state): State<AppState>, ctx: Ctx, Form(form): Form<CorrectionForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let number = ctx.graduate()?;
+    let message = form.message.trim();
+    if message.is_empty() || message.chars().count() > 1000 {
+        return Err(AppError::BadRequest(ctx.t.s("portal.correction.invalid").into()));
+    }
+    let (_, g) = chosen(&state, &number, Some(&form.term)).await?;
+    let id = state.store.add_correction(g.id, message, now().unix()).await?;
+    let entry =
+        ctx.audit(&number, "graduate", "request_correction", format!("graduate:{}", g.id), format!("correction:{id}"));
+    state.store.audit(&entry).await?;
+    Ok(redirect(&format!("/portal?term={}&done=correction", urlencode(&form.term))))
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    csrf: String,
+    term: String,
+    address: String,
+}
+
+async fn change_email(State(state): State<AppState>, ctx: Ctx, Form(form): Form<EmailForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let number = ctx.graduate()?;
+    let address = form.address.trim();
+    if !is_plausible_email(address) {
+        return Err(AppError::BadRequest(ctx.t.s("portal.email.invalid").into()));
+    }
+    let (_, g) = chosen(&state, &number, Some(&form.term)).await?;
+    let token = auth::random_token();
+    let at = now().unix();
+    state.store.start_email_change(g.id, address, &auth::token_hash(&token), at).await?;
+    let link = format!("{}/email/confirm?token={token}", state.site.public_url.trim_end_matches('/'));
+    let email = crate::mail::address_confirmation_email(&state.site.school_zh, &state.site.school_en, address, &link);
+    state.store.queue_emails(None, &[email], at).await?;
+    let entry = ctx.audit(&number, "graduate", "request_address_change", format!("graduate:{}", g.id), String::new());
+    state.store.audit(&entry).await?;
+    Ok(redirect(&format!("/portal?term={}&done=email", urlencode(&form.term))))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: String,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage {
+    pub c: Chrome,
+    pub title: &'static str,
+    pub text: String,
+    pub ok: bool,
+}
+
+async fn confirm_email(State(state): State<AppState>, ctx: Ctx, Query(q): Query<TokenQuery>) -> PageResult {
+    let done = state.store.confirm_email_change(&auth::token_hash(&q.token), now().unix(), EMAIL_LINK_SECONDS).await?;
+    let t = ctx.t;
+    let user = ctx.graduate().ok();
+    let (ok, text) = match done {
+        Some((graduate_id, _)) => {
+            let entry = ctx.audit("-", "graduate", "confirm_address", format!("graduate:{graduate_id}"), String::new());
+            state.store.audit(&entry).await?;
+            (true, t.s("portal.email.confirmed").to_owned())
+        }
+        None => (false, t.s("portal.email.link_invalid").to_owned()),
+    };
+    page(MessagePage { c: Chrome::new(&ctx, &state, "portal", user), title: t.s("portal.email.title"), text, ok })
+}
+
+async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let number = ctx.graduate()?;
+    let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
+    let owner = state.store.graduate(cert.graduate_id).await?.ok_or(AppError::NotFound)?;
+    if owner.record.student_number != number {
+        return Err(AppError::NotFound);
+    }
+    let bytes = state.store.certificate_file(id).await?;
+    let name = crate::mail::attachment_name(&cert.number, cert.language, cert.version);
+    Ok(pdf_download(&name, bytes).into_response())
+}

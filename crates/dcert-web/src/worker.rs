@@ -1,0 +1,399 @@
+//! The issuance worker: issues every due certificate of a confirmed graduate, submits the
+//! issuance records to the Ministry's registry, and sends the queued emails.
+//!
+//! Crash safety comes from the store: rendering and signing happen outside any transaction, and
+//! the file, the closed order, the registry submission and the emails are stored in one. An order
+//! already fulfilled (by another worker, or before a crash) is skipped, so a restarted batch never
+//! issues a second certificate for the same language and version. The registry and the SMTP
+//! server are reached from outboxes, after the commit, and retried until they accept.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use dcert_core::issue::IssuerKit;
+use dcert_core::model::{Certificate, CredentialType, Language, Subject, Term};
+use dcert_core::pdf::{FontBook, Template};
+use dcert_core::time::Timestamp;
+use dcert_store::{Graduate, IssuedFile, Order, RegistryRecord, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+
+use crate::mail::{self, Mailer};
+
+/// What the worker needs to issue: the institution's keys and the fonts.
+#[derive(Clone, Debug)]
+pub struct Issuance {
+    /// The keys, certificate and names of the institution.
+    pub kit: IssuerKit,
+    /// The fonts.
+    pub fonts: Arc<FontBook>,
+}
+
+/// A record sent to the Ministry's registry: an issued file or a change of its status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryPayload {
+    /// The institution's id in the trust list.
+    pub institution: String,
+    /// `issued`, `revoked`.
+    pub event: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// The certificate number.
+    pub number: String,
+    /// The language of the file, `zh` or `en`.
+    pub language: String,
+    /// The version.
+    pub version: u32,
+    /// SHA-256 of the previous version's file (its record becomes superseded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_sha256: Option<String>,
+    /// `degree` or `teacher`.
+    pub credential_type: String,
+    /// The reason of a revocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When, Unix seconds.
+    pub at: i64,
+}
+
+/// A future returned by a [`Registry`].
+pub type RegistryFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// The Ministry's registry as the university sees it: it accepts issuance records and status
+/// changes. Submitting the same record twice must be harmless.
+pub trait Registry: Send + Sync {
+    /// Submits one record.
+    fn submit<'a>(&'a self, payload: &'a RegistryPayload) -> RegistryFuture<'a>;
+}
+
+/// A registry kept in a store (the Ministry's database), for a deployment where the Ministry's
+/// registry runs in the same program (the demo) or until the signed HTTP API is used.
+#[derive(Clone, Debug)]
+pub struct StoreRegistry {
+    /// The Ministry's store.
+    pub store: Store,
+}
+
+impl Registry for StoreRegistry {
+    fn submit<'a>(&'a self, p: &'a RegistryPayload) -> RegistryFuture<'a> {
+        Box::pin(async move {
+            let record = |event: &str, sha256: &str, version: u32, reason: Option<String>| RegistryRecord {
+                institution: p.institution.clone(),
+                sha256: sha256.to_owned(),
+                event: event.to_owned(),
+                number: p.number.clone(),
+                language: p.language.clone(),
+                version: i64::from(version),
+                previous_sha256: if event == "issued" { p.previous_sha256.clone() } else { None },
+                credential_type: p.credential_type.clone(),
+                reason,
+                at: p.at,
+            };
+            let fail = |e: StoreError| e.to_string();
+            match p.event.as_str() {
+                "issued" => {
+                    self.store
+                        .append_registry_record(&record("issued", &p.sha256, p.version, None))
+                        .await
+                        .map_err(fail)?;
+                    if let Some(previous) = &p.previous_sha256 {
+                        let superseded = record("superseded", previous, p.version.saturating_sub(1), None);
+                        self.store.append_registry_record(&superseded).await.map_err(fail)?;
+                    }
+                }
+                "revoked" => {
+                    self.store
+                        .append_registry_record(&record("revoked", &p.sha256, p.version, p.reason.clone()))
+                        .await
+                        .map_err(fail)?;
+                }
+                other => return Err(format!("unknown registry event {other}")),
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The eligibility policy, kept in the store's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// The first term whose graduates receive digital certificates (110-1).
+    pub first_term: Term,
+    /// Whether earlier graduates (alumni) may receive them too.
+    pub alumni_open: bool,
+}
+
+impl Policy {
+    /// The setting that holds the first term.
+    pub const FIRST_TERM: &'static str = "policy.first_term";
+    /// The setting that opens the alumni application.
+    pub const ALUMNI_OPEN: &'static str = "policy.alumni_open";
+
+    /// Reads the policy; defaults: from 110-1, alumni closed.
+    pub async fn load(store: &Store) -> Result<Policy, StoreError> {
+        let first_term =
+            store.setting(Self::FIRST_TERM).await?.and_then(|t| t.parse().ok()).unwrap_or(Term { year: 110, term: 1 });
+        let alumni_open = store.setting(Self::ALUMNI_OPEN).await?.as_deref() == Some("true");
+        Ok(Policy { first_term, alumni_open })
+    }
+
+    /// Whether a graduate of `term` may receive a digital certificate.
+    pub fn eligible(&self, term: Term) -> bool {
+        self.alumni_open || term >= self.first_term
+    }
+}
+
+/// What one round of issuance did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IssueRound {
+    /// Certificates issued and stored.
+    pub issued: usize,
+    /// Orders that another worker fulfilled first.
+    pub skipped: usize,
+    /// Orders that failed (the error is kept on the order).
+    pub failed: usize,
+}
+
+/// The worker.
+#[derive(Clone)]
+pub struct Worker {
+    /// The university's store.
+    pub store: Store,
+    /// Keys and fonts.
+    pub issuance: Arc<Issuance>,
+    /// The Ministry's registry.
+    pub registry: Arc<dyn Registry>,
+    /// The SMTP server, if configured; without one, emails wait in the outbox.
+    pub mailer: Option<Arc<Mailer>>,
+    /// The Ministry's verification site, named in the emails.
+    pub verify_site: String,
+    /// How many certificates are rendered at once.
+    pub parallelism: usize,
+}
+
+/// The certificate number of a graduate's record: institution, term and student number.
+pub fn certificate_number(institution: &str, graduate: &Graduate) -> String {
+    let clean: String =
+        graduate.record.student_number.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    format!("{}-{}-{}", institution.to_ascii_uppercase(), graduate.term(), clean)
+}
+
+/// Everything needed to render one order, gathered before the blocking work.
+struct Job {
+    order: Order,
+    graduate: Graduate,
+    certificate: Certificate,
+    template: Template,
+}
+
+impl Worker {
+    /// The template of a language: the institution's own, or the built-in design.
+    pub async fn template(&self, language: Language) -> Result<Template, StoreError> {
+        if let Some(json) = self.store.template(language).await?
+            && let Ok(t) = Template::parse(&json)
+        {
+            return Ok(t);
+        }
+        Ok(Template::default_for(CredentialType::Degree, language))
+    }
+
+    async fn job(&self, order: Order) -> Result<Job, String> {
+        let graduate = self
+            .store
+            .graduate(order.graduate_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the graduate no longer exists".to_owned())?;
+        let previous_version_sha256 = if order.version > 1 {
+            let latest = self.store.latest_certificate(graduate.id, order.language).await.map_err(|e| e.to_string())?;
+            let latest = latest.ok_or_else(|| "the previous version is missing".to_owned())?;
+            Some(latest.sha256.parse().map_err(|_| "the previous version's hash is corrupt".to_owned())?)
+        } else {
+            None
+        };
+        let certificate = Certificate {
+            number: certificate_number(&self.issuance.kit.issuer.id, &graduate),
+            language: order.language,
+            version: order.version,
+            previous_version_sha256,
+            subject: Subject::Degree(graduate.record.clone()),
+        };
+        let template = self.template(order.language).await.map_err(|e| e.to_string())?;
+        Ok(Job { order, graduate, certificate, template })
+    }
+
+    /// Renders a certificate for a preview (not stored, not registered).
+    pub async fn render_preview(
+        &self,
+        certificate: Certificate,
+        template: Template,
+        now: Timestamp,
+    ) -> Result<Vec<u8>, String> {
+        let issuance = self.issuance.clone();
+        tokio::task::spawn_blocking(move || {
+            dcert_core::issue::issue(&certificate, &issuance.kit, &template, &issuance.fonts, now)
+                .map(|f| f.bytes)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Issues up to `limit` due certificates, `parallelism` at a time; `progress` is called after each.
+    pub async fn issue_due(
+        &self,
+        now: Timestamp,
+        limit: i64,
+        progress: &(dyn Fn(IssueRound) + Sync),
+    ) -> Result<IssueRound, StoreError> {
+        let policy = Policy::load(&self.store).await?;
+        let orders = self.store.issuable_orders(policy.first_term, policy.alumni_open, limit).await?;
+        let mut round = IssueRound::default();
+        let mut running = JoinSet::new();
+        let mut orders = orders.into_iter();
+        loop {
+            while running.len() < self.parallelism.max(1) {
+                let Some(order) = orders.next() else { break };
+                let order_id = order.id;
+                match self.job(order).await {
+                    Ok(job) => {
+                        let issuance = self.issuance.clone();
+                        running.spawn_blocking(move || {
+                            let file = dcert_core::issue::issue(
+                                &job.certificate,
+                                &issuance.kit,
+                                &job.template,
+                                &issuance.fonts,
+                                now,
+                            );
+                            (job, file)
+                        });
+                    }
+                    Err(e) => {
+                        self.store.order_failed(order_id, &e).await?;
+                        round.failed += 1;
+                    }
+                }
+            }
+            let Some(done) = running.join_next().await else { break };
+            let (job, file) = done.map_err(|e| StoreError::Conflict(format!("a rendering task failed: {e}")))?;
+            match file {
+                Ok(file) => {
+                    if self.store_one(&job, &file.bytes, &file.sha256.to_string(), now).await? {
+                        round.issued += 1;
+                    } else {
+                        round.skipped += 1;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(order = job.order.id, error = %e, "a certificate could not be issued");
+                    self.store.order_failed(job.order.id, &e.to_string()).await?;
+                    round.failed += 1;
+                }
+            }
+            progress(round);
+        }
+        Ok(round)
+    }
+
+    async fn store_one(&self, job: &Job, bytes: &[u8], sha256: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let kit = &self.issuance.kit;
+        let record = &job.graduate.record;
+        let previous = job.certificate.previous_version_sha256.map(|d| d.to_string());
+        let payload = RegistryPayload {
+            institution: kit.issuer.id.clone(),
+            event: "issued".into(),
+            sha256: sha256.to_owned(),
+            number: job.certificate.number.clone(),
+            language: job.order.language.code().into(),
+            version: job.order.version,
+            previous_sha256: previous.clone(),
+            credential_type: CredentialType::Degree.code().into(),
+            reason: None,
+            at: now.unix(),
+        };
+        let emails = job
+            .graduate
+            .addresses()
+            .into_iter()
+            .map(|to| {
+                mail::certificate_email(
+                    &kit.name_zh,
+                    &kit.name_en,
+                    &record.name_zh,
+                    &record.name_en,
+                    job.order.language,
+                    job.order.version,
+                    &job.certificate.number,
+                    &to,
+                    &self.verify_site,
+                )
+            })
+            .collect();
+        let issued = IssuedFile {
+            order_id: job.order.id,
+            number: &job.certificate.number,
+            file: bytes,
+            sha256,
+            previous_sha256: previous.as_deref(),
+            registry_payload: serde_json::to_string(&payload).map_err(|e| StoreError::Conflict(e.to_string()))?,
+            emails,
+            at: now.unix(),
+        };
+        Ok(self.store.store_issued(&issued).await?.is_some())
+    }
+
+    /// Submits waiting registry records; returns how many the registry accepted.
+    pub async fn submit_to_registry(&self, now: i64) -> Result<usize, StoreError> {
+        let mut accepted = 0;
+        for s in self.store.due_registry_submissions(now, 500).await? {
+            let result = match serde_json::from_str::<RegistryPayload>(&s.payload) {
+                Ok(p) => self.registry.submit(&p).await,
+                Err(e) => Err(format!("unreadable payload: {e}")),
+            };
+            match result {
+                Ok(()) => {
+                    self.store.registry_submitted(s.id, now).await?;
+                    accepted += 1;
+                }
+                Err(e) => {
+                    let delay = mail::retry_delay(s.attempts).unwrap_or(6 * 3600);
+                    tracing::warn!(submission = s.id, error = %e, "the registry did not accept a record");
+                    self.store.registry_failed(s.id, &e, now + delay).await?;
+                }
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// One round of everything: issue, register, send.
+    pub async fn tick(&self, now: Timestamp) -> Result<(), StoreError> {
+        let round = self.issue_due(now, 200, &|_| {}).await?;
+        if round.issued + round.failed > 0 {
+            tracing::info!(issued = round.issued, failed = round.failed, "issuance round");
+        }
+        self.submit_to_registry(now.unix()).await?;
+        if let Some(mailer) = &self.mailer {
+            let sent = mail::deliver_due(&self.store, mailer, now.unix(), 200).await?;
+            if sent.sent + sent.failed + sent.retried > 0 {
+                tracing::info!(sent = sent.sent, retried = sent.retried, failed = sent.failed, "email round");
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs rounds every `every` until `stop` turns true.
+    pub async fn run(self, every: std::time::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.tick(crate::now()).await {
+                tracing::error!(error = %e, "worker round failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

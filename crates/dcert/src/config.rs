@@ -1,0 +1,157 @@
+//! The settings of `dcert serve`: a TOML file, with any value overridden by an environment
+//! variable `DCERT_<SECTION>__<KEY>` (e.g. `DCERT_DATABASE__URL`, `DCERT_SMTP__PASSWORD`).
+//! `docs/operators.md` lists every setting; `examples/dcert.toml` is a complete example.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use dcert_web::SiteConfig;
+use dcert_web::mail::SmtpConfig;
+use serde::Deserialize;
+
+/// Everything `dcert serve` needs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen.
+    pub server: ServerConfig,
+    /// The university's database.
+    pub database: DatabaseConfig,
+    /// The institution and the site.
+    pub site: SiteConfig,
+    /// The institution's keys.
+    pub keys: KeysConfig,
+    /// The Ministry's registry.
+    pub registry: RegistryConfig,
+    /// The SMTP relay; without it, emails wait in the console's outbox.
+    pub smtp: Option<SmtpConfig>,
+    /// The background worker.
+    #[serde(default)]
+    pub worker: WorkerConfig,
+    /// The campuses and their offices (NKUST's five when not given).
+    #[serde(default = "crate::server::nkust_campuses")]
+    pub campuses: Vec<crate::server::CampusConfig>,
+}
+
+/// Where to listen.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The university site's address, e.g. `127.0.0.1:8080`.
+    pub listen: String,
+    /// The Ministry's site, when this program serves it too (the demo, a test bed).
+    pub ministry_listen: Option<String>,
+}
+
+/// The database.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite:///path/university.db` or `postgres://user@host/db`.
+    pub url: String,
+}
+
+/// The institution's keys, as `dcert keys new-issuer` wrote them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// The issuer directory.
+    pub issuer_dir: PathBuf,
+    /// The signed trust list (served by the Ministry's site when this program runs it).
+    pub trust_list: PathBuf,
+}
+
+/// The Ministry's registry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// The registry's database, for a registry run by this program.
+    pub database_url: String,
+}
+
+/// The background worker.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Seconds between rounds.
+    #[serde(default = "default_interval")]
+    pub interval_seconds: u64,
+    /// Certificates rendered at once (default: the number of cores).
+    #[serde(default)]
+    pub parallelism: Option<usize>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig { interval_seconds: default_interval(), parallelism: None }
+    }
+}
+
+fn default_interval() -> u64 {
+    30
+}
+
+/// Reads the file and applies the environment's overrides.
+pub fn load(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse(&text, std::env::vars()).with_context(|| format!("in {}", path.display()))
+}
+
+/// Parses settings from TOML text and `DCERT_<SECTION>__<KEY>` variables.
+pub fn parse(text: &str, vars: impl IntoIterator<Item = (String, String)>) -> Result<Config> {
+    let mut table: toml::Table = toml::from_str(text).context("not valid TOML")?;
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("DCERT_") else { continue };
+        let Some((section, key)) = rest.split_once("__") else { continue };
+        let (section, key) = (section.to_lowercase(), key.to_lowercase());
+        let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(section_table) = entry.as_table_mut() else { bail!("[{section}] is not a section") };
+        let value = if let Ok(n) = value.parse::<i64>() {
+            toml::Value::Integer(n)
+        } else if let Ok(b) = value.parse::<bool>() {
+            toml::Value::Boolean(b)
+        } else {
+            toml::Value::String(value)
+        };
+        section_table.insert(key, value);
+    }
+    let config: Config = toml::Value::Table(table).try_into().context("the settings are incomplete or wrong")?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../examples/dcert.toml");
+
+    #[test]
+    fn the_example_configuration_parses() {
+        let c = parse(EXAMPLE, Vec::new()).unwrap();
+        assert_eq!(c.site.institution_id, "nkust");
+        assert!(c.smtp.is_none());
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        let vars = vec![
+            ("DCERT_DATABASE__URL".to_owned(), "postgres://dcert@db/dcert".to_owned()),
+            ("DCERT_SMTP__HOST".to_owned(), "127.0.0.1".to_owned()),
+            ("DCERT_SMTP__PORT".to_owned(), "2525".to_owned()),
+            ("DCERT_SMTP__FROM".to_owned(), "registrar@nkust.edu.tw".to_owned()),
+            ("DCERT_WORKER__INTERVAL_SECONDS".to_owned(), "5".to_owned()),
+            ("OTHER".to_owned(), "x".to_owned()),
+        ];
+        let c = parse(EXAMPLE, vars).unwrap();
+        assert_eq!(c.database.url, "postgres://dcert@db/dcert");
+        let smtp = c.smtp.unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("127.0.0.1", 2525));
+        assert_eq!(c.worker.interval_seconds, 5);
+    }
+
+    #[test]
+    fn an_unknown_setting_is_an_error_that_names_it() {
+        let err = parse(&format!("{EXAMPLE}\n[extra]\nx = 1\n"), Vec::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("extra"), "{err:#}");
+    }
+}

@@ -1,0 +1,175 @@
+//! `dcert serve`: the university's site and worker, and the Ministry's trust list and registry
+//! when this program runs them too.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use dcert_core::calendar;
+use dcert_store::{Campus, Store};
+use dcert_web::auth::LoginLimiter;
+use dcert_web::mail::{Mailer, SmtpConfig};
+use dcert_web::ministry::{MinistryState, ministry_router};
+use dcert_web::worker::{Issuance, StoreRegistry, Worker};
+use dcert_web::{AppState, SiteConfig, university_router};
+use serde::Deserialize;
+
+use crate::fonts;
+use crate::keystore::IssuerDir;
+
+/// A campus and its office, from the configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampusConfig {
+    /// The code the import files use, e.g. 建工.
+    pub code: String,
+    /// 建工校區.
+    pub name_zh: String,
+    /// Jiangong Campus.
+    pub name_en: String,
+    /// 綜合業務處.
+    pub office_zh: String,
+    /// Office of General Affairs.
+    pub office_en: String,
+    /// The telephone extensions, as printed.
+    pub extensions: String,
+}
+
+/// The five campuses of NKUST and the registrar, with the extensions the guide lists.
+pub fn nkust_campuses() -> Vec<CampusConfig> {
+    let office = |code: &str, zh: &str, en: &str, ext: &str| CampusConfig {
+        code: code.into(),
+        name_zh: zh.into(),
+        name_en: en.into(),
+        office_zh: "綜合業務處".into(),
+        office_en: "Office of General Affairs".into(),
+        extensions: ext.into(),
+    };
+    vec![
+        office("建工", "建工校區", "Jiangong Campus", "51103、51105、51108、51110-51113"),
+        office("第一", "第一校區", "First Campus", "53103-53107"),
+        office("楠梓", "楠梓校區", "Nanzi Campus", "52103-52104、52108"),
+        office("燕巢", "燕巢校區", "Yanchao Campus", "18502-18503"),
+        office("旗津", "旗津校區", "Qijin Campus", "25022-25023"),
+    ]
+}
+
+/// Opens a store, saying which one failed.
+pub async fn open_store(url: &str, what: &str) -> Result<Store> {
+    Store::open(url).await.with_context(|| format!("cannot open the {what} database"))
+}
+
+/// Fills what a new database needs: the campuses and, if empty, Taiwan's office calendar.
+pub async fn prepare(store: &Store, campuses: &[CampusConfig]) -> Result<()> {
+    for (i, c) in campuses.iter().enumerate() {
+        store
+            .upsert_campus(&Campus {
+                code: c.code.clone(),
+                position: i as i64,
+                name_zh: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+                office_zh: c.office_zh.clone(),
+                office_en: c.office_en.clone(),
+                extensions: c.extensions.clone(),
+            })
+            .await?;
+    }
+    if store.calendar().await?.is_empty() {
+        store.upsert_calendar(&calendar::taiwan_official()).await?;
+    }
+    Ok(())
+}
+
+/// Builds the worker.
+pub fn worker(
+    store: Store,
+    ministry: Store,
+    issuer_dir: &std::path::Path,
+    smtp: Option<&SmtpConfig>,
+    verify_site: &str,
+    parallelism: Option<usize>,
+) -> Result<Worker> {
+    let kit = IssuerDir::open(issuer_dir)?.kit()?;
+    let fonts = fonts::load()?;
+    let mailer = smtp.map(Mailer::new).transpose().context("the SMTP settings are wrong")?.map(Arc::new);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    Ok(Worker {
+        store,
+        issuance: Arc::new(Issuance { kit, fonts: Arc::new(fonts) }),
+        registry: Arc::new(StoreRegistry { store: ministry }),
+        mailer,
+        verify_site: verify_site.to_owned(),
+        parallelism: parallelism.unwrap_or(cores),
+    })
+}
+
+/// What runs: the sites and the worker.
+pub struct Services {
+    /// The worker (it holds the university's store).
+    pub worker: Worker,
+    /// The Ministry's registry.
+    pub ministry: Store,
+    /// The site settings.
+    pub site: SiteConfig,
+    /// The signed trust list.
+    pub trust_list: Vec<u8>,
+}
+
+async fn bind(address: &str, what: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} for the {what} (is another program using the port?)"))
+}
+
+/// Binds the ports, then serves until Ctrl-C, running the worker every `interval`.
+pub async fn run(
+    services: Services,
+    listen: &str,
+    ministry_listen: Option<&str>,
+    interval: Duration,
+    on_ready: impl FnOnce(),
+) -> Result<()> {
+    let university = bind(listen, "university site").await?;
+    let ministry = match ministry_listen {
+        Some(address) => Some(bind(address, "Ministry site").await?),
+        None => None,
+    };
+    let state = AppState {
+        store: services.worker.store.clone(),
+        site: Arc::new(services.site),
+        limiter: Arc::new(LoginLimiter::default()),
+        worker: services.worker.clone(),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(services.worker.clone().run(interval, stop_rx.clone()));
+    let shutdown = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.changed().await;
+    };
+    let app = university_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let uni =
+        tokio::spawn(axum::serve(university, app).with_graceful_shutdown(shutdown(stop_rx.clone())).into_future());
+    let moe = ministry.map(|listener| {
+        let router =
+            ministry_router(MinistryState { store: services.ministry, trust_list: Arc::new(services.trust_list) });
+        let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(shutdown(stop_rx.clone())).into_future())
+    });
+    on_ready();
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    eprintln!("stopping…");
+    let _ = stop_tx.send(true);
+    uni.await.context("the university site stopped")??;
+    if let Some(m) = moe {
+        m.await.context("the Ministry site stopped")??;
+    }
+    let _ = worker.await;
+    Ok(())
+}
+
+/// Logs to stderr; `RUST_LOG` chooses the level (info by default).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
