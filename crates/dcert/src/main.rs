@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod bench;
+mod bench_issue;
 mod config;
 mod demo;
 mod fonts;
@@ -319,6 +320,24 @@ enum BenchCommand {
         /// Spend the time on one measurement only (issue, verify or floor), e.g. to profile it.
         #[arg(long, value_parser = ["issue", "verify", "floor"])]
         only: Option<String>,
+    },
+    /// Issue a whole graduating class through the production path (import, confirmation,
+    /// collection orders, the worker, the registry) on a fresh database, time each phase, check
+    /// every graduate got exactly one certificate, and compare with rendering in memory.
+    Issue {
+        /// Graduates in the class.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// A PostgreSQL server (postgres://...): the bench works in a new schema and drops it.
+        /// Default: a new SQLite file in a temporary directory.
+        #[arg(long)]
+        database: Option<String>,
+        /// Certificates rendered at once; default the available cores.
+        #[arg(long)]
+        parallelism: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -662,6 +681,15 @@ fn run(command: Command) -> Result<u8> {
                 print!("{}", bench::text(&figures));
             }
             Ok(EXIT_SUCCESS)
+        }
+        Command::Bench(BenchCommand::Issue { count, database, parallelism, json }) => {
+            let figures = bench_issue::run(&bench_issue::Options { count, database, parallelism }, now())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&figures)?);
+            } else {
+                print!("{}", bench_issue::text(&figures));
+            }
+            Ok(if figures.verified { EXIT_SUCCESS } else { EXIT_FAILURE })
         }
     }
 }

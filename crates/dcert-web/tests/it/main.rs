@@ -1,1 +1,3 @@
 mod email;
+mod support;
+mod web;

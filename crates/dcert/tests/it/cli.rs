@@ -404,3 +404,28 @@ fn the_demo_issues_and_verifies_its_samples_and_reuses_its_keys() {
     let out = w.dcert(&["verify", "--trust", "d/trust.json", "d/samples/current-zh.pdf"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+#[test]
+fn bench_issue_issues_every_graduate_exactly_once() {
+    let w = Workdir::new("bench-issue");
+    let postgres =
+        std::env::var("DCERT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    for (count, database) in [(30, None), (20, Some(postgres.as_str()))] {
+        let count_arg = count.to_string();
+        let mut args = vec!["bench", "issue", "--count", count_arg.as_str(), "--json"];
+        if let Some(url) = database {
+            args.extend(["--database", url]);
+        }
+        let out = w.ok(&args);
+        let figures: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(figures["backend"], if database.is_some() { "postgres" } else { "sqlite" });
+        assert_eq!(figures["count"], count, "{out}");
+        assert_eq!(figures["issued"], count, "{out}");
+        assert_eq!(figures["failed"], 0, "{out}");
+        assert_eq!(figures["emailsQueued"], 2 * count, "{out}");
+        assert_eq!(figures["registryRecords"], count, "{out}");
+        assert_eq!(figures["verified"], true, "{out}");
+        assert!(figures["phases"]["issue"].as_f64().unwrap() > 0.0, "{out}");
+        assert!(figures["certificateBytes"].as_u64().unwrap() > 0, "{out}");
+    }
+}

@@ -1,0 +1,364 @@
+//! A test university: a fresh SQLite store with two campuses, staff of every role, three
+//! graduates imported through the real CSV path, real keys and fonts, and helpers to send
+//! requests as a signed-in person, through the router (no socket) or over a real port.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use dcert_core::Timestamp;
+use dcert_core::credential::IssuerRef;
+use dcert_core::issue::IssuerKit;
+use dcert_core::keys::{CredentialKey, EcKey};
+use dcert_core::model::DegreeLevel;
+use dcert_core::pdf::{Face, FontBook, PdfSigner};
+use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
+use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
+use dcert_store::{Campus, Graduate, Role, Store};
+use dcert_web::auth::LoginLimiter;
+use dcert_web::worker::{Issuance, StoreRegistry, Worker};
+use dcert_web::{AppState, SiteConfig, university_router};
+use tower::ServiceExt;
+
+pub const REGISTRY: &str = "http://localhost:8081";
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+pub fn fonts() -> Arc<FontBook> {
+    static FONTS: OnceLock<Arc<FontBook>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fonts");
+            let load =
+                |name: &str| Face::new(name, Arc::new(std::fs::read(format!("{dir}/{name}")).unwrap()), 0).unwrap();
+            let mut book = FontBook::new();
+            book.add_family("serif", load("NotoSerifTC-Regular.otf"));
+            book.add_fallback(load("HanaMinB.ttf"));
+            Arc::new(book)
+        })
+        .clone()
+}
+
+fn profile(cn: &str, role: CertRole, from: &str, until: &str) -> CertProfile {
+    CertProfile {
+        common_name: cn.into(),
+        organization: "Ministry of Education, R.O.C. (Taiwan)".into(),
+        not_before: ts(from),
+        not_after: ts(until),
+        role,
+    }
+}
+
+/// NKUST's kit and a trust list that names it, valid from 2024 to 2034.
+pub fn keys() -> (IssuerKit, TrustList) {
+    let root_key = EcKey::from_seed(&[1; 32]).unwrap();
+    let root_der = x509::issue(
+        &profile("dcert Root CA", CertRole::Root, "2024-01-01T00:00:00Z", "2044-01-01T00:00:00Z"),
+        &root_key.public(),
+        None,
+        &root_key,
+    )
+    .unwrap();
+    let root = ParsedCert::from_der(&root_der).unwrap();
+    let signer_key = EcKey::from_seed(&[2; 32]).unwrap();
+    let signer_der = x509::issue(
+        &profile(TRUST_LIST_SIGNER_CN, CertRole::TrustListSigner, "2024-01-01T00:00:00Z", "2034-01-01T00:00:00Z"),
+        &signer_key.public(),
+        Some(&root.cert),
+        &root_key,
+    )
+    .unwrap();
+    let signer = ParsedCert::from_der(&signer_der).unwrap();
+    let name_zh = "國立高雄科技大學".to_owned();
+    let name_en = "National Kaohsiung University of Science and Technology".to_owned();
+    let credential_key = CredentialKey::from_seed(&[10; 32]);
+    let signing_key = EcKey::from_seed(&[11; 32]).unwrap();
+    let mut doc_profile = profile(&name_en, CertRole::DocumentSigner, "2024-06-01T00:00:00Z", "2034-06-01T00:00:00Z");
+    doc_profile.organization = name_en.clone();
+    let cert = x509::issue(&doc_profile, &signing_key.public(), Some(&root.cert), &root_key).unwrap();
+    let kit = IssuerKit {
+        issuer: IssuerRef { id: "nkust".into(), registry: REGISTRY.into() },
+        name_zh: name_zh.clone(),
+        name_en: name_en.clone(),
+        credential_key: credential_key.clone(),
+        pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: name_en.clone() },
+    };
+    let entry = IssuerEntry {
+        id: "nkust".into(),
+        name_zh,
+        name_en,
+        accreditation: Accreditation {
+            credential_types: vec![dcert_core::CredentialType::Degree],
+            degree_levels: vec![DegreeLevel::Bachelor, DegreeLevel::Master],
+        },
+        credential_keys: vec![KeyEntry {
+            public_key_multibase: credential_key.public().to_multikey(),
+            valid_from: ts("2024-06-01T00:00:00Z"),
+            valid_until: ts("2034-06-01T00:00:00Z"),
+            revoked_from: None,
+            revocation_reason: None,
+        }],
+        signing_certificates: vec![CertEntry { certificate: Der(cert), revoked_from: None, revocation_reason: None }],
+    };
+    let content = TrustListContent {
+        kind: "DcertTrustList".into(),
+        format: 1,
+        registry: REGISTRY.into(),
+        sequence: 1,
+        issued: ts("2025-06-01T00:00:00Z"),
+        next_update: None,
+        root_certificate: Der(root.der.clone()),
+        signer_certificate: Der(signer.der.clone()),
+        issuers: vec![entry],
+        proof: None,
+    };
+    let json = TrustList::sign(&content, &signer_key).unwrap();
+    let trust = TrustList::verify(&serde_json::to_vec(&json).unwrap(), Some(root.fingerprint())).unwrap();
+    (kit, trust)
+}
+
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let mut random = [0u8; 6];
+        getrandom::fill(&mut random).unwrap();
+        let dir = std::env::temp_dir().join(format!("dcert-web-{name}-{}", dcert_core::digest::hex(&random)));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The roster of the test university: two graduates in 建工, one in 第一, all of 113-2.
+pub const ROSTER: &str = "\u{feff}student_number,term,campus,name_zh,name_en,birth_date,college_zh,college_en,department_zh,department_en,degree_level,degree_zh,degree_en,graduation_date,diploma_number,permanent_email,minor_zh,minor_en\r\n\
+C110152301,113-2,建工,王𪚥,\"WANG, HSIAO-MING\",2002-03-14,電資學院,College of Electrical Engineering and Computer Science,電子工程系,Department of Electronic Engineering,bachelor,工學學士,Bachelor of Science in Engineering,2025-06-30,(114)高科大電子學字第012345號,wang.hsiao-ming@example.org,資訊工程系,Department of Computer Science and Information Engineering\r\n\
+C110152302,113-2,建工,陳怡君,\"CHEN, YI-CHUN\",2002-05-01,電資學院,College of Electrical Engineering and Computer Science,電機工程系,Department of Electrical Engineering,bachelor,工學學士,Bachelor of Science in Engineering,2025-06-30,(114)高科大電機學字第000002號,chen.yichun@example.org,,\r\n\
+C110152303,113-2,第一,林志明,\"LIN, CHIH-MING\",2002-07-09,管理學院,College of Management,會計系,Department of Accounting,bachelor,商學學士,Bachelor of Business Administration,2025-06-30,(114)高科大會計學字第000003號,lin.chihming@example.org,,\r\n";
+
+pub fn site() -> SiteConfig {
+    SiteConfig {
+        institution_id: "nkust".into(),
+        school_zh: "國立高雄科技大學".into(),
+        school_en: "National Kaohsiung University of Science and Technology".into(),
+        email_domain: "nkust.edu.tw".into(),
+        public_url: "http://localhost:8080".into(),
+        verify_site: REGISTRY.into(),
+        phone: "(07)601-1000".into(),
+        secure_cookies: false,
+        max_upload_bytes: 1 << 20,
+    }
+}
+
+pub struct TestApp {
+    pub store: Store,
+    pub ministry: Store,
+    pub state: AppState,
+    pub trust: TrustList,
+    _dir: TempDir,
+}
+
+pub fn password_of(user: &str) -> String {
+    format!("password-of-{user}")
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let dir = TempDir::new("app");
+        let store = Store::open(&format!("sqlite://{}", dir.0.join("university.db").display())).await.unwrap();
+        let ministry = Store::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
+        for (i, (code, en, ext)) in [("建工", "Jiangong", "51103"), ("第一", "First", "53103")].into_iter().enumerate()
+        {
+            store
+                .upsert_campus(&Campus {
+                    code: code.into(),
+                    position: i as i64,
+                    name_zh: format!("{code}校區"),
+                    name_en: format!("{en} Campus"),
+                    office_zh: "綜合業務處".into(),
+                    office_en: "Office of General Affairs".into(),
+                    extensions: ext.into(),
+                })
+                .await
+                .unwrap();
+        }
+        store.upsert_calendar(&dcert_core::calendar::taiwan_official()).await.unwrap();
+        for (user, role, campus) in [
+            ("registrar", Role::Registrar, None),
+            ("admin", Role::Admin, None),
+            ("office-jiangong", Role::CampusOffice, Some("建工")),
+            ("office-first", Role::CampusOffice, Some("第一")),
+        ] {
+            let hash = dcert_web::auth::hash_password(&password_of(user));
+            store.create_staff(user, user, &hash, role, campus, 1).await.unwrap();
+        }
+        let rows = dcert_web::roster_rows(ROSTER.as_bytes(), &site(), &["建工", "第一"]).unwrap();
+        store.import_graduates(&rows, 1).await.unwrap();
+        for r in &rows {
+            let n = &r.record.student_number;
+            store.set_graduate_password(n, &dcert_web::auth::hash_password(&password_of(n)), 1).await.unwrap();
+        }
+        let (kit, trust) = keys();
+        let worker = Worker {
+            store: store.clone(),
+            issuance: Arc::new(Issuance { kit, fonts: fonts() }),
+            registry: Arc::new(StoreRegistry { store: ministry.clone() }),
+            mailer: None,
+            verify_site: REGISTRY.into(),
+            parallelism: 2,
+        };
+        let state = AppState {
+            store: store.clone(),
+            site: Arc::new(site()),
+            limiter: Arc::new(LoginLimiter::default()),
+            worker,
+        };
+        TestApp { store, ministry, state, trust, _dir: dir }
+    }
+
+    pub async fn graduate(&self, number: &str) -> Graduate {
+        self.store.graduate_terms(number).await.unwrap().remove(0)
+    }
+
+    /// Sends a request through the router.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = university_router(self.state.clone()).oneshot(request).await.unwrap();
+        Reply::read(response).await
+    }
+
+    /// A visitor with a CSRF cookie (from a first page) and no session.
+    pub async fn visitor(&self) -> Client<'_> {
+        let reply = self.send(Request::get("/").body(Body::empty()).unwrap()).await;
+        let csrf = reply.cookie("csrf").expect("the first page sets a CSRF cookie");
+        Client { app: self, csrf, session: None }
+    }
+
+    /// A member of staff, signed in.
+    pub async fn staff(&self, user: &str) -> Client<'_> {
+        let mut c = self.visitor().await;
+        let r = c.post("/console/login", &[("username", user), ("password", &password_of(user))]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{user} signs in: {}", r.text);
+        c.session = Some(r.cookie("session").expect("a session cookie"));
+        c
+    }
+
+    /// A graduate, signed in.
+    pub async fn graduate_client(&self, number: &str) -> Client<'_> {
+        let mut c = self.visitor().await;
+        let r = c.post("/login", &[("username", number), ("password", &password_of(number))]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{number} signs in: {}", r.text);
+        c.session = Some(r.cookie("session").expect("a session cookie"));
+        c
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: Vec<u8>,
+    pub text: String,
+}
+
+impl Reply {
+    async fn read(response: Response<Body>) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 << 20).await.unwrap().to_vec();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Reply { status, headers, bytes, text }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().find_map(|v| {
+            let v = v.to_str().ok()?;
+            let (k, rest) = v.split_once('=')?;
+            (k == name).then(|| rest.split(';').next().unwrap_or("").to_owned())
+        })
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub struct Client<'a> {
+    pub app: &'a TestApp,
+    pub csrf: String,
+    pub session: Option<String>,
+}
+
+impl Client<'_> {
+    fn cookies(&self) -> String {
+        let mut c = format!("csrf={}", self.csrf);
+        if let Some(s) = &self.session {
+            c.push_str(&format!("; session={s}"));
+        }
+        c
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.app.send(Request::get(path).header(header::COOKIE, self.cookies()).body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts a form with the client's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly these fields.
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookies())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.app.send(request).await
+    }
+
+    /// Posts a multipart form with the CSRF token and one file.
+    pub async fn upload(&self, path: &str, file: &[u8]) -> Reply {
+        let boundary = "dcert-test-boundary";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n", self.csrf)
+                .as_bytes(),
+        );
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.csv\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookies())
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.app.send(request).await
+    }
+}
+
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
