@@ -624,6 +624,16 @@ impl Store {
         Ok(store)
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a transaction that reads first and writes later could otherwise fail with
+    /// "database is locked" when another one wrote in between, whatever the busy timeout.
+    async fn write_tx(&self) -> Result<Tx<'static>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// The backend.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -654,7 +664,7 @@ impl Store {
             return Err(StoreError::SchemaTooNew { found: applied, known });
         }
         for migration in schema::MIGRATIONS.iter().filter(|m| m.version > applied) {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             let specific = match self.backend {
                 Backend::Sqlite => migration.sqlite_only,
                 Backend::Postgres => migration.postgres_only,
@@ -868,7 +878,7 @@ impl Store {
     /// Inserts or updates graduates by (student number, term), all rows or none.
     pub async fn import_graduates(&self, rows: &[ImportRow], at: i64) -> Result<ImportSummary> {
         let mut summary = ImportSummary::default();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for row in rows {
             let record = serde_json::to_string(&row.record).map_err(|e| corrupt("record", e))?;
             let term = row.record.graduation_term.to_string();
@@ -1060,7 +1070,7 @@ impl Store {
         now: i64,
         max_age: i64,
     ) -> Result<Option<(i64, String)>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "SELECT e.id, e.graduate_id, e.address FROM email_changes e WHERE e.token_hash = $1 \
              AND e.confirmed_at IS NULL AND e.created_at >= $2 \
@@ -1158,7 +1168,7 @@ impl Store {
 
     /// Adds or replaces days of the calendar, all or none.
     pub async fn upsert_calendar(&self, days: &[DayOverride]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for d in days {
             sqlx::query(
                 "INSERT INTO calendar (day, workday, note) VALUES ($1, $2, $3) \
@@ -1185,7 +1195,7 @@ impl Store {
     /// Records an order. The version is the next one of that graduate and language; a first
     /// certificate already ordered is a conflict, and so is a reissue before the first is issued.
     pub async fn create_order(&self, new: &NewOrder<'_>) -> Result<Order> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let latest = sqlx::query("SELECT MAX(version) FROM orders WHERE graduate_id = $1 AND language = $2")
             .bind(new.graduate_id)
             .bind(new.language.code())
@@ -1296,8 +1306,11 @@ impl Store {
     /// the emails, the audit entry. Returns `None` when the order was already fulfilled (another
     /// worker got there first), and then changes nothing.
     pub async fn store_issued(&self, issued: &IssuedFile<'_>) -> Result<Option<CertificateInfo>> {
-        let mut tx = self.pool.begin().await?;
-        let order = sqlx::query(AssertSqlSafe(format!("{ORDER_SELECT} WHERE id = $1")))
+        let mut tx = self.write_tx().await?;
+        // On PostgreSQL, lock the order row: a second worker storing the same order waits here,
+        // then sees it fulfilled. (SQLite's IMMEDIATE transaction already serializes writers.)
+        let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+        let order = sqlx::query(AssertSqlSafe(format!("{ORDER_SELECT} WHERE id = $1{lock}")))
             .bind(issued.order_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -1408,7 +1421,7 @@ impl Store {
 
     /// Revokes a certificate with a reason, queuing the registry's status change, in one transaction.
     pub async fn revoke_certificate(&self, id: i64, reason: &str, registry_payload: &str, at: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE certificates SET status = 'revoked', status_reason = $1, status_at = $2 \
              WHERE id = $3 AND status <> 'revoked'",
@@ -1430,7 +1443,7 @@ impl Store {
 
     /// Queues emails outside an issuance (a resend, an address confirmation).
     pub async fn queue_emails(&self, certificate_id: Option<i64>, emails: &[NewEmail], at: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for email in emails {
             queue_email(&mut tx, certificate_id, email, at).await?;
         }
@@ -1474,7 +1487,7 @@ impl Store {
     /// Marks an email sent (only if it was still pending: a message is never sent twice by the
     /// store's account). Returns whether this call marked it.
     pub async fn email_sent(&self, id: i64, detail: &str, at: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL \
              WHERE id = $2 AND status = 'pending'",
@@ -1492,7 +1505,7 @@ impl Store {
 
     /// Notes a failed attempt: the email is retried at `retry_at`, or fails for good when `None`.
     pub async fn email_attempt_failed(&self, id: i64, error: &str, retry_at: Option<i64>, at: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, status = $3 \
              WHERE id = $4 AND status = 'pending'",
@@ -1613,7 +1626,7 @@ impl Store {
 
     /// Appends to the audit log.
     pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         append_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(())

@@ -442,3 +442,24 @@ async fn opening_a_store_twice_runs_the_migrations_once() {
     std::fs::remove_dir_all(dir).unwrap();
     assert!(matches!(Store::open("mysql://x").await, Err(StoreError::UnsupportedUrl)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_storing_the_same_order_at_once_store_one_file() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
+        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
+        let (a, b) = (store.clone(), store.clone());
+        let (ra, rb) = tokio::join!(
+            tokio::spawn(async move { a.store_issued(&issued(o.id, b"first", "aa", None)).await }),
+            tokio::spawn(async move { b.store_issued(&issued(o.id, b"second", "bb", None)).await }),
+        );
+        let stored = [ra.unwrap().unwrap(), rb.unwrap().unwrap()].into_iter().flatten().count();
+        assert_eq!(stored, 1, "{:?}", store.backend());
+        assert_eq!(store.certificates_for_graduate(g.id).await.unwrap().len(), 1);
+        assert_eq!(store.due_emails(2_000_000_000, 10).await.unwrap().len(), 2, "the winner's emails only");
+    }
+    f.finish().await;
+}

@@ -1,3 +1,5 @@
+mod browser;
 mod email;
 mod support;
 mod web;
+mod worker;
