@@ -132,7 +132,10 @@ async fn visible_graduate(store: &Store, staff: &Staff, id: i64) -> Result<Gradu
 }
 
 fn chrome(ctx: &Ctx, state: &AppState, staff: &Staff) -> Chrome {
-    Chrome::new(ctx, state, "console", Some(format!("{} ({})", staff.display_name, role_label(ctx.t, staff.role))))
+    let mut c =
+        Chrome::new(ctx, state, "console", Some(format!("{} ({})", staff.display_name, role_label(ctx.t, staff.role))));
+    c.role = Some(staff.role);
+    c
 }
 
 fn role_label(t: Texts, role: Role) -> &'static str {

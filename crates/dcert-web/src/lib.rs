@@ -106,6 +106,8 @@ pub fn university_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/lang/{code}", get(switch_language))
         .route("/static/site.css", get(stylesheet))
+        .route("/static/rare.css", get(rare_characters_css))
+        .route("/static/rare.font", get(rare_characters_font))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), csrf_cookie))
@@ -129,6 +131,55 @@ async fn not_found() -> AppError {
 async fn stylesheet() -> Response {
     ([(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")], include_str!("../static/site.css"))
         .into_response()
+}
+
+/// The rare characters of a page (CJK Extension B and beyond), which common fonts lack.
+fn rare_characters(html: &str) -> Vec<char> {
+    let mut chars: Vec<char> = html.chars().filter(|c| u32::from(*c) >= 0x20000).collect();
+    chars.sort_unstable();
+    chars.dedup();
+    chars.truncate(64);
+    chars
+}
+
+#[derive(Deserialize)]
+struct RareQuery {
+    c: String,
+}
+
+fn parse_rare(q: &str) -> Vec<char> {
+    let mut chars: Vec<char> = q
+        .split('-')
+        .filter_map(|h| u32::from_str_radix(h, 16).ok())
+        .filter(|u| *u >= 0x20000)
+        .filter_map(char::from_u32)
+        .take(64)
+        .collect();
+    chars.sort_unstable();
+    chars.dedup();
+    chars
+}
+
+/// The `@font-face` of a page's rare characters: the certificates' own fallback font, cut down
+/// to those characters, so that a name such as 王𪚥 shows on the page as it prints on the
+/// certificate (the whole fallback font is too large for browsers to load).
+async fn rare_characters_css(Query(q): Query<RareQuery>) -> Response {
+    let codes: Vec<String> = parse_rare(&q.c).iter().map(|c| format!("{:X}", u32::from(*c))).collect();
+    let css = format!(
+        "@font-face {{ font-family: \"dcert-rare\"; src: url(\"/static/rare.font?c={}\") format(\"truetype\"); }}\n",
+        codes.join("-")
+    );
+    ([(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=86400")], css).into_response()
+}
+
+async fn rare_characters_font(State(state): State<AppState>, Query(q): Query<RareQuery>) -> Response {
+    let chars = parse_rare(&q.c);
+    let fonts = state.worker.issuance.fonts.clone();
+    let font = tokio::task::spawn_blocking(move || fonts.web_subset(&chars)).await.ok().flatten();
+    match font {
+        Some(bytes) => ([(CONTENT_TYPE, "font/ttf"), (CACHE_CONTROL, "public, max-age=86400")], bytes).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -380,7 +431,14 @@ pub fn redirect(to: &str) -> Response {
 
 /// Renders a page.
 pub fn page(t: impl Template) -> Result<Response, AppError> {
-    let mut r = Html(t.render()?).into_response();
+    let mut html = t.render()?;
+    let rare = rare_characters(&html);
+    if !rare.is_empty() {
+        let codes: Vec<String> = rare.iter().map(|c| format!("{:X}", u32::from(*c))).collect();
+        let link = format!("<link rel=\"stylesheet\" href=\"/static/rare.css?c={}\">\n</head>", codes.join("-"));
+        html = html.replacen("</head>", &link, 1);
+    }
+    let mut r = Html(html).into_response();
     r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
 }

@@ -43,6 +43,8 @@ pub(crate) struct Chrome {
     pub area: &'static str,
     pub user: Option<String>,
     pub school: String,
+    /// The signed-in member of staff's role, which decides the console's menu.
+    pub role: Option<dcert_store::Role>,
 }
 
 impl Chrome {
@@ -51,7 +53,24 @@ impl Chrome {
             crate::i18n::Lang::Zh => state.site.school_zh.clone(),
             crate::i18n::Lang::En => state.site.school_en.clone(),
         };
-        Chrome { t: ctx.t, csrf: ctx.csrf.clone(), path: ctx.path.clone(), area, user, school }
+        Chrome { t: ctx.t, csrf: ctx.csrf.clone(), path: ctx.path.clone(), area, user, school, role: None }
+    }
+
+    /// Whether the console's menu shows the page of `action` (a name of [`crate::Action`]).
+    pub fn can(&self, action: &str) -> bool {
+        use crate::console::Action::*;
+        let action = match action {
+            "graduates" => ViewGraduates,
+            "import" => Import,
+            "calendar" => ViewCalendar,
+            "corrections" => Corrections,
+            "outbox" => ViewOutbox,
+            "policy" => EditPolicy,
+            "templates" => EditTemplates,
+            "audit" => ViewAudit,
+            _ => ViewDashboard,
+        };
+        self.role.is_some_and(|r| crate::allowed(r, action))
     }
 
     /// The href that switches to the other language and comes back here.

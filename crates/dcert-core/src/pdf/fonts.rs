@@ -51,6 +51,11 @@ impl Face {
         FontRef::from_index(&self.data, self.index).ok()
     }
 
+    /// The font file's bytes (a web page can use the same face for the same rare characters).
+    pub fn data(&self) -> &Arc<Vec<u8>> {
+        &self.data
+    }
+
     /// Whether the face has a glyph for `c`.
     pub fn covers(&self, c: char) -> bool {
         self.font_ref().and_then(|f| f.charmap().map(c)).is_some_and(|g| g.to_u32() != 0)
@@ -134,6 +139,47 @@ impl FontBook {
     /// Appends `face` to the fallback chain.
     pub fn add_fallback(&mut self, face: Face) {
         self.fallbacks.push(face);
+    }
+
+    /// The fallback chain, in order.
+    pub fn fallbacks(&self) -> &[Face] {
+        &self.fallbacks
+    }
+
+    /// A small OpenType font with only the glyphs of `chars`, taken from the first fallback face
+    /// that has any of them, with a character map, for a web page to show the rare characters
+    /// of a name (CJK Extension B and beyond) as the certificate prints them. `None` when no
+    /// fallback face has them or the face cannot be subset.
+    pub fn web_subset(&self, chars: &[char]) -> Option<Vec<u8>> {
+        use skrifa::raw::{FontRef as RawFontRef, TableProvider};
+        use write_fonts::FontBuilder;
+        use write_fonts::tables::cmap::Cmap;
+        use write_fonts::types::{GlyphId, Tag};
+
+        let face = self.fallbacks.iter().find(|f| chars.iter().any(|c| f.covers(*c)))?;
+        let font = face.font_ref()?;
+        let charmap = font.charmap();
+        let mut remapper = subsetter::GlyphRemapper::new();
+        let mut mappings = Vec::new();
+        for c in chars {
+            if let Some(glyph) = charmap.map(*c) {
+                let old = u16::try_from(glyph.to_u32()).ok()?;
+                mappings.push((*c, GlyphId::new(u32::from(remapper.remap(old)))));
+            }
+        }
+        let subset = subsetter::subset(&face.data, face.index, &remapper).ok()?;
+        let subset_ref = RawFontRef::new(&subset).ok()?;
+        let original = RawFontRef::from_index(&face.data, face.index).ok()?;
+        let cmap = Cmap::from_mappings(mappings).ok()?;
+        let mut builder = FontBuilder::new();
+        builder.add_table(&cmap).ok()?;
+        // Browsers require OS/2, which PDF subsets leave out; its values do not depend on glyph ids.
+        if let Some(os2) = original.data_for_tag(Tag::new(b"OS/2")) {
+            builder.add_raw(Tag::new(b"OS/2"), os2.as_bytes().to_vec());
+        }
+        let _ = original.head().ok()?;
+        builder.copy_missing_tables(subset_ref);
+        Some(builder.build())
     }
 
     /// The family names.

@@ -430,3 +430,20 @@ fn toml_like(port: u16) -> dcert_web::mail::SmtpConfig {
     serde_json::from_value(serde_json::json!({ "host": "127.0.0.1", "port": port, "from": "registrar@nkust.edu.tw" }))
         .unwrap()
 }
+
+#[tokio::test]
+async fn a_rare_character_of_a_name_comes_with_a_font_cut_to_it() {
+    let app = TestApp::new().await;
+    let g = app.graduate_client(G1).await;
+    let page = g.get("/portal").await;
+    assert!(page.text.contains("<link rel=\"stylesheet\" href=\"/static/rare.css?c=2A6A5\">"), "王𪚥 needs 𪚥");
+    let css = g.get("/static/rare.css?c=2A6A5").await;
+    assert!(css.text.contains("url(\"/static/rare.font?c=2A6A5\")"), "{}", css.text);
+    let font = g.get("/static/rare.font?c=2A6A5").await;
+    assert_eq!(font.status, StatusCode::OK);
+    assert_eq!(&font.bytes[..4], &[0, 1, 0, 0], "a TrueType font");
+    assert!(font.bytes.len() < 20_000, "cut to one glyph, not the whole 30 MB font: {}", font.bytes.len());
+    let face = dcert_core::pdf::Face::new("subset", std::sync::Arc::new(font.bytes.clone()), 0).unwrap();
+    assert!(face.covers('𪚥'));
+    assert_eq!(g.get("/static/rare.font?c=41").await.status, StatusCode::NOT_FOUND, "only rare characters");
+}

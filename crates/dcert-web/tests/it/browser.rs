@@ -1,0 +1,528 @@
+//! The portal and the console in a real browser: the app served on a real port, headless
+//! Chromium driven through chromedriver. Each test is one whole flow as a person clicks it, and
+//! saves a screenshot of its key page to `target/screenshots/<test>.png`.
+
+use std::future::IntoFuture;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use dcert_core::model::Language;
+use dcert_store::CertificateStatus;
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+use crate::support::{TempDir, TestApp, password_of};
+
+const G1: &str = "C110152301";
+const G3: &str = "C110152303";
+
+/// How long to wait for anything the page should show.
+const WAIT: Duration = Duration::from_secs(30);
+
+fn today() -> String {
+    dcert_web::now().taiwan_date().to_string()
+}
+
+/// Where screenshots go: `target/screenshots` of the workspace.
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
+/// A free port on the loopback interface.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A plain HTTP request to chromedriver, usable where nothing can be awaited (in `Drop`).
+/// Returns the response body (chromedriver answers with a Content-Length and may keep the
+/// connection open, so the body is read by its length).
+fn http(port: u16, method: &str, path: &str) -> Option<String> {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(15))).ok()?;
+    stream.set_write_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        if let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if let Some(length) = length
+                && response.len() >= end + 4 + length
+            {
+                return String::from_utf8(response[end + 4..end + 4 + length].to_vec()).ok();
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&chunk[..n]),
+            Err(_) => return None,
+        }
+    }
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    String::from_utf8(response[end + 4..].to_vec()).ok()
+}
+
+/// A chromedriver child process with the Chromium it starts. Dropping it ends the browser
+/// session (if still open) and kills chromedriver's whole process group.
+struct Driver {
+    child: Child,
+    port: u16,
+    /// The WebDriver session, while it is open.
+    session: Option<String>,
+    /// Chromium's profile, removed after the browser has quit.
+    profile: TempDir,
+}
+
+impl Driver {
+    /// Starts chromedriver on a free port and waits until it says it is ready.
+    async fn start(name: &'static str) -> Driver {
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let child = Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("chromedriver runs (apt install chromium-driver)");
+            let mut driver = Driver { child, port, session: None, profile: TempDir::new("chromium") };
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = driver.child.try_wait() {
+                    last_error = format!("chromedriver exited with {status}");
+                    break;
+                }
+                if http(port, "GET", "/status").is_some_and(|body| body.contains("\"ready\":true")) {
+                    return driver;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if last_error.is_empty() {
+                last_error = "chromedriver did not become ready in 15 s".into();
+            }
+        }
+        panic!("{name}: {last_error}");
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The capabilities of a fresh headless Chromium.
+    fn capabilities(&self) -> serde_json::Map<String, Value> {
+        let caps = json!({
+            "browserName": "chrome",
+            "pageLoadStrategy": "normal",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--disable-quic",
+                    "--window-size=1280,1000",
+                    format!("--user-data-dir={}", self.profile.0.display()),
+                ],
+            },
+        });
+        caps.as_object().unwrap().clone()
+    }
+
+    /// Saves what the browser shows, through chromedriver directly (nothing can be awaited).
+    fn screenshot_now(&self, session: &str, file: &str) {
+        use base64ct::{Base64, Encoding};
+        let Some(body) = http(self.port, "GET", &format!("/session/{session}/screenshot")) else { return };
+        let Ok(reply) = serde_json::from_str::<Value>(&body) else { return };
+        let Some(png) = reply["value"].as_str().and_then(|b| Base64::decode_vec(b).ok()) else { return };
+        let _ = std::fs::write(screenshot_dir().join(file), png);
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            let _ = http(self.port, "DELETE", &format!("/session/{session}"));
+        }
+        // Chromedriver leads its own process group: anything left of Chromium goes with it.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The app on a real port and a browser signed in to nothing yet.
+struct Browser {
+    client: Client,
+    base: String,
+    name: &'static str,
+    server: tokio::task::AbortHandle,
+    driver: Driver,
+}
+
+impl Browser {
+    /// Serves `app` on a free port and opens a fresh headless Chromium.
+    async fn open(app: &TestApp, name: &'static str) -> Browser {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = dcert_web::university_router(app.state.clone());
+        let server = tokio::spawn(
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future(),
+        )
+        .abort_handle();
+        let mut driver = Driver::start(name).await;
+        let mut attempt = 0;
+        let client = loop {
+            attempt += 1;
+            let connected = ClientBuilder::new(HttpConnector::new())
+                .capabilities(driver.capabilities())
+                .connect(&driver.url())
+                .await;
+            match connected {
+                Ok(client) => break client,
+                // Chromium sometimes fails to start on a loaded machine; try again.
+                Err(e) if attempt < 3 => eprintln!("{name}: no browser session yet ({e}); trying again"),
+                Err(e) => panic!("{name}: no browser session: {e}"),
+            }
+        };
+        driver.session = client.session_id().await.ok().flatten();
+        Browser { client, base, name, server, driver }
+    }
+
+    /// Ends the browser session; chromedriver is stopped when the browser is dropped.
+    async fn finish(mut self) {
+        if let Err(e) = self.client.clone().close().await {
+            eprintln!("{}: closing the browser: {e}", self.name);
+        } else {
+            self.driver.session = None;
+        }
+    }
+
+    async fn goto(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.unwrap_or_else(|e| panic!("goto {path}: {e}"));
+    }
+
+    /// The page's path and query.
+    async fn location(&self) -> String {
+        match self.client.current_url().await {
+            Ok(url) => match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_owned(),
+            },
+            Err(e) => format!("(no address: {e})"),
+        }
+    }
+
+    /// Waits until the page's path is `path`.
+    async fn wait_path(&self, path: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let at = self.location().await;
+            if at.split('?').next() == Some(path) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{}: waited for {path}, still at {at}", self.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for an element to be on the page.
+    async fn find(&self, css: &str) -> Element {
+        match self.client.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+            Ok(e) => e,
+            Err(e) => panic!("{}: no {css} on {}: {e}", self.name, self.location().await),
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}"))
+    }
+
+    /// Waits until an element's text contains `needle`; returns the text.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::from("(not on the page)");
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+            {
+                if text.contains(needle) {
+                    return text;
+                }
+                last = text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: waited for {css} to say {needle:?} on {}; it says {last:?}",
+                self.name,
+                self.location().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Signs in on `login` (the portal's or the console's) and waits for the page after it.
+    async fn sign_in(&self, login: &str, user: &str, landing: &str) {
+        self.goto(login).await;
+        self.fill("#username", user).await;
+        self.fill("#password", &password_of(user)).await;
+        self.click("#login-submit").await;
+        self.wait_path(landing).await;
+    }
+
+    /// Saves the page as `target/screenshots/<test>.png`.
+    async fn screenshot(&self) {
+        let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        std::fs::write(screenshot_dir().join(format!("{}.png", self.name)), png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Runs before the client is dropped (which ends the session): a failed test leaves a
+        // picture of where it stopped.
+        if std::thread::panicking()
+            && let Some(session) = &self.driver.session
+        {
+            self.driver.screenshot_now(session, &format!("{}-failed.png", self.name));
+        }
+        self.server.abort();
+    }
+}
+
+/// Confirms `number`, records the Chinese collection through the router as the registrar and
+/// runs the worker; returns the graduate's id.
+async fn issue_for(app: &TestApp, number: &str) -> i64 {
+    let g = app.graduate(number).await;
+    app.store.confirm_graduate(g.id, dcert_web::now().unix()).await.unwrap();
+    let registrar = app.staff("registrar").await;
+    let r = registrar
+        .post(&format!("/console/graduates/{}/diploma", g.id), &[("language", "zh"), ("date", &today())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let round = app.state.worker.issue_due(dcert_web::now(), 10, &|_| {}).await.unwrap();
+    assert_eq!(round.issued, 1);
+    g.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graduate_signs_in_chooses_the_term_sees_the_eight_fields_and_confirms() {
+    let app = TestApp::new().await;
+    let b = Browser::open(&app, "a_graduate_signs_in_chooses_the_term_sees_the_eight_fields_and_confirms").await;
+    b.sign_in("/login", G1, "/portal").await;
+    b.find("#term").await.select_by_value("113-2").await.unwrap();
+    b.click("#choose-term").await;
+    b.wait_path("/portal").await;
+    b.wait_text("#status", "尚未確認基本資料、電子信箱").await;
+    let fields = b.text("#fields").await;
+    for label in [
+        "01. 姓名",
+        "02. 生日",
+        "03. 學號",
+        "04. 畢業學校",
+        "05. 畢業學院",
+        "06. 畢業系所",
+        "07. 其他資訊",
+        "08. 電子信箱",
+        "電子信箱1",
+        "電子信箱2",
+    ] {
+        assert!(fields.contains(label), "{label} missing from:\n{fields}");
+    }
+    assert!(fields.contains("王𪚥") && fields.contains("c110152301@nkust.edu.tw"), "{fields}");
+    assert!(b.location().await.contains("term=113-2"), "the chosen term is in the address");
+
+    b.click("#confirm").await;
+    b.wait_text("#notice", "已確認").await;
+    let status = b.text("#status").await;
+    assert!(status.contains("已確認"), "{status}");
+    let page = b.text("body").await;
+    assert!(!page.contains("尚未確認基本資料、電子信箱"), "the banner is gone:\n{page}");
+    assert!(b.client.find(Locator::Css("#confirm")).await.is_err(), "no second confirmation");
+    assert!(app.graduate(G1).await.confirmed_at.is_some(), "the store has the confirmation");
+    b.screenshot().await;
+    b.finish().await;
+}
+
+/// The script that downloads `href` inside the page and reports its SHA-256 and headers.
+const FETCH_AND_HASH: &str = r#"
+const [href, done] = arguments;
+fetch(href, { credentials: 'same-origin' })
+  .then(async (r) => {
+    const bytes = await r.arrayBuffer();
+    const digest = await crypto.subtle.digest('SHA-256', bytes);
+    const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+    done({
+      status: r.status,
+      type: r.headers.get('content-type'),
+      disposition: r.headers.get('content-disposition'),
+      size: bytes.byteLength,
+      sha256: hex,
+    });
+  })
+  .catch((e) => done({ error: String(e) }));
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campus_officer_records_the_collection_and_the_graduate_downloads_the_issued_certificate() {
+    let app = TestApp::new().await;
+    let g = app.graduate(G1).await;
+    app.store.confirm_graduate(g.id, dcert_web::now().unix()).await.unwrap();
+    let b = Browser::open(
+        &app,
+        "a_campus_officer_records_the_collection_and_the_graduate_downloads_the_issued_certificate",
+    )
+    .await;
+
+    b.sign_in("/console/login", "office-jiangong", "/console").await;
+    b.goto("/console/graduates").await;
+    b.wait_text("#graduates", G1).await;
+    b.find(&format!("#graduates a[href='/console/graduates/{}']", g.id)).await.click().await.unwrap();
+    b.wait_path(&format!("/console/graduates/{}", g.id)).await;
+    b.find("#diploma-language").await.select_by_value("zh").await.unwrap();
+    let day = today();
+    b.client.execute("document.getElementById('diploma-date').value = arguments[0]", vec![json!(day)]).await.unwrap();
+    b.click("#record-diploma").await;
+    b.wait_text("#notice", "已登記").await;
+    b.wait_text("#waiting", "第1版").await;
+
+    let round = app.state.worker.issue_due(dcert_web::now(), 10, &|_| {}).await.unwrap();
+    assert_eq!(round.issued, 1, "the worker issues the recorded collection");
+    let cert = app.store.latest_certificate(g.id, Language::Zh).await.unwrap().expect("a certificate");
+    b.client.refresh().await.unwrap();
+    let rows = b.wait_text("#certificates tbody", &cert.number).await;
+    assert!(rows.contains("有效"), "{rows}");
+
+    b.click("#logout").await;
+    b.wait_path("/console/login").await;
+    b.sign_in("/login", G1, "/portal").await;
+    let link = b.find("#certificates a.download").await;
+    let href = link.attr("href").await.unwrap().expect("the link has an address");
+    assert_eq!(href, format!("/portal/certificates/{}", cert.id));
+    let got = b.client.execute_async(FETCH_AND_HASH, vec![json!(href)]).await.unwrap();
+    assert!(got.get("error").is_none(), "the download failed: {got}");
+    assert_eq!(got["status"], json!(200), "{got}");
+    assert_eq!(got["type"], json!("application/pdf"), "{got}");
+    assert_eq!(got["size"], json!(cert.size), "{got}");
+    assert_eq!(got["sha256"].as_str(), Some(cert.sha256.as_str()), "the exact stored file");
+    let disposition = got["disposition"].as_str().unwrap_or_default();
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    b.client.execute("document.getElementById('certificates').scrollIntoView()", vec![]).await.unwrap();
+    b.screenshot().await;
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrar_reissues_a_certificate_and_the_first_version_shows_as_superseded() {
+    let app = TestApp::new().await;
+    let id = issue_for(&app, G1).await;
+    let b = Browser::open(&app, "a_registrar_reissues_a_certificate_and_the_first_version_shows_as_superseded").await;
+    b.sign_in("/console/login", "registrar", "/console").await;
+    let page = format!("/console/graduates/{id}");
+    b.goto(&page).await;
+    b.wait_text("#certificates tbody", "有效").await;
+    b.fill(".reissue-reason", "遺失補發").await;
+    b.click("button.reissue").await;
+    b.wait_text("#notice", "已登記補證").await;
+
+    // The registrar runs the worker from the dashboard.
+    b.goto("/console").await;
+    b.click("#issue-now").await;
+    b.wait_text("#notice", "已核發 1 份證書").await;
+
+    b.goto(&page).await;
+    b.wait_text("#certificates tbody", "已由新版取代").await;
+    let rows = b.client.find_all(Locator::Css("#certificates tbody tr")).await.unwrap();
+    let mut texts = Vec::new();
+    for row in &rows {
+        texts.push(row.text().await.unwrap());
+    }
+    assert_eq!(texts.len(), 2, "two versions: {texts:?}");
+    assert_eq!(texts.iter().filter(|t| t.contains("已由新版取代")).count(), 1, "{texts:?}");
+    assert_eq!(texts.iter().filter(|t| t.contains("有效")).count(), 1, "{texts:?}");
+    let certs = app.store.certificates_for_graduate(id).await.unwrap();
+    let status = |v: u32| certs.iter().find(|c| c.version == v).map(|c| c.status);
+    assert_eq!((status(1), status(2)), (Some(CertificateStatus::Superseded), Some(CertificateStatus::Current)));
+    assert_eq!(certs.iter().find(|c| c.version == 1).unwrap().status_reason.as_deref(), Some("遺失補發"));
+    b.screenshot().await;
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campus_office_does_not_see_another_campuses_graduates() {
+    let app = TestApp::new().await;
+    let jiangong = app.graduate(G1).await.id;
+    let b = Browser::open(&app, "a_campus_office_does_not_see_another_campuses_graduates").await;
+    b.sign_in("/console/login", "office-first", "/console").await;
+    b.goto("/console/graduates").await;
+    let list = b.wait_text("#graduates", G3).await;
+    assert!(!list.contains(G1), "only its own campus:\n{list}");
+    let campuses = b.client.find_all(Locator::Css("#campus option")).await.unwrap();
+    assert_eq!(campuses.len(), 1, "the campus filter offers only its own campus");
+    b.screenshot().await;
+
+    b.goto(&format!("/console/graduates/{jiangong}")).await;
+    b.wait_text("#error-zh", "找不到此頁面").await;
+    assert_eq!(b.text("h1").await, "404");
+    assert!(!b.text("body").await.contains("王𪚥"), "nothing of the graduate shows");
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_switch_shows_the_portal_in_english() {
+    let app = TestApp::new().await;
+    let b = Browser::open(&app, "the_language_switch_shows_the_portal_in_english").await;
+    b.goto("/login").await;
+    b.wait_text("h1", "畢業生登入").await;
+    b.click("#lang-switch").await;
+    b.wait_text("h1", "Graduate sign-in").await;
+    assert_eq!(b.location().await, "/login", "back on the same page");
+    assert_eq!(b.text("#lang-switch").await, "中文");
+
+    b.fill("#username", G1).await;
+    b.fill("#password", &password_of(G1)).await;
+    b.click("#login-submit").await;
+    b.wait_path("/portal").await;
+    b.wait_text("#status", "Personal data and email addresses not yet confirmed").await;
+    let fields = b.text("#fields").await;
+    assert!(fields.contains("March 14, 2002") && fields.contains("Department of Electronic Engineering"), "{fields}");
+    b.screenshot().await;
+    b.finish().await;
+}
