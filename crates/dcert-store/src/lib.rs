@@ -296,6 +296,15 @@ pub struct Order {
     pub certificate_id: Option<i64>,
     /// The last error of an attempt to issue.
     pub last_error: Option<String>,
+    /// When it was cancelled (its certificate was revoked before it was issued).
+    pub cancelled_at: Option<i64>,
+}
+
+impl Order {
+    /// Whether it still waits for issuance.
+    pub fn is_open(&self) -> bool {
+        self.certificate_id.is_none() && self.cancelled_at.is_none()
+    }
 }
 
 /// A new order.
@@ -997,7 +1006,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT g.id, g.student_number, g.term, g.campus, g.name_zh, g.department_zh, g.confirmed_at, \
              (SELECT COUNT(*) FROM certificates c WHERE c.graduate_id = g.id), \
-             (SELECT COUNT(*) FROM orders o WHERE o.graduate_id = g.id AND o.certificate_id IS NULL) \
+             (SELECT COUNT(*) FROM orders o WHERE o.graduate_id = g.id AND o.certificate_id IS NULL \
+                AND o.cancelled_at IS NULL) \
              FROM graduates g WHERE ($1 IS NULL OR g.campus = $1) AND ($2 IS NULL OR g.term = $2) \
              AND ($3 IS NULL OR g.student_number LIKE $3 OR g.name_zh LIKE $3) \
              ORDER BY g.term DESC, g.student_number LIMIT $4",
@@ -1203,13 +1213,25 @@ impl Store {
             .await?;
         let latest: Option<i64> = latest.try_get(0)?;
         let open: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM orders WHERE graduate_id = $1 AND language = $2 AND certificate_id IS NULL",
+            "SELECT COUNT(*) FROM orders WHERE graduate_id = $1 AND language = $2 AND certificate_id IS NULL \
+             AND cancelled_at IS NULL",
         )
         .bind(new.graduate_id)
         .bind(new.language.code())
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
+        let revoked: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM certificates WHERE graduate_id = $1 AND language = $2 AND status = 'revoked'",
+        )
+        .bind(new.graduate_id)
+        .bind(new.language.code())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        if revoked > 0 {
+            return Err(StoreError::Conflict("the certificate in that language was revoked".into()));
+        }
         let version = match (new.kind, latest) {
             (OrderKind::Reissue, None) => {
                 return Err(StoreError::Conflict("nothing to reissue: no certificate in that language yet".into()));
@@ -1239,7 +1261,14 @@ impl Store {
         .bind(new.actor)
         .bind(new.at)
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // Two clerks recording the same order at once: the second one is told so.
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict("already recorded for that language".into())
+            }
+            other => other.into(),
+        })?;
         let id: i64 = row.try_get(0)?;
         tx.commit().await?;
         self.order(id).await?.ok_or(StoreError::NotFound("order"))
@@ -1268,7 +1297,7 @@ impl Store {
     /// on (or every term when `alumni_open`).
     pub async fn issuable_orders(&self, first_term: Term, alumni_open: bool, limit: i64) -> Result<Vec<Order>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "{ORDER_SELECT} WHERE certificate_id IS NULL AND graduate_id IN \
+            "{ORDER_SELECT} WHERE certificate_id IS NULL AND cancelled_at IS NULL AND graduate_id IN \
              (SELECT id FROM graduates WHERE confirmed_at IS NOT NULL) ORDER BY due_on, id LIMIT $1"
         )))
         .bind(limit.saturating_mul(4).max(limit))
@@ -1315,7 +1344,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let order = order_row(&order.ok_or(StoreError::NotFound("order"))?)?;
-        if order.certificate_id.is_some() {
+        if !order.is_open() {
             return Ok(None);
         }
         let reason = (order.kind == OrderKind::Reissue).then_some(order.reason.as_str());
@@ -1419,21 +1448,59 @@ impl Store {
         Ok(row.ok_or(StoreError::NotFound("certificate"))?.try_get(0)?)
     }
 
-    /// Revokes a certificate with a reason, queuing the registry's status change, in one transaction.
+    /// Revokes a certificate with a reason, as the registry does: every version in that language,
+    /// with the orders still open cancelled and the emails not yet sent withdrawn, and the
+    /// registry's status change queued, in one transaction.
     pub async fn revoke_certificate(&self, id: i64, reason: &str, registry_payload: &str, at: i64) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let row = sqlx::query("SELECT graduate_id, language, status FROM certificates WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("certificate"))?;
+        let (graduate_id, language, status): (i64, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if status == "revoked" {
+            return Err(StoreError::Conflict("the certificate is already revoked".into()));
+        }
+        sqlx::query(
             "UPDATE certificates SET status = 'revoked', status_reason = $1, status_at = $2 \
-             WHERE id = $3 AND status <> 'revoked'",
+             WHERE graduate_id = $3 AND language = $4 AND status <> 'revoked'",
         )
         .bind(reason)
         .bind(at)
-        .bind(id)
+        .bind(graduate_id)
+        .bind(&language)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict("the certificate does not exist or is already revoked".into()));
-        }
+        sqlx::query(
+            "UPDATE orders SET cancelled_at = $1 WHERE graduate_id = $2 AND language = $3 \
+             AND certificate_id IS NULL AND cancelled_at IS NULL",
+        )
+        .bind(at)
+        .bind(graduate_id)
+        .bind(&language)
+        .execute(&mut *tx)
+        .await?;
+        let withdrawn = "certificates.graduate_id = $2 AND certificates.language = $3";
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO delivery_log (outbox_id, at, event, detail) SELECT outbox.id, $1, 'cancelled', 'revoked' \
+             FROM outbox JOIN certificates ON certificates.id = outbox.certificate_id \
+             WHERE outbox.status = 'pending' AND {withdrawn}"
+        )))
+        .bind(at)
+        .bind(graduate_id)
+        .bind(&language)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND certificate_id IN \
+             (SELECT id FROM certificates WHERE graduate_id = $1 AND language = $2)",
+        )
+        .bind(graduate_id)
+        .bind(&language)
+        .execute(&mut *tx)
+        .await?;
         queue_registry(&mut tx, registry_payload, at).await?;
         tx.commit().await?;
         Ok(())
@@ -1691,9 +1758,11 @@ impl Store {
             "SELECT k.code, \
              (SELECT COUNT(*) FROM graduates g WHERE g.campus = k.code AND g.confirmed_at IS NULL), \
              (SELECT COUNT(*) FROM orders o JOIN graduates g ON g.id = o.graduate_id \
-                WHERE g.campus = k.code AND o.certificate_id IS NULL AND o.due_on >= $1), \
+                WHERE g.campus = k.code AND g.confirmed_at IS NOT NULL AND o.certificate_id IS NULL \
+                AND o.cancelled_at IS NULL AND o.due_on >= $1), \
              (SELECT COUNT(*) FROM orders o JOIN graduates g ON g.id = o.graduate_id \
-                WHERE g.campus = k.code AND o.certificate_id IS NULL AND o.due_on < $1), \
+                WHERE g.campus = k.code AND g.confirmed_at IS NOT NULL AND o.certificate_id IS NULL \
+                AND o.cancelled_at IS NULL AND o.due_on < $1), \
              (SELECT COUNT(*) FROM certificates c JOIN graduates g ON g.id = c.graduate_id WHERE g.campus = k.code), \
              (SELECT COUNT(*) FROM certificates c JOIN graduates g ON g.id = c.graduate_id WHERE g.campus = k.code \
                 AND EXISTS (SELECT 1 FROM outbox m WHERE m.certificate_id = c.id) \
@@ -1808,7 +1877,7 @@ fn graduate_row(r: &AnyRow) -> Result<Graduate> {
 }
 
 const ORDER_SELECT: &str = "SELECT id, graduate_id, language, version, kind, reason, requested_on, due_on, \
-     certificate_id, last_error FROM orders";
+     certificate_id, last_error, cancelled_at FROM orders";
 
 fn parse_language(s: &str) -> Result<Language> {
     match s {
@@ -1834,6 +1903,7 @@ fn order_row(r: &AnyRow) -> Result<Order> {
         due_on: parse_date(&r.try_get::<String, _>(7)?)?,
         certificate_id: r.try_get(8)?,
         last_error: r.try_get(9)?,
+        cancelled_at: r.try_get(10)?,
     })
 }
 

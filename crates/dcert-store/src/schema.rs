@@ -90,6 +90,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             created_at BIGINT NOT NULL,
             certificate_id BIGINT,
             last_error TEXT,
+            cancelled_at BIGINT,
             UNIQUE (graduate_id, language, version)
         )",
         "CREATE INDEX orders_open ON orders (certificate_id, due_on)",

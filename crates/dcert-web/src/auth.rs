@@ -56,6 +56,38 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// What [`GraduateAuth::check`] returns.
+pub type AuthFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, dcert_store::StoreError>> + Send + 'a>>;
+
+/// How a graduate proves who they are. The built-in [`StorePasswords`] checks argon2id hashes in
+/// the store (set by `dcert graduates set-password`); a school's single sign-on would be another
+/// implementation of this trait, with the rest of the portal unchanged.
+pub trait GraduateAuth: Send + Sync {
+    /// Whether `password` is the password of `student_number`.
+    fn check<'a>(&'a self, student_number: &'a str, password: &'a str) -> AuthFuture<'a>;
+}
+
+/// Graduates' passwords kept in the store as argon2id hashes.
+#[derive(Clone, Debug)]
+pub struct StorePasswords {
+    /// The university's store.
+    pub store: dcert_store::Store,
+}
+
+impl GraduateAuth for StorePasswords {
+    fn check<'a>(&'a self, student_number: &'a str, password: &'a str) -> AuthFuture<'a> {
+        Box::pin(async move {
+            let hash = self.store.graduate_password(student_number).await?;
+            let password = password.to_owned();
+            // argon2 takes tens of milliseconds of CPU: off the async threads.
+            let ok =
+                tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await.unwrap_or(false);
+            Ok(ok)
+        })
+    }
+}
+
 /// Counts failed logins per account and per client address in a sliding window.
 #[derive(Debug)]
 pub struct LoginLimiter {

@@ -178,15 +178,21 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginFo
     let username = form.username.trim().to_owned();
     let at = now().unix();
     if !state.limiter.allowed(&username, &ctx.ip, at) {
-        let entry = ctx.audit(&username, "-", "login_rate_limited", format!("staff:{username}"), String::new());
-        state.store.audit(&entry).await?;
+        if let Some(s) = state.store.staff_by_username(&username).await? {
+            let entry =
+                ctx.audit(&s.username, s.role.code(), "login_rate_limited", format!("staff:{}", s.id), String::new());
+            state.store.audit(&entry).await?;
+        }
         return Err(AppError::TooManyRequests);
     }
     let staff = state.store.staff_by_username(&username).await?;
     if !auth::verify_password(&form.password, staff.as_ref().map(|s| s.password_hash.as_str())) {
         state.limiter.failed(&username, &ctx.ip, at);
-        let entry = ctx.audit(&username, "-", "login_failed", format!("staff:{username}"), String::new());
-        state.store.audit(&entry).await?;
+        // Only a known account is named: a password typed into the name field stays out of the log.
+        if let Some(s) = &staff {
+            let entry = ctx.audit(&s.username, s.role.code(), "login_failed", format!("staff:{}", s.id), String::new());
+            state.store.audit(&entry).await?;
+        }
         let t = ctx.t;
         let mut r = page(LoginPage {
             c: Chrome::new(&ctx, &state, "console", None),
@@ -201,10 +207,12 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginFo
     }
     let Some(staff) = staff else { return Err(AppError::Internal("verified without an account".into())) };
     state.limiter.succeeded(&username);
-    let cookie = ctx.start_session(&state, "staff", &staff.id.to_string()).await?;
+    let cookies = ctx.start_session(&state, "staff", &staff.id.to_string()).await?;
     state.store.audit(&audit_of(&ctx, &staff, "login", format!("staff:{}", staff.id), String::new())).await?;
     let mut r = redirect("/console");
-    r.headers_mut().append(SET_COOKIE, cookie);
+    for c in cookies {
+        r.headers_mut().append(SET_COOKIE, c);
+    }
     Ok(r)
 }
 
@@ -379,8 +387,7 @@ async fn graduate(
     let t = ctx.t;
     let certificates = state.store.certificates_for_graduate(g.id).await?;
     let orders = state.store.orders_for_graduate(g.id).await?;
-    let failed_orders =
-        orders.iter().filter(|o| o.certificate_id.is_none()).filter_map(|o| o.last_error.clone()).collect();
+    let failed_orders = orders.iter().filter(|o| o.is_open()).filter_map(|o| o.last_error.clone()).collect();
     let policy = Policy::load(&state.store).await?;
     let notice = match q.done.as_deref() {
         Some("recorded") => Some(t.s("console.notice.recorded")),
@@ -528,6 +535,9 @@ async fn reissue(
     let why = reason(ctx.t, &form.reason)?;
     let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
     let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    if cert.status != dcert_store::CertificateStatus::Current {
+        return Err(AppError::BadRequest(ctx.t.s("console.reissue_not_current").into()));
+    }
     let day = today();
     let due = working_calendar(&state.store).await?.due_date(day);
     let order = state
@@ -542,7 +552,11 @@ async fn reissue(
             actor: &staff.username,
             at: now().unix(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            dcert_store::StoreError::Conflict(_) => AppError::BadRequest(ctx.t.s("console.reissue_waiting").into()),
+            other => other.into(),
+        })?;
     let detail = format!("{} v{} -> v{}: {why}", cert.number, cert.version, order.version);
     state.store.audit(&audit_of(&ctx, &staff, "reissue", format!("certificate:{id}"), detail)).await?;
     Ok(redirect(&format!("/console/graduates/{}?done=reissue", g.id)))
@@ -573,7 +587,10 @@ async fn revoke(
         at,
     };
     let payload = serde_json::to_string(&payload).map_err(|e| AppError::Internal(e.to_string()))?;
-    state.store.revoke_certificate(id, &why, &payload, at).await?;
+    state.store.revoke_certificate(id, &why, &payload, at).await.map_err(|e| match e {
+        dcert_store::StoreError::Conflict(_) => AppError::BadRequest(ctx.t.s("console.already_revoked").into()),
+        other => other.into(),
+    })?;
     state.worker.submit_to_registry(at).await?;
     let detail = format!("{} v{}: {why}", cert.number, cert.version);
     state.store.audit(&audit_of(&ctx, &staff, "revoke", format!("certificate:{id}"), detail)).await?;
@@ -590,6 +607,9 @@ async fn resend(
     let staff = require(&ctx, &state.store, Action::Resend).await?;
     let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
     let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    if cert.status != dcert_store::CertificateStatus::Current {
+        return Err(AppError::BadRequest(ctx.t.s("console.resend_not_current").into()));
+    }
     let kit = &state.worker.issuance.kit;
     let emails: Vec<_> = g
         .addresses()
@@ -881,6 +901,7 @@ struct MessageRow {
     m: OutboxMessage,
     created: String,
     sent: String,
+    status: &'static str,
 }
 
 #[derive(Template)]
@@ -896,10 +917,26 @@ struct OutboxPage {
 async fn outbox_view(state: &AppState, ctx: &Ctx, staff: &Staff, selected: Option<OutboxMessage>) -> PageResult {
     let t = ctx.t;
     let scoped = scope(staff);
-    let row = |m: OutboxMessage| MessageRow {
-        created: t.time(m.created_at),
-        sent: m.sent_at.map(|s| t.time(s)).unwrap_or_default(),
-        m,
+    let row = |mut m: OutboxMessage| {
+        // A confirmation link is the graduate's alone: staff see that it was sent, not the link.
+        if m.kind == crate::mail::KIND_CONFIRM_ADDRESS {
+            m.body = m
+                .body
+                .split_inclusive(char::is_whitespace)
+                .map(|w| if w.contains("token=") { "[…]\n" } else { w })
+                .collect();
+        }
+        MessageRow {
+            created: t.time(m.created_at),
+            sent: m.sent_at.map(|s| t.time(s)).unwrap_or_default(),
+            status: match m.status.as_str() {
+                "sent" => t.s("console.outbox.status.sent"),
+                "failed" => t.s("console.outbox.status.failed"),
+                "cancelled" => t.s("console.outbox.status.cancelled"),
+                _ => t.s("console.outbox.status.pending"),
+            },
+            m,
+        }
     };
     let mut rows = Vec::new();
     for m in state.store.emails(None, 300).await? {

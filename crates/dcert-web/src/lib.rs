@@ -90,6 +90,8 @@ pub struct AppState {
     pub site: Arc<SiteConfig>,
     /// The login rate limit.
     pub limiter: Arc<LoginLimiter>,
+    /// How graduates sign in.
+    pub graduate_auth: Arc<dyn auth::GraduateAuth>,
     /// The worker, for "issue now", resends and template previews.
     pub worker: Worker,
 }
@@ -190,7 +192,15 @@ struct Back {
 /// Sets the language cookie and returns to the page (only a path on this site).
 async fn switch_language(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
     let lang = Lang::from_code(&code);
-    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\')).unwrap_or("/".into());
+    // Only a path on this site: "/" then path characters (no "//", backslash, space or control
+    // character, which browsers would strip or turn into another host).
+    let safe = |b: &str| {
+        b.starts_with('/')
+            && !b.starts_with("//")
+            && b.bytes().all(|c| c.is_ascii_alphanumeric() || b"/-_.~?=&%+".contains(&c))
+            && !b.contains("%2F%2F")
+    };
+    let back = q.back.filter(|b| safe(b)).unwrap_or("/".into());
     let mut r = redirect(&back);
     let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -268,6 +278,8 @@ impl FromRequestParts<AppState> for Ctx {
             Some(h) => state.store.session(h, now().unix()).await?,
             None => None,
         };
+        // Signed in, forms carry the session's own token (issued at sign-in), not just any cookie.
+        let csrf = session.as_ref().map(|s| s.csrf.clone()).unwrap_or(csrf);
         Ok(Ctx { t: Texts::new(lang), csrf, ip, path, session, session_hash })
     }
 }
@@ -302,22 +314,30 @@ impl Ctx {
         staff.ok_or_else(|| AppError::Redirect("/console/login".into()))
     }
 
-    /// Starts a session for `subject`, returning the cookie to set.
-    pub async fn start_session(&self, state: &AppState, kind: &str, subject: &str) -> Result<HeaderValue, AppError> {
+    /// Starts a session for `subject` with a new session token and a new CSRF token, returning
+    /// the cookies to set.
+    pub async fn start_session(
+        &self,
+        state: &AppState,
+        kind: &str,
+        subject: &str,
+    ) -> Result<Vec<HeaderValue>, AppError> {
         let token = auth::random_token();
+        let csrf = auth::random_token();
         let now = now().unix();
         let session = Session {
             kind: kind.into(),
             subject: subject.into(),
-            csrf: self.csrf.clone(),
+            csrf: csrf.clone(),
             expires_at: now + SESSION_SECONDS,
         };
         state.store.create_session(&auth::token_hash(&token), &session, now).await?;
         let secure = if state.site.secure_cookies { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "session={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECONDS}{secure}"
-        ))
-        .map_err(|e| AppError::Internal(e.to_string()))
+        let cookie = |text: String| HeaderValue::from_str(&text).map_err(|e| AppError::Internal(e.to_string()));
+        Ok(vec![
+            cookie(format!("session={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECONDS}{secure}"))?,
+            cookie(format!("csrf={csrf}; Path=/; HttpOnly; SameSite=Strict{secure}"))?,
+        ])
     }
 
     /// Ends the session, returning the cookie that clears it.

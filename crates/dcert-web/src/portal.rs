@@ -155,8 +155,7 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginFo
     if !state.limiter.allowed(&number, &ctx.ip, at) {
         return Err(AppError::TooManyRequests);
     }
-    let hash = state.store.graduate_password(&number).await?;
-    let ok = auth::verify_password(&form.password, hash.as_deref());
+    let ok = state.graduate_auth.check(&number, &form.password).await?;
     let has_record = ok && !state.store.graduate_terms(&number).await?.is_empty();
     if !has_record {
         state.limiter.failed(&number, &ctx.ip, at);
@@ -173,10 +172,12 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginFo
         return Ok(r);
     }
     state.limiter.succeeded(&number);
-    let cookie = ctx.start_session(&state, "graduate", &number).await?;
+    let cookies = ctx.start_session(&state, "graduate", &number).await?;
     state.store.audit(&ctx.audit(&number, "graduate", "login", format!("student:{number}"), String::new())).await?;
     let mut r = redirect("/portal");
-    r.headers_mut().append(SET_COOKIE, cookie);
+    for c in cookies {
+        r.headers_mut().append(SET_COOKIE, c);
+    }
     Ok(r)
 }
 
@@ -257,7 +258,7 @@ pub(crate) struct OrderRow {
 pub(crate) fn order_rows(t: Texts, orders: &[Order]) -> Vec<OrderRow> {
     orders
         .iter()
-        .filter(|o| o.certificate_id.is_none())
+        .filter(|o| o.is_open())
         .map(|o| OrderRow {
             text: t.f(
                 "portal.waiting",
@@ -410,8 +411,14 @@ async fn change_email(State(state): State<AppState>, ctx: Ctx, Form(form): Form<
         return Err(AppError::BadRequest(ctx.t.s("portal.email.invalid").into()));
     }
     let (_, g) = chosen(&state, &number, Some(&form.term)).await?;
-    let token = auth::random_token();
     let at = now().unix();
+    // A few links per quarter hour: the school's mail server is not a way to mail anyone at will.
+    let key = format!("address-change:{number}");
+    if !state.limiter.allowed(&key, "-", at) {
+        return Err(AppError::TooManyRequests);
+    }
+    state.limiter.failed(&key, "-", at);
+    let token = auth::random_token();
     state.store.start_email_change(g.id, address, &auth::token_hash(&token), at).await?;
     let link = format!("{}/email/confirm?token={token}", state.site.public_url.trim_end_matches('/'));
     let email = crate::mail::address_confirmation_email(&state.site.school_zh, &state.site.school_en, address, &link);
@@ -447,7 +454,12 @@ async fn confirm_email(State(state): State<AppState>, ctx: Ctx, Query(q): Query<
         }
         None => (false, t.s("portal.email.link_invalid").to_owned()),
     };
-    page(MessagePage { c: Chrome::new(&ctx, &state, "portal", user), title: t.s("portal.email.title"), text, ok })
+    let mut r =
+        page(MessagePage { c: Chrome::new(&ctx, &state, "portal", user), title: t.s("portal.email.title"), text, ok })?;
+    if !ok {
+        *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(r)
 }
 
 async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {

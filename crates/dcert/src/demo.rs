@@ -268,6 +268,13 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         bail!("--port must leave room for the Ministry's port (N+1)");
     }
     let registry = format!("http://localhost:{}", port + 1);
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    // The databases hold personal data and the accounts file passwords: only the owner reads them.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", data_dir.display()))?;
+    }
     let (nkust, moe, trust_json, trust) = keys(data_dir, &registry, now)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {

@@ -101,6 +101,9 @@ enum Command {
     /// Manage console accounts.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Manage graduates' sign-in.
+    #[command(subcommand)]
+    Graduates(GraduatesCommand),
     /// Measure throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -282,6 +285,17 @@ enum ImportCommand {
         campus: Option<String>,
         /// The CSV file.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum GraduatesCommand {
+    /// Set the portal passwords of graduates, read from standard input as CSV lines
+    /// `student_number,password` (one graduate or a whole class; a header line is skipped).
+    SetPassword {
+        /// The settings file.
+        #[arg(long)]
+        config: PathBuf,
     },
 }
 
@@ -645,6 +659,41 @@ fn run(command: Command) -> Result<u8> {
                 );
                 anyhow::Ok(())
             })?;
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Graduates(GraduatesCommand::SetPassword { config }) => {
+            let config = config::load(&config)?;
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("cannot read standard input")?;
+            let mut pairs = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim_start_matches('\u{feff}').trim();
+                if line.is_empty() || line.eq_ignore_ascii_case("student_number,password") {
+                    continue;
+                }
+                let Some((number, password)) = line.split_once(',') else {
+                    bail!("line {}: expected student_number,password", i + 1);
+                };
+                if password.chars().count() < 8 {
+                    bail!("line {}: the password must have at least 8 characters", i + 1);
+                }
+                pairs.push((number.trim().to_uppercase(), password.to_owned()));
+            }
+            tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+                let store = server::open_store(&config.database.url, "university").await?;
+                for (number, _) in &pairs {
+                    if store.graduate_terms(number).await?.is_empty() {
+                        bail!("{number} is not an imported graduate; import the class first");
+                    }
+                }
+                for (number, password) in &pairs {
+                    store
+                        .set_graduate_password(number, &dcert_web::auth::hash_password(password), now().unix())
+                        .await?;
+                }
+                anyhow::Ok(())
+            })?;
+            println!("set {} password(s)", pairs.len());
             Ok(EXIT_SUCCESS)
         }
         Command::Staff(StaffCommand::Add { config, username, name, role, campus }) => {

@@ -139,6 +139,7 @@ pub async fn run(
         store: services.worker.store.clone(),
         site: Arc::new(services.site),
         limiter: Arc::new(LoginLimiter::default()),
+        graduate_auth: Arc::new(dcert_web::auth::StorePasswords { store: services.worker.store.clone() }),
         worker: services.worker.clone(),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -285,11 +285,20 @@ async fn revocation_is_recorded_once_with_its_reason() {
         let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let c = store.store_issued(&issued(o.id, b"v1", "11", None)).await.unwrap().unwrap();
+        let reissue = order(store, g.id, OrderKind::Reissue, "lost").await.unwrap();
         store.revoke_certificate(c.id, "degree rescinded", "{}", 9).await.unwrap();
         assert!(matches!(store.revoke_certificate(c.id, "again", "{}", 10).await, Err(StoreError::Conflict(_))));
         let c = store.certificate(c.id).await.unwrap().unwrap();
         assert_eq!(c.status, CertificateStatus::Revoked);
         assert_eq!(store.registry_backlog().await.unwrap(), 2);
+        // The revocation covers the language: the waiting reissue is cancelled, the unsent emails
+        // withdrawn, and no new order is accepted.
+        assert!(store.order(reissue.id).await.unwrap().unwrap().cancelled_at.is_some());
+        assert!(store.store_issued(&issued(reissue.id, b"v2", "22", Some("11"))).await.unwrap().is_none());
+        assert!(store.issuable_orders("100-1".parse().unwrap(), true, 10).await.unwrap().is_empty());
+        assert!(store.due_emails(2_000_000_000, 10).await.unwrap().is_empty(), "nothing left to send");
+        assert_eq!(c.delivery.pending, 0);
+        assert!(matches!(order(store, g.id, OrderKind::Reissue, "x").await, Err(StoreError::Conflict(_))));
     }
     f.finish().await;
 }
@@ -419,8 +428,13 @@ async fn staff_sessions_calendar_and_dashboard_round_trip() {
         order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let board = store.dashboard(day("2025-07-09")).await.unwrap();
         let jiangong = board.iter().find(|c| c.campus == "jiangong").unwrap();
-        assert_eq!((jiangong.unconfirmed, jiangong.due, jiangong.overdue), (1, 0, 1));
+        assert_eq!((jiangong.unconfirmed, jiangong.due, jiangong.overdue), (1, 0, 0), "waiting for the graduate");
+        store.confirm_graduate(g.id, 2).await.unwrap();
+        let board = store.dashboard(day("2025-07-09")).await.unwrap();
+        let jiangong = board.iter().find(|c| c.campus == "jiangong").unwrap();
+        assert_eq!((jiangong.unconfirmed, jiangong.due, jiangong.overdue), (0, 0, 1));
         let board = store.dashboard(day("2025-07-02")).await.unwrap();
+        assert_eq!(board.iter().find(|c| c.campus == "jiangong").unwrap().overdue, 0);
         assert_eq!(board.iter().find(|c| c.campus == "jiangong").unwrap().due, 1);
 
         store.set_setting("policy.first_term", "110-1").await.unwrap();

@@ -218,6 +218,7 @@ impl TestApp {
             store: store.clone(),
             site: Arc::new(site()),
             limiter: Arc::new(LoginLimiter::default()),
+            graduate_auth: Arc::new(dcert_web::auth::StorePasswords { store: store.clone() }),
             worker,
         };
         TestApp { store, ministry, state, trust, _dir: dir }
@@ -246,6 +247,7 @@ impl TestApp {
         let r = c.post("/console/login", &[("username", user), ("password", &password_of(user))]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{user} signs in: {}", r.text);
         c.session = Some(r.cookie("session").expect("a session cookie"));
+        c.csrf = r.cookie("csrf").expect("a new CSRF token at sign-in");
         c
     }
 
@@ -255,6 +257,7 @@ impl TestApp {
         let r = c.post("/login", &[("username", number), ("password", &password_of(number))]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{number} signs in: {}", r.text);
         c.session = Some(r.cookie("session").expect("a session cookie"));
+        c.csrf = r.cookie("csrf").expect("a new CSRF token at sign-in");
         c
     }
 }

@@ -120,8 +120,11 @@ async fn an_unconfirmed_graduate_is_not_issued_until_confirming() {
     assert_eq!(round.issued, 0);
     let board = app.store.dashboard(dcert_web::now().taiwan_date()).await.unwrap();
     let jiangong = board.iter().find(|c| c.campus == "建工").unwrap();
-    assert_eq!((jiangong.unconfirmed, jiangong.due), (2, 1));
+    assert_eq!((jiangong.unconfirmed, jiangong.due), (2, 0), "waiting for the graduate, not for the office");
     app.store.confirm_graduate(g.id, 2).await.unwrap();
+    let board = app.store.dashboard(dcert_web::now().taiwan_date()).await.unwrap();
+    let jiangong = board.iter().find(|c| c.campus == "建工").unwrap();
+    assert_eq!((jiangong.unconfirmed, jiangong.due), (1, 1));
     assert_eq!(app.state.worker.issue_due(dcert_web::now(), 100, &|_| {}).await.unwrap().issued, 1);
 }
 
@@ -446,4 +449,53 @@ async fn a_rare_character_of_a_name_comes_with_a_font_cut_to_it() {
     let face = dcert_core::pdf::Face::new("subset", std::sync::Arc::new(font.bytes.clone()), 0).unwrap();
     assert!(face.covers('𪚥'));
     assert_eq!(g.get("/static/rare.font?c=41").await.status, StatusCode::NOT_FOUND, "only rare characters");
+}
+
+#[tokio::test]
+async fn a_revoked_certificate_cannot_be_reissued_or_resent_even_by_a_campus_office() {
+    let app = TestApp::new().await;
+    let id = issue_for(&app, G1).await;
+    let registrar = app.staff("registrar").await;
+    assert_eq!(
+        registrar.post(&format!("/console/certificates/{id}/revoke"), &[("reason", "學位撤銷")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let office = app.staff("office-jiangong").await;
+    let r = office.post(&format!("/console/certificates/{id}/reissue"), &[("reason", "姓名變更")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("只能補發有效的證書"), "{}", r.text);
+    let r = office.post(&format!("/console/certificates/{id}/resend"), &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let g = app.graduate(G1).await;
+    assert!(app.store.orders_for_graduate(g.id).await.unwrap().iter().all(|o| !o.is_open()));
+    let cert = app.store.certificate(id).await.unwrap().unwrap();
+    assert_eq!((cert.delivery.pending, cert.delivery.sent), (0, 0), "the unsent emails were withdrawn");
+    let again = registrar.post(&format!("/console/certificates/{id}/revoke"), &[("reason", "again")]).await;
+    assert!(again.text.contains("此證書已撤銷"));
+}
+
+#[tokio::test]
+async fn sign_in_issues_a_new_csrf_token_and_the_old_one_stops_working() {
+    let app = TestApp::new().await;
+    let before = app.visitor().await;
+    let g = app.graduate_client(G1).await;
+    assert_ne!(g.csrf, before.csrf);
+    let stale = Client { app: &app, csrf: before.csrf.clone(), session: g.session.clone() };
+    assert_eq!(stale.post("/portal/confirm", &[("term", "113-2")]).await.status, StatusCode::FORBIDDEN);
+    assert!(app.graduate(G1).await.confirmed_at.is_none());
+    assert_eq!(g.post("/portal/confirm", &[("term", "113-2")]).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_language_switch_returns_only_to_a_path_of_this_site() {
+    let app = TestApp::new().await;
+    let v = app.visitor().await;
+    for evil in
+        ["//evil.example", "/%09/evil.example", "/%0d%0aSet-Cookie:x=1", "https://evil.example", "/\\evil.example"]
+    {
+        let r = v.get(&format!("/lang/en?back={evil}")).await;
+        assert_eq!(r.location(), Some("/"), "{evil}");
+    }
+    let r = v.get("/lang/en?back=%2Fportal%3Fterm%3D113-2").await;
+    assert_eq!(r.location(), Some("/portal?term=113-2"));
 }
