@@ -1,3 +1,4 @@
 //! Integration tests of the `dcert` binary: the README walk-through and the CLI's promises.
 
 mod cli;
+mod serve;
