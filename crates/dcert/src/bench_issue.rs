@@ -12,6 +12,7 @@
 //! thread, without the database. The issue phase is compared with what rendering alone would
 //! take at the worker's parallelism, which says where the time goes.
 
+use std::future::Future;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -22,10 +23,11 @@ use dcert_core::calendar::Calendar;
 use dcert_core::model::{Certificate, CredentialType, DegreeLevel, Language, Subject};
 use dcert_core::trust::{Accreditation, KeyEntry};
 use dcert_core::{Timestamp, issue};
-use dcert_store::{Backend, GraduateFilter, ImportRow, NewOrder, OrderKind, Store};
+use dcert_store::{Backend, GraduateFilter, ImportRow, NewOrder, OrderKind, Store, StoreError};
 use dcert_web::SiteConfig;
 use dcert_web::worker::{IssueRound, Worker};
 use serde::Serialize;
+use tokio::task::JoinSet;
 
 use crate::keystore::{IssuerDir, IssuerProfile, RootDir};
 use crate::server;
@@ -38,6 +40,9 @@ const ROUND: i64 = 1000;
 const BASELINE: usize = 200;
 /// Rows per roster file: the parser's limits are 10 MiB and 50,000 rows.
 const ROSTER_ROWS: usize = 20_000;
+/// Concurrent sessions confirming and recording collections on PostgreSQL (the store's pool
+/// size); SQLite has one writer at a time, so there they run one after another.
+const POSTGRES_SESSIONS: usize = 8;
 
 /// Options of `dcert bench issue`.
 pub struct Options {
@@ -92,6 +97,8 @@ pub struct Figures {
     pub rounds: usize,
     /// Certificates rendered at once.
     pub parallelism: usize,
+    /// Concurrent sessions of the confirm and orders phases.
+    pub sessions: usize,
     /// Seconds of all phases.
     pub total_seconds: f64,
     /// Graduates per second over all phases.
@@ -213,6 +220,9 @@ async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now
     let worker =
         server::worker(store.clone(), ministry.clone(), &keys.join("nkust"), None, REGISTRY, options.parallelism)?;
     server::prepare(&store, &server::nkust_campuses()).await?;
+    if std::env::var_os("EXPERIMENT_INDEX").is_some() {
+        store.execute("CREATE INDEX outbox_certificate ON outbox (certificate_id, status)").await?;
+    }
     let site = site();
     let codes: Vec<String> = store.campuses().await?.into_iter().map(|c| c.code).collect();
     let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
@@ -250,9 +260,16 @@ async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now
     if graduates.len() != count {
         bail!("{} graduates listed after the import, not {count}", graduates.len());
     }
-    for (i, g) in graduates.iter().enumerate() {
-        store.confirm_graduate(g.id, now.unix() - 86_400 * 10 + i as i64 % 86_400).await?;
-    }
+    let sessions = match store.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => POSTGRES_SESSIONS,
+    };
+    let ids: Vec<i64> = graduates.iter().map(|g| g.id).collect();
+    concurrently(&ids, sessions, |i, id| {
+        let store = store.clone();
+        async move { store.confirm_graduate(id, now.unix() - 86_400 * 10 + i as i64 % 86_400).await }
+    })
+    .await?;
     let confirm = started.elapsed().as_secs_f64();
 
     // Orders: each collects the paper Chinese diploma, a few working days ago.
@@ -267,10 +284,11 @@ async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now
         }
     }
     let due_on = calendar.due_date(day);
-    for g in &graduates {
-        store
-            .create_order(&NewOrder {
-                graduate_id: g.id,
+    concurrently(&ids, sessions, |_, id| {
+        let store = store.clone();
+        async move {
+            let order = NewOrder {
+                graduate_id: id,
                 language: Language::Zh,
                 kind: OrderKind::Collection,
                 reason: "",
@@ -278,9 +296,11 @@ async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now
                 due_on,
                 actor: "registrar",
                 at: now.unix(),
-            })
-            .await?;
-    }
+            };
+            store.create_order(&order).await.map(|_| ())
+        }
+    })
+    .await?;
     let orders = started.elapsed().as_secs_f64();
 
     // Issue: the worker's rounds until one issues nothing.
@@ -327,6 +347,7 @@ async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now
         failed,
         rounds,
         parallelism,
+        sessions,
         total_seconds: total,
         certificates_per_second: count as f64 / total,
         issue_per_second: issued as f64 / issue,
@@ -342,6 +363,28 @@ async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now
         verified: problems.is_empty(),
         problems,
     })
+}
+
+/// Runs `task(i, id)` for every id, `sessions` at a time, as that many users of the portal and
+/// the console would.
+async fn concurrently<F, T>(ids: &[i64], sessions: usize, task: F) -> Result<()>
+where
+    F: Fn(usize, i64) -> T,
+    T: Future<Output = Result<(), StoreError>> + Send + 'static,
+{
+    let mut running = JoinSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        if running.len() >= sessions.max(1)
+            && let Some(done) = running.join_next().await
+        {
+            done.context("a session stopped")??;
+        }
+        running.spawn(task(i, *id));
+    }
+    while let Some(done) = running.join_next().await {
+        done.context("a session stopped")??;
+    }
+    Ok(())
 }
 
 /// The root and NKUST, as the demo creates them.
@@ -731,7 +774,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -754,9 +797,11 @@ pub fn text(f: &Figures) -> String {
     let backend = if f.backend == "postgres" { "PostgreSQL" } else { "SQLite" };
     let _ = writeln!(
         s,
-        "dcert bench issue: {} graduates on {backend}, parallelism {}",
+        "dcert bench issue: {} graduates on {backend}, parallelism {}, {} session{} confirming and ordering",
         thousands(f.count as u64),
-        f.parallelism
+        f.parallelism,
+        f.sessions,
+        if f.sessions == 1 { "" } else { "s" }
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "  phase        seconds   per second");
