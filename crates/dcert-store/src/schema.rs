@@ -125,6 +125,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             created_at BIGINT NOT NULL
         )",
         "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+        // A certificate's delivery counts are read with every certificate shown or issued.
+        "CREATE INDEX outbox_certificate ON outbox (certificate_id, status)",
+        "CREATE INDEX certificates_graduate ON certificates (graduate_id, language, version)",
+        "CREATE INDEX orders_graduate ON orders (graduate_id, language, version)",
         "CREATE TABLE delivery_log (
             id {id},
             outbox_id BIGINT NOT NULL REFERENCES outbox (id),

@@ -180,6 +180,13 @@ pub fn certificate_number(institution: &str, graduate: &Graduate) -> String {
     format!("{}-{}-{}", institution.to_ascii_uppercase(), graduate.term(), clean)
 }
 
+/// What became of one order.
+enum Done {
+    Issued,
+    Skipped,
+    Failed,
+}
+
 /// Everything needed to render one order, gathered before the blocking work.
 struct Job {
     order: Order,
@@ -199,7 +206,7 @@ impl Worker {
         Ok(Template::default_for(CredentialType::Degree, language))
     }
 
-    async fn job(&self, order: Order) -> Result<Job, String> {
+    async fn job(&self, order: Order, templates: &[(Language, Template)]) -> Result<Job, String> {
         let graduate = self
             .store
             .graduate(order.graduate_id)
@@ -220,7 +227,10 @@ impl Worker {
             previous_version_sha256,
             subject: Subject::Degree(graduate.record.clone()),
         };
-        let template = self.template(order.language).await.map_err(|e| e.to_string())?;
+        let template = match templates.iter().find(|(l, _)| *l == order.language) {
+            Some((_, t)) => t.clone(),
+            None => self.template(order.language).await.map_err(|e| e.to_string())?,
+        };
         Ok(Job { order, graduate, certificate, template })
     }
 
@@ -251,51 +261,73 @@ impl Worker {
         let policy = Policy::load(&self.store).await?;
         let orders = self.store.issuable_orders(policy.first_term, policy.alumni_open, limit).await?;
         let mut round = IssueRound::default();
-        let mut running = JoinSet::new();
+        // The designs are read once a round, not once a certificate.
+        let mut templates = Vec::new();
+        for language in [Language::Zh, Language::En] {
+            templates.push((language, self.template(language).await?));
+        }
+        let templates = Arc::new(templates);
+        // Each order is its own task: load, render (at most `parallelism` at once, the CPU-bound
+        // part), store. A few more tasks than renderers keep the renderers busy while others
+        // wait for the database.
+        let renderers = Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)));
+        let in_flight = 2 * self.parallelism.max(1) + 2;
+        let mut running: JoinSet<Result<Done, StoreError>> = JoinSet::new();
         let mut orders = orders.into_iter();
         loop {
-            while running.len() < self.parallelism.max(1) {
+            while running.len() < in_flight {
                 let Some(order) = orders.next() else { break };
-                let order_id = order.id;
-                match self.job(order).await {
-                    Ok(job) => {
-                        let issuance = self.issuance.clone();
-                        running.spawn_blocking(move || {
-                            let file = dcert_core::issue::issue(
-                                &job.certificate,
-                                &issuance.kit,
-                                &job.template,
-                                &issuance.fonts,
-                                now,
-                            );
-                            (job, file)
-                        });
-                    }
-                    Err(e) => {
-                        self.store.order_failed(order_id, &e).await?;
-                        round.failed += 1;
-                    }
-                }
+                let (worker, templates, renderers) = (self.clone(), templates.clone(), renderers.clone());
+                running.spawn(async move { worker.issue_one(order, &templates, &renderers, now).await });
             }
             let Some(done) = running.join_next().await else { break };
-            let (job, file) = done.map_err(|e| StoreError::Conflict(format!("a rendering task failed: {e}")))?;
-            match file {
-                Ok(file) => {
-                    if self.store_one(&job, &file.bytes, &file.sha256.to_string(), now).await? {
-                        round.issued += 1;
-                    } else {
-                        round.skipped += 1;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(order = job.order.id, error = %e, "a certificate could not be issued");
-                    self.store.order_failed(job.order.id, &e.to_string()).await?;
-                    round.failed += 1;
-                }
+            match done.map_err(|e| StoreError::Conflict(format!("an issuing task failed: {e}")))?? {
+                Done::Issued => round.issued += 1,
+                Done::Skipped => round.skipped += 1,
+                Done::Failed => round.failed += 1,
             }
             progress(round);
         }
         Ok(round)
+    }
+
+    /// Loads, renders and stores one order.
+    async fn issue_one(
+        &self,
+        order: Order,
+        templates: &[(Language, Template)],
+        renderers: &tokio::sync::Semaphore,
+        now: Timestamp,
+    ) -> Result<Done, StoreError> {
+        let order_id = order.id;
+        let job = match self.job(order, templates).await {
+            Ok(job) => job,
+            Err(e) => {
+                self.store.order_failed(order_id, &e).await?;
+                return Ok(Done::Failed);
+            }
+        };
+        let permit = renderers.acquire().await.map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let issuance = self.issuance.clone();
+        let (job, file) = tokio::task::spawn_blocking(move || {
+            let file = dcert_core::issue::issue(&job.certificate, &issuance.kit, &job.template, &issuance.fonts, now);
+            (job, file)
+        })
+        .await
+        .map_err(|e| StoreError::Conflict(format!("a rendering task failed: {e}")))?;
+        drop(permit);
+        match file {
+            Ok(file) => Ok(if self.store_one(&job, &file.bytes, &file.sha256.to_string(), now).await? {
+                Done::Issued
+            } else {
+                Done::Skipped
+            }),
+            Err(e) => {
+                tracing::warn!(order = job.order.id, error = %e, "a certificate could not be issued");
+                self.store.order_failed(job.order.id, &e.to_string()).await?;
+                Ok(Done::Failed)
+            }
+        }
     }
 
     async fn store_one(&self, job: &Job, bytes: &[u8], sha256: &str, now: Timestamp) -> Result<bool, StoreError> {
