@@ -574,18 +574,7 @@ async fn revoke(
     let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
     let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
     let at = now().unix();
-    let payload = RegistryPayload {
-        institution: state.site.institution_id.clone(),
-        event: "revoked".into(),
-        sha256: cert.sha256.clone(),
-        number: cert.number.clone(),
-        language: cert.language.code().into(),
-        version: cert.version,
-        previous_sha256: None,
-        credential_type: "degree".into(),
-        reason: Some(why.clone()),
-        at,
-    };
+    let payload = RegistryPayload::revoked(&state.site.institution_id, &cert, &why, at);
     let payload = serde_json::to_string(&payload).map_err(|e| AppError::Internal(e.to_string()))?;
     state.store.revoke_certificate(id, &why, &payload, at).await.map_err(|e| match e {
         dcert_store::StoreError::Conflict(_) => AppError::BadRequest(ctx.t.s("console.already_revoked").into()),
@@ -610,24 +599,7 @@ async fn resend(
     if cert.status != dcert_store::CertificateStatus::Current {
         return Err(AppError::BadRequest(ctx.t.s("console.resend_not_current").into()));
     }
-    let kit = &state.worker.issuance.kit;
-    let emails: Vec<_> = g
-        .addresses()
-        .into_iter()
-        .map(|to| {
-            crate::mail::certificate_email(
-                &kit.name_zh,
-                &kit.name_en,
-                &g.record.name_zh,
-                &g.record.name_en,
-                cert.language,
-                cert.version,
-                &cert.number,
-                &to,
-                &state.site.verify_site,
-            )
-        })
-        .collect();
+    let emails = state.worker.certificate_emails(&g, cert.language, cert.version, &cert.number);
     state.store.queue_emails(Some(cert.id), &emails, now().unix()).await?;
     state.store.audit(&audit_of(&ctx, &staff, "resend", format!("certificate:{id}"), String::new())).await?;
     Ok(redirect(&format!("/console/graduates/{}?done=resent", g.id)))

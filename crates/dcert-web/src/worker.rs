@@ -15,7 +15,7 @@ use dcert_core::issue::IssuerKit;
 use dcert_core::model::{Certificate, CredentialType, Language, Subject, Term};
 use dcert_core::pdf::{FontBook, Template};
 use dcert_core::time::Timestamp;
-use dcert_store::{Graduate, IssuedFile, Order, RegistryRecord, Store, StoreError};
+use dcert_store::{CertificateInfo, Graduate, IssuedFile, NewEmail, Order, RegistryRecord, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
@@ -56,6 +56,24 @@ pub struct RegistryPayload {
     pub reason: Option<String>,
     /// When, Unix seconds.
     pub at: i64,
+}
+
+impl RegistryPayload {
+    /// The revocation of an issued degree certificate.
+    pub fn revoked(institution: &str, certificate: &CertificateInfo, reason: &str, at: i64) -> RegistryPayload {
+        RegistryPayload {
+            institution: institution.to_owned(),
+            event: "revoked".into(),
+            sha256: certificate.sha256.clone(),
+            number: certificate.number.clone(),
+            language: certificate.language.code().into(),
+            version: certificate.version,
+            previous_sha256: None,
+            credential_type: CredentialType::Degree.code().into(),
+            reason: Some(reason.to_owned()),
+            at,
+        }
+    }
 }
 
 /// A future returned by a [`Registry`].
@@ -332,7 +350,6 @@ impl Worker {
 
     async fn store_one(&self, job: &Job, bytes: &[u8], sha256: &str, now: Timestamp) -> Result<bool, StoreError> {
         let kit = &self.issuance.kit;
-        let record = &job.graduate.record;
         let previous = job.certificate.previous_version_sha256.map(|d| d.to_string());
         let payload = RegistryPayload {
             institution: kit.issuer.id.clone(),
@@ -346,24 +363,8 @@ impl Worker {
             reason: None,
             at: now.unix(),
         };
-        let emails = job
-            .graduate
-            .addresses()
-            .into_iter()
-            .map(|to| {
-                mail::certificate_email(
-                    &kit.name_zh,
-                    &kit.name_en,
-                    &record.name_zh,
-                    &record.name_en,
-                    job.order.language,
-                    job.order.version,
-                    &job.certificate.number,
-                    &to,
-                    &self.verify_site,
-                )
-            })
-            .collect();
+        let emails =
+            self.certificate_emails(&job.graduate, job.order.language, job.order.version, &job.certificate.number);
         let issued = IssuedFile {
             order_id: job.order.id,
             number: &job.certificate.number,
@@ -375,6 +376,35 @@ impl Worker {
             at: now.unix(),
         };
         Ok(self.store.store_issued(&issued).await?.is_some())
+    }
+
+    /// The emails that deliver a certificate: one to each of the graduate's addresses.
+    pub fn certificate_emails(
+        &self,
+        graduate: &Graduate,
+        language: Language,
+        version: u32,
+        number: &str,
+    ) -> Vec<NewEmail> {
+        let kit = &self.issuance.kit;
+        let record = &graduate.record;
+        graduate
+            .addresses()
+            .into_iter()
+            .map(|to| {
+                mail::certificate_email(
+                    &kit.name_zh,
+                    &kit.name_en,
+                    &record.name_zh,
+                    &record.name_en,
+                    language,
+                    version,
+                    number,
+                    &to,
+                    &self.verify_site,
+                )
+            })
+            .collect()
     }
 
     /// Submits waiting registry records; returns how many the registry accepted.

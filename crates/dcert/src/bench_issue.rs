@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use dcert_core::calendar::Calendar;
-use dcert_core::model::{Certificate, CredentialType, DegreeLevel, Language, Subject};
-use dcert_core::trust::{Accreditation, KeyEntry};
+use dcert_core::model::{Certificate, CredentialType, Language, Subject};
 use dcert_core::{Timestamp, issue};
 use dcert_store::{Backend, GraduateFilter, ImportRow, NewOrder, OrderKind, Store, StoreError};
 use dcert_web::SiteConfig;
@@ -29,7 +28,7 @@ use dcert_web::worker::{IssueRound, Worker};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::keystore::{IssuerDir, IssuerProfile, RootDir};
+use crate::keystore::RootDir;
 use crate::server;
 
 /// The registry (and verification site) the keys name.
@@ -388,45 +387,21 @@ where
 fn keys_for_bench(keys: &Path, now: Timestamp) -> Result<()> {
     std::fs::create_dir_all(keys).with_context(|| format!("cannot create {}", keys.display()))?;
     let root = RootDir::create(&keys.join("moe-root"), REGISTRY, "Ministry of Education, R.O.C. (Taiwan)", now, 20)?;
-    let until = now.plus_seconds(5 * 365 * 86_400);
-    let profile = IssuerProfile {
-        id: "nkust".into(),
-        name_zh: "國立高雄科技大學".into(),
-        name_en: "National Kaohsiung University of Science and Technology".into(),
-        registry: root.info.registry.clone(),
-        accreditation: Accreditation {
-            credential_types: vec![CredentialType::Degree],
-            degree_levels: vec![
-                DegreeLevel::Associate,
-                DegreeLevel::Bachelor,
-                DegreeLevel::Master,
-                DegreeLevel::Doctor,
-            ],
-        },
-        credential_key: KeyEntry {
-            public_key_multibase: String::new(),
-            valid_from: now,
-            valid_until: until,
-            revoked_from: None,
-            revocation_reason: None,
-        },
-    };
-    IssuerDir::create(&keys.join("nkust"), &root, profile, now, until)?;
+    crate::demo::issuer(
+        &keys.join("nkust"),
+        &root,
+        "nkust",
+        "國立高雄科技大學",
+        "National Kaohsiung University of Science and Technology",
+        vec![CredentialType::Degree],
+        now,
+    )?;
     Ok(())
 }
 
+/// The demo's site, whose Ministry is the registry named in the bench's keys.
 fn site() -> SiteConfig {
-    SiteConfig {
-        institution_id: "nkust".into(),
-        school_zh: "國立高雄科技大學".into(),
-        school_en: "National Kaohsiung University of Science and Technology".into(),
-        email_domain: "nkust.edu.tw".into(),
-        public_url: "http://localhost:8080".into(),
-        verify_site: REGISTRY.into(),
-        phone: "(07)601-1000".into(),
-        secure_cookies: false,
-        max_upload_bytes: 10 << 20,
-    }
+    crate::demo::site(8080)
 }
 
 /// Renders and signs certificates of `rows` on this thread, without a database.

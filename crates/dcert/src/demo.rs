@@ -27,7 +27,7 @@ use crate::fonts;
 use crate::keystore::{IssuerDir, IssuerProfile, RootDir};
 use crate::server::{self, Services};
 
-fn issuer(
+pub(crate) fn issuer(
     dir: &Path,
     root: &RootDir,
     id: &str,
@@ -197,7 +197,7 @@ fn roster_csv() -> String {
     csv
 }
 
-fn site(port: u16) -> SiteConfig {
+pub(crate) fn site(port: u16) -> SiteConfig {
     SiteConfig {
         institution_id: "nkust".into(),
         school_zh: "國立高雄科技大學".into(),
@@ -459,18 +459,7 @@ async fn seed(store: &Store, worker: &Worker, site: &SiteConfig, now: Timestamp)
     let revoked = &graduates[45];
     let cert =
         store.latest_certificate(revoked.id, Language::Zh).await?.context("the revoked graduate has no certificate")?;
-    let payload = RegistryPayload {
-        institution: site.institution_id.clone(),
-        event: "revoked".into(),
-        sha256: cert.sha256.clone(),
-        number: cert.number.clone(),
-        language: cert.language.code().into(),
-        version: cert.version,
-        previous_sha256: None,
-        credential_type: "degree".into(),
-        reason: Some("學位撤銷 degree rescinded".into()),
-        at: now.unix(),
-    };
+    let payload = RegistryPayload::revoked(&site.institution_id, &cert, "學位撤銷 degree rescinded", now.unix());
     store
         .revoke_certificate(cert.id, "學位撤銷 degree rescinded", &serde_json::to_string(&payload)?, now.unix())
         .await?;
