@@ -14,6 +14,7 @@ pub mod json;
 pub mod keys;
 pub mod model;
 pub mod pdf;
+pub mod records;
 pub mod roster;
 pub mod seal;
 pub mod status;

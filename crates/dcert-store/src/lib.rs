@@ -8,6 +8,7 @@
 //! closes the order, supersedes the previous version, queues the registry submission and the two
 //! emails, and appends to the audit log, or does none of it.
 
+mod ministry;
 mod schema;
 
 use std::str::FromStr;
@@ -19,6 +20,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 pub use sqlx::Error as SqlError;
+
+pub use crate::ministry::{FaqItem, NewsItem, Submission, Verification, VerificationStats};
 
 /// The database a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,12 +15,13 @@ pub(crate) struct Migration {
     pub postgres_only: &'static [&'static str],
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "university side",
-    statements: &[
-        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE campuses (
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "university side",
+        statements: &[
+            "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "CREATE TABLE campuses (
             code TEXT PRIMARY KEY,
             position BIGINT NOT NULL,
             name_zh TEXT NOT NULL,
@@ -29,7 +30,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             office_en TEXT NOT NULL,
             extensions TEXT NOT NULL
         )",
-        "CREATE TABLE staff (
+            "CREATE TABLE staff (
             id {id},
             username TEXT NOT NULL UNIQUE,
             display_name TEXT NOT NULL,
@@ -38,12 +39,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             campus TEXT REFERENCES campuses (code),
             created_at BIGINT NOT NULL
         )",
-        "CREATE TABLE graduate_accounts (
+            "CREATE TABLE graduate_accounts (
             student_number TEXT PRIMARY KEY,
             password_hash TEXT NOT NULL,
             created_at BIGINT NOT NULL
         )",
-        "CREATE TABLE graduates (
+            "CREATE TABLE graduates (
             id {id},
             student_number TEXT NOT NULL,
             term TEXT NOT NULL,
@@ -59,8 +60,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             updated_at BIGINT NOT NULL,
             UNIQUE (student_number, term)
         )",
-        "CREATE INDEX graduates_campus ON graduates (campus, term)",
-        "CREATE TABLE email_changes (
+            "CREATE INDEX graduates_campus ON graduates (campus, term)",
+            "CREATE TABLE email_changes (
             id {id},
             graduate_id BIGINT NOT NULL REFERENCES graduates (id),
             address TEXT NOT NULL,
@@ -68,7 +69,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             created_at BIGINT NOT NULL,
             confirmed_at BIGINT
         )",
-        "CREATE TABLE corrections (
+            "CREATE TABLE corrections (
             id {id},
             graduate_id BIGINT NOT NULL REFERENCES graduates (id),
             message TEXT NOT NULL,
@@ -76,8 +77,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             resolved_at BIGINT,
             resolved_by TEXT
         )",
-        "CREATE TABLE calendar (day TEXT PRIMARY KEY, workday BIGINT NOT NULL, note TEXT NOT NULL)",
-        "CREATE TABLE orders (
+            "CREATE TABLE calendar (day TEXT PRIMARY KEY, workday BIGINT NOT NULL, note TEXT NOT NULL)",
+            "CREATE TABLE orders (
             id {id},
             graduate_id BIGINT NOT NULL REFERENCES graduates (id),
             language TEXT NOT NULL,
@@ -93,8 +94,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             cancelled_at BIGINT,
             UNIQUE (graduate_id, language, version)
         )",
-        "CREATE INDEX orders_open ON orders (certificate_id, due_on)",
-        "CREATE TABLE certificates (
+            "CREATE INDEX orders_open ON orders (certificate_id, due_on)",
+            "CREATE TABLE certificates (
             id {id},
             graduate_id BIGINT NOT NULL REFERENCES graduates (id),
             language TEXT NOT NULL,
@@ -110,7 +111,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             status_at BIGINT,
             UNIQUE (graduate_id, language, version)
         )",
-        "CREATE TABLE outbox (
+            "CREATE TABLE outbox (
             id {id},
             certificate_id BIGINT REFERENCES certificates (id),
             kind TEXT NOT NULL,
@@ -124,19 +125,19 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             sent_at BIGINT,
             created_at BIGINT NOT NULL
         )",
-        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
-        // A certificate's delivery counts are read with every certificate shown or issued.
-        "CREATE INDEX outbox_certificate ON outbox (certificate_id, status)",
-        "CREATE INDEX certificates_graduate ON certificates (graduate_id, language, version)",
-        "CREATE INDEX orders_graduate ON orders (graduate_id, language, version)",
-        "CREATE TABLE delivery_log (
+            "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+            // A certificate's delivery counts are read with every certificate shown or issued.
+            "CREATE INDEX outbox_certificate ON outbox (certificate_id, status)",
+            "CREATE INDEX certificates_graduate ON certificates (graduate_id, language, version)",
+            "CREATE INDEX orders_graduate ON orders (graduate_id, language, version)",
+            "CREATE TABLE delivery_log (
             id {id},
             outbox_id BIGINT NOT NULL REFERENCES outbox (id),
             at BIGINT NOT NULL,
             event TEXT NOT NULL,
             detail TEXT NOT NULL
         )",
-        "CREATE TABLE registry_outbox (
+            "CREATE TABLE registry_outbox (
             id {id},
             payload TEXT NOT NULL,
             created_at BIGINT NOT NULL,
@@ -145,7 +146,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             last_error TEXT,
             submitted_at BIGINT
         )",
-        "CREATE TABLE registry_records (
+            "CREATE TABLE registry_records (
             id {id},
             institution TEXT NOT NULL,
             sha256 TEXT NOT NULL,
@@ -159,7 +160,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             at BIGINT NOT NULL,
             UNIQUE (sha256, event)
         )",
-        "CREATE TABLE audit_log (
+            "CREATE TABLE audit_log (
             id {id},
             at BIGINT NOT NULL,
             actor TEXT NOT NULL,
@@ -169,7 +170,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             detail TEXT NOT NULL,
             ip TEXT NOT NULL
         )",
-        "CREATE TABLE sessions (
+            "CREATE TABLE sessions (
             token_hash TEXT PRIMARY KEY,
             kind TEXT NOT NULL,
             subject TEXT NOT NULL,
@@ -177,32 +178,79 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             created_at BIGINT NOT NULL,
             expires_at BIGINT NOT NULL
         )",
-        "CREATE TABLE templates (
+            "CREATE TABLE templates (
             language TEXT PRIMARY KEY,
             design TEXT NOT NULL,
             updated_at BIGINT NOT NULL,
             updated_by TEXT NOT NULL
         )",
-    ],
-    sqlite_only: &[
-        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        ],
+        sqlite_only: &[
+            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
          BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
          BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-        "CREATE TRIGGER registry_records_no_update BEFORE UPDATE ON registry_records
+            "CREATE TRIGGER registry_records_no_update BEFORE UPDATE ON registry_records
          BEGIN SELECT RAISE(ABORT, 'registry records are append-only'); END",
-        "CREATE TRIGGER registry_records_no_delete BEFORE DELETE ON registry_records
+            "CREATE TRIGGER registry_records_no_delete BEFORE DELETE ON registry_records
          BEGIN SELECT RAISE(ABORT, 'registry records are append-only'); END",
-    ],
-    postgres_only: &[
-        "CREATE FUNCTION dcert_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
+        ],
+        postgres_only: &[
+            "CREATE FUNCTION dcert_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
          BEGIN RAISE EXCEPTION 'the % table is append-only', TG_TABLE_NAME; END $body$",
-        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
          FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
-        "CREATE TRIGGER registry_records_append_only BEFORE UPDATE OR DELETE ON registry_records
+            "CREATE TRIGGER registry_records_append_only BEFORE UPDATE OR DELETE ON registry_records
          FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "ministry side",
+        statements: &[
+            // One row per verification: never the file, only its hash, the outcome and when.
+            "CREATE TABLE verifications (
+                id {id},
+                at BIGINT NOT NULL,
+                sha256 TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                reason TEXT,
+                channel TEXT NOT NULL
+            )",
+            "CREATE INDEX verifications_at ON verifications (at)",
+            "CREATE TABLE news (
+                id {id},
+                published_on TEXT NOT NULL,
+                title_zh TEXT NOT NULL,
+                title_en TEXT NOT NULL,
+                body_zh TEXT NOT NULL,
+                body_en TEXT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                updated_by TEXT NOT NULL
+            )",
+            "CREATE TABLE faq (
+                id {id},
+                position BIGINT NOT NULL,
+                question_zh TEXT NOT NULL,
+                question_en TEXT NOT NULL,
+                answer_zh TEXT NOT NULL,
+                answer_en TEXT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                updated_by TEXT NOT NULL
+            )",
+            // The nonces of signed registry requests seen, so that a request is accepted once.
+            "CREATE TABLE request_nonces (
+                institution TEXT NOT NULL,
+                nonce TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                PRIMARY KEY (institution, nonce)
+            )",
+            "CREATE INDEX registry_records_certificate ON registry_records (institution, number, language)",
+        ],
+        sqlite_only: &[],
+        postgres_only: &[],
+    },
+];
 
 /// Rewrites the placeholders of a statement for a backend.
 pub(crate) fn dialect(statement: &str, backend: Backend) -> String {

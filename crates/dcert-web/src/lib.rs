@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod mail;
 pub mod ministry;
 mod portal;
+pub mod registry_client;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -227,6 +228,13 @@ async fn csrf_cookie(State(state): State<AppState>, mut request: Request, next: 
             headers.append(SET_COOKIE, v);
         }
     }
+    security_headers(headers);
+    response
+}
+
+/// The headers every page of both sites carries: a content security policy that allows only
+/// this site's own scripts, styles and forms, no framing, no MIME sniffing, no referrer abroad.
+fn security_headers(headers: &mut HeaderMap) {
     headers.insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -235,7 +243,6 @@ async fn csrf_cookie(State(state): State<AppState>, mut request: Request, next: 
     );
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    response
 }
 
 /// A cookie's value.

@@ -559,28 +559,15 @@ async fn write_samples(
 
 /// The registry's records as a status source.
 pub async fn registry_status(ministry: &Store, now: Timestamp) -> Result<MemoryRegistry> {
-    let mut registry = MemoryRegistry::new(now);
+    let mut records = Vec::new();
     let mut after = 0;
     loop {
         let page = ministry.registry_log(after, 1000).await?;
         let Some((last, _)) = page.last() else { break };
         after = *last;
-        for (_, r) in page {
-            let language: Language = r.language.parse()?;
-            let at = Timestamp(r.at);
-            match r.event.as_str() {
-                "issued" => {
-                    let version = u32::try_from(r.version)?;
-                    registry.record(&r.institution, &r.number, language, version, r.sha256.parse()?, at);
-                }
-                "revoked" => {
-                    registry.revoke(&r.institution, &r.number, language, r.reason.as_deref().unwrap_or(""), at)
-                }
-                _ => {}
-            }
-        }
+        records.extend(page.into_iter().map(|(_, r)| r));
     }
-    Ok(registry)
+    dcert_web::ministry::registry_status(&records, now).map_err(anyhow::Error::msg)
 }
 
 fn print_summary(

@@ -10,7 +10,7 @@ use dcert_core::calendar;
 use dcert_store::{Campus, Store};
 use dcert_web::auth::LoginLimiter;
 use dcert_web::mail::{Mailer, SmtpConfig};
-use dcert_web::ministry::{MinistryState, ministry_router};
+use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
 use dcert_web::worker::{Issuance, StoreRegistry, Worker};
 use dcert_web::{AppState, SiteConfig, university_router};
 use serde::Deserialize;
@@ -135,6 +135,7 @@ pub async fn run(
         Some(address) => Some(bind(address, "Ministry site").await?),
         None => None,
     };
+    let verify_site = services.site.verify_site.clone();
     let state = AppState {
         store: services.worker.store.clone(),
         site: Arc::new(services.site),
@@ -150,12 +151,19 @@ pub async fn run(
     let app = university_router(state).into_make_service_with_connect_info::<SocketAddr>();
     let uni =
         tokio::spawn(axum::serve(university, app).with_graceful_shutdown(shutdown(stop_rx.clone())).into_future());
-    let moe = ministry.map(|listener| {
-        let router =
-            ministry_router(MinistryState { store: services.ministry, trust_list: Arc::new(services.trust_list) });
-        let app = router.into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(shutdown(stop_rx.clone())).into_future())
-    });
+    let moe = match ministry {
+        Some(listener) => {
+            dcert_web::ministry::prepare(&services.ministry).await.context("cannot prepare the Ministry's database")?;
+            let config = MinistryConfig::new(&verify_site);
+            let state =
+                MinistryState::new(services.ministry, services.trust_list, config).map_err(anyhow::Error::msg)?;
+            let app = ministry_router(state).into_make_service_with_connect_info::<SocketAddr>();
+            Some(tokio::spawn(
+                axum::serve(listener, app).with_graceful_shutdown(shutdown(stop_rx.clone())).into_future(),
+            ))
+        }
+        None => None,
+    };
     on_ready();
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     eprintln!("stopping…");

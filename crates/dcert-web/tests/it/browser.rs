@@ -127,8 +127,8 @@ impl Driver {
     }
 
     /// The capabilities of a fresh headless Chromium.
-    fn capabilities(&self) -> serde_json::Map<String, Value> {
-        let caps = json!({
+    fn capabilities(&self, javascript: bool) -> serde_json::Map<String, Value> {
+        let mut caps = json!({
             "browserName": "chrome",
             "pageLoadStrategy": "normal",
             "goog:chromeOptions": {
@@ -148,6 +148,9 @@ impl Driver {
                 ],
             },
         });
+        if !javascript {
+            caps["goog:chromeOptions"]["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
         caps.as_object().unwrap().clone()
     }
 
@@ -189,9 +192,13 @@ struct Browser {
 impl Browser {
     /// Serves `app` on a free port and opens a fresh headless Chromium.
     async fn open(app: &TestApp, name: &'static str) -> Browser {
+        Browser::open_router(dcert_web::university_router(app.state.clone()), name, true).await
+    }
+
+    /// Serves `router` on a free port and opens a fresh headless Chromium, with JavaScript on or off.
+    async fn open_router(router: axum::Router, name: &'static str, javascript: bool) -> Browser {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = dcert_web::university_router(app.state.clone());
         let server = tokio::spawn(
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future(),
         )
@@ -201,7 +208,7 @@ impl Browser {
         let client = loop {
             attempt += 1;
             let connected = ClientBuilder::new(HttpConnector::new())
-                .capabilities(driver.capabilities())
+                .capabilities(driver.capabilities(javascript))
                 .connect(&driver.url())
                 .await;
             match connected {
@@ -308,9 +315,14 @@ impl Browser {
 
     /// Saves the page as `target/screenshots/<test>.png`.
     async fn screenshot(&self) {
+        self.screenshot_as(self.name).await;
+    }
+
+    /// Saves the page as `target/screenshots/<file>.png`.
+    async fn screenshot_as(&self, file: &str) {
         let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
         assert!(png.starts_with(b"\x89PNG"), "a PNG");
-        std::fs::write(screenshot_dir().join(format!("{}.png", self.name)), png).unwrap();
+        std::fs::write(screenshot_dir().join(format!("{file}.png")), png).unwrap();
     }
 }
 
@@ -524,5 +536,182 @@ async fn the_language_switch_shows_the_portal_in_english() {
     let fields = b.text("#fields").await;
     assert!(fields.contains("March 14, 2002") && fields.contains("Department of Electronic Engineering"), "{fields}");
     b.screenshot().await;
+    b.finish().await;
+}
+
+// ----- the Ministry's verification site -----
+
+/// The Ministry's site over the test university's registry, in a browser.
+async fn ministry(app: &TestApp, name: &'static str, javascript: bool) -> Browser {
+    use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
+    dcert_web::ministry::prepare(&app.ministry).await.unwrap();
+    let state = MinistryState::new(
+        app.ministry.clone(),
+        crate::support::trust_json(),
+        MinistryConfig::new(crate::support::REGISTRY),
+    )
+    .unwrap();
+    Browser::open_router(ministry_router(state), name, javascript).await
+}
+
+/// The samples written to files, as a person would have them: (file name, path, bytes, outcome).
+fn sample_files(s: &crate::verify_site::Samples, dir: &TempDir) -> Vec<(&'static str, PathBuf, Vec<u8>, &'static str)> {
+    [
+        ("current-zh.pdf", s.current_zh.clone(), "success"),
+        ("current-en.pdf", s.current_en.clone(), "success"),
+        ("superseded.pdf", s.superseded.clone(), "warning"),
+        ("revoked.pdf", s.revoked.clone(), "failure"),
+        ("modified.pdf", s.modified(), "failure"),
+    ]
+    .into_iter()
+    .map(|(name, bytes, outcome)| {
+        let path = dir.0.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        (name, path, bytes, outcome)
+    })
+    .collect()
+}
+
+/// The outcome's title as the result page says it.
+fn title(outcome: &str, lang: &str) -> &'static str {
+    match (outcome, lang) {
+        ("success", "zh") => "認證成功",
+        ("warning", "zh") => "認證警告",
+        ("failure", "zh") => "認證失敗",
+        ("success", _) => "Verified",
+        ("warning", _) => "Warning",
+        _ => "Not verified",
+    }
+}
+
+impl Browser {
+    /// Chooses the page's language with the menu's switch.
+    async fn choose_language(&self, lang: &str) {
+        let switch = self.text("#lang-switch").await;
+        let showing_chinese = switch == "EN";
+        if (lang == "en") == showing_chinese {
+            self.click("#lang-switch").await;
+            self.wait_text("#lang-switch", if lang == "en" { "中文" } else { "EN" }).await;
+        }
+    }
+
+    /// Drops a file on the verification box as a person drags it from the desktop.
+    async fn drop_file(&self, name: &str, bytes: &[u8]) {
+        use base64ct::{Base64, Encoding};
+        let script = r#"
+            const [b64, name] = arguments;
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, { type: "application/pdf" }));
+            const zone = document.getElementById("dropzone");
+            for (const type of ["dragenter", "dragover", "drop"]) {
+              zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+            }
+        "#;
+        self.client.execute(script, vec![json!(Base64::encode_string(bytes)), json!(name)]).await.unwrap();
+    }
+
+    /// Verifies the file now chosen and checks the result page; saves a screenshot of it.
+    async fn verify_chosen(&self, name: &str, outcome: &str, lang: &str, how: &str) {
+        self.click("#verify-button").await;
+        self.wait_path("/verify").await;
+        let result = self.find("#result").await;
+        assert_eq!(result.attr("data-outcome").await.unwrap().as_deref(), Some(outcome), "{name} by {how} in {lang}");
+        assert_eq!(self.text("#result-title").await, title(outcome, lang), "{name} by {how} in {lang}");
+        let checks = self.text("#checks").await;
+        assert!(checks.contains(if lang == "zh" { "文件簽章" } else { "Document signature" }), "{checks}");
+        self.screenshot_as(&format!("ministry-{}-{how}-{lang}", name.trim_end_matches(".pdf"))).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_picks_each_sample_with_the_file_picker_and_sees_its_result_in_both_languages() {
+    let app = TestApp::new().await;
+    let samples = crate::verify_site::samples(&app).await;
+    let dir = TempDir::new("samples");
+    let files = sample_files(&samples, &dir);
+    let b = ministry(&app, "a_visitor_picks_each_sample_with_the_file_picker", true).await;
+    for lang in ["zh", "en"] {
+        for (name, path, _, outcome) in &files {
+            b.goto("/").await;
+            b.choose_language(lang).await;
+            b.find("#file").await.send_keys(&path.display().to_string()).await.unwrap();
+            b.wait_text("#status-name", name).await;
+            let ready = if lang == "zh" { "上傳成功" } else { "ready" };
+            b.wait_text("#status-message", ready).await;
+            assert_eq!(b.find("#step-2").await.attr("class").await.unwrap().as_deref(), Some("current"));
+            b.verify_chosen(name, outcome, lang, "picker").await;
+        }
+    }
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_drops_each_sample_on_the_box_and_sees_its_result_in_both_languages() {
+    let app = TestApp::new().await;
+    let samples = crate::verify_site::samples(&app).await;
+    let dir = TempDir::new("samples");
+    let files = sample_files(&samples, &dir);
+    let b = ministry(&app, "a_visitor_drops_each_sample_on_the_box", true).await;
+    for lang in ["zh", "en"] {
+        for (name, _, bytes, outcome) in &files {
+            b.goto("/").await;
+            b.choose_language(lang).await;
+            b.find("#dropzone").await;
+            b.drop_file(name, bytes).await;
+            b.wait_text("#status-name", name).await;
+            b.verify_chosen(name, outcome, lang, "drop").await;
+            if *outcome == "warning" {
+                let advice = b.text("#result-advice").await;
+                assert!(advice.contains(if lang == "zh" { "最新版本" } else { "latest version" }), "{advice}");
+            }
+            if *name == "modified.pdf" {
+                let reason = b.text("#result-reason").await;
+                assert!(
+                    reason.contains(if lang == "zh" { "已被修改" } else { "changed after it was issued" }),
+                    "{reason}"
+                );
+            }
+        }
+    }
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verification_form_works_without_javascript() {
+    let app = TestApp::new().await;
+    let samples = crate::verify_site::samples(&app).await;
+    let dir = TempDir::new("samples");
+    let files = sample_files(&samples, &dir);
+    let b = ministry(&app, "the_verification_form_works_without_javascript", false).await;
+    b.goto("/").await;
+    b.wait_text("h1", "電子證書驗證").await;
+    let body_class = b.find("body").await.attr("class").await.unwrap().unwrap_or_default();
+    assert!(!body_class.contains("js"), "no script ran: {body_class}");
+    let (name, path, _, _) = &files[0];
+    b.find("#file").await.send_keys(&path.display().to_string()).await.unwrap();
+    b.verify_chosen(name, "success", "zh", "nojs").await;
+    let (name, path, _, _) = &files[4];
+    b.click("#verify-another").await;
+    b.wait_path("/").await;
+    b.find("#file").await.send_keys(&path.display().to_string()).await.unwrap();
+    b.verify_chosen(name, "failure", "zh", "nojs").await;
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issuer_list_shows_the_registered_institutions_and_their_keys() {
+    let app = TestApp::new().await;
+    let b = ministry(&app, "the_issuer_list_shows_the_registered_institutions", true).await;
+    b.goto("/").await;
+    b.click("#menu a[href='/issuers']").await;
+    b.wait_path("/issuers").await;
+    let list = b.wait_text("#issuers", "國立高雄科技大學").await;
+    assert!(list.contains("學士、碩士") && list.contains("有效"), "{list}");
+    b.screenshot_as("ministry-issuers-zh").await;
+    b.click("#lang-switch").await;
+    let list = b.wait_text("#issuers", "National Kaohsiung University of Science and Technology").await;
+    assert!(list.contains("bachelor, master") && list.contains("valid"), "{list}");
+    b.screenshot_as("ministry-issuers-en").await;
     b.finish().await;
 }

@@ -1,5 +1,7 @@
 mod browser;
 mod email;
+mod records;
 mod support;
+mod verify_site;
 mod web;
 mod worker;

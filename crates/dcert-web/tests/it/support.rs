@@ -53,6 +53,16 @@ fn profile(cn: &str, role: CertRole, from: &str, until: &str) -> CertProfile {
 
 /// NKUST's kit and a trust list that names it, valid from 2024 to 2034.
 pub fn keys() -> (IssuerKit, TrustList) {
+    let (kit, trust, _) = keys_and_trust_json();
+    (kit, trust)
+}
+
+/// The signed trust list of [`keys`], as the Ministry publishes it.
+pub fn trust_json() -> Vec<u8> {
+    keys_and_trust_json().2
+}
+
+fn keys_and_trust_json() -> (IssuerKit, TrustList, Vec<u8>) {
     let root_key = EcKey::from_seed(&[1; 32]).unwrap();
     let root_der = x509::issue(
         &profile("dcert Root CA", CertRole::Root, "2024-01-01T00:00:00Z", "2044-01-01T00:00:00Z"),
@@ -114,9 +124,9 @@ pub fn keys() -> (IssuerKit, TrustList) {
         issuers: vec![entry],
         proof: None,
     };
-    let json = TrustList::sign(&content, &signer_key).unwrap();
-    let trust = TrustList::verify(&serde_json::to_vec(&json).unwrap(), Some(root.fingerprint())).unwrap();
-    (kit, trust)
+    let json = serde_json::to_vec(&TrustList::sign(&content, &signer_key).unwrap()).unwrap();
+    let trust = TrustList::verify(&json, Some(root.fingerprint())).unwrap();
+    (kit, trust, json)
 }
 
 pub struct TempDir(pub std::path::PathBuf);

@@ -17,7 +17,7 @@ fn today() -> String {
 }
 
 /// Records the Chinese collection of `number` and runs the worker; returns the certificate id.
-async fn issue_for(app: &TestApp, number: &str) -> i64 {
+pub(crate) async fn issue_for(app: &TestApp, number: &str) -> i64 {
     let g = app.graduate(number).await;
     app.store.confirm_graduate(g.id, 1).await.unwrap();
     let registrar = app.staff("registrar").await;

@@ -1,0 +1,434 @@
+//! The Ministry's tables: verification statistics (a hash, an outcome and a time; never the
+//! file), the verification site's news and FAQ, and the nonces of signed registry requests.
+
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{REGISTRY_SELECT, RegistryRecord, Result, Store, StoreError, registry_row};
+
+/// One verification, as kept for statistics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// When (Unix seconds).
+    pub at: i64,
+    /// SHA-256 of the file verified (hex).
+    pub sha256: String,
+    /// `success`, `warning` or `failure`.
+    pub outcome: String,
+    /// The reason of a warning or failure (`modified`, `revoked`, …).
+    pub reason: Option<String>,
+    /// `page` or `api`.
+    pub channel: String,
+}
+
+/// Counts of verifications since a time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VerificationStats {
+    /// Every verification.
+    pub total: i64,
+    /// Successes.
+    pub success: i64,
+    /// Warnings.
+    pub warning: i64,
+    /// Failures.
+    pub failure: i64,
+    /// Different files verified.
+    pub distinct_files: i64,
+    /// Warnings and failures by reason, most frequent first.
+    pub by_reason: Vec<(String, i64)>,
+    /// Verifications per day (Taiwan time, `YYYY-MM-DD`), oldest first.
+    pub by_day: Vec<(String, i64)>,
+}
+
+/// A news item of the verification site (最新消息).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewsItem {
+    /// Its id (0 before it is saved).
+    pub id: i64,
+    /// The day shown, `YYYY-MM-DD`.
+    pub published_on: String,
+    /// The title in Chinese.
+    pub title_zh: String,
+    /// The title in English.
+    pub title_en: String,
+    /// The text in Chinese.
+    pub body_zh: String,
+    /// The text in English.
+    pub body_en: String,
+}
+
+/// A question of the verification site (常見問題).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaqItem {
+    /// Its id (0 before it is saved).
+    pub id: i64,
+    /// Its place in the list, smallest first.
+    pub position: i64,
+    /// The question in Chinese.
+    pub question_zh: String,
+    /// The question in English.
+    pub question_en: String,
+    /// The answer in Chinese.
+    pub answer_zh: String,
+    /// The answer in English.
+    pub answer_en: String,
+}
+
+/// What became of a signed registry submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submission {
+    /// The record was appended.
+    Recorded,
+    /// The same record was already there: nothing changed (submission is idempotent).
+    AlreadyRecorded,
+    /// The request's nonce was used before: a replay, refused, nothing changed.
+    Replayed,
+}
+
+/// Seconds east of UTC of Taiwan's time, for days in statistics.
+const TAIWAN_OFFSET: i64 = 8 * 3600;
+
+impl Store {
+    /// Keeps one verification for statistics.
+    pub async fn record_verification(&self, v: &Verification) -> Result<()> {
+        sqlx::query("INSERT INTO verifications (at, sha256, outcome, reason, channel) VALUES ($1, $2, $3, $4, $5)")
+            .bind(v.at)
+            .bind(&v.sha256)
+            .bind(&v.outcome)
+            .bind(&v.reason)
+            .bind(&v.channel)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps a batch of verifications for statistics, in one transaction.
+    pub async fn record_verifications(&self, batch: &[Verification]) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        for v in batch {
+            sqlx::query("INSERT INTO verifications (at, sha256, outcome, reason, channel) VALUES ($1, $2, $3, $4, $5)")
+                .bind(v.at)
+                .bind(&v.sha256)
+                .bind(&v.outcome)
+                .bind(&v.reason)
+                .bind(&v.channel)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The most recent verifications, newest first.
+    pub async fn recent_verifications(&self, limit: i64) -> Result<Vec<Verification>> {
+        let rows =
+            sqlx::query("SELECT at, sha256, outcome, reason, channel FROM verifications ORDER BY id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Verification {
+                    at: r.try_get(0)?,
+                    sha256: r.try_get(1)?,
+                    outcome: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                    channel: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Counts of verifications from `since` (Unix seconds) on.
+    pub async fn verification_stats(&self, since: i64) -> Result<VerificationStats> {
+        let mut stats = VerificationStats::default();
+        let rows = sqlx::query("SELECT outcome, COUNT(*) FROM verifications WHERE at >= $1 GROUP BY outcome")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        for r in &rows {
+            let outcome: String = r.try_get(0)?;
+            let n: i64 = r.try_get(1)?;
+            stats.total += n;
+            match outcome.as_str() {
+                "success" => stats.success = n,
+                "warning" => stats.warning = n,
+                _ => stats.failure += n,
+            }
+        }
+        let row = sqlx::query("SELECT COUNT(DISTINCT sha256) FROM verifications WHERE at >= $1")
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        stats.distinct_files = row.try_get(0)?;
+        let rows = sqlx::query(
+            "SELECT reason, COUNT(*) AS n FROM verifications WHERE at >= $1 AND reason IS NOT NULL \
+             GROUP BY reason ORDER BY n DESC, reason",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        stats.by_reason = rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_>>()?;
+        let rows = sqlx::query(
+            "SELECT (at + $1) / 86400 AS day, COUNT(*) FROM verifications WHERE at >= $2 GROUP BY day ORDER BY day",
+        )
+        .bind(TAIWAN_OFFSET)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let day: i64 = r.try_get(0)?;
+            let date = dcert_core::time::Timestamp(day * 86400).date();
+            stats.by_day.push((date.to_string(), r.try_get(1)?));
+        }
+        Ok(stats)
+    }
+
+    // ----- news and FAQ -----
+
+    /// The news, newest first.
+    pub async fn news(&self, limit: i64) -> Result<Vec<NewsItem>> {
+        let rows = sqlx::query(
+            "SELECT id, published_on, title_zh, title_en, body_zh, body_en FROM news \
+             ORDER BY published_on DESC, id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(news_row).collect()
+    }
+
+    /// One news item.
+    pub async fn news_item(&self, id: i64) -> Result<NewsItem> {
+        let row = sqlx::query("SELECT id, published_on, title_zh, title_en, body_zh, body_en FROM news WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("news item"))?;
+        news_row(&row)
+    }
+
+    /// Adds a news item (`id` 0) or replaces one; returns its id.
+    pub async fn save_news(&self, item: &NewsItem, by: &str, at: i64) -> Result<i64> {
+        if item.id == 0 {
+            let row = sqlx::query(
+                "INSERT INTO news (published_on, title_zh, title_en, body_zh, body_en, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(&item.published_on)
+            .bind(&item.title_zh)
+            .bind(&item.title_en)
+            .bind(&item.body_zh)
+            .bind(&item.body_en)
+            .bind(at)
+            .bind(by)
+            .fetch_one(&self.pool)
+            .await?;
+            return Ok(row.try_get(0)?);
+        }
+        let done = sqlx::query(
+            "UPDATE news SET published_on = $1, title_zh = $2, title_en = $3, body_zh = $4, body_en = $5, \
+             updated_at = $6, updated_by = $7 WHERE id = $8",
+        )
+        .bind(&item.published_on)
+        .bind(&item.title_zh)
+        .bind(&item.title_en)
+        .bind(&item.body_zh)
+        .bind(&item.body_en)
+        .bind(at)
+        .bind(by)
+        .bind(item.id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("news item"));
+        }
+        Ok(item.id)
+    }
+
+    /// Removes a news item.
+    pub async fn delete_news(&self, id: i64) -> Result<()> {
+        let done = sqlx::query("DELETE FROM news WHERE id = $1").bind(id).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("news item"));
+        }
+        Ok(())
+    }
+
+    /// The questions, in order.
+    pub async fn faq(&self) -> Result<Vec<FaqItem>> {
+        let rows = sqlx::query(
+            "SELECT id, position, question_zh, question_en, answer_zh, answer_en FROM faq ORDER BY position, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(faq_row).collect()
+    }
+
+    /// Adds a question (`id` 0) or replaces one; returns its id.
+    pub async fn save_faq(&self, item: &FaqItem, by: &str, at: i64) -> Result<i64> {
+        if item.id == 0 {
+            let row = sqlx::query(
+                "INSERT INTO faq (position, question_zh, question_en, answer_zh, answer_en, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(item.position)
+            .bind(&item.question_zh)
+            .bind(&item.question_en)
+            .bind(&item.answer_zh)
+            .bind(&item.answer_en)
+            .bind(at)
+            .bind(by)
+            .fetch_one(&self.pool)
+            .await?;
+            return Ok(row.try_get(0)?);
+        }
+        let done = sqlx::query(
+            "UPDATE faq SET position = $1, question_zh = $2, question_en = $3, answer_zh = $4, answer_en = $5, \
+             updated_at = $6, updated_by = $7 WHERE id = $8",
+        )
+        .bind(item.position)
+        .bind(&item.question_zh)
+        .bind(&item.question_en)
+        .bind(&item.answer_zh)
+        .bind(&item.answer_en)
+        .bind(at)
+        .bind(by)
+        .bind(item.id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("question"));
+        }
+        Ok(item.id)
+    }
+
+    /// Removes a question.
+    pub async fn delete_faq(&self, id: i64) -> Result<()> {
+        let done = sqlx::query("DELETE FROM faq WHERE id = $1").bind(id).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("question"));
+        }
+        Ok(())
+    }
+
+    /// Writes the first questions, only if there are none yet (a site's first start).
+    pub async fn seed_faq(&self, items: &[FaqItem], at: i64) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM faq").fetch_one(&mut *tx).await?.try_get(0)?;
+        if n > 0 {
+            return Ok(false);
+        }
+        for item in items {
+            sqlx::query(
+                "INSERT INTO faq (position, question_zh, question_en, answer_zh, answer_en, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'setup')",
+            )
+            .bind(item.position)
+            .bind(&item.question_zh)
+            .bind(&item.question_en)
+            .bind(&item.answer_zh)
+            .bind(&item.answer_en)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    // ----- the registry -----
+
+    /// Every record of one certificate (an institution's number, in one language), oldest first.
+    pub async fn registry_certificate(
+        &self,
+        institution: &str,
+        number: &str,
+        language: &str,
+    ) -> Result<Vec<RegistryRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{REGISTRY_SELECT} WHERE institution = $1 AND number = $2 AND language = $3 ORDER BY id"
+        )))
+        .bind(institution)
+        .bind(number)
+        .bind(language)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(registry_row).collect()
+    }
+
+    /// Appends the records of one signed request in one step with its nonce: a nonce seen before
+    /// is a replay and changes nothing; records already there are accepted again without change.
+    pub async fn append_signed_records(
+        &self,
+        institution: &str,
+        nonce: &str,
+        at: i64,
+        records: &[RegistryRecord],
+    ) -> Result<Submission> {
+        let mut tx = self.write_tx().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO request_nonces (institution, nonce, at) VALUES ($1, $2, $3) \
+             ON CONFLICT (institution, nonce) DO NOTHING",
+        )
+        .bind(institution)
+        .bind(nonce)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if fresh == 0 {
+            return Ok(Submission::Replayed);
+        }
+        let mut added = 0;
+        for record in records {
+            added += sqlx::query(
+                "INSERT INTO registry_records (institution, sha256, event, number, language, version, \
+                 previous_sha256, credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (sha256, event) DO NOTHING",
+            )
+            .bind(&record.institution)
+            .bind(&record.sha256)
+            .bind(&record.event)
+            .bind(&record.number)
+            .bind(&record.language)
+            .bind(record.version)
+            .bind(&record.previous_sha256)
+            .bind(&record.credential_type)
+            .bind(&record.reason)
+            .bind(record.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(if added > 0 { Submission::Recorded } else { Submission::AlreadyRecorded })
+    }
+
+    /// Forgets nonces older than `before` (requests that old are refused by their time anyway).
+    pub async fn prune_nonces(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM request_nonces WHERE at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn news_row(r: &sqlx::any::AnyRow) -> Result<NewsItem> {
+    Ok(NewsItem {
+        id: r.try_get(0)?,
+        published_on: r.try_get(1)?,
+        title_zh: r.try_get(2)?,
+        title_en: r.try_get(3)?,
+        body_zh: r.try_get(4)?,
+        body_en: r.try_get(5)?,
+    })
+}
+
+fn faq_row(r: &sqlx::any::AnyRow) -> Result<FaqItem> {
+    Ok(FaqItem {
+        id: r.try_get(0)?,
+        position: r.try_get(1)?,
+        question_zh: r.try_get(2)?,
+        question_en: r.try_get(3)?,
+        answer_zh: r.try_get(4)?,
+        answer_en: r.try_get(5)?,
+    })
+}

@@ -1,0 +1,378 @@
+//! The JSON API (`/api/v1/…`, described at `/openapi.json`) and the verification that both the
+//! API and the pages run.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use dcert_core::Sha256Digest;
+use dcert_core::model::Language;
+use dcert_core::pdf::Limits;
+use dcert_core::status::{StatusAnswer, StatusQuery, StatusSource};
+use dcert_core::time::Timestamp;
+use dcert_core::verify::{self, Report};
+use dcert_store::Verification;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Client, MinistryState, StoreStatus};
+
+pub(crate) fn routes() -> Router<MinistryState> {
+    Router::new()
+        .route("/api/v1/verify", post(verify_api))
+        .route("/api/v1/issuers", get(issuers))
+        .route("/api/v1/status", get(status))
+        .route("/openapi.json", get(openapi))
+}
+
+/// Why an upload could not be verified. Each has a code for the API and texts for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Over the size limit (413).
+    TooLarge(usize),
+    /// No bytes (400).
+    Empty,
+    /// A multipart form without a `file` field (400).
+    NoFile,
+    /// The request could not be read as a form (400).
+    Malformed,
+    /// The client's rate limit (429).
+    TooMany(u64),
+    /// The time budget ran out (503).
+    TimedOut,
+    /// Anything else (500, logged).
+    Internal,
+}
+
+impl Refusal {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::Empty | Refusal::NoFile | Refusal::Malformed => StatusCode::BAD_REQUEST,
+            Refusal::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Refusal::TooLarge(_) => "too_large",
+            Refusal::Empty => "empty",
+            Refusal::NoFile => "no_file",
+            Refusal::Malformed => "malformed_request",
+            Refusal::TooMany(_) => "rate_limited",
+            Refusal::TimedOut => "timed_out",
+            Refusal::Internal => "internal",
+        }
+    }
+
+    /// The text for people: (Chinese, English).
+    pub(crate) fn texts(&self) -> (String, String) {
+        match self {
+            Refusal::TooLarge(limit) => {
+                let mb = limit / (1 << 20);
+                (
+                    format!("檔案超過 {mb} MB，不是本系統核發的電子證書。請上傳學校寄送的原始 PDF 檔案。"),
+                    format!(
+                        "The file is larger than {mb} MB, so it is not a certificate file. Upload the original PDF the institution sent."
+                    ),
+                )
+            }
+            Refusal::Empty => (
+                "上傳的檔案是空的，請重新選擇證書檔案。".into(),
+                "The uploaded file is empty. Choose the certificate file again.".into(),
+            ),
+            Refusal::NoFile => (
+                "沒有收到檔案，請選擇證書檔案後再按「進行驗證」。".into(),
+                "No file was received. Choose the certificate file, then press Verify.".into(),
+            ),
+            Refusal::Malformed => (
+                "無法讀取上傳的內容，請重新上傳。".into(),
+                "The upload could not be read. Upload the file again.".into(),
+            ),
+            Refusal::TooMany(wait) => (
+                format!("驗證次數過多，請於 {wait} 秒後再試。"),
+                format!("Too many verifications. Try again in {wait} seconds."),
+            ),
+            Refusal::TimedOut => (
+                "驗證逾時，系統忙碌中，請稍後再試。".into(),
+                "The verification took too long; the service is busy. Try again later.".into(),
+            ),
+            Refusal::Internal => ("系統發生錯誤，請稍後再試。".into(), "Something went wrong. Try again later.".into()),
+        }
+    }
+
+    /// The refusal as the API answers it.
+    pub(crate) fn json(&self) -> Response {
+        let (zh, en) = self.texts();
+        let body = json!({ "error": { "code": self.code(), "message": en, "messageZh": zh } });
+        let mut r = (self.status(), axum::Json(body)).into_response();
+        if let Refusal::TooMany(wait) = self
+            && let Ok(v) = HeaderValue::from_str(&wait.to_string())
+        {
+            r.headers_mut().insert(RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+/// An uploaded file and the form's other fields.
+#[derive(Debug, Default)]
+pub(crate) struct Upload {
+    /// The file's name as the client gave it.
+    pub name: Option<String>,
+    /// The bytes.
+    pub bytes: Bytes,
+    /// The form's CSRF token, when a page posted it.
+    pub csrf: Option<String>,
+}
+
+/// Takes one verification from the client's allowance.
+pub(crate) fn check_rate(state: &MinistryState, request: &Request) -> Result<(), Refusal> {
+    let client = request.extensions().get::<Client>().map(|c| c.0.clone()).unwrap_or_default();
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    state.limiter.take(&client, now).map_err(Refusal::TooMany)
+}
+
+/// Reads an upload: a multipart form with a `file` field, or the raw body.
+pub(crate) async fn read_upload(state: &MinistryState, request: Request) -> Result<Upload, Refusal> {
+    let limit = state.config.max_upload_bytes;
+    let too_large = |status: StatusCode| {
+        if status == StatusCode::PAYLOAD_TOO_LARGE { Refusal::TooLarge(limit) } else { Refusal::Malformed }
+    };
+    let is_form = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let upload = if is_form {
+        let mut form = Multipart::from_request(request, state).await.map_err(|e| too_large(e.status()))?;
+        let mut upload = Upload::default();
+        let mut found = false;
+        while let Some(field) = form.next_field().await.map_err(|e| too_large(e.status()))? {
+            match field.name() {
+                Some("file") if !found => {
+                    found = true;
+                    upload.name = field.file_name().map(str::to_owned);
+                    upload.bytes = field.bytes().await.map_err(|e| too_large(e.status()))?;
+                }
+                Some("csrf") => upload.csrf = Some(field.text().await.map_err(|e| too_large(e.status()))?),
+                _ => {}
+            }
+        }
+        if !found {
+            return Err(Refusal::NoFile);
+        }
+        upload
+    } else {
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| too_large(e.status()))?;
+        Upload { bytes, ..Upload::default() }
+    };
+    if upload.bytes.len() > limit {
+        return Err(Refusal::TooLarge(limit));
+    }
+    if upload.bytes.is_empty() {
+        return Err(Refusal::Empty);
+    }
+    Ok(upload)
+}
+
+/// Verifies `bytes` against the published trust list and the registry, within the time budget,
+/// and counts the outcome (the file itself is dropped).
+pub(crate) async fn run_verification(state: &MinistryState, bytes: Bytes, channel: &str) -> Result<Report, Refusal> {
+    let budget = Duration::from_millis(state.config.verify_budget_ms);
+    let started = tokio::time::Instant::now();
+    let work = async {
+        let _slot = state.slots.acquire().await.map_err(|_| Refusal::Internal)?;
+        let trust = state.trust();
+        let store = state.store.clone();
+        let limits = Limits { max_file_bytes: state.config.max_upload_bytes, ..Limits::default() };
+        let runtime = tokio::runtime::Handle::current();
+        let file = bytes.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = crate::now();
+            let status = StoreStatus { store, runtime, now };
+            verify::verify(&file, &trust.list, &status, now, &limits)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "a verification stopped unexpectedly");
+            Refusal::Internal
+        })
+    };
+    let report = match tokio::time::timeout_at(started + budget, work).await {
+        Ok(r) => r?,
+        Err(_) => {
+            tracing::warn!(budget_ms = state.config.verify_budget_ms, "a verification ran out of time");
+            return Err(Refusal::TimedOut);
+        }
+    };
+    let sha256 = report.file_sha256.unwrap_or_else(|| Sha256Digest::of(&bytes));
+    state.stats.record(Verification {
+        at: report.verified_at.unix(),
+        sha256: sha256.to_string(),
+        outcome: json_code(&report.outcome),
+        reason: report.reason.map(|r| json_code(&r)),
+        channel: channel.to_owned(),
+    });
+    Ok(report)
+}
+
+/// The serde name of a unit enum value (`success`, `not_a_certificate`, …).
+pub(crate) fn json_code<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// `POST /api/v1/verify`: the report, exactly as `dcert verify --json` prints it.
+async fn verify_api(State(state): State<MinistryState>, request: Request) -> Response {
+    if let Err(r) = check_rate(&state, &request) {
+        return r.json();
+    }
+    let upload = match read_upload(&state, request).await {
+        Ok(u) => u,
+        Err(r) => return r.json(),
+    };
+    match run_verification(&state, upload.bytes, "api").await {
+        Ok(report) => {
+            let mut value = serde_json::to_value(&report).unwrap_or_default();
+            if let Some(name) = upload.name {
+                value["file"] = serde_json::Value::String(name);
+            }
+            let mut r = axum::Json(value).into_response();
+            r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(r) => r.json(),
+    }
+}
+
+/// `GET /api/v1/issuers`: the registered institutions, from the published trust list.
+async fn issuers(State(state): State<MinistryState>) -> Response {
+    let trust = state.trust();
+    let content = &trust.list.content;
+    let issuers: Vec<_> = content
+        .issuers
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id,
+                "url": format!("{}/issuers/{}", content.registry.trim_end_matches('/'), i.id),
+                "nameZh": i.name_zh,
+                "nameEn": i.name_en,
+                "accreditation": i.accreditation,
+                "credentialKeys": i.credential_keys,
+                "signingCertificates": i.signing_certificates,
+            })
+        })
+        .collect();
+    let body = json!({
+        "registry": content.registry,
+        "sequence": content.sequence,
+        "issued": content.issued,
+        "nextUpdate": content.next_update,
+        "issuers": issuers,
+    });
+    ([(CACHE_CONTROL, "max-age=300")], axum::Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct StatusParams {
+    issuer: String,
+    number: String,
+    language: String,
+    version: u32,
+    sha256: Option<String>,
+}
+
+/// `GET /api/v1/status`: the registry's status of one file, for verifiers that hold the trust
+/// list themselves (`dcert verify --registry`).
+async fn status(
+    State(state): State<MinistryState>,
+    params: Result<Query<StatusParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let bad = |message: &str| {
+        (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": { "code": "bad_query", "message": message } })))
+            .into_response()
+    };
+    let Ok(Query(p)) = params else {
+        return bad("give issuer, number, language (zh or en), version and optionally sha256");
+    };
+    let Ok(language) = p.language.parse::<Language>() else {
+        return bad("language must be zh or en");
+    };
+    let file_sha256 = match p.sha256.as_deref().map(str::parse::<Sha256Digest>) {
+        None => None,
+        Some(Ok(h)) => Some(h),
+        Some(Err(_)) => return bad("sha256 must be 64 hexadecimal digits"),
+    };
+    let query = StatusQuery { issuer_id: p.issuer, number: p.number, language, version: p.version, file_sha256 };
+    let store = state.store.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let answer = tokio::task::spawn_blocking(move || StoreStatus { store, runtime, now: crate::now() }.status(&query))
+        .await
+        .unwrap_or(StatusAnswer::Unavailable { reason: "the status query stopped".into() });
+    let mut r = axum::Json(status_json(&answer)).into_response();
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A status answer as JSON (read back by [`status_from_json`]).
+pub fn status_json(answer: &StatusAnswer) -> serde_json::Value {
+    match answer {
+        StatusAnswer::Unavailable { reason } => json!({ "status": "unavailable", "reason": reason }),
+        StatusAnswer::Current { registered_at, as_of } => {
+            json!({ "status": "current", "registeredAt": registered_at, "asOf": as_of })
+        }
+        StatusAnswer::Superseded { latest_version, superseded_at, registered_at, as_of } => json!({
+            "status": "superseded", "latestVersion": latest_version, "supersededAt": superseded_at,
+            "registeredAt": registered_at, "asOf": as_of,
+        }),
+        StatusAnswer::Revoked { reason, revoked_at, as_of } => {
+            json!({ "status": "revoked", "reason": reason, "revokedAt": revoked_at, "asOf": as_of })
+        }
+        StatusAnswer::NotRegistered { as_of } => json!({ "status": "not_registered", "asOf": as_of }),
+    }
+}
+
+/// Reads a status answer written by [`status_json`]; anything unreadable is "unavailable".
+pub fn status_from_json(value: &serde_json::Value) -> StatusAnswer {
+    let time = |key: &str| -> Option<Timestamp> { serde_json::from_value(value.get(key)?.clone()).ok() };
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let unreadable = || StatusAnswer::Unavailable { reason: "the registry's answer could not be read".into() };
+    let answer = match value.get("status").and_then(|s| s.as_str()) {
+        Some("unavailable") => Some(StatusAnswer::Unavailable { reason: text("reason") }),
+        Some("current") => {
+            (|| Some(StatusAnswer::Current { registered_at: time("registeredAt")?, as_of: time("asOf")? }))()
+        }
+        Some("superseded") => (|| {
+            Some(StatusAnswer::Superseded {
+                latest_version: u32::try_from(value.get("latestVersion")?.as_u64()?).ok()?,
+                superseded_at: time("supersededAt")?,
+                registered_at: time("registeredAt")?,
+                as_of: time("asOf")?,
+            })
+        })(),
+        Some("revoked") => (|| {
+            Some(StatusAnswer::Revoked { reason: text("reason"), revoked_at: time("revokedAt")?, as_of: time("asOf")? })
+        })(),
+        Some("not_registered") => (|| Some(StatusAnswer::NotRegistered { as_of: time("asOf")? }))(),
+        _ => None,
+    };
+    answer.unwrap_or_else(unreadable)
+}
+
+/// `GET /openapi.json`.
+async fn openapi() -> Response {
+    ([(CONTENT_TYPE, "application/json"), (CACHE_CONTROL, "max-age=3600")], include_str!("../../static/openapi.json"))
+        .into_response()
+}

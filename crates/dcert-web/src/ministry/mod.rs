@@ -1,0 +1,216 @@
+//! The Ministry of Education's site (教育部電子證書驗證系統): the public verification pages, the
+//! JSON API, the issuing institutions (發證單位) from the signed trust list, the signed
+//! issuance-records API that institutions submit to, and the trust list at a stable address.
+//!
+//! Uploaded files are verified in memory and dropped: only the file's SHA-256, the outcome and
+//! the time are kept, for the statistics the Ministry's administrators see.
+
+mod api;
+mod content;
+mod limit;
+pub mod records;
+mod site;
+mod stats;
+mod status;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use dcert_core::trust::TrustList;
+use dcert_store::Store;
+use serde::Deserialize;
+
+pub use crate::ministry::api::{status_from_json, status_json};
+pub use crate::ministry::content::{guide_faq, prepare};
+pub use crate::ministry::limit::RateLimiter;
+pub use crate::ministry::stats::StatsSink;
+pub use crate::ministry::status::{StoreStatus, registry_status};
+
+/// The signed trust list as published: its exact bytes and what they say.
+#[derive(Debug)]
+pub struct Published {
+    /// The signed JSON, served byte for byte at `/trust.json`.
+    pub bytes: Vec<u8>,
+    /// The verified list.
+    pub list: TrustList,
+}
+
+/// The Ministry site's settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinistryConfig {
+    /// The site's public address, e.g. `https://dcert.moe.gov.tw`.
+    pub public_url: String,
+    /// The largest certificate file accepted, in bytes (default 10 MB).
+    #[serde(default = "default_upload")]
+    pub max_upload_bytes: usize,
+    /// The most time one verification may take, in milliseconds (default 10 s).
+    #[serde(default = "default_budget")]
+    pub verify_budget_ms: u64,
+    /// Verifications allowed per client address per minute, pages and API together (default 60).
+    #[serde(default = "default_rate")]
+    pub verifications_per_minute: u32,
+    /// Take the client's address from the last `X-Forwarded-For` entry (behind a reverse proxy).
+    #[serde(default)]
+    pub behind_proxy: bool,
+    /// Send cookies only over HTTPS.
+    #[serde(default)]
+    pub secure_cookies: bool,
+}
+
+fn default_upload() -> usize {
+    10 << 20
+}
+
+fn default_budget() -> u64 {
+    10_000
+}
+
+fn default_rate() -> u32 {
+    60
+}
+
+impl MinistryConfig {
+    /// The defaults for a site at `public_url`.
+    pub fn new(public_url: &str) -> Self {
+        MinistryConfig {
+            public_url: public_url.to_owned(),
+            max_upload_bytes: default_upload(),
+            verify_budget_ms: default_budget(),
+            verifications_per_minute: default_rate(),
+            behind_proxy: false,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// What the Ministry's site serves.
+#[derive(Clone)]
+pub struct MinistryState {
+    /// The Ministry's database: the registry, statistics, news and FAQ.
+    pub store: Store,
+    /// The signed trust list, as published now.
+    pub trust: Arc<RwLock<Arc<Published>>>,
+    /// The settings.
+    pub config: Arc<MinistryConfig>,
+    /// The per-client limit of verifications.
+    pub limiter: Arc<RateLimiter>,
+    /// Verifications running at once (the others wait, within their time budget).
+    pub slots: Arc<tokio::sync::Semaphore>,
+    /// Where verifications are counted.
+    pub stats: StatsSink,
+}
+
+impl MinistryState {
+    /// A state serving `trust_list` (signed JSON) from `store`. Call it on a Tokio runtime: it
+    /// starts the statistics writer there.
+    pub fn new(store: Store, trust_list: Vec<u8>, config: MinistryConfig) -> Result<Self, String> {
+        let list = TrustList::verify(&trust_list, None).map_err(|e| format!("the trust list does not verify: {e}"))?;
+        let limiter = RateLimiter::new(config.verifications_per_minute, 60);
+        let store_for_stats = store.clone();
+        Ok(MinistryState {
+            store,
+            trust: Arc::new(RwLock::new(Arc::new(Published { bytes: trust_list, list }))),
+            config: Arc::new(config),
+            limiter: Arc::new(limiter),
+            slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            )),
+            stats: StatsSink::start(store_for_stats),
+        })
+    }
+
+    /// The trust list published now.
+    pub fn trust(&self) -> Arc<Published> {
+        self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The Ministry's site.
+pub fn ministry_router(state: MinistryState) -> Router {
+    // The body limit is a little above the file limit, so that a multipart form carrying a file
+    // of exactly the limit fits; the handlers check the file's own size.
+    let body_limit = state.config.max_upload_bytes + 64 * 1024;
+    Router::new()
+        .merge(site::routes())
+        .merge(api::routes())
+        .route("/api/v1/records", post(records::submit))
+        .route("/healthz", get(healthz))
+        .route("/trust.json", get(trust_list))
+        .fallback(site::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), headers))
+        .with_state(state)
+}
+
+/// The client's address, for rate limits.
+pub(crate) fn client_address(
+    state: &MinistryState,
+    request_headers: &axum::http::HeaderMap,
+    peer: Option<SocketAddr>,
+) -> String {
+    if state.config.behind_proxy
+        && let Some(last) = request_headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|s| !s.is_empty())
+    {
+        return last.to_owned();
+    }
+    peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// The visitor's CSRF token, put in the request by [`headers`].
+#[derive(Clone, Debug)]
+pub(crate) struct CsrfToken(pub String);
+
+/// Gives every visitor a CSRF token cookie and adds the security headers.
+async fn headers(State(state): State<MinistryState>, mut request: Request, next: Next) -> Response {
+    let existing = crate::cookie(request.headers(), "csrf").filter(|t| t.len() == 43);
+    let token = existing.clone().unwrap_or_else(crate::auth::random_token);
+    request.extensions_mut().insert(CsrfToken(token.clone()));
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let client = client_address(&state, request.headers(), peer);
+    request.extensions_mut().insert(Client(client));
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let is_html = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    if existing.is_none() && is_html {
+        let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+        let cookie = format!("csrf={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            headers.append(SET_COOKIE, v);
+        }
+    }
+    crate::security_headers(headers);
+    response
+}
+
+/// The client's address as the rate limits count it.
+#[derive(Clone, Debug)]
+pub(crate) struct Client(pub String);
+
+async fn healthz(State(state): State<MinistryState>) -> Response {
+    match state.store.registry_records("healthz").await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the registry database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+async fn trust_list(State(state): State<MinistryState>) -> Response {
+    let published = state.trust();
+    ([(CONTENT_TYPE, "application/json"), (CACHE_CONTROL, "max-age=300")], published.bytes.clone()).into_response()
+}

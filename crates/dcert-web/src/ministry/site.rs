@@ -1,0 +1,504 @@
+//! The public pages: 證書驗證 (the three steps of the guide: choose, upload status, result),
+//! 關於, 最新消息, 常見問題, 發證單位, in Traditional Chinese and English. The form works without
+//! JavaScript; `verify.js` adds dropping a file on the box and the upload status before 進行驗證.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use dcert_core::model::{CredentialType, DegreeLevel, Language};
+use dcert_core::time::Timestamp;
+use dcert_core::verify::{CheckResult, Outcome, Report};
+use dcert_store::{FaqItem, NewsItem};
+
+use super::api::{self, Refusal};
+use super::{CsrfToken, MinistryState};
+use crate::i18n::{Lang, Texts};
+
+pub(crate) fn routes() -> Router<MinistryState> {
+    Router::new()
+        .route("/", get(verify_page))
+        .route("/verify", get(verify_page).post(verify_form))
+        .route("/about", get(about))
+        .route("/news", get(news))
+        .route("/faq", get(faq))
+        .route("/issuers", get(issuers))
+        .route("/issuers/{id}", get(issuer))
+        .route("/lang/{code}", get(crate::switch_language))
+        .route("/static/site.css", get(crate::stylesheet))
+        .route("/static/verify.js", get(script))
+}
+
+/// What every page of the site knows about its request.
+pub(crate) struct Chrome {
+    /// The texts of the page's language.
+    pub t: Texts,
+    /// The CSRF token for forms.
+    pub csrf: String,
+    /// The path asked for (for the language switch).
+    pub path: String,
+    /// The menu entry of this page.
+    pub section: &'static str,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Chrome {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let lang = crate::cookie(&parts.headers, "lang").map(|c| Lang::from_code(&c)).unwrap_or_default();
+        let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
+        let path = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
+        Ok(Chrome { t: Texts::new(lang), csrf, path, section: "" })
+    }
+}
+
+impl Chrome {
+    fn at(mut self, section: &'static str) -> Self {
+        self.section = section;
+        self
+    }
+
+    /// The language switch's address, coming back to this page (a result page goes back to the form).
+    pub fn lang_href(&self) -> String {
+        let other = match self.t.lang {
+            Lang::Zh => "en",
+            Lang::En => "zh",
+        };
+        let back = if self.section == "verify" { "/" } else { self.path.as_str() };
+        format!("/lang/{other}?back={}", back.replace('&', "%26"))
+    }
+
+    /// Chinese or English, as the page's language.
+    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self.t.lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+fn render(status: StatusCode, t: impl Template) -> Response {
+    match crate::page(t) {
+        Ok(mut r) => {
+            *r.status_mut() = status;
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ministry/verify.html")]
+struct VerifyPage {
+    c: Chrome,
+    max_mb: usize,
+    max_bytes: usize,
+    error: Option<String>,
+}
+
+async fn verify_page(c: Chrome, State(state): State<MinistryState>) -> Response {
+    let max_bytes = state.config.max_upload_bytes;
+    render(StatusCode::OK, VerifyPage { c: c.at("verify"), max_mb: max_bytes >> 20, max_bytes, error: None })
+}
+
+fn refused(c: Chrome, state: &MinistryState, refusal: &Refusal) -> Response {
+    let (zh, en) = refusal.texts();
+    let message = c.pick(&zh, &en).to_owned();
+    let max_bytes = state.config.max_upload_bytes;
+    let mut r = render(
+        refusal.status(),
+        VerifyPage { c: c.at("verify"), max_mb: max_bytes >> 20, max_bytes, error: Some(message) },
+    );
+    if let Refusal::TooMany(wait) = refusal
+        && let Ok(v) = HeaderValue::from_str(&wait.to_string())
+    {
+        r.headers_mut().insert(RETRY_AFTER, v);
+    }
+    r
+}
+
+/// One line of the certified data.
+pub(crate) struct Row {
+    pub label: &'static str,
+    pub value: String,
+    pub id: &'static str,
+}
+
+/// One check as the result page shows it.
+pub(crate) struct CheckRow {
+    pub name: &'static str,
+    pub result: &'static str,
+    pub class: &'static str,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "ministry/result.html")]
+struct ResultPage {
+    c: Chrome,
+    outcome: &'static str,
+    title: &'static str,
+    lead: &'static str,
+    reason: Option<&'static str>,
+    advice: Option<&'static str>,
+    newer: Option<String>,
+    embedded_note: Option<&'static str>,
+    issuer: Option<String>,
+    rows: Vec<Row>,
+    checks: Vec<CheckRow>,
+    facts: Vec<Row>,
+}
+
+async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Request) -> Response {
+    if let Err(r) = api::check_rate(&state, &request) {
+        return refused(c, &state, &r);
+    }
+    let upload = match api::read_upload(&state, request).await {
+        Ok(u) => u,
+        Err(r) => return refused(c, &state, &r),
+    };
+    // The form carries the visitor's token; a form posted from elsewhere is refused.
+    if c.csrf.is_empty() || !upload.csrf.as_deref().is_some_and(|t| crate::auth::constant_time_eq(&c.csrf, t)) {
+        return crate::AppError::Csrf.into_response();
+    }
+    match api::run_verification(&state, upload.bytes, "page").await {
+        Ok(report) => render(StatusCode::OK, result_page(c.at("verify"), &report, upload.name)),
+        Err(r) => refused(c, &state, &r),
+    }
+}
+
+fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultPage {
+    let t = c.t;
+    let (outcome, title, lead) = match report.outcome {
+        Outcome::Success => ("success", "moe.result.success", "moe.result.success.lead"),
+        Outcome::Warning => ("warning", "moe.result.warning", "moe.result.warning.lead"),
+        Outcome::Failure => ("failure", "moe.result.failure", "moe.result.failure.lead"),
+    };
+    let reason_code = report.reason.map(|r| api::json_code(&r));
+    let reason = reason_code.as_deref().map(|code| t.s(&format!("moe.reason.{code}")));
+    let advice = reason_code.as_deref().map(|code| t.s(&format!("moe.advice.{code}")));
+    let newer = report.newer_version.as_ref().map(|n| {
+        let date = t.date(&n.issued_at.date());
+        t.f("moe.result.warning.newer", &[&date, &n.version])
+    });
+    let embedded_note = (report.embedded_credential_authentic == Some(true)).then(|| t.s("moe.embedded_authentic"));
+    let issuer = report.issuer.as_ref().map(|i| c.pick(&i.name_zh, &i.name_en).to_owned());
+    let mut rows = Vec::new();
+    if let Some(cred) = &report.credential {
+        let mut row = |label: &'static str, id: &'static str, value: String| {
+            rows.push(Row { label: t.s(label), value, id });
+        };
+        let kind = match cred.credential_type {
+            CredentialType::Degree => "moe.type.degree",
+            CredentialType::Teacher => "moe.type.teacher",
+        };
+        row("moe.field.type", "type", t.s(kind).to_owned());
+        row("moe.field.number", "number", cred.certificate_number.clone());
+        let language = match cred.language {
+            Language::Zh => "moe.lang.zh",
+            Language::En => "moe.lang.en",
+        };
+        row("moe.field.language", "language", t.s(language).to_owned());
+        row("moe.field.version", "version", cred.version.to_string());
+        row("moe.field.issued_at", "issued-at", t.time(cred.issued_at.unix()));
+        if let Some(d) = &cred.degree {
+            row("moe.field.name", "name", c.pick(&d.name_zh, &d.name_en).to_owned());
+            row("moe.field.birth", "birth", t.date(&d.birth_date));
+            row("moe.field.student_number", "student-number", d.student_number.clone());
+            row("moe.field.school", "school", c.pick(&d.school_zh, &d.school_en).to_owned());
+            row("moe.field.college", "college", c.pick(&d.college_zh, &d.college_en).to_owned());
+            row("moe.field.department", "department", c.pick(&d.department_zh, &d.department_en).to_owned());
+            row("moe.field.degree", "degree", c.pick(&d.degree_zh, &d.degree_en).to_owned());
+            row("moe.field.graduation", "graduation", t.date(&d.graduation_date));
+            row("moe.field.diploma_number", "diploma-number", d.diploma_number.clone());
+        }
+        if let Some(te) = &cred.teacher {
+            row("moe.field.name", "name", c.pick(&te.name_zh, &te.name_en).to_owned());
+            row("moe.field.birth", "birth", t.date(&te.birth_date));
+            row("moe.field.teacher_kind", "teacher-kind", c.pick(&te.kind_zh, &te.kind_en).to_owned());
+            row("moe.field.subject", "subject", c.pick(&te.subject_zh, &te.subject_en).to_owned());
+            row("moe.field.teacher_number", "teacher-number", te.teacher_certificate_number.clone());
+            row("moe.field.teacher_issue_date", "teacher-issue-date", t.date(&te.issue_date));
+        }
+    }
+    let checks = report
+        .checks
+        .iter()
+        .map(|check| {
+            let (result, class) = match check.result {
+                CheckResult::Pass => ("moe.check.pass", "pass"),
+                CheckResult::Fail => ("moe.check.fail", "fail"),
+                CheckResult::Unknown => ("moe.check.unknown", "unknown"),
+            };
+            CheckRow {
+                name: t.s(&format!("moe.check.{}", api::json_code(&check.name))),
+                result: t.s(result),
+                class,
+                detail: check.detail.clone(),
+            }
+        })
+        .collect();
+    let mut facts = Vec::new();
+    if let Some(name) = file_name.filter(|n| !n.is_empty()) {
+        facts.push(Row { label: t.s("moe.field.file"), value: name, id: "file" });
+    }
+    if let Some(sha) = report.file_sha256 {
+        facts.push(Row { label: t.s("moe.field.sha256"), value: sha.to_string(), id: "sha256" });
+    }
+    facts.push(Row {
+        label: t.s("moe.field.verified_at"),
+        value: t.time(report.verified_at.unix()),
+        id: "verified-at",
+    });
+    if let Some(as_of) = report.status_as_of {
+        facts.push(Row { label: t.s("moe.field.status_as_of"), value: t.time(as_of.unix()), id: "status-as-of" });
+    }
+    let list = &report.trust_list;
+    facts.push(Row {
+        label: t.s("moe.field.trust_list"),
+        value: t.f("moe.trust_list.value", &[&list.sequence, &t.time(list.issued.unix())]),
+        id: "trust-list",
+    });
+    ResultPage {
+        c,
+        outcome,
+        title: t.s(title),
+        lead: t.s(lead),
+        reason,
+        advice,
+        newer,
+        embedded_note,
+        issuer,
+        rows,
+        checks,
+        facts,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ministry/about.html")]
+struct AboutPage {
+    c: Chrome,
+    public_url: String,
+}
+
+async fn about(c: Chrome, State(state): State<MinistryState>) -> Response {
+    render(StatusCode::OK, AboutPage { c: c.at("about"), public_url: state.config.public_url.clone() })
+}
+
+#[derive(Template)]
+#[template(path = "ministry/news.html")]
+struct NewsPage {
+    c: Chrome,
+    items: Vec<NewsItem>,
+}
+
+async fn news(c: Chrome, State(state): State<MinistryState>) -> Response {
+    match state.store.news(50).await {
+        Ok(items) => render(StatusCode::OK, NewsPage { c: c.at("news"), items }),
+        Err(e) => crate::AppError::from(e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ministry/faq.html")]
+struct FaqPage {
+    c: Chrome,
+    items: Vec<FaqItem>,
+}
+
+async fn faq(c: Chrome, State(state): State<MinistryState>) -> Response {
+    match state.store.faq().await {
+        Ok(items) => render(StatusCode::OK, FaqPage { c: c.at("faq"), items }),
+        Err(e) => crate::AppError::from(e).into_response(),
+    }
+}
+
+/// An institution as the list shows it.
+pub(crate) struct IssuerRow {
+    pub id: String,
+    pub name: String,
+    pub other_name: String,
+    pub kinds: String,
+    pub keys: Vec<KeyRow>,
+}
+
+/// A key of an institution.
+pub(crate) struct KeyRow {
+    pub key: String,
+    pub window: String,
+    pub state: String,
+    pub class: &'static str,
+}
+
+fn issuer_rows(c: &Chrome, state: &MinistryState, only: Option<&str>) -> Vec<IssuerRow> {
+    let t = c.t;
+    let now = crate::now();
+    let trust = state.trust();
+    trust
+        .list
+        .content
+        .issuers
+        .iter()
+        .filter(|i| only.is_none_or(|id| id == i.id))
+        .map(|i| {
+            let mut kinds: Vec<String> = Vec::new();
+            for ty in &i.accreditation.credential_types {
+                match ty {
+                    CredentialType::Degree => {
+                        let levels: Vec<&str> = i.accreditation.degree_levels.iter().map(|l| level(t, *l)).collect();
+                        kinds.push(format!("{} ({})", t.s("moe.type.degree"), levels.join(t.s("moe.list.sep"))));
+                    }
+                    CredentialType::Teacher => kinds.push(t.s("moe.type.teacher").to_owned()),
+                }
+            }
+            let keys = i
+                .credential_keys
+                .iter()
+                .map(|k| {
+                    let (state, class) = key_state(t, k.valid_from, k.valid_until, k.revoked_from, now);
+                    let short: String = k.public_key_multibase.chars().take(16).collect();
+                    KeyRow {
+                        key: format!("{short}…"),
+                        window: format!(
+                            "{} – {}",
+                            t.short_date(&k.valid_from.date()),
+                            t.short_date(&k.valid_until.date())
+                        ),
+                        state,
+                        class,
+                    }
+                })
+                .collect();
+            IssuerRow {
+                id: i.id.clone(),
+                name: c.pick(&i.name_zh, &i.name_en).to_owned(),
+                other_name: c.pick(&i.name_en, &i.name_zh).to_owned(),
+                kinds: kinds.join(t.s("moe.list.sep")),
+                keys,
+            }
+        })
+        .collect()
+}
+
+fn level(t: Texts, l: DegreeLevel) -> &'static str {
+    t.s(match l {
+        DegreeLevel::Associate => "moe.level.associate",
+        DegreeLevel::Bachelor => "moe.level.bachelor",
+        DegreeLevel::Master => "moe.level.master",
+        DegreeLevel::Doctor => "moe.level.doctor",
+    })
+}
+
+fn key_state(
+    t: Texts,
+    from: Timestamp,
+    until: Timestamp,
+    revoked: Option<Timestamp>,
+    now: Timestamp,
+) -> (String, &'static str) {
+    match revoked {
+        Some(r) => (t.f1("moe.key.revoked", t.short_date(&r.date())), "fail"),
+        None if now < from => (t.s("moe.key.future").to_owned(), "unknown"),
+        None if now > until => (t.s("moe.key.retired").to_owned(), "unknown"),
+        None => (t.s("moe.key.valid").to_owned(), "pass"),
+    }
+}
+
+fn list_line(c: &Chrome, state: &MinistryState) -> String {
+    let trust = state.trust();
+    let issued = c.t.time(trust.list.content.issued.unix());
+    c.t.f("moe.issuers.list", &[&trust.list.content.sequence, &issued])
+}
+
+#[derive(Template)]
+#[template(path = "ministry/issuers.html")]
+struct IssuersPage {
+    c: Chrome,
+    issuers: Vec<IssuerRow>,
+    list_line: String,
+}
+
+async fn issuers(c: Chrome, State(state): State<MinistryState>) -> Response {
+    let rows = issuer_rows(&c, &state, None);
+    let list_line = list_line(&c, &state);
+    render(StatusCode::OK, IssuersPage { c: c.at("issuers"), issuers: rows, list_line })
+}
+
+/// `/issuers/{id}`: the address every certificate names as its issuer.
+async fn issuer(c: Chrome, State(state): State<MinistryState>, Path(id): Path<String>) -> Response {
+    let rows = issuer_rows(&c, &state, Some(&id));
+    if rows.is_empty() {
+        return not_found(c).await;
+    }
+    let list_line = list_line(&c, &state);
+    render(StatusCode::OK, IssuersPage { c: c.at("issuers"), issuers: rows, list_line })
+}
+
+#[derive(Template)]
+#[template(path = "ministry/not_found.html")]
+struct NotFoundPage {
+    c: Chrome,
+}
+
+pub(crate) async fn not_found(c: Chrome) -> Response {
+    render(StatusCode::NOT_FOUND, NotFoundPage { c })
+}
+
+async fn script() -> Response {
+    (
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
+        include_str!("../../static/verify.js"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use dcert_core::verify::{CheckName, Reason};
+
+    use super::api::json_code;
+    use crate::i18n::Texts;
+
+    #[test]
+    fn every_reason_and_check_has_words_and_advice_in_the_catalogue() {
+        let reasons = [
+            Reason::NotACertificate,
+            Reason::TooLarge,
+            Reason::Modified,
+            Reason::SignatureInvalid,
+            Reason::UntrustedRoot,
+            Reason::UnknownIssuer,
+            Reason::NotAccredited,
+            Reason::KeyNotValid,
+            Reason::KeyRevoked,
+            Reason::Revoked,
+            Reason::NotRegistered,
+            Reason::Superseded,
+        ];
+        for r in reasons {
+            let code = json_code(&r);
+            assert!(Texts::has(&format!("moe.reason.{code}")), "moe.reason.{code}");
+            assert!(Texts::has(&format!("moe.advice.{code}")), "moe.advice.{code}");
+        }
+        let checks = [
+            CheckName::FileFormat,
+            CheckName::DocumentSignature,
+            CheckName::SigningCertificate,
+            CheckName::CredentialProof,
+            CheckName::Issuer,
+            CheckName::KeyValidity,
+            CheckName::IssuerBinding,
+            CheckName::RegistryStatus,
+            CheckName::TrustList,
+        ];
+        for c in checks {
+            let code = json_code(&c);
+            assert!(Texts::has(&format!("moe.check.{code}")), "moe.check.{code}");
+        }
+    }
+}

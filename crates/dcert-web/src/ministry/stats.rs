@@ -1,0 +1,40 @@
+//! Verification statistics, written in batches off the request path: a verification answers at
+//! once, and a burst of thousands becomes a few transactions.
+
+use dcert_store::{Store, Verification};
+use tokio::sync::mpsc;
+
+/// Where handlers drop the verifications they ran.
+#[derive(Clone, Debug)]
+pub struct StatsSink {
+    tx: mpsc::Sender<Verification>,
+}
+
+/// Verifications waiting to be written before new ones are dropped (and the drop logged).
+const QUEUE: usize = 10_000;
+/// The most written in one transaction.
+const BATCH: usize = 500;
+
+impl StatsSink {
+    /// Starts the writer on the current Tokio runtime.
+    pub fn start(store: Store) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Verification>(QUEUE);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                if let Err(e) = store.record_verifications(&batch).await {
+                    tracing::error!(error = %e, lost = batch.len(), "verification statistics could not be written");
+                }
+                batch.clear();
+            }
+        });
+        StatsSink { tx }
+    }
+
+    /// Queues one verification.
+    pub fn record(&self, v: Verification) {
+        if self.tx.try_send(v).is_err() {
+            tracing::warn!("verification statistics are behind; one verification was not counted");
+        }
+    }
+}

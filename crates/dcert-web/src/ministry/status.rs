@@ -1,0 +1,61 @@
+//! The registry's records as the verifier's status source.
+
+use dcert_core::model::Language;
+use dcert_core::status::{MemoryRegistry, StatusAnswer, StatusQuery, StatusSource};
+use dcert_core::time::Timestamp;
+use dcert_store::{RegistryRecord, Store};
+
+/// Builds the status of the certificates in `records` (any order of the registry's log): issued
+/// files, with later versions superseding earlier ones, and revocations.
+pub fn registry_status(records: &[RegistryRecord], as_of: Timestamp) -> Result<MemoryRegistry, String> {
+    let mut registry = MemoryRegistry::new(as_of);
+    for r in records {
+        let language: Language =
+            r.language.parse().map_err(|_| format!("a registry record has language {:?}", r.language))?;
+        let at = Timestamp(r.at);
+        match r.event.as_str() {
+            "issued" => {
+                let version =
+                    u32::try_from(r.version).map_err(|_| format!("a registry record has version {}", r.version))?;
+                let sha = r.sha256.parse().map_err(|_| "a registry record has a malformed hash".to_owned())?;
+                registry.record(&r.institution, &r.number, language, version, sha, at);
+            }
+            "revoked" => registry.revoke(&r.institution, &r.number, language, r.reason.as_deref().unwrap_or(""), at),
+            // Supersession follows from the versions; the record is there for auditors.
+            _ => {}
+        }
+    }
+    Ok(registry)
+}
+
+/// Answers status questions from the Ministry's registry database. Verification is synchronous
+/// and runs on a blocking thread, so the query is run on the runtime from there.
+pub struct StoreStatus {
+    /// The registry database.
+    pub store: Store,
+    /// The runtime to run queries on.
+    pub runtime: tokio::runtime::Handle,
+    /// The time of the answers.
+    pub now: Timestamp,
+}
+
+impl StatusSource for StoreStatus {
+    fn status(&self, q: &StatusQuery) -> StatusAnswer {
+        let records =
+            self.runtime.block_on(self.store.registry_certificate(&q.issuer_id, &q.number, q.language.code()));
+        let records = match records {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "the registry database did not answer a status query");
+                return StatusAnswer::Unavailable { reason: "the registry database did not answer".into() };
+            }
+        };
+        match registry_status(&records, self.now) {
+            Ok(registry) => registry.status(q),
+            Err(e) => {
+                tracing::error!(error = %e, "a registry record is corrupt");
+                StatusAnswer::Unavailable { reason: "the registry's records of this certificate are unreadable".into() }
+            }
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! The Ministry's verification site and its JSON API, served on a real port: certificates
+//! issued by the test university's real worker and recorded in the Ministry's registry, then
+//! uploaded as a person or a program would.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use dcert_core::model::Language;
+use dcert_core::pdf::Limits;
+use dcert_core::status::Offline;
+use dcert_core::verify;
+use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use crate::support::{REGISTRY, TestApp, trust_json};
+use crate::web::issue_for;
+
+const G1: &str = "C110152301";
+const G2: &str = "C110152302";
+const G3: &str = "C110152303";
+
+/// The test university's files, each in the state its name says, all recorded in the registry.
+pub struct Samples {
+    pub current_zh: Vec<u8>,
+    pub current_en: Vec<u8>,
+    pub superseded: Vec<u8>,
+    pub revoked: Vec<u8>,
+}
+
+impl Samples {
+    /// `current_zh` with one byte changed in the middle of the file.
+    pub fn modified(&self) -> Vec<u8> {
+        let mut m = self.current_zh.clone();
+        let at = m.len() / 2;
+        m[at] ^= 0x01;
+        m
+    }
+}
+
+/// Issues the samples through the console and the worker: G1 is issued, reissued (its first
+/// version superseded) and applies for English; G2 is issued; G3 is issued and revoked.
+pub async fn samples(app: &TestApp) -> Samples {
+    let today = dcert_web::now().taiwan_date().to_string();
+    let first = issue_for(app, G1).await;
+    let registrar = app.staff("registrar").await;
+    let r = registrar.post(&format!("/console/certificates/{first}/reissue"), &[("reason", "姓名變更")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let g1 = app.graduate(G1).await;
+    let r =
+        registrar.post(&format!("/console/graduates/{}/diploma", g1.id), &[("language", "en"), ("date", &today)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(app.state.worker.issue_due(dcert_web::now(), 10, &|_| {}).await.unwrap().issued, 2);
+    let g2_cert = issue_for(app, G2).await;
+    let g3_cert = issue_for(app, G3).await;
+    let r = registrar.post(&format!("/console/certificates/{g3_cert}/revoke"), &[("reason", "學位撤銷")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    app.state.worker.submit_to_registry(dcert_web::now().unix()).await.unwrap();
+    let latest_en = app.store.latest_certificate(g1.id, Language::En).await.unwrap().unwrap();
+    Samples {
+        current_zh: app.store.certificate_file(g2_cert).await.unwrap(),
+        current_en: app.store.certificate_file(latest_en.id).await.unwrap(),
+        superseded: app.store.certificate_file(first).await.unwrap(),
+        revoked: app.store.certificate_file(g3_cert).await.unwrap(),
+    }
+}
+
+/// The Ministry's site on a real port.
+pub struct Site {
+    pub base: String,
+    pub state: MinistryState,
+    server: tokio::task::AbortHandle,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A reply, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+            let (k, rest) = v.split_once('=')?;
+            (k == name).then(|| rest.split(';').next().unwrap_or_default().to_owned())
+        })
+    }
+}
+
+impl Site {
+    pub async fn start(app: &TestApp, config: impl FnOnce(&mut MinistryConfig)) -> Site {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut settings = MinistryConfig::new(REGISTRY);
+        config(&mut settings);
+        dcert_web::ministry::prepare(&app.ministry).await.unwrap();
+        let state = MinistryState::new(app.ministry.clone(), trust_json(), settings).unwrap();
+        let router = ministry_router(state.clone());
+        let server = tokio::spawn(
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future(),
+        )
+        .abort_handle();
+        Site { base, state, server }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+        let (mut parts, body) = request.into_parts();
+        parts.uri = format!("{}{}", self.base, parts.uri).parse().unwrap();
+        let response = client.request(Request::from_parts(parts, body)).await.expect("the site answers");
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+        Reply { status: parts.status, headers: parts.headers, body }
+    }
+
+    pub async fn get(&self, path: &str, lang: &str) -> Reply {
+        self.send(Request::get(path).header(header::COOKIE, format!("lang={lang}")).body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts the file to the API as the raw body.
+    pub async fn api_raw(&self, file: &[u8], content_type: &str) -> Reply {
+        let request = Request::post("/api/v1/verify")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(file.to_vec()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Posts the file to the API as the multipart field `file`.
+    pub async fn api_form(&self, file: &[u8], name: &str) -> Reply {
+        let (content_type, body) = multipart(&[("file", Some(name), file)]);
+        let request =
+            Request::post("/api/v1/verify").header(header::CONTENT_TYPE, content_type).body(Body::from(body)).unwrap();
+        self.send(request).await
+    }
+
+    /// Opens the verification page as a visitor (for the CSRF cookie), then posts the form.
+    pub async fn page_form(&self, file: &[u8], name: &str, lang: &str) -> Reply {
+        let first = self.get("/", lang).await;
+        let csrf = first.cookie("csrf").expect("the page sets a CSRF cookie");
+        let (content_type, body) = multipart(&[("csrf", None, csrf.as_bytes()), ("file", Some(name), file)]);
+        let request = Request::post("/verify")
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::COOKIE, format!("csrf={csrf}; lang={lang}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+}
+
+/// A multipart body: (field, file name, bytes).
+pub fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "dcert-verify-boundary";
+    let mut body = Vec::new();
+    for (name, file, bytes) in fields {
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                     Content-Type: application/pdf\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn outcome(report: &Value) -> (String, Option<String>) {
+    (report["outcome"].as_str().unwrap().to_owned(), report["reason"].as_str().map(str::to_owned))
+}
+
+fn pair(o: &str, r: Option<&str>) -> (String, Option<String>) {
+    (o.to_owned(), r.map(str::to_owned))
+}
+
+#[tokio::test]
+async fn the_api_answers_success_warning_and_failure_for_current_superseded_revoked_and_modified_files() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    let cases = [
+        ("current-zh.pdf", s.current_zh.clone(), pair("success", None)),
+        ("current-en.pdf", s.current_en.clone(), pair("success", None)),
+        ("superseded.pdf", s.superseded.clone(), pair("warning", Some("superseded"))),
+        ("revoked.pdf", s.revoked.clone(), pair("failure", Some("revoked"))),
+        ("modified.pdf", s.modified(), pair("failure", Some("modified"))),
+    ];
+    for (name, file, expected) in &cases {
+        let form = site.api_form(file, name).await;
+        assert_eq!(form.status, StatusCode::OK, "{name}: {}", form.text());
+        let report = form.json();
+        assert_eq!(&outcome(&report), expected, "{name} as a form: {report:#}");
+        assert_eq!(report["file"], *name);
+        let raw = site.api_raw(file, "application/pdf").await;
+        assert_eq!(&outcome(&raw.json()), expected, "{name} as the raw body");
+    }
+    // The same report as `dcert verify --json`, bar the registry: the same checks in the same order.
+    let offline = verify::verify(&s.current_zh, &app.trust, &Offline, dcert_web::now(), &Limits::default());
+    let online = site.api_raw(&s.current_zh, "application/octet-stream").await.json();
+    let names = |v: &Value| -> Vec<String> {
+        v["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(&online), names(&serde_json::to_value(&offline).unwrap()));
+    let registry = online["checks"].as_array().unwrap().iter().find(|c| c["name"] == "registry_status").unwrap();
+    assert_eq!(registry["result"], "pass", "the registry answered: {registry}");
+    assert_eq!(online["issuer"]["nameZh"], "國立高雄科技大學", "the issuer's name comes from the registry");
+    let warning = site.api_raw(&s.superseded, "application/pdf").await.json();
+    assert_eq!(warning["newerVersion"]["version"], 2);
+}
+
+#[tokio::test]
+async fn the_result_pages_say_each_outcome_with_its_reason_and_what_to_do_in_chinese_and_english() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    let page = site.page_form(&s.current_zh, "current-zh.pdf", "zh").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let html = page.text();
+    for text in [
+        "認證成功",
+        "此數位證書已受教育部與大專院校認證",
+        "國立高雄科技大學",
+        "陳怡君",
+        "驗證明細",
+        "中華民國一一四年六月三十日",
+    ] {
+        assert!(html.contains(text), "the success page shows {text}");
+    }
+    assert!(html.contains("data-outcome=\"success\""));
+
+    let html = site.page_form(&s.superseded, "old.pdf", "zh").await.text();
+    for text in ["認證警告", "此數位證書已非最新版本，請向證書提供者、發證校方確認", "發證單位已於", "第 2 版"]
+    {
+        assert!(html.contains(text), "the warning page shows {text}");
+    }
+    let html = site.page_form(&s.revoked, "revoked.pdf", "zh").await.text();
+    for text in ["認證失敗", "發證單位已撤銷此證書。"] {
+        assert!(html.contains(text), "the revoked page shows {text}");
+    }
+    let html = site.page_form(&s.modified(), "printed.pdf", "zh").await.text();
+    for text in ["認證失敗", "檔案在核發後已被修改", "請重新以「下載附件」的方式下載數位證書後再驗證", "未通過"]
+    {
+        assert!(html.contains(text), "the modified page shows {text}");
+    }
+    let html = site.page_form(&s.modified(), "printed.pdf", "en").await.text();
+    for text in ["Not verified", "The file was changed after it was issued", "do not print it to PDF", "Fail"] {
+        assert!(html.contains(text), "the English modified page shows {text}");
+    }
+    let html = site.page_form(&s.current_en, "current-en.pdf", "en").await.text();
+    for text in
+        ["Verified", "National Kaohsiung University of Science and Technology", "WANG, HSIAO-MING", "June 30, 2025"]
+    {
+        assert!(html.contains(text), "the English success page shows {text}: {html}");
+    }
+    let html = site.page_form(b"%PDF-1.7\nnot really", "fake.pdf", "zh").await.text();
+    assert!(html.contains("此檔案不是電子證書"), "a PDF without a certificate: {html}");
+}
+
+#[tokio::test]
+async fn oversized_empty_non_pdf_and_malformed_uploads_each_get_a_clear_error_and_the_server_keeps_serving() {
+    let app = TestApp::new().await;
+    let site = Site::start(&app, |c| c.max_upload_bytes = 1 << 20).await;
+    let big = vec![b'%'; (1 << 20) + 1];
+    let r = site.api_raw(&big, "application/pdf").await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json()["error"]["code"], "too_large");
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("larger than 1 MB"));
+    let r = site.api_form(&big, "big.pdf").await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "as a form too");
+    let much_bigger = vec![0u8; 8 << 20];
+    let r = site.api_raw(&much_bigger, "application/pdf").await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "far over the limit");
+    let r = site.page_form(&big, "big.pdf", "zh").await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.text().contains("檔案超過 1 MB"), "the page says so: {}", r.text());
+
+    let r = site.api_raw(b"", "application/pdf").await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("empty")));
+    let r = site.api_form(b"", "empty.pdf").await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("empty")));
+
+    let r = site.api_raw(b"GIF89a this is a picture", "image/gif").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(outcome(&r.json()), pair("failure", Some("not_a_certificate")));
+    let r = site.api_raw(b"%PDF-1.7\n1 0 obj << /Type /Catalog", "application/pdf").await;
+    assert_eq!(outcome(&r.json()), pair("failure", Some("not_a_certificate")), "a truncated PDF");
+    let r = site.api_raw(b"{\"@context\": [", "application/json").await;
+    assert_eq!(outcome(&r.json()), pair("failure", Some("not_a_certificate")), "broken JSON");
+
+    let r = site
+        .send(
+            Request::post("/api/v1/verify")
+                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+                .body(Body::from("--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nno end"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_request")));
+    let (content_type, body) = multipart(&[("other", Some("x.pdf"), b"%PDF")]);
+    let r = site
+        .send(
+            Request::post("/api/v1/verify").header(header::CONTENT_TYPE, content_type).body(Body::from(body)).unwrap(),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("no_file")));
+
+    let health = site.get("/healthz", "zh").await;
+    assert_eq!(health.status, StatusCode::OK, "the server keeps serving");
+    assert_eq!(site.get("/", "zh").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_limit_is_answered_429_with_when_to_come_back() {
+    let app = TestApp::new().await;
+    let site = Site::start(&app, |c| c.verifications_per_minute = 3).await;
+    for _ in 0..3 {
+        assert_eq!(site.api_raw(b"%PDF-1.7", "application/pdf").await.status, StatusCode::OK);
+    }
+    let r = site.api_raw(b"%PDF-1.7", "application/pdf").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.json()["error"]["code"], "rate_limited");
+    assert_eq!(r.headers.get(header::RETRY_AFTER).unwrap(), "20");
+    let page = site.page_form(b"%PDF-1.7", "x.pdf", "zh").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "pages and the API share the allowance");
+    assert!(page.text().contains("驗證次數過多"));
+}
+
+#[tokio::test]
+async fn a_verification_that_cannot_finish_within_its_time_budget_is_answered_503() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |c| c.verify_budget_ms = 300).await;
+    // Every verification slot is taken, as on a server flooded with work.
+    let slots = site.state.slots.available_permits() as u32;
+    let busy = site.state.slots.clone().acquire_many_owned(slots).await.unwrap();
+    let r = site.api_raw(&s.current_zh, "application/pdf").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.json()["error"]["code"], "timed_out");
+    let page = site.page_form(&s.current_zh, "current-zh.pdf", "zh").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.text().contains("驗證逾時"));
+    drop(busy);
+    assert_eq!(site.api_raw(&s.current_zh, "application/pdf").await.status, StatusCode::OK, "and then it answers");
+}
+
+#[tokio::test]
+async fn the_page_form_is_refused_without_the_visitors_token() {
+    let app = TestApp::new().await;
+    let site = Site::start(&app, |_| {}).await;
+    let (content_type, body) = multipart(&[("csrf", None, b"forged"), ("file", Some("x.pdf"), b"%PDF-1.7")]);
+    let r = site
+        .send(
+            Request::post("/verify")
+                .header(header::CONTENT_TYPE, content_type)
+                .header(header::COOKIE, "csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn only_the_hash_outcome_and_time_of_a_verification_are_kept() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    site.api_raw(&s.current_zh, "application/pdf").await;
+    site.page_form(&s.revoked, "revoked.pdf", "zh").await;
+    let mut kept = Vec::new();
+    for _ in 0..100 {
+        kept = app.ministry.recent_verifications(10).await.unwrap();
+        if kept.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(kept.len(), 2, "both verifications are counted");
+    let sha = dcert_core::Sha256Digest::of(&s.revoked).to_string();
+    assert_eq!((kept[0].sha256.as_str(), kept[0].outcome.as_str()), (sha.as_str(), "failure"));
+    assert_eq!((kept[0].reason.as_deref(), kept[0].channel.as_str()), (Some("revoked"), "page"));
+    assert_eq!((kept[1].outcome.as_str(), kept[1].channel.as_str()), ("success", "api"));
+    let stats = app.ministry.verification_stats(0).await.unwrap();
+    assert_eq!((stats.total, stats.success, stats.failure, stats.distinct_files), (2, 1, 1, 2));
+}
+
+#[tokio::test]
+async fn the_issuers_api_and_page_list_the_institutions_of_the_trust_list() {
+    let app = TestApp::new().await;
+    let site = Site::start(&app, |_| {}).await;
+    let api = site.get("/api/v1/issuers", "zh").await.json();
+    assert_eq!(api["issuers"][0]["id"], "nkust");
+    assert_eq!(api["issuers"][0]["nameZh"], "國立高雄科技大學");
+    assert_eq!(api["issuers"][0]["url"], format!("{REGISTRY}/issuers/nkust"));
+    let page = site.get("/issuers", "zh").await.text();
+    for text in ["發證單位", "國立高雄科技大學", "學士、碩士", "有效"] {
+        assert!(page.contains(text), "the issuer list shows {text}");
+    }
+    let one = site.get("/issuers/nkust", "en").await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert!(one.text().contains("National Kaohsiung University of Science and Technology"));
+    assert_eq!(site.get("/issuers/nobody", "zh").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_status_api_answers_for_one_file_as_the_registry_records_it() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    let status_of = |file: &[u8]| {
+        let report = verify::verify(file, &app.trust, &Offline, dcert_web::now(), &Limits::default());
+        let c = report.credential.unwrap();
+        format!(
+            "/api/v1/status?issuer=nkust&number={}&language={}&version={}&sha256={}",
+            c.certificate_number,
+            c.language.code(),
+            c.version,
+            report.file_sha256.unwrap()
+        )
+    };
+    let current = site.get(&status_of(&s.current_zh), "zh").await.json();
+    assert_eq!(current["status"], "current");
+    let old = site.get(&status_of(&s.superseded), "zh").await.json();
+    assert_eq!((old["status"].as_str(), old["latestVersion"].as_u64()), (Some("superseded"), Some(2)));
+    let revoked = site.get(&status_of(&s.revoked), "zh").await.json();
+    assert_eq!((revoked["status"].as_str(), revoked["reason"].as_str()), (Some("revoked"), Some("學位撤銷")));
+    let answer = dcert_web::ministry::status_from_json(&revoked);
+    assert!(matches!(answer, dcert_core::status::StatusAnswer::Revoked { .. }), "{answer:?}");
+    let path =
+        status_of(&s.current_zh).replace(&dcert_core::Sha256Digest::of(&s.current_zh).to_string(), &"0".repeat(64));
+    assert_eq!(site.get(&path, "zh").await.json()["status"], "not_registered");
+    let bad = site.get("/api/v1/status?issuer=nkust", "zh").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route_and_each_answers() {
+    let app = TestApp::new().await;
+    let site = Site::start(&app, |_| {}).await;
+    let doc = site.get("/openapi.json", "zh").await.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    for path in ["/api/v1/verify", "/api/v1/issuers", "/api/v1/status", "/api/v1/records", "/trust.json"] {
+        assert!(paths.iter().any(|p| *p == path), "{path} is described");
+    }
+    for path in paths {
+        let method = doc["paths"][path].as_object().unwrap().keys().next().unwrap().to_uppercase();
+        let r =
+            site.send(Request::builder().method(method.as_str()).uri(path.as_str()).body(Body::empty()).unwrap()).await;
+        assert_ne!(r.status, StatusCode::NOT_FOUND, "{method} {path} is served");
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is served");
+    }
+}
+
+#[tokio::test]
+async fn the_menu_pages_answer_in_both_languages_and_the_faq_comes_from_the_guide_once() {
+    let app = TestApp::new().await;
+    let site = Site::start(&app, |_| {}).await;
+    dcert_web::ministry::prepare(&app.ministry).await.unwrap();
+    assert_eq!(app.ministry.faq().await.unwrap().len(), 5, "seeded once, not twice");
+    let home = site.get("/", "zh").await.text();
+    for text in ["關於", "證書驗證", "最新消息", "常見問題", "發證單位", "選擇證書", "上傳狀態", "驗證結果", "進行驗證"]
+    {
+        assert!(home.contains(text), "the verification page shows {text}");
+    }
+    let faq = site.get("/faq", "zh").await.text();
+    assert!(faq.contains("為什麼驗證出現「驗證警告」？"));
+    assert!(faq.contains("請以「下載附件」的方式下載數位證書"));
+    let faq = site.get("/faq", "en").await.text();
+    assert!(faq.contains("Why does verification show a warning?"));
+    app.ministry
+        .save_news(
+            &dcert_store::NewsItem {
+                id: 0,
+                published_on: "2025-07-01".into(),
+                title_zh: "數位學位證書驗證服務上線".into(),
+                title_en: "The verification service is open".into(),
+                body_zh: "即日起可驗證電子學位證書。".into(),
+                body_en: "Digital degree certificates can be verified from today.".into(),
+            },
+            "test",
+            1,
+        )
+        .await
+        .unwrap();
+    assert!(site.get("/news", "zh").await.text().contains("數位學位證書驗證服務上線"));
+    assert!(site.get("/news", "en").await.text().contains("The verification service is open"));
+    for path in ["/about", "/news", "/faq", "/issuers"] {
+        for lang in ["zh", "en"] {
+            assert_eq!(site.get(path, lang).await.status, StatusCode::OK, "{path} in {lang}");
+        }
+    }
+    let missing = site.get("/nothing-here", "zh").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.text().contains("找不到此頁面"));
+}
