@@ -10,6 +10,7 @@
 
 mod ministry;
 mod schema;
+mod trust_registry;
 
 use std::str::FromStr;
 
@@ -22,6 +23,10 @@ use sqlx::{AnyPool, AssertSqlSafe, Row};
 pub use sqlx::Error as SqlError;
 
 pub use crate::ministry::{FaqItem, NewsItem, Submission, Verification, VerificationStats};
+pub use crate::trust_registry::{
+    Institution, InstitutionCertificate, InstitutionKey, NewInstitutionCertificate, NewInstitutionKey,
+    RegisteredInstitution, StoredTrustList,
+};
 
 /// The database a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +99,7 @@ pub struct Campus {
     pub extensions: String,
 }
 
-/// The roles of the registrar console.
+/// The roles of staff: the university console's three, and the Ministry console's two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     /// 教務處註冊組: every campus.
@@ -103,6 +108,11 @@ pub enum Role {
     CampusOffice,
     /// The institution's administrator: keys, templates, policy, audit log.
     Admin,
+    /// The Ministry's administrator (教育部): its console's statistics, news, FAQ, teacher
+    /// certificates and audit log. Never a university console role.
+    MinistryAdmin,
+    /// A Ministry editor: the verification site's news and FAQ only.
+    MinistryEditor,
 }
 
 impl Role {
@@ -112,6 +122,8 @@ impl Role {
             Role::Registrar => "registrar",
             Role::CampusOffice => "campus_office",
             Role::Admin => "admin",
+            Role::MinistryAdmin => "ministry_admin",
+            Role::MinistryEditor => "ministry_editor",
         }
     }
 }
@@ -124,6 +136,8 @@ impl FromStr for Role {
             "registrar" => Ok(Role::Registrar),
             "campus_office" => Ok(Role::CampusOffice),
             "admin" => Ok(Role::Admin),
+            "ministry_admin" => Ok(Role::MinistryAdmin),
+            "ministry_editor" => Ok(Role::MinistryEditor),
             other => Err(StoreError::Corrupt { what: "role", detail: other.to_owned() }),
         }
     }

@@ -250,6 +250,122 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite_only: &[],
         postgres_only: &[],
     },
+    Migration {
+        version: 3,
+        name: "trust registry",
+        statements: &[
+            // The institutions (發證單位) and what they are accredited for: JSON arrays of codes.
+            "CREATE TABLE institutions (
+                id TEXT PRIMARY KEY,
+                name_zh TEXT NOT NULL,
+                name_en TEXT NOT NULL,
+                address TEXT NOT NULL,
+                credential_types TEXT NOT NULL,
+                degree_levels TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )",
+            // Credential keys are never deleted: a rotation ends a key's window, a compromise
+            // sets its revocation once; what they signed before stays verifiable.
+            "CREATE TABLE institution_keys (
+                id {id},
+                institution TEXT NOT NULL REFERENCES institutions (id),
+                public_key_multibase TEXT NOT NULL UNIQUE,
+                valid_from BIGINT NOT NULL,
+                valid_until BIGINT NOT NULL,
+                revoked_from BIGINT,
+                revocation_reason TEXT,
+                added_at BIGINT NOT NULL,
+                CHECK (valid_until >= valid_from),
+                CHECK ((revoked_from IS NULL) = (revocation_reason IS NULL))
+            )",
+            "CREATE INDEX institution_keys_institution ON institution_keys (institution)",
+            // PDF signing certificates issued by the Ministry root, kept as issued.
+            "CREATE TABLE institution_certificates (
+                id {id},
+                institution TEXT NOT NULL REFERENCES institutions (id),
+                der {blob} NOT NULL,
+                sha256 TEXT NOT NULL UNIQUE,
+                not_before BIGINT NOT NULL,
+                not_after BIGINT NOT NULL,
+                revoked_from BIGINT,
+                revocation_reason TEXT,
+                added_at BIGINT NOT NULL,
+                CHECK ((revoked_from IS NULL) = (revocation_reason IS NULL))
+            )",
+            "CREATE INDEX institution_certificates_institution ON institution_certificates (institution)",
+            // Every signed trust list published, byte for byte; the latest is served.
+            "CREATE TABLE trust_lists (
+                sequence BIGINT PRIMARY KEY,
+                issued_at BIGINT NOT NULL,
+                json TEXT NOT NULL
+            )",
+        ],
+        sqlite_only: &[
+            "CREATE TRIGGER institutions_no_delete BEFORE DELETE ON institutions
+             BEGIN SELECT RAISE(ABORT, 'institutions of the trust registry are never deleted'); END",
+            "CREATE TRIGGER institution_keys_no_delete BEFORE DELETE ON institution_keys
+             BEGIN SELECT RAISE(ABORT, 'keys of the trust registry are never deleted'); END",
+            "CREATE TRIGGER institution_keys_guard BEFORE UPDATE ON institution_keys
+             WHEN NEW.id IS NOT OLD.id OR NEW.institution IS NOT OLD.institution
+                OR NEW.public_key_multibase IS NOT OLD.public_key_multibase
+                OR NEW.valid_from IS NOT OLD.valid_from OR NEW.added_at IS NOT OLD.added_at
+                OR NEW.valid_until > OLD.valid_until
+                OR (OLD.revoked_from IS NOT NULL AND (NEW.revoked_from IS NOT OLD.revoked_from
+                    OR NEW.revocation_reason IS NOT OLD.revocation_reason))
+             BEGIN SELECT RAISE(ABORT, 'a key of the trust registry may only be ended earlier or revoked once'); END",
+            "CREATE TRIGGER institution_certificates_no_delete BEFORE DELETE ON institution_certificates
+             BEGIN SELECT RAISE(ABORT, 'certificates of the trust registry are never deleted'); END",
+            "CREATE TRIGGER institution_certificates_guard BEFORE UPDATE ON institution_certificates
+             WHEN NEW.id IS NOT OLD.id OR NEW.institution IS NOT OLD.institution OR NEW.der IS NOT OLD.der
+                OR NEW.sha256 IS NOT OLD.sha256 OR NEW.not_before IS NOT OLD.not_before
+                OR NEW.not_after IS NOT OLD.not_after OR NEW.added_at IS NOT OLD.added_at
+                OR OLD.revoked_from IS NOT NULL
+             BEGIN SELECT RAISE(ABORT, 'a certificate of the trust registry may only be revoked once'); END",
+            "CREATE TRIGGER trust_lists_no_update BEFORE UPDATE ON trust_lists
+             BEGIN SELECT RAISE(ABORT, 'published trust lists are append-only'); END",
+            "CREATE TRIGGER trust_lists_no_delete BEFORE DELETE ON trust_lists
+             BEGIN SELECT RAISE(ABORT, 'published trust lists are append-only'); END",
+        ],
+        postgres_only: &[
+            "CREATE FUNCTION dcert_never_deleted() RETURNS trigger LANGUAGE plpgsql AS $body$
+             BEGIN RAISE EXCEPTION 'rows of the % table are never deleted', TG_TABLE_NAME; END $body$",
+            "CREATE TRIGGER institutions_no_delete BEFORE DELETE ON institutions
+             FOR EACH ROW EXECUTE FUNCTION dcert_never_deleted()",
+            "CREATE TRIGGER institution_keys_no_delete BEFORE DELETE ON institution_keys
+             FOR EACH ROW EXECUTE FUNCTION dcert_never_deleted()",
+            "CREATE TRIGGER institution_certificates_no_delete BEFORE DELETE ON institution_certificates
+             FOR EACH ROW EXECUTE FUNCTION dcert_never_deleted()",
+            "CREATE FUNCTION dcert_institution_key_guard() RETURNS trigger LANGUAGE plpgsql AS $body$
+             BEGIN
+                 IF NEW.id IS DISTINCT FROM OLD.id OR NEW.institution IS DISTINCT FROM OLD.institution
+                    OR NEW.public_key_multibase IS DISTINCT FROM OLD.public_key_multibase
+                    OR NEW.valid_from IS DISTINCT FROM OLD.valid_from OR NEW.added_at IS DISTINCT FROM OLD.added_at
+                    OR NEW.valid_until > OLD.valid_until
+                    OR (OLD.revoked_from IS NOT NULL AND (NEW.revoked_from IS DISTINCT FROM OLD.revoked_from
+                        OR NEW.revocation_reason IS DISTINCT FROM OLD.revocation_reason)) THEN
+                     RAISE EXCEPTION 'a key of the trust registry may only be ended earlier or revoked once';
+                 END IF;
+                 RETURN NEW;
+             END $body$",
+            "CREATE TRIGGER institution_keys_guard BEFORE UPDATE ON institution_keys
+             FOR EACH ROW EXECUTE FUNCTION dcert_institution_key_guard()",
+            "CREATE FUNCTION dcert_institution_certificate_guard() RETURNS trigger LANGUAGE plpgsql AS $body$
+             BEGIN
+                 IF NEW.id IS DISTINCT FROM OLD.id OR NEW.institution IS DISTINCT FROM OLD.institution
+                    OR NEW.der IS DISTINCT FROM OLD.der OR NEW.sha256 IS DISTINCT FROM OLD.sha256
+                    OR NEW.not_before IS DISTINCT FROM OLD.not_before OR NEW.not_after IS DISTINCT FROM OLD.not_after
+                    OR NEW.added_at IS DISTINCT FROM OLD.added_at OR OLD.revoked_from IS NOT NULL THEN
+                     RAISE EXCEPTION 'a certificate of the trust registry may only be revoked once';
+                 END IF;
+                 RETURN NEW;
+             END $body$",
+            "CREATE TRIGGER institution_certificates_guard BEFORE UPDATE ON institution_certificates
+             FOR EACH ROW EXECUTE FUNCTION dcert_institution_certificate_guard()",
+            "CREATE TRIGGER trust_lists_append_only BEFORE UPDATE OR DELETE ON trust_lists
+             FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
+        ],
+    },
 ];
 
 /// Rewrites the placeholders of a statement for a backend.

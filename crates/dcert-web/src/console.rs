@@ -64,11 +64,12 @@ pub enum Action {
 }
 
 /// Whether `role` may do `action`: the registrar runs issuance for every campus, a campus office
-/// for its own, the institution admin holds policy, templates and the audit log.
+/// for its own, the institution admin holds policy, templates and the audit log. The Ministry's
+/// roles may do nothing here.
 pub fn allowed(role: Role, action: Action) -> bool {
     use Action::*;
     match action {
-        ViewDashboard => true,
+        ViewDashboard => matches!(role, Role::Registrar | Role::CampusOffice | Role::Admin),
         ViewGraduates | RecordDiploma | Reissue | Resend | Corrections | ViewOutbox | ViewCalendar => {
             matches!(role, Role::Registrar | Role::CampusOffice)
         }
@@ -143,6 +144,8 @@ fn role_label(t: Texts, role: Role) -> &'static str {
         Role::Registrar => t.s("role.registrar"),
         Role::CampusOffice => t.s("role.campus_office"),
         Role::Admin => t.s("role.admin"),
+        Role::MinistryAdmin => t.s("moe.console.role.ministry_admin"),
+        Role::MinistryEditor => t.s("moe.console.role.ministry_editor"),
     }
 }
 

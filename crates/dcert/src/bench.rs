@@ -215,3 +215,38 @@ pub fn text(f: &Figures) -> String {
     ));
     s
 }
+
+/// In-process verification of one file: on one thread, and on every core at once.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyFigures {
+    pub file_bytes: usize,
+    pub one_thread: Rate,
+    pub threads: usize,
+    pub all_threads: Rate,
+}
+
+/// Verifies `bytes` against `trust` (offline status) for `seconds` on one thread, then on every
+/// core; refuses a file that does not verify, which would measure the wrong path.
+pub fn verify_file(bytes: &[u8], trust: &TrustList, seconds: f64) -> Result<VerifyFigures> {
+    let limits = Limits::default();
+    let now = crate::now();
+    let first = verify::verify(bytes, trust, &Offline, now, &limits);
+    if first.outcome == Outcome::Failure {
+        anyhow::bail!("the file does not verify ({}); benchmark a good certificate", first.summary);
+    }
+    let budget = Duration::from_secs_f64(seconds);
+    let once = || {
+        black_box(verify::verify(black_box(bytes), trust, &Offline, now, &limits));
+    };
+    let one_thread = measure(budget, |_| once());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rates: Vec<Rate> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(|| measure(budget, |_| once()))).collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let count: u64 = rates.iter().map(|r| r.count).sum();
+    let secs = rates.iter().map(|r| r.seconds).fold(0.0, f64::max);
+    let all_threads = Rate { count, seconds: secs, per_second: rates.iter().map(|r| r.per_second).sum() };
+    Ok(VerifyFigures { file_bytes: bytes.len(), one_thread, threads, all_threads })
+}

@@ -216,8 +216,14 @@ async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now
     let count = options.count;
     let keys = dir.join("keys");
     keys_for_bench(&keys, now)?;
-    let worker =
-        server::worker(store.clone(), ministry.clone(), &keys.join("nkust"), None, REGISTRY, options.parallelism)?;
+    let worker = server::worker(
+        store.clone(),
+        server::RegistryTarget::Store(ministry.clone()),
+        &keys.join("nkust"),
+        None,
+        REGISTRY,
+        options.parallelism,
+    )?;
     server::prepare(&store, &server::nkust_campuses()).await?;
     let site = site();
     let codes: Vec<String> = store.campuses().await?.into_iter().map(|c| c.code).collect();

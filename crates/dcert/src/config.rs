@@ -61,12 +61,46 @@ pub struct KeysConfig {
     pub trust_list: PathBuf,
 }
 
-/// The Ministry's registry.
+/// The Ministry's registry: its signed records API (`url`), or its database when this program
+/// runs the Ministry's site too (`database_url`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryConfig {
+    /// The Ministry's site, e.g. `https://dcert.moe.gov.tw`: records are submitted to its
+    /// signed API.
+    pub url: Option<String>,
     /// The registry's database, for a registry run by this program.
-    pub database_url: String,
+    pub database_url: Option<String>,
+}
+
+/// Everything `dcert ministry serve` needs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinistryFile {
+    /// Where to listen.
+    pub server: MinistryServer,
+    /// The Ministry's database: registry, statistics, news, FAQ, console accounts.
+    pub database: DatabaseConfig,
+    /// The public site's address and limits.
+    pub site: dcert_web::ministry::MinistryConfig,
+    /// The trust list to publish.
+    pub trust: TrustConfig,
+}
+
+/// Where the Ministry's site listens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinistryServer {
+    /// E.g. `127.0.0.1:8081`.
+    pub listen: String,
+}
+
+/// The trust list the Ministry publishes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustConfig {
+    /// The signed trust list file (as `dcert trust export` writes it).
+    pub list: PathBuf,
 }
 
 /// The background worker.
@@ -93,12 +127,29 @@ fn default_interval() -> u64 {
 
 /// Reads the file and applies the environment's overrides.
 pub fn load(path: &Path) -> Result<Config> {
+    let config: Config = load_as(path)?;
+    match (&config.registry.url, &config.registry.database_url) {
+        (Some(_), Some(_)) => bail!("in {}: [registry] takes url or database_url, not both", path.display()),
+        (None, None) => bail!("in {}: [registry] needs url (the Ministry's site) or database_url", path.display()),
+        _ => {}
+    }
+    if config.server.ministry_listen.is_some() && config.registry.database_url.is_none() {
+        bail!("in {}: serving the Ministry's site (ministry_listen) needs [registry] database_url", path.display());
+    }
+    Ok(config)
+}
+
+/// Reads settings of any shape from a file, with the environment's overrides.
+pub fn load_as<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse(&text, std::env::vars()).with_context(|| format!("in {}", path.display()))
 }
 
 /// Parses settings from TOML text and `DCERT_<SECTION>__<KEY>` variables.
-pub fn parse(text: &str, vars: impl IntoIterator<Item = (String, String)>) -> Result<Config> {
+pub fn parse<T: serde::de::DeserializeOwned>(
+    text: &str,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<T> {
     let mut table: toml::Table = toml::from_str(text).context("not valid TOML")?;
     for (name, value) in vars {
         let Some(rest) = name.strip_prefix("DCERT_") else { continue };
@@ -115,8 +166,7 @@ pub fn parse(text: &str, vars: impl IntoIterator<Item = (String, String)>) -> Re
         };
         section_table.insert(key, value);
     }
-    let config: Config = toml::Value::Table(table).try_into().context("the settings are incomplete or wrong")?;
-    Ok(config)
+    toml::Value::Table(table).try_into().context("the settings are incomplete or wrong")
 }
 
 #[cfg(test)]
@@ -124,10 +174,20 @@ mod tests {
     use super::*;
 
     const EXAMPLE: &str = include_str!("../../../examples/dcert.toml");
+    const MINISTRY: &str = include_str!("../../../examples/ministry.toml");
+
+    #[test]
+    fn the_example_ministry_configuration_parses() {
+        let c: MinistryFile = parse(MINISTRY, Vec::new()).unwrap();
+        assert_eq!(c.site.max_upload_bytes, 10 << 20);
+        let c: MinistryFile =
+            parse(MINISTRY, vec![("DCERT_SITE__VERIFICATIONS_PER_MINUTE".to_owned(), "0".to_owned())]).unwrap();
+        assert_eq!(c.site.verifications_per_minute, 0);
+    }
 
     #[test]
     fn the_example_configuration_parses() {
-        let c = parse(EXAMPLE, Vec::new()).unwrap();
+        let c: Config = parse(EXAMPLE, Vec::new()).unwrap();
         assert_eq!(c.site.institution_id, "nkust");
         assert!(c.smtp.is_none());
     }
@@ -142,7 +202,7 @@ mod tests {
             ("DCERT_WORKER__INTERVAL_SECONDS".to_owned(), "5".to_owned()),
             ("OTHER".to_owned(), "x".to_owned()),
         ];
-        let c = parse(EXAMPLE, vars).unwrap();
+        let c: Config = parse(EXAMPLE, vars).unwrap();
         assert_eq!(c.database.url, "postgres://dcert@db/dcert");
         let smtp = c.smtp.unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port), ("127.0.0.1", 2525));
@@ -151,7 +211,7 @@ mod tests {
 
     #[test]
     fn an_unknown_setting_is_an_error_that_names_it() {
-        let err = parse(&format!("{EXAMPLE}\n[extra]\nx = 1\n"), Vec::new()).unwrap_err();
+        let err = parse::<Config>(&format!("{EXAMPLE}\n[extra]\nx = 1\n"), Vec::new()).unwrap_err();
         assert!(format!("{err:#}").contains("extra"), "{err:#}");
     }
 }

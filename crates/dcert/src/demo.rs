@@ -7,7 +7,10 @@
 //! serves the university on port N and the Ministry on N+1 until Ctrl-C. Running it again reuses
 //! the keys, the databases and the accounts already there.
 
+use std::future::IntoFuture;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -20,6 +23,8 @@ use dcert_core::verify::{self, Outcome};
 use dcert_core::{Timestamp, issue};
 use dcert_store::{Graduate, NewOrder, OrderKind, Role, Store};
 use dcert_web::SiteConfig;
+use dcert_web::ministry::{MinistryConfig, ministry_router};
+use dcert_web::registry_client::HttpRegistry;
 use dcert_web::worker::{RegistryPayload, Worker};
 use serde::{Deserialize, Serialize};
 
@@ -283,9 +288,17 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         let ministry = server::open_store(&db("ministry.db"), "Ministry registry").await?;
         let site = site(port);
         let smtp = smtp_from_env()?;
-        let worker = server::worker(
+        let moe_site = MinistryConfig::new(&site.verify_site);
+        let ministry_state = server::ministry_state(ministry.clone(), trust_json.clone(), moe_site).await?;
+        // The Ministry's site on a free port while the demo sets up: the university submits its
+        // issuance records to it over the signed API, as it does in production.
+        let setup = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let setup_url = format!("http://{}", setup.local_addr()?);
+        let app = ministry_router(ministry_state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let setup_site = tokio::spawn(axum::serve(setup, app).into_future());
+        let setup_worker = server::worker(
             store.clone(),
-            ministry.clone(),
+            server::RegistryTarget::Http(setup_url),
             &data_dir.join("keys/nkust"),
             smtp.as_ref(),
             &site.verify_site,
@@ -298,7 +311,7 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
             serde_json::from_str::<Accounts>(&text)
                 .context("demo-accounts.json is not readable; delete the data directory")?
         } else {
-            let accounts = seed(&store, &worker, &site, now).await?;
+            let accounts = seed(&store, &setup_worker, &site, now).await?;
             crate::keystore::write_new(&accounts_path, &serde_json::to_vec_pretty(&accounts)?, 0o600)?;
             accounts
         };
@@ -306,12 +319,17 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         accounts.ministry_url = site.verify_site.clone();
         crate::keystore::replace_file(&accounts_path, &serde_json::to_vec_pretty(&accounts)?)?;
         let samples = write_samples(&store, &ministry, data_dir, &moe, now).await?;
+        setup_site.abort();
         let registry = registry_status(&ministry, now).await?;
         print_summary(data_dir, &accounts, &samples, &trust, &registry, now);
         if *no_serve {
             return Ok(());
         }
-        let services = Services { worker, ministry, site, trust_list: trust_json };
+        // Serving, the university submits to the Ministry's site on the next port.
+        let registry_url = format!("http://127.0.0.1:{}", port + 1);
+        let worker =
+            Worker { registry: Arc::new(HttpRegistry::new(&registry_url, &setup_worker.issuance.kit)), ..setup_worker };
+        let services = Services { worker, site, ministry: Some(ministry_state) };
         let listen = format!("127.0.0.1:{port}");
         let ministry_listen = format!("127.0.0.1:{}", port + 1);
         server::run(services, &listen, Some(&ministry_listen), Duration::from_secs(10), || {

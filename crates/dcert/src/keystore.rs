@@ -384,3 +384,67 @@ impl IssuerDir {
         })
     }
 }
+
+/// The profile of an institution directory whose keys wait for the Ministry's certificate
+/// (`dcert ministry request`); `dcert ministry install` turns it into `issuer.json`.
+const PENDING_PROFILE: &str = "issuer.pending.json";
+
+impl IssuerDir {
+    /// Makes an institution's own keys in a new directory, for a request to the Ministry's trust
+    /// registry: `credential.key.pem` and `signing.key.pem` (mode 0600, encrypted when the
+    /// passphrase variable is set) and `issuer.pending.json` (the profile, its key window not yet
+    /// known). Returns the keys, to sign the request with.
+    pub fn create_pending(dir: &Path, profile: &IssuerProfile) -> Result<(CredentialKey, EcKey)> {
+        if dir.join(PENDING_PROFILE).exists() {
+            bail!("{} already holds keys waiting for a certificate; choose a new directory", dir.display());
+        }
+        prepare_dir(dir, "issuer.json")?;
+        let credential_key = CredentialKey::from_seed(&random32()?);
+        let signing_key = new_ec_key()?;
+        let mut profile = profile.clone();
+        profile.credential_key = KeyEntry {
+            public_key_multibase: credential_key.public().to_multikey(),
+            valid_from: Timestamp(0),
+            valid_until: Timestamp(0),
+            revoked_from: None,
+            revocation_reason: None,
+        };
+        write_private_key(&dir.join("credential.key.pem"), &credential_key.to_pkcs8_der())?;
+        write_private_key(&dir.join("signing.key.pem"), &signing_key.to_pkcs8_der())?;
+        write_json(&dir.join(PENDING_PROFILE), &profile)?;
+        Ok((credential_key, signing_key))
+    }
+
+    /// Installs the signing certificate the Ministry issued into a directory made by
+    /// [`create_pending`](Self::create_pending): the certificate must be for the directory's
+    /// signing key; the credential key is valid for the certificate's validity, as the registry
+    /// records it. Writes `signing.cert.pem` and `issuer.json`, after which the directory issues.
+    pub fn install_certificate(dir: &Path, certificate_pem: &str) -> Result<IssuerDir> {
+        let pending_path = dir.join(PENDING_PROFILE);
+        let mut profile: IssuerProfile = read_json(&pending_path)
+            .context("not a directory waiting for a certificate (made by dcert ministry request)")?;
+        if dir.join("issuer.json").exists() || dir.join("signing.cert.pem").exists() {
+            bail!("{} already holds an installed certificate; certificates are never overwritten", dir.display());
+        }
+        let der = x509::pem_to_der("CERTIFICATE", certificate_pem).context("not a PEM certificate")?;
+        let cert = ParsedCert::from_der(&der).context("not a usable certificate")?;
+        let signing_key = EcKey::from_pkcs8_der(&read_private_key(&dir.join("signing.key.pem"))?)?;
+        if cert.key != signing_key.public() {
+            bail!("the certificate is not for this directory's signing key (signing.key.pem)");
+        }
+        if cert.is_ca() || cert.has_extended_key_usage(x509::TRUST_LIST_SIGNING) {
+            bail!("the certificate is not a document signing certificate");
+        }
+        let credential_key = CredentialKey::from_pkcs8_der(&read_private_key(&dir.join("credential.key.pem"))?)?;
+        if credential_key.public().to_multikey() != profile.credential_key.public_key_multibase {
+            bail!("credential.key.pem does not match the key in {PENDING_PROFILE}");
+        }
+        let (from, until) = cert.validity();
+        profile.credential_key.valid_from = from;
+        profile.credential_key.valid_until = until;
+        write_new(&dir.join("signing.cert.pem"), cert.to_pem().as_bytes(), 0o644)?;
+        write_json(&dir.join("issuer.json"), &profile)?;
+        fs::remove_file(&pending_path).with_context(|| format!("cannot remove {}", pending_path.display()))?;
+        Ok(IssuerDir { dir: dir.to_owned(), profile, signing_cert: cert })
+    }
+}

@@ -6,6 +6,8 @@ mod config;
 mod demo;
 mod fonts;
 mod keystore;
+mod online;
+mod registry_cli;
 mod report;
 mod server;
 
@@ -68,7 +70,8 @@ enum Command {
     Trust(TrustCommand),
     /// Issue one certificate file from a record.
     Issue(IssueArgs),
-    /// Verify certificate files (PDF or credential.json) against a trust list, offline.
+    /// Verify certificate files (PDF or credential.json) against a trust list offline, or
+    /// through the Ministry's registry.
     Verify(VerifyArgs),
     /// Show, or check, certificate templates.
     #[command(subcommand)]
@@ -95,6 +98,10 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// The Ministry of Education's side: its site, and the registry of issuing institutions
+    /// (onboarding, key rotation and revocation, publishing the signed trust list).
+    #[command(subcommand)]
+    Ministry(MinistryCommand),
     /// Import data into the university's database.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -235,11 +242,16 @@ struct IssueArgs {
 #[derive(Args)]
 #[command(after_help = "Exit status: 0 every file succeeded, 1 a file failed, 3 a file is superseded by a newer \
     version (and none failed), 2 a file could not be read or the trust list is not usable.\n\
-    Offline, whether a certificate was superseded or revoked is reported as unknown.")]
+    Offline (--trust), whether a certificate was superseded or revoked is reported as unknown; with \
+    --registry it is asked of the Ministry, and an unreachable registry is reported as unknown too.")]
 struct VerifyArgs {
-    /// The trust list (from trust export or the Ministry's site).
+    /// The trust list (from trust export or the Ministry's site): offline verification.
+    #[arg(long, required_unless_present = "registry", conflicts_with = "registry")]
+    trust: Option<PathBuf>,
+    /// The Ministry's site, e.g. https://dcert.moe.gov.tw: the trust list and each file's
+    /// status (current, superseded, revoked) are asked of it. Give --root-fingerprint too.
     #[arg(long)]
-    trust: PathBuf,
+    registry: Option<String>,
     /// Print one JSON report per file, one per line, instead of text.
     #[arg(long)]
     json: bool,
@@ -270,6 +282,20 @@ enum TemplateCommand {
         /// The template file.
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum MinistryCommand {
+    /// Serve the Ministry's site alone: verification pages, the JSON API, the signed
+    /// issuance-records API and the trust list, with settings from a file (see
+    /// examples/ministry.toml) and DCERT_<SECTION>__<KEY> variables.
+    Serve {
+        /// The settings file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    #[command(flatten)]
+    Registry(registry_cli::RegistryCommand),
 }
 
 #[derive(Subcommand)]
@@ -335,6 +361,21 @@ enum BenchCommand {
         #[arg(long, value_parser = ["issue", "verify", "floor"])]
         only: Option<String>,
     },
+    /// Verify one file in process, over and over, on one thread and on every core: the
+    /// baseline that scripts/load-test compares the HTTP API with.
+    Verify {
+        /// The trust list.
+        #[arg(long)]
+        trust: PathBuf,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The certificate file.
+        file: PathBuf,
+    },
     /// Issue a whole graduating class through the production path (import, confirmation,
     /// collection orders, the worker, the registry) on a fresh database, time each phase, check
     /// every graduate got exactly one certificate, and compare with rendering in memory.
@@ -369,7 +410,7 @@ fn parse_level(s: &str) -> Result<DegreeLevel, String> {
         .map_err(|_| format!("{s:?} is not associate, bachelor, master or doctor"))
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     let secs =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     Timestamp(secs)
@@ -528,10 +569,29 @@ fn run(command: Command) -> Result<u8> {
             Ok(EXIT_SUCCESS)
         }
         Command::Verify(args) => {
-            let bytes = std::fs::read(&args.trust)
-                .with_context(|| format!("cannot read the trust list {}", args.trust.display()))?;
+            let registry = args.registry.as_deref().map(online::Registry::new).transpose()?;
+            let (bytes, source) = match (&registry, &args.trust) {
+                (Some(r), _) => {
+                    (r.trust_list()?, format!("{}/trust.json", args.registry.as_deref().unwrap_or_default()))
+                }
+                (None, Some(path)) => (
+                    std::fs::read(path).with_context(|| format!("cannot read the trust list {}", path.display()))?,
+                    path.display().to_string(),
+                ),
+                (None, None) => bail!("give --trust FILE or --registry URL"),
+            };
             let trust = TrustList::verify(&bytes, args.root_fingerprint)
-                .with_context(|| format!("the trust list {} is not usable", args.trust.display()))?;
+                .with_context(|| format!("the trust list {source} is not usable"))?;
+            if registry.is_some() && args.root_fingerprint.is_none() && !args.json {
+                eprintln!(
+                    "note: the trust list came from the registry itself; pass --root-fingerprint {} to pin the Ministry root",
+                    trust.root.fingerprint()
+                );
+            }
+            let status: &dyn dcert_core::status::StatusSource = match &registry {
+                Some(r) => r,
+                None => &Offline,
+            };
             let at = args.at.unwrap_or_else(now);
             if trust.is_stale(at) && !args.json {
                 eprintln!(
@@ -555,7 +615,7 @@ fn run(command: Command) -> Result<u8> {
                         continue;
                     }
                 };
-                let report = verify::verify(&bytes, &trust, &Offline, at, &limits);
+                let report = verify::verify(&bytes, &trust, status, at, &limits);
                 match report.outcome {
                     Outcome::Success => {}
                     Outcome::Warning => warned = true,
@@ -613,6 +673,24 @@ fn run(command: Command) -> Result<u8> {
             server::init_logging();
             let config = config::load(&config)?;
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))?;
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Ministry(MinistryCommand::Serve { config }) => {
+            server::init_logging();
+            let config: config::MinistryFile = config::load_as(&config)?;
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
+                let store = server::open_store(&config.database.url, "Ministry").await?;
+                let trust_list = std::fs::read(&config.trust.list)
+                    .with_context(|| format!("cannot read the trust list {}", config.trust.list.display()))?;
+                let state = server::ministry_state(store, trust_list, config.site).await?;
+                let listen = config.server.listen.clone();
+                server::run_ministry(state, &listen, || tracing::info!(listen = %listen, "serving the Ministry's site"))
+                    .await
+            })?;
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Ministry(MinistryCommand::Registry(command)) => {
+            registry_cli::run(command)?;
             Ok(EXIT_SUCCESS)
         }
         Command::Import(ImportCommand::Graduates { config, campus, file }) => {
@@ -731,6 +809,26 @@ fn run(command: Command) -> Result<u8> {
             }
             Ok(EXIT_SUCCESS)
         }
+        Command::Bench(BenchCommand::Verify { trust, seconds, json, file }) => {
+            let trust_bytes =
+                std::fs::read(&trust).with_context(|| format!("cannot read the trust list {}", trust.display()))?;
+            let trust = TrustList::verify(&trust_bytes, None).context("the trust list is not usable")?;
+            let bytes = read_bounded(&file, Limits::default().max_file_bytes)?;
+            let figures = bench::verify_file(&bytes, &trust, seconds)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&figures)?);
+            } else {
+                println!(
+                    "verify {} ({} bytes) in process, status offline\n  one thread   {:>9.1}/s\n  {} threads    {:>9.1}/s",
+                    file.display(),
+                    bytes.len(),
+                    figures.one_thread.per_second,
+                    figures.threads,
+                    figures.all_threads.per_second
+                );
+            }
+            Ok(EXIT_SUCCESS)
+        }
         Command::Bench(BenchCommand::Issue { count, database, parallelism, json }) => {
             let figures = bench_issue::run(&bench_issue::Options { count, database, parallelism }, now())?;
             if json {
@@ -745,20 +843,34 @@ fn run(command: Command) -> Result<u8> {
 
 async fn serve(config: config::Config) -> Result<()> {
     let store = server::open_store(&config.database.url, "university").await?;
-    let ministry = server::open_store(&config.registry.database_url, "Ministry registry").await?;
     server::prepare(&store, &config.campuses).await?;
-    let trust_list = std::fs::read(&config.keys.trust_list)
-        .with_context(|| format!("cannot read the trust list {}", config.keys.trust_list.display()))?;
+    let (target, ministry) = match (&config.registry.url, &config.registry.database_url) {
+        (Some(url), _) => (server::RegistryTarget::Http(url.clone()), None),
+        (None, Some(db)) => {
+            let ministry = server::open_store(db, "Ministry registry").await?;
+            (server::RegistryTarget::Store(ministry.clone()), Some(ministry))
+        }
+        (None, None) => bail!("[registry] needs url or database_url"),
+    };
+    let ministry = match (ministry, &config.server.ministry_listen) {
+        (Some(db), Some(_)) => {
+            let trust_list = std::fs::read(&config.keys.trust_list)
+                .with_context(|| format!("cannot read the trust list {}", config.keys.trust_list.display()))?;
+            let site = dcert_web::ministry::MinistryConfig::new(&config.site.verify_site);
+            Some(server::ministry_state(db, trust_list, site).await?)
+        }
+        _ => None,
+    };
     let worker = server::worker(
         store,
-        ministry.clone(),
+        target,
         &config.keys.issuer_dir,
         config.smtp.as_ref(),
         &config.site.verify_site,
         config.worker.parallelism,
     )?;
     let listen = config.server.listen.clone();
-    let services = server::Services { worker, ministry, site: config.site, trust_list };
+    let services = server::Services { worker, site: config.site, ministry };
     let interval = std::time::Duration::from_secs(config.worker.interval_seconds.max(1));
     server::run(services, &listen, config.server.ministry_listen.as_deref(), interval, || {
         tracing::info!(listen = %listen, "serving");

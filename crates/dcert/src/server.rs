@@ -1,5 +1,5 @@
-//! `dcert serve`: the university's site and worker, and the Ministry's trust list and registry
-//! when this program runs them too.
+//! `dcert serve`: the university's site and worker, and the Ministry's site when this program
+//! runs it too; `dcert ministry serve`: the Ministry's site alone.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +11,8 @@ use dcert_store::{Campus, Store};
 use dcert_web::auth::LoginLimiter;
 use dcert_web::mail::{Mailer, SmtpConfig};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
-use dcert_web::worker::{Issuance, StoreRegistry, Worker};
+use dcert_web::registry_client::HttpRegistry;
+use dcert_web::worker::{Issuance, Registry, StoreRegistry, Worker};
 use dcert_web::{AppState, SiteConfig, university_router};
 use serde::Deserialize;
 
@@ -81,10 +82,19 @@ pub async fn prepare(store: &Store, campuses: &[CampusConfig]) -> Result<()> {
     Ok(())
 }
 
+/// Where the worker submits issuance records.
+#[derive(Clone, Debug)]
+pub enum RegistryTarget {
+    /// The Ministry's signed records API at this address (production).
+    Http(String),
+    /// The Ministry's registry database, written directly (a registry run by this program).
+    Store(Store),
+}
+
 /// Builds the worker.
 pub fn worker(
     store: Store,
-    ministry: Store,
+    registry: RegistryTarget,
     issuer_dir: &std::path::Path,
     smtp: Option<&SmtpConfig>,
     verify_site: &str,
@@ -96,8 +106,11 @@ pub fn worker(
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     Ok(Worker {
         store,
+        registry: match registry {
+            RegistryTarget::Http(url) => Arc::new(HttpRegistry::new(&url, &kit)) as Arc<dyn Registry>,
+            RegistryTarget::Store(store) => Arc::new(StoreRegistry { store }),
+        },
         issuance: Arc::new(Issuance { kit, fonts: Arc::new(fonts) }),
-        registry: Arc::new(StoreRegistry { store: ministry }),
         mailer,
         verify_site: verify_site.to_owned(),
         parallelism: parallelism.unwrap_or(cores),
@@ -108,12 +121,31 @@ pub fn worker(
 pub struct Services {
     /// The worker (it holds the university's store).
     pub worker: Worker,
-    /// The Ministry's registry.
-    pub ministry: Store,
     /// The site settings.
     pub site: SiteConfig,
-    /// The signed trust list.
-    pub trust_list: Vec<u8>,
+    /// The Ministry's site, when this program serves it too.
+    pub ministry: Option<MinistryState>,
+}
+
+/// The Ministry's site over its database and trust list, with the guide's questions written on
+/// the first start.
+pub async fn ministry_state(store: Store, trust_list: Vec<u8>, config: MinistryConfig) -> Result<MinistryState> {
+    dcert_web::ministry::prepare(&store).await.context("cannot prepare the Ministry's database")?;
+    MinistryState::new(store, trust_list, config).map_err(anyhow::Error::msg)
+}
+
+/// Serves the Ministry's site alone until Ctrl-C.
+pub async fn run_ministry(state: MinistryState, listen: &str, on_ready: impl FnOnce()) -> Result<()> {
+    let listener = bind(listen, "Ministry site").await?;
+    let app = ministry_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    on_ready();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("stopping…");
+        })
+        .await
+        .context("the Ministry site stopped")
 }
 
 async fn bind(address: &str, what: &str) -> Result<tokio::net::TcpListener> {
@@ -135,7 +167,6 @@ pub async fn run(
         Some(address) => Some(bind(address, "Ministry site").await?),
         None => None,
     };
-    let verify_site = services.site.verify_site.clone();
     let state = AppState {
         store: services.worker.store.clone(),
         site: Arc::new(services.site),
@@ -151,18 +182,15 @@ pub async fn run(
     let app = university_router(state).into_make_service_with_connect_info::<SocketAddr>();
     let uni =
         tokio::spawn(axum::serve(university, app).with_graceful_shutdown(shutdown(stop_rx.clone())).into_future());
-    let moe = match ministry {
-        Some(listener) => {
-            dcert_web::ministry::prepare(&services.ministry).await.context("cannot prepare the Ministry's database")?;
-            let config = MinistryConfig::new(&verify_site);
-            let state =
-                MinistryState::new(services.ministry, services.trust_list, config).map_err(anyhow::Error::msg)?;
+    let moe = match (ministry, services.ministry) {
+        (Some(listener), Some(state)) => {
             let app = ministry_router(state).into_make_service_with_connect_info::<SocketAddr>();
             Some(tokio::spawn(
                 axum::serve(listener, app).with_graceful_shutdown(shutdown(stop_rx.clone())).into_future(),
             ))
         }
-        None => None,
+        (Some(_), None) => anyhow::bail!("the Ministry's site needs the registry database ([registry] database_url)"),
+        _ => None,
     };
     on_ready();
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;

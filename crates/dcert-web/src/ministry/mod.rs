@@ -6,12 +6,14 @@
 //! the time are kept, for the statistics the Ministry's administrators see.
 
 mod api;
+mod console;
 mod content;
 mod limit;
 pub mod records;
 mod site;
 mod stats;
 mod status;
+pub mod trust_registry;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -106,6 +108,9 @@ pub struct MinistryState {
     pub slots: Arc<tokio::sync::Semaphore>,
     /// Where verifications are counted.
     pub stats: StatsSink,
+    /// The Ministry's own issuer kit and fonts, for teacher certificates (電子教師證書); without
+    /// it the console says they are not configured.
+    pub issuance: Option<Arc<crate::worker::Issuance>>,
 }
 
 impl MinistryState {
@@ -124,7 +129,14 @@ impl MinistryState {
                 std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
             )),
             stats: StatsSink::start(store_for_stats),
+            issuance: None,
         })
+    }
+
+    /// The same state, issuing teacher certificates with the Ministry's `issuance`.
+    pub fn with_issuance(mut self, issuance: crate::worker::Issuance) -> Self {
+        self.issuance = Some(Arc::new(issuance));
+        self
     }
 
     /// The trust list published now.
@@ -141,6 +153,7 @@ pub fn ministry_router(state: MinistryState) -> Router {
     Router::new()
         .merge(site::routes())
         .merge(api::routes())
+        .nest("/console", console::routes())
         .route("/api/v1/records", post(records::submit))
         .route("/healthz", get(healthz))
         .route("/trust.json", get(trust_list))

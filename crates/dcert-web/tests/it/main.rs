@@ -1,7 +1,9 @@
 mod browser;
 mod email;
+mod ministry_console;
 mod records;
 mod support;
+mod trust_registry;
 mod verify_site;
 mod web;
 mod worker;

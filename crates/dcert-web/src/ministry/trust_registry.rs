@@ -1,0 +1,759 @@
+//! The trust registry (發證單位) as the Ministry runs it: onboarding an institution from the
+//! request it signed with its own keys, key rotation and revocation, changes of its details, and
+//! publishing the signed trust list from the registry's tables. The CLI (`dcert ministry …`) and
+//! the Ministry console both call these functions; nothing here knows HTTP.
+//!
+//! An institution makes its keys itself and sends the Ministry only their public halves, in an
+//! [`OnboardingRequest`] that proves it holds both private keys: an Ed25519 signature by its
+//! credential key and an ECDSA P-256 signature by its PDF signing key, each over the canonical
+//! (RFC 8785) request without the two signatures. The Ministry root then certifies the signing
+//! key. The Ministry never holds an institution's private key.
+
+use base64ct::Encoding as _;
+use dcert_core::credential::is_valid_issuer_id;
+use dcert_core::keys::{self, CredentialKey, CredentialPublicKey, EcKey, EcPublicKey};
+use dcert_core::model::{CredentialType, DegreeLevel};
+use dcert_core::trust::{
+    Accreditation, CertEntry, Der, FORMAT_VERSION, IssuerEntry, KeyEntry, TrustList, TrustListContent, TrustListError,
+};
+use dcert_core::x509::{self, CertError, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
+use dcert_core::{Sha256Digest, Timestamp};
+use dcert_store::{
+    Institution, NewInstitutionCertificate, NewInstitutionKey, RegisteredInstitution, Store, StoreError,
+    StoredTrustList,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::ministry::{MinistryState, Published};
+
+/// The largest onboarding or rotation request accepted, in bytes.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Days from a trust list's issue to its `nextUpdate`.
+pub const NEXT_UPDATE_DAYS: i64 = 30;
+/// What the proofs of an onboarding request sign before the canonical request.
+const ONBOARDING_CONTEXT: &[u8] = b"dcert onboarding request 1\n";
+/// What the proofs of a rotation request sign before the canonical request.
+const ROTATION_CONTEXT: &[u8] = b"dcert key rotation request 1\n";
+/// SubjectPublicKeyInfo of an uncompressed P-256 key, up to the point.
+const SPKI_P256: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+/// SubjectPublicKeyInfo of a compressed P-256 key, up to the point.
+const SPKI_P256_COMPRESSED: [u8; 26] = [
+    0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x22, 0x00,
+];
+
+/// Why a registry change was refused. Nothing was recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// Not JSON of the request's shape (unknown members are refused too).
+    #[error("the request is not valid: {0}")]
+    Shape(String),
+    /// Larger than [`MAX_REQUEST_BYTES`].
+    #[error("the request is larger than {MAX_REQUEST_BYTES} bytes")]
+    TooLarge,
+    /// The id is not a registry id.
+    #[error("the id {0:?} must be 2 to 32 lowercase letters, digits or '-', not starting with '-'")]
+    InvalidId(String),
+    /// A name, the address or a reason is empty, too long or has control characters.
+    #[error("{field} must be 1 to {max} characters, without control characters or spaces around it")]
+    InvalidText {
+        /// Which field.
+        field: &'static str,
+        /// Its largest length in characters.
+        max: usize,
+    },
+    /// The English name is one of the Ministry's own certificates.
+    #[error("the name {0:?} is reserved for the Ministry's own certificates")]
+    ReservedName(String),
+    /// The accreditation is empty or inconsistent.
+    #[error("the accreditation is invalid: {0}")]
+    Accreditation(&'static str),
+    /// The credential key is not an Ed25519 Multikey.
+    #[error("the credential key is not an Ed25519 public key as a Multikey (z6Mk…)")]
+    CredentialKey,
+    /// The signing key is not a P-256 public key.
+    #[error("the signing key is not a P-256 public key (base64 SubjectPublicKeyInfo DER, or PEM)")]
+    SigningKey,
+    /// A proof of possession does not verify.
+    #[error("the {0} does not verify: the request was not signed with the private key of the key it names")]
+    Proof(&'static str),
+    /// A rotation names no new key.
+    #[error("a rotation needs a new credential key, a new signing key, or both")]
+    NothingToRotate,
+    /// The id is taken.
+    #[error("the institution id {0} is already registered")]
+    IdTaken(String),
+    /// No such institution.
+    #[error("no institution {0} is registered")]
+    UnknownInstitution(String),
+    /// The credential key is registered already (to this or another institution).
+    #[error("this credential key is already registered; an institution makes a new key for each request")]
+    KeyTaken,
+    /// The signing key is certified for another institution.
+    #[error("this signing key is already certified for another institution")]
+    SigningKeyTaken,
+    /// The institution has no such key or certificate.
+    #[error("institution {institution} has no credential key or signing certificate {key}")]
+    UnknownKey {
+        /// The institution.
+        institution: String,
+        /// The key as given.
+        key: String,
+    },
+    /// The key or certificate is revoked already.
+    #[error("{0}")]
+    AlreadyRevoked(String),
+    /// The validity asked for does not fit.
+    #[error("the keys' validity must end after {from} and no later than the root certificate ({root_until})")]
+    Validity {
+        /// The start of validity.
+        from: Timestamp,
+        /// The end of the root's validity.
+        root_until: Timestamp,
+    },
+    /// The private key given is not the root certificate's.
+    #[error("the root CA key does not match the root certificate")]
+    WrongCaKey,
+    /// The certificate could not be issued.
+    #[error("the signing certificate could not be issued: {0}")]
+    Certificate(#[from] CertError),
+    /// The trust list could not be made or does not verify.
+    #[error("the trust list could not be published: {0}")]
+    TrustList(#[from] TrustListError),
+    /// The registry changed meanwhile, or refused the change.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed.
+    #[error("the registry database failed: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for RegistryError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => RegistryError::Conflict(m),
+            other => RegistryError::Store(other),
+        }
+    }
+}
+
+/// An institution's details as the registry records them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstitutionDetails {
+    /// The name in Traditional Chinese, exactly as certificates name the school.
+    pub name_zh: String,
+    /// The name in English, exactly as certificates name the school.
+    pub name_en: String,
+    /// The postal address.
+    pub address: String,
+    /// The credential types it may issue.
+    pub credential_types: Vec<CredentialType>,
+    /// The degree levels it may issue (degree certificates only).
+    pub degree_levels: Vec<DegreeLevel>,
+}
+
+impl InstitutionDetails {
+    /// Checks the names, the address and the accreditation.
+    pub fn validate(&self) -> Result<(), RegistryError> {
+        text("the Chinese name", &self.name_zh, 100)?;
+        text("the English name", &self.name_en, 200)?;
+        text("the address", &self.address, 300)?;
+        if [TRUST_LIST_SIGNER_CN, "dcert Root CA"].contains(&self.name_en.as_str()) {
+            return Err(RegistryError::ReservedName(self.name_en.clone()));
+        }
+        let types = &self.credential_types;
+        let levels = &self.degree_levels;
+        if types.is_empty() {
+            return Err(RegistryError::Accreditation("it names no credential type"));
+        }
+        if (1..types.len()).any(|i| types[..i].contains(&types[i]))
+            || (1..levels.len()).any(|i| levels[..i].contains(&levels[i]))
+        {
+            return Err(RegistryError::Accreditation("a credential type or degree level is named twice"));
+        }
+        match (types.contains(&CredentialType::Degree), levels.is_empty()) {
+            (true, true) => Err(RegistryError::Accreditation("degree certificates need at least one degree level")),
+            (false, false) => Err(RegistryError::Accreditation("degree levels apply to degree certificates only")),
+            _ => Ok(()),
+        }
+    }
+
+    /// The accreditation.
+    pub fn accreditation(&self) -> Accreditation {
+        Accreditation { credential_types: self.credential_types.clone(), degree_levels: self.degree_levels.clone() }
+    }
+
+    fn of(institution: &Institution) -> Self {
+        InstitutionDetails {
+            name_zh: institution.name_zh.clone(),
+            name_en: institution.name_en.clone(),
+            address: institution.address.clone(),
+            credential_types: institution.accreditation.credential_types.clone(),
+            degree_levels: institution.accreditation.degree_levels.clone(),
+        }
+    }
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<(), RegistryError> {
+    let bad = value.trim().is_empty()
+        || value.trim() != value
+        || value.chars().count() > max
+        || value.chars().any(char::is_control);
+    if bad { Err(RegistryError::InvalidText { field, max }) } else { Ok(()) }
+}
+
+/// An institution's request to join the registry, made and signed with its own keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OnboardingRequest {
+    /// The registry id it asks for, e.g. `nkust`.
+    pub id: String,
+    /// The name in Traditional Chinese.
+    pub name_zh: String,
+    /// The name in English.
+    pub name_en: String,
+    /// The postal address.
+    pub address: String,
+    /// The credential types it asks to issue.
+    pub credential_types: Vec<CredentialType>,
+    /// The degree levels it asks to issue.
+    pub degree_levels: Vec<DegreeLevel>,
+    /// Its credential key, an Ed25519 Multikey (`z6Mk…`).
+    pub credential_key: String,
+    /// Its PDF signing key: a P-256 SubjectPublicKeyInfo, DER in base64 (or PEM).
+    pub signing_key: String,
+    /// The credential key's Ed25519 signature (base58btc, `z…`).
+    pub proof: String,
+    /// The signing key's ECDSA P-256 signature, `r || s` (base58btc, `z…`).
+    pub signing_proof: String,
+}
+
+/// A request to add a new credential key, a new signing key, or both, to an institution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotationRequest {
+    /// The institution's registry id.
+    pub id: String,
+    /// The new credential key, an Ed25519 Multikey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_key: Option<String>,
+    /// The new PDF signing key (base64 SPKI DER, or PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
+    /// The new credential key's signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+    /// The new signing key's signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_proof: Option<String>,
+}
+
+/// A P-256 public key as base64 SubjectPublicKeyInfo DER, as requests carry it.
+pub fn signing_key_text(key: &EcPublicKey) -> String {
+    let mut der = SPKI_P256.to_vec();
+    der.extend_from_slice(&key.to_sec1());
+    base64ct::Base64::encode_string(&der)
+}
+
+/// A P-256 public key from base64 SubjectPublicKeyInfo DER or a `PUBLIC KEY` PEM block.
+pub fn parse_signing_key(text: &str) -> Result<EcPublicKey, RegistryError> {
+    let der = if text.contains("-----BEGIN") {
+        x509::pem_to_der("PUBLIC KEY", text)
+    } else {
+        base64ct::Base64::decode_vec(text.trim()).ok()
+    }
+    .ok_or(RegistryError::SigningKey)?;
+    let point = [&SPKI_P256[..], &SPKI_P256_COMPRESSED[..]]
+        .into_iter()
+        .find_map(|prefix| der.strip_prefix(prefix))
+        .ok_or(RegistryError::SigningKey)?;
+    // The prefix fixes the length: 65 bytes uncompressed, 33 compressed.
+    if der.len() != 2 + usize::from(der[1]) {
+        return Err(RegistryError::SigningKey);
+    }
+    EcPublicKey::from_sec1(point).map_err(|_| RegistryError::SigningKey)
+}
+
+/// A credential key in canonical Multikey form.
+fn parse_credential_key(text: &str) -> Result<CredentialPublicKey, RegistryError> {
+    let key = CredentialPublicKey::from_multikey(text).map_err(|_| RegistryError::CredentialKey)?;
+    if key.to_multikey() != text {
+        return Err(RegistryError::CredentialKey);
+    }
+    Ok(key)
+}
+
+/// What the proofs of a request sign: a context, then the canonical request without its proofs.
+fn signed_message(context: &[u8], request: &impl Serialize) -> Result<Vec<u8>, RegistryError> {
+    let mut value = serde_json::to_value(request).map_err(|e| RegistryError::Shape(e.to_string()))?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("proof");
+        map.remove("signingProof");
+    }
+    let canonical = dcert_core::jcs::canonicalize(&value).map_err(|e| RegistryError::Shape(e.to_string()))?;
+    Ok([context, &canonical[..]].concat())
+}
+
+fn check_credential_proof(key: &CredentialPublicKey, message: &[u8], proof: &str) -> Result<(), RegistryError> {
+    let signature = keys::decode_base58btc(proof).ok_or(RegistryError::Proof("credential key's proof"))?;
+    if key.verify(message, &signature) { Ok(()) } else { Err(RegistryError::Proof("credential key's proof")) }
+}
+
+fn check_signing_proof(key: &EcPublicKey, message: &[u8], proof: &str) -> Result<(), RegistryError> {
+    let signature = keys::decode_base58btc(proof).ok_or(RegistryError::Proof("signing key's proof"))?;
+    if key.verify_raw(message, &signature) { Ok(()) } else { Err(RegistryError::Proof("signing key's proof")) }
+}
+
+fn parse_bounded<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, RegistryError> {
+    if bytes.len() > MAX_REQUEST_BYTES {
+        return Err(RegistryError::TooLarge);
+    }
+    let value = dcert_core::json::parse_strict(bytes).map_err(|e| RegistryError::Shape(e.to_string()))?;
+    serde_json::from_value(value).map_err(|e| RegistryError::Shape(e.to_string()))
+}
+
+/// The public keys of a request whose proofs verified.
+#[derive(Clone, Debug)]
+pub struct ProvenKeys {
+    /// The credential key, if the request names one.
+    pub credential: Option<CredentialPublicKey>,
+    /// The signing key, if the request names one.
+    pub signing: Option<EcPublicKey>,
+}
+
+impl OnboardingRequest {
+    /// The request for `id` and `details`, signed with both keys (on the institution's side).
+    pub fn sign(
+        id: &str,
+        details: &InstitutionDetails,
+        credential_key: &CredentialKey,
+        signing_key: &EcKey,
+    ) -> Result<Self, RegistryError> {
+        let mut request = OnboardingRequest {
+            id: id.to_owned(),
+            name_zh: details.name_zh.clone(),
+            name_en: details.name_en.clone(),
+            address: details.address.clone(),
+            credential_types: details.credential_types.clone(),
+            degree_levels: details.degree_levels.clone(),
+            credential_key: credential_key.public().to_multikey(),
+            signing_key: signing_key_text(&signing_key.public()),
+            proof: String::new(),
+            signing_proof: String::new(),
+        };
+        let message = signed_message(ONBOARDING_CONTEXT, &request)?;
+        request.proof = keys::encode_base58btc(&credential_key.sign(&message));
+        request.signing_proof = keys::encode_base58btc(&signing_key.sign_raw(&message));
+        Ok(request)
+    }
+
+    /// Reads a request (strict JSON, at most [`MAX_REQUEST_BYTES`]); [`check`](Self::check) it next.
+    pub fn parse(bytes: &[u8]) -> Result<Self, RegistryError> {
+        parse_bounded(bytes)
+    }
+
+    /// The request as pretty JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    /// The institution's details as requested.
+    pub fn details(&self) -> InstitutionDetails {
+        InstitutionDetails {
+            name_zh: self.name_zh.clone(),
+            name_en: self.name_en.clone(),
+            address: self.address.clone(),
+            credential_types: self.credential_types.clone(),
+            degree_levels: self.degree_levels.clone(),
+        }
+    }
+
+    /// Checks everything the request says by itself: the id, the details, both keys and both
+    /// proofs of possession.
+    pub fn check(&self) -> Result<(CredentialPublicKey, EcPublicKey), RegistryError> {
+        if !is_valid_issuer_id(&self.id) {
+            return Err(RegistryError::InvalidId(self.id.clone()));
+        }
+        self.details().validate()?;
+        let credential = parse_credential_key(&self.credential_key)?;
+        let signing = parse_signing_key(&self.signing_key)?;
+        let message = signed_message(ONBOARDING_CONTEXT, self)?;
+        check_credential_proof(&credential, &message, &self.proof)?;
+        check_signing_proof(&signing, &message, &self.signing_proof)?;
+        Ok((credential, signing))
+    }
+}
+
+impl RotationRequest {
+    /// The request for institution `id`, signed with each new key given (on its side).
+    pub fn sign(
+        id: &str,
+        credential_key: Option<&CredentialKey>,
+        signing_key: Option<&EcKey>,
+    ) -> Result<Self, RegistryError> {
+        let mut request = RotationRequest {
+            id: id.to_owned(),
+            credential_key: credential_key.map(|k| k.public().to_multikey()),
+            signing_key: signing_key.map(|k| signing_key_text(&k.public())),
+            proof: None,
+            signing_proof: None,
+        };
+        let message = signed_message(ROTATION_CONTEXT, &request)?;
+        request.proof = credential_key.map(|k| keys::encode_base58btc(&k.sign(&message)));
+        request.signing_proof = signing_key.map(|k| keys::encode_base58btc(&k.sign_raw(&message)));
+        Ok(request)
+    }
+
+    /// Reads a request (strict JSON, at most [`MAX_REQUEST_BYTES`]); [`check`](Self::check) it next.
+    pub fn parse(bytes: &[u8]) -> Result<Self, RegistryError> {
+        parse_bounded(bytes)
+    }
+
+    /// The request as pretty JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    /// Checks the id, the keys and a proof of possession for each key.
+    pub fn check(&self) -> Result<ProvenKeys, RegistryError> {
+        if !is_valid_issuer_id(&self.id) {
+            return Err(RegistryError::InvalidId(self.id.clone()));
+        }
+        if self.credential_key.is_none() && self.signing_key.is_none() {
+            return Err(RegistryError::NothingToRotate);
+        }
+        let message = signed_message(ROTATION_CONTEXT, self)?;
+        let credential = match &self.credential_key {
+            Some(text) => {
+                let key = parse_credential_key(text)?;
+                let proof = self.proof.as_deref().ok_or(RegistryError::Proof("credential key's proof"))?;
+                check_credential_proof(&key, &message, proof)?;
+                Some(key)
+            }
+            None if self.proof.is_some() => {
+                return Err(RegistryError::Shape("a proof without a credential key".into()));
+            }
+            None => None,
+        };
+        let signing = match &self.signing_key {
+            Some(text) => {
+                let key = parse_signing_key(text)?;
+                let proof = self.signing_proof.as_deref().ok_or(RegistryError::Proof("signing key's proof"))?;
+                check_signing_proof(&key, &message, proof)?;
+                Some(key)
+            }
+            None if self.signing_proof.is_some() => {
+                return Err(RegistryError::Shape("a signing proof without a signing key".into()));
+            }
+            None => None,
+        };
+        Ok(ProvenKeys { credential, signing })
+    }
+}
+
+/// A signing certificate from the Ministry root for `name_en`'s `key`, valid from `from` to `until`.
+fn certify(
+    ca: &EcKey,
+    root_cert: &ParsedCert,
+    name_en: &str,
+    key: &EcPublicKey,
+    from: Timestamp,
+    until: Timestamp,
+) -> Result<ParsedCert, RegistryError> {
+    if ca.public() != root_cert.key {
+        return Err(RegistryError::WrongCaKey);
+    }
+    let (_, root_until) = root_cert.validity();
+    if until <= from || until > root_until {
+        return Err(RegistryError::Validity { from, root_until });
+    }
+    let der = x509::issue(
+        &CertProfile {
+            common_name: name_en.to_owned(),
+            organization: name_en.to_owned(),
+            not_before: from,
+            not_after: until,
+            role: CertRole::DocumentSigner,
+        },
+        key,
+        Some(&root_cert.cert),
+        ca,
+    )?;
+    Ok(ParsedCert::from_der(&der)?)
+}
+
+fn new_certificate<'a>(cert: &'a ParsedCert, sha256: &'a str) -> NewInstitutionCertificate<'a> {
+    let (from, until) = cert.validity();
+    NewInstitutionCertificate { der: &cert.der, sha256, not_before: from.unix(), not_after: until.unix() }
+}
+
+/// Refuses a credential key registered anywhere, and a signing key certified for another institution.
+fn check_keys_free(
+    registry: &[RegisteredInstitution],
+    institution: &str,
+    credential: Option<&CredentialPublicKey>,
+    signing: Option<&EcPublicKey>,
+) -> Result<(), RegistryError> {
+    for r in registry {
+        if let Some(key) = credential
+            && r.keys.iter().any(|k| k.public_key_multibase == key.to_multikey())
+        {
+            return Err(RegistryError::KeyTaken);
+        }
+        if let Some(key) = signing
+            && r.institution.id != institution
+            && r.certificates.iter().any(|c| ParsedCert::from_der(&c.der).is_ok_and(|p| p.key == *key))
+        {
+            return Err(RegistryError::SigningKeyTaken);
+        }
+    }
+    Ok(())
+}
+
+/// Onboards an institution: checks its request, certifies its signing key from the Ministry
+/// root, and records the institution, its credential key and its certificate, valid from `now`
+/// to `valid_until`, in one transaction. Returns the certificate for the institution to install.
+pub async fn onboard(
+    store: &Store,
+    ca: &EcKey,
+    root_cert: &ParsedCert,
+    request: &OnboardingRequest,
+    now: Timestamp,
+    valid_until: Timestamp,
+) -> Result<ParsedCert, RegistryError> {
+    let (credential, signing) = request.check()?;
+    if store.institution(&request.id).await?.is_some() {
+        return Err(RegistryError::IdTaken(request.id.clone()));
+    }
+    check_keys_free(&store.trust_registry().await?, &request.id, Some(&credential), Some(&signing))?;
+    let cert = certify(ca, root_cert, &request.name_en, &signing, now, valid_until)?;
+    let details = request.details();
+    let institution = Institution {
+        id: request.id.clone(),
+        name_zh: details.name_zh.clone(),
+        name_en: details.name_en.clone(),
+        address: details.address.clone(),
+        accreditation: details.accreditation(),
+        created_at: now.unix(),
+        updated_at: now.unix(),
+    };
+    let multikey = credential.to_multikey();
+    let key =
+        NewInstitutionKey { public_key_multibase: &multikey, valid_from: now.unix(), valid_until: valid_until.unix() };
+    let sha256 = Sha256Digest::of(&cert.der).to_string();
+    let new_cert = new_certificate(&cert, &sha256);
+    store.add_institution(&institution, &key, &new_cert, now.unix()).await.map_err(|e| match e {
+        StoreError::Conflict(m) if m.contains("institution id") => RegistryError::IdTaken(request.id.clone()),
+        other => other.into(),
+    })?;
+    tracing::info!(institution = %request.id, "institution onboarded");
+    Ok(cert)
+}
+
+/// What a rotation added.
+#[derive(Clone, Debug)]
+pub struct Rotated {
+    /// The new credential key (Multikey), if one was added.
+    pub credential_key: Option<String>,
+    /// The new signing certificate, if one was issued, for the institution to install.
+    pub certificate: Option<ParsedCert>,
+}
+
+/// Rotates an institution's keys: a new credential key, valid from `now` to `valid_until`, ends
+/// the window of its current keys at `now` (what they signed before stays valid); a new signing
+/// key is certified from `now` to `valid_until` beside the old certificates, which stay valid.
+pub async fn rotate_key(
+    store: &Store,
+    ca: &EcKey,
+    root_cert: &ParsedCert,
+    request: &RotationRequest,
+    now: Timestamp,
+    valid_until: Timestamp,
+) -> Result<Rotated, RegistryError> {
+    let proven = request.check()?;
+    let institution =
+        store.institution(&request.id).await?.ok_or_else(|| RegistryError::UnknownInstitution(request.id.clone()))?;
+    check_keys_free(&store.trust_registry().await?, &request.id, proven.credential.as_ref(), proven.signing.as_ref())?;
+    if proven.credential.is_some() && valid_until <= now {
+        return Err(RegistryError::Validity { from: now, root_until: root_cert.validity().1 });
+    }
+    let cert = match &proven.signing {
+        Some(key) => Some(certify(ca, root_cert, &institution.name_en, key, now, valid_until)?),
+        None => None,
+    };
+    let multikey = proven.credential.map(|k| k.to_multikey());
+    let key = multikey.as_deref().map(|m| NewInstitutionKey {
+        public_key_multibase: m,
+        valid_from: now.unix(),
+        valid_until: valid_until.unix(),
+    });
+    let sha256 = cert.as_ref().map(|c| Sha256Digest::of(&c.der).to_string());
+    let new_cert = cert.as_ref().zip(sha256.as_deref()).map(|(c, s)| new_certificate(c, s));
+    store.rotate_institution_keys(&request.id, key.as_ref(), new_cert.as_ref(), now.unix()).await?;
+    tracing::info!(institution = %request.id, credential_key = key.is_some(), certificate = cert.is_some(), "keys rotated");
+    Ok(Rotated { credential_key: multikey, certificate: cert })
+}
+
+/// What a revocation revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// A credential key.
+    CredentialKey,
+    /// A signing certificate.
+    SigningCertificate,
+}
+
+/// Revokes one of an institution's keys from `from` on (a compromise): `key` is a credential key
+/// (its Multikey, `z6Mk…`) or a signing certificate (the SHA-256 of its DER, hex). What claims a
+/// signing time at or after `from` fails verification; what was signed before still verifies.
+pub async fn revoke_key(
+    store: &Store,
+    institution: &str,
+    key: &str,
+    from: Timestamp,
+    reason: &str,
+) -> Result<Revoked, RegistryError> {
+    text("the reason", reason, 200)?;
+    if store.institution(institution).await?.is_none() {
+        return Err(RegistryError::UnknownInstitution(institution.to_owned()));
+    }
+    let unknown = || RegistryError::UnknownKey { institution: institution.to_owned(), key: key.to_owned() };
+    let map = |e: StoreError| match e {
+        StoreError::NotFound(_) => unknown(),
+        StoreError::Conflict(m) => RegistryError::AlreadyRevoked(m),
+        other => RegistryError::Store(other),
+    };
+    let revoked = if key.starts_with('z') {
+        store.revoke_institution_key(institution, key, from.unix(), reason).await.map_err(map)?;
+        Revoked::CredentialKey
+    } else {
+        let sha256: Sha256Digest = key.parse().map_err(|_| unknown())?;
+        store
+            .revoke_institution_certificate(institution, &sha256.to_string(), from.unix(), reason)
+            .await
+            .map_err(map)?;
+        Revoked::SigningCertificate
+    };
+    tracing::info!(institution, kind = ?revoked, "key revoked");
+    Ok(revoked)
+}
+
+/// Changes an institution's names, address and accreditation; returns it as recorded.
+pub async fn update_institution(
+    store: &Store,
+    id: &str,
+    details: &InstitutionDetails,
+    now: Timestamp,
+) -> Result<Institution, RegistryError> {
+    details.validate()?;
+    let mut institution =
+        store.institution(id).await?.ok_or_else(|| RegistryError::UnknownInstitution(id.to_owned()))?;
+    institution.name_zh = details.name_zh.clone();
+    institution.name_en = details.name_en.clone();
+    institution.address = details.address.clone();
+    institution.accreditation = details.accreditation();
+    store.update_institution(&institution, now.unix()).await?;
+    tracing::info!(institution = id, "institution details changed");
+    store.institution(id).await?.ok_or_else(|| RegistryError::UnknownInstitution(id.to_owned()))
+}
+
+/// An institution's details, for a form that changes them.
+pub fn details_of(institution: &Institution) -> InstitutionDetails {
+    InstitutionDetails::of(institution)
+}
+
+/// The trust list entry of a registered institution.
+pub fn issuer_entry(r: &RegisteredInstitution) -> IssuerEntry {
+    let i = &r.institution;
+    IssuerEntry {
+        id: i.id.clone(),
+        name_zh: i.name_zh.clone(),
+        name_en: i.name_en.clone(),
+        accreditation: i.accreditation.clone(),
+        credential_keys: r
+            .keys
+            .iter()
+            .map(|k| KeyEntry {
+                public_key_multibase: k.public_key_multibase.clone(),
+                valid_from: Timestamp(k.valid_from),
+                valid_until: Timestamp(k.valid_until),
+                revoked_from: k.revoked_from.map(Timestamp),
+                revocation_reason: k.revocation_reason.clone(),
+            })
+            .collect(),
+        signing_certificates: r
+            .certificates
+            .iter()
+            .map(|c| CertEntry {
+                certificate: Der(c.der.clone()),
+                revoked_from: c.revoked_from.map(Timestamp),
+                revocation_reason: c.revocation_reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Builds the trust list from the registry (sequence: the previous one's plus one; next update
+/// in [`NEXT_UPDATE_DAYS`] days), signs it, checks that it verifies under the root, keeps it, and
+/// returns its exact bytes: what `/trust.json` serves and `dcert verify --trust` reads.
+pub async fn publish(
+    store: &Store,
+    signer: &EcKey,
+    root_cert: &ParsedCert,
+    signer_cert: &ParsedCert,
+    registry_url: &str,
+    now: Timestamp,
+) -> Result<Vec<u8>, RegistryError> {
+    let previous = store.latest_trust_list().await?.map_or(0, |l| l.sequence);
+    let sequence =
+        previous.checked_add(1).ok_or_else(|| RegistryError::Conflict("the sequence is exhausted".into()))?;
+    let issuers = store.trust_registry().await?.iter().map(issuer_entry).collect();
+    let content = TrustListContent {
+        kind: "DcertTrustList".into(),
+        format: FORMAT_VERSION,
+        registry: registry_url.trim_end_matches('/').to_owned(),
+        sequence: u64::try_from(sequence).map_err(|_| RegistryError::Conflict("bad sequence".into()))?,
+        issued: now,
+        next_update: Some(now.plus_seconds(NEXT_UPDATE_DAYS * 86_400)),
+        root_certificate: Der(root_cert.der.clone()),
+        signer_certificate: Der(signer_cert.der.clone()),
+        issuers,
+        proof: None,
+    };
+    let json = TrustList::sign(&content, signer)?;
+    let bytes = serde_json::to_vec_pretty(&json).map_err(|e| RegistryError::Shape(e.to_string()))?;
+    // Nobody relies on a list that does not verify.
+    TrustList::verify(&bytes, Some(root_cert.fingerprint()))?;
+    let text = String::from_utf8(bytes).map_err(|e| RegistryError::Shape(e.to_string()))?;
+    store.append_trust_list(&StoredTrustList { sequence, issued_at: now.unix(), json: text.clone() }).await?;
+    tracing::info!(sequence, institutions = content.issuers.len(), "trust list published");
+    Ok(text.into_bytes())
+}
+
+/// The trust list published last, byte for byte.
+pub async fn latest(store: &Store) -> Result<Option<Vec<u8>>, RegistryError> {
+    Ok(store.latest_trust_list().await?.map(|l| l.json.into_bytes()))
+}
+
+/// Serves the trust list published last in the registry, if it differs from the one served:
+/// it must verify under the same root as the one served. Returns whether it changed. Call it
+/// after [`publish`], and now and then on every node that serves the Ministry's site.
+pub async fn refresh(state: &MinistryState) -> Result<bool, RegistryError> {
+    let Some(bytes) = latest(&state.store).await? else { return Ok(false) };
+    let served = state.trust();
+    if served.bytes == bytes {
+        return Ok(false);
+    }
+    let list = TrustList::verify(&bytes, Some(served.list.root.fingerprint()))?;
+    *state.trust.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(Published { bytes, list });
+    tracing::info!(sequence = state.trust().list.content.sequence, "serving a new trust list");
+    Ok(true)
+}

@@ -1,0 +1,897 @@
+//! The Ministry console on a real port, over a real SQLite store: sign-in and roles (with a
+//! university registrar in the same database), CSRF, the login limit, news and FAQ as the public
+//! pages show them, statistics of verifications posted to the API, teacher certificates that
+//! verify, and logs without names or passwords.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use dcert_core::Timestamp;
+use dcert_core::credential::IssuerRef;
+use dcert_core::issue::IssuerKit;
+use dcert_core::keys::{CredentialKey, EcKey};
+use dcert_core::model::CredentialType;
+use dcert_core::pdf::{Limits, PdfSigner};
+use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
+use dcert_core::verify::{self, CheckResult, Outcome};
+use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
+use dcert_store::{AuditFilter, Role, Session, Store};
+use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router, registry_status};
+use dcert_web::worker::Issuance;
+
+use crate::support::{REGISTRY, TempDir, enc, fonts};
+use crate::verify_site::Reply;
+
+const ADMIN: &str = "moe-admin";
+const EDITOR: &str = "moe-editor";
+/// A university's registrar whose account is in the Ministry's database too.
+const REGISTRAR: &str = "registrar";
+
+fn password_of(user: &str) -> String {
+    format!("secret-password-of-{user}")
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn profile(cn: &str, org: &str, role: CertRole, from: &str, until: &str) -> CertProfile {
+    CertProfile { common_name: cn.into(), organization: org.into(), not_before: ts(from), not_after: ts(until), role }
+}
+
+/// The Ministry's own kit and a signed trust list that accredits it for teacher certificates
+/// (`teacher` false: a list that names it for degrees only).
+fn ministry_keys(teacher: bool) -> (IssuerKit, TrustList, Vec<u8>) {
+    const MOE: &str = "Ministry of Education, R.O.C. (Taiwan)";
+    let root_key = EcKey::from_seed(&[1; 32]).unwrap();
+    let root_der = x509::issue(
+        &profile("dcert Root CA", MOE, CertRole::Root, "2024-01-01T00:00:00Z", "2044-01-01T00:00:00Z"),
+        &root_key.public(),
+        None,
+        &root_key,
+    )
+    .unwrap();
+    let root = ParsedCert::from_der(&root_der).unwrap();
+    let signer_key = EcKey::from_seed(&[2; 32]).unwrap();
+    let signer_der = x509::issue(
+        &profile(TRUST_LIST_SIGNER_CN, MOE, CertRole::TrustListSigner, "2024-01-01T00:00:00Z", "2034-01-01T00:00:00Z"),
+        &signer_key.public(),
+        Some(&root.cert),
+        &root_key,
+    )
+    .unwrap();
+    let signer = ParsedCert::from_der(&signer_der).unwrap();
+    let credential_key = CredentialKey::from_seed(&[20; 32]);
+    let signing_key = EcKey::from_seed(&[21; 32]).unwrap();
+    let cert = x509::issue(
+        &profile(
+            "Ministry of Education",
+            MOE,
+            CertRole::DocumentSigner,
+            "2024-06-01T00:00:00Z",
+            "2034-06-01T00:00:00Z",
+        ),
+        &signing_key.public(),
+        Some(&root.cert),
+        &root_key,
+    )
+    .unwrap();
+    let kit = IssuerKit {
+        issuer: IssuerRef { id: "moe".into(), registry: REGISTRY.into() },
+        name_zh: "教育部".into(),
+        name_en: "Ministry of Education".into(),
+        credential_key: credential_key.clone(),
+        pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: "Ministry of Education".into() },
+    };
+    let entry = IssuerEntry {
+        id: "moe".into(),
+        name_zh: "教育部".into(),
+        name_en: "Ministry of Education".into(),
+        accreditation: Accreditation {
+            credential_types: vec![if teacher { CredentialType::Teacher } else { CredentialType::Degree }],
+            degree_levels: if teacher { vec![] } else { vec![dcert_core::model::DegreeLevel::Bachelor] },
+        },
+        credential_keys: vec![KeyEntry {
+            public_key_multibase: credential_key.public().to_multikey(),
+            valid_from: ts("2024-06-01T00:00:00Z"),
+            valid_until: ts("2034-06-01T00:00:00Z"),
+            revoked_from: None,
+            revocation_reason: None,
+        }],
+        signing_certificates: vec![CertEntry { certificate: Der(cert), revoked_from: None, revocation_reason: None }],
+    };
+    let content = TrustListContent {
+        kind: "DcertTrustList".into(),
+        format: 1,
+        registry: REGISTRY.into(),
+        sequence: 1,
+        issued: ts("2025-06-01T00:00:00Z"),
+        next_update: None,
+        root_certificate: Der(root.der.clone()),
+        signer_certificate: Der(signer.der.clone()),
+        issuers: vec![entry],
+        proof: None,
+    };
+    let json = serde_json::to_vec(&TrustList::sign(&content, &signer_key).unwrap()).unwrap();
+    let trust = TrustList::verify(&json, Some(root.fingerprint())).unwrap();
+    (kit, trust, json)
+}
+
+/// How a test site is set up.
+#[derive(Clone, Copy)]
+struct Setup {
+    /// The Ministry's issuer kit is configured.
+    kit: bool,
+    /// The trust list accredits the Ministry for teacher certificates.
+    teacher: bool,
+}
+
+const FULL: Setup = Setup { kit: true, teacher: true };
+
+/// The Ministry's site on a real port, with its store, its staff and a registrar.
+struct ConsoleSite {
+    base: String,
+    store: Store,
+    trust: TrustList,
+    server: tokio::task::AbortHandle,
+    _dir: TempDir,
+}
+
+impl Drop for ConsoleSite {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl ConsoleSite {
+    async fn start(setup: Setup) -> ConsoleSite {
+        let dir = TempDir::new("ministry-console");
+        let store = Store::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
+        dcert_web::ministry::prepare(&store).await.unwrap();
+        for (user, role) in [(ADMIN, Role::MinistryAdmin), (EDITOR, Role::MinistryEditor), (REGISTRAR, Role::Registrar)]
+        {
+            let hash = dcert_web::auth::hash_password(&password_of(user));
+            store.create_staff(user, &format!("{user} name"), &hash, role, None, 1).await.unwrap();
+        }
+        let (kit, trust, json) = ministry_keys(setup.teacher);
+        let mut state = MinistryState::new(store.clone(), json, MinistryConfig::new(REGISTRY)).unwrap();
+        if setup.kit {
+            state = state.with_issuance(Issuance { kit, fonts: fonts() });
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = ministry_router(state);
+        let server = tokio::spawn(
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future(),
+        )
+        .abort_handle();
+        ConsoleSite { base, store, trust, server, _dir: dir }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        use http_body_util::BodyExt;
+        let client: hyper_util::client::legacy::Client<_, Body> =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(hyper_util::client::legacy::connect::HttpConnector::new());
+        let (mut parts, body) = request.into_parts();
+        parts.uri = format!("{}{}", self.base, parts.uri).parse().unwrap();
+        let response = client.request(Request::from_parts(parts, body)).await.expect("the site answers");
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+        Reply { status: parts.status, headers: parts.headers, body }
+    }
+
+    /// A public page, as anyone sees it.
+    async fn public(&self, path: &str, lang: &str) -> String {
+        let r =
+            self.send(Request::get(path).header(header::COOKIE, format!("lang={lang}")).body(Body::empty()).unwrap());
+        r.await.text()
+    }
+
+    /// A visitor with the site's CSRF cookie and no session.
+    async fn visitor(&self) -> Browser<'_> {
+        let first = self.send(Request::get("/console/login").body(Body::empty()).unwrap()).await;
+        let csrf = first.cookie("csrf").expect("the login page sets a CSRF cookie");
+        Browser { site: self, csrf, session: None, lang: "zh" }
+    }
+
+    /// A member of staff, signed in.
+    async fn signed_in(&self, user: &str) -> Browser<'_> {
+        let mut b = self.visitor().await;
+        let r = b.post("/console/login", &[("username", user), ("password", &password_of(user))]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{user} signs in: {}", r.text());
+        b.session = Some(r.cookie("moe_session").expect("a session cookie"));
+        let csrf = r.cookie("csrf").expect("a new CSRF token at sign-in");
+        assert_ne!(csrf, b.csrf, "the token changes at sign-in");
+        b.csrf = csrf;
+        b
+    }
+
+    /// A browser holding a session written straight into the store (one the console would not
+    /// give this account).
+    async fn planted(&self, user: &str, kind: &str) -> Browser<'_> {
+        let mut b = self.visitor().await;
+        let staff = self.store.staff_by_username(user).await.unwrap().unwrap();
+        let token = dcert_web::auth::random_token();
+        let csrf = dcert_web::auth::random_token();
+        let now = dcert_web::now().unix();
+        let session =
+            Session { kind: kind.into(), subject: staff.id.to_string(), csrf: csrf.clone(), expires_at: now + 3600 };
+        self.store.create_session(&dcert_web::auth::token_hash(&token), &session, now).await.unwrap();
+        b.session = Some(token);
+        if kind == "ministry" {
+            b.csrf = csrf;
+        }
+        b
+    }
+
+    async fn audit_actions(&self) -> Vec<(String, String)> {
+        let log = self.store.audit_log(&AuditFilter::default()).await.unwrap();
+        log.into_iter().map(|e| (e.actor, e.action)).collect()
+    }
+}
+
+/// Cookies and a CSRF token, as a browser keeps them.
+struct Browser<'a> {
+    site: &'a ConsoleSite,
+    csrf: String,
+    session: Option<String>,
+    lang: &'static str,
+}
+
+impl Browser<'_> {
+    fn cookies(&self) -> String {
+        let mut c = format!("csrf={}; lang={}", self.csrf, self.lang);
+        if let Some(s) = &self.session {
+            c.push_str(&format!("; moe_session={s}"));
+        }
+        c
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.site.send(Request::get(path).header(header::COOKIE, self.cookies()).body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts a form with the browser's CSRF token.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly these fields.
+    async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookies())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.site.send(request).await
+    }
+}
+
+fn location(r: &Reply) -> Option<&str> {
+    r.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+}
+
+/// The sample teacher (examples/teacher.json) as the console's form, in `language`.
+fn teacher_form<'a>(language: &'a str, number: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("language", language),
+        ("certificate_number", number),
+        ("name_zh", "林堃"),
+        ("name_en", "LIN, KUN"),
+        ("birth_date", "1990-09-09"),
+        ("kind_zh", "中等學校教師證書"),
+        ("kind_en", "Secondary School Teacher Certificate"),
+        ("subject_zh", "數學"),
+        ("subject_en", "Mathematics"),
+        ("teacher_certificate_number", "中字第1140042號"),
+        ("issue_date", "2025-08-01"),
+    ]
+}
+
+// ----- roles -----
+
+/// A console route: method, path, form fields, and the accounts that may use it.
+type RouteCase = (&'static str, String, Vec<(&'static str, &'static str)>, &'static [&'static str]);
+
+/// Every console route and who may use it; changes come last, deletions at the very end.
+fn route_table(news: i64, faq: i64) -> Vec<RouteCase> {
+    const A: &str = ADMIN;
+    const E: &str = EDITOR;
+    let news_fields = vec![
+        ("published_on", "2025-07-01"),
+        ("title_zh", "標題"),
+        ("title_en", "Title"),
+        ("body_zh", "內容"),
+        ("body_en", "Text"),
+    ];
+    let faq_fields =
+        vec![("position", "9"), ("question_zh", "問"), ("question_en", "Q"), ("answer_zh", "答"), ("answer_en", "A")];
+    vec![
+        ("GET", "/console".into(), vec![], &[A, E]),
+        ("GET", "/console/news".into(), vec![], &[A, E]),
+        ("GET", "/console/news/new".into(), vec![], &[A, E]),
+        ("GET", format!("/console/news/{news}"), vec![], &[A, E]),
+        ("GET", format!("/console/news/{news}/delete"), vec![], &[A, E]),
+        ("GET", "/console/faq".into(), vec![], &[A, E]),
+        ("GET", "/console/faq/new".into(), vec![], &[A, E]),
+        ("GET", format!("/console/faq/{faq}"), vec![], &[A, E]),
+        ("GET", format!("/console/faq/{faq}/delete"), vec![], &[A, E]),
+        ("GET", "/console/teacher".into(), vec![], &[A]),
+        ("GET", "/console/audit".into(), vec![], &[A]),
+        ("POST", "/console/news".into(), news_fields.clone(), &[A, E]),
+        ("POST", format!("/console/news/{news}"), news_fields, &[A, E]),
+        ("POST", "/console/faq".into(), faq_fields.clone(), &[A, E]),
+        ("POST", format!("/console/faq/{faq}"), faq_fields, &[A, E]),
+        // Without the teacher's fields: refused as incomplete, quickly, by whoever may issue.
+        ("POST", "/console/teacher".into(), vec![("language", "zh")], &[A]),
+        ("POST", format!("/console/news/{news}/delete"), vec![], &[A, E]),
+        ("POST", format!("/console/faq/{faq}/delete"), vec![], &[A, E]),
+    ]
+}
+
+/// The routes the console declares, with their methods: `(method, "/news/{id}")`.
+fn declared_routes() -> Vec<(&'static str, &'static str)> {
+    let source = include_str!("../../src/ministry/console.rs");
+    let mut routes = Vec::new();
+    for (at, m) in source.match_indices(".route(\"") {
+        let rest = &source[at + m.len()..];
+        let path = &rest[..rest.find('"').unwrap()];
+        let line = &rest[..rest.find('\n').unwrap()];
+        for (method, call) in [("GET", "get("), ("POST", "post(")] {
+            if line.contains(call) {
+                routes.push((method, path));
+            }
+        }
+    }
+    assert!(routes.len() > 10, "the routes were found: {routes:?}");
+    routes
+}
+
+#[tokio::test]
+async fn every_console_route_is_refused_to_the_accounts_that_may_not_use_it() {
+    // The table must name every route and method the console has.
+    let table = route_table(1, 1);
+    for (method, path) in declared_routes().into_iter().filter(|(_, p)| !matches!(*p, "/login" | "/logout")) {
+        let pattern = format!("/console{}", if path == "/" { "" } else { path }).replace("{id}", "1");
+        assert!(
+            table.iter().any(|(m, p, _, _)| *m == method && *p == pattern),
+            "{method} {path} is missing from the table"
+        );
+    }
+
+    for user in [ADMIN, EDITOR, REGISTRAR, "university session", "anonymous"] {
+        let site = ConsoleSite::start(FULL).await;
+        let news = site
+            .store
+            .save_news(
+                &dcert_store::NewsItem {
+                    id: 0,
+                    published_on: "2025-07-01".into(),
+                    title_zh: "消息".into(),
+                    title_en: "News".into(),
+                    body_zh: "內容".into(),
+                    body_en: "Text".into(),
+                },
+                "test",
+                1,
+            )
+            .await
+            .unwrap();
+        let faq = site.store.faq().await.unwrap()[0].id;
+        let browser = match user {
+            "anonymous" => site.visitor().await,
+            // The university console's kind of session, for the registrar: not a Ministry session.
+            "university session" => site.planted(REGISTRAR, "staff").await,
+            REGISTRAR => {
+                // The registrar's password is right, but this is not its console.
+                let v = site.visitor().await;
+                let r =
+                    v.post("/console/login", &[("username", REGISTRAR), ("password", &password_of(REGISTRAR))]).await;
+                assert_eq!(r.status, StatusCode::FORBIDDEN, "a university account does not sign in here");
+                assert!(r.cookie("moe_session").is_none());
+                // Even holding a Ministry session, the role is refused.
+                site.planted(REGISTRAR, "ministry").await
+            }
+            _ => site.signed_in(user).await,
+        };
+        for (method, path, fields, allowed) in route_table(news, faq) {
+            let r = match method {
+                "GET" => browser.get(&path).await,
+                _ => browser.post(&path, &fields).await,
+            };
+            if matches!(user, "anonymous" | "university session") {
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{user}: {method} {path} without a Ministry session");
+                assert_eq!(location(&r), Some("/console/login"), "{user}: {method} {path}");
+            } else if allowed.contains(&user) {
+                assert_ne!(r.status, StatusCode::FORBIDDEN, "{user} may {method} {path}: {}", r.text());
+                assert_ne!(location(&r), Some("/console/login"), "{user} {method} {path}");
+                assert!(r.status.as_u16() < 500, "{user} {method} {path}: {}", r.text());
+            } else {
+                assert_eq!(r.status, StatusCode::FORBIDDEN, "{user} may not {method} {path}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_menu_shows_each_role_only_its_pages_and_the_editor_starts_at_the_news() {
+    let site = ConsoleSite::start(FULL).await;
+    let admin = site.signed_in(ADMIN).await;
+    let home = admin.get("/console").await.text();
+    for link in ["/console/news", "/console/faq", "/console/teacher", "/console/audit", "驗證統計"] {
+        assert!(home.contains(link), "the administrator's menu has {link}");
+    }
+    let editor = site.signed_in(EDITOR).await;
+    let home = editor.get("/console").await;
+    assert_eq!(location(&home), Some("/console/news"));
+    let news = editor.get("/console/news").await.text();
+    assert!(news.contains("/console/faq") && news.contains("moe-editor name (教育部網站編輯)"));
+    assert!(!news.contains("/console/teacher") && !news.contains("/console/audit"), "{news}");
+    let r = editor.post("/console/logout", &[]).await;
+    assert_eq!(location(&r), Some("/console/login"));
+    assert_eq!(location(&editor.get("/console/news").await), Some("/console/login"), "signed out for good");
+}
+
+#[tokio::test]
+async fn the_university_console_refuses_a_ministry_account_in_its_database() {
+    let app = crate::support::TestApp::new().await;
+    let hash = dcert_web::auth::hash_password(&password_of(ADMIN));
+    app.store.create_staff(ADMIN, "教育部", &hash, Role::MinistryAdmin, None, 1).await.unwrap();
+    let v = app.visitor().await;
+    let r = v.post("/console/login", &[("username", ADMIN), ("password", &password_of(ADMIN))]).await;
+    let session = r.cookie("session");
+    let b = crate::support::Client { app: &app, csrf: r.cookie("csrf").unwrap_or(v.csrf.clone()), session };
+    for path in ["/console", "/console/graduates", "/console/audit", "/console/policy"] {
+        let r = b.get(path).await;
+        assert!(
+            r.status == StatusCode::FORBIDDEN || r.location() == Some("/console/login"),
+            "{path}: {} {:?}",
+            r.status,
+            r.location()
+        );
+    }
+}
+
+// ----- CSRF and the login limit -----
+
+#[tokio::test]
+async fn a_console_form_without_the_sessions_token_is_refused_and_changes_nothing() {
+    let site = ConsoleSite::start(FULL).await;
+    let visitor = site.visitor().await;
+    let no_token = visitor.post_raw("/console/login", &[("username", ADMIN), ("password", &password_of(ADMIN))]).await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN, "sign-in needs the token too");
+    let stale = visitor.csrf.clone();
+    let admin = site.signed_in(ADMIN).await;
+    let fields = [
+        ("published_on", "2025-07-01"),
+        ("title_zh", "偽造"),
+        ("title_en", "Forged"),
+        ("body_zh", "內容"),
+        ("body_en", "Text"),
+    ];
+    let missing = admin.post_raw("/console/news", &fields).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    assert!(missing.text().contains("表單已過期或來源不明"));
+    let mut forged = vec![("csrf", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")];
+    forged.extend_from_slice(&fields);
+    assert_eq!(admin.post_raw("/console/news", &forged).await.status, StatusCode::FORBIDDEN);
+    // The visitor's token from before sign-in no longer works.
+    let mut old = vec![("csrf", stale.as_str())];
+    old.extend_from_slice(&fields);
+    let before = Browser { site: &site, csrf: stale.clone(), session: admin.session.clone(), lang: "zh" };
+    assert_eq!(before.post_raw("/console/news", &old).await.status, StatusCode::FORBIDDEN);
+    let faq = site.store.faq().await.unwrap()[0].id;
+    assert_eq!(admin.post_raw(&format!("/console/faq/{faq}/delete"), &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.post_raw("/console/teacher", &teacher_form("zh", "")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.post_raw("/console/logout", &[]).await.status, StatusCode::FORBIDDEN);
+    assert!(site.store.news(10).await.unwrap().is_empty(), "no news was added");
+    assert_eq!(site.store.faq().await.unwrap().len(), 5, "no question was deleted");
+    assert!(site.store.registry_log(0, 10).await.unwrap().is_empty(), "nothing was issued");
+    assert_eq!(admin.get("/console").await.status, StatusCode::OK, "still signed in");
+    // With the session's token, the same form goes through.
+    assert_eq!(admin.post("/console/news", &fields).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn ministry_sign_ins_are_refused_with_429_after_five_failures_even_with_the_right_password() {
+    let site = ConsoleSite::start(FULL).await;
+    let v = site.visitor().await;
+    for _ in 0..5 {
+        let r = v.post("/console/login", &[("username", ADMIN), ("password", "wrong")]).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.text().contains("帳號或密碼錯誤"));
+    }
+    let r = v.post("/console/login", &[("username", ADMIN), ("password", &password_of(ADMIN))]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.cookie("moe_session").is_none());
+    let actions = site.audit_actions().await;
+    assert_eq!(actions.iter().filter(|(_, a)| a == "login_failed").count(), 5);
+    assert!(actions.contains(&(ADMIN.into(), "login_rate_limited".into())));
+    // Another account from elsewhere is not held back by this one's failures.
+    site.signed_in(EDITOR).await;
+}
+
+// ----- news and FAQ -----
+
+#[tokio::test]
+async fn news_added_edited_and_deleted_in_the_console_shows_on_the_public_news_page() {
+    let site = ConsoleSite::start(FULL).await;
+    let editor = site.signed_in(EDITOR).await;
+    let form = editor.get("/console/news/new").await;
+    assert!(form.text().contains("name=\"title_en\""));
+    let no_english = editor
+        .post(
+            "/console/news",
+            &[
+                ("published_on", "2025-07-01"),
+                ("title_zh", "驗證服務上線"),
+                ("title_en", ""),
+                ("body_zh", "即日起提供驗證。"),
+                ("body_en", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(no_english.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_english.text().contains("標題（英文）：必填。"), "{}", no_english.text());
+    assert!(no_english.text().contains("驗證服務上線"), "what was typed is kept");
+    let bad_date = editor
+        .post(
+            "/console/news",
+            &[
+                ("published_on", "2025-02-30"),
+                ("title_zh", "驗證服務上線"),
+                ("title_en", "Verification is open"),
+                ("body_zh", "即日起提供驗證。"),
+                ("body_en", "Certificates can be verified from today."),
+            ],
+        )
+        .await;
+    assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_date.text().contains("發布日期：請以 YYYY-MM-DD 填寫有效的日期。"));
+    assert!(site.store.news(10).await.unwrap().is_empty(), "nothing saved");
+
+    let added = editor
+        .post(
+            "/console/news",
+            &[
+                ("published_on", "2025-07-01"),
+                ("title_zh", "驗證服務上線"),
+                ("title_en", "Verification is open"),
+                ("body_zh", "即日起提供驗證。"),
+                ("body_en", "Certificates can be verified from today."),
+            ],
+        )
+        .await;
+    assert_eq!((added.status, location(&added)), (StatusCode::SEE_OTHER, Some("/console/news?done=added")));
+    assert!(site.public("/news", "zh").await.contains("驗證服務上線"));
+    assert!(site.public("/news", "en").await.contains("Certificates can be verified from today."));
+    let id = site.store.news(10).await.unwrap()[0].id;
+    assert!(editor.get("/console/news?done=added").await.text().contains("已新增。"));
+
+    let edit = editor.get(&format!("/console/news/{id}")).await.text();
+    assert!(edit.contains("value=\"Verification is open\""), "the form holds the item");
+    let saved = editor
+        .post(
+            &format!("/console/news/{id}"),
+            &[
+                ("published_on", "2025-07-02"),
+                ("title_zh", "驗證服務正式上線"),
+                ("title_en", "Verification is open for everyone"),
+                ("body_zh", "即日起提供驗證。"),
+                ("body_en", "Certificates can be verified from today."),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let public = site.public("/news", "zh").await;
+    assert!(public.contains("驗證服務正式上線") && public.contains("2025-07-02"));
+    assert!(site.public("/news", "en").await.contains("Verification is open for everyone"));
+
+    let confirm = editor.get(&format!("/console/news/{id}/delete")).await.text();
+    assert!(confirm.contains("確定要刪除這則消息嗎") && confirm.contains("驗證服務正式上線"));
+    assert!(site.public("/news", "zh").await.contains("驗證服務正式上線"), "asking deletes nothing");
+    let deleted = editor.post(&format!("/console/news/{id}/delete"), &[]).await;
+    assert_eq!(location(&deleted), Some("/console/news?done=deleted"));
+    assert!(!site.public("/news", "zh").await.contains("驗證服務正式上線"));
+    assert_eq!(editor.get(&format!("/console/news/{id}")).await.status, StatusCode::NOT_FOUND);
+
+    let actions = site.audit_actions().await;
+    for action in ["news_add", "news_edit", "news_delete", "login"] {
+        assert!(actions.contains(&(EDITOR.into(), action.into())), "{action} is in the audit log: {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_faq_edited_added_and_deleted_in_the_console_shows_on_the_public_faq_page() {
+    let site = ConsoleSite::start(FULL).await;
+    let editor = site.signed_in(EDITOR).await;
+    let first = site.store.faq().await.unwrap()[0].clone();
+    let saved = editor
+        .post(
+            &format!("/console/faq/{}", first.id),
+            &[
+                ("position", "1"),
+                ("question_zh", "如何確認數位證書為真？"),
+                ("question_en", "How do I know a certificate is genuine?"),
+                ("answer_zh", &first.answer_zh),
+                ("answer_en", &first.answer_en),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    assert!(site.public("/faq", "zh").await.contains("如何確認數位證書為真？"));
+    assert!(site.public("/faq", "en").await.contains("How do I know a certificate is genuine?"));
+    let bad = editor
+        .post(
+            "/console/faq",
+            &[("position", "zero"), ("question_zh", "問"), ("question_en", "Q"), ("answer_zh", ""), ("answer_en", "A")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("順序須為 1 到 9999 的整數") && bad.text().contains("回答（中文）：必填。"));
+    assert!(editor.get("/console/faq/new").await.text().contains("value=\"6\""), "a new question goes last");
+    let added = editor
+        .post(
+            "/console/faq",
+            &[
+                ("position", "6"),
+                ("question_zh", "驗證需要付費嗎？"),
+                ("question_en", "Does verification cost anything?"),
+                ("answer_zh", "不需要。"),
+                ("answer_en", "No."),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    assert!(site.public("/faq", "zh").await.contains("Q6. 驗證需要付費嗎？"));
+    let id = site.store.faq().await.unwrap().iter().find(|q| q.position == 6).unwrap().id;
+    assert!(editor.get(&format!("/console/faq/{id}/delete")).await.text().contains("驗證需要付費嗎？"));
+    editor.post(&format!("/console/faq/{id}/delete"), &[]).await;
+    assert!(!site.public("/faq", "zh").await.contains("驗證需要付費嗎？"));
+    let actions = site.audit_actions().await;
+    for action in ["faq_edit", "faq_add", "faq_delete"] {
+        assert!(actions.contains(&(EDITOR.into(), action.into())), "{action}");
+    }
+}
+
+// ----- statistics -----
+
+/// Posts a file to the public API as a program would.
+async fn verify_api(site: &ConsoleSite, file: &[u8]) -> Reply {
+    let request = Request::post("/api/v1/verify")
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .body(Body::from(file.to_vec()))
+        .unwrap();
+    site.send(request).await
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_the_verifications_posted_to_the_api_and_shows_only_the_start_of_each_hash() {
+    let site = ConsoleSite::start(FULL).await;
+    let admin = site.signed_in(ADMIN).await;
+    let issued = admin.post("/console/teacher", &teacher_form("zh", "MOE-T-2025-000001")).await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.text());
+    let mut modified = issued.body.clone();
+    let middle = modified.len() / 2;
+    modified[middle] ^= 0x01;
+    let not_a_certificate = b"%PDF-1.7\nnot really".to_vec();
+    for file in [&issued.body, &issued.body, &modified, &not_a_certificate, &not_a_certificate] {
+        assert_eq!(verify_api(&site, file).await.status, StatusCode::OK);
+    }
+    // The statistics are written in batches, off the request path.
+    for _ in 0..100 {
+        if site.store.recent_verifications(10).await.unwrap().len() == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let page = admin.get("/console").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    for (figure, n) in [("total", 5), ("success", 2), ("warning", 0), ("failure", 3), ("distinct", 3)] {
+        let row = format!("<tr id=\"figure-{figure}\">");
+        let at = html.find(&row).unwrap_or_else(|| panic!("{row} in {html}"));
+        let cells = &html[at..at + html[at..].find("</tr>").unwrap()];
+        assert!(
+            cells.contains(&format!("<td class=\"recent\">{n}</td><td class=\"all\">{n}</td>")),
+            "{figure}: {cells}"
+        );
+    }
+    assert!(html.contains("檔案在核發後已被修改"), "a reason in words");
+    assert!(html.contains("此檔案不是電子證書"));
+    let sha = dcert_core::Sha256Digest::of(&issued.body).to_string();
+    assert!(html.contains(&format!("{}…", &sha[..12])), "the start of the hash");
+    assert!(!html.contains(&sha[..13]), "never more than twelve digits");
+    assert!(html.contains("API"));
+    let registry = &html[html.find("id=\"registry-teacher\"").unwrap()..];
+    assert!(registry.starts_with("id=\"registry-teacher\"><th>電子教師證書</th><td>1</td>"), "{registry}");
+    let english = Browser { lang: "en", ..admin };
+    let html = english.get("/console").await.text();
+    assert!(html.contains("The file was changed after it was issued") && html.contains("Verifications per day"));
+}
+
+// ----- teacher certificates -----
+
+#[tokio::test]
+async fn an_issued_teacher_certificate_verifies_as_a_teacher_credential_and_the_registry_has_its_record() {
+    let site = ConsoleSite::start(FULL).await;
+    let admin = site.signed_in(ADMIN).await;
+    let page = admin.get("/console/teacher").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("由教育部簽署"));
+
+    let r = admin.post("/console/teacher", &teacher_form("zh", "")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/pdf");
+    let disposition = r.headers.get(header::CONTENT_DISPOSITION).unwrap().to_str().unwrap().to_owned();
+    let records: Vec<_> = site.store.registry_log(0, 10).await.unwrap().into_iter().map(|(_, r)| r).collect();
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    let year = dcert_web::now().taiwan_date().year();
+    let number = record.number.clone();
+    assert!(number.starts_with(&format!("MOE-T-{year}-")) && number.len() == 17, "a new number: {number}");
+    assert_eq!(disposition, format!("attachment; filename=\"{number}-zh-v1.pdf\""));
+    assert_eq!(
+        (record.institution.as_str(), record.event.as_str(), record.credential_type.as_str()),
+        ("moe", "issued", "teacher")
+    );
+    assert_eq!((record.language.as_str(), record.version), ("zh", 1));
+    assert_eq!(record.sha256, dcert_core::Sha256Digest::of(&r.body).to_string());
+
+    let now = dcert_web::now();
+    let status = registry_status(&records, now).unwrap();
+    let report = verify::verify(&r.body, &site.trust, &status, now, &Limits::default());
+    assert_eq!(report.outcome, Outcome::Success, "{}", report.summary);
+    let registry = report.checks.iter().find(|c| c.name == verify::CheckName::RegistryStatus).unwrap();
+    assert_eq!(registry.result, CheckResult::Pass, "the registry knows the file");
+    let credential = report.credential.unwrap();
+    assert_eq!(credential.credential_type, CredentialType::Teacher);
+    assert_eq!(credential.certificate_number, number);
+    let teacher = credential.teacher.unwrap();
+    assert_eq!((teacher.name_zh.as_str(), teacher.subject_en.as_str()), ("林堃", "Mathematics"));
+    assert_eq!(report.issuer.unwrap().name_zh, "教育部");
+
+    // The English file of the same certificate takes its number; the same again is refused.
+    let english = admin.post("/console/teacher", &teacher_form("en", &number)).await;
+    assert_eq!(english.status, StatusCode::OK, "{}", english.text());
+    let again = admin.post("/console/teacher", &teacher_form("en", &number)).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.text().contains("已核發"), "{}", again.text());
+    assert_eq!(site.store.registry_log(0, 10).await.unwrap().len(), 2, "nothing more recorded");
+    let filter = AuditFilter { action: Some("teacher_issue".into()), ..Default::default() };
+    let audit = site.store.audit_log(&filter).await.unwrap();
+    assert_eq!(audit.len(), 2);
+    assert!(audit.iter().all(|e| e.actor == ADMIN && e.target == format!("certificate:{number}")));
+    assert!(audit.iter().all(|e| !e.detail.contains("林堃") && !e.detail.contains("LIN")), "no names in the audit log");
+}
+
+#[tokio::test]
+async fn a_teacher_form_with_bad_dates_or_number_is_refused_and_nothing_is_issued() {
+    let site = ConsoleSite::start(FULL).await;
+    let admin = site.signed_in(ADMIN).await;
+    let mut form = teacher_form("zh", "not a number!");
+    form.retain(|(k, _)| *k != "birth_date" && *k != "issue_date");
+    form.push(("birth_date", "1990-13-01"));
+    form.push(("issue_date", "2999-01-01"));
+    let r = admin.post("/console/teacher", &form).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    assert!(html.contains("證書編號限 1 到 64 個"), "{html}");
+    assert!(html.contains("生日：請以 YYYY-MM-DD 填寫有效的日期。"), "{html}");
+    assert!(html.contains("value=\"林堃\""), "what was typed is kept");
+    let mut late = teacher_form("zh", "");
+    late.retain(|(k, _)| *k != "issue_date");
+    late.push(("issue_date", "2999-01-01"));
+    assert!(admin.post("/console/teacher", &late).await.text().contains("發證日期不可晚於今天"));
+    assert!(site.store.registry_log(0, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn without_an_issuer_kit_the_teacher_page_says_teacher_certificates_are_not_configured() {
+    let site = ConsoleSite::start(Setup { kit: false, teacher: true }).await;
+    let admin = site.signed_in(ADMIN).await;
+    let page = admin.get("/console/teacher").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.text().contains("電子教師證書尚未設定"));
+    assert!(!page.text().contains("name=\"name_zh\""), "no form");
+    let r = admin.post("/console/teacher", &teacher_form("zh", "")).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(site.store.registry_log(0, 10).await.unwrap().is_empty());
+
+    let site = ConsoleSite::start(Setup { kit: true, teacher: false }).await;
+    let admin = site.signed_in(ADMIN).await;
+    assert!(admin.get("/console/teacher").await.text().contains("未授權教育部核發電子教師證書"));
+    let r = admin.post("/console/teacher", &teacher_form("zh", "")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a file that would not verify is not issued");
+    assert!(site.store.registry_log(0, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_audit_log_page_lists_the_consoles_changes_for_the_administrator() {
+    let site = ConsoleSite::start(FULL).await;
+    let editor = site.signed_in(EDITOR).await;
+    let faq = site.store.faq().await.unwrap()[0].id;
+    editor.post(&format!("/console/faq/{faq}/delete"), &[]).await;
+    let admin = site.signed_in(ADMIN).await;
+    let log = admin.get("/console/audit?action=faq_delete").await;
+    assert_eq!(log.status, StatusCode::OK);
+    let html = log.text();
+    assert!(html.contains(&format!("faq:{faq}")) && html.contains("ministry_editor"), "{html}");
+    assert!(!html.contains(">login<"), "filtered");
+    assert!(admin.get("/console/audit").await.text().contains(">login<"));
+}
+
+// ----- logs -----
+
+/// A writer that keeps what the log says.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_logs_of_a_whole_console_flow_hold_no_teacher_name_or_password() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let site = ConsoleSite::start(FULL).await;
+    let v = site.visitor().await;
+    v.post("/console/login", &[("username", ADMIN), ("password", "wrong-secret-typed")]).await;
+    v.post("/console/login", &[("username", "wrong-secret-as-name"), ("password", "x")]).await;
+    let admin = site.signed_in(ADMIN).await;
+    let issued = admin.post("/console/teacher", &teacher_form("zh", "")).await;
+    assert_eq!(issued.status, StatusCode::OK);
+    let mut missing_glyph = teacher_form("zh", "");
+    missing_glyph.retain(|(k, _)| *k != "name_zh");
+    missing_glyph.push(("name_zh", "林\u{0378}"));
+    let r = admin.post("/console/teacher", &missing_glyph).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a character no font has: {}", r.text());
+    verify_api(&site, &issued.body).await;
+    admin
+        .post(
+            "/console/news",
+            &[
+                ("published_on", "2025-07-01"),
+                ("title_zh", "消息"),
+                ("title_en", "News"),
+                ("body_zh", "內容"),
+                ("body_en", "Text"),
+            ],
+        )
+        .await;
+    admin.get("/console").await;
+    admin.get("/console/audit").await;
+    admin.post("/console/logout", &[]).await;
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!text.is_empty(), "something was logged");
+    for secret in ["林堃", "LIN, KUN", "LIN%2C", "1990-09-09", "中字第1140042號", "secret-password", "wrong-secret"]
+    {
+        assert!(!text.contains(secret), "the log holds {secret}:\n{text}");
+    }
+    let audit = site.store.audit_log(&AuditFilter::default()).await.unwrap();
+    for e in &audit {
+        let all = format!("{} {} {} {}", e.actor, e.target, e.detail, e.action);
+        assert!(!all.contains("林堃") && !all.contains("secret"), "the audit log holds {all}");
+    }
+}

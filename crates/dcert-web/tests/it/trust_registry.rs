@@ -1,0 +1,392 @@
+//! The trust registry end to end, through the functions the CLI and the Ministry console call:
+//! institutions onboarded from requests they signed, the trust list published from the
+//! registry's tables and verified as verifiers do, and certificate files issued with the
+//! institutions' keys verified against it across rotations and revocations.
+
+use dcert_core::credential::IssuerRef;
+use dcert_core::issue::{self, IssuedFile, IssuerKit};
+use dcert_core::keys::{CredentialKey, EcKey};
+use dcert_core::model::{Certificate, CredentialType, DegreeLevel, DegreeRecord, Language, Subject};
+use dcert_core::pdf::{Limits, PdfSigner, Template};
+use dcert_core::status::Offline;
+use dcert_core::trust::TrustList;
+use dcert_core::verify::{self, Outcome, Reason};
+use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
+use dcert_core::{Sha256Digest, Timestamp};
+use dcert_store::Store;
+use dcert_web::ministry::trust_registry::{
+    self as registry, InstitutionDetails, OnboardingRequest, RegistryError, Revoked, RotationRequest,
+};
+use dcert_web::ministry::{MinistryConfig, MinistryState};
+
+use crate::support::{TempDir, fonts};
+
+const REGISTRY: &str = "https://dcert.moe.gov.tw";
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// The Ministry's root and trust list signer, and a fresh registry database.
+struct Ministry {
+    ca: EcKey,
+    root: ParsedCert,
+    signer: EcKey,
+    signer_cert: ParsedCert,
+    store: Store,
+    _dir: TempDir,
+}
+
+impl Ministry {
+    async fn new() -> Ministry {
+        let ca = EcKey::from_seed(&[1; 32]).unwrap();
+        let profile = |cn: &str, role| CertProfile {
+            common_name: cn.into(),
+            organization: "Ministry of Education, R.O.C. (Taiwan)".into(),
+            not_before: ts("2024-01-01T00:00:00Z"),
+            not_after: ts("2044-01-01T00:00:00Z"),
+            role,
+        };
+        let root = ParsedCert::from_der(
+            &x509::issue(&profile("dcert Root CA", CertRole::Root), &ca.public(), None, &ca).unwrap(),
+        )
+        .unwrap();
+        let signer = EcKey::from_seed(&[2; 32]).unwrap();
+        let signer_cert = ParsedCert::from_der(
+            &x509::issue(
+                &profile(TRUST_LIST_SIGNER_CN, CertRole::TrustListSigner),
+                &signer.public(),
+                Some(&root.cert),
+                &ca,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let dir = TempDir::new("trust-registry");
+        let store = Store::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
+        Ministry { ca, root, signer, signer_cert, store, _dir: dir }
+    }
+
+    async fn onboard(&self, request: &OnboardingRequest, at: &str) -> Result<ParsedCert, RegistryError> {
+        registry::onboard(&self.store, &self.ca, &self.root, request, ts(at), ts("2030-01-01T00:00:00Z")).await
+    }
+
+    async fn rotate(&self, request: &RotationRequest, at: &str) -> Result<registry::Rotated, RegistryError> {
+        registry::rotate_key(&self.store, &self.ca, &self.root, request, ts(at), ts("2030-01-01T00:00:00Z")).await
+    }
+
+    async fn publish(&self, at: &str) -> Vec<u8> {
+        registry::publish(&self.store, &self.signer, &self.root, &self.signer_cert, REGISTRY, ts(at)).await.unwrap()
+    }
+
+    /// Publishes, and reads the list back as a verifier that pins the root does.
+    async fn published(&self, at: &str) -> TrustList {
+        TrustList::verify(&self.publish(at).await, Some(self.root.fingerprint())).unwrap()
+    }
+
+    /// How many institutions, keys and certificates the registry holds.
+    async fn counts(&self) -> (usize, usize, usize) {
+        let all = self.store.trust_registry().await.unwrap();
+        (all.len(), all.iter().map(|r| r.keys.len()).sum(), all.iter().map(|r| r.certificates.len()).sum())
+    }
+}
+
+/// An institution's own keys, as it keeps them.
+struct Keys {
+    credential: CredentialKey,
+    signing: EcKey,
+}
+
+impl Keys {
+    fn new(seed: u8) -> Keys {
+        Keys { credential: CredentialKey::from_seed(&[seed; 32]), signing: EcKey::from_seed(&[seed + 1; 32]).unwrap() }
+    }
+
+    fn kit(&self, id: &str, details: &InstitutionDetails, certificate: &ParsedCert) -> IssuerKit {
+        IssuerKit {
+            issuer: IssuerRef { id: id.into(), registry: REGISTRY.into() },
+            name_zh: details.name_zh.clone(),
+            name_en: details.name_en.clone(),
+            credential_key: self.credential.clone(),
+            pdf_signer: PdfSigner {
+                key: self.signing.clone(),
+                certificate: certificate.der.clone(),
+                name: details.name_en.clone(),
+            },
+        }
+    }
+}
+
+fn nkust() -> InstitutionDetails {
+    InstitutionDetails {
+        name_zh: "國立高雄科技大學".into(),
+        name_en: "National Kaohsiung University of Science and Technology".into(),
+        address: "807618 高雄市三民區建工路415號".into(),
+        credential_types: vec![CredentialType::Degree],
+        degree_levels: vec![DegreeLevel::Bachelor, DegreeLevel::Master],
+    }
+}
+
+fn ntu() -> InstitutionDetails {
+    InstitutionDetails {
+        name_zh: "國立臺灣大學".into(),
+        name_en: "National Taiwan University".into(),
+        address: "10617 臺北市大安區羅斯福路四段1號".into(),
+        credential_types: vec![CredentialType::Degree],
+        degree_levels: vec![DegreeLevel::Bachelor, DegreeLevel::Master, DegreeLevel::Doctor],
+    }
+}
+
+fn request(id: &str, details: &InstitutionDetails, keys: &Keys) -> OnboardingRequest {
+    OnboardingRequest::sign(id, details, &keys.credential, &keys.signing).unwrap()
+}
+
+fn certificate(number: &str) -> Certificate {
+    Certificate {
+        number: number.into(),
+        language: Language::En,
+        version: 1,
+        previous_version_sha256: None,
+        subject: Subject::Degree(DegreeRecord {
+            name_zh: "王小明".into(),
+            name_en: "WANG, HSIAO-MING".into(),
+            birth_date: "2002-03-14".parse().unwrap(),
+            student_number: "C110152301".into(),
+            school_zh: "國立高雄科技大學".into(),
+            school_en: "National Kaohsiung University of Science and Technology".into(),
+            college_zh: "電資學院".into(),
+            college_en: "College of Electrical Engineering and Computer Science".into(),
+            department_zh: "電子工程系".into(),
+            department_en: "Department of Electronic Engineering".into(),
+            other_programs: vec![],
+            degree_level: DegreeLevel::Bachelor,
+            degree_zh: "工學學士".into(),
+            degree_en: "Bachelor of Science in Engineering".into(),
+            graduation_term: "113-2".parse().unwrap(),
+            graduation_date: "2025-06-30".parse().unwrap(),
+            diploma_number: "(114)高科大電子學字第012345號".into(),
+        }),
+    }
+}
+
+fn issue_at(kit: &IssuerKit, number: &str, at: &str) -> IssuedFile {
+    let cert = certificate(number);
+    let template = Template::default_for(cert.subject.credential_type(), cert.language);
+    issue::issue(&cert, kit, &template, &fonts(), ts(at)).unwrap()
+}
+
+/// The outcome and reason of verifying `file` offline against `trust` at the end of 2025.
+fn verdict(file: &IssuedFile, trust: &TrustList) -> (Outcome, Option<Reason>) {
+    let report = verify::verify(&file.bytes, trust, &Offline, ts("2025-12-31T00:00:00Z"), &Limits::default());
+    (report.outcome, report.reason)
+}
+
+const SUCCESS: (Outcome, Option<Reason>) = (Outcome::Success, None);
+
+#[tokio::test]
+async fn two_onboarded_institutions_are_published_in_a_signed_list_that_verifies_their_certificates() {
+    let m = Ministry::new().await;
+    let nkust_keys = Keys::new(10);
+    let nkust_cert = m.onboard(&request("nkust", &nkust(), &nkust_keys), "2025-01-01T00:00:00Z").await.unwrap();
+    let ntu_cert = m.onboard(&request("ntu", &ntu(), &Keys::new(20)), "2025-01-02T00:00:00Z").await.unwrap();
+
+    // The Ministry root issued both signing certificates, for the institutions' own keys.
+    assert!(nkust_cert.is_issued_by(&m.root) && ntu_cert.is_issued_by(&m.root));
+    assert_eq!(nkust_cert.key, nkust_keys.signing.public());
+    assert_eq!(nkust_cert.common_name().as_deref(), Some(nkust().name_en.as_str()));
+    assert_eq!(
+        nkust_cert.validity(),
+        (ts("2025-01-01T00:00:00Z"), ts("2030-01-01T00:00:00Z")),
+        "from onboarding to the end asked for"
+    );
+
+    let trust = m.published("2025-02-01T00:00:00Z").await;
+    assert_eq!(trust.content.sequence, 1);
+    assert_eq!(trust.content.registry, REGISTRY);
+    assert_eq!(trust.content.next_update, Some(ts("2025-03-03T00:00:00Z")), "30 days on");
+    let ids: Vec<&str> = trust.issuers.iter().map(|i| i.entry.id.as_str()).collect();
+    assert_eq!(ids, ["nkust", "ntu"]);
+    let entry = &trust.issuer("ntu").unwrap().entry;
+    assert_eq!((entry.name_zh.as_str(), entry.accreditation.degree_levels.len()), ("國立臺灣大學", 3));
+    let key = &trust.issuer("nkust").unwrap().keys[0].entry;
+    assert_eq!(key.public_key_multibase, nkust_keys.credential.public().to_multikey());
+    assert_eq!((key.valid_from, key.valid_until), (ts("2025-01-01T00:00:00Z"), ts("2030-01-01T00:00:00Z")));
+
+    let file = issue_at(&nkust_keys.kit("nkust", &nkust(), &nkust_cert), "NKUST-1132-000001", "2025-03-01T00:00:00Z");
+    assert_eq!(verdict(&file, &trust), SUCCESS);
+    // The list is served as published, byte for byte.
+    assert_eq!(
+        registry::latest(&m.store).await.unwrap(),
+        Some(m.store.latest_trust_list().await.unwrap().unwrap().json.into_bytes())
+    );
+}
+
+#[tokio::test]
+async fn after_a_rotation_a_file_signed_with_the_old_key_before_it_verifies_and_one_signed_after_it_fails() {
+    let m = Ministry::new().await;
+    let old = Keys::new(10);
+    let old_cert = m.onboard(&request("nkust", &nkust(), &old), "2025-01-01T00:00:00Z").await.unwrap();
+    let old_kit = old.kit("nkust", &nkust(), &old_cert);
+    let before = issue_at(&old_kit, "NKUST-1132-000001", "2025-03-01T00:00:00Z");
+
+    let new = Keys::new(30);
+    let rotation = RotationRequest::sign("nkust", Some(&new.credential), Some(&new.signing)).unwrap();
+    let rotated = m.rotate(&rotation, "2025-06-01T00:00:00Z").await.unwrap();
+    assert_eq!(rotated.credential_key, Some(new.credential.public().to_multikey()));
+    let new_cert = rotated.certificate.unwrap();
+    assert_eq!(new_cert.key, new.signing.public());
+    let trust = m.published("2025-06-02T00:00:00Z").await;
+
+    let keys = &trust.issuer("nkust").unwrap().keys;
+    assert_eq!(keys.len(), 2, "the old key stays listed");
+    assert_eq!(keys[0].entry.valid_until, ts("2025-06-01T00:00:00Z"), "its window ends at the rotation");
+    assert_eq!(trust.issuer("nkust").unwrap().certs.len(), 2, "the old certificate stays listed");
+
+    assert_eq!(verdict(&before, &trust), SUCCESS, "signed before the rotation");
+    let after = issue_at(&old_kit, "NKUST-1132-000002", "2025-07-01T00:00:00Z");
+    assert_eq!(verdict(&after, &trust), (Outcome::Failure, Some(Reason::KeyNotValid)), "signed after it");
+    let with_new_keys = issue_at(&new.kit("nkust", &nkust(), &new_cert), "NKUST-1132-000003", "2025-07-01T00:00:00Z");
+    assert_eq!(verdict(&with_new_keys, &trust), SUCCESS);
+
+    // A rotation is proven by the new keys: a proof by other keys, or a key already used, is refused.
+    let mut forged = RotationRequest::sign("nkust", Some(&Keys::new(40).credential), None).unwrap();
+    forged.credential_key = Some(Keys::new(50).credential.public().to_multikey());
+    assert!(matches!(m.rotate(&forged, "2025-08-01T00:00:00Z").await, Err(RegistryError::Proof(_))));
+    let reused = RotationRequest::sign("nkust", Some(&old.credential), None).unwrap();
+    assert!(matches!(m.rotate(&reused, "2025-08-01T00:00:00Z").await, Err(RegistryError::KeyTaken)));
+    let unknown = RotationRequest::sign("nobody", Some(&Keys::new(60).credential), None).unwrap();
+    assert!(matches!(m.rotate(&unknown, "2025-08-01T00:00:00Z").await, Err(RegistryError::UnknownInstitution(_))));
+    assert_eq!(m.counts().await, (1, 2, 2));
+}
+
+#[tokio::test]
+async fn a_key_revoked_from_a_date_fails_files_claiming_a_later_signing_time_and_keeps_earlier_ones() {
+    let m = Ministry::new().await;
+    let keys = Keys::new(10);
+    let cert = m.onboard(&request("nkust", &nkust(), &keys), "2025-01-01T00:00:00Z").await.unwrap();
+    let kit = keys.kit("nkust", &nkust(), &cert);
+    let earlier = issue_at(&kit, "NKUST-1132-000001", "2025-03-01T00:00:00Z");
+    let later = issue_at(&kit, "NKUST-1132-000002", "2025-06-01T00:00:00Z");
+
+    let multikey = keys.credential.public().to_multikey();
+    let from = ts("2025-05-01T00:00:00Z");
+    let revoked = registry::revoke_key(&m.store, "nkust", &multikey, from, "key compromise").await.unwrap();
+    assert_eq!(revoked, Revoked::CredentialKey);
+    let trust = m.published("2025-05-02T00:00:00Z").await;
+    let entry = &trust.issuer("nkust").unwrap().keys[0].entry;
+    assert_eq!((entry.revoked_from, entry.revocation_reason.as_deref()), (Some(from), Some("key compromise")));
+
+    assert_eq!(verdict(&earlier, &trust), SUCCESS);
+    assert_eq!(verdict(&later, &trust), (Outcome::Failure, Some(Reason::KeyRevoked)));
+
+    // Once only; the signing certificate is revoked by its SHA-256; unknown keys are named.
+    let again = registry::revoke_key(&m.store, "nkust", &multikey, ts("2025-04-01T00:00:00Z"), "earlier").await;
+    assert!(matches!(again, Err(RegistryError::AlreadyRevoked(_))), "{again:?}");
+    let sha = Sha256Digest::of(&cert.der).to_string();
+    let revoked = registry::revoke_key(&m.store, "nkust", &sha, from, "key compromise").await.unwrap();
+    assert_eq!(revoked, Revoked::SigningCertificate);
+    let unknown = registry::revoke_key(&m.store, "nkust", "z6MkNotAKey", from, "x").await;
+    assert!(matches!(unknown, Err(RegistryError::UnknownKey { .. })), "{unknown:?}");
+    let blank = registry::revoke_key(&m.store, "nkust", &multikey, from, " ").await;
+    assert!(matches!(blank, Err(RegistryError::InvalidText { .. })), "{blank:?}");
+    let trust = m.published("2025-05-03T00:00:00Z").await;
+    assert_eq!(trust.issuer("nkust").unwrap().certs[0].entry.revoked_from, Some(from));
+}
+
+#[tokio::test]
+async fn an_onboarding_request_with_a_bad_proof_a_taken_id_or_a_used_key_is_refused_and_records_nothing() {
+    let m = Ministry::new().await;
+    let keys = Keys::new(10);
+    m.onboard(&request("nkust", &nkust(), &keys), "2025-01-01T00:00:00Z").await.unwrap();
+    assert_eq!(m.counts().await, (1, 1, 1));
+
+    // Changed after it was signed.
+    let mut changed = request("ntu", &ntu(), &Keys::new(20));
+    changed.name_en = "National Taiwan University of Everything".into();
+    let refused = m.onboard(&changed, "2025-02-01T00:00:00Z").await;
+    assert!(matches!(refused, Err(RegistryError::Proof("credential key's proof"))), "{refused:?}");
+    // A signing key whose holder did not sign this request.
+    let mut borrowed =
+        OnboardingRequest::sign("ntu", &ntu(), &Keys::new(20).credential, &Keys::new(22).signing).unwrap();
+    borrowed.signing_proof = request("ntu", &ntu(), &Keys::new(24)).signing_proof;
+    let refused = m.onboard(&borrowed, "2025-02-01T00:00:00Z").await;
+    assert!(matches!(refused, Err(RegistryError::Proof("signing key's proof"))), "{refused:?}");
+    // The id is taken, whatever the keys.
+    let taken = m.onboard(&request("nkust", &nkust(), &Keys::new(30)), "2025-02-01T00:00:00Z").await;
+    assert!(matches!(taken, Err(RegistryError::IdTaken(ref id)) if id == "nkust"), "{taken:?}");
+    // Another institution cannot register a key already registered.
+    let same_keys = m.onboard(&request("ntu", &ntu(), &keys), "2025-02-01T00:00:00Z").await;
+    assert!(matches!(same_keys, Err(RegistryError::KeyTaken)), "{same_keys:?}");
+    // What the request says by itself.
+    let bad_id = m.onboard(&request("NTU!", &ntu(), &Keys::new(40)), "2025-02-01T00:00:00Z").await;
+    assert!(matches!(bad_id, Err(RegistryError::InvalidId(_))), "{bad_id:?}");
+    let no_levels = InstitutionDetails { degree_levels: vec![], ..ntu() };
+    let refused = m.onboard(&request("ntu", &no_levels, &Keys::new(40)), "2025-02-01T00:00:00Z").await;
+    assert!(matches!(refused, Err(RegistryError::Accreditation(_))), "{refused:?}");
+    let unnamed = InstitutionDetails { name_zh: String::new(), ..ntu() };
+    let refused = m.onboard(&request("ntu", &unnamed, &Keys::new(40)), "2025-02-01T00:00:00Z").await;
+    assert!(matches!(refused, Err(RegistryError::InvalidText { .. })), "{refused:?}");
+    assert_eq!(m.counts().await, (1, 1, 1), "nothing recorded");
+
+    // The JSON is strict: unknown members and members named twice are refused.
+    let json = String::from_utf8(request("ntu", &ntu(), &Keys::new(40)).to_json()).unwrap();
+    assert_eq!(OnboardingRequest::parse(json.as_bytes()).unwrap(), request("ntu", &ntu(), &Keys::new(40)));
+    let extra = json.replacen('{', "{\"role\": \"root\",", 1);
+    assert!(matches!(OnboardingRequest::parse(extra.as_bytes()), Err(RegistryError::Shape(_))));
+    let twice = json.replacen('{', "{\"id\": \"nkust\",", 1);
+    assert!(matches!(OnboardingRequest::parse(twice.as_bytes()), Err(RegistryError::Shape(_))));
+    assert!(matches!(OnboardingRequest::parse(&vec![b' '; 70_000]), Err(RegistryError::TooLarge)));
+}
+
+#[tokio::test]
+async fn publishing_twice_increments_the_sequence_and_the_site_serves_the_latest_list_after_a_refresh() {
+    let m = Ministry::new().await;
+    m.onboard(&request("nkust", &nkust(), &Keys::new(10)), "2025-01-01T00:00:00Z").await.unwrap();
+    let first = m.publish("2025-02-01T00:00:00Z").await;
+    let state = MinistryState::new(m.store.clone(), first.clone(), MinistryConfig::new(REGISTRY)).unwrap();
+    assert!(!registry::refresh(&state).await.unwrap(), "already served");
+
+    let changed = InstitutionDetails { address: "824005 高雄市燕巢區大學路1號".into(), ..nkust() };
+    let recorded = registry::update_institution(&m.store, "nkust", &changed, ts("2025-02-15T00:00:00Z")).await.unwrap();
+    assert_eq!(registry::details_of(&recorded), changed);
+    let second = m.publish("2025-03-01T00:00:00Z").await;
+    let (a, b) = (
+        TrustList::verify(&first, Some(m.root.fingerprint())).unwrap(),
+        TrustList::verify(&second, Some(m.root.fingerprint())).unwrap(),
+    );
+    assert_eq!((a.content.sequence, b.content.sequence), (1, 2));
+    assert_eq!(m.store.trust_list(1).await.unwrap().unwrap().json.as_bytes(), first.as_slice(), "every list is kept");
+    assert_eq!(registry::latest(&m.store).await.unwrap(), Some(second.clone()));
+
+    assert!(registry::refresh(&state).await.unwrap());
+    assert_eq!(state.trust().bytes, second);
+    assert_eq!(state.trust().list.content.sequence, 2);
+
+    let unknown = registry::update_institution(&m.store, "nobody", &changed, ts("2025-03-02T00:00:00Z")).await;
+    assert!(matches!(unknown, Err(RegistryError::UnknownInstitution(_))));
+}
+
+#[test]
+fn a_signing_key_is_read_from_base64_der_or_pem_and_nothing_else() {
+    let key = EcKey::from_seed(&[7; 32]).unwrap().public();
+    let b64 = registry::signing_key_text(&key);
+    assert_eq!(registry::parse_signing_key(&b64).unwrap(), key);
+    let der = base64_decode(&b64);
+    assert_eq!(registry::parse_signing_key(&x509::der_to_pem("PUBLIC KEY", &der)).unwrap(), key);
+    // The compressed form, as `openssl ec -conv_form compressed` writes it.
+    let mut compressed = vec![0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08];
+    compressed.extend_from_slice(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x22, 0x00]);
+    let sec1 = key.to_sec1();
+    compressed.push(if sec1[64] & 1 == 1 { 3 } else { 2 });
+    compressed.extend_from_slice(&sec1[1..33]);
+    assert_eq!(registry::parse_signing_key(&x509::der_to_pem("PUBLIC KEY", &compressed)).unwrap(), key);
+    for bad in [&der[..der.len() - 1], &[der.as_slice(), &[0]].concat()[..], &der[26..]] {
+        assert!(registry::parse_signing_key(&x509::der_to_pem("PUBLIC KEY", bad)).is_err());
+    }
+    assert!(registry::parse_signing_key(&CredentialKey::from_seed(&[7; 32]).public().to_multikey()).is_err());
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64ct::Encoding as _;
+    base64ct::Base64::decode_vec(text).unwrap()
+}
