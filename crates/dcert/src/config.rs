@@ -85,6 +85,16 @@ pub struct MinistryFile {
     pub site: dcert_web::ministry::MinistryConfig,
     /// The trust list to publish.
     pub trust: TrustConfig,
+    /// The Ministry as an issuer of teacher certificates (電子教師證書), from its console.
+    pub issuer: Option<IssuerConfig>,
+}
+
+/// The Ministry's own issuer directory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// As written by `dcert keys new-issuer --types teacher` or `dcert ministry install`.
+    pub dir: PathBuf,
 }
 
 /// Where the Ministry's site listens.
@@ -95,12 +105,24 @@ pub struct MinistryServer {
     pub listen: String,
 }
 
-/// The trust list the Ministry publishes.
+/// The trust list the Ministry publishes: the latest one in the database (`dcert ministry
+/// publish`), or until there is one, a file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustConfig {
-    /// The signed trust list file (as `dcert trust export` writes it).
-    pub list: PathBuf,
+    /// A signed trust list file (as `dcert trust export` writes it), served while the database
+    /// has none.
+    pub list: Option<PathBuf>,
+    /// The Ministry root's directory (`dcert keys init-root`): with it the console onboards
+    /// institutions and publishes the list.
+    pub root_dir: Option<PathBuf>,
+    /// Seconds between looks for a list published by another node or the CLI (default 60).
+    #[serde(default = "default_refresh")]
+    pub refresh_seconds: u64,
+}
+
+fn default_refresh() -> u64 {
+    60
 }
 
 /// The background worker.

@@ -18,14 +18,14 @@ use dcert_core::calendar::Calendar;
 use dcert_core::model::{CredentialType, DegreeLevel, Language, RecordFile};
 use dcert_core::pdf::{Limits, Template};
 use dcert_core::status::MemoryRegistry;
-use dcert_core::trust::{Accreditation, Der, KeyEntry, TrustList, TrustListContent};
+use dcert_core::trust::{Accreditation, KeyEntry, TrustList};
 use dcert_core::verify::{self, Outcome};
 use dcert_core::{Timestamp, issue};
 use dcert_store::{Graduate, NewOrder, OrderKind, Role, Store};
 use dcert_web::SiteConfig;
 use dcert_web::ministry::{MinistryConfig, ministry_router};
 use dcert_web::registry_client::HttpRegistry;
-use dcert_web::worker::{RegistryPayload, Worker};
+use dcert_web::worker::{Issuance, RegistryPayload, Worker};
 use serde::{Deserialize, Serialize};
 
 use crate::fonts;
@@ -76,6 +76,9 @@ pub struct Accounts {
     pub ministry_url: String,
     /// Console accounts.
     pub staff: Vec<StaffAccount>,
+    /// The Ministry console's accounts.
+    #[serde(default)]
+    pub ministry_staff: Vec<StaffAccount>,
     /// The password every demo graduate signs in with.
     pub graduate_password: String,
     /// Graduates worth trying, with what state they are in.
@@ -216,7 +219,21 @@ pub(crate) fn site(port: u16) -> SiteConfig {
     }
 }
 
-/// Keys and the trust list, created once and reused.
+/// Runs `dcert ministry ARGS` as an operator types it.
+fn ministry_command(args: &[&str], now: Timestamp) -> Result<()> {
+    #[derive(clap::Parser)]
+    struct Line {
+        #[command(subcommand)]
+        command: crate::registry_cli::RegistryCommand,
+    }
+    let line = <Line as clap::Parser>::try_parse_from(std::iter::once("dcert ministry").chain(args.iter().copied()))?;
+    crate::registry_cli::run_at(line.command, now)
+}
+
+/// Keys and the trust list, created once and reused: the Ministry's root, then each institution
+/// joins the registry as a real one does (it makes its keys and a signed request, the Ministry
+/// records it and certifies the signing key, the institution installs the certificate), and
+/// the Ministry publishes the signed trust list.
 fn keys(data_dir: &Path, registry: &str, now: Timestamp) -> Result<(IssuerDir, IssuerDir, Vec<u8>, TrustList)> {
     let keys = data_dir.join("keys");
     std::fs::create_dir_all(&keys).with_context(|| format!("cannot create {}", keys.display()))?;
@@ -226,32 +243,67 @@ fn keys(data_dir: &Path, registry: &str, now: Timestamp) -> Result<(IssuerDir, I
     } else {
         RootDir::create(&root_dir, registry, "Ministry of Education, R.O.C. (Taiwan)", now, 20)?
     };
-    let nkust = issuer(
-        &keys.join("nkust"),
-        &root,
+    let database = format!("sqlite://{}", data_dir.join("ministry.db").display());
+    let trust_path = data_dir.join("trust.json");
+    let path = |p: &Path| p.display().to_string();
+    let join = |id: &str, name_zh: &str, name_en: &str, address: &str, types: &str| -> Result<IssuerDir> {
+        let dir = keys.join(id);
+        if !dir.join("issuer.json").exists() {
+            ministry_command(
+                &[
+                    "request",
+                    "--out",
+                    &path(&dir),
+                    "--id",
+                    id,
+                    "--name-zh",
+                    name_zh,
+                    "--name-en",
+                    name_en,
+                    "--address",
+                    address,
+                    "--registry",
+                    registry,
+                    "--types",
+                    types,
+                ],
+                now,
+            )?;
+            let certificate = keys.join(format!("{id}.cert.pem"));
+            let request = dir.join(crate::registry_cli::REQUEST_FILE);
+            ministry_command(
+                &[
+                    "onboard",
+                    "--database",
+                    &database,
+                    "--root",
+                    &path(&root_dir),
+                    "--out",
+                    &path(&certificate),
+                    &path(&request),
+                ],
+                now,
+            )?;
+            ministry_command(&["install", "--issuer", &path(&dir), &path(&certificate)], now)?;
+        }
+        IssuerDir::open(&dir)
+    };
+    let nkust = join(
         "nkust",
         "國立高雄科技大學",
         "National Kaohsiung University of Science and Technology",
-        vec![CredentialType::Degree],
-        now,
+        "高雄市三民區建工路415號",
+        "degree",
     )?;
-    let moe =
-        issuer(&keys.join("moe"), &root, "moe", "教育部", "Ministry of Education", vec![CredentialType::Teacher], now)?;
-    let content = TrustListContent {
-        kind: "DcertTrustList".into(),
-        format: dcert_core::trust::FORMAT_VERSION,
-        registry: root.info.registry.clone(),
-        sequence: now.unix() as u64,
-        issued: now,
-        next_update: Some(now.plus_seconds(30 * 86_400)),
-        root_certificate: Der(root.cert.der.clone()),
-        signer_certificate: Der(root.signer_cert.der.clone()),
-        issuers: vec![nkust.trust_entry(), moe.trust_entry()],
-        proof: None,
-    };
-    let trust_json = serde_json::to_vec_pretty(&TrustList::sign(&content, &root.signer_key()?)?)?;
+    let moe = join("moe", "教育部", "Ministry of Education", "臺北市中正區中山南路5號", "teacher")?;
+    if !trust_path.exists() {
+        ministry_command(
+            &["publish", "--database", &database, "--root", &path(&root_dir), "--out", &path(&trust_path)],
+            now,
+        )?;
+    }
+    let trust_json = std::fs::read(&trust_path).with_context(|| format!("cannot read {}", trust_path.display()))?;
     let trust = TrustList::verify(&trust_json, Some(root.cert.fingerprint()))?;
-    std::fs::write(data_dir.join("trust.json"), &trust_json)?;
     Ok((nkust, moe, trust_json, trust))
 }
 
@@ -289,7 +341,10 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         let site = site(port);
         let smtp = smtp_from_env()?;
         let moe_site = MinistryConfig::new(&site.verify_site);
-        let ministry_state = server::ministry_state(ministry.clone(), trust_json.clone(), moe_site).await?;
+        let ministry_state = server::ministry_state(ministry.clone(), trust_json.clone(), moe_site)
+            .await?
+            .with_issuance(Issuance { kit: moe.kit()?, fonts: Arc::new(fonts::load()?) })
+            .with_registry_keys(server::registry_keys(&data_dir.join("keys/moe-root"))?);
         // The Ministry's site on a free port while the demo sets up: the university submits its
         // issuance records to it over the signed API, as it does in production.
         let setup = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -315,6 +370,19 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
             crate::keystore::write_new(&accounts_path, &serde_json::to_vec_pretty(&accounts)?, 0o600)?;
             accounts
         };
+        if accounts.ministry_staff.is_empty() {
+            for (username, role) in [("moe-admin", Role::MinistryAdmin), ("moe-editor", Role::MinistryEditor)] {
+                let password = password()?;
+                let hash = dcert_web::auth::hash_password(&password);
+                ministry.create_staff(username, username, &hash, role, None, now.unix()).await?;
+                accounts.ministry_staff.push(StaffAccount {
+                    username: username.into(),
+                    password,
+                    role: role.code().into(),
+                    campus: None,
+                });
+            }
+        }
         accounts.university_url = site.public_url.clone();
         accounts.ministry_url = site.verify_site.clone();
         crate::keystore::replace_file(&accounts_path, &serde_json::to_vec_pretty(&accounts)?)?;
@@ -492,6 +560,7 @@ async fn seed(store: &Store, worker: &Worker, site: &SiteConfig, now: Timestamp)
         university_url: String::new(),
         ministry_url: String::new(),
         staff,
+        ministry_staff: Vec::new(),
         graduate_password,
         graduates: vec![
             pick(0, "has not confirmed the data (try confirming)"),
@@ -599,7 +668,7 @@ fn print_summary(
     println!("dcert demo in {}", data_dir.display());
     println!();
     println!("  University (portal and console)  {}", accounts.university_url);
-    println!("  Ministry (trust list, registry)  {}", accounts.ministry_url);
+    println!("  Ministry (verification, console) {}", accounts.ministry_url);
     println!();
     println!("  Console logins ({}/console/login):", accounts.university_url);
     for s in &accounts.staff {
@@ -610,6 +679,11 @@ fn print_summary(
             s.role,
             s.campus.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
         );
+    }
+    println!();
+    println!("  Ministry console logins ({}/console/login):", accounts.ministry_url);
+    for s in &accounts.ministry_staff {
+        println!("    {:<18} {:<12} {}", s.username, s.password, s.role);
     }
     println!();
     println!("  Graduate logins ({}/login), password {}:", accounts.university_url, accounts.graduate_password);

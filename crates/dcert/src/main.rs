@@ -294,6 +294,21 @@ enum MinistryCommand {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Add a Ministry console account; the password is read from standard input (one line).
+    StaffAdd {
+        /// The Ministry's settings file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The login name.
+        #[arg(long)]
+        username: String,
+        /// The name shown in the console and the audit log.
+        #[arg(long)]
+        name: String,
+        /// ministry_admin (everything) or ministry_editor (news and FAQ).
+        #[arg(long)]
+        role: String,
+    },
     #[command(flatten)]
     Registry(registry_cli::RegistryCommand),
 }
@@ -678,15 +693,26 @@ fn run(command: Command) -> Result<u8> {
         Command::Ministry(MinistryCommand::Serve { config }) => {
             server::init_logging();
             let config: config::MinistryFile = config::load_as(&config)?;
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(server::serve_ministry(config))?;
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Ministry(MinistryCommand::StaffAdd { config, username, name, role }) => {
+            let config: config::MinistryFile = config::load_as(&config)?;
+            let role: dcert_store::Role = role
+                .parse()
+                .ok()
+                .filter(|r| matches!(r, dcert_store::Role::MinistryAdmin | dcert_store::Role::MinistryEditor))
+                .ok_or_else(|| anyhow::anyhow!("the role is ministry_admin or ministry_editor"))?;
+            let hash = dcert_web::auth::hash_password(&read_new_password()?);
+            tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
                 let store = server::open_store(&config.database.url, "Ministry").await?;
-                let trust_list = std::fs::read(&config.trust.list)
-                    .with_context(|| format!("cannot read the trust list {}", config.trust.list.display()))?;
-                let state = server::ministry_state(store, trust_list, config.site).await?;
-                let listen = config.server.listen.clone();
-                server::run_ministry(state, &listen, || tracing::info!(listen = %listen, "serving the Ministry's site"))
-                    .await
+                store.create_staff(&username, &name, &hash, role, None, now().unix()).await?;
+                anyhow::Ok(())
             })?;
+            println!("added {username} ({})", role.code());
             Ok(EXIT_SUCCESS)
         }
         Command::Ministry(MinistryCommand::Registry(command)) => {
@@ -776,15 +802,17 @@ fn run(command: Command) -> Result<u8> {
         }
         Command::Staff(StaffCommand::Add { config, username, name, role, campus }) => {
             let config = config::load(&config)?;
-            let role: dcert_store::Role =
-                role.parse().map_err(|_| anyhow::anyhow!("the role is registrar, campus_office or admin"))?;
-            let mut password = String::new();
-            std::io::stdin().read_line(&mut password).context("cannot read the password from standard input")?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            if password.chars().count() < 10 {
-                anyhow::bail!("the password must have at least 10 characters");
-            }
-            let hash = dcert_web::auth::hash_password(password);
+            let role: dcert_store::Role = role
+                .parse()
+                .ok()
+                .filter(|r| {
+                    matches!(
+                        r,
+                        dcert_store::Role::Registrar | dcert_store::Role::CampusOffice | dcert_store::Role::Admin
+                    )
+                })
+                .ok_or_else(|| anyhow::anyhow!("the role is registrar, campus_office or admin"))?;
+            let hash = dcert_web::auth::hash_password(&read_new_password()?);
             tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
                 let store = server::open_store(&config.database.url, "university").await?;
                 server::prepare(&store, &config.campuses).await?;
@@ -876,6 +904,17 @@ async fn serve(config: config::Config) -> Result<()> {
         tracing::info!(listen = %listen, "serving");
     })
     .await
+}
+
+/// Reads a new password (one line) from standard input: at least 10 characters.
+fn read_new_password() -> Result<String> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password).context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    if password.chars().count() < 10 {
+        anyhow::bail!("the password must have at least 10 characters");
+    }
+    Ok(password)
 }
 
 /// Reads a file, refusing one larger than `limit` before reading it whole.

@@ -210,3 +210,56 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
+
+/// `dcert ministry serve`: the Ministry's site over its database, serving the latest published
+/// trust list (or the configured file until one is published), with the Ministry's issuer kit
+/// for teacher certificates when configured; other nodes' publications are picked up.
+pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
+    use dcert_web::ministry::trust_registry;
+    let store = open_store(&config.database.url, "Ministry").await?;
+    let trust_list = match (trust_registry::latest(&store).await?, &config.trust.list) {
+        (Some(published), _) => published,
+        (None, Some(path)) => {
+            std::fs::read(path).with_context(|| format!("cannot read the trust list {}", path.display()))?
+        }
+        (None, None) => anyhow::bail!(
+            "the registry has published no trust list yet and [trust] list names none: run dcert ministry publish"
+        ),
+    };
+    let mut state = ministry_state(store, trust_list, config.site).await?;
+    if let Some(root_dir) = &config.trust.root_dir {
+        state = state.with_registry_keys(registry_keys(root_dir)?);
+    }
+    if let Some(issuer) = &config.issuer {
+        let kit = IssuerDir::open(&issuer.dir)?.kit()?;
+        state = state.with_issuance(Issuance { kit, fonts: Arc::new(fonts::load()?) });
+    }
+    let refresher = state.clone();
+    let every = Duration::from_secs(config.trust.refresh_seconds.max(1));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match trust_registry::refresh(&refresher).await {
+                Ok(true) => tracing::info!("serving a newly published trust list"),
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "the published trust list could not be loaded"),
+            }
+        }
+    });
+    let listen = config.server.listen.clone();
+    run_ministry(state, &listen, || tracing::info!(listen = %listen, "serving the Ministry's site")).await
+}
+
+/// The Ministry root's keys from its directory, for the console's onboarding and publishing.
+pub fn registry_keys(root_dir: &std::path::Path) -> Result<dcert_web::ministry::RegistryKeys> {
+    let root = crate::keystore::RootDir::open(root_dir)?;
+    let keys = dcert_web::ministry::RegistryKeys {
+        ca: root.ca_key()?,
+        root_cert: root.cert.clone(),
+        signer: root.signer_key()?,
+        signer_cert: root.signer_cert.clone(),
+        registry_url: root.info.registry.clone(),
+    };
+    keys.check().with_context(|| format!("the root directory {}", root_dir.display()))?;
+    Ok(keys)
+}

@@ -1,6 +1,7 @@
 //! The store against real databases: every test runs on an SQLite file and on a fresh schema of
 //! the PostgreSQL server (`DCERT_TEST_POSTGRES`, by default `postgres://postgres@127.0.0.1:5432/test`).
 
+mod ministry;
 mod trust_registry;
 
 use dcert_core::calendar::DayOverride;

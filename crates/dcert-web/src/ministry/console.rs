@@ -1,6 +1,8 @@
 //! The Ministry console (教育部 管理介面), under `/console` of the Ministry's site: sign-in for the
 //! Ministry's staff, the verification statistics and registry figures, the site's news (最新消息)
-//! and FAQ (常見問題), digital teacher certificates (電子教師證書) and the audit log.
+//! and FAQ (常見問題), digital teacher certificates (電子教師證書), the institutions of the trust
+//! registry (發證單位管理: onboarding, key rotation and revocation, their details, publishing the
+//! trust list) and the audit log.
 //!
 //! Every handler names its [`Action`] before it reads data, and [`allowed`] is the one table of
 //! who may do what: only the Ministry's roles may do anything here. A Ministry session is of its
@@ -10,20 +12,31 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header::SET_COOKIE;
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
+use dcert_core::Sha256Digest;
 use dcert_core::issue::{self, IssueError};
-use dcert_core::model::{Certificate, CredentialType, Language, Subject, TeacherRecord, is_valid_certificate_number};
+use dcert_core::model::{
+    Certificate, CredentialType, DegreeLevel, Language, Subject, TeacherRecord, is_valid_certificate_number,
+};
 use dcert_core::pdf::Template as Design;
 use dcert_core::pdf::render::RenderError;
-use dcert_core::time::Date;
-use dcert_store::{AuditEntry, AuditFilter, FaqItem, NewsItem, RegistryRecord, Role, Session, Staff, Store};
+use dcert_core::time::{Date, Timestamp};
+use dcert_core::trust::TrustListContent;
+use dcert_core::x509::{self, ParsedCert};
+use dcert_store::{
+    AuditEntry, AuditFilter, FaqItem, NewsItem, RegisteredInstitution, RegistryRecord, Role, Session, Staff, Store,
+};
 use serde::Deserialize;
 
+use super::trust_registry::{
+    self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RegistryError, RotationRequest,
+};
 use super::{Client, CsrfToken, MinistryState};
 use crate::auth::{self, LoginLimiter};
 use crate::i18n::{Lang, Texts};
@@ -43,10 +56,13 @@ pub enum Action {
     IssueTeacher,
     /// Read the audit log.
     ViewAudit,
+    /// Onboard institutions, rotate and revoke their keys, change their details and publish the
+    /// trust list (發證單位管理).
+    ManageInstitutions,
 }
 
-/// Whether `role` may do `action`: the Ministry's administrator everything, its editor the news
-/// and FAQ, a university's staff nothing.
+/// Whether `role` may do `action`: the Ministry's administrator everything (the trust registry
+/// included), its editor the news and FAQ, a university's staff nothing.
 pub fn allowed(role: Role, action: Action) -> bool {
     use Action::*;
     match role {
@@ -76,6 +92,16 @@ pub(crate) fn routes() -> Router<MinistryState> {
         .route("/faq/{id}", get(faq_edit).post(faq_save))
         .route("/faq/{id}/delete", get(faq_confirm).post(faq_delete))
         .route("/teacher", get(teacher_page).post(teacher_issue))
+        .route("/institutions", get(institutions))
+        .route("/institutions/onboard", get(onboard_page).post(onboard_preview))
+        .route("/institutions/onboard/confirm", post(onboard_confirm))
+        .route("/institutions/rotate", get(rotate_page).post(rotate_preview))
+        .route("/institutions/rotate/confirm", post(rotate_confirm))
+        .route("/institutions/publish", post(publish_list))
+        .route("/institutions/{institution}/edit", get(institution_edit).post(institution_save))
+        .route("/institutions/{institution}/revoke", get(revoke_page).post(revoke_preview))
+        .route("/institutions/{institution}/revoke/confirm", post(revoke_confirm))
+        .route("/institutions/{institution}/certificate", get(certificate_download))
         .route("/audit", get(audit))
         .layer(Extension(Console::default()))
 }
@@ -89,6 +115,9 @@ struct Console {
     /// One teacher certificate at a time: the check that its number is free and its registry
     /// record go together.
     issuing: Arc<tokio::sync::Mutex<()>>,
+    /// One change of the trust registry that needs the root keys at a time on this node (the
+    /// database refuses a second list of the same sequence from another).
+    registry: Arc<tokio::sync::Mutex<()>>,
 }
 
 // ----- the request: language, CSRF token, client, session -----
@@ -218,12 +247,14 @@ pub(crate) struct Chrome {
 }
 
 impl Chrome {
-    /// Whether the menu shows the pages of `area`: `statistics`, `content`, `teacher`, `audit`.
+    /// Whether the menu shows the pages of `area`: `statistics`, `content`, `teacher`,
+    /// `institutions`, `audit`.
     pub fn can(&self, area: &str) -> bool {
         let action = match area {
             "statistics" => Action::ViewStatistics,
             "content" => Action::EditContent,
             "teacher" => Action::IssueTeacher,
+            "institutions" => Action::ManageInstitutions,
             "audit" => Action::ViewAudit,
             _ => Action::Enter,
         };
@@ -1151,6 +1182,1040 @@ fn language_words(t: Texts, language: Language) -> &'static str {
     }
 }
 
+// ----- institutions (發證單位管理) -----
+
+/// Taiwan's offset from UTC, in seconds.
+const TAIWAN_OFFSET: i64 = 8 * 3600;
+
+/// A moment typed into a form, in Taiwan time unless it says otherwise: `YYYY-MM-DD` (its
+/// midnight), `YYYY-MM-DDTHH:MM[:SS]` (as a `datetime-local` field sends it), or RFC 3339.
+fn parse_moment(text: &str) -> Option<Timestamp> {
+    let s = text.trim();
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Some(t);
+    }
+    match s.len() {
+        10 => s.parse::<Date>().ok().map(|d| Timestamp(d.start().unix() - TAIWAN_OFFSET)),
+        16 => format!("{s}:00+08:00").parse().ok(),
+        19 => format!("{s}+08:00").parse().ok(),
+        _ => None,
+    }
+}
+
+/// `at` in Taiwan time as a `datetime-local` field shows it: `YYYY-MM-DDTHH:MM`.
+fn local_moment(at: Timestamp) -> String {
+    let local = Timestamp(at.unix() + TAIWAN_OFFSET);
+    let (h, m, _) = local.hms();
+    format!("{}T{h:02}:{m:02}", local.date())
+}
+
+/// The end of new keys' validity typed into a form: a date means the end of that day in
+/// Taiwan; empty means the default (five years, not after the root).
+fn parse_valid_until(t: Texts, text: &str) -> Result<Option<Timestamp>, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let end = match s.parse::<Date>() {
+        Ok(d) => Some(Timestamp(d.add_days(1).start().unix() - TAIWAN_OFFSET)),
+        Err(_) => parse_moment(s),
+    };
+    match end {
+        Some(end) if end > now() => Ok(Some(end)),
+        _ => Err(t.s("moe.console.institutions.error.valid_until").to_owned()),
+    }
+}
+
+/// What an institution may issue, in words.
+fn accreditation_words(t: Texts, types: &[CredentialType], levels: &[DegreeLevel]) -> String {
+    let mut kinds = Vec::new();
+    for ty in types {
+        match ty {
+            CredentialType::Degree => {
+                let levels: Vec<&str> = levels.iter().map(|l| level_words(t, *l)).collect();
+                kinds.push(format!("{} ({})", t.s("moe.type.degree"), levels.join(t.s("moe.list.sep"))));
+            }
+            CredentialType::Teacher => kinds.push(t.s("moe.type.teacher").to_owned()),
+        }
+    }
+    kinds.join(t.s("moe.list.sep"))
+}
+
+fn level_words(t: Texts, l: DegreeLevel) -> &'static str {
+    t.s(match l {
+        DegreeLevel::Associate => "moe.level.associate",
+        DegreeLevel::Bachelor => "moe.level.bachelor",
+        DegreeLevel::Master => "moe.level.master",
+        DegreeLevel::Doctor => "moe.level.doctor",
+    })
+}
+
+/// A key's or certificate's state at `now`: words and a class.
+fn window_state(
+    t: Texts,
+    (from, until): (i64, i64),
+    revoked: Option<i64>,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> (String, &'static str) {
+    match revoked {
+        Some(r) => (t.f("moe.console.institutions.state.revoked", &[&t.time(r), &reason.unwrap_or("-")]), "revoked"),
+        None if now.unix() < from => (t.s("moe.key.future").to_owned(), "future"),
+        None if now.unix() > until => (t.s("moe.key.retired").to_owned(), "retired"),
+        None => (t.s("moe.key.valid").to_owned(), "valid"),
+    }
+}
+
+/// Why a registry change was refused, in the page's language. A database failure is not the
+/// admin's to read: it is a 500, logged.
+fn registry_error(t: Texts, e: &RegistryError) -> Result<String, AppError> {
+    use RegistryError as E;
+    let key = |k: &str| format!("moe.console.institutions.error.{k}");
+    Ok(match e {
+        E::Shape(detail) => t.f1(&key("shape"), detail),
+        E::TooLarge => t.f1(&key("too_large"), MAX_REQUEST_BYTES / 1024),
+        E::InvalidId(id) => t.f1(&key("invalid_id"), id),
+        E::InvalidText { field, max } => {
+            let label = match *field {
+                "the Chinese name" => t.s("moe.console.institutions.name_zh"),
+                "the English name" => t.s("moe.console.institutions.name_en"),
+                "the address" => t.s("moe.console.institutions.address"),
+                "the reason" => t.s("moe.console.institutions.reason"),
+                other => other,
+            };
+            t.f(&key("invalid_text"), &[&label, max])
+        }
+        E::ReservedName(name) => t.f1(&key("reserved_name"), name),
+        E::Accreditation(why) => {
+            let words = match *why {
+                "it names no credential type" => t.s("moe.console.institutions.error.no_type"),
+                "a credential type or degree level is named twice" => t.s("moe.console.institutions.error.twice"),
+                "degree certificates need at least one degree level" => t.s("moe.console.institutions.error.no_level"),
+                "degree levels apply to degree certificates only" => t.s("moe.console.institutions.error.level_only"),
+                other => other,
+            };
+            t.f1(&key("accreditation"), words)
+        }
+        E::CredentialKey => t.s(&key("credential_key")).to_owned(),
+        E::SigningKey => t.s(&key("signing_key")).to_owned(),
+        E::Proof(which) if which.starts_with("signing") => t.s(&key("signing_proof")).to_owned(),
+        E::Proof(_) => t.s(&key("proof")).to_owned(),
+        E::NothingToRotate => t.s(&key("nothing_to_rotate")).to_owned(),
+        E::IdTaken(id) => t.f1(&key("id_taken"), id),
+        E::UnknownInstitution(id) => t.f1(&key("unknown_institution"), id),
+        E::KeyTaken => t.s(&key("key_taken")).to_owned(),
+        E::SigningKeyTaken => t.s(&key("signing_key_taken")).to_owned(),
+        E::UnknownKey { .. } => t.s(&key("unknown_key")).to_owned(),
+        E::AlreadyRevoked(_) => t.s(&key("already_revoked")).to_owned(),
+        E::Validity { from, root_until } => t.f(&key("validity"), &[&t.time(from.unix()), &t.time(root_until.unix())]),
+        E::WrongCaKey => t.s(&key("wrong_ca_key")).to_owned(),
+        E::Certificate(detail) => t.f1(&key("certificate"), detail),
+        E::TrustList(detail) => t.f1(&key("trust_list"), detail),
+        E::Conflict(detail) => t.f1(&key("conflict"), detail),
+        E::Store(e) => return Err(AppError::Internal(format!("the trust registry: {e}"))),
+    })
+}
+
+/// An institution's credential key as the list shows it.
+struct KeyView {
+    key: String,
+    window: String,
+    state: String,
+    class: &'static str,
+    revoke: Option<String>,
+}
+
+/// An institution's signing certificate as the list shows it.
+struct CertView {
+    sha256: String,
+    short: String,
+    window: String,
+    state: String,
+    class: &'static str,
+    revoke: Option<String>,
+    download: String,
+}
+
+/// An institution as the list shows it.
+struct InstitutionView {
+    id: String,
+    name_zh: String,
+    name_en: String,
+    address: String,
+    accreditation: String,
+    since: String,
+    keys: Vec<KeyView>,
+    certificates: Vec<CertView>,
+}
+
+/// The trust list published last.
+struct PublishedView {
+    /// Its sequence and time, in words.
+    line: String,
+    /// Whether the registry's database holds it (else it is only the list this site serves).
+    recorded: bool,
+    /// The sequence this site serves, when it is another.
+    served: Option<u64>,
+}
+
+#[derive(Template)]
+#[template(path = "ministry/console/institutions.html")]
+struct InstitutionsPage {
+    c: Chrome,
+    notice: Option<&'static str>,
+    errors: Vec<String>,
+    configured: bool,
+    published: PublishedView,
+    pending: bool,
+    institutions: Vec<InstitutionView>,
+}
+
+fn institution_view(t: Texts, r: &RegisteredInstitution, now: Timestamp) -> InstitutionView {
+    let i = &r.institution;
+    let window = |from: i64, until: i64| format!("{} – {}", t.time(from), t.time(until));
+    let id = urlencode(&i.id);
+    InstitutionView {
+        id: i.id.clone(),
+        name_zh: i.name_zh.clone(),
+        name_en: i.name_en.clone(),
+        address: i.address.clone(),
+        accreditation: accreditation_words(t, &i.accreditation.credential_types, &i.accreditation.degree_levels),
+        since: t.time(i.created_at),
+        keys: r
+            .keys
+            .iter()
+            .map(|k| {
+                let (state, class) =
+                    window_state(t, (k.valid_from, k.valid_until), k.revoked_from, k.revocation_reason.as_deref(), now);
+                KeyView {
+                    key: k.public_key_multibase.clone(),
+                    window: window(k.valid_from, k.valid_until),
+                    state,
+                    class,
+                    revoke: k.revoked_from.is_none().then(|| {
+                        format!("/console/institutions/{id}/revoke?key={}", urlencode(&k.public_key_multibase))
+                    }),
+                }
+            })
+            .collect(),
+        certificates: r
+            .certificates
+            .iter()
+            .map(|c| {
+                let (state, class) =
+                    window_state(t, (c.not_before, c.not_after), c.revoked_from, c.revocation_reason.as_deref(), now);
+                CertView {
+                    sha256: c.sha256.clone(),
+                    short: c.sha256.chars().take(16).collect(),
+                    window: window(c.not_before, c.not_after),
+                    state,
+                    class,
+                    revoke: c
+                        .revoked_from
+                        .is_none()
+                        .then(|| format!("/console/institutions/{id}/revoke?key={}", urlencode(&c.sha256))),
+                    download: format!("/console/institutions/{id}/certificate?sha256={}", urlencode(&c.sha256)),
+                }
+            })
+            .collect(),
+    }
+}
+
+fn published_line(t: Texts, content: &TrustListContent) -> String {
+    t.f("moe.console.institutions.published", &[&content.sequence, &t.time(content.issued.unix())])
+}
+
+/// The list of institutions, with `notice` or `errors` above it.
+async fn institutions_view(
+    state: &MinistryState,
+    ctx: &ConsoleCtx,
+    staff: &Staff,
+    notice: Option<&'static str>,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> PageResult {
+    let t = ctx.t;
+    let now = now();
+    let registry = state.store.trust_registry().await?;
+    let served = state.trust();
+    let (published, listed) = match state.store.latest_trust_list().await? {
+        Some(latest) => {
+            let content: TrustListContent = serde_json::from_str(&latest.json)
+                .map_err(|e| AppError::Internal(format!("the latest trust list in the database is unreadable: {e}")))?;
+            let view = PublishedView {
+                line: published_line(t, &content),
+                recorded: true,
+                served: (served.list.content.sequence != content.sequence).then_some(served.list.content.sequence),
+            };
+            (view, content.issuers)
+        }
+        None => {
+            let content = &served.list.content;
+            let view = PublishedView { line: published_line(t, content), recorded: false, served: None };
+            (view, content.issuers.clone())
+        }
+    };
+    let pending = registry.iter().map(registry::issuer_entry).collect::<Vec<_>>() != listed;
+    let page_ = InstitutionsPage {
+        c: ctx.chrome(Some(staff), "institutions"),
+        notice,
+        errors,
+        configured: state.registry_keys.is_some(),
+        published,
+        pending,
+        institutions: registry.iter().map(|r| institution_view(t, r, now)).collect(),
+    };
+    with_status(status, page(page_))
+}
+
+async fn institutions(State(state): State<MinistryState>, ctx: ConsoleCtx, Query(q): Query<DoneQuery>) -> PageResult {
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let t = ctx.t;
+    let notice = match q.done.as_deref() {
+        Some("saved") => Some(t.s("moe.console.institutions.notice.saved")),
+        Some("revoked") => Some(t.s("moe.console.institutions.notice.revoked")),
+        Some("published") => Some(t.s("moe.console.institutions.notice.published")),
+        _ => None,
+    };
+    institutions_view(&state, &ctx, &staff, notice, Vec::new(), StatusCode::OK).await
+}
+
+// ----- onboarding and rotation: request → preview → confirm -----
+
+/// The request form: onboarding (`rotation` false) or a key rotation.
+#[derive(Template)]
+#[template(path = "ministry/console/institution_request.html")]
+struct RequestPage {
+    c: Chrome,
+    rotation: bool,
+    configured: bool,
+    request: String,
+    valid_until: String,
+    errors: Vec<String>,
+    max_kib: usize,
+}
+
+/// What confirming a request will record.
+#[derive(Template)]
+#[template(path = "ministry/console/institution_preview.html")]
+struct PreviewPage {
+    c: Chrome,
+    rotation: bool,
+    id: String,
+    name_zh: String,
+    name_en: String,
+    address: String,
+    accreditation: String,
+    credential_key: Option<String>,
+    signing_key: Option<String>,
+    window: String,
+    /// The request as compact JSON, sent again with the confirmation.
+    request: String,
+    valid_until: String,
+}
+
+/// The certificate issued, to hand to the institution.
+struct IssuedView {
+    pem: String,
+    sha256: String,
+    download: String,
+    file_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "ministry/console/institution_done.html")]
+struct DonePage {
+    c: Chrome,
+    rotation: bool,
+    id: String,
+    name: String,
+    credential_key: Option<String>,
+    certificate: Option<IssuedView>,
+    window: String,
+}
+
+/// A request form as posted: pasted text or an uploaded file, and the validity asked for.
+#[derive(Default, Deserialize)]
+struct RequestForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    valid_until: String,
+}
+
+/// A request form, read from a multipart upload or an ordinary form. A request over
+/// [`MAX_REQUEST_BYTES`] is read no further (`request` is then longer than the limit).
+async fn read_request_form(state: &MinistryState, t: Texts, request: Request) -> Result<RequestForm, AppError> {
+    let is_multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let unreadable = || AppError::BadRequest(t.s("moe.console.institutions.error.unreadable").to_owned());
+    if !is_multipart {
+        let Form(form) = Form::<RequestForm>::from_request(request, state).await.map_err(|_| unreadable())?;
+        return Ok(form);
+    }
+    let mut multipart = Multipart::from_request(request, state).await.map_err(|_| unreadable())?;
+    let mut form = RequestForm::default();
+    let mut file = Vec::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| unreadable())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let cap = if matches!(name.as_str(), "request" | "file") { MAX_REQUEST_BYTES + 1 } else { 1024 };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|_| unreadable())? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() >= cap {
+                bytes.truncate(cap);
+                break;
+            }
+        }
+        match name.as_str() {
+            "file" => file = bytes,
+            "request" => form.request = String::from_utf8_lossy(&bytes).into_owned(),
+            "csrf" => form.csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "valid_until" => form.valid_until = String::from_utf8_lossy(&bytes).into_owned(),
+            _ => {}
+        }
+    }
+    if !file.is_empty() {
+        // A file that is not UTF-8 is not JSON: the parser says so.
+        form.request = String::from_utf8(file).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    }
+    Ok(form)
+}
+
+fn request_view(
+    state: &MinistryState,
+    ctx: &ConsoleCtx,
+    staff: &Staff,
+    rotation: bool,
+    form: RequestForm,
+    errors: Vec<String>,
+) -> PageResult {
+    let configured = state.registry_keys.is_some();
+    let status = match configured {
+        false => StatusCode::SERVICE_UNAVAILABLE,
+        true if !errors.is_empty() => StatusCode::UNPROCESSABLE_ENTITY,
+        true => StatusCode::OK,
+    };
+    // What was pasted comes back, unless it is too long to be a request.
+    let request = if form.request.len() > MAX_REQUEST_BYTES { String::new() } else { form.request };
+    let page_ = RequestPage {
+        c: ctx.chrome(Some(staff), "institutions"),
+        rotation,
+        configured,
+        request,
+        valid_until: form.valid_until,
+        errors,
+        max_kib: MAX_REQUEST_BYTES / 1024,
+    };
+    with_status(status, page(page_))
+}
+
+/// The request's bytes, or what is wrong with them.
+fn request_bytes(t: Texts, form: &RequestForm) -> Result<Vec<u8>, String> {
+    if form.request.len() > MAX_REQUEST_BYTES {
+        return Err(registry_error(t, &RegistryError::TooLarge).unwrap_or_default());
+    }
+    let text = form.request.trim();
+    if text.is_empty() {
+        return Err(t.s("moe.console.institutions.error.empty").to_owned());
+    }
+    Ok(text.as_bytes().to_vec())
+}
+
+/// The request of a form, read with `parse`, and the end of validity asked for; or what is
+/// wrong with them, in the page's language.
+fn parse_form<R>(
+    t: Texts,
+    form: &RequestForm,
+    parse: impl Fn(&[u8]) -> Result<R, RegistryError>,
+) -> Result<(R, Option<Timestamp>), String> {
+    let bytes = request_bytes(t, form)?;
+    // Parsing never touches the database, so its errors all have words.
+    let parsed = parse(&bytes).map_err(|e| registry_error(t, &e).unwrap_or_default())?;
+    let until = parse_valid_until(t, &form.valid_until)?;
+    Ok((parsed, until))
+}
+
+/// The validity window of keys recorded now, in words.
+fn window_words(t: Texts, from: Timestamp, until: Timestamp) -> String {
+    format!("{} – {}", t.time(from.unix()), t.time(until.unix()))
+}
+
+async fn onboard_page(State(state): State<MinistryState>, ctx: ConsoleCtx) -> PageResult {
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    request_view(&state, &ctx, &staff, false, RequestForm::default(), Vec::new())
+}
+
+/// Checks an onboarding request as confirming it would, and records nothing.
+async fn onboard_preview(State(state): State<MinistryState>, ctx: ConsoleCtx, request: Request) -> PageResult {
+    let t = ctx.t;
+    let form = read_request_form(&state, t, request).await?;
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let Some(keys) = state.registry_keys.clone() else {
+        return request_view(&state, &ctx, &staff, false, form, Vec::new());
+    };
+    let (parsed, until) = match parse_form(t, &form, OnboardingRequest::parse) {
+        Ok(v) => v,
+        Err(error) => return request_view(&state, &ctx, &staff, false, form, vec![error]),
+    };
+    let (credential, signing) = match registry::check_onboarding(&state.store, &parsed).await {
+        Ok(keys) => keys,
+        Err(e) => {
+            let error = registry_error(t, &e)?;
+            return request_view(&state, &ctx, &staff, false, form, vec![error]);
+        }
+    };
+    let at = now();
+    let until = keys.validity_end(until, at);
+    let details = parsed.details();
+    page(PreviewPage {
+        c: ctx.chrome(Some(&staff), "institutions"),
+        rotation: false,
+        id: parsed.id.clone(),
+        accreditation: accreditation_words(t, &details.credential_types, &details.degree_levels),
+        name_zh: details.name_zh,
+        name_en: details.name_en,
+        address: details.address,
+        credential_key: Some(credential.to_multikey()),
+        signing_key: Some(registry::signing_key_fingerprint(&signing).to_string()),
+        window: window_words(t, at, until),
+        request: serde_json::to_string(&parsed).map_err(|e| AppError::Internal(e.to_string()))?,
+        valid_until: form.valid_until,
+    })
+}
+
+/// The certificate issued for `id`, as the done page offers it.
+fn issued_view(id: &str, cert: &ParsedCert) -> IssuedView {
+    let sha256 = Sha256Digest::of(&cert.der).to_string();
+    IssuedView {
+        pem: cert.to_pem(),
+        download: format!("/console/institutions/{}/certificate?sha256={sha256}", urlencode(id)),
+        file_name: format!("{id}.cert.pem"),
+        sha256,
+    }
+}
+
+async fn onboard_confirm(
+    State(state): State<MinistryState>,
+    Extension(console): Extension<Console>,
+    ctx: ConsoleCtx,
+    Form(form): Form<RequestForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let t = ctx.t;
+    let Some(keys) = state.registry_keys.clone() else {
+        return request_view(&state, &ctx, &staff, false, form, Vec::new());
+    };
+    let (parsed, until) = match parse_form(t, &form, OnboardingRequest::parse) {
+        Ok(v) => v,
+        Err(error) => return request_view(&state, &ctx, &staff, false, form, vec![error]),
+    };
+    let _one_at_a_time = console.registry.lock().await;
+    let at = now();
+    let until = keys.validity_end(until, at);
+    let cert = match registry::onboard(&state.store, &keys.ca, &keys.root_cert, &parsed, at, until).await {
+        Ok(cert) => cert,
+        Err(e) => {
+            let error = registry_error(t, &e)?;
+            return request_view(&state, &ctx, &staff, false, form, vec![error]);
+        }
+    };
+    let issued = issued_view(&parsed.id, &cert);
+    let detail = format!("signing certificate {}, valid until {until}", &issued.sha256[..16]);
+    state.store.audit(&ctx.audit(&staff, "onboard_institution", format!("institution:{}", parsed.id), detail)).await?;
+    page(DonePage {
+        c: ctx.chrome(Some(&staff), "institutions"),
+        rotation: false,
+        id: parsed.id.clone(),
+        name: pick(t, &parsed.name_zh, &parsed.name_en).to_owned(),
+        credential_key: Some(parsed.credential_key.clone()),
+        certificate: Some(issued),
+        window: window_words(t, at, until),
+    })
+}
+
+async fn rotate_page(State(state): State<MinistryState>, ctx: ConsoleCtx) -> PageResult {
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    request_view(&state, &ctx, &staff, true, RequestForm::default(), Vec::new())
+}
+
+/// Checks a rotation request as confirming it would, and records nothing.
+async fn rotate_preview(State(state): State<MinistryState>, ctx: ConsoleCtx, request: Request) -> PageResult {
+    let t = ctx.t;
+    let form = read_request_form(&state, t, request).await?;
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let Some(keys) = state.registry_keys.clone() else {
+        return request_view(&state, &ctx, &staff, true, form, Vec::new());
+    };
+    let (parsed, until) = match parse_form(t, &form, RotationRequest::parse) {
+        Ok(v) => v,
+        Err(error) => return request_view(&state, &ctx, &staff, true, form, vec![error]),
+    };
+    let (institution, proven) = match registry::check_rotation(&state.store, &parsed).await {
+        Ok(checked) => checked,
+        Err(e) => {
+            let error = registry_error(t, &e)?;
+            return request_view(&state, &ctx, &staff, true, form, vec![error]);
+        }
+    };
+    let at = now();
+    let until = keys.validity_end(until, at);
+    let a = &institution.accreditation;
+    page(PreviewPage {
+        c: ctx.chrome(Some(&staff), "institutions"),
+        rotation: true,
+        id: institution.id.clone(),
+        accreditation: accreditation_words(t, &a.credential_types, &a.degree_levels),
+        name_zh: institution.name_zh,
+        name_en: institution.name_en,
+        address: institution.address,
+        credential_key: proven.credential.map(|k| k.to_multikey()),
+        signing_key: proven.signing.map(|k| registry::signing_key_fingerprint(&k).to_string()),
+        window: window_words(t, at, until),
+        request: serde_json::to_string(&parsed).map_err(|e| AppError::Internal(e.to_string()))?,
+        valid_until: form.valid_until,
+    })
+}
+
+async fn rotate_confirm(
+    State(state): State<MinistryState>,
+    Extension(console): Extension<Console>,
+    ctx: ConsoleCtx,
+    Form(form): Form<RequestForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let t = ctx.t;
+    let Some(keys) = state.registry_keys.clone() else {
+        return request_view(&state, &ctx, &staff, true, form, Vec::new());
+    };
+    let (parsed, until) = match parse_form(t, &form, RotationRequest::parse) {
+        Ok(v) => v,
+        Err(error) => return request_view(&state, &ctx, &staff, true, form, vec![error]),
+    };
+    let _one_at_a_time = console.registry.lock().await;
+    let at = now();
+    let until = keys.validity_end(until, at);
+    let rotated = match registry::rotate_key(&state.store, &keys.ca, &keys.root_cert, &parsed, at, until).await {
+        Ok(r) => r,
+        Err(e) => {
+            let error = registry_error(t, &e)?;
+            return request_view(&state, &ctx, &staff, true, form, vec![error]);
+        }
+    };
+    let issued = rotated.certificate.as_ref().map(|c| issued_view(&parsed.id, c));
+    let detail = match (&rotated.credential_key, &issued) {
+        (Some(_), Some(c)) => format!("credential key and signing certificate {}", &c.sha256[..16]),
+        (Some(_), None) => "credential key".to_owned(),
+        (None, Some(c)) => format!("signing certificate {}", &c.sha256[..16]),
+        (None, None) => "nothing".to_owned(),
+    };
+    state.store.audit(&ctx.audit(&staff, "rotate_keys", format!("institution:{}", parsed.id), detail)).await?;
+    let institution = state.store.institution(&parsed.id).await?.ok_or(AppError::NotFound)?;
+    page(DonePage {
+        c: ctx.chrome(Some(&staff), "institutions"),
+        rotation: true,
+        id: parsed.id.clone(),
+        name: pick(t, &institution.name_zh, &institution.name_en).to_owned(),
+        credential_key: rotated.credential_key,
+        certificate: issued,
+        window: window_words(t, at, until),
+    })
+}
+
+#[derive(Deserialize)]
+struct CertificateQuery {
+    sha256: Option<String>,
+}
+
+/// A signing certificate of an institution as PEM, to hand to it (`dcert ministry install`).
+async fn certificate_download(
+    State(state): State<MinistryState>,
+    ctx: ConsoleCtx,
+    Path(institution): Path<String>,
+    Query(q): Query<CertificateQuery>,
+) -> PageResult {
+    ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let sha256 = q.sha256.unwrap_or_default().to_ascii_lowercase();
+    let certificates = state.store.institution_certificates(&institution).await?;
+    let found = certificates.iter().find(|c| c.sha256 == sha256).ok_or(AppError::NotFound)?;
+    let pem = x509::der_to_pem("CERTIFICATE", &found.der);
+    let safe: String =
+        institution.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    let mut r = pem.into_response();
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-pem-file"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.cert.pem\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
+
+// ----- publishing -----
+
+async fn publish_list(
+    State(state): State<MinistryState>,
+    Extension(console): Extension<Console>,
+    ctx: ConsoleCtx,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let t = ctx.t;
+    let refuse = |errors: Vec<String>, status| institutions_view(&state, &ctx, &staff, None, errors, status);
+    let Some(keys) = state.registry_keys.clone() else {
+        let error = t.s("moe.console.institutions.not_configured").to_owned();
+        return refuse(vec![error], StatusCode::SERVICE_UNAVAILABLE).await;
+    };
+    // A list under another root would not be served: refused before anything is kept.
+    if keys.root_cert.fingerprint() != state.trust().list.root.fingerprint() {
+        let error = t.s("moe.console.institutions.error.other_root").to_owned();
+        return refuse(vec![error], StatusCode::CONFLICT).await;
+    }
+    let _one_at_a_time = console.registry.lock().await;
+    let published =
+        registry::publish(&state.store, &keys.signer, &keys.root_cert, &keys.signer_cert, &keys.registry_url, now())
+            .await;
+    let bytes = match published {
+        Ok(bytes) => bytes,
+        Err(e) => return refuse(vec![registry_error(t, &e)?], StatusCode::CONFLICT).await,
+    };
+    let content: TrustListContent =
+        serde_json::from_slice(&bytes).map_err(|e| AppError::Internal(format!("the list just published: {e}")))?;
+    let detail = format!("{} institution(s)", content.issuers.len());
+    let target = format!("trust_list:{}", content.sequence);
+    state.store.audit(&ctx.audit(&staff, "publish_trust_list", target, detail)).await?;
+    if let Err(e) = registry::refresh(&state).await {
+        let error = t.f1("moe.console.institutions.error.not_served", registry_error(t, &e)?);
+        return refuse(vec![error], StatusCode::CONFLICT).await;
+    }
+    Ok(redirect("/console/institutions?done=published"))
+}
+
+// ----- an institution's details -----
+
+#[derive(Clone, Default, Deserialize)]
+struct InstitutionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name_zh: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    degree: Option<String>,
+    #[serde(default)]
+    teacher: Option<String>,
+    #[serde(default)]
+    associate: Option<String>,
+    #[serde(default)]
+    bachelor: Option<String>,
+    #[serde(default)]
+    master: Option<String>,
+    #[serde(default)]
+    doctor: Option<String>,
+}
+
+impl InstitutionForm {
+    fn of(details: &InstitutionDetails) -> Self {
+        let on = |yes: bool| yes.then(|| "on".to_owned());
+        let level = |l| on(details.degree_levels.contains(&l));
+        InstitutionForm {
+            csrf: String::new(),
+            name_zh: details.name_zh.clone(),
+            name_en: details.name_en.clone(),
+            address: details.address.clone(),
+            degree: on(details.credential_types.contains(&CredentialType::Degree)),
+            teacher: on(details.credential_types.contains(&CredentialType::Teacher)),
+            associate: level(DegreeLevel::Associate),
+            bachelor: level(DegreeLevel::Bachelor),
+            master: level(DegreeLevel::Master),
+            doctor: level(DegreeLevel::Doctor),
+        }
+    }
+
+    fn details(&self) -> InstitutionDetails {
+        let mut credential_types = Vec::new();
+        for (field, ty) in [(&self.degree, CredentialType::Degree), (&self.teacher, CredentialType::Teacher)] {
+            if field.is_some() {
+                credential_types.push(ty);
+            }
+        }
+        let mut degree_levels = Vec::new();
+        for (field, level) in [
+            (&self.associate, DegreeLevel::Associate),
+            (&self.bachelor, DegreeLevel::Bachelor),
+            (&self.master, DegreeLevel::Master),
+            (&self.doctor, DegreeLevel::Doctor),
+        ] {
+            if field.is_some() {
+                degree_levels.push(level);
+            }
+        }
+        InstitutionDetails {
+            name_zh: self.name_zh.trim().to_owned(),
+            name_en: self.name_en.trim().to_owned(),
+            address: self.address.trim().to_owned(),
+            credential_types,
+            degree_levels,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ministry/console/institution_form.html")]
+struct InstitutionFormPage {
+    c: Chrome,
+    id: String,
+    form: InstitutionForm,
+    errors: Vec<String>,
+}
+
+fn institution_form(
+    ctx: &ConsoleCtx,
+    staff: &Staff,
+    id: String,
+    form: InstitutionForm,
+    errors: Vec<String>,
+) -> PageResult {
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    with_status(status, page(InstitutionFormPage { c: ctx.chrome(Some(staff), "institutions"), id, form, errors }))
+}
+
+async fn institution_edit(State(state): State<MinistryState>, ctx: ConsoleCtx, Path(id): Path<String>) -> PageResult {
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let institution = state.store.institution(&id).await?.ok_or(AppError::NotFound)?;
+    let form = InstitutionForm::of(&registry::details_of(&institution));
+    institution_form(&ctx, &staff, id, form, Vec::new())
+}
+
+async fn institution_save(
+    State(state): State<MinistryState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<String>,
+    Form(form): Form<InstitutionForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let t = ctx.t;
+    let before = state.store.institution(&id).await?.ok_or(AppError::NotFound)?;
+    let before = registry::details_of(&before);
+    let details = form.details();
+    if let Err(e) = registry::update_institution(&state.store, &id, &details, now()).await {
+        return match e {
+            RegistryError::UnknownInstitution(_) => Err(AppError::NotFound),
+            e => {
+                let error = registry_error(t, &e)?;
+                institution_form(&ctx, &staff, id, form, vec![error])
+            }
+        };
+    }
+    let mut changed = Vec::new();
+    if (&before.name_zh, &before.name_en) != (&details.name_zh, &details.name_en) {
+        changed.push("names");
+    }
+    if before.address != details.address {
+        changed.push("address");
+    }
+    if before.accreditation() != details.accreditation() {
+        changed.push("accreditation");
+    }
+    let detail = if changed.is_empty() { "no change".to_owned() } else { changed.join(", ") };
+    state.store.audit(&ctx.audit(&staff, "edit_institution", format!("institution:{id}"), detail)).await?;
+    Ok(redirect("/console/institutions?done=saved"))
+}
+
+// ----- revoking a key or certificate -----
+
+#[derive(Clone, Default, Deserialize)]
+struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Deserialize)]
+struct RevokeQuery {
+    key: Option<String>,
+}
+
+/// The revocation asked for, checked, before it is confirmed.
+struct RevokeConfirm {
+    from: String,
+    from_words: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "ministry/console/institution_revoke.html")]
+struct RevokePage {
+    c: Chrome,
+    id: String,
+    name: String,
+    what: String,
+    form: RevokeForm,
+    confirm: Option<RevokeConfirm>,
+    errors: Vec<String>,
+}
+
+/// What `key` names among the institution's keys and certificates, in words, and whether it is
+/// revoked already; `None` if it names none.
+async fn revocation_target(store: &Store, t: Texts, id: &str, key: &str) -> Result<Option<(String, bool)>, AppError> {
+    let keys = store.institution_keys(id).await?;
+    if let Some(k) = keys.iter().find(|k| k.public_key_multibase == key) {
+        return Ok(Some((t.f1("moe.console.institutions.what_key", key), k.revoked_from.is_some())));
+    }
+    let certificates = store.institution_certificates(id).await?;
+    let sha = key.to_ascii_lowercase();
+    Ok(certificates
+        .iter()
+        .find(|c| c.sha256 == sha)
+        .map(|c| (t.f1("moe.console.institutions.what_certificate", &sha), c.revoked_from.is_some())))
+}
+
+struct RevokeContext {
+    id: String,
+    name: String,
+    what: String,
+    revoked: bool,
+}
+
+async fn revoke_context(state: &MinistryState, t: Texts, id: &str, key: &str) -> Result<RevokeContext, AppError> {
+    let institution = state.store.institution(id).await?.ok_or(AppError::NotFound)?;
+    let (what, revoked) = revocation_target(&state.store, t, id, key.trim()).await?.ok_or(AppError::NotFound)?;
+    Ok(RevokeContext {
+        id: id.to_owned(),
+        name: pick(t, &institution.name_zh, &institution.name_en).to_owned(),
+        what,
+        revoked,
+    })
+}
+
+fn revoke_view(
+    ctx: &ConsoleCtx,
+    staff: &Staff,
+    target: RevokeContext,
+    form: RevokeForm,
+    confirm: Option<RevokeConfirm>,
+    errors: Vec<String>,
+) -> PageResult {
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page_ = RevokePage {
+        c: ctx.chrome(Some(staff), "institutions"),
+        id: target.id,
+        name: target.name,
+        what: target.what,
+        form,
+        confirm,
+        errors,
+    };
+    with_status(status, page(page_))
+}
+
+/// The moment and reason of a revocation form, or what is wrong with them.
+fn revocation(t: Texts, form: &RevokeForm, revoked: bool) -> Result<(Timestamp, String), Vec<String>> {
+    let mut p = Problems::new(t);
+    if revoked {
+        p.push("moe.console.institutions.error.already_revoked");
+    }
+    let from = parse_moment(&form.from);
+    if from.is_none() {
+        let label = t.s("moe.console.institutions.from");
+        p.list.push(t.f1("moe.console.institutions.error.from", label));
+    }
+    p.text("moe.console.institutions.reason", &form.reason, 200, false);
+    match from {
+        Some(from) if p.list.is_empty() => Ok((from, form.reason.trim().to_owned())),
+        _ => Err(p.list),
+    }
+}
+
+async fn revoke_page(
+    State(state): State<MinistryState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<String>,
+    Query(q): Query<RevokeQuery>,
+) -> PageResult {
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let key = q.key.unwrap_or_default();
+    let target = revoke_context(&state, ctx.t, &id, &key).await?;
+    let errors = if target.revoked {
+        vec![ctx.t.s("moe.console.institutions.error.already_revoked").to_owned()]
+    } else {
+        Vec::new()
+    };
+    let form = RevokeForm { key, from: local_moment(now()), ..RevokeForm::default() };
+    revoke_view(&ctx, &staff, target, form, None, errors)
+}
+
+/// The confirmation step: what will be revoked, from when and why.
+async fn revoke_preview(
+    State(state): State<MinistryState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<String>,
+    Form(form): Form<RevokeForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let t = ctx.t;
+    let target = revoke_context(&state, t, &id, &form.key).await?;
+    match revocation(t, &form, target.revoked) {
+        Ok((from, reason)) => {
+            let confirm = RevokeConfirm { from: from.to_string(), from_words: t.time(from.unix()), reason };
+            revoke_view(&ctx, &staff, target, form, Some(confirm), Vec::new())
+        }
+        Err(errors) => revoke_view(&ctx, &staff, target, form, None, errors),
+    }
+}
+
+async fn revoke_confirm(
+    State(state): State<MinistryState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<String>,
+    Form(form): Form<RevokeForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let t = ctx.t;
+    let target = revoke_context(&state, t, &id, &form.key).await?;
+    let (from, reason) = match revocation(t, &form, target.revoked) {
+        Ok(r) => r,
+        Err(errors) => return revoke_view(&ctx, &staff, target, form, None, errors),
+    };
+    let revoked = match registry::revoke_key(&state.store, &id, form.key.trim(), from, &reason).await {
+        Ok(r) => r,
+        Err(e) => {
+            let errors = vec![registry_error(t, &e)?];
+            return revoke_view(&ctx, &staff, target, form, None, errors);
+        }
+    };
+    let detail = match revoked {
+        registry::Revoked::CredentialKey => format!("credential key from {from}"),
+        registry::Revoked::SigningCertificate => {
+            let sha: String = form.key.trim().to_ascii_lowercase().chars().take(16).collect();
+            format!("signing certificate {sha} from {from}")
+        }
+    };
+    state.store.audit(&ctx.audit(&staff, "revoke_key", format!("institution:{id}"), detail)).await?;
+    Ok(redirect("/console/institutions?done=revoked"))
+}
+
 // ----- audit log -----
 
 #[derive(Template)]
@@ -1196,8 +2261,14 @@ mod tests {
 
     #[test]
     fn only_the_ministrys_roles_have_any_action_and_the_editor_only_news_and_faq() {
-        let actions =
-            [Action::Enter, Action::ViewStatistics, Action::EditContent, Action::IssueTeacher, Action::ViewAudit];
+        let actions = [
+            Action::Enter,
+            Action::ViewStatistics,
+            Action::EditContent,
+            Action::IssueTeacher,
+            Action::ViewAudit,
+            Action::ManageInstitutions,
+        ];
         for action in actions {
             assert!(allowed(Role::MinistryAdmin, action), "{action:?}");
             assert_eq!(allowed(Role::MinistryEditor, action), matches!(action, Action::Enter | Action::EditContent));
@@ -1232,6 +2303,63 @@ mod tests {
                 assert!(!crate::allowed(role, action), "{role:?} {action:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_moment_typed_into_a_form_is_taiwan_time_unless_it_says_otherwise() {
+        let at = |s: &str| parse_moment(s).map(|t| t.to_string());
+        assert_eq!(at("2025-07-01").as_deref(), Some("2025-06-30T16:00:00Z"));
+        assert_eq!(at(" 2025-07-01T09:30 ").as_deref(), Some("2025-07-01T01:30:00Z"));
+        assert_eq!(at("2025-07-01T09:30:15").as_deref(), Some("2025-07-01T01:30:15Z"));
+        assert_eq!(at("2025-07-01T09:30:15Z").as_deref(), Some("2025-07-01T09:30:15Z"));
+        for bad in ["", "yesterday", "2025-02-30", "2025-07-01T25:00", "2025-07-01 09:30"] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+        assert_eq!(local_moment(Timestamp(parse_moment("2025-07-01T09:30").unwrap().unix())), "2025-07-01T09:30");
+        let t = Texts::new(Lang::En);
+        assert_eq!(parse_valid_until(t, " "), Ok(None));
+        let end = parse_valid_until(t, "2999-12-31").unwrap().unwrap();
+        assert_eq!(end.to_string(), "2999-12-31T16:00:00Z", "the end of that day in Taiwan");
+        assert!(parse_valid_until(t, "2020-01-01").is_err(), "in the past");
+        assert!(parse_valid_until(t, "soon").is_err());
+    }
+
+    #[test]
+    fn every_refusal_of_the_registry_is_worded_in_chinese() {
+        let t = Texts::new(Lang::Zh);
+        let good = InstitutionDetails {
+            name_zh: "國立臺灣大學".into(),
+            name_en: "National Taiwan University".into(),
+            address: "10617 臺北市大安區羅斯福路四段1號".into(),
+            credential_types: vec![CredentialType::Degree],
+            degree_levels: vec![DegreeLevel::Bachelor],
+        };
+        assert!(good.validate().is_ok());
+        let bad = [
+            InstitutionDetails { name_zh: String::new(), ..good.clone() },
+            InstitutionDetails { name_en: " National Taiwan University".into(), ..good.clone() },
+            InstitutionDetails { address: "臺".repeat(301), ..good.clone() },
+            InstitutionDetails { credential_types: vec![], degree_levels: vec![], ..good.clone() },
+            InstitutionDetails { degree_levels: vec![DegreeLevel::Bachelor, DegreeLevel::Bachelor], ..good.clone() },
+            InstitutionDetails { degree_levels: vec![], ..good.clone() },
+            InstitutionDetails { credential_types: vec![CredentialType::Teacher], ..good.clone() },
+        ];
+        let mut errors: Vec<RegistryError> = bad.iter().map(|d| d.validate().unwrap_err()).collect();
+        errors.extend([
+            RegistryError::InvalidText { field: "the reason", max: 200 },
+            RegistryError::Proof("credential key's proof"),
+            RegistryError::Proof("signing key's proof"),
+            RegistryError::TooLarge,
+            RegistryError::KeyTaken,
+        ]);
+        for e in &errors {
+            let words = registry_error(t, e).unwrap();
+            assert!(!words.contains("the ") && !words.contains("degree"), "{e}: {words}");
+        }
+        assert_eq!(
+            registry_error(t, &errors[0]).unwrap(),
+            "名稱（中文）須為 1 到 100 個字，不含控制字元，前後不留空白。"
+        );
     }
 
     #[test]

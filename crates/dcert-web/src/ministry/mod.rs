@@ -34,6 +34,7 @@ pub use crate::ministry::content::{guide_faq, prepare};
 pub use crate::ministry::limit::RateLimiter;
 pub use crate::ministry::stats::StatsSink;
 pub use crate::ministry::status::{StoreStatus, registry_status};
+pub use crate::ministry::trust_registry::RegistryKeys;
 
 /// The signed trust list as published: its exact bytes and what they say.
 #[derive(Debug)]
@@ -111,6 +112,10 @@ pub struct MinistryState {
     /// The Ministry's own issuer kit and fonts, for teacher certificates (電子教師證書); without
     /// it the console says they are not configured.
     pub issuance: Option<Arc<crate::worker::Issuance>>,
+    /// The Ministry root's private keys, to onboard institutions and publish the trust list
+    /// from the console; without them the console lists the registry but changes nothing that
+    /// needs them.
+    pub registry_keys: Option<Arc<RegistryKeys>>,
 }
 
 impl MinistryState {
@@ -130,12 +135,20 @@ impl MinistryState {
             )),
             stats: StatsSink::start(store_for_stats),
             issuance: None,
+            registry_keys: None,
         })
     }
 
     /// The same state, issuing teacher certificates with the Ministry's `issuance`.
     pub fn with_issuance(mut self, issuance: crate::worker::Issuance) -> Self {
         self.issuance = Some(Arc::new(issuance));
+        self
+    }
+
+    /// The same state, onboarding institutions and publishing the trust list with the
+    /// Ministry root's `keys`.
+    pub fn with_registry_keys(mut self, keys: RegistryKeys) -> Self {
+        self.registry_keys = Some(Arc::new(keys));
         self
     }
 

@@ -45,6 +45,46 @@ const SPKI_P256_COMPRESSED: [u8; 26] = [
     0x3d, 0x03, 0x01, 0x07, 0x03, 0x22, 0x00,
 ];
 
+/// The Ministry root's private keys, for a server that onboards institutions and publishes the
+/// trust list itself (the Ministry console): the root CA's key and certificate, which certify
+/// institutions' signing keys, and the trust list signer's. `Debug` shows public keys only
+/// ([`EcKey`]'s `Debug` prints its public key).
+#[derive(Clone, Debug)]
+pub struct RegistryKeys {
+    /// The root CA's private key.
+    pub ca: EcKey,
+    /// The root certificate.
+    pub root_cert: ParsedCert,
+    /// The trust list signer's private key.
+    pub signer: EcKey,
+    /// The trust list signer's certificate, issued by the root.
+    pub signer_cert: ParsedCert,
+    /// The registry's base URL, as trust lists name it (e.g. `https://dcert.moe.gov.tw`).
+    pub registry_url: String,
+}
+
+impl RegistryKeys {
+    /// Checks that the keys belong together: the CA key is the root certificate's, and the
+    /// signer's certificate is its key's and issued by the root.
+    pub fn check(&self) -> Result<(), RegistryError> {
+        if self.ca.public() != self.root_cert.key {
+            return Err(RegistryError::WrongCaKey);
+        }
+        if self.signer.public() != self.signer_cert.key || !self.signer_cert.is_issued_by(&self.root_cert) {
+            return Err(RegistryError::Conflict(
+                "the trust list signer's key or certificate does not belong to this root".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The end of new keys' validity: as `asked` (certifying refuses an end after the root's),
+    /// or five years from `now` but not after the root.
+    pub fn validity_end(&self, asked: Option<Timestamp>, now: Timestamp) -> Timestamp {
+        asked.unwrap_or_else(|| now.plus_seconds(5 * 365 * 86_400).min(self.root_cert.validity().1))
+    }
+}
+
 /// Why a registry change was refused. Nothing was recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -518,6 +558,42 @@ fn check_keys_free(
     Ok(())
 }
 
+/// Checks an onboarding request as [`onboard`] does (the request itself, a free id, keys not
+/// registered yet) and records nothing: what a preview shows before the Ministry confirms.
+pub async fn check_onboarding(
+    store: &Store,
+    request: &OnboardingRequest,
+) -> Result<(CredentialPublicKey, EcPublicKey), RegistryError> {
+    let (credential, signing) = request.check()?;
+    if store.institution(&request.id).await?.is_some() {
+        return Err(RegistryError::IdTaken(request.id.clone()));
+    }
+    check_keys_free(&store.trust_registry().await?, &request.id, Some(&credential), Some(&signing))?;
+    Ok((credential, signing))
+}
+
+/// Checks a rotation request as [`rotate_key`] does (the request itself, a registered
+/// institution, keys not registered yet) and records nothing; returns the institution and the
+/// new keys.
+pub async fn check_rotation(
+    store: &Store,
+    request: &RotationRequest,
+) -> Result<(Institution, ProvenKeys), RegistryError> {
+    let proven = request.check()?;
+    let institution =
+        store.institution(&request.id).await?.ok_or_else(|| RegistryError::UnknownInstitution(request.id.clone()))?;
+    check_keys_free(&store.trust_registry().await?, &request.id, proven.credential.as_ref(), proven.signing.as_ref())?;
+    Ok((institution, proven))
+}
+
+/// The fingerprint of a PDF signing key: the SHA-256 of its SubjectPublicKeyInfo (DER,
+/// uncompressed point), as `openssl pkey -pubin -outform DER | sha256sum` computes it.
+pub fn signing_key_fingerprint(key: &EcPublicKey) -> Sha256Digest {
+    let mut der = SPKI_P256.to_vec();
+    der.extend_from_slice(&key.to_sec1());
+    Sha256Digest::of(&der)
+}
+
 /// Onboards an institution: checks its request, certifies its signing key from the Ministry
 /// root, and records the institution, its credential key and its certificate, valid from `now`
 /// to `valid_until`, in one transaction. Returns the certificate for the institution to install.
@@ -529,11 +605,7 @@ pub async fn onboard(
     now: Timestamp,
     valid_until: Timestamp,
 ) -> Result<ParsedCert, RegistryError> {
-    let (credential, signing) = request.check()?;
-    if store.institution(&request.id).await?.is_some() {
-        return Err(RegistryError::IdTaken(request.id.clone()));
-    }
-    check_keys_free(&store.trust_registry().await?, &request.id, Some(&credential), Some(&signing))?;
+    let (credential, signing) = check_onboarding(store, request).await?;
     let cert = certify(ca, root_cert, &request.name_en, &signing, now, valid_until)?;
     let details = request.details();
     let institution = Institution {
@@ -578,10 +650,7 @@ pub async fn rotate_key(
     now: Timestamp,
     valid_until: Timestamp,
 ) -> Result<Rotated, RegistryError> {
-    let proven = request.check()?;
-    let institution =
-        store.institution(&request.id).await?.ok_or_else(|| RegistryError::UnknownInstitution(request.id.clone()))?;
-    check_keys_free(&store.trust_registry().await?, &request.id, proven.credential.as_ref(), proven.signing.as_ref())?;
+    let (institution, proven) = check_rotation(store, request).await?;
     if proven.credential.is_some() && valid_until <= now {
         return Err(RegistryError::Validity { from: now, root_until: root_cert.validity().1 });
     }

@@ -640,6 +640,9 @@ async fn a_visitor_picks_each_sample_with_the_file_picker_and_sees_its_result_in
             let ready = if lang == "zh" { "上傳成功" } else { "ready" };
             b.wait_text("#status-message", ready).await;
             assert_eq!(b.find("#step-2").await.attr("class").await.unwrap().as_deref(), Some("current"));
+            if *name == "current-zh.pdf" {
+                b.screenshot_as(&format!("ministry-upload-status-{lang}")).await;
+            }
             b.verify_chosen(name, outcome, lang, "picker").await;
         }
     }

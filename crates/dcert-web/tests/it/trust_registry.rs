@@ -92,17 +92,17 @@ impl Ministry {
 }
 
 /// An institution's own keys, as it keeps them.
-struct Keys {
-    credential: CredentialKey,
-    signing: EcKey,
+pub struct Keys {
+    pub credential: CredentialKey,
+    pub signing: EcKey,
 }
 
 impl Keys {
-    fn new(seed: u8) -> Keys {
+    pub fn new(seed: u8) -> Keys {
         Keys { credential: CredentialKey::from_seed(&[seed; 32]), signing: EcKey::from_seed(&[seed + 1; 32]).unwrap() }
     }
 
-    fn kit(&self, id: &str, details: &InstitutionDetails, certificate: &ParsedCert) -> IssuerKit {
+    pub fn kit(&self, id: &str, details: &InstitutionDetails, certificate: &ParsedCert) -> IssuerKit {
         IssuerKit {
             issuer: IssuerRef { id: id.into(), registry: REGISTRY.into() },
             name_zh: details.name_zh.clone(),
@@ -117,7 +117,7 @@ impl Keys {
     }
 }
 
-fn nkust() -> InstitutionDetails {
+pub fn nkust() -> InstitutionDetails {
     InstitutionDetails {
         name_zh: "國立高雄科技大學".into(),
         name_en: "National Kaohsiung University of Science and Technology".into(),
@@ -137,7 +137,7 @@ fn ntu() -> InstitutionDetails {
     }
 }
 
-fn request(id: &str, details: &InstitutionDetails, keys: &Keys) -> OnboardingRequest {
+pub fn request(id: &str, details: &InstitutionDetails, keys: &Keys) -> OnboardingRequest {
     OnboardingRequest::sign(id, details, &keys.credential, &keys.signing).unwrap()
 }
 
@@ -169,7 +169,7 @@ fn certificate(number: &str) -> Certificate {
     }
 }
 
-fn issue_at(kit: &IssuerKit, number: &str, at: &str) -> IssuedFile {
+pub fn issue_at(kit: &IssuerKit, number: &str, at: &str) -> IssuedFile {
     let cert = certificate(number);
     let template = Template::default_for(cert.subject.credential_type(), cert.language);
     issue::issue(&cert, kit, &template, &fonts(), ts(at)).unwrap()

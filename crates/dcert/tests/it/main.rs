@@ -1,4 +1,5 @@
 //! Integration tests of the `dcert` binary: the README walk-through and the CLI's promises.
 
 mod cli;
+mod ministry;
 mod serve;

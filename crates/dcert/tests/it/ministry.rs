@@ -1,0 +1,316 @@
+//! The Ministry's side as people meet it: the served demo answers each sample through the JSON
+//! API, the verification pages and `dcert verify --registry`; `dcert ministry serve` runs the
+//! site alone from the published trust list.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let mut random = [0u8; 4];
+        getrandom::fill(&mut random).unwrap();
+        let dir = std::env::temp_dir().join(format!("dcert-{name}-{}", u32::from_le_bytes(random)));
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server process, stopped when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dcert(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dcert"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DCERT_KEY_PASSPHRASE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Two free ports in a row (the demo serves on N and N+1).
+fn free_pair() -> u16 {
+    loop {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = a.local_addr().unwrap().port();
+        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange: the status code, the headers (lowercase names) and the body.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&answer[..end]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect::<Vec<_>>();
+    let mut body = answer[end + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        body = unchunk(&body);
+    }
+    (status, headers, body)
+}
+
+fn unchunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 2 + size + 2..];
+    }
+}
+
+fn wait_healthy(server: &mut Server, port: u16) {
+    let start = Instant::now();
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() && http(port, "GET", "/healthz", &[], b"").0 == 200 {
+            return;
+        }
+        if let Some(status) = server.0.try_wait().unwrap() {
+            let mut err = String::new();
+            server.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            panic!("the server stopped ({status}):\n{err}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(240), "the Ministry's site did not come up on {port}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The report the API gives for `file`.
+fn api(port: u16, file: &[u8]) -> Value {
+    let (status, _, body) = http(port, "POST", "/api/v1/verify", &[("Content-Type", "application/pdf".into())], file);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// The result page for `file`, posted as the page's form with the visitor's CSRF token.
+fn page(port: u16, file: &[u8]) -> String {
+    let (_, headers, _) = http(port, "GET", "/", &[], b"");
+    let csrf = headers
+        .iter()
+        .find_map(|(k, v)| (k == "set-cookie").then(|| v.strip_prefix("csrf=")).flatten())
+        .and_then(|v| v.split(';').next())
+        .expect("a CSRF cookie")
+        .to_owned();
+    let boundary = "dcert-cli-test";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").into_bytes();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.pdf\"\r\n\
+             Content-Type: application/pdf\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let headers =
+        [("Content-Type", format!("multipart/form-data; boundary={boundary}")), ("Cookie", format!("csrf={csrf}"))];
+    let (status, _, body) = http(port, "POST", "/verify", &headers, &body);
+    assert_eq!(status, 200);
+    String::from_utf8(body).unwrap()
+}
+
+fn outcome(report: &Value) -> (&str, Option<&str>) {
+    (report["outcome"].as_str().unwrap(), report["reason"].as_str())
+}
+
+#[test]
+fn the_served_demo_answers_each_sample_through_the_api_the_pages_and_verify_registry() {
+    let dir = Dir::new("ministry-demo");
+    let d = &dir.0;
+    let port = free_pair();
+    let ministry = port + 1;
+    let child = Command::new(env!("CARGO_BIN_EXE_dcert"))
+        .args(["demo", "--data-dir", "demo", "--port", &port.to_string()])
+        .current_dir(d)
+        .env_remove("DCERT_KEY_PASSPHRASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    wait_healthy(&mut server, ministry);
+    let sample = |name: &str| std::fs::read(d.join("demo/samples").join(name)).unwrap();
+
+    for (name, expected, title) in [
+        ("current-zh.pdf", ("success", None), "認證成功"),
+        ("current-en.pdf", ("success", None), "認證成功"),
+        ("teacher-zh.pdf", ("success", None), "認證成功"),
+        ("superseded.pdf", ("warning", Some("superseded")), "認證警告"),
+        ("revoked.pdf", ("failure", Some("revoked")), "認證失敗"),
+    ] {
+        let file = sample(name);
+        assert_eq!(outcome(&api(ministry, &file)), expected, "{name} through the API");
+        let html = page(ministry, &file);
+        assert!(html.contains(&format!("<h2 id=\"result-title\">{title}</h2>")), "{name} through the page");
+    }
+    // Any one byte changed: a failure, and where the signed bytes changed, "modified".
+    let original = sample("current-zh.pdf");
+    for at in [original.len() / 5, original.len() / 2, original.len() * 4 / 5] {
+        let mut changed = original.clone();
+        changed[at] ^= 0x20;
+        let report = api(ministry, &changed);
+        assert_eq!(report["outcome"], "failure", "a byte changed at {at}: {report:#}");
+    }
+    let mut changed = original.clone();
+    changed[original.len() / 2] ^= 0x01;
+    assert_eq!(outcome(&api(ministry, &changed)), ("failure", Some("modified")));
+    assert!(page(ministry, &changed).contains("檔案在核發後已被修改"));
+
+    // dcert verify --registry: the trust list and the status from the site, the root pinned.
+    let trust = std::fs::read(d.join("demo/trust.json")).unwrap();
+    let (status, _, served) = http(ministry, "GET", "/trust.json", &[], b"");
+    assert_eq!((status, served.as_slice()), (200, trust.as_slice()), "the published list");
+    let list: Value = serde_json::from_slice(&trust).unwrap();
+    let _ = list;
+    let registry = format!("http://127.0.0.1:{ministry}");
+    let fingerprint = String::from_utf8(
+        dcert(d, &["verify", "--trust", "demo/trust.json", "demo/samples/current-zh.pdf", "--json"], "").stdout,
+    )
+    .unwrap();
+    let fingerprint: Value = serde_json::from_str(fingerprint.lines().next().unwrap()).unwrap();
+    let fingerprint = fingerprint["trustList"]["rootFingerprint"].as_str().unwrap().to_owned();
+    for (name, code, reason) in
+        [("current-zh.pdf", 0, None), ("superseded.pdf", 3, Some("superseded")), ("revoked.pdf", 1, Some("revoked"))]
+    {
+        let path = format!("demo/samples/{name}");
+        let out =
+            dcert(d, &["verify", "--registry", &registry, "--root-fingerprint", &fingerprint, "--json", &path], "");
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["reason"].as_str(), reason, "{name}");
+        assert!(report["statusAsOf"].is_string(), "the registry answered for {name}");
+    }
+    let offline = dcert(d, &["verify", "--trust", "demo/trust.json", "--json", "demo/samples/revoked.pdf"], "");
+    let report: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    let status = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "registry_status").unwrap().clone();
+    assert_eq!(status["result"], "unknown", "offline, a revocation is unknown, never a pass");
+
+    drop(server);
+    let out = dcert(d, &["verify", "--registry", &registry, "demo/samples/current-zh.pdf"], "");
+    assert_eq!(out.status.code(), Some(2), "a registry that does not answer is an input error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn ministry_serve_runs_the_site_alone_from_the_published_trust_list() {
+    let dir = Dir::new("ministry-serve");
+    let d = &dir.0;
+    let out = dcert(d, &["demo", "--data-dir", "demo", "--no-serve"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let port = free_pair();
+    let config = include_str!("../../../../examples/ministry.toml")
+        .replace("moe-data/ministry.db", "demo/ministry.db")
+        .replace("list = \"moe-data/trust.json\"", "list = \"no-such-file.json\"");
+    std::fs::write(d.join("ministry.toml"), config).unwrap();
+    let out = dcert(
+        d,
+        &[
+            "ministry",
+            "staff-add",
+            "--config",
+            "ministry.toml",
+            "--username",
+            "editor",
+            "--name",
+            "編輯",
+            "--role",
+            "ministry_editor",
+        ],
+        "a long enough password\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dcert(
+        d,
+        &[
+            "ministry",
+            "staff-add",
+            "--config",
+            "ministry.toml",
+            "--username",
+            "x",
+            "--name",
+            "x",
+            "--role",
+            "registrar",
+        ],
+        "a long enough password\n",
+    );
+    assert_eq!(out.status.code(), Some(2), "a university role is refused");
+
+    let child = Command::new(env!("CARGO_BIN_EXE_dcert"))
+        .args(["ministry", "serve", "--config", "ministry.toml"])
+        .current_dir(d)
+        .env("DCERT_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    wait_healthy(&mut server, port);
+    let (_, _, served) = http(port, "GET", "/trust.json", &[], b"");
+    assert_eq!(served, std::fs::read(d.join("demo/trust.json")).unwrap(), "the database's latest list, not the file");
+    let (_, _, issuers) = http(port, "GET", "/api/v1/issuers", &[], b"");
+    let issuers: Value = serde_json::from_slice(&issuers).unwrap();
+    let ids: Vec<&str> = issuers["issuers"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["moe", "nkust"]);
+    let report = api(port, &std::fs::read(d.join("demo/samples/superseded.pdf")).unwrap());
+    assert_eq!(outcome(&report), ("warning", Some("superseded")), "the registry the demo filled");
+    let (status, _, login) = http(port, "GET", "/console/login", &[], b"");
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&login).contains("password"));
+}
