@@ -1683,7 +1683,8 @@ impl Store {
         .bind(&r.reason)
         .bind(r.at)
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(ministry::one_file_per_version)?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -88,19 +88,6 @@ pub enum Submission {
 const TAIWAN_OFFSET: i64 = 8 * 3600;
 
 impl Store {
-    /// Keeps one verification for statistics.
-    pub async fn record_verification(&self, v: &Verification) -> Result<()> {
-        sqlx::query("INSERT INTO verifications (at, sha256, outcome, reason, channel) VALUES ($1, $2, $3, $4, $5)")
-            .bind(v.at)
-            .bind(&v.sha256)
-            .bind(&v.outcome)
-            .bind(&v.reason)
-            .bind(&v.channel)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Keeps a batch of verifications for statistics, in one transaction.
     pub async fn record_verifications(&self, batch: &[Verification]) -> Result<()> {
         let mut tx = self.write_tx().await?;
@@ -397,7 +384,8 @@ impl Store {
             .bind(&record.reason)
             .bind(record.at)
             .execute(&mut *tx)
-            .await?
+            .await
+            .map_err(one_file_per_version)?
             .rows_affected();
         }
         tx.commit().await?;
@@ -431,4 +419,15 @@ fn faq_row(r: &sqlx::any::AnyRow) -> Result<FaqItem> {
         answer_zh: r.try_get(4)?,
         answer_en: r.try_get(5)?,
     })
+}
+
+/// A second issued file for the same certificate, language and version (the unique index of
+/// migration 4, hit by a race the handler's checks could not see) is a conflict, not a failure.
+pub(crate) fn one_file_per_version(e: sqlx::Error) -> StoreError {
+    match e.as_database_error() {
+        Some(d) if d.is_unique_violation() => {
+            StoreError::Conflict("another file is recorded for this certificate, language and version".into())
+        }
+        _ => StoreError::Database(e),
+    }
 }

@@ -366,6 +366,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
              FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
         ],
     },
+    Migration {
+        version: 4,
+        name: "one issued file per certificate version",
+        statements: &[
+            // Two files for the same certificate, language and version would both verify as
+            // current: the database refuses the second, whatever races the checks lose.
+            "CREATE UNIQUE INDEX registry_records_one_file_per_version ON registry_records \
+             (institution, number, language, version) WHERE event = 'issued'",
+        ],
+        sqlite_only: &[],
+        postgres_only: &[],
+    },
 ];
 
 /// Rewrites the placeholders of a statement for a backend.

@@ -122,6 +122,24 @@ pub struct StoredTrustList {
     pub json: String,
 }
 
+/// A table whose rows are revoked once: which row a value names, and how to say it.
+#[derive(Clone, Copy)]
+struct Revocable {
+    table: &'static str,
+    /// The column that names the row (with `institution`).
+    column: &'static str,
+    /// What a missing row is, for [`StoreError::NotFound`].
+    what: &'static str,
+    /// What a row is, in "this … is already revoked".
+    this: &'static str,
+}
+
+const CREDENTIAL_KEYS: Revocable =
+    Revocable { table: "institution_keys", column: "public_key_multibase", what: "credential key", this: "key" };
+
+const SIGNING_CERTIFICATES: Revocable =
+    Revocable { table: "institution_certificates", column: "sha256", what: "signing certificate", this: "certificate" };
+
 const INSTITUTION_SELECT: &str =
     "SELECT id, name_zh, name_en, address, credential_types, degree_levels, created_at, updated_at FROM institutions";
 const KEY_SELECT: &str = "SELECT id, institution, public_key_multibase, valid_from, valid_until, revoked_from, \
@@ -418,30 +436,7 @@ impl Store {
         from: i64,
         reason: &str,
     ) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "SELECT revoked_from FROM institution_keys WHERE institution = $1 AND public_key_multibase = $2",
-        )
-        .bind(institution)
-        .bind(public_key_multibase)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound("credential key"))?;
-        if let Some(already) = row.try_get::<Option<i64>, _>(0)? {
-            return Err(StoreError::Conflict(format!("this key is already revoked (from {already})")));
-        }
-        sqlx::query(
-            "UPDATE institution_keys SET revoked_from = $3, revocation_reason = $4 \
-             WHERE institution = $1 AND public_key_multibase = $2",
-        )
-        .bind(institution)
-        .bind(public_key_multibase)
-        .bind(from)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.revoke_once(&CREDENTIAL_KEYS, institution, public_key_multibase, from, reason).await
     }
 
     /// Revokes an institution's signing certificate (by the SHA-256 of its DER) from `from` on, once.
@@ -452,29 +447,47 @@ impl Store {
         from: i64,
         reason: &str,
     ) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let row =
-            sqlx::query("SELECT revoked_from FROM institution_certificates WHERE institution = $1 AND sha256 = $2")
-                .bind(institution)
-                .bind(sha256)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound("signing certificate"))?;
-        if let Some(already) = row.try_get::<Option<i64>, _>(0)? {
-            return Err(StoreError::Conflict(format!("this certificate is already revoked (from {already})")));
-        }
-        sqlx::query(
-            "UPDATE institution_certificates SET revoked_from = $3, revocation_reason = $4 \
-             WHERE institution = $1 AND sha256 = $2",
-        )
+        self.revoke_once(&SIGNING_CERTIFICATES, institution, sha256, from, reason).await
+    }
+
+    /// Sets the revocation of one row of `table` that is not revoked yet, in one statement: of
+    /// two revocations at once, the second changes no row (never the revocation the database
+    /// keeps) and is told the row is revoked already.
+    async fn revoke_once(
+        &self,
+        table: &Revocable,
+        institution: &str,
+        value: &str,
+        from: i64,
+        reason: &str,
+    ) -> Result<()> {
+        let Revocable { table: name, column, what, this } = *table;
+        let done = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE {name} SET revoked_from = $3, revocation_reason = $4 \
+             WHERE institution = $1 AND {column} = $2 AND revoked_from IS NULL"
+        )))
         .bind(institution)
-        .bind(sha256)
+        .bind(value)
         .bind(from)
         .bind(reason)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
-        Ok(())
+        if done.rows_affected() > 0 {
+            return Ok(());
+        }
+        // No row changed: there is none, or it is revoked already (perhaps a moment ago).
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT revoked_from FROM {name} WHERE institution = $1 AND {column} = $2"
+        )))
+        .bind(institution)
+        .bind(value)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound(what))?;
+        match row.try_get::<Option<i64>, _>(0)? {
+            Some(already) => Err(StoreError::Conflict(format!("this {this} is already revoked (from {already})"))),
+            None => Err(StoreError::Conflict(format!("this {this} could not be revoked; try again"))),
+        }
     }
 
     /// Keeps a newly signed trust list. Its sequence must follow the latest one's: a list signed

@@ -67,4 +67,10 @@
     button.disabled = true;
     form.classList.add("sending");
   });
+  // Back from the result page, the browser may restore the page as it was left: sending.
+  window.addEventListener("pageshow", function () {
+    button.disabled = false;
+    form.classList.remove("sending");
+    if (input.files && input.files.length) show(input.files[0]);
+  });
 })();

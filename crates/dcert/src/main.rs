@@ -248,9 +248,11 @@ struct VerifyArgs {
     /// The trust list (from trust export or the Ministry's site): offline verification.
     #[arg(long, required_unless_present = "registry", conflicts_with = "registry")]
     trust: Option<PathBuf>,
-    /// The Ministry's site, e.g. https://dcert.moe.gov.tw: the trust list and each file's
-    /// status (current, superseded, revoked) are asked of it. Give --root-fingerprint too.
-    #[arg(long)]
+    /// The Ministry's site, e.g. http://dcert.moe.gov.tw (plain HTTP: run it through a
+    /// TLS-terminating proxy across untrusted networks): the trust list and each file's status
+    /// (current, superseded, revoked) are asked of it. Needs --root-fingerprint, so that the
+    /// list is the Ministry's whoever answers.
+    #[arg(long, requires = "root_fingerprint")]
     registry: Option<String>,
     /// Print one JSON report per file, one per line, instead of text.
     #[arg(long)]
@@ -597,12 +599,6 @@ fn run(command: Command) -> Result<u8> {
             };
             let trust = TrustList::verify(&bytes, args.root_fingerprint)
                 .with_context(|| format!("the trust list {source} is not usable"))?;
-            if registry.is_some() && args.root_fingerprint.is_none() && !args.json {
-                eprintln!(
-                    "note: the trust list came from the registry itself; pass --root-fingerprint {} to pin the Ministry root",
-                    trust.root.fingerprint()
-                );
-            }
             let status: &dyn dcert_core::status::StatusSource = match &registry {
                 Some(r) => r,
                 None => &Offline,

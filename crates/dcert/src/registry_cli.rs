@@ -26,7 +26,8 @@ pub const REQUEST_FILE: &str = "registry-request.json";
 pub enum RegistryCommand {
     /// (Institution) Make new keys in a new directory and write the signed request to send to
     /// the Ministry: to join the registry, or with --rotate-from to replace the keys of a
-    /// directory already registered. The private keys never leave the directory.
+    /// directory already registered (signed with that directory's credential key too). The
+    /// private keys never leave their directories.
     Request(RequestArgs),
     /// (Ministry) Record an institution from its request and certify its signing key with the
     /// root; writes the certificate (PEM) to send back.
@@ -55,9 +56,12 @@ pub enum RegistryCommand {
         /// The certificate (PEM).
         certificate: PathBuf,
     },
-    /// (Ministry) Add an institution's new keys from its rotation request: a new credential key
-    /// ends the old one's window now (what it signed before stays valid); a new signing key is
-    /// certified. Writes the new certificate (PEM) to send back.
+    /// (Ministry) Add an institution's new keys from its rotation request, which must be signed
+    /// with a credential key the institution holds now (registered, valid now, not revoked): a
+    /// new credential key ends the old one's window now (what it signed before stays valid); a
+    /// new signing key is certified. Writes the new certificate (PEM) to send back. A lost or
+    /// compromised key cannot sign a rotation: revoke it (revoke-key) and onboard the
+    /// institution again from a new request.
     Rotate {
         /// The Ministry's database.
         #[arg(long)]
@@ -123,7 +127,10 @@ pub struct RequestArgs {
     /// The new directory for the keys and the request.
     #[arg(long)]
     out: PathBuf,
-    /// Replace the keys of this registered directory: the request names its institution.
+    /// Replace the keys of this registered directory: the request names its institution and is
+    /// signed with its credential key too, which must still be valid and not revoked. A lost or
+    /// compromised key cannot do this: the Ministry revokes it (dcert ministry revoke-key) and
+    /// the institution is onboarded again from a new request (without --rotate-from).
     #[arg(long, conflicts_with_all = ["id", "name_zh", "name_en", "address", "registry", "types", "levels"])]
     rotate_from: Option<PathBuf>,
     /// The registry id asked for: 2 to 32 lowercase letters, digits or '-'.
@@ -173,7 +180,7 @@ pub fn run(command: RegistryCommand) -> Result<()> {
 /// Runs one command as if the time were `now`.
 pub fn run_at(command: RegistryCommand, now: Timestamp) -> Result<()> {
     match command {
-        RegistryCommand::Request(args) => request(args),
+        RegistryCommand::Request(args) => request(args, now),
         RegistryCommand::Install { issuer, certificate } => {
             let pem = std::fs::read_to_string(&certificate)
                 .with_context(|| format!("cannot read {}", certificate.display()))?;
@@ -192,12 +199,35 @@ fn block_on(future: impl Future<Output = Result<()>>) -> Result<()> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
 }
 
-fn request(args: RequestArgs) -> Result<()> {
+/// Why a directory's credential key cannot sign a rotation at `now`, as far as the directory
+/// knows (the registry decides).
+fn not_current(key: &KeyEntry, now: Timestamp) -> Option<String> {
+    if let Some(from) = key.revoked_from {
+        return Some(format!("it is revoked from {from}"));
+    }
+    if now < key.valid_from || now >= key.valid_until {
+        return Some(format!("it is valid from {} to {}, not now", key.valid_from, key.valid_until));
+    }
+    None
+}
+
+fn request(args: RequestArgs, now: Timestamp) -> Result<()> {
     let out = &args.out;
-    if let Some(old) = &args.rotate_from {
-        let old = IssuerDir::open(old)?;
+    if let Some(old_dir) = &args.rotate_from {
+        let old = IssuerDir::open(old_dir)?;
+        if let Some(why) = not_current(&old.profile.credential_key, now) {
+            bail!(
+                "the credential key of {} cannot sign a rotation: {why}. A lost or compromised key is replaced \
+                 by revoking it (dcert ministry revoke-key, by the Ministry) and a new onboarding request \
+                 (dcert ministry request without --rotate-from)",
+                old_dir.display()
+            );
+        }
+        // The key the institution holds now proves the request; read before any new key is made.
+        let current = old.kit().with_context(|| format!("the credential key of {}", old_dir.display()))?;
         let (credential_key, signing_key) = IssuerDir::create_pending(out, &old.profile)?;
-        let request = RotationRequest::sign(&old.profile.id, Some(&credential_key), Some(&signing_key))?;
+        let request =
+            RotationRequest::sign(&old.profile.id, &current.credential_key, Some(&credential_key), Some(&signing_key))?;
         keystore::write_new(&out.join(REQUEST_FILE), &request.to_json(), 0o644)?;
         println!("Made new keys for {} in {}", old.profile.id, out.display());
     } else {
@@ -353,8 +383,10 @@ async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
             let root = RootDir::open(&root)?;
             let store = open(&database).await?;
             let url = url.unwrap_or_else(|| root.info.registry.clone());
+            // Numbered after the latest list kept: what a node served from a file before the
+            // first publication is not known here.
             let bytes =
-                registry::publish(&store, &root.signer_key()?, &root.cert, &root.signer_cert, &url, now).await?;
+                registry::publish(&store, &root.signer_key()?, &root.cert, &root.signer_cert, &url, None, now).await?;
             let list = dcert_core::trust::TrustList::verify(&bytes, Some(root.cert.fingerprint()))?;
             let sequence = list.content.sequence;
             audit(&store, "publish_trust_list", "trust_list", format!("sequence {sequence}"), now).await?;
@@ -594,6 +626,54 @@ mod tests {
 
         let store = block_on_store(&database);
         assert!(listing(&store, ts("2025-12-01T00:00:00Z")).contains("revoked from 2025-09-01T00:00:00Z"));
+
+        // A rotation signed with a key the registry no longer holds as current is refused, and
+        // says what to do instead: the first key was retired by the rotation, the second revoked.
+        for (from, name) in [(&nkust, "nkust-3"), (&nkust2, "nkust-4")] {
+            let dir = s.0.join(name);
+            let args = RequestArgs { rotate_from: Some(from.clone()), ..request_args(&dir) };
+            let args = RequestArgs { id: None, name_zh: None, name_en: None, address: None, registry: None, ..args };
+            run_at(RegistryCommand::Request(args), ts("2025-11-02T00:00:00Z")).unwrap();
+            let refused = run_at(
+                RegistryCommand::Rotate {
+                    database: database.clone(),
+                    root: root_dir.clone(),
+                    out: Some(s.0.join(format!("{name}.cert.pem"))),
+                    valid_until: None,
+                    request: dir.join(REQUEST_FILE),
+                },
+                ts("2025-11-02T00:00:00Z"),
+            )
+            .unwrap_err();
+            assert!(format!("{refused:#}").contains("revoke-key"), "{refused:#}");
+            assert!(!s.0.join(format!("{name}.cert.pem")).exists());
+        }
+        assert_eq!(block_on_store(&database), store, "nothing rotated");
+        // A directory that knows its key is revoked makes no request at all.
+        IssuerDir::open(&nkust2).unwrap().revoke(ts("2025-09-01T00:00:00Z"), "key compromise").unwrap();
+        let args = RequestArgs { rotate_from: Some(nkust2.clone()), ..request_args(&s.0.join("nkust-5")) };
+        let args = RequestArgs { id: None, name_zh: None, name_en: None, address: None, registry: None, ..args };
+        let refused = run_at(RegistryCommand::Request(args), ts("2025-11-02T00:00:00Z")).unwrap_err();
+        assert!(refused.to_string().contains("revoke-key"), "{refused:#}");
+        assert!(!s.0.join("nkust-5").exists());
+
+        // The lists of a registry stay under one root: another root publishes nothing.
+        let other = s.0.join("other-moe");
+        RootDir::create(&other, "http://localhost:8081", "Ministry of Education", ts("2025-01-01T00:00:00Z"), 20)
+            .unwrap();
+        let refused = run_at(
+            RegistryCommand::Publish {
+                database: database.clone(),
+                root: other,
+                registry: None,
+                out: Some(s.0.join("other.json")),
+            },
+            ts("2025-11-03T00:00:00Z"),
+        )
+        .unwrap_err();
+        assert!(refused.to_string().contains("another root"), "{refused:#}");
+        assert!(!s.0.join("other.json").exists());
+        assert_eq!(publish("2025-11-04T00:00:00Z").content.sequence, 3, "the same root still publishes");
     }
 
     #[test]

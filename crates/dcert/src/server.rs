@@ -227,6 +227,10 @@ pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
         ),
     };
     let mut state = ministry_state(store, trust_list, config.site).await?;
+    match fonts::load() {
+        Ok(fonts) => state = state.with_fonts(Arc::new(fonts)),
+        Err(e) => tracing::warn!(error = %e, "no certificate fonts: rare characters show as boxes on result pages"),
+    }
     if let Some(root_dir) = &config.trust.root_dir {
         state = state.with_registry_keys(registry_keys(root_dir)?);
     }

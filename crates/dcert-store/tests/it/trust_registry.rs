@@ -173,6 +173,48 @@ async fn a_key_or_certificate_is_revoked_once_and_the_database_refuses_to_delete
 }
 
 #[tokio::test]
+async fn of_revocations_at_once_of_the_same_key_or_certificate_one_is_kept_and_the_others_are_conflicts() {
+    let f = fixture().await;
+    for store in &f.stores {
+        onboard_nkust(store).await;
+        // Several at once, each from another time: exactly one is recorded, the others are told
+        // it is revoked already (not a database error from the trigger).
+        for (certificate, base) in [(false, 5_000), (true, 6_000)] {
+            let tasks: Vec<_> = (0..6)
+                .map(|i| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        match certificate {
+                            false => store.revoke_institution_key("nkust", "z6MkOld", base + i, "compromise").await,
+                            true => store.revoke_institution_certificate("nkust", "s1", base + i, "compromise").await,
+                        }
+                    })
+                })
+                .collect();
+            let mut results = Vec::new();
+            for task in tasks {
+                results.push(task.await.unwrap());
+            }
+            let won: Vec<i64> = (0..6).filter(|&i| results[i as usize].is_ok()).collect();
+            assert_eq!(won.len(), 1, "{results:?} on {:?}", store.backend());
+            for r in &results {
+                assert!(
+                    r.is_ok() || matches!(r, Err(StoreError::Conflict(m)) if m.contains("already revoked")),
+                    "{r:?} on {:?}",
+                    store.backend()
+                );
+            }
+            let kept = match certificate {
+                false => store.institution_keys("nkust").await.unwrap()[0].revoked_from,
+                true => store.institution_certificates("nkust").await.unwrap()[0].revoked_from,
+            };
+            assert_eq!(kept, Some(base + won[0]), "the revocation kept is the one that succeeded");
+        }
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
 async fn published_trust_lists_are_kept_in_sequence_and_the_latest_is_served() {
     let f = fixture().await;
     for store in &f.stores {

@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<MinistryState> {
         .route("/api/v1/verify", post(verify_api))
         .route("/api/v1/issuers", get(issuers))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/status/{issuer}/{number}/{language}/{version}", get(status_by_path))
         .route("/openapi.json", get(openapi))
 }
 
@@ -45,6 +46,8 @@ pub(crate) enum Refusal {
     TooMany(u64),
     /// The time budget ran out (503).
     TimedOut,
+    /// A page's form without the visitor's token (403).
+    Csrf,
     /// Anything else (500, logged).
     Internal,
 }
@@ -56,6 +59,7 @@ impl Refusal {
             Refusal::Empty | Refusal::NoFile | Refusal::Malformed => StatusCode::BAD_REQUEST,
             Refusal::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             Refusal::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Csrf => StatusCode::FORBIDDEN,
             Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -68,6 +72,7 @@ impl Refusal {
             Refusal::Malformed => "malformed_request",
             Refusal::TooMany(_) => "rate_limited",
             Refusal::TimedOut => "timed_out",
+            Refusal::Csrf => "csrf",
             Refusal::Internal => "internal",
         }
     }
@@ -78,9 +83,9 @@ impl Refusal {
             Refusal::TooLarge(limit) => {
                 let mb = limit / (1 << 20);
                 (
-                    format!("檔案超過 {mb} MB，不是本系統核發的電子證書。請上傳學校寄送的原始 PDF 檔案。"),
+                    format!("檔案超過 {mb} MB，超過電子證書檔案的大小上限。請上傳學校寄送的原始 PDF 檔案。"),
                     format!(
-                        "The file is larger than {mb} MB, so it is not a certificate file. Upload the original PDF the institution sent."
+                        "The file is larger than {mb} MB, the most a certificate file can be. Upload the original PDF the institution sent."
                     ),
                 )
             }
@@ -103,6 +108,10 @@ impl Refusal {
             Refusal::TimedOut => (
                 "驗證逾時，系統忙碌中，請稍後再試。".into(),
                 "The verification took too long; the service is busy. Try again later.".into(),
+            ),
+            Refusal::Csrf => (
+                "表單已過期或不是從本網站送出，請重新選擇檔案後再驗證一次。".into(),
+                "The form expired or did not come from this site. Choose the file again and verify.".into(),
             ),
             Refusal::Internal => ("系統發生錯誤，請稍後再試。".into(), "Something went wrong. Try again later.".into()),
         }
@@ -190,13 +199,16 @@ pub(crate) async fn run_verification(state: &MinistryState, bytes: Bytes, channe
     let budget = Duration::from_millis(state.config.verify_budget_ms);
     let started = tokio::time::Instant::now();
     let work = async {
-        let _slot = state.slots.acquire().await.map_err(|_| Refusal::Internal)?;
+        // The slot goes with the verification into its thread: a verification past its budget
+        // keeps its slot until it really ends, so slow files cannot pile up threads.
+        let slot = state.slots.clone().acquire_owned().await.map_err(|_| Refusal::Internal)?;
         let trust = state.trust();
         let store = state.store.clone();
         let limits = Limits { max_file_bytes: state.config.max_upload_bytes, ..Limits::default() };
         let runtime = tokio::runtime::Handle::current();
         let file = bytes.clone();
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let now = crate::now();
             let status = StoreStatus { store, runtime, now };
             verify::verify(&file, &trust.list, &status, now, &limits)
@@ -291,31 +303,59 @@ struct StatusParams {
     number: String,
     language: String,
     version: u32,
-    sha256: Option<String>,
+    sha256: String,
 }
 
 /// `GET /api/v1/status`: the registry's status of one file, for verifiers that hold the trust
-/// list themselves (`dcert verify --registry`).
-async fn status(
+/// list themselves (`dcert verify --registry`). The file's hash is required, so that only
+/// someone holding the file learns its status (numbers alone would tell who graduated), and
+/// the queries count against the client's allowance like verifications.
+async fn status(State(state): State<MinistryState>, request: Request) -> Response {
+    if let Err(r) = check_rate(&state, &request) {
+        return r.json();
+    }
+    let Ok(Query(p)) = Query::<StatusParams>::try_from_uri(request.uri()) else {
+        return bad_query("give issuer, number, language (zh or en), version and sha256 (the file's)");
+    };
+    answer_status(&state, p).await
+}
+
+#[derive(Deserialize)]
+struct FileHash {
+    sha256: Option<String>,
+}
+
+/// `GET /api/v1/status/{issuer}/{number}/{language}/{version}?sha256=…`: the address a
+/// credential's `credentialStatus` names.
+async fn status_by_path(
     State(state): State<MinistryState>,
-    params: Result<Query<StatusParams>, axum::extract::rejection::QueryRejection>,
+    axum::extract::Path((issuer, number, language, version)): axum::extract::Path<(String, String, String, u32)>,
+    request: Request,
 ) -> Response {
-    let bad = |message: &str| {
-        (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": { "code": "bad_query", "message": message } })))
-            .into_response()
+    if let Err(r) = check_rate(&state, &request) {
+        return r.json();
+    }
+    let sha256 = Query::<FileHash>::try_from_uri(request.uri()).ok().and_then(|q| q.0.sha256);
+    let Some(sha256) = sha256 else {
+        return bad_query("add ?sha256= with the file's SHA-256: only someone holding the file learns its status");
     };
-    let Ok(Query(p)) = params else {
-        return bad("give issuer, number, language (zh or en), version and optionally sha256");
-    };
+    answer_status(&state, StatusParams { issuer, number, language, version, sha256 }).await
+}
+
+fn bad_query(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": { "code": "bad_query", "message": message } })))
+        .into_response()
+}
+
+async fn answer_status(state: &MinistryState, p: StatusParams) -> Response {
     let Ok(language) = p.language.parse::<Language>() else {
-        return bad("language must be zh or en");
+        return bad_query("language must be zh or en");
     };
-    let file_sha256 = match p.sha256.as_deref().map(str::parse::<Sha256Digest>) {
-        None => None,
-        Some(Ok(h)) => Some(h),
-        Some(Err(_)) => return bad("sha256 must be 64 hexadecimal digits"),
+    let Ok(sha256) = p.sha256.parse::<Sha256Digest>() else {
+        return bad_query("sha256 must be 64 hexadecimal digits");
     };
-    let query = StatusQuery { issuer_id: p.issuer, number: p.number, language, version: p.version, file_sha256 };
+    let query =
+        StatusQuery { issuer_id: p.issuer, number: p.number, language, version: p.version, file_sha256: Some(sha256) };
     let store = state.store.clone();
     let runtime = tokio::runtime::Handle::current();
     let answer = tokio::task::spawn_blocking(move || StoreStatus { store, runtime, now: crate::now() }.status(&query))

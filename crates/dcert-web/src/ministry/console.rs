@@ -1301,6 +1301,29 @@ fn registry_error(t: Texts, e: &RegistryError) -> Result<String, AppError> {
         E::Proof(which) if which.starts_with("signing") => t.s(&key("signing_proof")).to_owned(),
         E::Proof(_) => t.s(&key("proof")).to_owned(),
         E::NothingToRotate => t.s(&key("nothing_to_rotate")).to_owned(),
+        E::CurrentKey(problem) => {
+            use registry::CurrentKeyProblem as P;
+            let why = match problem {
+                P::Missing => pick(t, "申請檔未附目前憑證金鑰的簽章", "the request carries no proof by a current key"),
+                P::BadProof => pick(t, "目前憑證金鑰的簽章驗證失敗", "the current key's proof does not verify"),
+                P::NotRegistered => pick(t, "所列金鑰不是此單位的憑證金鑰", "the key named is not one of its keys"),
+                P::Revoked => pick(t, "所列金鑰已經撤銷", "the key named is revoked"),
+                P::NotValidNow => pick(
+                    t,
+                    "所列金鑰目前不在有效期間內（已被更換或尚未生效）",
+                    "the key named is not valid now (replaced, or not yet valid)",
+                ),
+            };
+            let words = pick(
+                t,
+                "更換金鑰申請須同時以該單位目前持有的憑證金鑰簽署（已登錄、目前有效且未撤銷）：{}。\
+                 遺失或外洩的金鑰無法用於更換：請撤銷該金鑰，並請學校重新提出加入申請。",
+                "A rotation request must also be signed with a credential key the institution holds now \
+                 (registered, valid now, not revoked): {}. A lost or compromised key cannot sign one: revoke it, \
+                 and onboard the institution again from a new request.",
+            );
+            words.replacen("{}", why, 1)
+        }
         E::IdTaken(id) => t.f1(&key("id_taken"), id),
         E::UnknownInstitution(id) => t.f1(&key("unknown_institution"), id),
         E::KeyTaken => t.s(&key("key_taken")).to_owned(),
@@ -1309,6 +1332,20 @@ fn registry_error(t: Texts, e: &RegistryError) -> Result<String, AppError> {
         E::AlreadyRevoked(_) => t.s(&key("already_revoked")).to_owned(),
         E::Validity { from, root_until } => t.f(&key("validity"), &[&t.time(from.unix()), &t.time(root_until.unix())]),
         E::WrongCaKey => t.s(&key("wrong_ca_key")).to_owned(),
+        E::OtherRoot { published } => pick(
+            t,
+            "先前發布的信任清單使用另一個根憑證（指紋 {}），未以此根憑證發布。",
+            "The trust lists published so far are under another root (fingerprint {}); nothing was published.",
+        )
+        .replacen("{}", &published.to_string(), 1),
+        E::NotNewer { published, served } => pick(
+            t,
+            "最近發布的信任清單（第 {} 號）並不比本站目前提供的（第 {} 號）新，本站繼續提供目前的清單。",
+            "The trust list published last (sequence {}) is not newer than the one served (sequence {}); the one \
+             served stays.",
+        )
+        .replacen("{}", &published.to_string(), 1)
+        .replacen("{}", &served.to_string(), 1),
         E::Certificate(detail) => t.f1(&key("certificate"), detail),
         E::TrustList(detail) => t.f1(&key("trust_list"), detail),
         E::Conflict(detail) => t.f1(&key("conflict"), detail),
@@ -1882,9 +1919,16 @@ async fn publish_list(
         return refuse(vec![error], StatusCode::CONFLICT).await;
     }
     let _one_at_a_time = console.registry.lock().await;
-    let published =
-        registry::publish(&state.store, &keys.signer, &keys.root_cert, &keys.signer_cert, &keys.registry_url, now())
-            .await;
+    let published = registry::publish(
+        &state.store,
+        &keys.signer,
+        &keys.root_cert,
+        &keys.signer_cert,
+        &keys.registry_url,
+        Some(state.trust().list.content.sequence),
+        now(),
+    )
+    .await;
     let bytes = match published {
         Ok(bytes) => bytes,
         Err(e) => return refuse(vec![registry_error(t, &e)?], StatusCode::CONFLICT).await,
@@ -2351,7 +2395,13 @@ mod tests {
             RegistryError::Proof("signing key's proof"),
             RegistryError::TooLarge,
             RegistryError::KeyTaken,
+            RegistryError::OtherRoot { published: dcert_core::Sha256Digest::of(b"root") },
+            RegistryError::NotNewer { published: 3, served: 5 },
         ]);
+        use registry::CurrentKeyProblem as P;
+        for problem in [P::Missing, P::BadProof, P::NotRegistered, P::Revoked, P::NotValidNow] {
+            errors.push(RegistryError::CurrentKey(problem));
+        }
         for e in &errors {
             let words = registry_error(t, e).unwrap();
             assert!(!words.contains("the ") && !words.contains("degree"), "{e}: {words}");

@@ -33,6 +33,11 @@ impl RateLimiter {
             // Forget clients whose buckets have refilled: they lose nothing.
             let (capacity, rate) = (self.capacity, self.per_second);
             buckets.retain(|_, (tokens, at)| *tokens + (now - *at) * rate < capacity);
+            if buckets.len() >= MAX_CLIENTS {
+                // Still full (a flood of addresses): memory stays bounded; everyone starts over.
+                tracing::warn!(clients = buckets.len(), "the rate limiter forgot every client");
+                buckets.clear();
+            }
         }
         let (tokens, at) = buckets.entry(client.to_owned()).or_insert((self.capacity, now));
         *tokens = (*tokens + (now - *at).max(0.0) * self.per_second).min(self.capacity);

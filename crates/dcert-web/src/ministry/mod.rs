@@ -116,6 +116,9 @@ pub struct MinistryState {
     /// from the console; without them the console lists the registry but changes nothing that
     /// needs them.
     pub registry_keys: Option<Arc<RegistryKeys>>,
+    /// The certificates' fonts, to show names with rare characters (王𪚥) on result pages as
+    /// the certificate prints them.
+    pub fonts: Option<Arc<dcert_core::pdf::FontBook>>,
 }
 
 impl MinistryState {
@@ -136,12 +139,20 @@ impl MinistryState {
             stats: StatsSink::start(store_for_stats),
             issuance: None,
             registry_keys: None,
+            fonts: None,
         })
     }
 
     /// The same state, issuing teacher certificates with the Ministry's `issuance`.
     pub fn with_issuance(mut self, issuance: crate::worker::Issuance) -> Self {
+        self.fonts = Some(issuance.fonts.clone());
         self.issuance = Some(Arc::new(issuance));
+        self
+    }
+
+    /// The same state, with the certificates' fonts for rare characters on its pages.
+    pub fn with_fonts(mut self, fonts: Arc<dcert_core::pdf::FontBook>) -> Self {
+        self.fonts = Some(fonts);
         self
     }
 
@@ -167,7 +178,9 @@ pub fn ministry_router(state: MinistryState) -> Router {
         .merge(site::routes())
         .merge(api::routes())
         .nest("/console", console::routes())
-        .route("/api/v1/records", post(records::submit))
+        // A record is a few hundred bytes: the body is refused past records::MAX_BODY_BYTES
+        // before it is read whole.
+        .route("/api/v1/records", post(records::submit).layer(DefaultBodyLimit::max(records::MAX_BODY_BYTES)))
         .route("/healthz", get(healthz))
         .route("/trust.json", get(trust_list))
         .fallback(site::not_found)
@@ -176,24 +189,36 @@ pub fn ministry_router(state: MinistryState) -> Router {
         .with_state(state)
 }
 
-/// The client's address, for rate limits.
+/// The client's address, for rate limits and the audit log: the peer's, or behind a reverse
+/// proxy the last `X-Forwarded-For` entry (the one the proxy in front of this server added),
+/// read as an IP address. An IPv6 client counts by its /64, which one subscriber usually holds.
 pub(crate) fn client_address(
     state: &MinistryState,
     request_headers: &axum::http::HeaderMap,
     peer: Option<SocketAddr>,
 ) -> String {
-    if state.config.behind_proxy
-        && let Some(last) = request_headers
+    let forwarded = || {
+        request_headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .rfind(|s| !s.is_empty())
-    {
-        return last.to_owned();
+            .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+    };
+    let ip = if state.config.behind_proxy { forwarded().or(peer.map(|p| p.ip())) } else { peer.map(|p| p.ip()) };
+    match ip {
+        Some(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Some(ip) => ip.to_string(),
+        None => "-".into(),
     }
-    peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "-".into())
 }
 
 /// The visitor's CSRF token, put in the request by [`headers`].

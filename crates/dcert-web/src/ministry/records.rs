@@ -14,7 +14,7 @@
 //! dcert-records-v1\nPOST\n/api/v1/records\n{institution}\n{timestamp}\n{nonce}\n{hex SHA-256 of the body}
 //! ```
 //!
-//! Answers (JSON; an error is `{"error": "…", "code": "…"}`):
+//! Answers (JSON; an error is `{"error": {"code": "…", "message": "…"}}`):
 //!
 //! - 201 `recorded`; 200 `already_recorded` (the same record again: nothing changes);
 //! - 400 the body is not a record; 413 the body is over 64 KiB;
@@ -25,7 +25,9 @@
 //! - 409 a replayed nonce (`replay`), or a record that conflicts with the registry;
 //! - 422 a record that is not consistent in itself (unknown event, no reason, bad previous version).
 //!
-//! Records are only ever appended, in one transaction with the request's nonce. The payload is
+//! Records are only ever appended, in one transaction with the request's nonce, dated with
+//! the Ministry's time of receipt (the payload's `at` is the institution's issue time, checked
+//! to be no later than now). The payload is
 //! never logged (certificate numbers are personal data): only the institution and the outcome.
 
 use axum::Json;
@@ -87,6 +89,14 @@ impl Refusal {
 
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Refusal {
+        if let StoreError::Conflict(_) = e {
+            // Another file was recorded for the same certificate and version meanwhile.
+            return Refusal::new(
+                StatusCode::CONFLICT,
+                "conflicting_record",
+                "the registry already has another file for this certificate, language and version",
+            );
+        }
         tracing::error!(error = %e, "registry records: the database failed");
         Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the registry could not be reached; try again")
     }
@@ -99,7 +109,22 @@ impl IntoResponse for Refusal {
 }
 
 /// `POST /api/v1/records`.
-pub async fn submit(State(state): State<MinistryState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(
+    State(state): State<MinistryState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let message = format!("the body is over {MAX_BODY_BYTES} bytes");
+            return Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message).into_response();
+        }
+        Err(_) => {
+            return Refusal::new(StatusCode::BAD_REQUEST, "malformed_record", "the body could not be read")
+                .into_response();
+        }
+    };
     let claimed = single_header(&headers, INSTITUTION_HEADER).unwrap_or("-").to_owned();
     match accept(&state, &headers, &body, crate::now()).await {
         Ok((institution, outcome)) => {
@@ -107,7 +132,7 @@ pub async fn submit(State(state): State<MinistryState>, headers: HeaderMap, body
                 Submission::Recorded => (StatusCode::CREATED, "recorded"),
                 _ => (StatusCode::OK, "already_recorded"),
             };
-            tracing::info!(institution = %institution, outcome = code, "registry records: accepted");
+            tracing::debug!(institution = %institution, outcome = code, "registry records: accepted");
             (status, Json(json!({ "status": code }))).into_response()
         }
         Err(refusal) => {
@@ -284,7 +309,8 @@ async fn check(
         previous_sha256: if event == "issued" { p.previous_sha256.clone() } else { None },
         credential_type: p.credential_type.clone(),
         reason,
-        at: p.at,
+        // The registry's own time of receipt: verifiers trust it as the time the file existed.
+        at: now.unix(),
     };
     if p.event == "issued" {
         if p.reason.is_some() {

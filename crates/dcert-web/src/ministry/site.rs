@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dcert_core::model::{CredentialType, DegreeLevel, Language};
 use dcert_core::time::Timestamp;
-use dcert_core::verify::{CheckResult, Outcome, Report};
+use dcert_core::verify::{CheckName, CheckResult, Outcome, Report};
 use dcert_store::{FaqItem, NewsItem};
 
 use super::api::{self, Refusal};
@@ -28,9 +28,14 @@ pub(crate) fn routes() -> Router<MinistryState> {
         .route("/faq", get(faq))
         .route("/issuers", get(issuers))
         .route("/issuers/{id}", get(issuer))
+        .route("/v/{issuer}/{number}/{language}/{version}", get(scanned))
+        .route("/seal", get(seal_check))
         .route("/lang/{code}", get(crate::switch_language))
         .route("/static/site.css", get(crate::stylesheet))
         .route("/static/verify.js", get(script))
+        .route("/static/seal.js", get(seal_script))
+        .route("/static/rare.css", get(crate::rare_characters_css))
+        .route("/static/rare.font", get(rare_characters_font))
 }
 
 /// What every page of the site knows about its request.
@@ -70,6 +75,11 @@ impl Chrome {
         };
         let back = if self.section == "verify" { "/" } else { self.path.as_str() };
         format!("/lang/{other}?back={}", back.replace('&', "%26"))
+    }
+
+    /// A day stored as `YYYY-MM-DD`, as the page's language writes dates in lists.
+    pub fn day(&self, text: &str) -> String {
+        text.parse::<dcert_core::time::Date>().map(|d| self.t.short_date(&d)).unwrap_or_else(|_| text.to_owned())
     }
 
     /// Chinese or English, as the page's language.
@@ -163,7 +173,7 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
     };
     // The form carries the visitor's token; a form posted from elsewhere is refused.
     if c.csrf.is_empty() || !upload.csrf.as_deref().is_some_and(|t| crate::auth::constant_time_eq(&c.csrf, t)) {
-        return crate::AppError::Csrf.into_response();
+        return refused(c, &state, &Refusal::Csrf);
     }
     match api::run_verification(&state, upload.bytes, "page").await {
         Ok(report) => render(StatusCode::OK, result_page(c.at("verify"), &report, upload.name)),
@@ -173,7 +183,10 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
 
 fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultPage {
     let t = c.t;
+    let teacher = report.credential.as_ref().is_some_and(|c| c.credential_type == CredentialType::Teacher);
     let (outcome, title, lead) = match report.outcome {
+        // A teacher certificate is the Ministry's own: no institution certified it.
+        Outcome::Success if teacher => ("success", "moe.result.success", "moe.result.success.lead.teacher"),
         Outcome::Success => ("success", "moe.result.success", "moe.result.success.lead"),
         Outcome::Warning => ("warning", "moe.result.warning", "moe.result.warning.lead"),
         Outcome::Failure => ("failure", "moe.result.failure", "moe.result.failure.lead"),
@@ -230,6 +243,10 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
         .iter()
         .map(|check| {
             let (result, class) = match check.result {
+                // A newer version is a warning, not a failure of the file.
+                CheckResult::Fail if check.name == CheckName::RegistryStatus && report.outcome == Outcome::Warning => {
+                    ("moe.check.warning", "unknown")
+                }
                 CheckResult::Pass => ("moe.check.pass", "pass"),
                 CheckResult::Fail => ("moe.check.fail", "fail"),
                 CheckResult::Unknown => ("moe.check.unknown", "unknown"),
@@ -447,6 +464,157 @@ struct NotFoundPage {
 
 pub(crate) async fn not_found(c: Chrome) -> Response {
     render(StatusCode::NOT_FOUND, NotFoundPage { c })
+}
+
+#[derive(Template)]
+#[template(path = "ministry/scanned.html")]
+struct ScannedPage {
+    c: Chrome,
+}
+
+/// `/v/{issuer}/{number}/{language}/{version}`: where a certificate's QR code leads. The seal is
+/// in the address's fragment, which browsers keep to themselves: `seal.js` sends it to `/seal`;
+/// without JavaScript the page asks for the file instead.
+async fn scanned(c: Chrome) -> Response {
+    render(StatusCode::OK, ScannedPage { c: c.at("verify") })
+}
+
+#[derive(serde::Deserialize)]
+struct SealQuery {
+    s: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ministry/seal.html")]
+struct SealPage {
+    c: Chrome,
+    outcome: &'static str,
+    title: &'static str,
+    lead: String,
+    reason: Option<String>,
+    rows: Vec<Row>,
+}
+
+/// `/seal?s=DC1:…`: checks a QR code's seal against the trust list and the registry's status of
+/// that certificate version. It proves what the printed page says, not that a file is intact.
+async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Request) -> Response {
+    if let Err(r) = api::check_rate(&state, &request) {
+        return refused(c, &state, &r);
+    }
+    let text = axum::extract::Query::<SealQuery>::try_from_uri(request.uri())
+        .ok()
+        .and_then(|q| q.0.s)
+        .and_then(|s| dcert_core::seal::seal_from_qr_text(&s));
+    let t = c.t;
+    let trust = state.trust();
+    let Some(text) = text else {
+        return render(
+            StatusCode::BAD_REQUEST,
+            SealPage {
+                c: c.at("verify"),
+                outcome: "failure",
+                title: t.s("moe.result.failure"),
+                lead: t.s("moe.seal.missing").to_owned(),
+                reason: None,
+                rows: Vec::new(),
+            },
+        );
+    };
+    let sealed = match dcert_core::seal::verify(&text, &trust.list) {
+        Ok(v) => v,
+        Err(e) => {
+            return render(
+                StatusCode::OK,
+                SealPage {
+                    c: c.at("verify"),
+                    outcome: "failure",
+                    title: t.s("moe.result.failure"),
+                    lead: t.s("moe.seal.invalid").to_owned(),
+                    reason: Some(e.to_string()),
+                    rows: Vec::new(),
+                },
+            );
+        }
+    };
+    let d = &sealed.data;
+    let query = dcert_core::status::StatusQuery {
+        issuer_id: d.issuer_id.clone(),
+        number: d.number.clone(),
+        language: d.language,
+        version: d.version,
+        file_sha256: None,
+    };
+    let store = state.store.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let answer = tokio::task::spawn_blocking(move || {
+        use dcert_core::status::StatusSource;
+        super::StoreStatus { store, runtime, now: crate::now() }.status(&query)
+    })
+    .await
+    .unwrap_or(dcert_core::status::StatusAnswer::Unavailable { reason: "the status query stopped".into() });
+    use dcert_core::status::StatusAnswer as A;
+    let (outcome, title, lead, reason) = match &answer {
+        A::Current { .. } => ("success", "moe.result.success", t.s("moe.seal.success").to_owned(), None),
+        A::Superseded { latest_version, superseded_at, .. } => (
+            "warning",
+            "moe.result.warning",
+            t.s("moe.result.warning.lead").to_owned(),
+            Some(t.f("moe.result.warning.newer", &[&t.date(&superseded_at.date()), latest_version])),
+        ),
+        A::Revoked { .. } => (
+            "failure",
+            "moe.result.failure",
+            t.s("moe.result.failure.lead").to_owned(),
+            Some(t.s("moe.reason.revoked").to_owned()),
+        ),
+        A::NotRegistered { .. } => (
+            "failure",
+            "moe.result.failure",
+            t.s("moe.result.failure.lead").to_owned(),
+            Some(t.s("moe.reason.not_registered").to_owned()),
+        ),
+        A::Unavailable { .. } => ("warning", "moe.result.warning", t.s("moe.seal.status_unknown").to_owned(), None),
+    };
+    let kind = match d.credential_type {
+        CredentialType::Degree => "moe.type.degree",
+        CredentialType::Teacher => "moe.type.teacher",
+    };
+    let row = |label: &'static str, id: &'static str, value: String| Row { label: t.s(label), value, id };
+    let rows = vec![
+        row("moe.field.issuer", "issuer", c.pick(&sealed.issuer_name_zh, &sealed.issuer_name_en).to_owned()),
+        row("moe.field.type", "type", t.s(kind).to_owned()),
+        row("moe.field.number", "number", d.number.clone()),
+        row("moe.field.version", "version", d.version.to_string()),
+        row("moe.field.name", "name", c.pick(&d.name_zh, &d.name_en).to_owned()),
+        row("moe.field.birth", "birth", t.date(&d.birth_date)),
+        row("moe.seal.title", "title", d.title.clone()),
+        row("moe.seal.field", "field", d.field.clone()),
+        row("moe.seal.date", "date", t.date(&d.date)),
+        row("moe.field.diploma_number", "printed-number", d.printed_number.clone()),
+        row("moe.field.issued_at", "issued-at", t.time(d.issued_at.unix())),
+    ];
+    render(StatusCode::OK, SealPage { c: c.at("verify"), outcome, title: t.s(title), lead, reason, rows })
+}
+
+/// The glyphs of a page's rare characters, cut from the certificates' fallback font.
+async fn rare_characters_font(
+    State(state): State<MinistryState>,
+    axum::extract::Query(q): axum::extract::Query<crate::RareQuery>,
+) -> Response {
+    let Some(fonts) = state.fonts.clone() else { return StatusCode::NOT_FOUND.into_response() };
+    let chars = crate::parse_rare(&q.c);
+    match tokio::task::spawn_blocking(move || fonts.web_subset(&chars)).await.ok().flatten() {
+        Some(bytes) => ([(CONTENT_TYPE, "font/ttf"), (CACHE_CONTROL, "public, max-age=86400")], bytes).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn seal_script() -> Response {
+    (
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
+        include_str!("../../static/seal.js"),
+    )
+        .into_response()
 }
 
 async fn script() -> Response {

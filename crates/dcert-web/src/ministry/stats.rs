@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 #[derive(Clone, Debug)]
 pub struct StatsSink {
     tx: mpsc::Sender<Verification>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Verifications waiting to be written before new ones are dropped (and the drop logged).
@@ -22,19 +23,26 @@ impl StatsSink {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
-                if let Err(e) = store.record_verifications(&batch).await {
-                    tracing::error!(error = %e, lost = batch.len(), "verification statistics could not be written");
+                // One retry after a pause covers a database restarting or a long lock.
+                if store.record_verifications(&batch).await.is_err() {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    if let Err(e) = store.record_verifications(&batch).await {
+                        tracing::error!(error = %e, lost = batch.len(), "verification statistics could not be written");
+                    }
                 }
                 batch.clear();
             }
         });
-        StatsSink { tx }
+        StatsSink { tx, dropped: Default::default() }
     }
 
     /// Queues one verification.
     pub fn record(&self, v: Verification) {
         if self.tx.try_send(v).is_err() {
-            tracing::warn!("verification statistics are behind; one verification was not counted");
+            let n = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if n == 1 || n.is_multiple_of(1000) {
+                tracing::warn!(dropped = n, "verification statistics are behind; verifications were not counted");
+            }
         }
     }
 }

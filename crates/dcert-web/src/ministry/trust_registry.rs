@@ -8,6 +8,11 @@
 //! credential key and an ECDSA P-256 signature by its PDF signing key, each over the canonical
 //! (RFC 8785) request without the two signatures. The Ministry root then certifies the signing
 //! key. The Ministry never holds an institution's private key.
+//!
+//! A [`RotationRequest`] is proven the same way by each new key, and besides by a credential key
+//! the institution holds now (registered, valid now, not revoked): nobody but the institution can
+//! replace its keys. A key that is lost or compromised cannot prove a rotation: the Ministry
+//! revokes it ([`revoke_key`]) and onboards the institution again from a new request.
 
 use base64ct::Encoding as _;
 use dcert_core::credential::is_valid_issuer_id;
@@ -32,8 +37,11 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub const NEXT_UPDATE_DAYS: i64 = 30;
 /// What the proofs of an onboarding request sign before the canonical request.
 const ONBOARDING_CONTEXT: &[u8] = b"dcert onboarding request 1\n";
-/// What the proofs of a rotation request sign before the canonical request.
+/// What the proofs of a rotation request by its new keys sign before the canonical request.
 const ROTATION_CONTEXT: &[u8] = b"dcert key rotation request 1\n";
+/// What the proof of a rotation request by the institution's current credential key signs
+/// before the canonical request.
+const ROTATION_CURRENT_KEY_CONTEXT: &[u8] = b"dcert key rotation request by the current key 1\n";
 /// SubjectPublicKeyInfo of an uncompressed P-256 key, up to the point.
 const SPKI_P256: [u8; 26] = [
     0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
@@ -123,6 +131,14 @@ pub enum RegistryError {
     /// A rotation names no new key.
     #[error("a rotation needs a new credential key, a new signing key, or both")]
     NothingToRotate,
+    /// A rotation is not proven by a credential key the institution holds now; the reason is
+    /// one of [`CurrentKeyProblem`]'s.
+    #[error(
+        "a rotation must also be signed with a credential key the institution holds now (registered, valid now, \
+         not revoked): {0}. A lost or compromised key cannot sign one: the Ministry revokes it \
+         (dcert ministry revoke-key) and onboards the institution again from a new request"
+    )]
+    CurrentKey(CurrentKeyProblem),
     /// The id is taken.
     #[error("the institution id {0} is already registered")]
     IdTaken(String),
@@ -157,6 +173,27 @@ pub enum RegistryError {
     /// The private key given is not the root certificate's.
     #[error("the root CA key does not match the root certificate")]
     WrongCaKey,
+    /// The root is not the one of the trust lists published before: a list under another root
+    /// would replace them, and the nodes serving them would not follow.
+    #[error(
+        "the trust lists published so far are under another root (fingerprint {published}); a list is signed \
+         only with the root they are under"
+    )]
+    OtherRoot {
+        /// The SHA-256 of the root certificate of the list published last.
+        published: Sha256Digest,
+    },
+    /// The list published last is not newer than the one served: it is not served.
+    #[error(
+        "the trust list published last (sequence {published}) is not newer than the one served (sequence \
+         {served}); the one served stays"
+    )]
+    NotNewer {
+        /// The sequence of the list published last.
+        published: u64,
+        /// The sequence of the list served.
+        served: u64,
+    },
     /// The certificate could not be issued.
     #[error("the signing certificate could not be issued: {0}")]
     Certificate(#[from] CertError),
@@ -169,6 +206,26 @@ pub enum RegistryError {
     /// The database failed.
     #[error("the registry database failed: {0}")]
     Store(StoreError),
+}
+
+/// Why a rotation is not proven by a credential key the institution holds now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CurrentKeyProblem {
+    /// The request names no current key, or carries no proof by it.
+    #[error("the request carries no proof by a current credential key")]
+    Missing,
+    /// The proof does not verify under the key named.
+    #[error("the proof by the current credential key does not verify")]
+    BadProof,
+    /// The key named is not one of the institution's credential keys.
+    #[error("the key named is not a credential key of this institution")]
+    NotRegistered,
+    /// The key named is revoked.
+    #[error("the key named is revoked")]
+    Revoked,
+    /// The key named is not valid now: its window has ended (a rotation ended it) or not begun.
+    #[error("the key named is not valid now (its window has ended or not begun)")]
+    NotValidNow,
 }
 
 impl From<StoreError> for RegistryError {
@@ -272,12 +329,18 @@ pub struct OnboardingRequest {
     pub signing_proof: String,
 }
 
-/// A request to add a new credential key, a new signing key, or both, to an institution.
+/// A request to add a new credential key, a new signing key, or both, to an institution: proven
+/// by each new key, and by a credential key the institution holds now (`currentKey`), each over
+/// the canonical request without the proofs, after a context of its own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotationRequest {
     /// The institution's registry id.
     pub id: String,
+    /// The credential key the institution holds now (Multikey), which signs `currentProof`.
+    /// Optional in the JSON so that a request without it is refused in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_key: Option<String>,
     /// The new credential key, an Ed25519 Multikey.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_key: Option<String>,
@@ -290,6 +353,9 @@ pub struct RotationRequest {
     /// The new signing key's signature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_proof: Option<String>,
+    /// The current credential key's Ed25519 signature (base58btc, `z…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_proof: Option<String>,
 }
 
 /// A P-256 public key as base64 SubjectPublicKeyInfo DER, as requests carry it.
@@ -333,6 +399,7 @@ fn signed_message(context: &[u8], request: &impl Serialize) -> Result<Vec<u8>, R
     if let Some(map) = value.as_object_mut() {
         map.remove("proof");
         map.remove("signingProof");
+        map.remove("currentProof");
     }
     let canonical = dcert_core::jcs::canonicalize(&value).map_err(|e| RegistryError::Shape(e.to_string()))?;
     Ok([context, &canonical[..]].concat())
@@ -363,6 +430,8 @@ pub struct ProvenKeys {
     pub credential: Option<CredentialPublicKey>,
     /// The signing key, if the request names one.
     pub signing: Option<EcPublicKey>,
+    /// The credential key the institution holds now, which proved a rotation request.
+    pub current: CredentialPublicKey,
 }
 
 impl OnboardingRequest {
@@ -431,22 +500,28 @@ impl OnboardingRequest {
 }
 
 impl RotationRequest {
-    /// The request for institution `id`, signed with each new key given (on its side).
+    /// The request for institution `id`, signed with the credential key it holds now and with
+    /// each new key given (on its side).
     pub fn sign(
         id: &str,
+        current_key: &CredentialKey,
         credential_key: Option<&CredentialKey>,
         signing_key: Option<&EcKey>,
     ) -> Result<Self, RegistryError> {
         let mut request = RotationRequest {
             id: id.to_owned(),
+            current_key: Some(current_key.public().to_multikey()),
             credential_key: credential_key.map(|k| k.public().to_multikey()),
             signing_key: signing_key.map(|k| signing_key_text(&k.public())),
             proof: None,
             signing_proof: None,
+            current_proof: None,
         };
         let message = signed_message(ROTATION_CONTEXT, &request)?;
         request.proof = credential_key.map(|k| keys::encode_base58btc(&k.sign(&message)));
         request.signing_proof = signing_key.map(|k| keys::encode_base58btc(&k.sign_raw(&message)));
+        let by_current = signed_message(ROTATION_CURRENT_KEY_CONTEXT, &request)?;
+        request.current_proof = Some(keys::encode_base58btc(&current_key.sign(&by_current)));
         Ok(request)
     }
 
@@ -462,7 +537,9 @@ impl RotationRequest {
         out
     }
 
-    /// Checks the id, the keys and a proof of possession for each key.
+    /// Checks the id, the keys, a proof of possession for each new key, and the proof by the
+    /// current key it names (whether the registry holds that key as current is for
+    /// [`check_rotation`] to say).
     pub fn check(&self) -> Result<ProvenKeys, RegistryError> {
         if !is_valid_issuer_id(&self.id) {
             return Err(RegistryError::InvalidId(self.id.clone()));
@@ -470,6 +547,10 @@ impl RotationRequest {
         if self.credential_key.is_none() && self.signing_key.is_none() {
             return Err(RegistryError::NothingToRotate);
         }
+        // Before the proofs: a request signed by its new keys only is told what it lacks.
+        let (Some(current), Some(current_proof)) = (&self.current_key, &self.current_proof) else {
+            return Err(RegistryError::CurrentKey(CurrentKeyProblem::Missing));
+        };
         let message = signed_message(ROTATION_CONTEXT, self)?;
         let credential = match &self.credential_key {
             Some(text) => {
@@ -495,7 +576,11 @@ impl RotationRequest {
             }
             None => None,
         };
-        Ok(ProvenKeys { credential, signing })
+        let current = parse_credential_key(current)?;
+        let by_current = signed_message(ROTATION_CURRENT_KEY_CONTEXT, self)?;
+        check_credential_proof(&current, &by_current, current_proof)
+            .map_err(|_| RegistryError::CurrentKey(CurrentKeyProblem::BadProof))?;
+        Ok(ProvenKeys { credential, signing, current })
     }
 }
 
@@ -572,17 +657,44 @@ pub async fn check_onboarding(
     Ok((credential, signing))
 }
 
-/// Checks a rotation request as [`rotate_key`] does (the request itself, a registered
-/// institution, keys not registered yet) and records nothing; returns the institution and the
-/// new keys.
+/// Checks a rotation request as [`rotate_key`] does now and records nothing: see
+/// [`check_rotation_at`].
 pub async fn check_rotation(
     store: &Store,
     request: &RotationRequest,
 ) -> Result<(Institution, ProvenKeys), RegistryError> {
+    check_rotation_at(store, request, crate::now()).await
+}
+
+/// Checks a rotation request as [`rotate_key`] does at `now` (the request itself, a registered
+/// institution, new keys not registered yet, and a proof by a credential key the institution
+/// holds at `now`: registered to it, in its window, not revoked) and records nothing; returns
+/// the institution and the keys.
+pub async fn check_rotation_at(
+    store: &Store,
+    request: &RotationRequest,
+    now: Timestamp,
+) -> Result<(Institution, ProvenKeys), RegistryError> {
     let proven = request.check()?;
     let institution =
         store.institution(&request.id).await?.ok_or_else(|| RegistryError::UnknownInstitution(request.id.clone()))?;
-    check_keys_free(&store.trust_registry().await?, &request.id, proven.credential.as_ref(), proven.signing.as_ref())?;
+    let registry = store.trust_registry().await?;
+    check_keys_free(&registry, &request.id, proven.credential.as_ref(), proven.signing.as_ref())?;
+    let current = proven.current.to_multikey();
+    let key = registry
+        .iter()
+        .filter(|r| r.institution.id == request.id)
+        .flat_map(|r| &r.keys)
+        .find(|k| k.public_key_multibase == current)
+        .ok_or(RegistryError::CurrentKey(CurrentKeyProblem::NotRegistered))?;
+    if key.revoked_from.is_some() {
+        // Revoked from any time, even a later one: a key under suspicion replaces no key.
+        return Err(RegistryError::CurrentKey(CurrentKeyProblem::Revoked));
+    }
+    // Open at `now`, as a rotation finds the keys whose window it ends.
+    if !(key.valid_from <= now.unix() && now.unix() < key.valid_until) {
+        return Err(RegistryError::CurrentKey(CurrentKeyProblem::NotValidNow));
+    }
     Ok((institution, proven))
 }
 
@@ -639,7 +751,8 @@ pub struct Rotated {
     pub certificate: Option<ParsedCert>,
 }
 
-/// Rotates an institution's keys: a new credential key, valid from `now` to `valid_until`, ends
+/// Rotates an institution's keys, from a request proven by a credential key it holds at `now`
+/// (see [`check_rotation_at`]): a new credential key, valid from `now` to `valid_until`, ends
 /// the window of its current keys at `now` (what they signed before stays valid); a new signing
 /// key is certified from `now` to `valid_until` beside the old certificates, which stay valid.
 pub async fn rotate_key(
@@ -650,7 +763,7 @@ pub async fn rotate_key(
     now: Timestamp,
     valid_until: Timestamp,
 ) -> Result<Rotated, RegistryError> {
-    let (institution, proven) = check_rotation(store, request).await?;
+    let (institution, proven) = check_rotation_at(store, request, now).await?;
     if proven.credential.is_some() && valid_until <= now {
         return Err(RegistryError::Validity { from: now, root_until: root_cert.validity().1 });
     }
@@ -658,7 +771,7 @@ pub async fn rotate_key(
         Some(key) => Some(certify(ca, root_cert, &institution.name_en, key, now, valid_until)?),
         None => None,
     };
-    let multikey = proven.credential.map(|k| k.to_multikey());
+    let multikey = proven.credential.as_ref().map(|k| k.to_multikey());
     let key = multikey.as_deref().map(|m| NewInstitutionKey {
         public_key_multibase: m,
         valid_from: now.unix(),
@@ -770,20 +883,37 @@ pub fn issuer_entry(r: &RegisteredInstitution) -> IssuerEntry {
     }
 }
 
-/// Builds the trust list from the registry (sequence: the previous one's plus one; next update
-/// in [`NEXT_UPDATE_DAYS`] days), signs it, checks that it verifies under the root, keeps it, and
-/// returns its exact bytes: what `/trust.json` serves and `dcert verify --trust` reads.
+/// Builds the trust list from the registry (next update in [`NEXT_UPDATE_DAYS`] days), signs
+/// it, checks that it verifies under the root, keeps it, and returns its exact bytes: what
+/// `/trust.json` serves and `dcert verify --trust` reads.
+///
+/// Its sequence is one more than the larger of the latest list kept and `served` (the sequence
+/// of a list served now that may not be kept, such as a file served until a first list is
+/// published). The root must be the one of the latest list kept, if any
+/// ([`RegistryError::OtherRoot`]): the trust lists of a registry stay under one root.
 pub async fn publish(
     store: &Store,
     signer: &EcKey,
     root_cert: &ParsedCert,
     signer_cert: &ParsedCert,
     registry_url: &str,
+    served: Option<u64>,
     now: Timestamp,
 ) -> Result<Vec<u8>, RegistryError> {
-    let previous = store.latest_trust_list().await?.map_or(0, |l| l.sequence);
-    let sequence =
-        previous.checked_add(1).ok_or_else(|| RegistryError::Conflict("the sequence is exhausted".into()))?;
+    let latest = store.latest_trust_list().await?;
+    if let Some(latest) = &latest {
+        let published = TrustList::verify(latest.json.as_bytes(), None)?.root.fingerprint();
+        if published != root_cert.fingerprint() {
+            return Err(RegistryError::OtherRoot { published });
+        }
+    }
+    let previous = latest.map_or(0, |l| l.sequence);
+    let previous = u64::try_from(previous).map_err(|_| RegistryError::Conflict("bad sequence".into()))?;
+    let sequence = previous
+        .max(served.unwrap_or(0))
+        .checked_add(1)
+        .and_then(|s| i64::try_from(s).ok())
+        .ok_or_else(|| RegistryError::Conflict("the sequence is exhausted".into()))?;
     let issuers = store.trust_registry().await?.iter().map(issuer_entry).collect();
     let content = TrustListContent {
         kind: "DcertTrustList".into(),
@@ -813,7 +943,8 @@ pub async fn latest(store: &Store) -> Result<Option<Vec<u8>>, RegistryError> {
 }
 
 /// Serves the trust list published last in the registry, if it differs from the one served:
-/// it must verify under the same root as the one served. Returns whether it changed. Call it
+/// it must verify under the same root as the one served and have a greater sequence (no
+/// rollback to an older list, [`RegistryError::NotNewer`]). Returns whether it changed. Call it
 /// after [`publish`], and now and then on every node that serves the Ministry's site.
 pub async fn refresh(state: &MinistryState) -> Result<bool, RegistryError> {
     let Some(bytes) = latest(&state.store).await? else { return Ok(false) };
@@ -822,7 +953,19 @@ pub async fn refresh(state: &MinistryState) -> Result<bool, RegistryError> {
         return Ok(false);
     }
     let list = TrustList::verify(&bytes, Some(served.list.root.fingerprint()))?;
-    *state.trust.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(Published { bytes, list });
-    tracing::info!(sequence = state.trust().list.content.sequence, "serving a new trust list");
+    let published = list.content.sequence;
+    {
+        // Compared again under the lock: another refresh may have served a list meanwhile.
+        let mut slot = state.trust.write().unwrap_or_else(|p| p.into_inner());
+        if slot.bytes == bytes {
+            return Ok(false);
+        }
+        let served = slot.list.content.sequence;
+        if published <= served {
+            return Err(RegistryError::NotNewer { published, served });
+        }
+        *slot = std::sync::Arc::new(Published { bytes, list });
+    }
+    tracing::info!(sequence = published, "serving a new trust list");
     Ok(true)
 }

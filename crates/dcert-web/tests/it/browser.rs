@@ -637,7 +637,7 @@ async fn a_visitor_picks_each_sample_with_the_file_picker_and_sees_its_result_in
             b.choose_language(lang).await;
             b.find("#file").await.send_keys(&path.display().to_string()).await.unwrap();
             b.wait_text("#status-name", name).await;
-            let ready = if lang == "zh" { "上傳成功" } else { "ready" };
+            let ready = if lang == "zh" { "已選擇檔案" } else { "File chosen" };
             b.wait_text("#status-message", ready).await;
             assert_eq!(b.find("#step-2").await.attr("class").await.unwrap().as_deref(), Some("current"));
             if *name == "current-zh.pdf" {

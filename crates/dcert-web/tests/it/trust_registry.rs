@@ -15,7 +15,7 @@ use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNE
 use dcert_core::{Sha256Digest, Timestamp};
 use dcert_store::Store;
 use dcert_web::ministry::trust_registry::{
-    self as registry, InstitutionDetails, OnboardingRequest, RegistryError, Revoked, RotationRequest,
+    self as registry, CurrentKeyProblem, InstitutionDetails, OnboardingRequest, RegistryError, Revoked, RotationRequest,
 };
 use dcert_web::ministry::{MinistryConfig, MinistryState};
 
@@ -39,7 +39,12 @@ struct Ministry {
 
 impl Ministry {
     async fn new() -> Ministry {
-        let ca = EcKey::from_seed(&[1; 32]).unwrap();
+        Ministry::with_root(1).await
+    }
+
+    /// A Ministry whose root and signer keys are made from `seed` and `seed + 1`.
+    async fn with_root(seed: u8) -> Ministry {
+        let ca = EcKey::from_seed(&[seed; 32]).unwrap();
         let profile = |cn: &str, role| CertProfile {
             common_name: cn.into(),
             organization: "Ministry of Education, R.O.C. (Taiwan)".into(),
@@ -51,7 +56,7 @@ impl Ministry {
             &x509::issue(&profile("dcert Root CA", CertRole::Root), &ca.public(), None, &ca).unwrap(),
         )
         .unwrap();
-        let signer = EcKey::from_seed(&[2; 32]).unwrap();
+        let signer = EcKey::from_seed(&[seed + 1; 32]).unwrap();
         let signer_cert = ParsedCert::from_der(
             &x509::issue(
                 &profile(TRUST_LIST_SIGNER_CN, CertRole::TrustListSigner),
@@ -76,7 +81,17 @@ impl Ministry {
     }
 
     async fn publish(&self, at: &str) -> Vec<u8> {
-        registry::publish(&self.store, &self.signer, &self.root, &self.signer_cert, REGISTRY, ts(at)).await.unwrap()
+        self.publish_to(&self.store, None, at).await.unwrap()
+    }
+
+    /// Publishes into `store` with this Ministry's keys, numbered above `served`.
+    async fn publish_to(&self, store: &Store, served: Option<u64>, at: &str) -> Result<Vec<u8>, RegistryError> {
+        registry::publish(store, &self.signer, &self.root, &self.signer_cert, REGISTRY, served, ts(at)).await
+    }
+
+    /// Another, empty registry database.
+    async fn other_store(&self, name: &str) -> Store {
+        Store::open(&format!("sqlite://{}", self._dir.0.join(format!("{name}.db")).display())).await.unwrap()
     }
 
     /// Publishes, and reads the list back as a verifier that pins the root does.
@@ -230,7 +245,7 @@ async fn after_a_rotation_a_file_signed_with_the_old_key_before_it_verifies_and_
     let before = issue_at(&old_kit, "NKUST-1132-000001", "2025-03-01T00:00:00Z");
 
     let new = Keys::new(30);
-    let rotation = RotationRequest::sign("nkust", Some(&new.credential), Some(&new.signing)).unwrap();
+    let rotation = RotationRequest::sign("nkust", &old.credential, Some(&new.credential), Some(&new.signing)).unwrap();
     let rotated = m.rotate(&rotation, "2025-06-01T00:00:00Z").await.unwrap();
     assert_eq!(rotated.credential_key, Some(new.credential.public().to_multikey()));
     let new_cert = rotated.certificate.unwrap();
@@ -249,12 +264,13 @@ async fn after_a_rotation_a_file_signed_with_the_old_key_before_it_verifies_and_
     assert_eq!(verdict(&with_new_keys, &trust), SUCCESS);
 
     // A rotation is proven by the new keys: a proof by other keys, or a key already used, is refused.
-    let mut forged = RotationRequest::sign("nkust", Some(&Keys::new(40).credential), None).unwrap();
+    let mut forged = RotationRequest::sign("nkust", &new.credential, Some(&Keys::new(40).credential), None).unwrap();
     forged.credential_key = Some(Keys::new(50).credential.public().to_multikey());
     assert!(matches!(m.rotate(&forged, "2025-08-01T00:00:00Z").await, Err(RegistryError::Proof(_))));
-    let reused = RotationRequest::sign("nkust", Some(&old.credential), None).unwrap();
+    let reused = RotationRequest::sign("nkust", &new.credential, Some(&old.credential), None).unwrap();
     assert!(matches!(m.rotate(&reused, "2025-08-01T00:00:00Z").await, Err(RegistryError::KeyTaken)));
-    let unknown = RotationRequest::sign("nobody", Some(&Keys::new(60).credential), None).unwrap();
+    let unknown =
+        RotationRequest::sign("nobody", &Keys::new(62).credential, Some(&Keys::new(60).credential), None).unwrap();
     assert!(matches!(m.rotate(&unknown, "2025-08-01T00:00:00Z").await, Err(RegistryError::UnknownInstitution(_))));
     assert_eq!(m.counts().await, (1, 2, 2));
 }
@@ -364,6 +380,147 @@ async fn publishing_twice_increments_the_sequence_and_the_site_serves_the_latest
 
     let unknown = registry::update_institution(&m.store, "nobody", &changed, ts("2025-03-02T00:00:00Z")).await;
     assert!(matches!(unknown, Err(RegistryError::UnknownInstitution(_))));
+}
+
+/// Whether `result` is a refusal for want of a proof by a current key, for `problem`.
+fn refused_for<T: std::fmt::Debug>(result: &Result<T, RegistryError>, problem: CurrentKeyProblem) -> bool {
+    matches!(result, Err(RegistryError::CurrentKey(p)) if *p == problem)
+}
+
+#[tokio::test]
+async fn a_rotation_not_proven_by_a_key_the_institution_holds_now_is_refused_and_changes_nothing() {
+    let m = Ministry::new().await;
+    let real = Keys::new(10);
+    m.onboard(&request("nkust", &nkust(), &real), "2025-01-01T00:00:00Z").await.unwrap();
+    let ntu_keys = Keys::new(20);
+    m.onboard(&request("ntu", &ntu(), &ntu_keys), "2025-01-02T00:00:00Z").await.unwrap();
+    let before = m.store.trust_registry().await.unwrap();
+    let attacker = Keys::new(70);
+    let by = |current: &CredentialKey| {
+        RotationRequest::sign("nkust", current, Some(&attacker.credential), Some(&attacker.signing)).unwrap()
+    };
+    let at = "2025-03-01T00:00:00Z";
+
+    // Anyone can make keys and sign with them: a key of their own, or another institution's, is
+    // not the institution's key.
+    let own = m.rotate(&by(&Keys::new(72).credential), at).await;
+    assert!(refused_for(&own, CurrentKeyProblem::NotRegistered), "{own:?}");
+    let other = m.rotate(&by(&ntu_keys.credential), at).await;
+    assert!(refused_for(&other, CurrentKeyProblem::NotRegistered), "{other:?}");
+    // Signed by the new keys only, as rotation requests were before: the JSON still reads, the
+    // rotation is refused, and the refusal says what to do about a lost key.
+    let mut only_new = by(&real.credential);
+    only_new.current_proof = None;
+    let json = only_new.to_json();
+    assert!(!String::from_utf8_lossy(&json).contains("currentProof"));
+    let refused = m.rotate(&RotationRequest::parse(&json).unwrap(), at).await;
+    assert!(refused_for(&refused, CurrentKeyProblem::Missing), "{refused:?}");
+    let words = refused.unwrap_err().to_string();
+    assert!(words.contains("revoke-key") && words.contains("onboards the institution again"), "{words}");
+    let unnamed = RotationRequest { current_key: None, ..by(&real.credential) };
+    assert!(refused_for(&m.rotate(&unnamed, at).await, CurrentKeyProblem::Missing));
+    // The real key's signature of another request does not prove this one.
+    let genuine = RotationRequest::sign("nkust", &real.credential, Some(&Keys::new(74).credential), None).unwrap();
+    let replayed = RotationRequest { current_proof: genuine.current_proof.clone(), ..by(&real.credential) };
+    let refused = m.rotate(&replayed, at).await;
+    assert!(refused_for(&refused, CurrentKeyProblem::BadProof), "{refused:?}");
+    // A new key's proof is not a proof by the current key, even by the same key over the same
+    // request (the two sign after distinct contexts).
+    let mut swapped = RotationRequest::sign("nkust", &attacker.credential, Some(&attacker.credential), None).unwrap();
+    swapped.current_proof = swapped.proof.clone();
+    assert!(refused_for(&m.rotate(&swapped, at).await, CurrentKeyProblem::BadProof));
+    // Before the key's window.
+    let early = m.rotate(&by(&real.credential), "2024-12-31T00:00:00Z").await;
+    assert!(refused_for(&early, CurrentKeyProblem::NotValidNow), "{early:?}");
+    assert_eq!(m.store.trust_registry().await.unwrap(), before, "nothing changed");
+
+    // The institution rotates with its real key; the key it replaced proves nothing afterwards.
+    let new = Keys::new(30);
+    let rotation = RotationRequest::sign("nkust", &real.credential, Some(&new.credential), Some(&new.signing)).unwrap();
+    let rotation = RotationRequest::parse(&rotation.to_json()).unwrap();
+    m.rotate(&rotation, "2025-06-01T00:00:00Z").await.unwrap();
+    let after_rotation = m.store.trust_registry().await.unwrap();
+    let retired = m.rotate(&by(&real.credential), "2025-07-01T00:00:00Z").await;
+    assert!(refused_for(&retired, CurrentKeyProblem::NotValidNow), "{retired:?}");
+    assert_eq!(m.store.trust_registry().await.unwrap(), after_rotation, "nothing changed");
+    // A revoked key proves nothing either, even before the time it is revoked from.
+    let multikey = new.credential.public().to_multikey();
+    registry::revoke_key(&m.store, "nkust", &multikey, ts("2025-12-01T00:00:00Z"), "key compromise").await.unwrap();
+    let revoked_state = m.store.trust_registry().await.unwrap();
+    let revoked = m.rotate(&by(&new.credential), "2025-08-01T00:00:00Z").await;
+    assert!(refused_for(&revoked, CurrentKeyProblem::Revoked), "{revoked:?}");
+    assert!(matches!(
+        registry::check_rotation(&m.store, &by(&new.credential)).await,
+        Err(RegistryError::CurrentKey(_))
+    ));
+    assert_eq!(m.store.trust_registry().await.unwrap(), revoked_state, "nothing changed");
+    assert_eq!(m.counts().await, (2, 3, 3), "only the real rotation was recorded");
+    let trust = m.published("2025-08-02T00:00:00Z").await;
+    let listed: Vec<&str> =
+        trust.issuer("nkust").unwrap().keys.iter().map(|k| k.entry.public_key_multibase.as_str()).collect();
+    assert!(!listed.contains(&attacker.credential.public().to_multikey().as_str()));
+}
+
+#[tokio::test]
+async fn a_list_under_another_root_is_not_published_over_the_lists_kept_and_not_served() {
+    let m = Ministry::new().await;
+    m.onboard(&request("nkust", &nkust(), &Keys::new(10)), "2025-01-01T00:00:00Z").await.unwrap();
+    let first = m.publish("2025-02-01T00:00:00Z").await;
+    let other = Ministry::with_root(5).await;
+    assert_ne!(other.root.fingerprint(), m.root.fingerprint());
+    other.onboard(&request("nkust", &nkust(), &Keys::new(10)), "2025-01-01T00:00:00Z").await.unwrap();
+
+    // `dcert ministry publish --root OTHER` on this registry: refused, nothing kept.
+    let refused = other.publish_to(&m.store, None, "2025-03-01T00:00:00Z").await;
+    assert!(
+        matches!(refused, Err(RegistryError::OtherRoot { published }) if published == m.root.fingerprint()),
+        "{refused:?}"
+    );
+    assert_eq!(registry::latest(&m.store).await.unwrap(), Some(first.clone()));
+    // The registry's own root still publishes; a registry with no list yet takes any root.
+    assert_eq!(TrustList::verify(&m.publish("2025-03-02T00:00:00Z").await, None).unwrap().content.sequence, 2);
+    other.publish_to(&other.store, None, "2025-03-03T00:00:00Z").await.unwrap();
+
+    // A node serving this root does not follow a registry whose lists are under another.
+    let state = MinistryState::new(other.store.clone(), first.clone(), MinistryConfig::new(REGISTRY)).unwrap();
+    let refused = registry::refresh(&state).await;
+    assert!(matches!(refused, Err(RegistryError::TrustList(_))), "{refused:?}");
+    assert_eq!(state.trust().bytes, first, "the list served stays");
+}
+
+#[tokio::test]
+async fn a_node_never_goes_back_to_an_older_list_and_a_publication_numbers_above_the_list_served() {
+    let m = Ministry::new().await;
+    m.onboard(&request("nkust", &nkust(), &Keys::new(10)), "2025-01-01T00:00:00Z").await.unwrap();
+    for at in ["2025-02-01T00:00:00Z", "2025-02-02T00:00:00Z"] {
+        m.publish(at).await;
+    }
+    // A list numbered 3, served from a file by a node whose registry has published nothing yet.
+    let served = m.publish("2025-02-03T00:00:00Z").await;
+    let fresh = m.other_store("fresh").await;
+    let (ca, root, until) = (&m.ca, &m.root, ts("2030-01-01T00:00:00Z"));
+    let nkust_request = request("nkust", &nkust(), &Keys::new(10));
+    registry::onboard(&fresh, ca, root, &nkust_request, ts("2025-01-01T00:00:00Z"), until).await.unwrap();
+    let state = MinistryState::new(fresh.clone(), served.clone(), MinistryConfig::new(REGISTRY)).unwrap();
+    assert!(!registry::refresh(&state).await.unwrap(), "nothing published there yet");
+
+    // Numbered from the registry alone (the CLI), the first list is older than the one served:
+    // the node keeps serving its list (no rollback).
+    let older = m.publish_to(&fresh, None, "2025-03-01T00:00:00Z").await.unwrap();
+    assert_eq!(TrustList::verify(&older, None).unwrap().content.sequence, 1);
+    let refused = registry::refresh(&state).await;
+    assert!(matches!(refused, Err(RegistryError::NotNewer { published: 1, served: 3 })), "{refused:?}");
+    assert_eq!(state.trust().bytes, served, "the list served stays");
+
+    // Numbered above the list served (the console), the next list is served.
+    let newer = m.publish_to(&fresh, Some(3), "2025-03-02T00:00:00Z").await.unwrap();
+    assert_eq!(TrustList::verify(&newer, None).unwrap().content.sequence, 4);
+    assert!(registry::refresh(&state).await.unwrap());
+    assert_eq!((state.trust().bytes.as_slice(), state.trust().list.content.sequence), (newer.as_slice(), 4));
+    // Above whichever is larger: the list kept or the one served.
+    let next = m.publish_to(&fresh, Some(2), "2025-03-03T00:00:00Z").await.unwrap();
+    assert_eq!(TrustList::verify(&next, None).unwrap().content.sequence, 5);
+    assert!(registry::refresh(&state).await.unwrap());
 }
 
 #[test]

@@ -115,7 +115,9 @@ impl Site {
         let mut settings = MinistryConfig::new(REGISTRY);
         config(&mut settings);
         dcert_web::ministry::prepare(&app.ministry).await.unwrap();
-        let state = MinistryState::new(app.ministry.clone(), trust_json(), settings).unwrap();
+        let state = MinistryState::new(app.ministry.clone(), trust_json(), settings)
+            .unwrap()
+            .with_fonts(crate::support::fonts());
         let router = ministry_router(state.clone());
         let server = tokio::spawn(
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future(),
@@ -257,10 +259,15 @@ async fn the_result_pages_say_each_outcome_with_its_reason_and_what_to_do_in_chi
     assert!(html.contains("data-outcome=\"success\""));
 
     let html = site.page_form(&s.superseded, "old.pdf", "zh").await.text();
-    for text in ["認證警告", "此數位證書已非最新版本，請向證書提供者、發證校方確認", "發證單位已於", "第 2 版"]
+    for text in ["認證警告", "此數位證書已非最新版本，請向證書提供者、發證校方確認", "發證單位已於", "第 2 版", "王𪚥"]
     {
         assert!(html.contains(text), "the warning page shows {text}");
     }
+    // 𪚥 is in no common font: the page links the certificate's own glyph for it.
+    assert!(html.contains("/static/rare.css?c=2A6A5"), "the rare character's font is linked");
+    let font = site.get("/static/rare.font?c=2A6A5", "zh").await;
+    assert_eq!(font.status, StatusCode::OK);
+    assert!(font.body.len() > 100, "a font with the glyph");
     let html = site.page_form(&s.revoked, "revoked.pdf", "zh").await.text();
     for text in ["認證失敗", "發證單位已撤銷此證書。"] {
         assert!(html.contains(text), "the revoked page shows {text}");
@@ -459,6 +466,20 @@ async fn the_status_api_answers_for_one_file_as_the_registry_records_it() {
     assert_eq!(site.get(&path, "zh").await.json()["status"], "not_registered");
     let bad = site.get("/api/v1/status?issuer=nkust", "zh").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let without_hash = status_of(&s.current_zh);
+    let without_hash = &without_hash[..without_hash.find("&sha256=").unwrap()];
+    assert_eq!(site.get(without_hash, "zh").await.status, StatusCode::BAD_REQUEST, "only holders of the file ask");
+    // The address a credential's credentialStatus names answers the same.
+    let report = verify::verify(&s.revoked, &app.trust, &Offline, dcert_web::now(), &Limits::default());
+    let c = report.credential.unwrap();
+    let path = format!(
+        "/api/v1/status/nkust/{}/{}/{}?sha256={}",
+        c.certificate_number,
+        c.language.code(),
+        c.version,
+        report.file_sha256.unwrap()
+    );
+    assert_eq!(site.get(&path, "zh").await.json()["status"], "revoked");
 }
 
 #[tokio::test]
@@ -521,4 +542,66 @@ async fn the_menu_pages_answer_in_both_languages_and_the_faq_comes_from_the_guid
     let missing = site.get("/nothing-here", "zh").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.text().contains("找不到此頁面"));
+}
+
+/// The seal a certificate's QR code carries, made with the test university's key for the
+/// certificate in `file`.
+fn seal_of(app: &TestApp, file: &[u8]) -> (String, String) {
+    let report = verify::verify(file, &app.trust, &Offline, dcert_web::now(), &Limits::default());
+    let c = report.credential.unwrap();
+    let d = c.degree.unwrap();
+    let data = dcert_core::seal::SealData {
+        issuer_id: "nkust".into(),
+        number: c.certificate_number.clone(),
+        language: c.language,
+        version: c.version,
+        credential_type: c.credential_type,
+        name_zh: d.name_zh.clone(),
+        name_en: d.name_en.clone(),
+        birth_date: d.birth_date,
+        title: d.degree_zh.clone(),
+        field: d.department_zh.clone(),
+        date: d.graduation_date,
+        printed_number: d.diploma_number.clone(),
+        issued_at: c.issued_at,
+    };
+    let seal = dcert_core::seal::sign(&data, &app.state.worker.issuance.kit.credential_key);
+    let path = format!("/v/nkust/{}/{}/{}", c.certificate_number, c.language.code(), c.version);
+    (path, seal)
+}
+
+fn query_value(text: &str) -> String {
+    crate::support::enc(text)
+}
+
+#[tokio::test]
+async fn a_scanned_qr_code_leads_to_a_page_that_checks_its_seal_against_the_registry() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    let (path, seal) = seal_of(&app, &s.current_zh);
+    let landing = site.get(&path, "zh").await;
+    assert_eq!(landing.status, StatusCode::OK, "the QR code's address is served");
+    assert!(landing.text().contains("/static/seal.js"));
+    assert!(landing.text().contains("上傳電子證書檔案進行完整驗證"), "without JavaScript, the file is asked for");
+
+    let page = site.get(&format!("/seal?s={}", query_value(&seal)), "zh").await.text();
+    for text in ["認證成功", "陳怡君", "國立高雄科技大學", "電機工程系", "(114)高科大電機學字第000002號"]
+    {
+        assert!(page.contains(text), "the seal page shows {text}");
+    }
+    let (_, old) = seal_of(&app, &s.superseded);
+    let page = site.get(&format!("/seal?s={}", query_value(&old)), "en").await.text();
+    assert!(page.contains("data-outcome=\"warning\"") && page.contains("version 2"), "{page}");
+    let (_, revoked) = seal_of(&app, &s.revoked);
+    let page = site.get(&format!("/seal?s={}", query_value(&revoked)), "zh").await.text();
+    assert!(page.contains("data-outcome=\"failure\"") && page.contains("發證單位已撤銷此證書"));
+
+    let mut forged: Vec<char> = seal.chars().collect();
+    let at = forged.len() - 5;
+    forged[at] = if forged[at] == 'A' { 'B' } else { 'A' };
+    let forged: String = forged.into_iter().collect();
+    let page = site.get(&format!("/seal?s={}", query_value(&forged)), "zh").await.text();
+    assert!(page.contains("data-outcome=\"failure\"") && page.contains("數位封印無效"), "{page}");
+    assert_eq!(site.get("/seal", "zh").await.status, StatusCode::BAD_REQUEST);
 }

@@ -215,8 +215,6 @@ fn the_served_demo_answers_each_sample_through_the_api_the_pages_and_verify_regi
     let trust = std::fs::read(d.join("demo/trust.json")).unwrap();
     let (status, _, served) = http(ministry, "GET", "/trust.json", &[], b"");
     assert_eq!((status, served.as_slice()), (200, trust.as_slice()), "the published list");
-    let list: Value = serde_json::from_slice(&trust).unwrap();
-    let _ = list;
     let registry = format!("http://127.0.0.1:{ministry}");
     let fingerprint = String::from_utf8(
         dcert(d, &["verify", "--trust", "demo/trust.json", "demo/samples/current-zh.pdf", "--json"], "").stdout,
@@ -240,8 +238,16 @@ fn the_served_demo_answers_each_sample_through_the_api_the_pages_and_verify_regi
     let status = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "registry_status").unwrap().clone();
     assert_eq!(status["result"], "unknown", "offline, a revocation is unknown, never a pass");
 
-    drop(server);
     let out = dcert(d, &["verify", "--registry", &registry, "demo/samples/current-zh.pdf"], "");
+    assert_eq!(out.status.code(), Some(2), "a registry without a pinned root is refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--root-fingerprint"));
+
+    drop(server);
+    let out = dcert(
+        d,
+        &["verify", "--registry", &registry, "--root-fingerprint", &fingerprint, "demo/samples/current-zh.pdf"],
+        "",
+    );
     assert_eq!(out.status.code(), Some(2), "a registry that does not answer is an input error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"), "{}", String::from_utf8_lossy(&out.stderr));
 }
