@@ -103,6 +103,8 @@ pub struct IssuerConfig {
 pub struct MinistryServer {
     /// E.g. `127.0.0.1:8081`.
     pub listen: String,
+    /// Serve the console on this address instead (an internal one), and not on `listen`.
+    pub console_listen: Option<String>,
 }
 
 /// The trust list the Ministry publishes: the latest one in the database (`dcert ministry

@@ -134,18 +134,42 @@ pub async fn ministry_state(store: Store, trust_list: Vec<u8>, config: MinistryC
     MinistryState::new(store, trust_list, config).map_err(anyhow::Error::msg)
 }
 
-/// Serves the Ministry's site alone until Ctrl-C.
-pub async fn run_ministry(state: MinistryState, listen: &str, on_ready: impl FnOnce()) -> Result<()> {
-    let listener = bind(listen, "Ministry site").await?;
-    let app = ministry_router(state).into_make_service_with_connect_info::<SocketAddr>();
+/// Serves the Ministry's site alone until Ctrl-C: everything on `listen`, or the console on
+/// `console_listen` and the rest on `listen`.
+pub async fn run_ministry(
+    state: MinistryState,
+    listen: &str,
+    console_listen: Option<&str>,
+    on_ready: impl FnOnce(),
+) -> Result<()> {
+    use dcert_web::ministry::{Part, ministry_router_for};
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let serve = |listener: tokio::net::TcpListener, part: Part, mut rx: tokio::sync::watch::Receiver<bool>| {
+        let app = ministry_router_for(state.clone(), part).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.changed().await;
+                })
+                .into_future(),
+        )
+    };
+    let public = bind(listen, "Ministry site").await?;
+    let sites = match console_listen {
+        Some(address) => {
+            let console = bind(address, "Ministry console").await?;
+            vec![serve(public, Part::Public, stop_rx.clone()), serve(console, Part::Console, stop_rx.clone())]
+        }
+        None => vec![serve(public, Part::Everything, stop_rx.clone())],
+    };
     on_ready();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            eprintln!("stopping…");
-        })
-        .await
-        .context("the Ministry site stopped")
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    eprintln!("stopping…");
+    let _ = stop_tx.send(true);
+    for site in sites {
+        site.await.context("the Ministry site stopped")??;
+    }
+    Ok(())
 }
 
 async fn bind(address: &str, what: &str) -> Result<tokio::net::TcpListener> {
@@ -251,7 +275,11 @@ pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
         }
     });
     let listen = config.server.listen.clone();
-    run_ministry(state, &listen, || tracing::info!(listen = %listen, "serving the Ministry's site")).await
+    let console = config.server.console_listen.clone();
+    run_ministry(state, &listen, console.as_deref(), || {
+        tracing::info!(listen = %listen, console = console.as_deref().unwrap_or("(with the site)"), "serving the Ministry's site")
+    })
+    .await
 }
 
 /// The Ministry root's keys from its directory, for the console's onboarding and publishing.

@@ -33,6 +33,7 @@ use dcert_store::{
     AuditEntry, AuditFilter, FaqItem, NewsItem, RegisteredInstitution, RegistryRecord, Role, Session, Staff, Store,
 };
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::trust_registry::{
     self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RegistryError, RotationRequest,
@@ -83,14 +84,14 @@ pub(crate) fn routes() -> Router<MinistryState> {
         .route("/", get(dashboard))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
-        .route("/news", get(news_list).post(news_add))
-        .route("/news/new", get(news_new))
-        .route("/news/{id}", get(news_edit).post(news_save))
-        .route("/news/{id}/delete", get(news_confirm).post(news_delete))
-        .route("/faq", get(faq_list).post(faq_add))
-        .route("/faq/new", get(faq_new))
-        .route("/faq/{id}", get(faq_edit).post(faq_save))
-        .route("/faq/{id}/delete", get(faq_confirm).post(faq_delete))
+        .route("/news", get(content_list::<NewsItem>).post(content_save::<NewsItem>))
+        .route("/news/new", get(content_form::<NewsItem>))
+        .route("/news/{id}", get(content_form::<NewsItem>).post(content_save::<NewsItem>))
+        .route("/news/{id}/delete", get(content_confirm::<NewsItem>).post(content_delete::<NewsItem>))
+        .route("/faq", get(content_list::<FaqItem>).post(content_save::<FaqItem>))
+        .route("/faq/new", get(content_form::<FaqItem>))
+        .route("/faq/{id}", get(content_form::<FaqItem>).post(content_save::<FaqItem>))
+        .route("/faq/{id}/delete", get(content_confirm::<FaqItem>).post(content_delete::<FaqItem>))
         .route("/teacher", get(teacher_page).post(teacher_issue))
         .route("/institutions", get(institutions))
         .route("/institutions/onboard", get(onboard_page).post(onboard_preview))
@@ -585,6 +586,16 @@ impl Problems {
     fn push(&mut self, key: &str) {
         self.list.push(self.t.s(key).to_owned());
     }
+
+    /// Checks the four texts of a news item or a question, labelled `labels`: its line (a title,
+    /// a question) in Chinese and English, then its text (a body, an answer); returns them clean.
+    fn texts(&mut self, labels: [&str; 4], values: [&String; 4]) -> [String; 4] {
+        let limits = [(TITLE_CHARS, false), (TITLE_CHARS, false), (BODY_CHARS, true), (BODY_CHARS, true)];
+        for ((label, value), (max, lines)) in labels.into_iter().zip(values).zip(limits) {
+            self.text(label, value, max, lines);
+        }
+        values.map(|v| clean(v))
+    }
 }
 
 /// The texts of a news item or question: at most this many characters.
@@ -618,302 +629,319 @@ struct ConfirmPage {
     question: String,
     what: String,
     action: String,
-    back: &'static str,
+    back: String,
 }
 
-// ----- news -----
+// ----- news and FAQ -----
 
+/// The site's news (最新消息, [`NewsItem`]) and its questions (常見問題, [`FaqItem`]): what sets
+/// one apart from the other, so that one set of handlers serves both. Each kind's pages are
+/// under `/console/{KIND}`: its list, `/new`, `/{id}` to change one and `/{id}/delete`.
+trait Content: Sized + Send + Sync + 'static {
+    /// The form of one, as typed.
+    type Form: DeserializeOwned + Default + Send + Sync + 'static;
+    /// Its name in paths (`/console/news`), the menu, and the audit log: the actions
+    /// `news_add`, `news_edit` and `news_delete` on the target `news:{id}`.
+    const KIND: &'static str;
+    /// The question before deleting one.
+    const DELETE_QUESTION: &'static str;
+    /// The labels of its four texts, as [`Problems::texts`] checks them.
+    const LABELS: [&'static str; 4];
+
+    /// All of them, as the console lists them.
+    fn all(store: &Store) -> impl Future<Output = Result<Vec<Self>, AppError>> + Send;
+    /// The one with `id`; none, [`AppError::NotFound`].
+    fn one(store: &Store, id: i64) -> impl Future<Output = Result<Self, AppError>> + Send;
+    /// Adds it (`id` 0) or replaces it; returns its id.
+    fn save(&self, store: &Store, by: &str, at: i64) -> impl Future<Output = Result<i64, AppError>> + Send;
+    /// Removes the one with `id`.
+    fn delete(store: &Store, id: i64) -> impl Future<Output = Result<(), AppError>> + Send;
+    /// The form of a new one.
+    fn blank(store: &Store) -> impl Future<Output = Result<Self::Form, AppError>> + Send;
+    /// The form holding this one.
+    fn form(self) -> Self::Form;
+    /// The CSRF token a form came with.
+    fn csrf(form: &Self::Form) -> &str;
+    /// The one `form` describes, with `id`, noting in `p` what is wrong with it.
+    fn parse(form: &Self::Form, p: &mut Problems, id: i64) -> Option<Self>;
+    /// What the audit log notes of it besides its id.
+    fn detail(&self) -> String;
+    /// How the confirmation before deleting names it.
+    fn describe(&self, t: Texts) -> String;
+    /// The page listing `items`.
+    fn list_page(c: Chrome, items: Vec<Self>, notice: Option<&'static str>) -> ContentPage;
+    /// The page of `form`, sent to `action`.
+    fn form_page(c: Chrome, action: String, form: Self::Form, errors: Vec<String>) -> ContentPage;
+}
+
+/// The pages of the news and the FAQ, each with its template.
 #[derive(Template)]
-#[template(path = "ministry/console/news.html")]
-struct NewsListPage {
-    c: Chrome,
-    items: Vec<NewsItem>,
-    notice: Option<&'static str>,
+enum ContentPage {
+    #[template(path = "ministry/console/news.html")]
+    NewsList { c: Chrome, items: Vec<NewsItem>, notice: Option<&'static str> },
+    #[template(path = "ministry/console/news_form.html")]
+    NewsEdit { c: Chrome, action: String, form: NewsForm, errors: Vec<String> },
+    #[template(path = "ministry/console/faq.html")]
+    FaqList { c: Chrome, items: Vec<FaqItem>, notice: Option<&'static str> },
+    #[template(path = "ministry/console/faq_form.html")]
+    FaqEdit { c: Chrome, action: String, form: FaqForm, errors: Vec<String> },
 }
 
-#[derive(Template)]
-#[template(path = "ministry/console/news_form.html")]
-struct NewsFormPage {
-    c: Chrome,
-    action: String,
-    form: NewsForm,
-    errors: Vec<String>,
-}
-
+/// A news item as typed.
 #[derive(Clone, Default, Deserialize)]
+#[serde(default)]
 struct NewsForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
+    /// The day shown, `YYYY-MM-DD`.
     published_on: String,
-    #[serde(default)]
     title_zh: String,
-    #[serde(default)]
     title_en: String,
-    #[serde(default)]
     body_zh: String,
-    #[serde(default)]
     body_en: String,
 }
 
-impl NewsForm {
-    fn of(n: &NewsItem) -> Self {
-        NewsForm {
-            csrf: String::new(),
-            published_on: n.published_on.clone(),
-            title_zh: n.title_zh.clone(),
-            title_en: n.title_en.clone(),
-            body_zh: n.body_zh.clone(),
-            body_en: n.body_en.clone(),
-        }
+impl Content for NewsItem {
+    type Form = NewsForm;
+    const KIND: &'static str = "news";
+    const DELETE_QUESTION: &'static str = "moe.console.news.delete_question";
+    const LABELS: [&'static str; 4] = [
+        "moe.console.news.title_zh",
+        "moe.console.news.title_en",
+        "moe.console.news.body_zh",
+        "moe.console.news.body_en",
+    ];
+
+    async fn all(store: &Store) -> Result<Vec<Self>, AppError> {
+        Ok(store.news(500).await?)
     }
 
-    /// The item this form describes, or what is wrong with it.
-    fn item(&self, t: Texts, id: i64) -> Result<NewsItem, Vec<String>> {
-        let mut p = Problems::new(t);
-        let date = p.date("moe.console.news.date", &self.published_on);
-        p.text("moe.console.news.title_zh", &self.title_zh, TITLE_CHARS, false);
-        p.text("moe.console.news.title_en", &self.title_en, TITLE_CHARS, false);
-        p.text("moe.console.news.body_zh", &self.body_zh, BODY_CHARS, true);
-        p.text("moe.console.news.body_en", &self.body_en, BODY_CHARS, true);
-        match date {
-            Some(d) if p.list.is_empty() => Ok(NewsItem {
-                id,
-                published_on: d.to_string(),
-                title_zh: clean(&self.title_zh),
-                title_en: clean(&self.title_en),
-                body_zh: clean(&self.body_zh),
-                body_en: clean(&self.body_en),
-            }),
-            _ => Err(p.list),
-        }
+    async fn one(store: &Store, id: i64) -> Result<Self, AppError> {
+        Ok(store.news_item(id).await?)
+    }
+
+    async fn save(&self, store: &Store, by: &str, at: i64) -> Result<i64, AppError> {
+        Ok(store.save_news(self, by, at).await?)
+    }
+
+    async fn delete(store: &Store, id: i64) -> Result<(), AppError> {
+        Ok(store.delete_news(id).await?)
+    }
+
+    /// Dated today, in Taiwan.
+    async fn blank(_: &Store) -> Result<NewsForm, AppError> {
+        Ok(NewsForm { published_on: now().taiwan_date().to_string(), ..NewsForm::default() })
+    }
+
+    fn form(self) -> NewsForm {
+        let NewsItem { id: _, published_on, title_zh, title_en, body_zh, body_en } = self;
+        NewsForm { csrf: String::new(), published_on, title_zh, title_en, body_zh, body_en }
+    }
+
+    fn csrf(form: &NewsForm) -> &str {
+        &form.csrf
+    }
+
+    fn parse(form: &NewsForm, p: &mut Problems, id: i64) -> Option<Self> {
+        let date = p.date("moe.console.news.date", &form.published_on);
+        let texts = [&form.title_zh, &form.title_en, &form.body_zh, &form.body_en];
+        let [title_zh, title_en, body_zh, body_en] = p.texts(Self::LABELS, texts);
+        Some(NewsItem { id, published_on: date?.to_string(), title_zh, title_en, body_zh, body_en })
+    }
+
+    /// Its day.
+    fn detail(&self) -> String {
+        self.published_on.clone()
+    }
+
+    fn describe(&self, t: Texts) -> String {
+        format!("{} {}", self.published_on, pick(t, &self.title_zh, &self.title_en))
+    }
+
+    fn list_page(c: Chrome, items: Vec<Self>, notice: Option<&'static str>) -> ContentPage {
+        ContentPage::NewsList { c, items, notice }
+    }
+
+    fn form_page(c: Chrome, action: String, form: NewsForm, errors: Vec<String>) -> ContentPage {
+        ContentPage::NewsEdit { c, action, form, errors }
     }
 }
 
-async fn news_list(State(state): State<MinistryState>, ctx: ConsoleCtx, Query(q): Query<DoneQuery>) -> PageResult {
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let items = state.store.news(500).await?;
-    page(NewsListPage { c: ctx.chrome(Some(&staff), "news"), items, notice: notice(ctx.t, &q) })
-}
-
-fn news_form(ctx: &ConsoleCtx, staff: &Staff, action: String, form: NewsForm, errors: Vec<String>) -> PageResult {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    with_status(status, page(NewsFormPage { c: ctx.chrome(Some(staff), "news"), action, form, errors }))
-}
-
-async fn news_new(State(state): State<MinistryState>, ctx: ConsoleCtx) -> PageResult {
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let form = NewsForm { published_on: now().taiwan_date().to_string(), ..NewsForm::default() };
-    news_form(&ctx, &staff, "/console/news".into(), form, Vec::new())
-}
-
-async fn news_add(State(state): State<MinistryState>, ctx: ConsoleCtx, Form(form): Form<NewsForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = match form.item(ctx.t, 0) {
-        Ok(item) => item,
-        Err(errors) => return news_form(&ctx, &staff, "/console/news".into(), form, errors),
-    };
-    let id = state.store.save_news(&item, &staff.username, now().unix()).await?;
-    state.store.audit(&ctx.audit(&staff, "news_add", format!("news:{id}"), item.published_on.clone())).await?;
-    Ok(redirect("/console/news?done=added"))
-}
-
-async fn news_edit(State(state): State<MinistryState>, ctx: ConsoleCtx, Path(id): Path<i64>) -> PageResult {
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = state.store.news_item(id).await?;
-    news_form(&ctx, &staff, format!("/console/news/{id}"), NewsForm::of(&item), Vec::new())
-}
-
-async fn news_save(
-    State(state): State<MinistryState>,
-    ctx: ConsoleCtx,
-    Path(id): Path<i64>,
-    Form(form): Form<NewsForm>,
-) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = match form.item(ctx.t, id) {
-        Ok(item) => item,
-        Err(errors) => return news_form(&ctx, &staff, format!("/console/news/{id}"), form, errors),
-    };
-    state.store.save_news(&item, &staff.username, now().unix()).await?;
-    state.store.audit(&ctx.audit(&staff, "news_edit", format!("news:{id}"), item.published_on.clone())).await?;
-    Ok(redirect("/console/news?done=saved"))
-}
-
-async fn news_confirm(State(state): State<MinistryState>, ctx: ConsoleCtx, Path(id): Path<i64>) -> PageResult {
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = state.store.news_item(id).await?;
-    let t = ctx.t;
-    page(ConfirmPage {
-        c: ctx.chrome(Some(&staff), "news"),
-        question: t.s("moe.console.news.delete_question").to_owned(),
-        what: format!("{} {}", item.published_on, pick(t, &item.title_zh, &item.title_en)),
-        action: format!("/console/news/{id}/delete"),
-        back: "/console/news",
-    })
-}
-
-async fn news_delete(
-    State(state): State<MinistryState>,
-    ctx: ConsoleCtx,
-    Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
-) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = state.store.news_item(id).await?;
-    state.store.delete_news(id).await?;
-    state.store.audit(&ctx.audit(&staff, "news_delete", format!("news:{id}"), item.published_on)).await?;
-    Ok(redirect("/console/news?done=deleted"))
-}
-
-// ----- FAQ -----
-
-#[derive(Template)]
-#[template(path = "ministry/console/faq.html")]
-struct FaqListPage {
-    c: Chrome,
-    items: Vec<FaqItem>,
-    notice: Option<&'static str>,
-}
-
-#[derive(Template)]
-#[template(path = "ministry/console/faq_form.html")]
-struct FaqFormPage {
-    c: Chrome,
-    action: String,
-    form: FaqForm,
-    errors: Vec<String>,
-}
-
+/// A question as typed.
 #[derive(Clone, Default, Deserialize)]
+#[serde(default)]
 struct FaqForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
+    /// Its place in the list, 1 to 9999.
     position: String,
-    #[serde(default)]
     question_zh: String,
-    #[serde(default)]
     question_en: String,
-    #[serde(default)]
     answer_zh: String,
-    #[serde(default)]
     answer_en: String,
 }
 
-impl FaqForm {
-    fn of(q: &FaqItem) -> Self {
-        FaqForm {
-            csrf: String::new(),
-            position: q.position.to_string(),
-            question_zh: q.question_zh.clone(),
-            question_en: q.question_en.clone(),
-            answer_zh: q.answer_zh.clone(),
-            answer_en: q.answer_en.clone(),
-        }
+impl Content for FaqItem {
+    type Form = FaqForm;
+    const KIND: &'static str = "faq";
+    const DELETE_QUESTION: &'static str = "moe.console.faq.delete_question";
+    const LABELS: [&'static str; 4] = [
+        "moe.console.faq.question_zh",
+        "moe.console.faq.question_en",
+        "moe.console.faq.answer_zh",
+        "moe.console.faq.answer_en",
+    ];
+
+    async fn all(store: &Store) -> Result<Vec<Self>, AppError> {
+        Ok(store.faq().await?)
     }
 
-    /// The question this form describes, or what is wrong with it.
-    fn item(&self, t: Texts, id: i64) -> Result<FaqItem, Vec<String>> {
-        let mut p = Problems::new(t);
-        let position = self.position.trim().parse::<i64>().ok().filter(|n| (1..=9999).contains(n));
+    /// Found among all the questions (there are few).
+    async fn one(store: &Store, id: i64) -> Result<Self, AppError> {
+        store.faq().await?.into_iter().find(|q| q.id == id).ok_or(AppError::NotFound)
+    }
+
+    async fn save(&self, store: &Store, by: &str, at: i64) -> Result<i64, AppError> {
+        Ok(store.save_faq(self, by, at).await?)
+    }
+
+    async fn delete(store: &Store, id: i64) -> Result<(), AppError> {
+        Ok(store.delete_faq(id).await?)
+    }
+
+    /// Placed last.
+    async fn blank(store: &Store) -> Result<FaqForm, AppError> {
+        let next = store.faq().await?.iter().map(|q| q.position).max().unwrap_or(0) + 1;
+        Ok(FaqForm { position: next.to_string(), ..FaqForm::default() })
+    }
+
+    fn form(self) -> FaqForm {
+        let FaqItem { id: _, position, question_zh, question_en, answer_zh, answer_en } = self;
+        FaqForm { csrf: String::new(), position: position.to_string(), question_zh, question_en, answer_zh, answer_en }
+    }
+
+    fn csrf(form: &FaqForm) -> &str {
+        &form.csrf
+    }
+
+    fn parse(form: &FaqForm, p: &mut Problems, id: i64) -> Option<Self> {
+        let position = form.position.trim().parse::<i64>().ok().filter(|n| (1..=9999).contains(n));
         if position.is_none() {
             p.push("moe.console.error.position");
         }
-        p.text("moe.console.faq.question_zh", &self.question_zh, TITLE_CHARS, false);
-        p.text("moe.console.faq.question_en", &self.question_en, TITLE_CHARS, false);
-        p.text("moe.console.faq.answer_zh", &self.answer_zh, BODY_CHARS, true);
-        p.text("moe.console.faq.answer_en", &self.answer_en, BODY_CHARS, true);
-        match position {
-            Some(position) if p.list.is_empty() => Ok(FaqItem {
-                id,
-                position,
-                question_zh: clean(&self.question_zh),
-                question_en: clean(&self.question_en),
-                answer_zh: clean(&self.answer_zh),
-                answer_en: clean(&self.answer_en),
-            }),
-            _ => Err(p.list),
-        }
+        let texts = [&form.question_zh, &form.question_en, &form.answer_zh, &form.answer_en];
+        let [question_zh, question_en, answer_zh, answer_en] = p.texts(Self::LABELS, texts);
+        Some(FaqItem { id, position: position?, question_zh, question_en, answer_zh, answer_en })
+    }
+
+    /// Its place.
+    fn detail(&self) -> String {
+        format!("position {}", self.position)
+    }
+
+    fn describe(&self, t: Texts) -> String {
+        pick(t, &self.question_zh, &self.question_en).to_owned()
+    }
+
+    fn list_page(c: Chrome, items: Vec<Self>, notice: Option<&'static str>) -> ContentPage {
+        ContentPage::FaqList { c, items, notice }
+    }
+
+    fn form_page(c: Chrome, action: String, form: FaqForm, errors: Vec<String>) -> ContentPage {
+        ContentPage::FaqEdit { c, action, form, errors }
     }
 }
 
-async fn faq_item(store: &Store, id: i64) -> Result<FaqItem, AppError> {
-    store.faq().await?.into_iter().find(|q| q.id == id).ok_or(AppError::NotFound)
+/// The one `form` describes, with `id` (0 for a new one), or what is wrong with it.
+fn checked<C: Content>(t: Texts, form: &C::Form, id: i64) -> Result<C, Vec<String>> {
+    let mut p = Problems::new(t);
+    match C::parse(form, &mut p, id) {
+        Some(item) if p.list.is_empty() => Ok(item),
+        _ => Err(p.list),
+    }
 }
 
-async fn faq_list(State(state): State<MinistryState>, ctx: ConsoleCtx, Query(q): Query<DoneQuery>) -> PageResult {
+async fn content_list<C: Content>(
+    State(state): State<MinistryState>,
+    ctx: ConsoleCtx,
+    Query(q): Query<DoneQuery>,
+) -> PageResult {
     let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let items = state.store.faq().await?;
-    page(FaqListPage { c: ctx.chrome(Some(&staff), "faq"), items, notice: notice(ctx.t, &q) })
+    let items = C::all(&state.store).await?;
+    page(C::list_page(ctx.chrome(Some(&staff), C::KIND), items, notice(ctx.t, &q)))
 }
 
-fn faq_form(ctx: &ConsoleCtx, staff: &Staff, action: String, form: FaqForm, errors: Vec<String>) -> PageResult {
+/// The form of a new one (`id` none) or of the one with `id`; with `errors`, answered 422.
+fn form_page<C: Content>(
+    ctx: &ConsoleCtx,
+    staff: &Staff,
+    id: Option<i64>,
+    form: C::Form,
+    errors: Vec<String>,
+) -> PageResult {
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    with_status(status, page(FaqFormPage { c: ctx.chrome(Some(staff), "faq"), action, form, errors }))
-}
-
-async fn faq_new(State(state): State<MinistryState>, ctx: ConsoleCtx) -> PageResult {
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let next = state.store.faq().await?.iter().map(|q| q.position).max().unwrap_or(0) + 1;
-    let form = FaqForm { position: next.to_string(), ..FaqForm::default() };
-    faq_form(&ctx, &staff, "/console/faq".into(), form, Vec::new())
-}
-
-async fn faq_add(State(state): State<MinistryState>, ctx: ConsoleCtx, Form(form): Form<FaqForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = match form.item(ctx.t, 0) {
-        Ok(item) => item,
-        Err(errors) => return faq_form(&ctx, &staff, "/console/faq".into(), form, errors),
+    let action = match id {
+        Some(id) => format!("/console/{}/{id}", C::KIND),
+        None => format!("/console/{}", C::KIND),
     };
-    let id = state.store.save_faq(&item, &staff.username, now().unix()).await?;
-    let detail = format!("position {}", item.position);
-    state.store.audit(&ctx.audit(&staff, "faq_add", format!("faq:{id}"), detail)).await?;
-    Ok(redirect("/console/faq?done=added"))
+    with_status(status, page(C::form_page(ctx.chrome(Some(staff), C::KIND), action, form, errors)))
 }
 
-async fn faq_edit(State(state): State<MinistryState>, ctx: ConsoleCtx, Path(id): Path<i64>) -> PageResult {
+/// The form of a new one (at `/new`, no `id`) or of the one with `id`.
+async fn content_form<C: Content>(
+    State(state): State<MinistryState>,
+    ctx: ConsoleCtx,
+    id: Option<Path<i64>>,
+) -> PageResult {
     let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = faq_item(&state.store, id).await?;
-    faq_form(&ctx, &staff, format!("/console/faq/{id}"), FaqForm::of(&item), Vec::new())
+    let id = id.map(|Path(id)| id);
+    let form = match id {
+        Some(id) => C::one(&state.store, id).await?.form(),
+        None => C::blank(&state.store).await?,
+    };
+    form_page::<C>(&ctx, &staff, id, form, Vec::new())
 }
 
-async fn faq_save(
+/// Adds a new one (posted to the list, no `id`) or replaces the one with `id`, as the form
+/// says; audited as `{KIND}_add` or `{KIND}_edit`.
+async fn content_save<C: Content>(
+    State(state): State<MinistryState>,
+    ctx: ConsoleCtx,
+    id: Option<Path<i64>>,
+    Form(form): Form<C::Form>,
+) -> PageResult {
+    ctx.check_csrf(C::csrf(&form))?;
+    let staff = ctx.require(&state.store, Action::EditContent).await?;
+    let id = id.map(|Path(id)| id);
+    let item = match checked::<C>(ctx.t, &form, id.unwrap_or(0)) {
+        Ok(item) => item,
+        Err(errors) => return form_page::<C>(&ctx, &staff, id, form, errors),
+    };
+    let saved = item.save(&state.store, &staff.username, now().unix()).await?;
+    let (change, done) = if id.is_some() { ("edit", "saved") } else { ("add", "added") };
+    let kind = C::KIND;
+    let entry = ctx.audit(&staff, &format!("{kind}_{change}"), format!("{kind}:{saved}"), item.detail());
+    state.store.audit(&entry).await?;
+    Ok(redirect(&format!("/console/{kind}?done={done}")))
+}
+
+async fn content_confirm<C: Content>(
     State(state): State<MinistryState>,
     ctx: ConsoleCtx,
     Path(id): Path<i64>,
-    Form(form): Form<FaqForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = match form.item(ctx.t, id) {
-        Ok(item) => item,
-        Err(errors) => return faq_form(&ctx, &staff, format!("/console/faq/{id}"), form, errors),
-    };
-    state.store.save_faq(&item, &staff.username, now().unix()).await?;
-    let detail = format!("position {}", item.position);
-    state.store.audit(&ctx.audit(&staff, "faq_edit", format!("faq:{id}"), detail)).await?;
-    Ok(redirect("/console/faq?done=saved"))
-}
-
-async fn faq_confirm(State(state): State<MinistryState>, ctx: ConsoleCtx, Path(id): Path<i64>) -> PageResult {
-    let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = faq_item(&state.store, id).await?;
+    let item = C::one(&state.store, id).await?;
     let t = ctx.t;
     page(ConfirmPage {
-        c: ctx.chrome(Some(&staff), "faq"),
-        question: t.s("moe.console.faq.delete_question").to_owned(),
-        what: pick(t, &item.question_zh, &item.question_en).to_owned(),
-        action: format!("/console/faq/{id}/delete"),
-        back: "/console/faq",
+        c: ctx.chrome(Some(&staff), C::KIND),
+        question: t.s(C::DELETE_QUESTION).to_owned(),
+        what: item.describe(t),
+        action: format!("/console/{}/{id}/delete", C::KIND),
+        back: format!("/console/{}", C::KIND),
     })
 }
 
-async fn faq_delete(
+/// Removes the one with `id`; audited as `{KIND}_delete`, with what is noted of it.
+async fn content_delete<C: Content>(
     State(state): State<MinistryState>,
     ctx: ConsoleCtx,
     Path(id): Path<i64>,
@@ -921,9 +949,11 @@ async fn faq_delete(
 ) -> PageResult {
     ctx.check_csrf(&form.csrf)?;
     let staff = ctx.require(&state.store, Action::EditContent).await?;
-    state.store.delete_faq(id).await?;
-    state.store.audit(&ctx.audit(&staff, "faq_delete", format!("faq:{id}"), String::new())).await?;
-    Ok(redirect("/console/faq?done=deleted"))
+    let item = C::one(&state.store, id).await?;
+    C::delete(&state.store, id).await?;
+    let kind = C::KIND;
+    state.store.audit(&ctx.audit(&staff, &format!("{kind}_delete"), format!("{kind}:{id}"), item.detail())).await?;
+    Ok(redirect(&format!("/console/{kind}?done=deleted")))
 }
 
 // ----- teacher certificates -----
@@ -2423,11 +2453,11 @@ mod tests {
             body_en: String::new(),
             ..NewsForm::default()
         };
-        let errors = form.item(t, 0).unwrap_err();
+        let errors = checked::<NewsItem>(t, &form, 0).unwrap_err();
         assert_eq!(errors.len(), 3, "{errors:?}");
         let good =
             NewsForm { published_on: "2025-02-28".into(), title_en: "Title".into(), body_en: "Text".into(), ..form };
-        let item = good.item(t, 7).unwrap();
+        let item = checked::<NewsItem>(t, &good, 7).unwrap();
         assert_eq!((item.id, item.body_zh.as_str()), (7, "內容\n第二行"));
     }
 }

@@ -171,18 +171,46 @@ impl MinistryState {
 
 /// The Ministry's site.
 pub fn ministry_router(state: MinistryState) -> Router {
+    ministry_router_for(state, Part::Everything)
+}
+
+/// Which part of the Ministry's site a listener serves: a deployment can keep the console (and
+/// the root keys it uses) off the public address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The public site, the APIs and the console.
+    Everything,
+    /// The public site and the APIs, without the console.
+    Public,
+    /// The console only.
+    Console,
+}
+
+/// The part `part` of the Ministry's site.
+pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
     // The body limit is a little above the file limit, so that a multipart form carrying a file
     // of exactly the limit fits; the handlers check the file's own size.
     let body_limit = state.config.max_upload_bytes + 64 * 1024;
-    Router::new()
-        .merge(site::routes())
-        .merge(api::routes())
-        .nest("/console", console::routes())
-        // A record is a few hundred bytes: the body is refused past records::MAX_BODY_BYTES
-        // before it is read whole.
-        .route("/api/v1/records", post(records::submit).layer(DefaultBodyLimit::max(records::MAX_BODY_BYTES)))
+    let mut router = Router::new();
+    if part == Part::Console {
+        router = router
+            .route("/", get(|| async { crate::redirect("/console") }))
+            .route("/lang/{code}", get(crate::switch_language))
+            .route("/static/site.css", get(crate::stylesheet));
+    } else {
+        router = router
+            .merge(site::routes())
+            .merge(api::routes())
+            // A record is a few hundred bytes: the body is refused past
+            // records::MAX_BODY_BYTES before it is read whole.
+            .route("/api/v1/records", post(records::submit).layer(DefaultBodyLimit::max(records::MAX_BODY_BYTES)))
+            .route("/trust.json", get(trust_list));
+    }
+    if part != Part::Public {
+        router = router.nest("/console", console::routes());
+    }
+    router
         .route("/healthz", get(healthz))
-        .route("/trust.json", get(trust_list))
         .fallback(site::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), headers))

@@ -302,6 +302,7 @@ fn ministry_serve_runs_the_site_alone_from_the_published_trust_list() {
         .args(["ministry", "serve", "--config", "ministry.toml"])
         .current_dir(d)
         .env("DCERT_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("DCERT_SERVER__CONSOLE_LISTEN", format!("127.0.0.1:{}", port + 1))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -316,7 +317,10 @@ fn ministry_serve_runs_the_site_alone_from_the_published_trust_list() {
     assert_eq!(ids, ["moe", "nkust"]);
     let report = api(port, &std::fs::read(d.join("demo/samples/superseded.pdf")).unwrap());
     assert_eq!(outcome(&report), ("warning", Some("superseded")), "the registry the demo filled");
-    let (status, _, login) = http(port, "GET", "/console/login", &[], b"");
+    // The console answers only on its own, internal address.
+    assert_eq!(http(port, "GET", "/console/login", &[], b"").0, 404, "not on the public address");
+    let (status, _, login) = http(port + 1, "GET", "/console/login", &[], b"");
     assert_eq!(status, 200);
     assert!(String::from_utf8_lossy(&login).contains("password"));
+    assert_eq!(http(port + 1, "POST", "/api/v1/verify", &[], b"%PDF").0, 404, "no public API on the console's");
 }
