@@ -87,6 +87,8 @@ pub struct VerifiedRequest {
     pub timestamp: Timestamp,
     /// The request's nonce (well formed; whether it is new is the caller's check).
     pub nonce: String,
+    /// The credential key that signed it, as a Multikey (`z6Mk…`).
+    pub key: String,
 }
 
 /// Why a signed request was refused.
@@ -198,15 +200,20 @@ pub fn verify(
     let message = string_to_sign(&RequestToSign { method, path, institution, timestamp, nonce: fields.nonce, body });
     // A key revoked between the request's time and now no longer counts: the request's time is
     // the sender's claim, so the key must be good at both moments.
-    let verified = issuer
+    let signer = issuer
         .keys
         .iter()
         .filter(|k| k.check_at(timestamp).is_ok() && k.check_at(now).is_ok())
-        .any(|k| k.key.verify(message.as_bytes(), &signature));
-    if !verified {
+        .find(|k| k.key.verify(message.as_bytes(), &signature));
+    let Some(signer) = signer else {
         return Err(RequestError::BadSignature(institution.to_owned()));
-    }
-    Ok(VerifiedRequest { institution: institution.to_owned(), timestamp, nonce: fields.nonce.to_owned() })
+    };
+    Ok(VerifiedRequest {
+        institution: institution.to_owned(),
+        timestamp,
+        nonce: fields.nonce.to_owned(),
+        key: signer.entry.public_key_multibase.clone(),
+    })
 }
 
 /// Unix seconds: 1 to 12 decimal digits, no sign, no leading zero.

@@ -183,6 +183,21 @@ async fn accept(
         // `verify` found it in this same list.
         unauthorized(RequestError::UnknownInstitution(verified.institution.clone()))
     })?;
+    // The registry may know more than the list it last published: a key revoked or ended
+    // (by a rotation) since then signs nothing from that moment on.
+    let registered = state.store.institution_keys(&verified.institution).await?;
+    if let Some(k) = registered.iter().find(|k| k.public_key_multibase == verified.key) {
+        if k.revoked_from.is_some_and(|from| from <= now.unix()) {
+            return Err(Refusal::new(StatusCode::UNAUTHORIZED, "key_revoked", "the signing key has been revoked"));
+        }
+        if now.unix() > k.valid_until {
+            return Err(Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                "key_not_valid",
+                "the signing key's validity has ended",
+            ));
+        }
+    }
 
     let payload: RegistryPayload = serde_json::from_slice(body).map_err(|e| {
         Refusal::new(StatusCode::BAD_REQUEST, "malformed_record", format!("the body is not a registry record: {e}"))

@@ -386,3 +386,40 @@ async fn the_worker_submits_through_the_http_registry_and_a_reissue_supersedes()
     let https = HttpRegistry { base_url: "https://registry.example".into(), ..registry };
     assert!(https.submit(&issued("nkust", "v3", 3, Some("v2"))).await.unwrap_err().contains("only http://"));
 }
+
+#[tokio::test]
+async fn a_key_revoked_in_the_registry_signs_nothing_even_before_the_next_list_is_published() {
+    let m = Ministry::start().await;
+    let key = m.nkust.credential_key.public().to_multikey();
+    let cert = &m.nkust.pdf_signer.certificate;
+    let institution = dcert_store::Institution {
+        id: "nkust".into(),
+        name_zh: m.nkust.name_zh.clone(),
+        name_en: m.nkust.name_en.clone(),
+        address: "高雄市三民區建工路415號".into(),
+        accreditation: dcert_core::trust::Accreditation {
+            credential_types: vec![dcert_core::CredentialType::Degree],
+            degree_levels: vec![dcert_core::model::DegreeLevel::Bachelor],
+        },
+        created_at: 0,
+        updated_at: 0,
+    };
+    let now = dcert_web::now().unix();
+    let sha = dcert_core::Sha256Digest::of(cert).to_string();
+    m.store
+        .add_institution(
+            &institution,
+            &dcert_store::NewInstitutionKey { public_key_multibase: &key, valid_from: 0, valid_until: now + 86_400 },
+            &dcert_store::NewInstitutionCertificate { der: cert, sha256: &sha, not_before: 0, not_after: now + 86_400 },
+            now,
+        )
+        .await
+        .unwrap();
+    let (status, answer) = m.submit_nkust(&issued("nkust", "before", 1, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "while the key is good: {answer}");
+    m.store.revoke_institution_key("nkust", &key, now - 60, "the key left the building").await.unwrap();
+    let before = m.log().await.len();
+    let (status, answer) = m.submit_nkust(&issued("nkust", "after", 2, None)).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("key_revoked")));
+    assert_eq!(m.log().await.len(), before, "nothing recorded");
+}
