@@ -22,7 +22,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 pub use sqlx::Error as SqlError;
 
-pub use crate::ministry::{FaqItem, NewsItem, Submission, Verification, VerificationStats};
+pub use crate::ministry::{FaqItem, NewsItem, Submission, TeacherCertificate, Verification, VerificationStats};
 pub use crate::trust_registry::{
     Institution, InstitutionCertificate, InstitutionKey, NewInstitutionCertificate, NewInstitutionKey,
     RegisteredInstitution, StoredTrustList,

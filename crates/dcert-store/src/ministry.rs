@@ -1,9 +1,11 @@
 //! The Ministry's tables: verification statistics (a hash, an outcome and a time; never the
-//! file), the verification site's news and FAQ, and the nonces of signed registry requests.
+//! file), the verification site's news and FAQ, the nonces of signed registry requests, and the
+//! teacher certificates the Ministry issued itself (the files, kept with their registry records).
 
+use dcert_core::Sha256Digest;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{REGISTRY_SELECT, RegistryRecord, Result, Store, StoreError, registry_row};
+use crate::{AuditEntry, REGISTRY_SELECT, RegistryRecord, Result, Store, StoreError, append_audit, registry_row};
 
 /// One verification, as kept for statistics.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,6 +84,27 @@ pub enum Submission {
     AlreadyRecorded,
     /// The request's nonce was used before: a replay, refused, nothing changed.
     Replayed,
+}
+
+/// A teacher certificate the Ministry's console issued, without its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeacherCertificate {
+    /// The row id.
+    pub id: i64,
+    /// The issuing institution's id in the trust list (the Ministry's).
+    pub institution: String,
+    /// The certificate number.
+    pub number: String,
+    /// The language of the file, `zh` or `en`.
+    pub language: String,
+    /// The version.
+    pub version: i64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// When it was issued (Unix seconds).
+    pub issued_at: i64,
+    /// Who issued it: a staff username.
+    pub issued_by: String,
 }
 
 /// Seconds east of UTC of Taiwan's time, for days in statistics.
@@ -392,11 +415,123 @@ impl Store {
         Ok(if added > 0 { Submission::Recorded } else { Submission::AlreadyRecorded })
     }
 
+    // ----- teacher certificates -----
+
+    /// Keeps a teacher certificate the Ministry issued, in one transaction: its `issued` registry
+    /// record, the exact bytes of the file, and the audit entry. A file is kept if and only if it
+    /// is registered. A second file for the same number, language and version (or the same file
+    /// again) is a [`StoreError::Conflict`] and stores nothing. Returns the file's id.
+    pub async fn store_teacher_certificate(
+        &self,
+        record: &RegistryRecord,
+        file: &[u8],
+        issued_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<i64> {
+        if record.event != "issued" || record.credential_type != "teacher" {
+            return Err(StoreError::Conflict("only an issued teacher certificate is kept as a file".into()));
+        }
+        if Sha256Digest::of(file).to_string() != record.sha256 {
+            return Err(StoreError::Conflict("the file is not the one its registry record names".into()));
+        }
+        let mut tx = self.write_tx().await?;
+        // No `ON CONFLICT` here, unlike a submission: the same file again is refused, not
+        // accepted quietly, as it is kept already.
+        sqlx::query(
+            "INSERT INTO registry_records (institution, sha256, event, number, language, version, \
+             previous_sha256, credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&record.institution)
+        .bind(&record.sha256)
+        .bind(&record.event)
+        .bind(&record.number)
+        .bind(&record.language)
+        .bind(record.version)
+        .bind(&record.previous_sha256)
+        .bind(&record.credential_type)
+        .bind(&record.reason)
+        .bind(record.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(one_file_per_version)?;
+        let row = sqlx::query(
+            "INSERT INTO teacher_certificates (institution, number, language, version, sha256, file, issued_at, \
+             issued_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(&record.institution)
+        .bind(&record.number)
+        .bind(&record.language)
+        .bind(record.version)
+        .bind(&record.sha256)
+        .bind(file)
+        .bind(record.at)
+        .bind(issued_by)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(one_file_per_version)?;
+        let id: i64 = row.try_get(0)?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The teacher certificates issued, newest first; only those of `number`, if given.
+    pub async fn teacher_certificates(&self, number: Option<&str>, limit: i64) -> Result<Vec<TeacherCertificate>> {
+        let rows = match number {
+            Some(number) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {TEACHER_COLUMNS} FROM teacher_certificates WHERE number = $1 ORDER BY id DESC LIMIT $2"
+                )))
+                .bind(number)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {TEACHER_COLUMNS} FROM teacher_certificates ORDER BY id DESC LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(teacher_row).collect()
+    }
+
+    /// One teacher certificate with the exact bytes of its file.
+    pub async fn teacher_certificate_file(&self, id: i64) -> Result<(TeacherCertificate, Vec<u8>)> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {TEACHER_COLUMNS}, file FROM teacher_certificates WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("teacher certificate"))?;
+        Ok((teacher_row(&row)?, row.try_get(8)?))
+    }
+
     /// Forgets nonces older than `before` (requests that old are refused by their time anyway).
     pub async fn prune_nonces(&self, before: i64) -> Result<u64> {
         let done = sqlx::query("DELETE FROM request_nonces WHERE at < $1").bind(before).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
+}
+
+/// The columns of a teacher certificate, without its file (`file` may follow them, ninth).
+const TEACHER_COLUMNS: &str = "id, institution, number, language, version, sha256, issued_at, issued_by";
+
+fn teacher_row(r: &sqlx::any::AnyRow) -> Result<TeacherCertificate> {
+    Ok(TeacherCertificate {
+        id: r.try_get(0)?,
+        institution: r.try_get(1)?,
+        number: r.try_get(2)?,
+        language: r.try_get(3)?,
+        version: r.try_get(4)?,
+        sha256: r.try_get(5)?,
+        issued_at: r.try_get(6)?,
+        issued_by: r.try_get(7)?,
+    })
 }
 
 fn news_row(r: &sqlx::any::AnyRow) -> Result<NewsItem> {
@@ -422,7 +557,8 @@ fn faq_row(r: &sqlx::any::AnyRow) -> Result<FaqItem> {
 }
 
 /// A second issued file for the same certificate, language and version (the unique index of
-/// migration 4, hit by a race the handler's checks could not see) is a conflict, not a failure.
+/// migration 4, hit by a race the handler's checks could not see, or the unique keys of the
+/// teacher certificates' files) is a conflict, not a failure.
 pub(crate) fn one_file_per_version(e: sqlx::Error) -> StoreError {
     match e.as_database_error() {
         Some(d) if d.is_unique_violation() => {

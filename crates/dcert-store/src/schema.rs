@@ -378,6 +378,37 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite_only: &[],
         postgres_only: &[],
     },
+    Migration {
+        version: 5,
+        name: "teacher certificate files",
+        statements: &[
+            // Every teacher certificate the Ministry's console issued, byte for byte, written in
+            // the transaction of its registry record: a file registered is a file kept, and one
+            // whose download was lost can be downloaded again. Never changed, never deleted.
+            "CREATE TABLE teacher_certificates (
+                id {id},
+                institution TEXT NOT NULL,
+                number TEXT NOT NULL,
+                language TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                sha256 TEXT NOT NULL UNIQUE,
+                file {blob} NOT NULL,
+                issued_at BIGINT NOT NULL,
+                issued_by TEXT NOT NULL,
+                UNIQUE (number, language, version, institution)
+            )",
+        ],
+        sqlite_only: &[
+            "CREATE TRIGGER teacher_certificates_no_update BEFORE UPDATE ON teacher_certificates
+             BEGIN SELECT RAISE(ABORT, 'teacher certificate files are append-only'); END",
+            "CREATE TRIGGER teacher_certificates_no_delete BEFORE DELETE ON teacher_certificates
+             BEGIN SELECT RAISE(ABORT, 'teacher certificate files are append-only'); END",
+        ],
+        postgres_only: &[
+            "CREATE TRIGGER teacher_certificates_append_only BEFORE UPDATE OR DELETE ON teacher_certificates
+             FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
+        ],
+    },
 ];
 
 /// Rewrites the placeholders of a statement for a backend.

@@ -1,6 +1,7 @@
 //! The Ministry's tables: verification statistics, news and FAQ, signed submissions.
 
-use dcert_store::{FaqItem, NewsItem, RegistryRecord, Submission, Verification};
+use dcert_core::Sha256Digest;
+use dcert_store::{AuditEntry, AuditFilter, FaqItem, NewsItem, RegistryRecord, StoreError, Submission, Verification};
 
 use crate::fixture;
 
@@ -119,6 +120,92 @@ async fn a_signed_submission_records_once_and_its_replay_changes_nothing() {
         );
         assert_eq!(store.registry_certificate("nkust", "NKUST-113-2-C1", "zh").await.unwrap().len(), 1);
         assert_eq!(store.prune_nonces(101).await.unwrap(), 1);
+    }
+    f.finish().await;
+}
+
+/// The `issued` record of a teacher certificate file of the Ministry's.
+fn teacher_record(number: &str, file: &[u8], at: i64) -> RegistryRecord {
+    RegistryRecord {
+        institution: "moe".into(),
+        sha256: Sha256Digest::of(file).to_string(),
+        event: "issued".into(),
+        number: number.into(),
+        language: "zh".into(),
+        version: 1,
+        previous_sha256: None,
+        credential_type: "teacher".into(),
+        reason: None,
+        at,
+    }
+}
+
+fn teacher_audit(number: &str, at: i64) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: "moe-admin".into(),
+        role: "ministry_admin".into(),
+        action: "teacher_issue".into(),
+        target: format!("certificate:{number}"),
+        detail: "zh v1".into(),
+        ip: "127.0.0.1".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_teacher_certificate_file_is_kept_with_its_registry_record_and_a_second_for_its_version_is_refused() {
+    let f = fixture().await;
+    for store in &f.stores {
+        let number = "MOE-T-2025-000042";
+        // Every byte value, and a NUL early: the file is kept as bytes, not text.
+        let file: Vec<u8> = b"%PDF-1.7\n\0".iter().copied().chain((0..=255u8).cycle().take(70_000)).collect();
+        let record = teacher_record(number, &file, 1_000);
+        let id =
+            store.store_teacher_certificate(&record, &file, "moe-admin", &teacher_audit(number, 1_000)).await.unwrap();
+
+        let (info, bytes) = store.teacher_certificate_file(id).await.unwrap();
+        assert_eq!(bytes, file, "byte for byte");
+        assert_eq!(
+            (info.number.as_str(), info.language.as_str(), info.version, info.institution.as_str()),
+            (number, "zh", 1, "moe")
+        );
+        assert_eq!(
+            (info.sha256.as_str(), info.issued_at, info.issued_by.as_str()),
+            (record.sha256.as_str(), 1_000, "moe-admin")
+        );
+        assert_eq!(
+            store.registry_records(&record.sha256).await.unwrap(),
+            std::slice::from_ref(&record),
+            "registered in the same step"
+        );
+        assert_eq!(store.teacher_certificates(None, 10).await.unwrap(), std::slice::from_ref(&info));
+        assert_eq!(store.teacher_certificates(Some(number), 10).await.unwrap(), [info]);
+        assert!(store.teacher_certificates(Some("MOE-T-2025-000043"), 10).await.unwrap().is_empty());
+
+        // Another file for the same number, language and version: refused, and nothing of it kept.
+        let other = [file.as_slice(), b"%%EOF\n"].concat();
+        let second = teacher_record(number, &other, 2_000);
+        let refused =
+            store.store_teacher_certificate(&second, &other, "moe-admin", &teacher_audit(number, 2_000)).await;
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+        // The same file again is refused too.
+        let again = store.store_teacher_certificate(&record, &file, "moe-admin", &teacher_audit(number, 3_000)).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        // A file that is not the one its record names is refused before anything is written.
+        let mismatch =
+            store.store_teacher_certificate(&second, &file, "moe-admin", &teacher_audit(number, 4_000)).await;
+        assert!(matches!(mismatch, Err(StoreError::Conflict(_))), "{mismatch:?}");
+
+        assert!(store.registry_records(&second.sha256).await.unwrap().is_empty(), "no record of the refused file");
+        assert_eq!(store.registry_certificate("moe", number, "zh").await.unwrap().len(), 1);
+        assert_eq!(store.teacher_certificates(None, 10).await.unwrap().len(), 1, "no file of the refused one");
+        let audit = store.audit_log(&AuditFilter { limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(audit.iter().map(|e| e.at).collect::<Vec<_>>(), [1_000], "one audit entry, of the file kept");
+        assert!(matches!(store.teacher_certificate_file(id + 1).await, Err(StoreError::NotFound(_))));
+        // Kept files are never changed or deleted.
+        assert!(store.execute("DELETE FROM teacher_certificates").await.is_err());
+        assert!(store.execute("UPDATE teacher_certificates SET issued_by = 'x'").await.is_err());
+        assert_eq!(store.teacher_certificate_file(id).await.unwrap().1, file);
     }
     f.finish().await;
 }

@@ -31,6 +31,7 @@ use dcert_core::trust::TrustListContent;
 use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{
     AuditEntry, AuditFilter, FaqItem, NewsItem, RegisteredInstitution, RegistryRecord, Role, Session, Staff, Store,
+    StoreError,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -93,6 +94,7 @@ pub(crate) fn routes() -> Router<MinistryState> {
         .route("/faq/{id}", get(content_form::<FaqItem>).post(content_save::<FaqItem>))
         .route("/faq/{id}/delete", get(content_confirm::<FaqItem>).post(content_delete::<FaqItem>))
         .route("/teacher", get(teacher_page).post(teacher_issue))
+        .route("/teacher/{id}/download", get(teacher_download))
         .route("/institutions", get(institutions))
         .route("/institutions/onboard", get(onboard_page).post(onboard_preview))
         .route("/institutions/onboard/confirm", post(onboard_confirm))
@@ -1056,6 +1058,42 @@ struct TeacherPage {
     accredited: bool,
     form: TeacherForm,
     errors: Vec<String>,
+    /// The files issued, newest first (those of `search` only, when one is given).
+    issued: Vec<IssuedTeacher>,
+    /// The number searched for, or empty.
+    search: String,
+    /// How many `issued` shows, when there are more.
+    more: Option<usize>,
+}
+
+/// A teacher certificate file issued, as the list shows it.
+struct IssuedTeacher {
+    id: i64,
+    number: String,
+    language: &'static str,
+    version: i64,
+    at: String,
+    by: String,
+    /// The start of its hash (never all of it, as elsewhere in the console).
+    short: String,
+}
+
+/// How many issued files the teacher page lists.
+const TEACHER_LIST: usize = 100;
+
+#[derive(Deserialize)]
+struct TeacherQuery {
+    number: Option<String>,
+}
+
+/// The start of a file's hash, as pages and audit entries show it.
+fn short_hash(sha256: &str) -> &str {
+    sha256.get(..12).unwrap_or(sha256)
+}
+
+/// The file name of a teacher certificate's download.
+fn teacher_file_name(number: &str, language: &str, version: i64) -> String {
+    format!("{number}-{language}-v{version}.pdf")
 }
 
 /// Whether the published trust list names the institution `id` for teacher certificates.
@@ -1069,13 +1107,34 @@ fn accredited_for_teachers(state: &MinistryState, id: &str) -> bool {
         .any(|i| i.id == id && i.accreditation.credential_types.contains(&CredentialType::Teacher))
 }
 
-fn teacher_view(
+async fn teacher_view(
     state: &MinistryState,
     ctx: &ConsoleCtx,
     staff: &Staff,
     form: TeacherForm,
     errors: Vec<String>,
+    search: String,
 ) -> PageResult {
+    let t = ctx.t;
+    let number = (!search.is_empty()).then_some(search.as_str());
+    let mut files = state.store.teacher_certificates(number, TEACHER_LIST as i64 + 1).await?;
+    let more = (files.len() > TEACHER_LIST).then_some(TEACHER_LIST);
+    files.truncate(TEACHER_LIST);
+    let issued = files
+        .into_iter()
+        .map(|f| IssuedTeacher {
+            id: f.id,
+            language: match f.language.as_str() {
+                "en" => language_words(t, Language::En),
+                _ => language_words(t, Language::Zh),
+            },
+            version: f.version,
+            at: t.time(f.issued_at),
+            by: f.issued_by,
+            short: short_hash(&f.sha256).to_owned(),
+            number: f.number,
+        })
+        .collect();
     let issuance = state.issuance.as_ref();
     let status = match issuance {
         None => StatusCode::SERVICE_UNAVAILABLE,
@@ -1088,14 +1147,21 @@ fn teacher_view(
         accredited: issuance.is_some_and(|i| accredited_for_teachers(state, &i.kit.issuer.id)),
         form,
         errors,
+        issued,
+        search,
+        more,
     };
     with_status(status, page(page_))
 }
 
-async fn teacher_page(State(state): State<MinistryState>, ctx: ConsoleCtx) -> PageResult {
+async fn teacher_page(
+    State(state): State<MinistryState>,
+    ctx: ConsoleCtx,
+    Query(q): Query<TeacherQuery>,
+) -> PageResult {
     let staff = ctx.require(&state.store, Action::IssueTeacher).await?;
     let form = TeacherForm { language: "zh".into(), ..TeacherForm::default() };
-    teacher_view(&state, &ctx, &staff, form, Vec::new())
+    teacher_view(&state, &ctx, &staff, form, Vec::new(), non_empty(q.number.as_ref()).unwrap_or_default()).await
 }
 
 /// A new certificate number `<ISSUER>-T-<year>-<six digits>`, free in the registry.
@@ -1126,16 +1192,16 @@ async fn teacher_issue(
     let staff = ctx.require(&state.store, Action::IssueTeacher).await?;
     let t = ctx.t;
     let Some(issuance) = state.issuance.clone() else {
-        return teacher_view(&state, &ctx, &staff, form, Vec::new());
+        return teacher_view(&state, &ctx, &staff, form, Vec::new(), String::new()).await;
     };
     let institution = issuance.kit.issuer.id.clone();
     if !accredited_for_teachers(&state, &institution) {
         let errors = vec![t.s("moe.console.teacher.not_accredited").to_owned()];
-        return teacher_view(&state, &ctx, &staff, form, errors);
+        return teacher_view(&state, &ctx, &staff, form, errors, String::new()).await;
     }
     let (language, number, record) = match form.parts(t) {
         Ok(parts) => parts,
-        Err(errors) => return teacher_view(&state, &ctx, &staff, form, errors),
+        Err(errors) => return teacher_view(&state, &ctx, &staff, form, errors, String::new()).await,
     };
     // The number is free and its record written before another issuance looks.
     let _one_at_a_time = console.issuing.lock().await;
@@ -1148,7 +1214,7 @@ async fn teacher_issue(
     let existing = state.store.registry_certificate(&institution, &number, language.code()).await?;
     if existing.iter().any(|r| r.version == i64::from(version)) {
         let errors = vec![t.f("moe.console.teacher.taken", &[&number, &language_words(t, language), &version])];
-        return teacher_view(&state, &ctx, &staff, form, errors);
+        return teacher_view(&state, &ctx, &staff, form, errors, String::new()).await;
     }
     let certificate = Certificate {
         number: number.clone(),
@@ -1160,7 +1226,8 @@ async fn teacher_issue(
     if certificate.validate().is_err() {
         // The form's checks are those of the model; this is a backstop, and its message (which
         // may quote the record) is not logged.
-        return teacher_view(&state, &ctx, &staff, form, vec![t.s("moe.console.error.record").to_owned()]);
+        let errors = vec![t.s("moe.console.error.record").to_owned()];
+        return teacher_view(&state, &ctx, &staff, form, errors, String::new()).await;
     }
     let design = Design::default_for(CredentialType::Teacher, language);
     let kit = issuance.clone();
@@ -1172,7 +1239,7 @@ async fn teacher_issue(
         Ok(file) => file,
         Err(IssueError::Render(RenderError::MissingGlyph(m))) => {
             let errors = vec![t.f("moe.console.teacher.missing_glyph", &[&format!("U+{:04X}", m.code)])];
-            return teacher_view(&state, &ctx, &staff, form, errors);
+            return teacher_view(&state, &ctx, &staff, form, errors, String::new()).await;
         }
         // Only the kind of failure: the error's text may quote the record.
         Err(e) => {
@@ -1185,24 +1252,44 @@ async fn teacher_issue(
         }
     };
     let sha256 = file.sha256.to_string();
-    state
-        .store
-        .append_registry_record(&RegistryRecord {
-            institution: institution.clone(),
-            sha256: sha256.clone(),
-            event: "issued".into(),
-            number: number.clone(),
-            language: language.code().into(),
-            version: i64::from(version),
-            previous_sha256: None,
-            credential_type: "teacher".into(),
-            reason: None,
-            at: issued_at.unix(),
-        })
-        .await?;
-    let detail = format!("{} v{version} sha256 {}", language.code(), &sha256[..12]);
-    state.store.audit(&ctx.audit(&staff, "teacher_issue", format!("certificate:{number}"), detail)).await?;
-    Ok(pdf_download(&format!("{number}-{}-v{version}.pdf", language.code()), file.bytes))
+    let record = RegistryRecord {
+        institution: institution.clone(),
+        sha256: sha256.clone(),
+        event: "issued".into(),
+        number: number.clone(),
+        language: language.code().into(),
+        version: i64::from(version),
+        previous_sha256: None,
+        credential_type: "teacher".into(),
+        reason: None,
+        at: issued_at.unix(),
+    };
+    let detail = format!("{} v{version} sha256 {}", language.code(), short_hash(&sha256));
+    let audit = ctx.audit(&staff, "teacher_issue", format!("certificate:{number}"), detail);
+    // The registry record, the file and the audit entry in one transaction: a certificate
+    // registered is a file kept, which its download (below, or later from the list) serves.
+    let id = match state.store.store_teacher_certificate(&record, &file.bytes, &staff.username, &audit).await {
+        Ok(id) => id,
+        // Another node issued this number, language and version since the check above.
+        Err(StoreError::Conflict(_)) => {
+            let errors = vec![t.f("moe.console.teacher.taken", &[&number, &language_words(t, language), &version])];
+            return teacher_view(&state, &ctx, &staff, form, errors, String::new()).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // The file is downloaded from where it is kept: a download that was lost is asked for again
+    // (the browser's retry, or the list of issued files), never issued again.
+    Ok(redirect(&format!("/console/teacher/{id}/download")))
+}
+
+/// A teacher certificate file as it was issued, byte for byte.
+async fn teacher_download(State(state): State<MinistryState>, ctx: ConsoleCtx, Path(id): Path<i64>) -> PageResult {
+    let staff = ctx.require(&state.store, Action::IssueTeacher).await?;
+    let (info, bytes) = state.store.teacher_certificate_file(id).await?;
+    let detail = format!("{} v{} sha256 {}", info.language, info.version, short_hash(&info.sha256));
+    let target = format!("certificate:{}", info.number);
+    state.store.audit(&ctx.audit(&staff, "teacher_download", target, detail)).await?;
+    Ok(pdf_download(&teacher_file_name(&info.number, &info.language, info.version), bytes))
 }
 
 fn language_words(t: Texts, language: Language) -> &'static str {

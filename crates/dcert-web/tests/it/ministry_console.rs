@@ -331,13 +331,54 @@ fn teacher_form<'a>(language: &'a str, number: &'a str) -> Vec<(&'static str, &'
     ]
 }
 
+/// Issues a teacher certificate in the console as a browser does: the form, then the download
+/// it is sent to. Returns the download and its address.
+async fn issue_teacher(admin: &Browser<'_>, form: &[(&str, &str)]) -> (Reply, String) {
+    let issued = admin.post("/console/teacher", form).await;
+    assert_eq!(issued.status, StatusCode::SEE_OTHER, "{}", issued.text());
+    let to = location(&issued).expect("sent to the download").to_owned();
+    assert!(to.starts_with("/console/teacher/") && to.ends_with("/download"), "{to}");
+    let download = admin.get(&to).await;
+    assert_eq!(download.status, StatusCode::OK, "{}", download.text());
+    assert_eq!(download.headers.get(header::CONTENT_TYPE).unwrap(), "application/pdf");
+    (download, to)
+}
+
+/// A teacher certificate file written straight into the store (not a real PDF), with its id.
+async fn teacher_file_directly(store: &Store) -> i64 {
+    let file = b"%PDF-1.7\nnot really a certificate".to_vec();
+    let sha256 = dcert_core::Sha256Digest::of(&file).to_string();
+    let record = dcert_store::RegistryRecord {
+        institution: "moe".into(),
+        sha256,
+        event: "issued".into(),
+        number: "MOE-T-2025-000099".into(),
+        language: "zh".into(),
+        version: 1,
+        previous_sha256: None,
+        credential_type: "teacher".into(),
+        reason: None,
+        at: 1,
+    };
+    let audit = dcert_store::AuditEntry {
+        at: 1,
+        actor: "test".into(),
+        role: "test".into(),
+        action: "teacher_issue".into(),
+        target: "certificate:MOE-T-2025-000099".into(),
+        detail: String::new(),
+        ip: "-".into(),
+    };
+    store.store_teacher_certificate(&record, &file, "test", &audit).await.unwrap()
+}
+
 // ----- roles -----
 
 /// A console route: method, path, form fields, and the accounts that may use it.
 type RouteCase = (&'static str, String, Vec<(&'static str, &'static str)>, &'static [&'static str]);
 
 /// Every console route and who may use it; changes come last, deletions at the very end.
-fn route_table(news: i64, faq: i64) -> Vec<RouteCase> {
+fn route_table(news: i64, faq: i64, teacher: i64) -> Vec<RouteCase> {
     const A: &str = ADMIN;
     const E: &str = EDITOR;
     let news_fields = vec![
@@ -371,6 +412,7 @@ fn route_table(news: i64, faq: i64) -> Vec<RouteCase> {
         ("GET", format!("/console/faq/{faq}"), vec![], &[A, E]),
         ("GET", format!("/console/faq/{faq}/delete"), vec![], &[A, E]),
         ("GET", "/console/teacher".into(), vec![], &[A]),
+        ("GET", format!("/console/teacher/{teacher}/download"), vec![], &[A]),
         ("GET", "/console/audit".into(), vec![], &[A]),
         ("GET", "/console/institutions".into(), vec![], &[A]),
         ("GET", "/console/institutions/onboard".into(), vec![], &[A]),
@@ -418,7 +460,7 @@ fn declared_routes() -> Vec<(&'static str, &'static str)> {
 #[tokio::test]
 async fn every_console_route_is_refused_to_the_accounts_that_may_not_use_it() {
     // The table must name every route and method the console has.
-    let table = route_table(1, 1);
+    let table = route_table(1, 1, 1);
     for (method, path) in declared_routes().into_iter().filter(|(_, p)| !matches!(*p, "/login" | "/logout")) {
         let pattern = format!("/console{}", if path == "/" { "" } else { path })
             .replace("{id}", "1")
@@ -449,6 +491,7 @@ async fn every_console_route_is_refused_to_the_accounts_that_may_not_use_it() {
             .unwrap();
         let faq = site.store.faq().await.unwrap()[0].id;
         onboard_directly(&site.store, 10).await;
+        let teacher = teacher_file_directly(&site.store).await;
         let browser = match user {
             "anonymous" => site.visitor().await,
             // The university console's kind of session, for the registrar: not a Ministry session.
@@ -465,7 +508,7 @@ async fn every_console_route_is_refused_to_the_accounts_that_may_not_use_it() {
             }
             _ => site.signed_in(user).await,
         };
-        for (method, path, fields, allowed) in route_table(news, faq) {
+        for (method, path, fields, allowed) in route_table(news, faq, teacher) {
             let r = match method {
                 "GET" => browser.get(&path).await,
                 _ => browser.post(&path, &fields).await,
@@ -749,8 +792,7 @@ async fn verify_api(site: &ConsoleSite, file: &[u8]) -> Reply {
 async fn the_dashboard_counts_the_verifications_posted_to_the_api_and_shows_only_the_start_of_each_hash() {
     let site = ConsoleSite::start(FULL).await;
     let admin = site.signed_in(ADMIN).await;
-    let issued = admin.post("/console/teacher", &teacher_form("zh", "MOE-T-2025-000001")).await;
-    assert_eq!(issued.status, StatusCode::OK, "{}", issued.text());
+    let (issued, _) = issue_teacher(&admin, &teacher_form("zh", "MOE-T-2025-000001")).await;
     let mut modified = issued.body.clone();
     let middle = modified.len() / 2;
     modified[middle] ^= 0x01;
@@ -800,9 +842,7 @@ async fn an_issued_teacher_certificate_verifies_as_a_teacher_credential_and_the_
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("由教育部簽署"));
 
-    let r = admin.post("/console/teacher", &teacher_form("zh", "")).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/pdf");
+    let (r, _) = issue_teacher(&admin, &teacher_form("zh", "")).await;
     let disposition = r.headers.get(header::CONTENT_DISPOSITION).unwrap().to_str().unwrap().to_owned();
     let records: Vec<_> = site.store.registry_log(0, 10).await.unwrap().into_iter().map(|(_, r)| r).collect();
     assert_eq!(records.len(), 1);
@@ -832,17 +872,92 @@ async fn an_issued_teacher_certificate_verifies_as_a_teacher_credential_and_the_
     assert_eq!(report.issuer.unwrap().name_zh, "教育部");
 
     // The English file of the same certificate takes its number; the same again is refused.
-    let english = admin.post("/console/teacher", &teacher_form("en", &number)).await;
-    assert_eq!(english.status, StatusCode::OK, "{}", english.text());
+    issue_teacher(&admin, &teacher_form("en", &number)).await;
     let again = admin.post("/console/teacher", &teacher_form("en", &number)).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(again.text().contains("已核發"), "{}", again.text());
     assert_eq!(site.store.registry_log(0, 10).await.unwrap().len(), 2, "nothing more recorded");
+    assert_eq!(site.store.teacher_certificates(None, 10).await.unwrap().len(), 2, "no file more kept");
     let filter = AuditFilter { action: Some("teacher_issue".into()), ..Default::default() };
     let audit = site.store.audit_log(&filter).await.unwrap();
     assert_eq!(audit.len(), 2);
     assert!(audit.iter().all(|e| e.actor == ADMIN && e.target == format!("certificate:{number}")));
     assert!(audit.iter().all(|e| !e.detail.contains("林堃") && !e.detail.contains("LIN")), "no names in the audit log");
+}
+
+#[tokio::test]
+async fn an_issued_teacher_certificate_is_kept_listed_and_downloaded_again_byte_for_byte_after_a_lost_response() {
+    let site = ConsoleSite::start(FULL).await;
+    let admin = site.signed_in(ADMIN).await;
+    let empty = admin.get("/console/teacher").await.text();
+    assert!(empty.contains("id=\"no-issued\"") && empty.contains("尚未核發任何電子教師證書"), "{empty}");
+
+    // The response of the issuance is lost: the browser never follows it to the file.
+    let lost = admin.post("/console/teacher", &teacher_form("zh", "MOE-T-2025-000123")).await;
+    assert_eq!(lost.status, StatusCode::SEE_OTHER, "{}", lost.text());
+    let sent_to = location(&lost).unwrap().to_owned();
+    let records: Vec<_> = site.store.registry_log(0, 10).await.unwrap().into_iter().map(|(_, r)| r).collect();
+    assert_eq!(records.len(), 1, "registered");
+    let record = &records[0];
+
+    // The teacher page lists it, with the start of its hash and a link to the file.
+    let page = admin.get("/console/teacher").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    let kept = site.store.teacher_certificates(None, 10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    let id = kept[0].id;
+    let at = html.find(&format!("<tr id=\"issued-{id}\">")).unwrap_or_else(|| panic!("the row in {html}"));
+    let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+    for cell in ["<td>MOE-T-2025-000123</td>", "<td>中文</td>", "<td>1</td>", &format!("<td>{ADMIN}</td>")] {
+        assert!(row.contains(cell), "{cell} in {row}");
+    }
+    assert!(row.contains(&format!("<code>{}…</code>", &record.sha256[..12])), "the start of the hash: {row}");
+    assert!(!html.contains(&record.sha256[..13]), "never more than twelve digits");
+    assert!(!html.contains("林堃") && !html.contains("LIN, KUN"), "no holder's name in the list");
+    let href = format!("/console/teacher/{id}/download");
+    assert_eq!(sent_to, href, "the issuance sent the browser to the same file");
+    assert!(row.contains(&format!("href=\"{href}\"")), "{row}");
+
+    // Downloaded from the list: the file registered, byte for byte, and it verifies.
+    let download = admin.get(&href).await;
+    assert_eq!(download.status, StatusCode::OK, "{}", download.text());
+    assert_eq!(download.headers.get(header::CONTENT_TYPE).unwrap(), "application/pdf");
+    assert_eq!(
+        download.headers.get(header::CONTENT_DISPOSITION).unwrap(),
+        "attachment; filename=\"MOE-T-2025-000123-zh-v1.pdf\""
+    );
+    assert_eq!(dcert_core::Sha256Digest::of(&download.body).to_string(), record.sha256);
+    assert_eq!(kept[0].sha256, record.sha256);
+    let now = dcert_web::now();
+    let status = registry_status(&records, now).unwrap();
+    let report = verify::verify(&download.body, &site.trust, &status, now, &Limits::default());
+    assert_eq!(report.outcome, Outcome::Success, "{}", report.summary);
+    assert_eq!(report.credential.unwrap().certificate_number, "MOE-T-2025-000123");
+    assert_eq!(admin.get(&href).await.body, download.body, "the same bytes every time");
+
+    // Issuing it again is refused: the file to hand over is the one kept.
+    let again = admin.post("/console/teacher", &teacher_form("zh", "MOE-T-2025-000123")).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.text().contains(&format!("<tr id=\"issued-{id}\">")), "the page still lists the file");
+    assert_eq!(site.store.teacher_certificates(None, 10).await.unwrap().len(), 1);
+
+    // The English file of it comes next; a search by number finds both, another number none.
+    let (english, _) = issue_teacher(&admin, &teacher_form("en", "MOE-T-2025-000123")).await;
+    let found = admin.get("/console/teacher?number=MOE-T-2025-000123").await.text();
+    assert_eq!(found.matches("<tr id=\"issued-").count(), 2, "{found}");
+    assert!(found.contains("<td>英文</td>"));
+    let none = admin.get("/console/teacher?number=MOE-T-2025-000999").await.text();
+    assert!(none.contains("查無此證書編號的電子教師證書") && !none.contains("<tr id=\"issued-"), "{none}");
+    let english_record = site.store.registry_log(0, 10).await.unwrap().pop().unwrap().1;
+    assert_eq!(dcert_core::Sha256Digest::of(&english.body).to_string(), english_record.sha256);
+
+    assert_eq!(admin.get("/console/teacher/999/download").await.status, StatusCode::NOT_FOUND);
+    let filter = AuditFilter { action: Some("teacher_download".into()), ..Default::default() };
+    let audit = site.store.audit_log(&filter).await.unwrap();
+    assert_eq!(audit.len(), 3, "every download is in the audit log");
+    assert!(audit.iter().all(|e| e.actor == ADMIN && e.target == "certificate:MOE-T-2025-000123"));
+    assert!(audit.iter().all(|e| !e.detail.contains("林堃") && !e.detail.contains("LIN")), "no names");
 }
 
 #[tokio::test]
@@ -932,8 +1047,8 @@ async fn the_logs_of_a_whole_console_flow_hold_no_teacher_name_or_password() {
     v.post("/console/login", &[("username", ADMIN), ("password", "wrong-secret-typed")]).await;
     v.post("/console/login", &[("username", "wrong-secret-as-name"), ("password", "x")]).await;
     let admin = site.signed_in(ADMIN).await;
-    let issued = admin.post("/console/teacher", &teacher_form("zh", "")).await;
-    assert_eq!(issued.status, StatusCode::OK);
+    let (issued, _) = issue_teacher(&admin, &teacher_form("zh", "")).await;
+    admin.get("/console/teacher").await;
     let mut missing_glyph = teacher_form("zh", "");
     missing_glyph.retain(|(k, _)| *k != "name_zh");
     missing_glyph.push(("name_zh", "林\u{0378}"));
