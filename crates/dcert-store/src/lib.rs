@@ -1667,25 +1667,7 @@ impl Store {
     /// Appends a record to the registry (the Ministry's side). A record already there (same file,
     /// same event) is accepted again without change: submission is idempotent.
     pub async fn append_registry_record(&self, r: &RegistryRecord) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO registry_records (institution, sha256, event, number, language, version, previous_sha256, \
-             credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (sha256, event) DO NOTHING",
-        )
-        .bind(&r.institution)
-        .bind(&r.sha256)
-        .bind(&r.event)
-        .bind(&r.number)
-        .bind(&r.language)
-        .bind(r.version)
-        .bind(&r.previous_sha256)
-        .bind(&r.credential_type)
-        .bind(&r.reason)
-        .bind(r.at)
-        .execute(&self.pool)
-        .await
-        .map_err(ministry::one_file_per_version)?;
-        Ok(done.rows_affected() > 0)
+        Ok(ministry::insert_registry_record(&self.pool, r, ministry::Duplicate::Ignore).await? > 0)
     }
 
     /// Every registry record of a file, oldest first.

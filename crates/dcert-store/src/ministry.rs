@@ -391,25 +391,7 @@ impl Store {
         }
         let mut added = 0;
         for record in records {
-            added += sqlx::query(
-                "INSERT INTO registry_records (institution, sha256, event, number, language, version, \
-                 previous_sha256, credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (sha256, event) DO NOTHING",
-            )
-            .bind(&record.institution)
-            .bind(&record.sha256)
-            .bind(&record.event)
-            .bind(&record.number)
-            .bind(&record.language)
-            .bind(record.version)
-            .bind(&record.previous_sha256)
-            .bind(&record.credential_type)
-            .bind(&record.reason)
-            .bind(record.at)
-            .execute(&mut *tx)
-            .await
-            .map_err(one_file_per_version)?
-            .rows_affected();
+            added += insert_registry_record(&mut *tx, record, Duplicate::Ignore).await?;
         }
         tx.commit().await?;
         Ok(if added > 0 { Submission::Recorded } else { Submission::AlreadyRecorded })
@@ -437,23 +419,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         // No `ON CONFLICT` here, unlike a submission: the same file again is refused, not
         // accepted quietly, as it is kept already.
-        sqlx::query(
-            "INSERT INTO registry_records (institution, sha256, event, number, language, version, \
-             previous_sha256, credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&record.institution)
-        .bind(&record.sha256)
-        .bind(&record.event)
-        .bind(&record.number)
-        .bind(&record.language)
-        .bind(record.version)
-        .bind(&record.previous_sha256)
-        .bind(&record.credential_type)
-        .bind(&record.reason)
-        .bind(record.at)
-        .execute(&mut *tx)
-        .await
-        .map_err(one_file_per_version)?;
+        insert_registry_record(&mut *tx, record, Duplicate::Refuse).await?;
         let row = sqlx::query(
             "INSERT INTO teacher_certificates (institution, number, language, version, sha256, file, issued_at, \
              issued_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -556,10 +522,49 @@ fn faq_row(r: &sqlx::any::AnyRow) -> Result<FaqItem> {
     })
 }
 
+/// What an insert does with a record already there (the same file, the same event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Duplicate {
+    /// Leaves it as it is and counts nothing: submissions are idempotent.
+    Ignore,
+    /// Refuses it as a conflict.
+    Refuse,
+}
+
+/// Appends one registry record; returns how many rows it added (0 or 1). A second issued file
+/// for the same certificate, language and version is a conflict either way.
+pub(crate) async fn insert_registry_record<'e, E>(executor: E, r: &RegistryRecord, duplicate: Duplicate) -> Result<u64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let on_conflict = match duplicate {
+        Duplicate::Ignore => " ON CONFLICT (sha256, event) DO NOTHING",
+        Duplicate::Refuse => "",
+    };
+    let done = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO registry_records (institution, sha256, event, number, language, version, previous_sha256, \
+         credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10){on_conflict}"
+    )))
+    .bind(&r.institution)
+    .bind(&r.sha256)
+    .bind(&r.event)
+    .bind(&r.number)
+    .bind(&r.language)
+    .bind(r.version)
+    .bind(&r.previous_sha256)
+    .bind(&r.credential_type)
+    .bind(&r.reason)
+    .bind(r.at)
+    .execute(executor)
+    .await
+    .map_err(one_file_per_version)?;
+    Ok(done.rows_affected())
+}
+
 /// A second issued file for the same certificate, language and version (the unique index of
 /// migration 4, hit by a race the handler's checks could not see, or the unique keys of the
 /// teacher certificates' files) is a conflict, not a failure.
-pub(crate) fn one_file_per_version(e: sqlx::Error) -> StoreError {
+fn one_file_per_version(e: sqlx::Error) -> StoreError {
     match e.as_database_error() {
         Some(d) if d.is_unique_violation() => {
             StoreError::Conflict("another file is recorded for this certificate, language and version".into())
