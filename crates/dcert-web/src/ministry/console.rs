@@ -36,6 +36,7 @@ use dcert_store::{
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::site::accreditation_words;
 use super::trust_registry::{
     self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RegistryError, RotationRequest,
 };
@@ -1341,30 +1342,6 @@ fn parse_valid_until(t: Texts, text: &str) -> Result<Option<Timestamp>, String> 
         Some(end) if end > now() => Ok(Some(end)),
         _ => Err(t.s("moe.console.institutions.error.valid_until").to_owned()),
     }
-}
-
-/// What an institution may issue, in words.
-fn accreditation_words(t: Texts, types: &[CredentialType], levels: &[DegreeLevel]) -> String {
-    let mut kinds = Vec::new();
-    for ty in types {
-        match ty {
-            CredentialType::Degree => {
-                let levels: Vec<&str> = levels.iter().map(|l| level_words(t, *l)).collect();
-                kinds.push(format!("{} ({})", t.s("moe.type.degree"), levels.join(t.s("moe.list.sep"))));
-            }
-            CredentialType::Teacher => kinds.push(t.s("moe.type.teacher").to_owned()),
-        }
-    }
-    kinds.join(t.s("moe.list.sep"))
-}
-
-fn level_words(t: Texts, l: DegreeLevel) -> &'static str {
-    t.s(match l {
-        DegreeLevel::Associate => "moe.level.associate",
-        DegreeLevel::Bachelor => "moe.level.bachelor",
-        DegreeLevel::Master => "moe.level.master",
-        DegreeLevel::Doctor => "moe.level.doctor",
-    })
 }
 
 /// A key's or certificate's state at `now`: words and a class.

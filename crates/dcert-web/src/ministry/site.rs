@@ -363,16 +363,6 @@ fn issuer_rows(c: &Chrome, state: &MinistryState, only: Option<&str>) -> Vec<Iss
         .iter()
         .filter(|i| only.is_none_or(|id| id == i.id))
         .map(|i| {
-            let mut kinds: Vec<String> = Vec::new();
-            for ty in &i.accreditation.credential_types {
-                match ty {
-                    CredentialType::Degree => {
-                        let levels: Vec<&str> = i.accreditation.degree_levels.iter().map(|l| level(t, *l)).collect();
-                        kinds.push(format!("{} ({})", t.s("moe.type.degree"), levels.join(t.s("moe.list.sep"))));
-                    }
-                    CredentialType::Teacher => kinds.push(t.s("moe.type.teacher").to_owned()),
-                }
-            }
             let keys = i
                 .credential_keys
                 .iter()
@@ -395,14 +385,29 @@ fn issuer_rows(c: &Chrome, state: &MinistryState, only: Option<&str>) -> Vec<Iss
                 id: i.id.clone(),
                 name: c.pick(&i.name_zh, &i.name_en).to_owned(),
                 other_name: c.pick(&i.name_en, &i.name_zh).to_owned(),
-                kinds: kinds.join(t.s("moe.list.sep")),
+                kinds: accreditation_words(t, &i.accreditation.credential_types, &i.accreditation.degree_levels),
                 keys,
             }
         })
         .collect()
 }
 
-fn level(t: Texts, l: DegreeLevel) -> &'static str {
+/// What an institution may issue, in words: the credential types, and a degree's levels.
+pub(crate) fn accreditation_words(t: Texts, types: &[CredentialType], levels: &[DegreeLevel]) -> String {
+    let kinds: Vec<String> = types
+        .iter()
+        .map(|ty| match ty {
+            CredentialType::Degree => {
+                let levels: Vec<&str> = levels.iter().map(|l| level_words(t, *l)).collect();
+                format!("{} ({})", t.s("moe.type.degree"), levels.join(t.s("moe.list.sep")))
+            }
+            CredentialType::Teacher => t.s("moe.type.teacher").to_owned(),
+        })
+        .collect();
+    kinds.join(t.s("moe.list.sep"))
+}
+
+fn level_words(t: Texts, l: DegreeLevel) -> &'static str {
     t.s(match l {
         DegreeLevel::Associate => "moe.level.associate",
         DegreeLevel::Bachelor => "moe.level.bachelor",
