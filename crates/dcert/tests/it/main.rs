@@ -2,4 +2,5 @@
 
 mod cli;
 mod ministry;
+mod process;
 mod serve;

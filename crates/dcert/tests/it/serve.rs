@@ -3,39 +3,15 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::process::{Dir, Server};
 use std::time::{Duration, Instant};
 
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn dcert(dir: &PathBuf, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dcert"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("DCERT_KEY_PASSPHRASE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+/// Runs `dcert`, which must succeed.
+fn dcert(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let out = crate::process::dcert(dir, args, stdin);
     assert!(
         out.status.success(),
         "dcert {args:?}: {}{}",
@@ -63,10 +39,7 @@ fn get(port: u16, path: &str) -> Option<(String, String)> {
 
 #[test]
 fn serve_runs_both_sites_from_a_configuration_file_with_environment_overrides() {
-    let mut random = [0u8; 4];
-    getrandom::fill(&mut random).unwrap();
-    let dir = Dir(std::env::temp_dir().join(format!("dcert-serve-{}", u32::from_le_bytes(random))));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = Dir::new("serve");
     let d = &dir.0;
     dcert(d, &["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"], "");
     dcert(
