@@ -7,7 +7,6 @@
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -1018,30 +1017,9 @@ async fn the_audit_log_page_lists_the_consoles_changes_for_the_administrator() {
 
 // ----- logs -----
 
-/// A writer that keeps what the log says.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn the_logs_of_a_whole_console_flow_hold_no_teacher_name_or_password() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::support::capture_logs();
     let site = ConsoleSite::start(FULL).await;
     let v = site.visitor().await;
     v.post("/console/login", &[("username", ADMIN), ("password", "wrong-secret-typed")]).await;
@@ -1070,7 +1048,7 @@ async fn the_logs_of_a_whole_console_flow_hold_no_teacher_name_or_password() {
     admin.get("/console").await;
     admin.get("/console/audit").await;
     admin.post("/console/logout", &[]).await;
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     assert!(!text.is_empty(), "something was logged");
     for secret in ["林堃", "LIN, KUN", "LIN%2C", "1990-09-09", "中字第1140042號", "secret-password", "wrong-secret"]
     {
@@ -1477,14 +1455,7 @@ async fn without_the_root_keys_the_institutions_page_lists_the_registry_and_its_
 #[tokio::test(flavor = "current_thread")]
 async fn the_logs_and_audit_entries_of_the_institutions_pages_hold_no_key_material() {
     use base64ct::Encoding as _;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::support::capture_logs();
     let site = ConsoleSite::start(FULL).await;
     let admin = site.signed_in(ADMIN).await;
     let keys = Keys::new(10);
@@ -1503,7 +1474,7 @@ async fn the_logs_and_audit_entries_of_the_institutions_pages_hold_no_key_materi
         .chain([base64ct::Base64::encode_string(&keys.credential.to_pkcs8_der())])
         .collect();
     let debug = format!("{root:?}");
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     assert!(!text.is_empty(), "something was logged");
     let request = request("nkust", &nkust(), &keys);
     let audit = site.store.audit_log(&AuditFilter::default()).await.unwrap();

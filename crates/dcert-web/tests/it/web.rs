@@ -385,30 +385,9 @@ async fn the_audit_log_is_for_the_admin_and_healthz_answers() {
     assert_eq!(app.visitor().await.get("/no-such-page").await.status, StatusCode::NOT_FOUND);
 }
 
-/// A writer that keeps what the log says.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn the_logs_hold_no_personal_data() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::support::capture_logs();
     let app = TestApp::new().await;
     issue_for(&app, G1).await;
     // A delivery that fails (no SMTP server on that port) logs too.
@@ -420,7 +399,7 @@ async fn the_logs_hold_no_personal_data() {
     let g = app.graduate_client(G1).await;
     g.post("/portal/correction", &[("term", "113-2"), ("message", "生日錯誤")]).await;
     app.visitor().await.post("/login", &[("username", G1), ("password", "wrong")]).await;
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     assert!(!text.is_empty(), "something was logged");
     for secret in
         ["王𪚥", "WANG", "C110152301", "c110152301", "wang.hsiao-ming", "2002-03-14", "生日錯誤", "password-of"]
