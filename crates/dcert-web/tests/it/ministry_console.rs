@@ -12,20 +12,18 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use dcert_core::Timestamp;
-use dcert_core::credential::IssuerRef;
 use dcert_core::issue::IssuerKit;
-use dcert_core::keys::{CredentialKey, EcKey};
 use dcert_core::model::CredentialType;
-use dcert_core::pdf::{Limits, PdfSigner};
-use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
+use dcert_core::pdf::Limits;
+use dcert_core::trust::{Accreditation, TrustList};
 use dcert_core::verify::{self, CheckResult, Outcome};
-use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
+use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{AuditFilter, Role, Session, Store};
 use dcert_web::ministry::trust_registry::{self as registry, OnboardingRequest, RotationRequest};
-use dcert_web::ministry::{MinistryConfig, MinistryState, RegistryKeys, ministry_router, registry_status};
+use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router, registry_status};
 use dcert_web::worker::Issuance;
 
-use crate::support::{REGISTRY, TempDir, enc, fonts};
+use crate::support::{REGISTRY, TempDir, enc, fonts, institution, root_keys, signed_list};
 use crate::trust_registry::{Keys, issue_at, nkust, request};
 use crate::verify_site::{Reply, multipart};
 
@@ -38,102 +36,16 @@ fn password_of(user: &str) -> String {
     format!("secret-password-of-{user}")
 }
 
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
-
-fn profile(cn: &str, org: &str, role: CertRole, from: &str, until: &str) -> CertProfile {
-    CertProfile { common_name: cn.into(), organization: org.into(), not_before: ts(from), not_after: ts(until), role }
-}
-
-const MOE: &str = "Ministry of Education, R.O.C. (Taiwan)";
-
-/// The Ministry root's keys: the root CA and the trust list signer.
-fn root_keys() -> RegistryKeys {
-    let root_key = EcKey::from_seed(&[1; 32]).unwrap();
-    let root_der = x509::issue(
-        &profile("dcert Root CA", MOE, CertRole::Root, "2024-01-01T00:00:00Z", "2044-01-01T00:00:00Z"),
-        &root_key.public(),
-        None,
-        &root_key,
-    )
-    .unwrap();
-    let root = ParsedCert::from_der(&root_der).unwrap();
-    let signer_key = EcKey::from_seed(&[2; 32]).unwrap();
-    let signer_der = x509::issue(
-        &profile(TRUST_LIST_SIGNER_CN, MOE, CertRole::TrustListSigner, "2024-01-01T00:00:00Z", "2034-01-01T00:00:00Z"),
-        &signer_key.public(),
-        Some(&root.cert),
-        &root_key,
-    )
-    .unwrap();
-    let signer = ParsedCert::from_der(&signer_der).unwrap();
-    RegistryKeys {
-        ca: root_key,
-        root_cert: root,
-        signer: signer_key,
-        signer_cert: signer,
-        registry_url: REGISTRY.into(),
-    }
-}
-
 /// The Ministry's own kit and a signed trust list that accredits it for teacher certificates
 /// (`teacher` false: a list that names it for degrees only).
 fn ministry_keys(teacher: bool) -> (IssuerKit, TrustList, Vec<u8>) {
-    let RegistryKeys { ca: root_key, root_cert: root, signer: signer_key, signer_cert: signer, .. } = root_keys();
-    let credential_key = CredentialKey::from_seed(&[20; 32]);
-    let signing_key = EcKey::from_seed(&[21; 32]).unwrap();
-    let cert = x509::issue(
-        &profile(
-            "Ministry of Education",
-            MOE,
-            CertRole::DocumentSigner,
-            "2024-06-01T00:00:00Z",
-            "2034-06-01T00:00:00Z",
-        ),
-        &signing_key.public(),
-        Some(&root.cert),
-        &root_key,
-    )
-    .unwrap();
-    let kit = IssuerKit {
-        issuer: IssuerRef { id: "moe".into(), registry: REGISTRY.into() },
-        name_zh: "教育部".into(),
-        name_en: "Ministry of Education".into(),
-        credential_key: credential_key.clone(),
-        pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: "Ministry of Education".into() },
+    let root = root_keys();
+    let accreditation = Accreditation {
+        credential_types: vec![if teacher { CredentialType::Teacher } else { CredentialType::Degree }],
+        degree_levels: if teacher { vec![] } else { vec![dcert_core::model::DegreeLevel::Bachelor] },
     };
-    let entry = IssuerEntry {
-        id: "moe".into(),
-        name_zh: "教育部".into(),
-        name_en: "Ministry of Education".into(),
-        accreditation: Accreditation {
-            credential_types: vec![if teacher { CredentialType::Teacher } else { CredentialType::Degree }],
-            degree_levels: if teacher { vec![] } else { vec![dcert_core::model::DegreeLevel::Bachelor] },
-        },
-        credential_keys: vec![KeyEntry {
-            public_key_multibase: credential_key.public().to_multikey(),
-            valid_from: ts("2024-06-01T00:00:00Z"),
-            valid_until: ts("2034-06-01T00:00:00Z"),
-            revoked_from: None,
-            revocation_reason: None,
-        }],
-        signing_certificates: vec![CertEntry { certificate: Der(cert), revoked_from: None, revocation_reason: None }],
-    };
-    let content = TrustListContent {
-        kind: "DcertTrustList".into(),
-        format: 1,
-        registry: REGISTRY.into(),
-        sequence: 1,
-        issued: ts("2025-06-01T00:00:00Z"),
-        next_update: None,
-        root_certificate: Der(root.der.clone()),
-        signer_certificate: Der(signer.der.clone()),
-        issuers: vec![entry],
-        proof: None,
-    };
-    let json = serde_json::to_vec(&TrustList::sign(&content, &signer_key).unwrap()).unwrap();
-    let trust = TrustList::verify(&json, Some(root.fingerprint())).unwrap();
+    let (kit, entry) = institution(&root, "moe", "教育部", "Ministry of Education", 20, accreditation);
+    let (trust, json) = signed_list(&root, vec![entry]);
     (kit, trust, json)
 }
 

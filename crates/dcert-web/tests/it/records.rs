@@ -9,11 +9,11 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use dcert_core::Sha256Digest;
 use dcert_core::issue::IssuerKit;
-use dcert_core::keys::{CredentialKey, EcKey};
+use dcert_core::keys::CredentialKey;
 use dcert_core::model::{CredentialType, DegreeLevel};
 use dcert_core::records::{self, RequestToSign};
 use dcert_core::time::Timestamp;
-use dcert_core::trust::{Accreditation, IssuerEntry, KeyEntry, TrustList};
+use dcert_core::trust::{Accreditation, TrustList};
 use dcert_store::{RegistryRecord, Store};
 use dcert_web::ministry::records::MAX_BODY_BYTES;
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
@@ -21,7 +21,7 @@ use dcert_web::registry_client::{HttpRegistry, http_request};
 use dcert_web::worker::{Registry, RegistryPayload};
 use serde_json::Value;
 
-use crate::support::{TempDir, keys};
+use crate::support::{TempDir, institution, keys, root_keys, signed_list};
 
 const NUMBER: &str = "(114)高科大電子學字第012345號";
 
@@ -34,35 +34,15 @@ struct Ministry {
     _dir: TempDir,
 }
 
-/// NTU's credential key.
-fn ntu_key() -> CredentialKey {
-    CredentialKey::from_seed(&[20; 32])
-}
-
-/// The test university's trust list with NTU added, signed again: its bytes.
-fn two_institutions(trust: &TrustList) -> Vec<u8> {
-    let mut content = trust.content.clone();
-    let window = content.issuers[0].credential_keys[0].clone();
-    content.issuers.push(IssuerEntry {
-        id: "ntu".into(),
-        name_zh: "國立臺灣大學".into(),
-        name_en: "National Taiwan University".into(),
-        accreditation: Accreditation {
-            credential_types: vec![CredentialType::Degree],
-            degree_levels: vec![DegreeLevel::Bachelor],
-        },
-        credential_keys: vec![KeyEntry {
-            public_key_multibase: ntu_key().public().to_multikey(),
-            revoked_from: None,
-            revocation_reason: None,
-            ..window
-        }],
-        signing_certificates: vec![],
-    });
-    content.proof = None;
-    // The trust list signer of `support::keys`.
-    let signer = EcKey::from_seed(&[2; 32]).unwrap();
-    serde_json::to_vec(&TrustList::sign(&content, &signer).unwrap()).unwrap()
+/// The test university's trust list with NTU added, signed again: its bytes, and NTU's
+/// credential key.
+fn two_institutions(trust: &TrustList) -> (Vec<u8>, CredentialKey) {
+    let root = root_keys();
+    let accreditation =
+        Accreditation { credential_types: vec![CredentialType::Degree], degree_levels: vec![DegreeLevel::Bachelor] };
+    let (ntu, entry) = institution(&root, "ntu", "國立臺灣大學", "National Taiwan University", 20, accreditation);
+    let (_, json) = signed_list(&root, vec![trust.content.issuers[0].clone(), entry]);
+    (json, ntu.credential_key)
 }
 
 impl Ministry {
@@ -72,11 +52,12 @@ impl Ministry {
         let (nkust, trust) = keys();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = MinistryState::new(store.clone(), two_institutions(&trust), MinistryConfig::new(&url)).unwrap();
+        let (trust_list, ntu) = two_institutions(&trust);
+        let state = MinistryState::new(store.clone(), trust_list, MinistryConfig::new(&url)).unwrap();
         assert!(state.trust().list.issuer("ntu").is_some());
         let router = ministry_router(state);
         tokio::spawn(axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future());
-        Ministry { url, store, nkust, ntu: ntu_key(), _dir: dir }
+        Ministry { url, store, nkust, ntu, _dir: dir }
     }
 
     /// Every record of the registry.

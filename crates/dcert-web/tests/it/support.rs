@@ -16,6 +16,7 @@ use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, Tr
 use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
 use dcert_store::{Campus, Graduate, Role, Store};
 use dcert_web::auth::LoginLimiter;
+use dcert_web::ministry::RegistryKeys;
 use dcert_web::worker::{Issuance, StoreRegistry, Worker};
 use dcert_web::{AppState, SiteConfig, university_router};
 use tower::ServiceExt;
@@ -63,6 +64,25 @@ pub fn trust_json() -> Vec<u8> {
 }
 
 fn keys_and_trust_json() -> (IssuerKit, TrustList, Vec<u8>) {
+    let root = root_keys();
+    let accreditation = Accreditation {
+        credential_types: vec![dcert_core::CredentialType::Degree],
+        degree_levels: vec![DegreeLevel::Bachelor, DegreeLevel::Master],
+    };
+    let (kit, entry) = institution(
+        &root,
+        "nkust",
+        "國立高雄科技大學",
+        "National Kaohsiung University of Science and Technology",
+        10,
+        accreditation,
+    );
+    let (trust, json) = signed_list(&root, vec![entry]);
+    (kit, trust, json)
+}
+
+/// The test Ministry root: its CA (2024 to 2044) and the trust list signer (2024 to 2034).
+pub fn root_keys() -> RegistryKeys {
     let root_key = EcKey::from_seed(&[1; 32]).unwrap();
     let root_der = x509::issue(
         &profile("dcert Root CA", CertRole::Root, "2024-01-01T00:00:00Z", "2044-01-01T00:00:00Z"),
@@ -81,28 +101,42 @@ fn keys_and_trust_json() -> (IssuerKit, TrustList, Vec<u8>) {
     )
     .unwrap();
     let signer = ParsedCert::from_der(&signer_der).unwrap();
-    let name_zh = "國立高雄科技大學".to_owned();
-    let name_en = "National Kaohsiung University of Science and Technology".to_owned();
-    let credential_key = CredentialKey::from_seed(&[10; 32]);
-    let signing_key = EcKey::from_seed(&[11; 32]).unwrap();
-    let mut doc_profile = profile(&name_en, CertRole::DocumentSigner, "2024-06-01T00:00:00Z", "2034-06-01T00:00:00Z");
-    doc_profile.organization = name_en.clone();
-    let cert = x509::issue(&doc_profile, &signing_key.public(), Some(&root.cert), &root_key).unwrap();
+    RegistryKeys {
+        ca: root_key,
+        root_cert: root,
+        signer: signer_key,
+        signer_cert: signer,
+        registry_url: REGISTRY.into(),
+    }
+}
+
+/// An institution's kit and its trust list entry: a credential key from `seed`, a PDF signing
+/// key from `seed + 1` certified by `root`, both valid from June 2024 to June 2034.
+pub fn institution(
+    root: &RegistryKeys,
+    id: &str,
+    name_zh: &str,
+    name_en: &str,
+    seed: u8,
+    accreditation: Accreditation,
+) -> (IssuerKit, IssuerEntry) {
+    let credential_key = CredentialKey::from_seed(&[seed; 32]);
+    let signing_key = EcKey::from_seed(&[seed + 1; 32]).unwrap();
+    let mut doc_profile = profile(name_en, CertRole::DocumentSigner, "2024-06-01T00:00:00Z", "2034-06-01T00:00:00Z");
+    doc_profile.organization = name_en.to_owned();
+    let cert = x509::issue(&doc_profile, &signing_key.public(), Some(&root.root_cert.cert), &root.ca).unwrap();
     let kit = IssuerKit {
-        issuer: IssuerRef { id: "nkust".into(), registry: REGISTRY.into() },
-        name_zh: name_zh.clone(),
-        name_en: name_en.clone(),
+        issuer: IssuerRef { id: id.into(), registry: REGISTRY.into() },
+        name_zh: name_zh.into(),
+        name_en: name_en.into(),
         credential_key: credential_key.clone(),
-        pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: name_en.clone() },
+        pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: name_en.into() },
     };
     let entry = IssuerEntry {
-        id: "nkust".into(),
-        name_zh,
-        name_en,
-        accreditation: Accreditation {
-            credential_types: vec![dcert_core::CredentialType::Degree],
-            degree_levels: vec![DegreeLevel::Bachelor, DegreeLevel::Master],
-        },
+        id: id.into(),
+        name_zh: name_zh.into(),
+        name_en: name_en.into(),
+        accreditation,
         credential_keys: vec![KeyEntry {
             public_key_multibase: credential_key.public().to_multikey(),
             valid_from: ts("2024-06-01T00:00:00Z"),
@@ -112,6 +146,11 @@ fn keys_and_trust_json() -> (IssuerKit, TrustList, Vec<u8>) {
         }],
         signing_certificates: vec![CertEntry { certificate: Der(cert), revoked_from: None, revocation_reason: None }],
     };
+    (kit, entry)
+}
+
+/// The trust list naming `issuers`, signed by `root`'s signer: verified, and its bytes.
+pub fn signed_list(root: &RegistryKeys, issuers: Vec<IssuerEntry>) -> (TrustList, Vec<u8>) {
     let content = TrustListContent {
         kind: "DcertTrustList".into(),
         format: 1,
@@ -119,14 +158,14 @@ fn keys_and_trust_json() -> (IssuerKit, TrustList, Vec<u8>) {
         sequence: 1,
         issued: ts("2025-06-01T00:00:00Z"),
         next_update: None,
-        root_certificate: Der(root.der.clone()),
-        signer_certificate: Der(signer.der.clone()),
-        issuers: vec![entry],
+        root_certificate: Der(root.root_cert.der.clone()),
+        signer_certificate: Der(root.signer_cert.der.clone()),
+        issuers,
         proof: None,
     };
-    let json = serde_json::to_vec(&TrustList::sign(&content, &signer_key).unwrap()).unwrap();
-    let trust = TrustList::verify(&json, Some(root.fingerprint())).unwrap();
-    (kit, trust, json)
+    let json = serde_json::to_vec(&TrustList::sign(&content, &root.signer).unwrap()).unwrap();
+    let trust = TrustList::verify(&json, Some(root.root_cert.fingerprint())).unwrap();
+    (trust, json)
 }
 
 pub struct TempDir(pub std::path::PathBuf);
