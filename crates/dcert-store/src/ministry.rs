@@ -366,6 +366,17 @@ impl Store {
         rows.iter().map(registry_row).collect()
     }
 
+    /// How many registry records there are, by event and credential type.
+    pub async fn registry_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT event, credential_type, COUNT(*) FROM registry_records GROUP BY event, credential_type \
+             ORDER BY event, credential_type",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
+
     /// Appends the records of one signed request in one step with its nonce: a nonce seen before
     /// is a replay and changes nothing; records already there are accepted again without change.
     pub async fn append_signed_records(

@@ -119,6 +119,7 @@ async fn a_signed_submission_records_once_and_its_replay_changes_nothing() {
             Submission::AlreadyRecorded
         );
         assert_eq!(store.registry_certificate("nkust", "NKUST-113-2-C1", "zh").await.unwrap().len(), 1);
+        assert_eq!(store.registry_counts().await.unwrap(), [("issued".to_owned(), "degree".to_owned(), 1)]);
         assert_eq!(store.prune_nonces(101).await.unwrap(), 1);
     }
     f.finish().await;
