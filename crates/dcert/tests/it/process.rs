@@ -1,0 +1,50 @@
+//! What the tests that run the binary share: a temporary directory, a server process stopped
+//! when dropped, and a run of `dcert` with standard input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// A new directory under the system's temporary one, removed when dropped.
+pub struct Dir(pub PathBuf);
+
+impl Dir {
+    pub fn new(name: &str) -> Dir {
+        let mut random = [0u8; 4];
+        getrandom::fill(&mut random).unwrap();
+        let dir = std::env::temp_dir().join(format!("dcert-{name}-{}", u32::from_le_bytes(random)));
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server process, stopped when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `dcert ARGS` in `dir` with `stdin` on its standard input (no key passphrase).
+pub fn dcert(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dcert"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DCERT_KEY_PASSPHRASE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
