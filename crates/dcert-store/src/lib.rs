@@ -1378,6 +1378,8 @@ impl Store {
         if superseded.rows_affected() > 0 && order.version == 1 {
             return Err(StoreError::Conflict("a first version cannot supersede another".into()));
         }
+        // The superseded version's emails not yet sent would deliver an outdated file.
+        withdraw_unsent_emails(&mut tx, order.graduate_id, order.language.code(), "superseded", issued.at).await?;
         let row = sqlx::query(
             "INSERT INTO certificates (graduate_id, language, version, number, sha256, previous_sha256, file, size, \
              issued_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'current') RETURNING id",
@@ -1499,25 +1501,7 @@ impl Store {
         .bind(&language)
         .execute(&mut *tx)
         .await?;
-        let withdrawn = "certificates.graduate_id = $2 AND certificates.language = $3";
-        sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO delivery_log (outbox_id, at, event, detail) SELECT outbox.id, $1, 'cancelled', 'revoked' \
-             FROM outbox JOIN certificates ON certificates.id = outbox.certificate_id \
-             WHERE outbox.status = 'pending' AND {withdrawn}"
-        )))
-        .bind(at)
-        .bind(graduate_id)
-        .bind(&language)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND certificate_id IN \
-             (SELECT id FROM certificates WHERE graduate_id = $1 AND language = $2)",
-        )
-        .bind(graduate_id)
-        .bind(&language)
-        .execute(&mut *tx)
-        .await?;
+        withdraw_unsent_emails(&mut tx, graduate_id, &language, "revoked", at).await?;
         queue_registry(&mut tx, registry_payload, at).await?;
         tx.commit().await?;
         Ok(())
@@ -1817,6 +1801,32 @@ async fn log_delivery(tx: &mut Tx<'_>, outbox_id: i64, at: i64, event: &str, det
         .bind(detail)
         .execute(&mut **tx)
         .await?;
+    Ok(())
+}
+
+/// Withdraws the emails not yet sent of every version of a graduate's certificate in a
+/// language (`why`: revoked, superseded), logging each withdrawal, inside the caller's
+/// transaction.
+async fn withdraw_unsent_emails(tx: &mut Tx<'_>, graduate_id: i64, language: &str, why: &str, at: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO delivery_log (outbox_id, at, event, detail) SELECT outbox.id, $1, 'cancelled', $2 \
+         FROM outbox JOIN certificates ON certificates.id = outbox.certificate_id \
+         WHERE outbox.status = 'pending' AND certificates.graduate_id = $3 AND certificates.language = $4",
+    )
+    .bind(at)
+    .bind(why)
+    .bind(graduate_id)
+    .bind(language)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND certificate_id IN \
+         (SELECT id FROM certificates WHERE graduate_id = $1 AND language = $2)",
+    )
+    .bind(graduate_id)
+    .bind(language)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64ct::Encoding as _;
 use dcert_core::model::{DegreeLevel, DegreeRecord, Language};
-use dcert_store::{Campus, ImportRow, IssuedFile, NewOrder, OrderKind, Store};
+use dcert_store::{Campus, Graduate, ImportRow, IssuedFile, NewOrder, OrderKind, Store};
 use dcert_web::mail::{self, DeliveryRound, Mailer, SmtpConfig};
 use sha2::Digest as _;
 
@@ -171,21 +171,34 @@ async fn world(name: &str, permanent_address: &str) -> World {
     };
     store.import_graduates(&[row], AT - 86_400).await.unwrap();
     let graduate = store.graduate_terms(STUDENT).await.unwrap().remove(0);
+    let file = std::fs::read(fixture("sample-zh.pdf")).expect("the committed sample certificate");
+    let certificate_id = issue(&store, &graduate, OrderKind::Collection, &file, None, AT).await;
+    World { store, certificate_id, dir }
+}
+
+/// Orders a Chinese certificate for the graduate and stores `file` as issued with both emails
+/// queued, as the worker does; returns the certificate's id.
+async fn issue(
+    store: &Store,
+    graduate: &Graduate,
+    kind: OrderKind,
+    file: &[u8],
+    previous_sha256: Option<&str>,
+    at: i64,
+) -> i64 {
     let order = store
         .create_order(&NewOrder {
             graduate_id: graduate.id,
             language: Language::Zh,
-            kind: OrderKind::Collection,
-            reason: "",
+            kind,
+            reason: if kind == OrderKind::Reissue { "姓名更正" } else { "" },
             requested_on: "2025-07-01".parse().unwrap(),
             due_on: "2025-07-08".parse().unwrap(),
             actor: "registrar",
-            at: AT - 3600,
+            at: at - 3600,
         })
         .await
         .unwrap();
-    let file = std::fs::read(fixture("sample-zh.pdf")).expect("the committed sample certificate");
-    let sha256 = sha256_hex(&file);
     let emails = graduate
         .addresses()
         .iter()
@@ -209,17 +222,17 @@ async fn world(name: &str, permanent_address: &str) -> World {
         .store_issued(&IssuedFile {
             order_id: order.id,
             number: NUMBER,
-            file: &file,
-            sha256: &sha256,
-            previous_sha256: None,
+            file,
+            sha256: &sha256_hex(file),
+            previous_sha256,
             registry_payload: "{}".into(),
             emails,
-            at: AT,
+            at,
         })
         .await
         .unwrap()
         .expect("the order was open");
-    World { store, certificate_id: info.id, dir }
+    info.id
 }
 
 impl World {
@@ -382,10 +395,11 @@ async fn both_addresses_receive_the_certificate_and_the_attachment_is_the_stored
 
     // What the graduate received verifies with the offline verifier.
     let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/dcert");
-    if !cli.exists() {
-        eprintln!("skipping the CLI check: {} is not built (cargo build -p dcert)", cli.display());
-        return;
-    }
+    assert!(
+        cli.exists(),
+        "{} is not built: run the workspace's tests (scripts/test) or cargo build -p dcert",
+        cli.display()
+    );
     let saved = w.dir.0.join("NKUST-1132-000123-zh-v1.pdf");
     std::fs::write(&saved, &attachment).unwrap();
     let trust = fixture("trust.json");
@@ -479,4 +493,37 @@ async fn a_rejected_recipient_fails_for_good_without_blocking_the_other() {
     assert_eq!(mail::deliver_due(&w.store, &mailer, AT + 1_000_000, 100).await.unwrap(), DeliveryRound::default());
     let messages = received(&w.maildir());
     assert_eq!(recipients(&messages), [SCHOOL_ADDRESS.to_owned()]);
+}
+
+#[tokio::test]
+async fn a_certificate_reissued_before_its_emails_left_sends_only_the_new_version() {
+    let w = world("reissued", PERMANENT_ADDRESS).await;
+    let graduate = w.store.graduate_terms(STUDENT).await.unwrap().remove(0);
+    let first = w.store.certificate_file(w.certificate_id).await.unwrap();
+    // Another file stands for version 2: the store keeps bytes, it does not read them.
+    let second = [first.as_slice(), b"\n%v2\n"].concat();
+    let previous = sha256_hex(&first);
+    let reissued = issue(&w.store, &graduate, OrderKind::Reissue, &second, Some(&previous), AT + 60).await;
+
+    let withdrawn = w.store.emails(Some(w.certificate_id), 10).await.unwrap();
+    assert_eq!(withdrawn.len(), 2);
+    for m in &withdrawn {
+        assert_eq!(m.status, "cancelled", "the outdated version's emails are withdrawn");
+        let log = w.store.delivery_log(m.id).await.unwrap();
+        let events: Vec<_> = log.iter().map(|e| (e.event.as_str(), e.detail.as_str())).collect();
+        assert_eq!(events, [("queued", ""), ("cancelled", "superseded")]);
+    }
+
+    let port = free_port();
+    let _server = SmtpServer::start(port, &w.maildir()).await;
+    let round = mail::deliver_due(&w.store, &mailer(port), AT + 120, 100).await.unwrap();
+    assert_eq!(round, DeliveryRound { sent: 2, retried: 0, failed: 0 });
+    let messages = received(&w.maildir());
+    assert_eq!(recipients(&messages), both_addresses(), "each address gets one message, not two");
+    for m in &messages {
+        let file = m.parts().remove(1);
+        assert_eq!(file.header("content-disposition"), Some("attachment; filename=\"NKUST-1132-000123-zh-v2.pdf\""));
+        assert_eq!(file.decoded(), second, "the attachment is the new version");
+    }
+    assert_eq!(w.store.certificate(reissued).await.unwrap().unwrap().delivery.sent, 2);
 }
