@@ -1,18 +1,24 @@
-//! A small, strict, lazy PDF reader: it follows the classic cross-reference tables from the end
-//! of the file and parses only the objects asked for. Certificate files (which dcert writes
-//! itself) are read this way in a fraction of a full parse; anything it does not handle (object
-//! streams, cross-reference streams, damage) makes it give up, and the caller falls back to the
-//! full, lenient parser.
+//! The reader of untrusted PDFs: strict, lazy and bounded. It follows the cross-reference
+//! tables and streams from the end of the file (object streams included), or, when they are
+//! missing or wrong, rebuilds the table from the `N G obj` headers in one linear scan; then it
+//! parses only the objects asked for.
 //!
-//! Every loop advances through the input, nesting is capped, and the number of cross-reference
-//! sections and entries is bounded.
+//! Every step is charged to one [`Budget`] for the whole read: each parsed object (number, name,
+//! string, reference, array element, dictionary entry) costs a token, and every byte it
+//! materialises (strings, names, stream contents, decompressed data) costs a byte. So memory
+//! and time are bounded by the budget and the file's size, whatever the file's shape: an array
+//! of a million empty arrays costs what the budget allows, not a million allocations.
+//!
+//! Every loop advances through the input, nesting is capped, and the number of
+//! cross-reference sections and entries is bounded.
 
-use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use lopdf::{Dictionary, Object, ObjectId, Stream, StringFormat};
 
-/// Why the lazy reader gave up (the caller then uses the full parser).
+/// Why the reader gave up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GiveUp(pub &'static str);
 
@@ -20,19 +26,74 @@ type Result<T> = std::result::Result<T, GiveUp>;
 
 const MAX_DEPTH: usize = 32;
 const MAX_SECTIONS: usize = 16;
+/// The widest field of a cross-reference stream entry, in bytes.
+const MAX_FIELD_WIDTH: usize = 8;
 
-/// A PDF whose cross-reference tables have been read.
-pub struct LazyPdf<'a> {
-    bytes: &'a [u8],
-    offsets: BTreeMap<u32, usize>,
-    /// The newest trailer.
-    pub trailer: Dictionary,
-    /// Guards `/Length` resolution against references that loop.
-    resolving: Cell<usize>,
+/// The work one read may do: tokens parsed and bytes materialised, shared by everything the
+/// read parses, however often it parses the same object again.
+#[derive(Debug)]
+pub struct Budget {
+    tokens: Cell<usize>,
+    max_tokens: usize,
+    bytes: Cell<usize>,
+    max_bytes: usize,
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    memchr::memchr(needle, haystack)
+impl Budget {
+    /// A budget of `max_tokens` parsed objects and `max_bytes` materialised bytes.
+    pub fn new(max_tokens: usize, max_bytes: usize) -> Self {
+        Self { tokens: Cell::new(0), max_tokens, bytes: Cell::new(0), max_bytes }
+    }
+
+    fn tokens(&self, n: usize) -> Result<()> {
+        let used = self.tokens.get().saturating_add(n);
+        self.tokens.set(used);
+        if used > self.max_tokens {
+            return Err(GiveUp("the file holds more objects than a certificate can"));
+        }
+        // Bytes scanned where no error can be returned (comments) are refused here.
+        self.bytes(0)
+    }
+
+    /// Charges bytes scanned without failing; the next charge fails if they were too many.
+    fn scanned(&self, n: usize) {
+        self.bytes.set(self.bytes.get().saturating_add(n));
+    }
+
+    fn bytes(&self, n: usize) -> Result<()> {
+        let used = self.bytes.get().saturating_add(n);
+        self.bytes.set(used);
+        if used > self.max_bytes {
+            return Err(GiveUp("the file holds more data than a certificate can"));
+        }
+        Ok(())
+    }
+
+    /// The bytes still allowed.
+    fn bytes_left(&self) -> usize {
+        self.max_bytes.saturating_sub(self.bytes.get())
+    }
+
+    /// Why the read must stop, once the budget is spent.
+    pub fn exhausted(&self) -> Option<GiveUp> {
+        if self.tokens.get() > self.max_tokens {
+            Some(GiveUp("the file holds more objects than a certificate can"))
+        } else if self.bytes.get() > self.max_bytes {
+            Some(GiveUp("the file holds more data than a certificate can"))
+        } else {
+            None
+        }
+    }
+
+    /// Tokens parsed so far.
+    pub fn tokens_used(&self) -> usize {
+        self.tokens.get()
+    }
+
+    /// Bytes materialised so far.
+    pub fn bytes_used(&self) -> usize {
+        self.bytes.get()
+    }
 }
 
 fn is_white(c: u8) -> bool {
@@ -46,9 +107,14 @@ fn is_delimiter(c: u8) -> bool {
 struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
+    budget: &'a Budget,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(bytes: &'a [u8], pos: usize, budget: &'a Budget) -> Self {
+        Self { bytes, pos, budget }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -58,12 +124,10 @@ impl<'a> Cursor<'a> {
             if is_white(c) {
                 self.pos += 1;
             } else if c == b'%' {
-                while let Some(c) = self.peek() {
-                    if c == b'\r' || c == b'\n' {
-                        break;
-                    }
-                    self.pos += 1;
-                }
+                let rest = &self.bytes[self.pos..];
+                let len = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
+                self.budget.scanned(len);
+                self.pos += len;
             } else {
                 break;
             }
@@ -101,10 +165,19 @@ impl<'a> Cursor<'a> {
         Ok(n)
     }
 
+    /// `N G obj`, checked against `id`.
+    fn object_header(&mut self, id: ObjectId) -> Result<()> {
+        if self.unsigned()? != u64::from(id.0) || self.unsigned()? != u64::from(id.1) {
+            return Err(GiveUp("the table points at another object"));
+        }
+        self.keyword(b"obj")
+    }
+
     fn object(&mut self, depth: usize) -> Result<Object> {
         if depth > MAX_DEPTH {
             return Err(GiveUp("nested too deeply"));
         }
+        self.budget.tokens(1)?;
         self.skip_white();
         let c = self.peek().ok_or(GiveUp("unexpected end"))?;
         match c {
@@ -149,11 +222,9 @@ impl<'a> Cursor<'a> {
         self.skip_white();
         match self.peek().ok_or(GiveUp("unexpected end"))? {
             b'<' if !self.starts_with(b"<<") => {
-                self.pos += 1;
-                // A value that is not used need not be decoded, or even checked.
-                let end = memchr(b'>', &self.bytes[self.pos..]).ok_or(GiveUp("unterminated hex string"))?;
-                self.pos += end + 1;
-                Ok(())
+                self.budget.tokens(1)?;
+                // A value that is not used need not be decoded.
+                self.hex_digits().map(drop)
             }
             // Other values are small: build and drop them.
             _ => self.object(depth).map(drop),
@@ -173,6 +244,7 @@ impl<'a> Cursor<'a> {
             if self.peek() != Some(b'/') {
                 return Err(GiveUp("expected a name key"));
             }
+            self.budget.tokens(1)?;
             self.pos += 1;
             let key = self.name()?;
             if keep.is_none_or(|keep| keep.contains(&key.as_slice())) {
@@ -185,21 +257,28 @@ impl<'a> Cursor<'a> {
     }
 
     fn name(&mut self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        while let Some(c) = self.peek() {
-            if is_white(c) || is_delimiter(c) {
-                break;
-            }
-            if c == b'#' {
-                let hex = self.bytes.get(self.pos + 1..self.pos + 3).ok_or(GiveUp("bad name escape"))?;
+        let start = self.pos;
+        let rest = &self.bytes[start..];
+        let len = rest.iter().position(|&c| is_white(c) || is_delimiter(c)).unwrap_or(rest.len());
+        self.budget.bytes(len)?;
+        let raw = &rest[..len];
+        self.pos += len;
+        if !raw.contains(&b'#') {
+            return Ok(raw.to_vec());
+        }
+        let mut out = Vec::with_capacity(len);
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'#' {
+                let hex = raw.get(i + 1..i + 3).ok_or(GiveUp("bad name escape"))?;
                 let v = crate::digest::hex_value(hex[0])
                     .zip(crate::digest::hex_value(hex[1]))
                     .ok_or(GiveUp("bad name escape"))?;
                 out.push(v.0 << 4 | v.1);
-                self.pos += 3;
+                i += 3;
             } else {
-                out.push(c);
-                self.pos += 1;
+                out.push(raw[i]);
+                i += 1;
             }
         }
         Ok(out)
@@ -209,21 +288,22 @@ impl<'a> Cursor<'a> {
         self.pos += 1;
         let mut out = Vec::new();
         let mut nesting = 0usize;
-        loop {
-            let c = self.peek().ok_or(GiveUp("unterminated string"))?;
+        let start = self.pos;
+        let result = loop {
+            let Some(c) = self.peek() else { break Err(GiveUp("unterminated string")) };
             self.pos += 1;
             match c {
                 b'(' => {
                     nesting += 1;
                     out.push(c);
                 }
-                b')' if nesting == 0 => return Ok(Object::String(out, StringFormat::Literal)),
+                b')' if nesting == 0 => break Ok(Object::String(std::mem::take(&mut out), StringFormat::Literal)),
                 b')' => {
                     nesting -= 1;
                     out.push(c);
                 }
                 b'\\' => {
-                    let e = self.peek().ok_or(GiveUp("unterminated string"))?;
+                    let Some(e) = self.peek() else { break Err(GiveUp("unterminated string")) };
                     self.pos += 1;
                     match e {
                         b'n' => out.push(b'\n'),
@@ -255,14 +335,27 @@ impl<'a> Cursor<'a> {
                 }
                 other => out.push(other),
             }
+        };
+        self.budget.bytes(self.pos - start)?;
+        result
+    }
+
+    /// The digits of a hex string after its `<`, up to its `>` (which is passed): the scan
+    /// stops at the first byte that cannot be in a hex string, so it never runs past it.
+    fn hex_digits(&mut self) -> Result<&'a [u8]> {
+        self.pos += 1;
+        let rest = &self.bytes[self.pos..];
+        let end = rest.iter().position(|&c| !c.is_ascii_hexdigit() && !is_white(c)).unwrap_or(rest.len());
+        self.budget.bytes(end)?;
+        if rest.get(end) != Some(&b'>') {
+            return Err(GiveUp("unterminated hex string"));
         }
+        self.pos += end + 1;
+        Ok(&rest[..end])
     }
 
     fn hex_string(&mut self) -> Result<Object> {
-        self.pos += 1;
-        let end = memchr(b'>', &self.bytes[self.pos..]).ok_or(GiveUp("unterminated hex string"))?;
-        let digits = &self.bytes[self.pos..self.pos + end];
-        self.pos += end + 1;
+        let digits = self.hex_digits()?;
         // The common case, an even run of digits without spaces, decodes in one pass.
         if let Some(out) = crate::digest::unhex_bytes(digits) {
             return Ok(Object::String(out, StringFormat::Hexadecimal));
@@ -300,6 +393,9 @@ impl<'a> Cursor<'a> {
                 }
                 _ => break,
             }
+            if self.pos - start > 64 {
+                return Err(GiveUp("bad number"));
+            }
         }
         let text = std::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| GiveUp("bad number"))?;
         if dot {
@@ -319,18 +415,67 @@ impl<'a> Cursor<'a> {
         self.pos = save;
         Ok(Object::Integer(n))
     }
+
+    /// After a stream's dictionary: the `stream` keyword and its end of line, then `length`
+    /// bytes and `endstream`. Returns the content's range.
+    fn stream_body(&mut self, length: i64) -> Result<std::ops::Range<usize>> {
+        match self.peek() {
+            Some(b'\r') if self.bytes.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
+            Some(b'\n') => self.pos += 1,
+            _ => return Err(GiveUp("bad stream start")),
+        }
+        let length = usize::try_from(length).map_err(|_| GiveUp("bad stream length"))?;
+        let start = self.pos;
+        let end = start.checked_add(length).ok_or(GiveUp("bad stream length"))?;
+        if end > self.bytes.len() {
+            return Err(GiveUp("stream runs past the end"));
+        }
+        self.pos = end;
+        self.keyword(b"endstream")?;
+        Ok(start..end)
+    }
+}
+
+/// Where an object is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Location {
+    /// At this offset of the file.
+    Offset(usize),
+    /// The `index`th object of the object stream `stream`.
+    Compressed { stream: u32, index: usize },
+    /// Free or unknown.
+    Free,
+}
+
+/// An object stream, decompressed once.
+struct ObjectStream {
+    data: Vec<u8>,
+    /// Object number and offset (from `/First`) of each object.
+    entries: Vec<(u32, usize)>,
+}
+
+/// A PDF whose cross-reference data has been read.
+pub struct LazyPdf<'a> {
+    bytes: &'a [u8],
+    budget: &'a Budget,
+    max_objects: usize,
+    table: BTreeMap<u32, Location>,
+    /// The newest trailer (or cross-reference stream dictionary).
+    pub trailer: Dictionary,
+    /// Guards `/Length` resolution against references that loop.
+    resolving: Cell<usize>,
+    object_streams: RefCell<BTreeMap<u32, Rc<ObjectStream>>>,
 }
 
 impl<'a> LazyPdf<'a> {
-    /// Reads the cross-reference tables; `max_objects` bounds the entries.
-    pub fn open(bytes: &'a [u8], max_objects: usize) -> Result<Self> {
+    /// Reads the cross-reference tables and streams; `max_objects` bounds the entries.
+    pub fn open(bytes: &'a [u8], max_objects: usize, budget: &'a Budget) -> Result<Self> {
         let tail_start = bytes.len().saturating_sub(1024);
         let tail = &bytes[tail_start..];
-        let at = tail.windows(9).rposition(|w| w == b"startxref").ok_or(GiveUp("no startxref"))?;
-        let mut cursor = Cursor { bytes, pos: tail_start + at + 9 };
+        let at = memchr::memmem::rfind(tail, b"startxref").ok_or(GiveUp("no startxref"))?;
+        let mut cursor = Cursor::new(bytes, tail_start + at + 9, budget);
         let mut section = usize::try_from(cursor.unsigned()?).map_err(|_| GiveUp("bad startxref"))?;
-        let mut offsets: BTreeMap<u32, usize> = BTreeMap::new();
-        let mut free: BTreeSet<u32> = BTreeSet::new();
+        let mut pdf = Self::empty(bytes, max_objects, budget);
         let mut trailer: Option<Dictionary> = None;
         let mut seen = Vec::new();
         loop {
@@ -338,56 +483,12 @@ impl<'a> LazyPdf<'a> {
                 return Err(GiveUp("cross-reference sections loop or are too many"));
             }
             seen.push(section);
-            let mut c = Cursor { bytes, pos: section };
-            c.keyword(b"xref")?;
-            loop {
-                c.skip_white();
-                if c.starts_with(b"trailer") {
-                    break;
-                }
-                let first = u32::try_from(c.unsigned()?).map_err(|_| GiveUp("bad xref"))?;
-                let count = usize::try_from(c.unsigned()?).map_err(|_| GiveUp("bad xref"))?;
-                // Free entries count too: a table of nothing but free entries is still work.
-                if count > max_objects || offsets.len() + free.len() + count > max_objects {
-                    return Err(GiveUp("too many objects"));
-                }
-                for i in 0..count {
-                    let offset = usize::try_from(c.unsigned()?).map_err(|_| GiveUp("bad xref"))?;
-                    let _generation = c.unsigned()?;
-                    c.skip_white();
-                    let kind = c.peek().ok_or(GiveUp("bad xref"))?;
-                    c.pos += 1;
-                    let id = first.checked_add(i as u32).ok_or(GiveUp("bad xref"))?;
-                    // Newer sections come first: an entry already known wins.
-                    if offsets.contains_key(&id) || free.contains(&id) {
-                        continue;
-                    }
-                    match kind {
-                        b'n' => {
-                            offsets.insert(id, offset);
-                        }
-                        b'f' => {
-                            free.insert(id);
-                        }
-                        _ => return Err(GiveUp("bad xref entry")),
-                    }
-                }
-            }
-            c.keyword(b"trailer")?;
-            c.skip_white();
-            if !c.starts_with(b"<<") {
-                return Err(GiveUp("bad trailer"));
-            }
-            c.pos += 2;
-            let dict = c.dictionary(0, None)?;
+            let dict = pdf.section(section)?;
             let prev = match dict.get(b"Prev") {
                 Ok(Object::Integer(p)) => Some(usize::try_from(*p).map_err(|_| GiveUp("bad Prev"))?),
                 Ok(_) => return Err(GiveUp("bad Prev")),
                 Err(_) => None,
             };
-            if dict.has(b"XRefStm") {
-                return Err(GiveUp("hybrid cross-reference"));
-            }
             if trailer.is_none() {
                 trailer = Some(dict);
             }
@@ -396,46 +497,257 @@ impl<'a> LazyPdf<'a> {
                 None => break,
             }
         }
-        Ok(Self { bytes, offsets, trailer: trailer.ok_or(GiveUp("no trailer"))?, resolving: Cell::new(0) })
+        pdf.trailer = trailer.ok_or(GiveUp("no trailer"))?;
+        Ok(pdf)
+    }
+
+    /// Rebuilds the table from the `N G obj` headers in the file (the last one of a number
+    /// wins) and takes the last trailer with a `/Root`: how a damaged or truncated file is read.
+    pub fn reconstruct(bytes: &'a [u8], max_objects: usize, budget: &'a Budget) -> Result<Self> {
+        let mut pdf = Self::empty(bytes, max_objects, budget);
+        for at in memchr::memmem::find_iter(bytes, b"obj") {
+            if bytes.get(at + 3).is_some_and(|&c| !is_white(c) && !is_delimiter(c)) {
+                continue;
+            }
+            let Some((id, start)) = header_before(bytes, at) else { continue };
+            pdf.table.insert(id, Location::Offset(start));
+            if pdf.table.len() > max_objects {
+                return Err(GiveUp("too many objects"));
+            }
+        }
+        let mut trailer = None;
+        for at in memchr::memmem::rfind_iter(bytes, b"trailer") {
+            let mut c = Cursor::new(bytes, at + 7, budget);
+            c.skip_white();
+            if !c.starts_with(b"<<") {
+                continue;
+            }
+            c.pos += 2;
+            if let Ok(dict) = c.dictionary(0, None)
+                && dict.has(b"Root")
+            {
+                trailer = Some(dict);
+                break;
+            }
+        }
+        pdf.trailer = trailer.ok_or(GiveUp("no trailer"))?;
+        Ok(pdf)
+    }
+
+    fn empty(bytes: &'a [u8], max_objects: usize, budget: &'a Budget) -> Self {
+        Self {
+            bytes,
+            budget,
+            max_objects,
+            table: BTreeMap::new(),
+            trailer: Dictionary::new(),
+            resolving: Cell::new(0),
+            object_streams: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    /// Reads the cross-reference section at `offset` (a table or a stream) into the table, where
+    /// newer sections (read first) win; returns its trailer dictionary.
+    fn section(&mut self, offset: usize) -> Result<Dictionary> {
+        let mut c = Cursor::new(self.bytes, offset, self.budget);
+        if c.keyword(b"xref").is_err() {
+            return self.xref_stream(offset);
+        }
+        let mut entries = Vec::new();
+        loop {
+            c.skip_white();
+            if c.starts_with(b"trailer") {
+                break;
+            }
+            let first = u32::try_from(c.unsigned()?).map_err(|_| GiveUp("bad xref"))?;
+            let count = usize::try_from(c.unsigned()?).map_err(|_| GiveUp("bad xref"))?;
+            // Free entries count too: a table of nothing but free entries is still work.
+            self.reserve(entries.len().saturating_add(count))?;
+            for i in 0..count {
+                let offset = usize::try_from(c.unsigned()?).map_err(|_| GiveUp("bad xref"))?;
+                let _generation = c.unsigned()?;
+                c.skip_white();
+                let kind = c.peek().ok_or(GiveUp("bad xref"))?;
+                c.pos += 1;
+                let id =
+                    first.checked_add(u32::try_from(i).map_err(|_| GiveUp("bad xref"))?).ok_or(GiveUp("bad xref"))?;
+                let location = match kind {
+                    b'n' => Location::Offset(offset),
+                    b'f' => Location::Free,
+                    _ => return Err(GiveUp("bad xref entry")),
+                };
+                entries.push((id, location));
+            }
+        }
+        c.keyword(b"trailer")?;
+        c.skip_white();
+        if !c.starts_with(b"<<") {
+            return Err(GiveUp("bad trailer"));
+        }
+        c.pos += 2;
+        let dict = c.dictionary(0, None)?;
+        // A hybrid file: the stream holds the entries the table marks free; it comes first.
+        if let Ok(stream_at) = dict.get(b"XRefStm") {
+            let stream_at = match stream_at {
+                Object::Integer(p) => usize::try_from(*p).map_err(|_| GiveUp("bad XRefStm"))?,
+                _ => return Err(GiveUp("bad XRefStm")),
+            };
+            self.xref_stream(stream_at)?;
+        }
+        for (id, location) in entries {
+            self.table.entry(id).or_insert(location);
+        }
+        Ok(dict)
+    }
+
+    /// Refuses a table that would exceed `max_objects` entries with `more` added.
+    fn reserve(&self, more: usize) -> Result<()> {
+        if more > self.max_objects || self.table.len().saturating_add(more) > self.max_objects {
+            return Err(GiveUp("too many objects"));
+        }
+        Ok(())
+    }
+
+    /// A cross-reference stream at `offset`: its entries go into the table; returns its dictionary.
+    fn xref_stream(&mut self, offset: usize) -> Result<Dictionary> {
+        let mut c = Cursor::new(self.bytes, offset, self.budget);
+        c.unsigned()?;
+        c.unsigned()?;
+        c.keyword(b"obj")?;
+        c.skip_white();
+        if !c.starts_with(b"<<") {
+            return Err(GiveUp("not a cross-reference stream"));
+        }
+        c.pos += 2;
+        let dict = c.dictionary(0, None)?;
+        if dict.get(b"Type").ok() != Some(&Object::Name(b"XRef".to_vec())) {
+            return Err(GiveUp("not a cross-reference stream"));
+        }
+        // The entries of a cross-reference stream's dictionary are direct.
+        let length = match dict.get(b"Length") {
+            Ok(Object::Integer(n)) => *n,
+            _ => return Err(GiveUp("bad stream length")),
+        };
+        c.keyword(b"stream")?;
+        let range = c.stream_body(length)?;
+        let data = self.decompress(dict.clone(), range)?;
+        let widths: Vec<usize> = match dict.get(b"W") {
+            Ok(Object::Array(w)) if w.len() == 3 => w
+                .iter()
+                .map(|o| match o {
+                    Object::Integer(n) => usize::try_from(*n).ok().filter(|n| *n <= MAX_FIELD_WIDTH),
+                    _ => None,
+                })
+                .collect::<Option<_>>()
+                .ok_or(GiveUp("bad /W"))?,
+            _ => return Err(GiveUp("bad /W")),
+        };
+        let row = widths.iter().sum::<usize>();
+        if row == 0 {
+            return Err(GiveUp("bad /W"));
+        }
+        let size = match dict.get(b"Size") {
+            Ok(Object::Integer(n)) => u32::try_from(*n).map_err(|_| GiveUp("bad /Size"))?,
+            _ => return Err(GiveUp("bad /Size")),
+        };
+        let index: Vec<(u32, usize)> = match dict.get(b"Index") {
+            Ok(Object::Array(items)) if items.len() % 2 == 0 => items
+                .chunks(2)
+                .map(|pair| match pair {
+                    [Object::Integer(first), Object::Integer(count)] => {
+                        Some((u32::try_from(*first).ok()?, usize::try_from(*count).ok()?))
+                    }
+                    _ => None,
+                })
+                .collect::<Option<_>>()
+                .ok_or(GiveUp("bad /Index"))?,
+            Err(_) => vec![(0, size as usize)],
+            _ => return Err(GiveUp("bad /Index")),
+        };
+        let total =
+            index.iter().try_fold(0usize, |sum, (_, count)| sum.checked_add(*count)).ok_or(GiveUp("bad /Index"))?;
+        self.reserve(total)?;
+        if total.checked_mul(row).is_none_or(|need| need > data.len()) {
+            return Err(GiveUp("the cross-reference stream is too short"));
+        }
+        let field = |bytes: &[u8]| bytes.iter().fold(0u64, |v, &b| v << 8 | u64::from(b));
+        let mut rows = data.chunks_exact(row);
+        for (first, count) in index {
+            for i in 0..count {
+                let Some(entry) = rows.next() else { return Err(GiveUp("the cross-reference stream is too short")) };
+                let (a, rest) = entry.split_at(widths[0]);
+                let (b, c) = rest.split_at(widths[1]);
+                // A missing type field means type 1.
+                let kind = if widths[0] == 0 { 1 } else { field(a) };
+                let location = match kind {
+                    0 => Location::Free,
+                    1 => Location::Offset(usize::try_from(field(b)).map_err(|_| GiveUp("bad xref"))?),
+                    2 => Location::Compressed {
+                        stream: u32::try_from(field(b)).map_err(|_| GiveUp("bad xref"))?,
+                        index: usize::try_from(field(c)).map_err(|_| GiveUp("bad xref"))?,
+                    },
+                    // Reserved types are free objects.
+                    _ => Location::Free,
+                };
+                let id = u32::try_from(i).ok().and_then(|i| first.checked_add(i)).ok_or(GiveUp("bad xref"))?;
+                self.table.entry(id).or_insert(location);
+            }
+        }
+        Ok(dict)
+    }
+
+    /// The decoded content of a stream with this dictionary and these bytes, charged to the
+    /// budget and never more than it allows.
+    fn decompress(&self, dict: Dictionary, range: std::ops::Range<usize>) -> Result<Vec<u8>> {
+        let stream = Stream::new(dict, self.bytes[range].to_vec());
+        let data = stream
+            .decompressed_content_with_limit(self.budget.bytes_left())
+            .map_err(|_| GiveUp("a stream cannot be decompressed within the limits"))?;
+        self.budget.bytes(data.len())?;
+        Ok(data)
     }
 
     /// The object `id`, parsed now.
     pub fn get(&self, id: ObjectId) -> Result<Object> {
-        let offset = *self.offsets.get(&id.0).ok_or(GiveUp("object not in the table"))?;
-        if self.resolving.get() > 4 {
-            return Err(GiveUp("references loop"));
-        }
-        self.resolving.set(self.resolving.get() + 1);
-        let result = self.parse_at(id, offset);
-        self.resolving.set(self.resolving.get() - 1);
-        result
+        self.parse(id, None)
     }
 
     /// The dictionary `id` with only the entries named in `keep` (not a stream).
     pub fn get_subset(&self, id: ObjectId, keep: &[&[u8]]) -> Result<Dictionary> {
-        let offset = *self.offsets.get(&id.0).ok_or(GiveUp("object not in the table"))?;
-        let mut c = Cursor { bytes: self.bytes, pos: offset };
-        if c.unsigned()? != u64::from(id.0) || c.unsigned()? != u64::from(id.1) {
-            return Err(GiveUp("the table points at another object"));
+        match self.parse(id, Some(keep))? {
+            Object::Dictionary(d) => Ok(d),
+            _ => Err(GiveUp("not a dictionary")),
         }
-        c.keyword(b"obj")?;
-        c.skip_white();
-        if !c.starts_with(b"<<") {
-            return Err(GiveUp("not a dictionary"));
-        }
-        c.pos += 2;
-        let dict = c.dictionary(0, Some(keep))?;
-        c.keyword(b"endobj")?;
-        Ok(dict)
     }
 
-    fn parse_at(&self, id: ObjectId, offset: usize) -> Result<Object> {
-        let mut c = Cursor { bytes: self.bytes, pos: offset };
-        if c.unsigned()? != u64::from(id.0) || c.unsigned()? != u64::from(id.1) {
-            return Err(GiveUp("the table points at another object"));
+    fn parse(&self, id: ObjectId, keep: Option<&[&[u8]]>) -> Result<Object> {
+        if self.resolving.get() > 4 {
+            return Err(GiveUp("references loop"));
         }
-        c.keyword(b"obj")?;
-        let object = c.object(0)?;
+        self.resolving.set(self.resolving.get() + 1);
+        let result = match self.table.get(&id.0).copied().unwrap_or(Location::Free) {
+            Location::Offset(offset) => self.parse_at(id, offset, keep),
+            Location::Compressed { stream, index } if id.1 == 0 => self.parse_compressed(id.0, stream, index, keep),
+            _ => Err(GiveUp("object not in the table")),
+        };
+        self.resolving.set(self.resolving.get() - 1);
+        result
+    }
+
+    fn parse_at(&self, id: ObjectId, offset: usize, keep: Option<&[&[u8]]>) -> Result<Object> {
+        let mut c = Cursor::new(self.bytes, offset, self.budget);
+        c.object_header(id)?;
+        let object = match keep {
+            Some(keep) => {
+                c.skip_white();
+                if !c.starts_with(b"<<") {
+                    return Err(GiveUp("not a dictionary"));
+                }
+                c.pos += 2;
+                Object::Dictionary(c.dictionary(0, Some(keep))?)
+            }
+            None => c.object(0)?,
+        };
         c.skip_white();
         let Object::Dictionary(dict) = object else {
             return Ok(object);
@@ -443,10 +755,8 @@ impl<'a> LazyPdf<'a> {
         if c.keyword(b"stream").is_err() {
             return Ok(Object::Dictionary(dict));
         }
-        match c.peek() {
-            Some(b'\r') if c.bytes.get(c.pos + 1) == Some(&b'\n') => c.pos += 2,
-            Some(b'\n') => c.pos += 1,
-            _ => return Err(GiveUp("bad stream start")),
+        if keep.is_some() {
+            return Err(GiveUp("not a dictionary"));
         }
         let length = match dict.get(b"Length") {
             Ok(Object::Integer(n)) => *n,
@@ -456,15 +766,102 @@ impl<'a> LazyPdf<'a> {
             },
             _ => return Err(GiveUp("bad stream length")),
         };
-        let length = usize::try_from(length).map_err(|_| GiveUp("bad stream length"))?;
-        let end = c.pos.checked_add(length).ok_or(GiveUp("bad stream length"))?;
-        let content = self.bytes.get(c.pos..end).ok_or(GiveUp("stream runs past the end"))?.to_vec();
-        c.pos = end;
-        c.keyword(b"endstream")?;
-        let mut stream = Stream::new(dict, content);
-        stream.start_position = Some(end - length);
+        let range = c.stream_body(length)?;
+        self.budget.bytes(range.len())?;
+        let start = range.start;
+        let mut stream = Stream::new(dict, self.bytes[range].to_vec());
+        stream.start_position = Some(start);
         Ok(Object::Stream(stream))
     }
+
+    fn parse_compressed(&self, id: u32, stream: u32, index: usize, keep: Option<&[&[u8]]>) -> Result<Object> {
+        let objects = self.object_stream(stream)?;
+        let &(number, offset) = objects.entries.get(index).ok_or(GiveUp("bad object stream index"))?;
+        if number != id {
+            return Err(GiveUp("the table points at another object"));
+        }
+        let mut c = Cursor::new(&objects.data, offset, self.budget);
+        match keep {
+            Some(keep) => {
+                c.skip_white();
+                if !c.starts_with(b"<<") {
+                    return Err(GiveUp("not a dictionary"));
+                }
+                c.pos += 2;
+                Ok(Object::Dictionary(c.dictionary(0, Some(keep))?))
+            }
+            None => c.object(0),
+        }
+    }
+
+    /// The object stream `number`, decompressed and its header read once.
+    fn object_stream(&self, number: u32) -> Result<Rc<ObjectStream>> {
+        if let Some(found) = self.object_streams.borrow().get(&number) {
+            return Ok(Rc::clone(found));
+        }
+        let Location::Offset(offset) = self.table.get(&number).copied().unwrap_or(Location::Free) else {
+            return Err(GiveUp("object stream not in the table"));
+        };
+        let Object::Stream(stream) = self.parse_at((number, 0), offset, None)? else {
+            return Err(GiveUp("not an object stream"));
+        };
+        if stream.dict.get(b"Type").ok() != Some(&Object::Name(b"ObjStm".to_vec())) {
+            return Err(GiveUp("not an object stream"));
+        }
+        let count = match stream.dict.get(b"N") {
+            Ok(Object::Integer(n)) => usize::try_from(*n).map_err(|_| GiveUp("bad /N"))?,
+            _ => return Err(GiveUp("bad /N")),
+        };
+        let first = match stream.dict.get(b"First") {
+            Ok(Object::Integer(n)) => usize::try_from(*n).map_err(|_| GiveUp("bad /First"))?,
+            _ => return Err(GiveUp("bad /First")),
+        };
+        self.reserve(count)?;
+        let data = stream
+            .decompressed_content_with_limit(self.budget.bytes_left())
+            .map_err(|_| GiveUp("a stream cannot be decompressed within the limits"))?;
+        self.budget.bytes(data.len())?;
+        let mut c = Cursor::new(&data, 0, self.budget);
+        let mut entries = Vec::with_capacity(count.min(data.len() / 4));
+        for _ in 0..count {
+            self.budget.tokens(2)?;
+            let id = u32::try_from(c.unsigned()?).map_err(|_| GiveUp("bad object stream"))?;
+            let at = usize::try_from(c.unsigned()?).ok().and_then(|o| o.checked_add(first));
+            entries.push((id, at.filter(|at| *at <= data.len()).ok_or(GiveUp("bad object stream"))?));
+        }
+        let objects = Rc::new(ObjectStream { data, entries });
+        self.object_streams.borrow_mut().insert(number, Rc::clone(&objects));
+        Ok(objects)
+    }
+}
+
+/// The object number and the start of an `N G obj` header whose `obj` is at `at`.
+fn header_before(bytes: &[u8], at: usize) -> Option<(u32, usize)> {
+    let mut i = at;
+    let number = |i: &mut usize| -> Option<(u64, usize)> {
+        while *i > 0 && is_white(bytes[*i - 1]) {
+            *i -= 1;
+        }
+        let end = *i;
+        while *i > 0 && bytes[*i - 1].is_ascii_digit() && end - *i < 10 {
+            *i -= 1;
+        }
+        if *i == end {
+            return None;
+        }
+        let digits = std::str::from_utf8(&bytes[*i..end]).ok()?;
+        Some((digits.parse().ok()?, *i))
+    };
+    if i == 0 || !is_white(bytes[i - 1]) {
+        return None;
+    }
+    let (generation, _) = number(&mut i)?;
+    let (id, start) = number(&mut i)?;
+    if start > 0 && !is_white(bytes[start - 1]) && !is_delimiter(bytes[start - 1]) {
+        return None;
+    }
+    (generation <= u64::from(u16::MAX)).then_some(())?;
+    Some((u32::try_from(id).ok()?, start))
 }
 
 #[cfg(test)]
@@ -472,7 +869,8 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Object> {
-        Cursor { bytes: text.as_bytes(), pos: 0 }.object(0)
+        let budget = Budget::new(1000, 1000);
+        Cursor::new(text.as_bytes(), 0, &budget).object(0)
     }
 
     #[test]
@@ -493,5 +891,29 @@ mod tests {
         assert!(parse(&"[".repeat(100)).is_err());
         assert!(parse("(unterminated").is_err());
         assert!(parse("<< /A >>").is_err());
+    }
+
+    #[test]
+    fn every_element_of_an_array_is_charged_to_the_budget() {
+        let budget = Budget::new(1000, 1000);
+        let text = format!("[{}]", "[]".repeat(2000));
+        let mut c = Cursor::new(text.as_bytes(), 0, &budget);
+        assert_eq!(c.object(0), Err(GiveUp("the file holds more objects than a certificate can")));
+        assert!(budget.tokens_used() <= 1001);
+    }
+
+    #[test]
+    fn strings_and_names_are_charged_by_their_bytes() {
+        let budget = Budget::new(1000, 100);
+        let text = format!("[({}) /{}]", "a".repeat(60), "b".repeat(60));
+        assert!(Cursor::new(text.as_bytes(), 0, &budget).object(0).is_err());
+    }
+
+    #[test]
+    fn an_object_header_is_found_behind_its_keyword() {
+        let bytes = b"%PDF\n12 0 obj\n<<>>\nendobj\n";
+        let at = memchr::memmem::find(bytes, b" obj").unwrap() + 1;
+        assert_eq!(header_before(bytes, at), Some((12, 5)));
+        assert_eq!(header_before(b"x12 0 obj", 6), None);
     }
 }

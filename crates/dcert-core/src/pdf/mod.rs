@@ -3,6 +3,7 @@
 
 pub mod cms;
 pub mod fonts;
+pub mod hostile;
 pub mod lazy;
 pub mod pades;
 pub mod read;

@@ -5,9 +5,9 @@
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
-use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
+use lopdf::{Dictionary, Object, ObjectId};
 
-use super::lazy::LazyPdf;
+use super::lazy::{Budget, GiveUp, LazyPdf};
 
 use super::render::CREDENTIAL_FILE_NAME;
 use crate::credential::MAX_CREDENTIAL_BYTES;
@@ -17,7 +17,8 @@ use crate::credential::MAX_CREDENTIAL_BYTES;
 pub struct Limits {
     /// The largest file accepted, in bytes.
     pub max_file_bytes: usize,
-    /// The most any one stream may decompress to while the file is read.
+    /// The most bytes the read may materialise beyond the file's own size: decompressed
+    /// streams, and the strings, names and stream contents it parses.
     pub max_decompressed_bytes: usize,
     /// The most indirect objects a file may have.
     pub max_objects: usize,
@@ -25,12 +26,13 @@ pub struct Limits {
     pub max_depth: usize,
     /// The most nodes visited in a name tree or field tree.
     pub max_nodes: usize,
-    /// The most array elements and dictionary entries read while walking those trees.
+    /// The most objects (numbers, names, strings, references, array elements, dictionary
+    /// entries) parsed while the file is read, and the most elements walked in its trees.
     pub max_elements: usize,
 }
 
 impl Default for Limits {
-    /// 10 MiB files, 4 MiB per stream, 100,000 objects, trees 16 deep, 4,096 nodes and
+    /// 10 MiB files, 4 MiB of decompressed data, 100,000 objects, trees 16 deep, 4,096 nodes and
     /// 100,000 elements.
     fn default() -> Self {
         Self {
@@ -39,7 +41,7 @@ impl Default for Limits {
             max_objects: 100_000,
             max_depth: 16,
             max_nodes: 4096,
-            max_elements: 100_000,
+            max_elements: 20_000,
         }
     }
 }
@@ -92,51 +94,14 @@ pub fn looks_like_pdf(bytes: &[u8]) -> bool {
     head.windows(5).any(|w| w == b"%PDF-")
 }
 
-/// Where the walker gets objects from: the lazy reader or a fully parsed document.
-trait Objects {
-    fn object(&self, id: ObjectId) -> Option<Object>;
-    fn trailer(&self) -> &Dictionary;
-
-    /// The dictionary `id` with at least the entries named in `keep`.
-    fn dictionary_subset(&self, id: ObjectId, keep: &[&[u8]]) -> Option<Dictionary> {
-        match self.object(id)? {
-            Object::Dictionary(d) => Some(
-                d.iter().filter(|(k, _)| keep.contains(&k.as_slice())).map(|(k, v)| (k.clone(), v.clone())).collect(),
-            ),
-            _ => None,
-        }
-    }
-}
-
-impl Objects for Document {
-    fn object(&self, id: ObjectId) -> Option<Object> {
-        self.get_object(id).ok().cloned()
-    }
-
-    fn trailer(&self) -> &Dictionary {
-        &self.trailer
-    }
-}
-
-impl Objects for LazyPdf<'_> {
-    fn object(&self, id: ObjectId) -> Option<Object> {
-        self.get(id).ok()
-    }
-
-    fn dictionary_subset(&self, id: ObjectId, keep: &[&[u8]]) -> Option<Dictionary> {
-        self.get_subset(id, keep).ok()
-    }
-
-    fn trailer(&self) -> &Dictionary {
-        &self.trailer
-    }
-}
-
 /// Reads the signatures and the credential of an untrusted PDF.
 ///
-/// A certificate file is read lazily (only the objects needed); a file the lazy reader does
-/// not handle, or in which it does not find one signature and a credential, is parsed whole,
-/// leniently, so that the report can still say what the file holds.
+/// The file is read lazily (only the objects needed) through its cross-reference data; a file
+/// whose cross-reference data is missing or wrong, or in which that finds no signature and
+/// credential, is read again from its object headers, so that the report can still say what a
+/// damaged or re-saved file holds. Both readings share one [`Budget`]: the whole read parses at
+/// most [`Limits::max_elements`] objects and materialises at most the file's size plus
+/// [`Limits::max_decompressed_bytes`], whatever the file's shape.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfContents, PdfError> {
     if bytes.len() > limits.max_file_bytes {
         return Err(PdfError::TooLarge { limit: limits.max_file_bytes });
@@ -144,32 +109,48 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfContents, PdfError> {
     if !looks_like_pdf(bytes) {
         return Err(PdfError::NotPdf);
     }
-    if let Ok(lazy) = LazyPdf::open(bytes, limits.max_objects) {
-        if lazy.trailer.has(b"Encrypt") {
+    let budget = Budget::new(limits.max_elements, bytes.len().saturating_add(limits.max_decompressed_bytes));
+    let mut first: Option<PdfContents> = None;
+    let mut problem = GiveUp("no catalog");
+    match LazyPdf::open(bytes, limits.max_objects, &budget) {
+        Ok(pdf) => {
+            if pdf.trailer.has(b"Encrypt") {
+                return Err(PdfError::Encrypted);
+            }
+            match contents(&pdf, limits) {
+                Some(c) if c.signatures.len() == 1 && c.credential.is_some() => return Ok(c),
+                found => first = found,
+            }
+        }
+        Err(e) => problem = e,
+    }
+    // The first reading's problem is the one to tell if this one fails too.
+    if let Ok(pdf) = LazyPdf::reconstruct(bytes, limits.max_objects, &budget) {
+        if pdf.trailer.has(b"Encrypt") {
             return Err(PdfError::Encrypted);
         }
-        if let Some(contents) = contents(&lazy, limits)
-            && contents.signatures.len() == 1
-            && contents.credential.is_some()
+        let second = contents(&pdf, limits);
+        // What a reading found, in order of usefulness.
+        let found = |c: &Option<PdfContents>| {
+            c.as_ref().map(|c| (c.credential.is_some(), c.signatures.len() == 1, c.credential_problem.is_some()))
+        };
+        if found(&second) > found(&first)
+            && let Some(second) = second
         {
-            return Ok(contents);
+            return Ok(second);
         }
     }
-    let options = LoadOptions { max_decompressed_size: Some(limits.max_decompressed_bytes), ..LoadOptions::default() };
-    let doc = Document::load_mem_with_options(bytes, options).map_err(|e| PdfError::Malformed(e.to_string()))?;
-    if doc.objects.len() > limits.max_objects {
-        return Err(PdfError::Malformed(format!("more than {} objects", limits.max_objects)));
+    // A file that spent the whole budget is refused for that, whatever was found before.
+    if let Some(spent) = budget.exhausted() {
+        return Err(PdfError::Malformed(spent.0.into()));
     }
-    if doc.is_encrypted() || doc.trailer.has(b"Encrypt") {
-        return Err(PdfError::Encrypted);
-    }
-    contents(&doc, limits).ok_or_else(|| PdfError::Malformed("no catalog".into()))
+    first.ok_or_else(|| PdfError::Malformed(problem.0.into()))
 }
 
 /// The signatures and credential found through the catalog; `None` without a catalog.
-fn contents(objects: &dyn Objects, limits: &Limits) -> Option<PdfContents> {
+fn contents(objects: &LazyPdf<'_>, limits: &Limits) -> Option<PdfContents> {
     let mut walker = Walker { objects, limits, nodes: 0, elements: Cell::new(0), visited: BTreeSet::new() };
-    let root = walker.objects.trailer().get(b"Root").ok()?.clone();
+    let root = walker.objects.trailer.get(b"Root").ok()?.clone();
     let catalog = walker.dict(&root)?;
     let mut contents = PdfContents::default();
     walker.signatures(&catalog, &mut contents.signatures);
@@ -181,7 +162,7 @@ fn contents(objects: &dyn Objects, limits: &Limits) -> Option<PdfContents> {
 }
 
 struct Walker<'a> {
-    objects: &'a dyn Objects,
+    objects: &'a LazyPdf<'a>,
     limits: &'a Limits,
     nodes: usize,
     /// Array elements and dictionary entries read so far: a budget against files whose trees
@@ -194,7 +175,7 @@ struct Walker<'a> {
 impl Walker<'_> {
     fn deref(&self, object: &Object) -> Option<Object> {
         let object = match object {
-            Object::Reference(id) => self.objects.object(*id)?,
+            Object::Reference(id) => self.objects.get(*id).ok()?,
             other => other.clone(),
         };
         let size = match &object {
@@ -273,9 +254,9 @@ impl Walker<'_> {
         // file's bytes by the signature check, so it is not decoded twice.
         const SIGNATURE_KEYS: [&[u8]; 3] = [b"ByteRange", b"SubFilter", b"M"];
         let sig = match dict.get(b"V") {
-            Ok(Object::Reference(id)) => match self.objects.dictionary_subset(*id, &SIGNATURE_KEYS) {
-                Some(d) => d,
-                None => return,
+            Ok(Object::Reference(id)) => match self.objects.get_subset(*id, &SIGNATURE_KEYS) {
+                Ok(d) => d,
+                Err(_) => return,
             },
             Ok(Object::Dictionary(d)) => d.clone(),
             _ => return,

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use dcert_core::pdf::Limits;
+use dcert_core::pdf::hostile::{self, build_pdf, stream};
 use dcert_core::status::Offline;
 use dcert_core::verify::{self, Outcome, Reason};
 use proptest::prelude::*;
@@ -50,6 +51,20 @@ fn every_file_of_the_corpus_fails_cleanly_and_quickly() {
             report.credential.is_none() || report.embedded_credential_authentic == Some(true),
             "{name}: data is shown only when it is authentic"
         );
+    }
+}
+
+#[test]
+fn every_crafted_shape_of_ten_megabytes_fails_cleanly_within_a_second_per_megabyte() {
+    let size = Limits::default().max_file_bytes - 4096;
+    for shape in hostile::shapes(size) {
+        let (report, took) = timed(&shape.bytes);
+        assert_eq!(report.outcome, Outcome::Failure, "{}", shape.name);
+        assert_eq!(report.reason, Some(Reason::NotACertificate), "{}: {report:#?}", shape.name);
+        // One second per megabyte is the aim on one core of an optimised build; this test runs
+        // the reader unoptimised, so it allows twice that.
+        eprintln!("{}: {took:?} {}", shape.name, report.checks[0].detail);
+        assert!(took < Duration::from_secs(20), "{} took {took:?}", shape.name);
     }
 }
 
@@ -148,38 +163,6 @@ proptest! {
 }
 
 // ---- The corpus generator ----
-
-/// A PDF from numbered object bodies, with a correct cross-reference table.
-fn build_pdf(objects: &[(u32, Vec<u8>)], root: u32) -> Vec<u8> {
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (id, body) in objects {
-        offsets.push((*id, out.len()));
-        out.extend_from_slice(format!("{id} 0 obj\n").as_bytes());
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let size = objects.iter().map(|(id, _)| id + 1).max().unwrap_or(1);
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
-    for id in 1..size {
-        match offsets.iter().find(|(i, _)| *i == id) {
-            Some((_, off)) => out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes()),
-            None => out.extend_from_slice(b"0000000000 65535 f \n"),
-        }
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {size} /Root {root} 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
-    );
-    out
-}
-
-fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut body = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
-    body.extend_from_slice(data);
-    body.extend_from_slice(b"\nendstream");
-    body
-}
 
 /// zlib data that inflates to `size` zero bytes.
 fn zeros_deflated(size: usize) -> Vec<u8> {
@@ -333,6 +316,10 @@ fn regenerate_corpus() {
         assert!(status.success());
         std::fs::read(tmp.join("out.pdf")).unwrap()
     });
+    // The crafted shapes, small enough to commit; the tests make them 10 MB.
+    for shape in hostile::shapes(64 << 10) {
+        write(&format!("shape-{}.pdf", shape.name), &shape.bytes);
+    }
     // Random mutations with a fixed seed, so that the corpus is reproducible.
     let mut state = 0x5eed_d0c5_u64;
     let mut next = || {
