@@ -28,7 +28,11 @@ pub struct StatusQuery {
 /// The registry's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StatusAnswer {
-    /// No registry was consulted or it could not be reached: the status is unknown, never "fine".
+    /// No registry was consulted, by the verifier's choice (offline verification against a
+    /// trust list): the status is unknown, and the report says so.
+    Offline,
+    /// A registry was asked and gave no answer that could be believed (unreachable, an error,
+    /// unsigned, badly signed or stale): the status is unknown, and the outcome is not success.
     Unavailable {
         /// Why, in words.
         reason: String,
@@ -79,7 +83,7 @@ pub struct Offline;
 
 impl StatusSource for Offline {
     fn status(&self, _query: &StatusQuery) -> StatusAnswer {
-        StatusAnswer::Unavailable { reason: "offline: no registry was consulted".into() }
+        StatusAnswer::Offline
     }
 }
 

@@ -255,6 +255,9 @@ pub struct TrustList {
     pub root: ParsedCert,
     /// The issuers.
     pub issuers: Vec<TrustedIssuer>,
+    /// Whether the root was pinned when the list was verified: an unpinned list proves nothing
+    /// (anyone can make one), so verification against it never succeeds.
+    pub pinned: bool,
 }
 
 impl TrustList {
@@ -369,7 +372,7 @@ impl TrustList {
                 }
             }
         }
-        Ok(Self { content, root, issuers })
+        Ok(Self { content, root, issuers, pinned: pinned_root.is_some() })
     }
 
     /// The registry base URL.

@@ -58,6 +58,10 @@ pub enum Reason {
     Revoked,
     /// The registry has no record of this file.
     NotRegistered,
+    /// The registry was asked for the file's status and gave no answer that could be believed.
+    StatusUnknown,
+    /// The trust list was not pinned to the Ministry's root: it proves nothing.
+    Unpinned,
     /// A newer version of the certificate exists (warning).
     Superseded,
 }
@@ -77,6 +81,14 @@ impl Reason {
             Reason::KeyRevoked => "The issuer's key had been revoked when the certificate was signed.",
             Reason::Revoked => "The issuer has revoked this certificate.",
             Reason::NotRegistered => "The Ministry of Education has no record of this file.",
+            Reason::StatusUnknown => {
+                "The registry gave no answer that could be believed: whether the certificate is current, \
+                 superseded or revoked is unknown."
+            }
+            Reason::Unpinned => {
+                "Not authenticated: the trust list is not pinned to the Ministry of Education's root, so anyone \
+                 could have made it."
+            }
             Reason::Superseded => "This certificate is authentic but a newer version has been issued.",
         }
     }
@@ -293,7 +305,7 @@ impl Builder {
 
 /// The order in which reasons win when several checks fail: forgery first, then the file's
 /// integrity, then the issuer, then the registry.
-const PRIORITY: [Reason; 12] = [
+const PRIORITY: [Reason; 14] = [
     Reason::TooLarge,
     Reason::NotACertificate,
     Reason::UntrustedRoot,
@@ -305,6 +317,8 @@ const PRIORITY: [Reason; 12] = [
     Reason::KeyNotValid,
     Reason::Revoked,
     Reason::NotRegistered,
+    Reason::StatusUnknown,
+    Reason::Unpinned,
     Reason::Superseded,
 ];
 
@@ -597,13 +611,16 @@ fn verify_credential(
     match di::verify_eddsa(&credential.document, &key.key) {
         Ok(_) => {
             b.pass(CheckName::CredentialProof, "the eddsa-jcs-2022 Data Integrity proof verifies");
-            // Only now does the registered name stand for this credential.
-            report.issuer = Some(IssuerView {
-                id: issuer.entry.id.clone(),
-                name_zh: issuer.entry.name_zh.clone(),
-                name_en: issuer.entry.name_en.clone(),
-            });
-            report.credential = Some(CredentialView::of(certificate, credential.valid_from));
+            // Only now does the registered name stand for this credential, and only if the
+            // trust list is the Ministry's: an unpinned list could be anyone's.
+            if env.trust.pinned {
+                report.issuer = Some(IssuerView {
+                    id: issuer.entry.id.clone(),
+                    name_zh: issuer.entry.name_zh.clone(),
+                    name_en: issuer.entry.name_en.clone(),
+                });
+                report.credential = Some(CredentialView::of(certificate, credential.valid_from));
+            }
         }
         Err(e) => {
             b.fail(
@@ -721,11 +738,22 @@ fn verify_credential(
     let subject = if intact { "this file" } else { "the certificate it carries" };
     let revoked = matches!(answer, StatusAnswer::Revoked { .. });
     match answer {
+        StatusAnswer::Offline => {
+            b.unknown(
+                CheckName::RegistryStatus,
+                format!(
+                    "offline: no registry was consulted, so whether {subject} was superseded or revoked after the \
+                     trust list of {} is not known",
+                    trust.content.issued
+                ),
+            );
+        }
         StatusAnswer::Unavailable { reason } => {
             b.unknown(
                 CheckName::RegistryStatus,
                 format!("the status (superseded, revoked) could not be checked: {reason}"),
             );
+            b.reasons.push(Reason::StatusUnknown);
         }
         StatusAnswer::Current { as_of, .. } => {
             report.status_as_of = Some(as_of);
@@ -769,7 +797,18 @@ fn verify_credential(
     // The trust list itself.
     let content = &trust.content;
     let next = content.next_update.map(|t| t.to_string()).unwrap_or_else(|| "none stated".into());
-    if trust.is_stale(now) {
+    if !trust.pinned {
+        b.fail(
+            CheckName::TrustList,
+            Reason::Unpinned,
+            format!(
+                "trust list #{} names a root (fingerprint {}) that the verifier was not told to trust: pin the \
+                 Ministry's root fingerprint",
+                content.sequence,
+                trust.root.fingerprint()
+            ),
+        );
+    } else if trust.is_stale(now) {
         b.unknown(
             CheckName::TrustList,
             format!(

@@ -138,7 +138,7 @@ fn world() -> Result<(IssuerKit, TrustList)> {
         proof: None,
     };
     let json = TrustList::sign(&content, &signer_key)?;
-    let trust = TrustList::verify(&serde_json::to_vec(&json)?, None)?;
+    let trust = TrustList::verify(&serde_json::to_vec(&json)?, Some(root.fingerprint()))?;
     Ok((kit, trust))
 }
 

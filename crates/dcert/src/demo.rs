@@ -304,6 +304,8 @@ fn keys(data_dir: &Path, registry: &str, now: Timestamp) -> Result<(IssuerDir, I
     }
     let trust_json = std::fs::read(&trust_path).with_context(|| format!("cannot read {}", trust_path.display()))?;
     let trust = TrustList::verify(&trust_json, Some(root.cert.fingerprint()))?;
+    // The demo's verifiers trust the demo's root, as a real verifier pins the Ministry's.
+    crate::verifier::VerifierState::load(Some(data_dir.join("verifier.toml")))?.set_pin(root.cert.fingerprint())?;
     Ok((nkust, moe, trust_json, trust))
 }
 
@@ -730,6 +732,13 @@ fn print_summary(
         };
         println!("    {name:<16} {label:<18} {}", report.summary);
     }
+    let dir = data_dir.display();
+    println!("  Verify one yourself (the demo's root is pinned in verifier.toml), offline or asking the registry:");
+    println!("    dcert verify --state {dir}/verifier.toml --trust {dir}/trust.json {dir}/samples/current-zh.pdf");
+    println!(
+        "    dcert verify --state {dir}/verifier.toml --registry {} {dir}/samples/revoked.pdf",
+        accounts.ministry_url
+    );
     println!();
     println!("  Logins are also in {}", data_dir.join("demo-accounts.json").display());
 }

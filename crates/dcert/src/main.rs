@@ -10,6 +10,7 @@ mod online;
 mod registry_cli;
 mod report;
 mod server;
+mod verifier;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,10 +19,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use dcert_core::model::{CredentialType, DegreeLevel, Language, RecordFile};
 use dcert_core::pdf::{Limits, Template};
-use dcert_core::status::Offline;
 use dcert_core::trust::{Accreditation, KeyEntry, TrustList, TrustListContent};
-use dcert_core::verify::Outcome;
-use dcert_core::{Sha256Digest, Timestamp, issue, verify};
+use dcert_core::{Sha256Digest, Timestamp, issue};
 
 use crate::keystore::{IssuerDir, IssuerProfile, RootDir};
 
@@ -45,12 +44,14 @@ const EXIT_WARNING: u8 = 3;
         every byte. The Ministry's trust list says which institutions and keys to trust.\n\n\
         A first walk-through:\n  \
         dcert keys init-root --registry http://localhost:8081 --out moe\n  \
+        dcert trust pin ROOT-FINGERPRINT   (as init-root prints; verifiers trust only a pinned root)\n  \
         dcert keys new-issuer --root moe --id nkust --name-zh 國立高雄科技大學 \\\n      \
         --name-en \"National Kaohsiung University of Science and Technology\" --out nkust\n  \
         dcert trust export --root moe --issuer nkust --out trust.json\n  \
         dcert issue --issuer nkust --record examples/record.json --lang zh --out cert-zh.pdf\n  \
         dcert verify --trust trust.json cert-zh.pdf",
-    after_help = "Exit status of verify: 0 every file succeeded, 1 a file failed, 3 a file is superseded \
+    after_help = "Exit status of verify: 0 every file succeeded, 1 a file failed (without a pinned root, \
+        every file fails), 3 a file is superseded \
         (warning, none failed), 2 usage or input errors (a file that cannot be read, a trust list \
         that does not verify).\n\
         Private keys are written with mode 0600, encrypted when DCERT_KEY_PASSPHRASE is set."
@@ -72,7 +73,7 @@ enum Command {
     Issue(IssueArgs),
     /// Verify certificate files (PDF or credential.json) against a trust list offline, or
     /// through the Ministry's registry.
-    Verify(VerifyArgs),
+    Verify(verifier::VerifyArgs),
     /// Show, or check, certificate templates.
     #[command(subcommand)]
     Template(TemplateCommand),
@@ -214,6 +215,15 @@ enum TrustCommand {
         #[arg(long, default_value_t = 30)]
         next_update_days: i64,
     },
+    /// Pin the Ministry root that `dcert verify` trusts, in the verifier's state file.
+    Pin {
+        /// The root's SHA-256 fingerprint (hex), as the Ministry publishes it.
+        fingerprint: Sha256Digest,
+        /// The verifier's state file; default $XDG_CONFIG_HOME/dcert/verifier.toml or
+        /// ~/.config/dcert/verifier.toml.
+        #[arg(long, env = "DCERT_VERIFIER_STATE")]
+        state: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -237,35 +247,6 @@ struct IssueArgs {
     /// The issue time (RFC 3339); default now.
     #[arg(long)]
     at: Option<Timestamp>,
-}
-
-#[derive(Args)]
-#[command(after_help = "Exit status: 0 every file succeeded, 1 a file failed, 3 a file is superseded by a newer \
-    version (and none failed), 2 a file could not be read or the trust list is not usable.\n\
-    Offline (--trust), whether a certificate was superseded or revoked is reported as unknown; with \
-    --registry it is asked of the Ministry, and an unreachable registry is reported as unknown too.")]
-struct VerifyArgs {
-    /// The trust list (from trust export or the Ministry's site): offline verification.
-    #[arg(long, required_unless_present = "registry", conflicts_with = "registry")]
-    trust: Option<PathBuf>,
-    /// The Ministry's site, e.g. http://dcert.moe.gov.tw (plain HTTP: run it through a
-    /// TLS-terminating proxy across untrusted networks): the trust list and each file's status
-    /// (current, superseded, revoked) are asked of it. Needs --root-fingerprint, so that the
-    /// list is the Ministry's whoever answers.
-    #[arg(long, requires = "root_fingerprint")]
-    registry: Option<String>,
-    /// Print one JSON report per file, one per line, instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Require the trust list's root to have this SHA-256 fingerprint (hex).
-    #[arg(long)]
-    root_fingerprint: Option<Sha256Digest>,
-    /// Verify as of this time (RFC 3339); default now.
-    #[arg(long)]
-    at: Option<Timestamp>,
-    /// The files to verify.
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -384,6 +365,12 @@ enum BenchCommand {
         /// The trust list.
         #[arg(long)]
         trust: PathBuf,
+        /// The Ministry root's fingerprint the list must chain to (or the state file's pin).
+        #[arg(long, env = "DCERT_ROOT_FINGERPRINT")]
+        root_fingerprint: Option<Sha256Digest>,
+        /// The verifier's state file, for its pin.
+        #[arg(long, env = "DCERT_VERIFIER_STATE")]
+        state: Option<PathBuf>,
         /// Seconds per measurement.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
@@ -452,6 +439,7 @@ fn run(command: Command) -> Result<u8> {
             println!("  registry          {}", root.info.registry);
             println!("  root fingerprint  {}", root.info.root_fingerprint);
             println!("  private keys      {}", keystore::key_protection());
+            println!("Verifiers pin this root: dcert trust pin {}", root.info.root_fingerprint);
             Ok(EXIT_SUCCESS)
         }
         Command::Keys(KeysCommand::NewIssuer(args)) => {
@@ -507,6 +495,7 @@ fn run(command: Command) -> Result<u8> {
             );
             Ok(EXIT_SUCCESS)
         }
+        Command::Trust(TrustCommand::Pin { fingerprint, state }) => verifier::pin(fingerprint, state),
         Command::Trust(TrustCommand::Export { root, issuers, out, sequence, next_update_days }) => {
             let root = RootDir::open(&root)?;
             let mut entries = Vec::new();
@@ -585,71 +574,7 @@ fn run(command: Command) -> Result<u8> {
             println!("  sha256  {}", file.sha256);
             Ok(EXIT_SUCCESS)
         }
-        Command::Verify(args) => {
-            let registry = args.registry.as_deref().map(online::Registry::new).transpose()?;
-            let (bytes, source) = match (&registry, &args.trust) {
-                (Some(r), _) => {
-                    (r.trust_list()?, format!("{}/trust.json", args.registry.as_deref().unwrap_or_default()))
-                }
-                (None, Some(path)) => (
-                    std::fs::read(path).with_context(|| format!("cannot read the trust list {}", path.display()))?,
-                    path.display().to_string(),
-                ),
-                (None, None) => bail!("give --trust FILE or --registry URL"),
-            };
-            let trust = TrustList::verify(&bytes, args.root_fingerprint)
-                .with_context(|| format!("the trust list {source} is not usable"))?;
-            let status: &dyn dcert_core::status::StatusSource = match &registry {
-                Some(r) => r,
-                None => &Offline,
-            };
-            let at = args.at.unwrap_or_else(now);
-            if trust.is_stale(at) && !args.json {
-                eprintln!(
-                    "note: the trust list is past its next update ({}); get a newer one from the Ministry",
-                    trust.content.next_update.map(|t| t.to_string()).unwrap_or_default()
-                );
-            }
-            let limits = Limits::default();
-            let (mut failed, mut warned, mut unreadable) = (false, false, false);
-            for path in &args.files {
-                let name = path.display().to_string();
-                let bytes = match read_bounded(path, limits.max_file_bytes) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        unreadable = true;
-                        if args.json {
-                            println!("{}", serde_json::json!({ "file": name, "error": format!("{e:#}") }));
-                        } else {
-                            eprintln!("error: {name}: {e:#}");
-                        }
-                        continue;
-                    }
-                };
-                let report = verify::verify(&bytes, &trust, status, at, &limits);
-                match report.outcome {
-                    Outcome::Success => {}
-                    Outcome::Warning => warned = true,
-                    Outcome::Failure => failed = true,
-                }
-                if args.json {
-                    let mut value = serde_json::to_value(&report)?;
-                    value["file"] = serde_json::Value::String(name);
-                    println!("{}", serde_json::to_string(&value)?);
-                } else {
-                    print!("{}", report::text(&name, &report));
-                }
-            }
-            Ok(if unreadable {
-                EXIT_USAGE
-            } else if failed {
-                EXIT_FAILURE
-            } else if warned {
-                EXIT_WARNING
-            } else {
-                EXIT_SUCCESS
-            })
-        }
+        Command::Verify(args) => verifier::run(args),
         Command::Template(TemplateCommand::Default { credential_type, lang }) => {
             println!("{}", serde_json::to_string_pretty(&Template::default_for(credential_type, lang))?);
             Ok(EXIT_SUCCESS)
@@ -717,7 +642,7 @@ fn run(command: Command) -> Result<u8> {
         }
         Command::Import(ImportCommand::Graduates { config, campus, file }) => {
             let config = config::load(&config)?;
-            let bytes = read_bounded(&file, 64 << 20)?;
+            let bytes = verifier::read_bounded(&file, 64 << 20)?;
             tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
                 let store = server::open_store(&config.database.url, "university").await?;
                 server::prepare(&store, &config.campuses).await?;
@@ -833,11 +758,14 @@ fn run(command: Command) -> Result<u8> {
             }
             Ok(EXIT_SUCCESS)
         }
-        Command::Bench(BenchCommand::Verify { trust, seconds, json, file }) => {
+        Command::Bench(BenchCommand::Verify { trust, root_fingerprint, state, seconds, json, file }) => {
             let trust_bytes =
                 std::fs::read(&trust).with_context(|| format!("cannot read the trust list {}", trust.display()))?;
-            let trust = TrustList::verify(&trust_bytes, None).context("the trust list is not usable")?;
-            let bytes = read_bounded(&file, Limits::default().max_file_bytes)?;
+            let Some(pin) = root_fingerprint.or(verifier::VerifierState::load(state)?.pin()) else {
+                bail!("bench verify measures a pinned verification: give --root-fingerprint or --state");
+            };
+            let trust = TrustList::verify(&trust_bytes, Some(pin)).context("the trust list is not usable")?;
+            let bytes = verifier::read_bounded(&file, Limits::default().max_file_bytes)?;
             let figures = bench::verify_file(&bytes, &trust, seconds)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&figures)?);
@@ -911,14 +839,4 @@ fn read_new_password() -> Result<String> {
         anyhow::bail!("the password must have at least 10 characters");
     }
     Ok(password)
-}
-
-/// Reads a file, refusing one larger than `limit` before reading it whole.
-fn read_bounded(path: &std::path::Path, limit: usize) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut bytes = Vec::new();
-    // One byte more than the limit lets verify() report the file as too large.
-    file.take(limit as u64 + 1).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(bytes)
 }

@@ -36,6 +36,11 @@ impl Registry {
         Ok(Registry { base: base.trim_end_matches('/').to_owned(), runtime })
     }
 
+    /// The site's address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     fn get(&self, path: &str) -> Result<(StatusCode, Bytes), String> {
         let url = format!("{}{path}", self.base);
         let (status, _, body) =

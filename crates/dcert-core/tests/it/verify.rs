@@ -3,7 +3,7 @@
 use dcert_core::Language;
 use dcert_core::credential;
 use dcert_core::pdf::Limits;
-use dcert_core::status::{MemoryRegistry, Offline, StatusSource};
+use dcert_core::status::{MemoryRegistry, Offline, StatusAnswer, StatusQuery, StatusSource};
 use dcert_core::trust::TrustList;
 use dcert_core::verify::{self, CheckName, CheckResult, Outcome, Reason, Report};
 use dcert_core::{DegreeLevel, Subject};
@@ -298,7 +298,7 @@ fn a_stale_trust_list_is_reported_as_such() {
     let mut content = w.trust.content.clone();
     content.next_update = Some(ts("2025-12-01T00:00:00Z"));
     let json = TrustList::sign(&content, &w.root.signer_key).unwrap();
-    let trust = TrustList::verify(&serde_json::to_vec(&json).unwrap(), None).unwrap();
+    let trust = TrustList::verify(&serde_json::to_vec(&json).unwrap(), Some(w.root.cert.fingerprint())).unwrap();
     let file = issue_with(&w.nkust.kit, &certificate(Language::En), issued_at());
     let report = check(&file.bytes, &trust, &Offline);
     assert_eq!(result(&report, CheckName::TrustList), CheckResult::Unknown);
@@ -354,4 +354,45 @@ fn a_degree_must_name_its_issuer_as_the_school() {
     let report = check(&file.bytes, &trust, &Offline);
     assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::NotAccredited)));
     assert!(report.check(CheckName::Issuer).unwrap().detail.contains("names the school 國立高雄科技大學"));
+}
+
+#[test]
+fn a_trust_list_verified_without_a_pin_never_gives_success_and_shows_no_data() {
+    let (w, file) = sample_zh();
+    let json = TrustList::sign(&w.trust.content, &w.root.signer_key).unwrap();
+    let unpinned = TrustList::verify(&serde_json::to_vec(&json).unwrap(), None).unwrap();
+    assert!(!unpinned.pinned);
+    let report = check(&file.bytes, &unpinned, &Offline);
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::Unpinned)));
+    assert_eq!(result(&report, CheckName::TrustList), CheckResult::Fail);
+    assert!(report.summary.starts_with("Not authenticated"), "{}", report.summary);
+    assert!(report.issuer.is_none() && report.credential.is_none(), "no name or data from an unpinned list");
+    // Every other check still ran and passed: only the list's authenticity is missing.
+    assert_eq!(result(&report, CheckName::DocumentSignature), CheckResult::Pass);
+    assert_eq!(result(&report, CheckName::CredentialProof), CheckResult::Pass);
+    // A real failure still says what it is.
+    let mut changed = file.bytes.clone();
+    let at = changed.len() / 3;
+    changed[at] ^= 1;
+    assert_eq!(check(&changed, &unpinned, &Offline).reason, Some(Reason::Modified));
+}
+
+#[test]
+fn a_registry_that_gives_no_believable_answer_makes_the_status_unknown_and_the_outcome_a_failure() {
+    struct Silent;
+    impl StatusSource for Silent {
+        fn status(&self, _: &StatusQuery) -> StatusAnswer {
+            StatusAnswer::Unavailable { reason: "the answer's signature does not verify".into() }
+        }
+    }
+    let (w, file) = sample_zh();
+    let report = check(&file.bytes, &w.trust, &Silent);
+    assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::StatusUnknown)));
+    assert_eq!(result(&report, CheckName::RegistryStatus), CheckResult::Unknown);
+    let detail = &report.check(CheckName::RegistryStatus).unwrap().detail;
+    assert!(detail.contains("signature does not verify"), "{detail}");
+    // Offline, by the verifier's choice, the status is unknown too, but the file is certified.
+    let offline = check(&file.bytes, &w.trust, &Offline);
+    assert_eq!(offline.outcome, Outcome::Success);
+    assert_eq!(result(&offline, CheckName::RegistryStatus), CheckResult::Unknown);
 }

@@ -370,6 +370,7 @@ async fn answer_status(state: &MinistryState, p: StatusParams) -> Response {
 pub fn status_json(answer: &StatusAnswer) -> serde_json::Value {
     match answer {
         StatusAnswer::Unavailable { reason } => json!({ "status": "unavailable", "reason": reason }),
+        StatusAnswer::Offline => json!({ "status": "unavailable", "reason": "no registry was consulted" }),
         StatusAnswer::Current { registered_at, as_of } => {
             json!({ "status": "current", "registeredAt": registered_at, "asOf": as_of })
         }

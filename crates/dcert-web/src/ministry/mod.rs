@@ -124,8 +124,14 @@ pub struct MinistryState {
 impl MinistryState {
     /// A state serving `trust_list` (signed JSON) from `store`. Call it on a Tokio runtime: it
     /// starts the statistics writer there.
+    ///
+    /// The list's root is the one this site pins: the Ministry configures its own list (and
+    /// every later list it serves must chain to the same root).
     pub fn new(store: Store, trust_list: Vec<u8>, config: MinistryConfig) -> Result<Self, String> {
-        let list = TrustList::verify(&trust_list, None).map_err(|e| format!("the trust list does not verify: {e}"))?;
+        let unpinned =
+            TrustList::verify(&trust_list, None).map_err(|e| format!("the trust list does not verify: {e}"))?;
+        let list = TrustList::verify(&trust_list, Some(unpinned.root.fingerprint()))
+            .map_err(|e| format!("the trust list does not verify: {e}"))?;
         let limiter = RateLimiter::new(config.verifications_per_minute, 60);
         let store_for_stats = store.clone();
         Ok(MinistryState {

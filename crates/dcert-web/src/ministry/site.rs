@@ -578,7 +578,9 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
             t.s("moe.result.failure.lead").to_owned(),
             Some(t.s("moe.reason.not_registered").to_owned()),
         ),
-        A::Unavailable { .. } => ("warning", "moe.result.warning", t.s("moe.seal.status_unknown").to_owned(), None),
+        A::Unavailable { .. } | A::Offline => {
+            ("warning", "moe.result.warning", t.s("moe.seal.status_unknown").to_owned(), None)
+        }
     };
     let kind = match d.credential_type {
         CredentialType::Degree => "moe.type.degree",
@@ -651,6 +653,8 @@ mod tests {
             Reason::KeyRevoked,
             Reason::Revoked,
             Reason::NotRegistered,
+            Reason::StatusUnknown,
+            Reason::Unpinned,
             Reason::Superseded,
         ];
         for r in reasons {

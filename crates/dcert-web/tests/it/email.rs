@@ -403,8 +403,11 @@ async fn both_addresses_receive_the_certificate_and_the_attachment_is_the_stored
     let saved = w.dir.0.join("NKUST-1132-000123-zh-v1.pdf");
     std::fs::write(&saved, &attachment).unwrap();
     let trust = fixture("trust.json");
+    // The verifier pins the fixture's root, as a real one pins the Ministry's.
+    let root = dcert_core::trust::TrustList::verify(&std::fs::read(&trust).unwrap(), None).unwrap().root.fingerprint();
     let out = Command::new(&cli)
-        .args(["verify", "--trust"])
+        .env("DCERT_VERIFIER_STATE", w.dir.0.join("verifier.toml"))
+        .args(["verify", "--root-fingerprint", &root.to_string(), "--trust"])
         .arg(&trust)
         .args(["--at", "2026-01-15T00:00:00Z"])
         .arg(&saved)

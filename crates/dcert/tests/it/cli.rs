@@ -23,7 +23,13 @@ impl Workdir {
 
     fn dcert_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_dcert"));
-        command.args(args).current_dir(&self.0).env_remove("DCERT_KEY_PASSPHRASE");
+        // Each test keeps its own verifier state (pin and trust list sequences).
+        command
+            .args(args)
+            .current_dir(&self.0)
+            .env_remove("DCERT_KEY_PASSPHRASE")
+            .env_remove("DCERT_ROOT_FINGERPRINT")
+            .env("DCERT_VERIFIER_STATE", self.path("verifier.toml"));
         for (k, v) in env {
             command.env(k, v);
         }
@@ -37,9 +43,18 @@ impl Workdir {
         stdout(&out)
     }
 
-    /// The README's walk-through: a root, NKUST, a trust list.
+    /// The Ministry root in `moe`, pinned as the command that makes it says.
+    fn init_root(&self) {
+        let created = self.ok(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
+        let pin = created.lines().find_map(|l| l.strip_prefix("Verifiers pin this root: ")).expect("the pin command");
+        let args: Vec<&str> = pin.split_whitespace().skip(1).collect();
+        assert_eq!(args[..2], ["trust", "pin"], "{pin}");
+        self.ok(&args);
+    }
+
+    /// The README's walk-through: a pinned root, NKUST, a trust list.
     fn setup(&self) {
-        self.ok(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
+        self.init_root();
         self.ok(&new_issuer(
             "nkust",
             "國立高雄科技大學",
@@ -276,7 +291,7 @@ fn the_hostile_corpus_fails_cleanly_within_a_memory_limit() {
     files.push(w.path("big.pdf").display().to_string());
     // 512 MiB of address space: a deflate bomb or an unbounded read would die here.
     let mut command = Command::new("prlimit");
-    command.arg("--as=536870912").arg(env!("CARGO_BIN_EXE_dcert"));
+    command.arg("--as=536870912").arg(env!("CARGO_BIN_EXE_dcert")).env("DCERT_VERIFIER_STATE", w.path("verifier.toml"));
     command.args(["verify", "--json", "--trust", "trust.json"]).args(&files).current_dir(&w.0);
     let out = command.output().expect("prlimit (util-linux) is needed for this test");
     assert_eq!(out.status.code(), Some(1), "every file fails, and the process exits normally: {}", stderr(&out));
@@ -306,7 +321,7 @@ fn verify_reason(w: &Workdir, trust: &str, file: &str, at: &str) -> (i32, serde_
 #[test]
 fn a_rotated_key_keeps_old_certificates_valid_and_signs_nothing_new() {
     let w = Workdir::new("rotate");
-    w.ok(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
+    w.init_root();
     dated_issuer(&w, "old");
     let record = example("record.json");
     let issue = |dir: &str, at: &str, out: &str| {
@@ -332,7 +347,7 @@ fn a_rotated_key_keeps_old_certificates_valid_and_signs_nothing_new() {
 #[test]
 fn revoked_keys_fail_what_they_signed_after_the_revocation() {
     let w = Workdir::new("revoke");
-    w.ok(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
+    w.init_root();
     dated_issuer(&w, "nkust");
     let record = example("record.json");
     for (at, out) in [("2025-03-01T00:00:00Z", "before.pdf"), ("2025-07-01T00:00:00Z", "after.pdf")] {
@@ -401,7 +416,7 @@ fn the_demo_issues_and_verifies_its_samples_and_reuses_its_keys() {
         serde_json::from_slice(&std::fs::read(w.path("d/demo-accounts.json")).unwrap()).unwrap();
     let before: serde_json::Value = serde_json::from_slice(&accounts).unwrap();
     assert_eq!(again["staff"], before["staff"], "accounts are reused");
-    let out = w.dcert(&["verify", "--trust", "d/trust.json", "d/samples/current-zh.pdf"]);
+    let out = w.dcert(&["verify", "--state", "d/verifier.toml", "--trust", "d/trust.json", "d/samples/current-zh.pdf"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
@@ -427,5 +442,112 @@ fn bench_issue_issues_every_graduate_exactly_once() {
         assert_eq!(figures["verified"], true, "{out}");
         assert!(figures["phases"]["issue"].as_f64().unwrap() > 0.0, "{out}");
         assert!(figures["certificateBytes"].as_u64().unwrap() > 0, "{out}");
+    }
+}
+
+#[test]
+fn a_trust_list_made_at_home_is_unpinned_never_succeeds_and_exits_non_zero() {
+    // The forger: a root, an issuer named like the real university and a list, all made with
+    // dcert keys, and a certificate issued with them.
+    let w = Workdir::new("unpinned");
+    w.ok(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
+    w.ok(&new_issuer(
+        "nkust",
+        "國立高雄科技大學",
+        "National Kaohsiung University of Science and Technology",
+        "nkust",
+        &[],
+    ));
+    w.ok(&["trust", "export", "--root", "moe", "--issuer", "nkust", "--out", "home-made.json"]);
+    w.ok(&["issue", "--issuer", "nkust", "--record", &example("record.json"), "--lang", "zh", "--out", "forged.pdf"]);
+    let out = w.dcert(&["verify", "--trust", "home-made.json", "forged.pdf"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("SUCCESS") && !text.contains("Certified"), "{text}");
+    assert!(text.contains("Not authenticated") && text.contains("not pinned"), "{text}");
+    assert!(stderr(&out).contains("UNPINNED"), "{}", stderr(&out));
+    let json = w.dcert(&["verify", "--json", "--trust", "home-made.json", "forged.pdf"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((report["outcome"].as_str(), report["reason"].as_str()), (Some("failure"), Some("unpinned")));
+    assert!(report["issuer"].is_null() && report["credential"].is_null(), "no name or data from an unpinned list");
+
+    // Pinned by the environment to the real Ministry's root, the forged list is refused.
+    let real = &"ab".repeat(32);
+    let out = w.dcert_env(&["verify", "--trust", "home-made.json", "forged.pdf"], &[("DCERT_ROOT_FINGERPRINT", real)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is not the expected root"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_root_can_be_pinned_by_the_environment_or_the_state_file() {
+    let w = Workdir::new("pin-sources");
+    w.setup();
+    w.ok(&["issue", "--issuer", "nkust", "--record", &example("record.json"), "--lang", "zh", "--out", "c.pdf"]);
+    let state = std::fs::read_to_string(w.path("verifier.toml")).unwrap();
+    let fingerprint = state
+        .lines()
+        .find_map(|l| l.strip_prefix("root_fingerprint = "))
+        .expect("setup pinned the root in the state file")
+        .trim_matches('"')
+        .to_owned();
+    // The state file's pin.
+    assert!(w.ok(&["verify", "--trust", "trust.json", "c.pdf"]).contains("SUCCESS"));
+    // The environment's pin, with no state file.
+    std::fs::remove_file(w.path("verifier.toml")).unwrap();
+    let out = w.dcert_env(&["verify", "--trust", "trust.json", "c.pdf"], &[("DCERT_ROOT_FINGERPRINT", &fingerprint)]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    // Without either, the same file is an unpinned failure.
+    let out = w.dcert(&["verify", "--trust", "trust.json", "c.pdf"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+}
+
+#[test]
+fn an_older_trust_list_than_one_already_seen_is_refused() {
+    let w = Workdir::new("sequence");
+    w.setup();
+    w.ok(&["issue", "--issuer", "nkust", "--record", &example("record.json"), "--lang", "zh", "--out", "c.pdf"]);
+    for (name, sequence) in [("old.json", "5"), ("new.json", "7")] {
+        w.ok(&["trust", "export", "--root", "moe", "--issuer", "nkust", "--out", name, "--sequence", sequence]);
+    }
+    w.ok(&["verify", "--trust", "old.json", "c.pdf"]);
+    w.ok(&["verify", "--trust", "new.json", "c.pdf"]);
+    // The old list is genuine, but a verifier that has seen list 7 does not go back to 5.
+    let out = w.dcert(&["verify", "--trust", "old.json", "c.pdf"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("older than list 7"), "{}", stderr(&out));
+    let state = std::fs::read_to_string(w.path("verifier.toml")).unwrap();
+    assert!(state.contains("= 7"), "the state file keeps the newest sequence: {state}");
+}
+
+#[test]
+fn every_crafted_shape_of_ten_megabytes_fails_cleanly_within_a_memory_limit() {
+    let w = Workdir::new("shapes");
+    w.setup();
+    let mut files = Vec::new();
+    for shape in dcert_core::pdf::hostile::shapes(dcert_core::pdf::Limits::default().max_file_bytes - 4096) {
+        let name = format!("{}.pdf", shape.name);
+        std::fs::write(w.path(&name), &shape.bytes).unwrap();
+        files.push(name);
+    }
+    // 256 MiB of address space for the whole process, its code and its threads included: the
+    // shapes cost 640 MB to 6.3 GB before the reader had a budget.
+    let mut command = Command::new("prlimit");
+    command
+        .arg("--as=268435456")
+        .arg(env!("CARGO_BIN_EXE_dcert"))
+        .env("DCERT_VERIFIER_STATE", w.path("verifier.toml"))
+        .args(["verify", "--json", "--trust", "trust.json"])
+        .args(&files)
+        .current_dir(&w.0);
+    let out = command.output().expect("prlimit (util-linux) is needed for this test");
+    assert_eq!(out.status.code(), Some(1), "every file fails, and the process exits normally: {}", stderr(&out));
+    let reports: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(reports.len(), files.len());
+    for (file, report) in files.iter().zip(&reports) {
+        assert_eq!(
+            (report["outcome"].as_str(), report["reason"].as_str()),
+            (Some("failure"), Some("not_a_certificate")),
+            "{file}"
+        );
     }
 }

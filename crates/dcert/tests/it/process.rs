@@ -40,6 +40,8 @@ pub fn dcert(dir: &Path, args: &[&str], stdin: &str) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("DCERT_KEY_PASSPHRASE")
+        .env_remove("DCERT_ROOT_FINGERPRINT")
+        .env("DCERT_VERIFIER_STATE", dir.join("verifier.toml"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,0 +1,279 @@
+//! `dcert verify`: the pinned Ministry root, the verifier's state file, and the verification of
+//! files against a trust list file or the Ministry's site.
+//!
+//! A verifier believes a trust list only if its root is the pinned one: from
+//! `--root-fingerprint`, `DCERT_ROOT_FINGERPRINT` or the state file. Without a pin the files are
+//! still checked, but the report is labelled unpinned and never succeeds. The state file also
+//! keeps the highest trust list sequence seen for each root, so that an older list, genuinely
+//! signed but replayed, is refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use dcert_core::pdf::Limits;
+use dcert_core::status::{Offline, StatusSource};
+use dcert_core::trust::TrustList;
+use dcert_core::verify::{self, Outcome};
+use dcert_core::{Sha256Digest, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::{EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE, EXIT_WARNING, online, report};
+
+#[derive(Args)]
+#[command(after_help = "Exit status: 0 every file succeeded, 1 a file failed (an unpinned verification always \
+    fails), 3 a file is superseded by a newer version (and none failed), 2 a file could not be read or the \
+    trust list is not usable.\n\
+    The Ministry's root fingerprint is taken from --root-fingerprint, DCERT_ROOT_FINGERPRINT or the state file \
+    (root_fingerprint). Offline (--trust), whether a certificate was superseded or revoked is reported as \
+    unknown; with --registry it is asked of the Ministry, and an answer that cannot be believed (unreachable, \
+    unsigned, stale) makes the status unknown and the file fail.")]
+pub struct VerifyArgs {
+    /// The trust list (from trust export or the Ministry's site): offline verification.
+    #[arg(long, required_unless_present = "registry", conflicts_with = "registry")]
+    trust: Option<PathBuf>,
+    /// The Ministry's site, e.g. https://dcert.moe.gov.tw: the trust list and each file's status
+    /// (current, superseded, revoked) are asked of it. Needs a pinned root.
+    #[arg(long)]
+    registry: Option<String>,
+    /// Print one JSON report per file, one per line, instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The Ministry root's SHA-256 fingerprint (hex) that the trust list must chain to.
+    #[arg(long, env = "DCERT_ROOT_FINGERPRINT")]
+    root_fingerprint: Option<Sha256Digest>,
+    /// The verifier's state file (the pinned root and the newest trust list seen); default
+    /// $XDG_CONFIG_HOME/dcert/verifier.toml or ~/.config/dcert/verifier.toml.
+    #[arg(long, env = "DCERT_VERIFIER_STATE")]
+    state: Option<PathBuf>,
+    /// Verify as of this time (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<Timestamp>,
+    /// The files to verify.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// The state file, as written: the pin and the newest sequence seen per root.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    /// The pinned Ministry root, used when no other pin is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root_fingerprint: Option<Sha256Digest>,
+    /// Per root fingerprint (hex), the highest trust list sequence seen.
+    #[serde(default)]
+    trust_list_sequences: BTreeMap<String, u64>,
+}
+
+/// The verifier's state: where it lives, and what it holds.
+#[derive(Debug)]
+pub struct VerifierState {
+    path: Option<PathBuf>,
+    file: StateFile,
+}
+
+impl VerifierState {
+    /// The default place of the state file, if the environment names a home.
+    fn default_path() -> Option<PathBuf> {
+        let config = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".config")))?;
+        Some(config.join("dcert").join("verifier.toml"))
+    }
+
+    /// Reads the state at `path` (or the default place); a missing file is an empty state.
+    pub fn load(path: Option<PathBuf>) -> Result<Self> {
+        let path = path.or_else(Self::default_path);
+        let file = match &path {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(text) => toml::from_str(&text)
+                    .with_context(|| format!("the verifier state file {} is not readable", p.display()))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => StateFile::default(),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot read the verifier state file {}", p.display()));
+                }
+            },
+            None => StateFile::default(),
+        };
+        Ok(Self { path, file })
+    }
+
+    /// The pinned root of the state file.
+    pub fn pin(&self) -> Option<Sha256Digest> {
+        self.file.root_fingerprint
+    }
+
+    /// Sets the pinned root and writes the file.
+    pub fn set_pin(&mut self, root: Sha256Digest) -> Result<()> {
+        self.file.root_fingerprint = Some(root);
+        self.save()
+    }
+
+    /// Where the state lives.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Refuses a list older than one seen before for the same root; remembers a newer one.
+    pub fn accept_sequence(&mut self, root: Sha256Digest, sequence: u64) -> Result<()> {
+        let key = root.to_string();
+        match self.file.trust_list_sequences.get(&key) {
+            Some(&seen) if sequence < seen => bail!(
+                "the trust list has sequence {sequence}, older than list {seen} already seen for this root: an old \
+                 list may have been replayed to hide a revocation; get the Ministry's current list"
+            ),
+            Some(&seen) if sequence == seen => Ok(()),
+            _ => {
+                self.file.trust_list_sequences.insert(key, sequence);
+                if self.path.is_some() { self.save() } else { Ok(()) }
+            }
+        }
+    }
+
+    /// Writes the state: a new file beside the old one, then renamed over it.
+    fn save(&self) -> Result<()> {
+        let Some(path) = &self.path else {
+            bail!("no place for the verifier state file: give --state FILE or set HOME");
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let text = format!(
+            "# dcert verifier state: the pinned Ministry root and the newest trust list seen per root.\n{}",
+            toml::to_string(&self.file).context("cannot write the verifier state")?
+        );
+        let partial = path.with_extension("toml.partial");
+        std::fs::write(&partial, text).with_context(|| format!("cannot write {}", partial.display()))?;
+        std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// `dcert trust pin HEX`: writes the pin into the state file.
+pub fn pin(root: Sha256Digest, state: Option<PathBuf>) -> Result<u8> {
+    let mut verifier = VerifierState::load(state)?;
+    verifier.set_pin(root)?;
+    let path = verifier.path().map(|p| p.display().to_string()).unwrap_or_default();
+    println!("Pinned the Ministry root {root} in {path}");
+    Ok(EXIT_SUCCESS)
+}
+
+/// `dcert verify`.
+pub fn run(args: VerifyArgs) -> Result<u8> {
+    let mut state = VerifierState::load(args.state.clone())?;
+    let pin = args.root_fingerprint.or_else(|| state.pin());
+    let registry = args.registry.as_deref().map(online::Registry::new).transpose()?;
+    let (bytes, source) = match (&registry, &args.trust) {
+        (Some(r), _) => {
+            if pin.is_none() {
+                bail!(
+                    "--registry needs the Ministry's root pinned (--root-fingerprint, DCERT_ROOT_FINGERPRINT or the \
+                     state file), so that the list is the Ministry's whoever answers"
+                );
+            }
+            (r.trust_list()?, format!("{}/trust.json", r.base()))
+        }
+        (None, Some(path)) => (
+            std::fs::read(path).with_context(|| format!("cannot read the trust list {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        (None, None) => bail!("give --trust FILE or --registry URL"),
+    };
+    let trust = TrustList::verify(&bytes, pin).with_context(|| format!("the trust list {source} is not usable"))?;
+    if trust.pinned {
+        state.accept_sequence(trust.root.fingerprint(), trust.content.sequence)?;
+    } else {
+        eprintln!(
+            "note: UNPINNED: no Ministry root is pinned, so the trust list {source} is not authenticated (its root is \
+             {}); no file can succeed. Pin the Ministry's published root fingerprint with --root-fingerprint, \
+             DCERT_ROOT_FINGERPRINT or `dcert trust pin`.",
+            trust.root.fingerprint()
+        );
+    }
+    let status: &dyn StatusSource = match &registry {
+        Some(r) => r,
+        None => &Offline,
+    };
+    let at = args.at.unwrap_or_else(crate::now);
+    if trust.is_stale(at) && !args.json {
+        eprintln!(
+            "note: the trust list is past its next update ({}); get a newer one from the Ministry",
+            trust.content.next_update.map(|t| t.to_string()).unwrap_or_default()
+        );
+    }
+    let limits = Limits::default();
+    let (mut failed, mut warned, mut unreadable) = (false, false, false);
+    for path in &args.files {
+        let name = path.display().to_string();
+        let bytes = match read_bounded(path, limits.max_file_bytes) {
+            Ok(b) => b,
+            Err(e) => {
+                unreadable = true;
+                if args.json {
+                    println!("{}", serde_json::json!({ "file": name, "error": format!("{e:#}") }));
+                } else {
+                    eprintln!("error: {name}: {e:#}");
+                }
+                continue;
+            }
+        };
+        let report = verify::verify(&bytes, &trust, status, at, &limits);
+        match report.outcome {
+            Outcome::Success => {}
+            Outcome::Warning => warned = true,
+            Outcome::Failure => failed = true,
+        }
+        if args.json {
+            let mut value = serde_json::to_value(&report)?;
+            value["file"] = serde_json::Value::String(name);
+            println!("{}", serde_json::to_string(&value)?);
+        } else {
+            print!("{}", report::text(&name, &report));
+        }
+    }
+    Ok(if unreadable {
+        EXIT_USAGE
+    } else if failed {
+        EXIT_FAILURE
+    } else if warned {
+        EXIT_WARNING
+    } else {
+        EXIT_SUCCESS
+    })
+}
+
+/// Reads at most one byte more than `limit`, so that verification can report a file as too large.
+pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lower_sequence_than_one_seen_is_refused_and_a_higher_one_remembered() {
+        let dir = std::env::temp_dir().join(format!("dcert-verifier-state-{}", std::process::id()));
+        let path = dir.join("verifier.toml");
+        let root = Sha256Digest([7; 32]);
+        let mut state = VerifierState::load(Some(path.clone())).unwrap();
+        state.accept_sequence(root, 5).unwrap();
+        state.accept_sequence(root, 5).unwrap();
+        let mut again = VerifierState::load(Some(path.clone())).unwrap();
+        let refused = again.accept_sequence(root, 4).unwrap_err().to_string();
+        assert!(refused.contains("older than list 5"), "{refused}");
+        again.accept_sequence(root, 9).unwrap();
+        // Another root has its own sequence.
+        again.accept_sequence(Sha256Digest([8; 32]), 1).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("= 9") && text.contains("= 1"), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
