@@ -12,6 +12,7 @@ pub mod mail;
 pub mod ministry;
 mod portal;
 pub mod registry_client;
+pub mod serve;
 pub mod worker;
 
 use std::net::SocketAddr;

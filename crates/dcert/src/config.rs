@@ -41,6 +41,9 @@ pub struct ServerConfig {
     pub listen: String,
     /// The Ministry's site, when this program serves it too (the demo, a test bed).
     pub ministry_listen: Option<String>,
+    /// Connection caps and timeouts, for each listener (`[server.connections]`).
+    #[serde(default)]
+    pub connections: dcert_web::serve::ConnectionLimits,
 }
 
 /// The database.
@@ -105,6 +108,9 @@ pub struct MinistryServer {
     pub listen: String,
     /// Serve the console on this address instead (an internal one), and not on `listen`.
     pub console_listen: Option<String>,
+    /// Connection caps and timeouts, for each listener (`[server.connections]`).
+    #[serde(default)]
+    pub connections: dcert_web::serve::ConnectionLimits,
 }
 
 /// The trust list the Ministry publishes: the latest one in the database (`dcert ministry

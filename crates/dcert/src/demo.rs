@@ -418,7 +418,7 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         let services = Services { worker, site, ministry: Some(ministry_state) };
         let listen = format!("127.0.0.1:{port}");
         let ministry_listen = format!("127.0.0.1:{}", port + 1);
-        server::run(services, &listen, Some(&ministry_listen), Duration::from_secs(10), || {
+        server::run(services, &listen, Some(&ministry_listen), Duration::from_secs(10), Default::default(), || {
             println!(
                 "Serving. University: {}   Ministry: {}   (Ctrl-C stops)",
                 accounts.university_url, accounts.ministry_url

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod bench;
+mod bench_hostile;
 mod bench_issue;
 mod config;
 mod demo;
@@ -347,6 +348,27 @@ enum StaffCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Verify each crafted hostile file (arrays of a million empty arrays, endless strings, …) and
+    /// a genuine certificate, each in a process of its own: peak memory and time, and their
+    /// ratios to the genuine certificate's.
+    Hostile {
+        /// The trust list.
+        #[arg(long)]
+        trust: PathBuf,
+        #[command(flatten)]
+        pin: verifier::PinArgs,
+        /// The size of each crafted file, in bytes (default: just under the 10 MiB limit).
+        #[arg(long)]
+        size: Option<usize>,
+        /// The dcert binary to measure (default: this one), e.g. an older build.
+        #[arg(long)]
+        dcert: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// A genuine certificate, the baseline.
+        file: PathBuf,
+    },
     /// Issue and verify on one thread, with the floor (SHA-256 + Ed25519 verify) in the same run.
     Core {
         /// Seconds per measurement.
@@ -365,12 +387,8 @@ enum BenchCommand {
         /// The trust list.
         #[arg(long)]
         trust: PathBuf,
-        /// The Ministry root's fingerprint the list must chain to (or the state file's pin).
-        #[arg(long, env = "DCERT_ROOT_FINGERPRINT")]
-        root_fingerprint: Option<Sha256Digest>,
-        /// The verifier's state file, for its pin.
-        #[arg(long, env = "DCERT_VERIFIER_STATE")]
-        state: Option<PathBuf>,
+        #[command(flatten)]
+        pin: verifier::PinArgs,
         /// Seconds per measurement.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
@@ -749,6 +767,26 @@ fn run(command: Command) -> Result<u8> {
             }
             Ok(EXIT_SUCCESS)
         }
+        Command::Bench(BenchCommand::Hostile { trust, pin, size, dcert, json, file }) => {
+            let pin = pin.required("bench hostile")?;
+            let options = bench_hostile::Options {
+                trust: &trust,
+                root_fingerprint: pin.to_string(),
+                genuine: &file,
+                size: size.unwrap_or(Limits::default().max_file_bytes - 4096),
+                dcert: match dcert {
+                    Some(path) => path,
+                    None => std::env::current_exe().context("cannot find this program")?,
+                },
+            };
+            let figures = bench_hostile::run(&options)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&figures)?);
+            } else {
+                print!("{}", bench_hostile::text(&figures));
+            }
+            Ok(EXIT_SUCCESS)
+        }
         Command::Bench(BenchCommand::Core { seconds, json, only }) => {
             let figures = bench::run(seconds, only.as_deref())?;
             if json {
@@ -758,12 +796,10 @@ fn run(command: Command) -> Result<u8> {
             }
             Ok(EXIT_SUCCESS)
         }
-        Command::Bench(BenchCommand::Verify { trust, root_fingerprint, state, seconds, json, file }) => {
+        Command::Bench(BenchCommand::Verify { trust, pin, seconds, json, file }) => {
             let trust_bytes =
                 std::fs::read(&trust).with_context(|| format!("cannot read the trust list {}", trust.display()))?;
-            let Some(pin) = root_fingerprint.or(verifier::VerifierState::load(state)?.pin()) else {
-                bail!("bench verify measures a pinned verification: give --root-fingerprint or --state");
-            };
+            let pin = pin.required("bench verify")?;
             let trust = TrustList::verify(&trust_bytes, Some(pin)).context("the trust list is not usable")?;
             let bytes = verifier::read_bounded(&file, Limits::default().max_file_bytes)?;
             let figures = bench::verify_file(&bytes, &trust, seconds)?;
@@ -824,9 +860,16 @@ async fn serve(config: config::Config) -> Result<()> {
     let listen = config.server.listen.clone();
     let services = server::Services { worker, site: config.site, ministry };
     let interval = std::time::Duration::from_secs(config.worker.interval_seconds.max(1));
-    server::run(services, &listen, config.server.ministry_listen.as_deref(), interval, || {
-        tracing::info!(listen = %listen, "serving");
-    })
+    server::run(
+        services,
+        &listen,
+        config.server.ministry_listen.as_deref(),
+        interval,
+        config.server.connections,
+        || {
+            tracing::info!(listen = %listen, "serving");
+        },
+    )
     .await
 }
 

@@ -1,7 +1,6 @@
 //! `dcert serve`: the university's site and worker, and the Ministry's site when this program
 //! runs it too; `dcert ministry serve`: the Ministry's site alone.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use dcert_web::auth::LoginLimiter;
 use dcert_web::mail::{Mailer, SmtpConfig};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
 use dcert_web::registry_client::HttpRegistry;
+use dcert_web::serve::ConnectionLimits;
 use dcert_web::worker::{Issuance, Registry, StoreRegistry, Worker};
 use dcert_web::{AppState, SiteConfig, university_router};
 use serde::Deserialize;
@@ -134,40 +134,45 @@ pub async fn ministry_state(store: Store, trust_list: Vec<u8>, config: MinistryC
     MinistryState::new(store, trust_list, config).map_err(anyhow::Error::msg)
 }
 
+/// Serves `router` on `listener` within `limits` until `stop` changes.
+fn spawn_site(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    limits: ConnectionLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(dcert_web::serve::serve(listener, router, limits, async move {
+        let _ = stop.changed().await;
+    }))
+}
+
 /// Serves the Ministry's site alone until Ctrl-C: everything on `listen`, or the console on
-/// `console_listen` and the rest on `listen`.
+/// `console_listen` and the rest on `listen`, each listener with its own `limits`.
 pub async fn run_ministry(
     state: MinistryState,
     listen: &str,
     console_listen: Option<&str>,
+    limits: ConnectionLimits,
     on_ready: impl FnOnce(),
 ) -> Result<()> {
     use dcert_web::ministry::{Part, ministry_router_for};
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let serve = |listener: tokio::net::TcpListener, part: Part, mut rx: tokio::sync::watch::Receiver<bool>| {
-        let app = ministry_router_for(state.clone(), part).into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.changed().await;
-                })
-                .into_future(),
-        )
-    };
+    let serve =
+        |listener, part| spawn_site(listener, ministry_router_for(state.clone(), part), limits, stop_rx.clone());
     let public = bind(listen, "Ministry site").await?;
     let sites = match console_listen {
         Some(address) => {
             let console = bind(address, "Ministry console").await?;
-            vec![serve(public, Part::Public, stop_rx.clone()), serve(console, Part::Console, stop_rx.clone())]
+            vec![serve(public, Part::Public), serve(console, Part::Console)]
         }
-        None => vec![serve(public, Part::Everything, stop_rx.clone())],
+        None => vec![serve(public, Part::Everything)],
     };
     on_ready();
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     eprintln!("stopping…");
     let _ = stop_tx.send(true);
     for site in sites {
-        site.await.context("the Ministry site stopped")??;
+        site.await.context("the Ministry site stopped")?;
     }
     Ok(())
 }
@@ -184,6 +189,7 @@ pub async fn run(
     listen: &str,
     ministry_listen: Option<&str>,
     interval: Duration,
+    limits: ConnectionLimits,
     on_ready: impl FnOnce(),
 ) -> Result<()> {
     let university = bind(listen, "university site").await?;
@@ -200,19 +206,10 @@ pub async fn run(
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(services.worker.clone().run(interval, stop_rx.clone()));
-    let shutdown = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.changed().await;
-    };
-    let app = university_router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let uni =
-        tokio::spawn(axum::serve(university, app).with_graceful_shutdown(shutdown(stop_rx.clone())).into_future());
+    // Each site has its own connection caps: one site's overload leaves the other answering.
+    let uni = spawn_site(university, university_router(state), limits, stop_rx.clone());
     let moe = match (ministry, services.ministry) {
-        (Some(listener), Some(state)) => {
-            let app = ministry_router(state).into_make_service_with_connect_info::<SocketAddr>();
-            Some(tokio::spawn(
-                axum::serve(listener, app).with_graceful_shutdown(shutdown(stop_rx.clone())).into_future(),
-            ))
-        }
+        (Some(listener), Some(state)) => Some(spawn_site(listener, ministry_router(state), limits, stop_rx.clone())),
         (Some(_), None) => anyhow::bail!("the Ministry's site needs the registry database ([registry] database_url)"),
         _ => None,
     };
@@ -220,9 +217,9 @@ pub async fn run(
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     eprintln!("stopping…");
     let _ = stop_tx.send(true);
-    uni.await.context("the university site stopped")??;
+    uni.await.context("the university site stopped")?;
     if let Some(m) = moe {
-        m.await.context("the Ministry site stopped")??;
+        m.await.context("the Ministry site stopped")?;
     }
     let _ = worker.await;
     Ok(())
@@ -276,7 +273,7 @@ pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
     });
     let listen = config.server.listen.clone();
     let console = config.server.console_listen.clone();
-    run_ministry(state, &listen, console.as_deref(), || {
+    run_ministry(state, &listen, console.as_deref(), config.server.connections, || {
         tracing::info!(listen = %listen, console = console.as_deref().unwrap_or("(with the site)"), "serving the Ministry's site")
     })
     .await

@@ -40,6 +40,19 @@ pub struct VerifyArgs {
     /// Print one JSON report per file, one per line, instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    pin: PinArgs,
+    /// Verify as of this time (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<Timestamp>,
+    /// The files to verify.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// Where a command that verifies finds the pinned Ministry root.
+#[derive(Args)]
+pub struct PinArgs {
     /// The Ministry root's SHA-256 fingerprint (hex) that the trust list must chain to.
     #[arg(long, env = "DCERT_ROOT_FINGERPRINT")]
     root_fingerprint: Option<Sha256Digest>,
@@ -47,12 +60,23 @@ pub struct VerifyArgs {
     /// $XDG_CONFIG_HOME/dcert/verifier.toml or ~/.config/dcert/verifier.toml.
     #[arg(long, env = "DCERT_VERIFIER_STATE")]
     state: Option<PathBuf>,
-    /// Verify as of this time (RFC 3339); default now.
-    #[arg(long)]
-    at: Option<Timestamp>,
-    /// The files to verify.
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
+}
+
+impl PinArgs {
+    /// The state file and the pin: the option's or the environment's, else the state file's.
+    pub fn load(&self) -> Result<(VerifierState, Option<Sha256Digest>)> {
+        let state = VerifierState::load(self.state.clone())?;
+        let pin = self.root_fingerprint.or_else(|| state.pin());
+        Ok((state, pin))
+    }
+
+    /// The pin, which a benchmark needs.
+    pub fn required(&self, what: &str) -> Result<Sha256Digest> {
+        match self.load()?.1 {
+            Some(pin) => Ok(pin),
+            None => bail!("{what} measures a pinned verification: give --root-fingerprint or --state"),
+        }
+    }
 }
 
 /// The state file, as written: the pin and the newest sequence seen per root.
@@ -163,8 +187,7 @@ pub fn pin(root: Sha256Digest, state: Option<PathBuf>) -> Result<u8> {
 
 /// `dcert verify`.
 pub fn run(args: VerifyArgs) -> Result<u8> {
-    let mut state = VerifierState::load(args.state.clone())?;
-    let pin = args.root_fingerprint.or_else(|| state.pin());
+    let (mut state, pin) = args.pin.load()?;
     let registry = args.registry.as_deref().map(online::Registry::new).transpose()?;
     let (bytes, source) = match (&registry, &args.trust) {
         (Some(r), _) => {

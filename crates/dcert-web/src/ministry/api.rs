@@ -1,6 +1,7 @@
 //! The JSON API (`/api/v1/…`, described at `/openapi.json`) and the verification that both the
 //! API and the pages run.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -46,6 +47,8 @@ pub(crate) enum Refusal {
     TooMany(u64),
     /// The time budget ran out (503).
     TimedOut,
+    /// Too many uploads in flight, in all or from this client (503).
+    Busy,
     /// A page's form without the visitor's token (403).
     Csrf,
     /// Anything else (500, logged).
@@ -58,7 +61,7 @@ impl Refusal {
             Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::Empty | Refusal::NoFile | Refusal::Malformed => StatusCode::BAD_REQUEST,
             Refusal::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            Refusal::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::TimedOut | Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Csrf => StatusCode::FORBIDDEN,
             Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -72,6 +75,7 @@ impl Refusal {
             Refusal::Malformed => "malformed_request",
             Refusal::TooMany(_) => "rate_limited",
             Refusal::TimedOut => "timed_out",
+            Refusal::Busy => "busy",
             Refusal::Csrf => "csrf",
             Refusal::Internal => "internal",
         }
@@ -109,6 +113,10 @@ impl Refusal {
                 "驗證逾時，系統忙碌中，請稍後再試。".into(),
                 "The verification took too long; the service is busy. Try again later.".into(),
             ),
+            Refusal::Busy => (
+                "系統忙碌中，正在處理的上傳檔案太多，請於數秒後再試。".into(),
+                "The service is busy with other uploads. Try again in a few seconds.".into(),
+            ),
             Refusal::Csrf => (
                 "表單已過期或不是從本網站送出，請重新選擇檔案後再驗證一次。".into(),
                 "The form expired or did not come from this site. Choose the file again and verify.".into(),
@@ -122,12 +130,21 @@ impl Refusal {
         let (zh, en) = self.texts();
         let body = json!({ "error": { "code": self.code(), "message": en, "messageZh": zh } });
         let mut r = (self.status(), axum::Json(body)).into_response();
-        if let Refusal::TooMany(wait) = self
+        if let Some(wait) = self.retry_after()
             && let Ok(v) = HeaderValue::from_str(&wait.to_string())
         {
             r.headers_mut().insert(RETRY_AFTER, v);
         }
         r
+    }
+
+    /// Seconds to wait before trying again, when the refusal is about load.
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        match self {
+            Refusal::TooMany(wait) => Some(*wait),
+            Refusal::Busy => Some(5),
+            _ => None,
+        }
     }
 }
 
@@ -140,7 +157,67 @@ pub(crate) struct Upload {
     pub bytes: Bytes,
     /// The form's CSRF token, when a page posted it.
     pub csrf: Option<String>,
+    /// The upload's place among those in flight, given back when the upload is dropped (after
+    /// its verification).
+    pub _held: Option<UploadPermit>,
 }
+
+/// The uploads being read or verified: their bytes in all, and their number per client.
+#[derive(Debug)]
+pub(crate) struct Uploads {
+    /// One permit per KiB.
+    kib: Arc<tokio::sync::Semaphore>,
+    per_client: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    max_per_client: usize,
+}
+
+/// One upload's place; dropping it gives the place back.
+#[derive(Debug)]
+pub(crate) struct UploadPermit {
+    _kib: tokio::sync::OwnedSemaphorePermit,
+    uploads: Arc<Uploads>,
+    client: String,
+}
+
+impl Drop for UploadPermit {
+    fn drop(&mut self) {
+        let mut per_client = self.uploads.per_client.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = per_client.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                per_client.remove(&self.client);
+            }
+        }
+    }
+}
+
+impl Uploads {
+    pub(crate) fn new(max_bytes: usize, max_per_client: usize) -> Self {
+        let kib = u32::try_from(max_bytes / 1024).unwrap_or(u32::MAX).max(1) as usize;
+        Uploads {
+            kib: Arc::new(tokio::sync::Semaphore::new(kib)),
+            per_client: std::sync::Mutex::new(std::collections::HashMap::new()),
+            max_per_client,
+        }
+    }
+
+    /// A place for an upload of up to `bytes` from `client`, if there is one now: nobody waits
+    /// for one, so a flood of uploads costs the server no memory.
+    pub(crate) fn reserve(self: &Arc<Self>, client: &str, bytes: usize) -> Result<UploadPermit, Refusal> {
+        let mut per_client = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = per_client.get(client).copied().unwrap_or(0);
+        if self.max_per_client > 0 && mine >= self.max_per_client {
+            return Err(Refusal::Busy);
+        }
+        let kib = u32::try_from(bytes.div_ceil(1024).max(1)).map_err(|_| Refusal::Busy)?;
+        let permit = Arc::clone(&self.kib).try_acquire_many_owned(kib).map_err(|_| Refusal::Busy)?;
+        per_client.insert(client.to_owned(), mine + 1);
+        Ok(UploadPermit { _kib: permit, uploads: Arc::clone(self), client: client.to_owned() })
+    }
+}
+
+/// What a form adds to a file: field names, boundaries, the CSRF token.
+const FORM_OVERHEAD: usize = 64 << 10;
 
 /// Takes one verification from the client's allowance.
 pub(crate) fn check_rate(state: &MinistryState, request: &Request) -> Result<(), Refusal> {
@@ -153,6 +230,17 @@ pub(crate) fn check_rate(state: &MinistryState, request: &Request) -> Result<(),
 /// Reads an upload: a multipart form with a `file` field, or the raw body.
 pub(crate) async fn read_upload(state: &MinistryState, request: Request) -> Result<Upload, Refusal> {
     let limit = state.config.max_upload_bytes;
+    // The most this request can hold in memory, reserved before a byte of it is read.
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit + FORM_OVERHEAD) {
+        return Err(Refusal::TooLarge(limit));
+    }
+    let client = request.extensions().get::<Client>().map(|c| c.0.clone()).unwrap_or_default();
+    let held = state.uploads.reserve(&client, declared.unwrap_or(limit + FORM_OVERHEAD))?;
     let too_large = |status: StatusCode| {
         if status == StatusCode::PAYLOAD_TOO_LARGE { Refusal::TooLarge(limit) } else { Refusal::Malformed }
     };
@@ -190,7 +278,7 @@ pub(crate) async fn read_upload(state: &MinistryState, request: Request) -> Resu
     if upload.bytes.is_empty() {
         return Err(Refusal::Empty);
     }
-    Ok(upload)
+    Ok(Upload { _held: Some(held), ..upload })
 }
 
 /// Verifies `bytes` against the published trust list and the registry, within the time budget,

@@ -66,6 +66,21 @@ pub struct MinistryConfig {
     /// Send cookies only over HTTPS.
     #[serde(default)]
     pub secure_cookies: bool,
+    /// The bytes all uploads being read or verified may hold at once (default 64 MiB): past
+    /// it, a new upload is answered 503 at once instead of buffered.
+    #[serde(default = "default_uploads_in_flight")]
+    pub max_upload_bytes_in_flight: usize,
+    /// Uploads one client may have being read or verified at once (default 2).
+    #[serde(default = "default_uploads_per_client")]
+    pub uploads_per_client: usize,
+}
+
+fn default_uploads_in_flight() -> usize {
+    64 << 20
+}
+
+fn default_uploads_per_client() -> usize {
+    2
 }
 
 fn default_upload() -> usize {
@@ -90,6 +105,8 @@ impl MinistryConfig {
             verifications_per_minute: default_rate(),
             behind_proxy: false,
             secure_cookies: false,
+            max_upload_bytes_in_flight: default_uploads_in_flight(),
+            uploads_per_client: default_uploads_per_client(),
         }
     }
 }
@@ -107,6 +124,8 @@ pub struct MinistryState {
     pub limiter: Arc<RateLimiter>,
     /// Verifications running at once (the others wait, within their time budget).
     pub slots: Arc<tokio::sync::Semaphore>,
+    /// Uploads being read or verified, bounded in bytes and per client.
+    pub(crate) uploads: Arc<api::Uploads>,
     /// Where verifications are counted.
     pub stats: StatsSink,
     /// The Ministry's own issuer kit and fonts, for teacher certificates (電子教師證書); without
@@ -137,6 +156,7 @@ impl MinistryState {
         Ok(MinistryState {
             store,
             trust: Arc::new(RwLock::new(Arc::new(Published { bytes: trust_list, list }))),
+            uploads: Arc::new(api::Uploads::new(config.max_upload_bytes_in_flight, config.uploads_per_client)),
             config: Arc::new(config),
             limiter: Arc::new(limiter),
             slots: Arc::new(tokio::sync::Semaphore::new(
@@ -242,17 +262,7 @@ pub(crate) fn client_address(
             .and_then(|s| s.parse::<std::net::IpAddr>().ok())
     };
     let ip = if state.config.behind_proxy { forwarded().or(peer.map(|p| p.ip())) } else { peer.map(|p| p.ip()) };
-    match ip {
-        Some(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-        Some(ip) => ip.to_string(),
-        None => "-".into(),
-    }
+    ip.map(crate::serve::client_group).unwrap_or_else(|| "-".into())
 }
 
 /// The visitor's CSRF token, put in the request by [`headers`].

@@ -123,7 +123,7 @@ fn refused(c: Chrome, state: &MinistryState, refusal: &Refusal) -> Response {
         refusal.status(),
         VerifyPage { c: c.at("verify"), max_mb: max_bytes >> 20, max_bytes, error: Some(message) },
     );
-    if let Refusal::TooMany(wait) = refusal
+    if let Some(wait) = refusal.retry_after()
         && let Ok(v) = HeaderValue::from_str(&wait.to_string())
     {
         r.headers_mut().insert(RETRY_AFTER, v);

@@ -2,6 +2,7 @@ mod browser;
 mod email;
 mod ministry_console;
 mod records;
+mod serving;
 mod support;
 mod trust_registry;
 mod verify_site;

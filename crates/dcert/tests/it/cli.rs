@@ -551,3 +551,22 @@ fn every_crafted_shape_of_ten_megabytes_fails_cleanly_within_a_memory_limit() {
         );
     }
 }
+
+#[test]
+fn bench_hostile_measures_each_crafted_shape_against_a_genuine_certificate() {
+    let w = Workdir::new("bench-hostile");
+    w.setup();
+    w.ok(&["issue", "--issuer", "nkust", "--record", &example("record.json"), "--lang", "zh", "--out", "c.pdf"]);
+    let out = w.ok(&["bench", "hostile", "--trust", "trust.json", "--size", "65536", "--json", "c.pdf"]);
+    let figures: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(figures["genuine"]["result"], "success", "{out}");
+    let shapes = figures["shapes"].as_array().unwrap();
+    assert_eq!(shapes.len(), dcert_core::pdf::hostile::shapes(65536).len());
+    for row in shapes.iter().chain([&figures["genuine"]]) {
+        assert!(row["peakRssBytes"].as_u64().unwrap() > 1 << 20, "a process's peak memory is measured: {row}");
+        assert!(row["seconds"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    for row in shapes {
+        assert_eq!(row["result"], "failure not_a_certificate", "{row}");
+    }
+}

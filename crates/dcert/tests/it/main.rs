@@ -3,4 +3,5 @@
 mod cli;
 mod ministry;
 mod process;
+mod resilience;
 mod serve;

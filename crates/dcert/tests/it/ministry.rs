@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::process::{Dir, Server, dcert};
 
 /// Two free ports in a row (the demo serves on N and N+1).
-fn free_pair() -> u16 {
+pub(crate) fn free_pair() -> u16 {
     loop {
         let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = a.local_addr().unwrap().port();
@@ -23,7 +23,7 @@ fn free_pair() -> u16 {
 }
 
 /// One HTTP/1.1 exchange: the status code, the headers (lowercase names) and the body.
-fn http(
+pub(crate) fn http(
     port: u16,
     method: &str,
     path: &str,
@@ -72,7 +72,7 @@ fn unchunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
-fn wait_healthy(server: &mut Server, port: u16) {
+pub(crate) fn wait_healthy(server: &mut Server, port: u16) {
     let start = Instant::now();
     loop {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() && http(port, "GET", "/healthz", &[], b"").0 == 200 {
@@ -88,8 +88,25 @@ fn wait_healthy(server: &mut Server, port: u16) {
     }
 }
 
+/// `dcert ministry serve --config ministry.toml` in `d`: the site on `port`, the console on the
+/// next port; answering once this returns.
+pub(crate) fn ministry_serve(d: &std::path::Path, port: u16) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_dcert"))
+        .args(["ministry", "serve", "--config", "ministry.toml"])
+        .current_dir(d)
+        .env("DCERT_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("DCERT_SERVER__CONSOLE_LISTEN", format!("127.0.0.1:{}", port + 1))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    wait_healthy(&mut server, port);
+    server
+}
+
 /// The report the API gives for `file`.
-fn api(port: u16, file: &[u8]) -> Value {
+pub(crate) fn api(port: u16, file: &[u8]) -> Value {
     let (status, _, body) = http(port, "POST", "/api/v1/verify", &[("Content-Type", "application/pdf".into())], file);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     serde_json::from_slice(&body).unwrap()
@@ -123,7 +140,7 @@ fn page(port: u16, file: &[u8]) -> String {
     String::from_utf8(body).unwrap()
 }
 
-fn outcome(report: &Value) -> (&str, Option<&str>) {
+pub(crate) fn outcome(report: &Value) -> (&str, Option<&str>) {
     (report["outcome"].as_str().unwrap(), report["reason"].as_str())
 }
 
@@ -257,17 +274,7 @@ fn ministry_serve_runs_the_site_alone_from_the_published_trust_list() {
     );
     assert_eq!(out.status.code(), Some(2), "a university role is refused");
 
-    let child = Command::new(env!("CARGO_BIN_EXE_dcert"))
-        .args(["ministry", "serve", "--config", "ministry.toml"])
-        .current_dir(d)
-        .env("DCERT_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("DCERT_SERVER__CONSOLE_LISTEN", format!("127.0.0.1:{}", port + 1))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    wait_healthy(&mut server, port);
+    let _server = ministry_serve(d, port);
     let (_, _, served) = http(port, "GET", "/trust.json", &[], b"");
     assert_eq!(served, std::fs::read(d.join("demo/trust.json")).unwrap(), "the database's latest list, not the file");
     let (_, _, issuers) = http(port, "GET", "/api/v1/issuers", &[], b"");
