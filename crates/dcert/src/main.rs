@@ -369,6 +369,15 @@ enum BenchCommand {
         /// A genuine certificate, the baseline.
         file: PathBuf,
     },
+    /// Write the crafted hostile files into a directory (what bench hostile measures).
+    #[command(hide = true)]
+    HostileShapes {
+        /// The size of each file, in bytes.
+        #[arg(long)]
+        size: usize,
+        /// The directory.
+        dir: PathBuf,
+    },
     /// Issue and verify on one thread, with the floor (SHA-256 + Ed25519 verify) in the same run.
     Core {
         /// Seconds per measurement.
@@ -785,6 +794,10 @@ fn run(command: Command) -> Result<u8> {
             } else {
                 print!("{}", bench_hostile::text(&figures));
             }
+            Ok(EXIT_SUCCESS)
+        }
+        Command::Bench(BenchCommand::HostileShapes { size, dir }) => {
+            bench_hostile::write_shapes(&dir, size)?;
             Ok(EXIT_SUCCESS)
         }
         Command::Bench(BenchCommand::Core { seconds, json, only }) => {
