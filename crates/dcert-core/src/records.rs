@@ -309,6 +309,7 @@ mod tests {
             next_update: None,
             root_certificate: Der(root_der),
             signer_certificate: Der(signer_der),
+            status_signer_certificate: None,
             issuers: vec![
                 issuer(
                     "nkust",

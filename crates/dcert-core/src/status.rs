@@ -167,3 +167,152 @@ impl StatusSource for MemoryRegistry {
         }
     }
 }
+
+// ----- Signed status answers -----
+
+/// The `type` of a signed status answer.
+pub const STATUS_ANSWER_TYPE: &str = "DcertStatusAnswer";
+/// The format of signed status answers.
+pub const STATUS_ANSWER_FORMAT: u64 = 1;
+/// How long after it was produced the registry's answer may be relied on.
+pub const ANSWER_VALIDITY_SECONDS: i64 = 300;
+/// How far a verifier's clock and the registry's may differ.
+const CLOCK_SKEW_SECONDS: i64 = 300;
+/// The largest signed answer read.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024;
+
+/// A status answer as JSON: `status` and its fields (read back by [`answer_from_json`]).
+pub fn answer_json(answer: &StatusAnswer) -> serde_json::Value {
+    use serde_json::json;
+    match answer {
+        StatusAnswer::Unavailable { reason } => json!({ "status": "unavailable", "reason": reason }),
+        StatusAnswer::Offline => json!({ "status": "unavailable", "reason": "no registry was consulted" }),
+        StatusAnswer::Current { registered_at, as_of } => {
+            json!({ "status": "current", "registeredAt": registered_at, "asOf": as_of })
+        }
+        StatusAnswer::Superseded { latest_version, superseded_at, registered_at, as_of } => json!({
+            "status": "superseded", "latestVersion": latest_version, "supersededAt": superseded_at,
+            "registeredAt": registered_at, "asOf": as_of,
+        }),
+        StatusAnswer::Revoked { reason, revoked_at, as_of } => {
+            json!({ "status": "revoked", "reason": reason, "revokedAt": revoked_at, "asOf": as_of })
+        }
+        StatusAnswer::NotRegistered { as_of } => json!({ "status": "not_registered", "asOf": as_of }),
+    }
+}
+
+/// Reads the answer written by [`answer_json`]; anything unreadable is "unavailable".
+pub fn answer_from_json(value: &serde_json::Value) -> StatusAnswer {
+    let time = |key: &str| -> Option<Timestamp> { serde_json::from_value(value.get(key)?.clone()).ok() };
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let answer = match value.get("status").and_then(|s| s.as_str()) {
+        Some("unavailable") => Some(StatusAnswer::Unavailable { reason: text("reason") }),
+        Some("current") => {
+            (|| Some(StatusAnswer::Current { registered_at: time("registeredAt")?, as_of: time("asOf")? }))()
+        }
+        Some("superseded") => (|| {
+            Some(StatusAnswer::Superseded {
+                latest_version: u32::try_from(value.get("latestVersion")?.as_u64()?).ok()?,
+                superseded_at: time("supersededAt")?,
+                registered_at: time("registeredAt")?,
+                as_of: time("asOf")?,
+            })
+        })(),
+        Some("revoked") => (|| {
+            Some(StatusAnswer::Revoked { reason: text("reason"), revoked_at: time("revokedAt")?, as_of: time("asOf")? })
+        })(),
+        Some("not_registered") => time("asOf").map(|as_of| StatusAnswer::NotRegistered { as_of }),
+        _ => None,
+    };
+    answer.unwrap_or(StatusAnswer::Unavailable { reason: "the registry's answer could not be read".into() })
+}
+
+/// The fields of a query, as a signed answer repeats them.
+fn query_json(query: &StatusQuery) -> serde_json::Map<String, serde_json::Value> {
+    let mut map = serde_json::Map::new();
+    map.insert("issuer".into(), query.issuer_id.clone().into());
+    map.insert("number".into(), query.number.clone().into());
+    map.insert("language".into(), query.language.code().into());
+    map.insert("version".into(), query.version.into());
+    if let Some(sha) = query.file_sha256 {
+        map.insert("fileSha256".into(), sha.to_string().into());
+    }
+    map
+}
+
+/// The registry's answer to `query`, signed with the status signer's key (`ecdsa-jcs-2019`):
+/// the query's fields, the answer, when it was produced and until when it may be relied on.
+pub fn sign_answer(
+    query: &StatusQuery,
+    answer: &StatusAnswer,
+    produced_at: Timestamp,
+    registry: &str,
+    key: &crate::keys::EcKey,
+) -> Result<serde_json::Value, crate::di::ProofError> {
+    let mut document = query_json(query);
+    document.insert("type".into(), STATUS_ANSWER_TYPE.into());
+    document.insert("format".into(), STATUS_ANSWER_FORMAT.into());
+    if let serde_json::Value::Object(fields) = answer_json(answer) {
+        document.extend(fields);
+    }
+    document.insert("producedAt".into(), produced_at.to_string().into());
+    document.insert("nextUpdate".into(), produced_at.plus_seconds(ANSWER_VALIDITY_SECONDS).to_string().into());
+    let options = crate::di::ProofOptions {
+        created: produced_at,
+        verification_method: format!("{}/trust-list#status", registry.trim_end_matches('/')),
+        proof_purpose: "assertionMethod",
+    };
+    crate::di::sign_ecdsa(document, key, &options)
+}
+
+/// Checks a signed answer to `query` against the trust list's status signer at `now`: the
+/// answer, or `Unavailable` with the reason it cannot be believed (no status signer in the
+/// list, not signed by it, about another file, produced in the future, or stale).
+pub fn verify_answer(
+    bytes: &[u8],
+    trust: &crate::trust::TrustList,
+    query: &StatusQuery,
+    now: Timestamp,
+) -> StatusAnswer {
+    let refuse = |reason: &str| StatusAnswer::Unavailable { reason: reason.to_owned() };
+    let Some(signer) = &trust.status_signer else {
+        return refuse("the trust list names no status signer, so the registry's answer cannot be checked");
+    };
+    if bytes.len() > MAX_ANSWER_BYTES {
+        return refuse("the registry's answer is too large");
+    }
+    let Ok(document) = crate::json::parse_strict(bytes) else {
+        return refuse("the registry's answer is not JSON");
+    };
+    let field = |key: &str| document.get(key);
+    if field("type").and_then(|v| v.as_str()) != Some(STATUS_ANSWER_TYPE)
+        || field("format").and_then(|v| v.as_u64()) != Some(STATUS_ANSWER_FORMAT)
+    {
+        return refuse("the registry's answer is not a signed status answer");
+    }
+    let time = |key: &str| field(key).and_then(|v| v.as_str()).and_then(|t| t.parse::<Timestamp>().ok());
+    let (Some(produced_at), Some(next_update)) = (time("producedAt"), time("nextUpdate")) else {
+        return refuse("the registry's answer has no time");
+    };
+    if crate::di::verify_ecdsa(&document, &signer.key).is_err() {
+        return refuse("the registry's answer is not signed by the Ministry's status signer");
+    }
+    if !signer.is_valid_at(produced_at) {
+        return refuse("the status signer's certificate was not valid when the answer was made");
+    }
+    let expected = query_json(query);
+    let repeated = expected.iter().all(|(k, v)| field(k) == Some(v))
+        && (query.file_sha256.is_some() || field("fileSha256").is_none());
+    if !repeated {
+        return refuse("the registry's answer is about another file");
+    }
+    if produced_at > now.plus_seconds(CLOCK_SKEW_SECONDS) {
+        return refuse("the registry's answer is dated in the future");
+    }
+    if next_update > produced_at.plus_seconds(ANSWER_VALIDITY_SECONDS)
+        || now > next_update.plus_seconds(CLOCK_SKEW_SECONDS)
+    {
+        return refuse("the registry's answer is stale (it may be replayed)");
+    }
+    answer_from_json(&document)
+}

@@ -16,7 +16,7 @@ use crate::keys::{CredentialPublicKey, EcKey};
 use crate::model::{Certificate, CredentialType, DegreeLevel, Subject};
 use crate::seal;
 use crate::time::Timestamp;
-use crate::x509::{ParsedCert, TRUST_LIST_SIGNING};
+use crate::x509::{ParsedCert, STATUS_SIGNING, TRUST_LIST_SIGNING};
 
 /// The trust list format this code writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -129,6 +129,10 @@ pub struct TrustListContent {
     pub root_certificate: Der,
     /// The certificate of the key that signs this list, issued by the root.
     pub signer_certificate: Der,
+    /// The certificate of the key that signs the registry's status answers, issued by the root;
+    /// without it, no status answer can be checked, and online status is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_signer_certificate: Option<Der>,
     /// The institutions.
     pub issuers: Vec<IssuerEntry>,
     /// The proof, when read from a file.
@@ -255,6 +259,8 @@ pub struct TrustList {
     pub root: ParsedCert,
     /// The issuers.
     pub issuers: Vec<TrustedIssuer>,
+    /// The registry's status signer, checked against the root.
+    pub status_signer: Option<ParsedCert>,
     /// Whether the root was pinned when the list was verified: an unpinned list proves nothing
     /// (anyone can make one), so verification against it never succeeds.
     pub pinned: bool,
@@ -316,6 +322,25 @@ impl TrustList {
             return Err(cert_err("signer", "not valid when the list was issued".into()));
         }
         di::verify_ecdsa(&document, &signer.key)?;
+        let status_signer = match &content.status_signer_certificate {
+            Some(der) => {
+                let cert = ParsedCert::from_der(&der.0).map_err(|e| cert_err("status signer", e.to_string()))?;
+                if !cert.is_issued_by(&root) {
+                    return Err(cert_err("status signer", "not issued by the root".into()));
+                }
+                if !cert.has_extended_key_usage(STATUS_SIGNING)
+                    || cert.has_extended_key_usage(TRUST_LIST_SIGNING)
+                    || cert.is_ca()
+                {
+                    return Err(cert_err("status signer", "not a status signer certificate".into()));
+                }
+                Some(cert)
+            }
+            None => None,
+        };
+        if signer.has_extended_key_usage(STATUS_SIGNING) {
+            return Err(cert_err("signer", "a trust list signer may not sign status answers".into()));
+        }
 
         let mut issuers = Vec::with_capacity(content.issuers.len());
         for entry in &content.issuers {
@@ -343,8 +368,13 @@ impl TrustList {
                     if !cert.is_issued_by(&root) {
                         return Err(bad("a signing certificate is not issued by the root".into()));
                     }
-                    if cert.is_ca() || cert.has_extended_key_usage(TRUST_LIST_SIGNING) {
-                        return Err(bad("a signing certificate may sign certificates or trust lists".into()));
+                    if cert.is_ca()
+                        || cert.has_extended_key_usage(TRUST_LIST_SIGNING)
+                        || cert.has_extended_key_usage(STATUS_SIGNING)
+                    {
+                        return Err(bad(
+                            "a signing certificate may sign certificates, trust lists or status answers".into()
+                        ));
                     }
                     Ok(TrustedCert { entry: c.clone(), cert })
                 })
@@ -372,7 +402,7 @@ impl TrustList {
                 }
             }
         }
-        Ok(Self { content, root, issuers, pinned: pinned_root.is_some() })
+        Ok(Self { content, root, issuers, status_signer, pinned: pinned_root.is_some() })
     }
 
     /// The registry base URL.

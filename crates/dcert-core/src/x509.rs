@@ -34,6 +34,14 @@ pub const TRUST_LIST_SIGNER_CN: &str = "dcert Trust List Signer";
 /// signer. Only a certificate with it may sign a trust list, and no institution's may have it.
 pub const TRUST_LIST_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.2231.3.0");
 
+/// The common name of the certificate that signs the registry's status answers.
+pub const STATUS_SIGNER_CN: &str = "dcert Status Signer";
+
+/// id-kp-OCSPSigning (RFC 5280): the extended key usage that marks the status signer, the key
+/// the Ministry's site signs its status answers with, online. Only it may sign an answer, and
+/// no other certificate of a trust list may have it.
+pub const STATUS_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.9");
+
 /// What a certificate is for; it decides the extensions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CertRole {
@@ -43,6 +51,8 @@ pub enum CertRole {
     TrustListSigner,
     /// An institution's PDF signing certificate: digitalSignature and nonRepudiation.
     DocumentSigner,
+    /// The registry's status signer: digitalSignature, extended key usage [`STATUS_SIGNING`].
+    StatusSigner,
 }
 
 /// A certificate could not be made or read.
@@ -168,7 +178,7 @@ pub fn issue(
     let ca = profile.role == CertRole::Root;
     let key_usage = match profile.role {
         CertRole::Root => KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-        CertRole::TrustListSigner => KeyUsage(KeyUsages::DigitalSignature.into()),
+        CertRole::TrustListSigner | CertRole::StatusSigner => KeyUsage(KeyUsages::DigitalSignature.into()),
         CertRole::DocumentSigner => KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
     };
     let mut extensions = vec![
@@ -184,8 +194,10 @@ pub fn issue(
             false,
         )?,
     ];
-    if profile.role == CertRole::TrustListSigner {
-        extensions.push(extension(&ExtendedKeyUsage(vec![TRUST_LIST_SIGNING]), false)?);
+    match profile.role {
+        CertRole::TrustListSigner => extensions.push(extension(&ExtendedKeyUsage(vec![TRUST_LIST_SIGNING]), false)?),
+        CertRole::StatusSigner => extensions.push(extension(&ExtendedKeyUsage(vec![STATUS_SIGNING]), false)?),
+        CertRole::Root | CertRole::DocumentSigner => {}
     }
     let tbs = TbsOut {
         version: 2,

@@ -114,6 +114,7 @@ fn world() -> Result<(IssuerKit, TrustList)> {
         next_update: None,
         root_certificate: Der(root.der.clone()),
         signer_certificate: Der(signer),
+        status_signer_certificate: None,
         issuers: vec![IssuerEntry {
             id: "bench".into(),
             name_zh: "國立高雄科技大學".into(),

@@ -124,6 +124,10 @@ pub struct TrustConfig {
     /// The Ministry root's directory (`dcert keys init-root`): with it the console onboards
     /// institutions and publishes the list.
     pub root_dir: Option<PathBuf>,
+    /// The status signer's private key (`status-signer.key.pem` of the root directory, which
+    /// the trust list names): the site signs its status answers with it, so that verifiers
+    /// elsewhere can believe them. Default: the root directory's, when `root_dir` is given.
+    pub status_key: Option<PathBuf>,
     /// Seconds between looks for a list published by another node or the CLI (default 60).
     #[serde(default = "default_refresh")]
     pub refresh_seconds: u64,

@@ -346,7 +346,9 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         let ministry_state = server::ministry_state(ministry.clone(), trust_json.clone(), moe_site)
             .await?
             .with_issuance(Issuance { kit: moe.kit()?, fonts: Arc::new(fonts::load()?) })
-            .with_registry_keys(server::registry_keys(&data_dir.join("keys/moe-root"))?);
+            .with_registry_keys(server::registry_keys(&data_dir.join("keys/moe-root"))?)
+            .with_status_signer(RootDir::open(&data_dir.join("keys/moe-root"))?.status_key()?)
+            .map_err(anyhow::Error::msg)?;
         // The Ministry's site on a free port while the demo sets up: the university submits its
         // issuance records to it over the signed API, as it does in production.
         let setup = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

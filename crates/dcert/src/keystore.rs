@@ -2,7 +2,8 @@
 //! with `DCERT_KEY_PASSPHRASE` when it is set), certificates and the public profiles.
 //!
 //! A root directory holds `root.json`, `root-ca.cert.pem`, `root-ca.key.pem`,
-//! `trust-signer.cert.pem` and `trust-signer.key.pem`. An institution directory holds
+//! `trust-signer.cert.pem`, `trust-signer.key.pem`, `status-signer.cert.pem` and
+//! `status-signer.key.pem` (the key the Ministry's site signs status answers with, online). An institution directory holds
 //! `issuer.json`, `credential.key.pem`, `signing.key.pem` and `signing.cert.pem`.
 
 use std::fs::{self, OpenOptions};
@@ -114,6 +115,11 @@ fn write_private_key(path: &Path, pkcs8_der: &[u8]) -> Result<()> {
     write_new(path, pem.as_bytes(), 0o600)
 }
 
+/// An ECDSA P-256 private key file.
+pub fn read_ec_key(path: &Path) -> Result<EcKey> {
+    Ok(EcKey::from_pkcs8_der(&read_private_key(path)?)?)
+}
+
 fn read_private_key(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     let pem = zeroize::Zeroizing::new(
         fs::read_to_string(path).with_context(|| format!("cannot read the key file {}", path.display()))?,
@@ -164,6 +170,32 @@ pub struct RootDir {
     pub info: RootInfo,
     pub cert: ParsedCert,
     pub signer_cert: ParsedCert,
+    pub status_cert: ParsedCert,
+}
+
+/// A new key of the Ministry's, certified by the root CA for `role`.
+fn certified_key(
+    ca_key: &EcKey,
+    ca: &ParsedCert,
+    common_name: &str,
+    role: x509::CertRole,
+    organization: &str,
+    (not_before, not_after): (Timestamp, Timestamp),
+) -> Result<(EcKey, ParsedCert)> {
+    let key = new_ec_key()?;
+    let der = x509::issue(
+        &x509::CertProfile {
+            common_name: common_name.into(),
+            organization: organization.into(),
+            not_before,
+            not_after,
+            role,
+        },
+        &key.public(),
+        Some(&ca.cert),
+        ca_key,
+    )?;
+    Ok((key, ParsedCert::from_der(&der)?))
 }
 
 impl RootDir {
@@ -185,43 +217,66 @@ impl RootDir {
             &ca_key,
         )?;
         let cert = ParsedCert::from_der(&ca_der)?;
-        let signer_key = new_ec_key()?;
-        let signer_der = x509::issue(
-            &x509::CertProfile {
-                common_name: x509::TRUST_LIST_SIGNER_CN.into(),
-                organization: name_en.into(),
-                not_before: now,
-                not_after: until,
-                role: x509::CertRole::TrustListSigner,
-            },
-            &signer_key.public(),
-            Some(&cert.cert),
+        let window = (now, until);
+        let (signer_key, signer_cert) = certified_key(
             &ca_key,
+            &cert,
+            x509::TRUST_LIST_SIGNER_CN,
+            x509::CertRole::TrustListSigner,
+            name_en,
+            window,
         )?;
         write_private_key(&dir.join("root-ca.key.pem"), &ca_key.to_pkcs8_der())?;
         write_private_key(&dir.join("trust-signer.key.pem"), &signer_key.to_pkcs8_der())?;
         write_new(&dir.join("root-ca.cert.pem"), cert.to_pem().as_bytes(), 0o644)?;
-        let signer_cert = ParsedCert::from_der(&signer_der)?;
         write_new(&dir.join("trust-signer.cert.pem"), signer_cert.to_pem().as_bytes(), 0o644)?;
+        let status_cert = Self::new_status_signer(dir, &ca_key, &cert, name_en, window)?;
         let info = RootInfo {
             registry: registry.trim_end_matches('/').to_owned(),
             name_en: name_en.to_owned(),
             root_fingerprint: cert.fingerprint().to_string(),
         };
         write_json(&dir.join("root.json"), &info)?;
-        Ok(RootDir { dir: dir.to_owned(), info, cert, signer_cert })
+        Ok(RootDir { dir: dir.to_owned(), info, cert, signer_cert, status_cert })
     }
 
-    /// Loads a root directory (public parts).
+    /// Makes the status signer's key and certificate in `dir`.
+    fn new_status_signer(
+        dir: &Path,
+        ca_key: &EcKey,
+        ca: &ParsedCert,
+        organization: &str,
+        window: (Timestamp, Timestamp),
+    ) -> Result<ParsedCert> {
+        let (key, cert) =
+            certified_key(ca_key, ca, x509::STATUS_SIGNER_CN, x509::CertRole::StatusSigner, organization, window)?;
+        write_private_key(&dir.join("status-signer.key.pem"), &key.to_pkcs8_der())?;
+        write_new(&dir.join("status-signer.cert.pem"), cert.to_pem().as_bytes(), 0o644)?;
+        Ok(cert)
+    }
+
+    /// Loads a root directory (public parts). A root made before status answers were signed
+    /// gets its status signer now, certified by its CA key.
     pub fn open(dir: &Path) -> Result<RootDir> {
         let info: RootInfo =
             read_json(&dir.join("root.json")).context("not a root directory (dcert keys init-root)")?;
-        Ok(RootDir {
-            cert: read_cert(&dir.join("root-ca.cert.pem"))?,
-            signer_cert: read_cert(&dir.join("trust-signer.cert.pem"))?,
-            dir: dir.to_owned(),
-            info,
-        })
+        let cert = read_cert(&dir.join("root-ca.cert.pem"))?;
+        let signer_cert = read_cert(&dir.join("trust-signer.cert.pem"))?;
+        let status_path = dir.join("status-signer.cert.pem");
+        let status_cert = if status_path.exists() {
+            read_cert(&status_path)?
+        } else {
+            let ca_key = EcKey::from_pkcs8_der(&read_private_key(&dir.join("root-ca.key.pem"))?)?;
+            let window = signer_cert.validity();
+            Self::new_status_signer(dir, &ca_key, &cert, &info.name_en, window)
+                .context("cannot make the status signer's key")?
+        };
+        Ok(RootDir { cert, signer_cert, status_cert, dir: dir.to_owned(), info })
+    }
+
+    /// The status signer's private key.
+    pub fn status_key(&self) -> Result<EcKey> {
+        read_ec_key(&self.dir.join("status-signer.key.pem"))
     }
 
     /// The root CA's private key.

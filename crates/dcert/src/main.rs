@@ -549,6 +549,7 @@ fn run(command: Command) -> Result<u8> {
                 next_update: Some(issued.plus_seconds(next_update_days * 86_400)),
                 root_certificate: dcert_core::trust::Der(root.cert.der.clone()),
                 signer_certificate: dcert_core::trust::Der(root.signer_cert.der.clone()),
+                status_signer_certificate: Some(dcert_core::trust::Der(root.status_cert.der.clone())),
                 issuers: entries,
                 proof: None,
             };

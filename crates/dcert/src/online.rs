@@ -1,7 +1,8 @@
 //! `dcert verify --registry URL`: the trust list and every file's status from the Ministry's
 //! site instead of a trust list file. The list is checked exactly as a file would be (its
-//! signature, and the root's fingerprint when given); the status answers come from
-//! `/api/v1/status`, and an unreachable registry makes the status check "unknown", never a pass.
+//! signature under the pinned root); the status answers come from `/api/v1/status` and count
+//! only when the list's status signer signed them, about the file asked for, within the last
+//! five minutes. Anything else makes the status "unknown" and the file fail, never a pass.
 
 use anyhow::{Context, Result, bail};
 use axum::body::Bytes;
@@ -61,8 +62,21 @@ impl Registry {
     }
 }
 
-impl StatusSource for Registry {
+/// The registry's answers as verification believes them: signed by the status signer of the
+/// pinned trust list, about the file asked for, and fresh at `now` (the real clock, whatever
+/// time the verification is made as of).
+pub struct SignedStatus<'a> {
+    /// Where the answers come from.
+    pub registry: &'a Registry,
+    /// The pinned trust list, which names the status signer.
+    pub trust: &'a dcert_core::trust::TrustList,
+    /// Now.
+    pub now: dcert_core::Timestamp,
+}
+
+impl StatusSource for SignedStatus<'_> {
     fn status(&self, q: &StatusQuery) -> StatusAnswer {
+        let base = &self.registry.base;
         let mut path = format!(
             "/api/v1/status?issuer={}&number={}&language={}&version={}",
             encode(&q.issuer_id),
@@ -74,13 +88,10 @@ impl StatusSource for Registry {
             path.push_str(&format!("&sha256={sha}"));
         }
         let unavailable = |reason: String| StatusAnswer::Unavailable { reason };
-        match self.get(&path) {
-            Ok((StatusCode::OK, body)) => match serde_json::from_slice(&body) {
-                Ok(value) => dcert_web::ministry::status_from_json(&value),
-                Err(_) => unavailable(format!("{} answered something other than JSON", self.base)),
-            },
-            Ok((status, _)) => unavailable(format!("{} answered {status}", self.base)),
-            Err(e) => unavailable(format!("the registry {} could not be reached: {e}", self.base)),
+        match self.registry.get(&path) {
+            Ok((StatusCode::OK, body)) => dcert_core::status::verify_answer(&body, self.trust, q, self.now),
+            Ok((status, _)) => unavailable(format!("{base} answered {status}")),
+            Err(e) => unavailable(format!("the registry {base} could not be reached: {e}")),
         }
     }
 }

@@ -385,8 +385,15 @@ async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
             let url = url.unwrap_or_else(|| root.info.registry.clone());
             // Numbered after the latest list kept: what a node served from a file before the
             // first publication is not known here.
-            let bytes =
-                registry::publish(&store, &root.signer_key()?, &root.cert, &root.signer_cert, &url, None, now).await?;
+            let signer = root.signer_key()?;
+            let signing = registry::ListSigning {
+                signer: &signer,
+                root_cert: &root.cert,
+                signer_cert: &root.signer_cert,
+                status_cert: Some(&root.status_cert),
+                registry_url: &url,
+            };
+            let bytes = registry::publish(&store, signing, None, now).await?;
             let list = dcert_core::trust::TrustList::verify(&bytes, Some(root.cert.fingerprint()))?;
             let sequence = list.content.sequence;
             audit(&store, "publish_trust_list", "trust_list", format!("sequence {sequence}"), now).await?;

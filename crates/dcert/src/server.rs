@@ -255,6 +255,25 @@ pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
     if let Some(root_dir) = &config.trust.root_dir {
         state = state.with_registry_keys(registry_keys(root_dir)?);
     }
+    // A root directory made before status answers were signed got its status signer when
+    // registry_keys opened it.
+    let status_key = config
+        .trust
+        .status_key
+        .clone()
+        .or_else(|| config.trust.root_dir.as_ref().map(|dir| dir.join("status-signer.key.pem")));
+    match status_key {
+        Some(path) => {
+            let key = crate::keystore::read_ec_key(&path)?;
+            state = state
+                .with_status_signer(key)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("{}: publish a trust list that names this status signer", path.display()))?;
+        }
+        None => tracing::warn!(
+            "no status signer ([trust] status_key): status answers go unsigned, and verifiers elsewhere cannot use them"
+        ),
+    }
     if let Some(issuer) = &config.issuer {
         let kit = IssuerDir::open(&issuer.dir)?.kit()?;
         state = state.with_issuance(Issuance { kit, fonts: Arc::new(fonts::load()?) });
@@ -288,6 +307,7 @@ pub fn registry_keys(root_dir: &std::path::Path) -> Result<dcert_web::ministry::
         signer: root.signer_key()?,
         signer_cert: root.signer_cert.clone(),
         registry_url: root.info.registry.clone(),
+        status_cert: Some(root.status_cert.clone()),
     };
     keys.check().with_context(|| format!("the root directory {}", root_dir.display()))?;
     Ok(keys)

@@ -216,8 +216,9 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
             trust.root.fingerprint()
         );
     }
-    let status: &dyn StatusSource = match &registry {
-        Some(r) => r,
+    let signed = registry.as_ref().map(|registry| online::SignedStatus { registry, trust: &trust, now: crate::now() });
+    let status: &dyn StatusSource = match &signed {
+        Some(s) => s,
         None => &Offline,
     };
     let at = args.at.unwrap_or_else(crate::now);

@@ -4,6 +4,7 @@ mod cms_encodings;
 mod pdf;
 mod robustness;
 mod roundtrip;
+mod status;
 mod support;
 mod tamper;
 mod tools;

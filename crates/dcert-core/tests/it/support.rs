@@ -50,6 +50,8 @@ pub struct Root {
     pub cert: ParsedCert,
     pub signer_key: EcKey,
     pub signer_cert: ParsedCert,
+    pub status_key: EcKey,
+    pub status_cert: ParsedCert,
 }
 
 pub fn profile(cn: &str, org: &str, role: CertRole, from: &str, until: &str) -> CertProfile {
@@ -82,7 +84,28 @@ impl Root {
             &key,
         )
         .unwrap();
-        Root { key, cert, signer_cert: ParsedCert::from_der(&signer_der).unwrap(), signer_key }
+        let status_key = EcKey::from_seed(&[seed.wrapping_add(150); 32]).unwrap();
+        let status_der = x509::issue(
+            &profile(
+                x509::STATUS_SIGNER_CN,
+                org,
+                CertRole::StatusSigner,
+                "2024-01-01T00:00:00Z",
+                "2034-01-01T00:00:00Z",
+            ),
+            &status_key.public(),
+            Some(&cert.cert),
+            &key,
+        )
+        .unwrap();
+        Root {
+            key,
+            cert,
+            signer_cert: ParsedCert::from_der(&signer_der).unwrap(),
+            signer_key,
+            status_cert: ParsedCert::from_der(&status_der).unwrap(),
+            status_key,
+        }
     }
 }
 
@@ -145,6 +168,7 @@ pub fn trust_list(root: &Root, issuers: Vec<IssuerEntry>) -> TrustList {
         next_update: None,
         root_certificate: Der(root.cert.der.clone()),
         signer_certificate: Der(root.signer_cert.der.clone()),
+        status_signer_certificate: Some(Der(root.status_cert.der.clone())),
         issuers,
         proof: None,
     };

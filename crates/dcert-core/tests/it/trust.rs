@@ -15,6 +15,7 @@ fn content(root: &Root, issuers: Vec<dcert_core::trust::IssuerEntry>, signer: Ve
         next_update: None,
         root_certificate: Der(root.cert.der.clone()),
         signer_certificate: Der(signer),
+        status_signer_certificate: None,
         issuers,
         proof: None,
     }

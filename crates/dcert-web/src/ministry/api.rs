@@ -15,7 +15,6 @@ use dcert_core::Sha256Digest;
 use dcert_core::model::Language;
 use dcert_core::pdf::Limits;
 use dcert_core::status::{StatusAnswer, StatusQuery, StatusSource};
-use dcert_core::time::Timestamp;
 use dcert_core::verify::{self, Report};
 use dcert_store::Verification;
 use serde::Deserialize;
@@ -444,60 +443,35 @@ async fn answer_status(state: &MinistryState, p: StatusParams) -> Response {
     };
     let query =
         StatusQuery { issuer_id: p.issuer, number: p.number, language, version: p.version, file_sha256: Some(sha256) };
+    let query_for_signing = query.clone();
     let store = state.store.clone();
     let runtime = tokio::runtime::Handle::current();
     let answer = tokio::task::spawn_blocking(move || StoreStatus { store, runtime, now: crate::now() }.status(&query))
         .await
         .unwrap_or(StatusAnswer::Unavailable { reason: "the status query stopped".into() });
-    let mut r = axum::Json(status_json(&answer)).into_response();
+    // Signed when the site holds the status signer's key: a verifier elsewhere believes only a
+    // signed, fresh answer about the file it asked for.
+    let body = match &state.status_signer {
+        Some(signer) => {
+            match dcert_core::status::sign_answer(
+                &query_for_signing,
+                &answer,
+                crate::now(),
+                &signer.registry_url,
+                &signer.key,
+            ) {
+                Ok(signed) => signed,
+                Err(e) => {
+                    tracing::error!(error = %e, "a status answer could not be signed");
+                    return Refusal::Internal.json();
+                }
+            }
+        }
+        None => dcert_core::status::answer_json(&answer),
+    };
+    let mut r = axum::Json(body).into_response();
     r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-/// A status answer as JSON (read back by [`status_from_json`]).
-pub fn status_json(answer: &StatusAnswer) -> serde_json::Value {
-    match answer {
-        StatusAnswer::Unavailable { reason } => json!({ "status": "unavailable", "reason": reason }),
-        StatusAnswer::Offline => json!({ "status": "unavailable", "reason": "no registry was consulted" }),
-        StatusAnswer::Current { registered_at, as_of } => {
-            json!({ "status": "current", "registeredAt": registered_at, "asOf": as_of })
-        }
-        StatusAnswer::Superseded { latest_version, superseded_at, registered_at, as_of } => json!({
-            "status": "superseded", "latestVersion": latest_version, "supersededAt": superseded_at,
-            "registeredAt": registered_at, "asOf": as_of,
-        }),
-        StatusAnswer::Revoked { reason, revoked_at, as_of } => {
-            json!({ "status": "revoked", "reason": reason, "revokedAt": revoked_at, "asOf": as_of })
-        }
-        StatusAnswer::NotRegistered { as_of } => json!({ "status": "not_registered", "asOf": as_of }),
-    }
-}
-
-/// Reads a status answer written by [`status_json`]; anything unreadable is "unavailable".
-pub fn status_from_json(value: &serde_json::Value) -> StatusAnswer {
-    let time = |key: &str| -> Option<Timestamp> { serde_json::from_value(value.get(key)?.clone()).ok() };
-    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-    let unreadable = || StatusAnswer::Unavailable { reason: "the registry's answer could not be read".into() };
-    let answer = match value.get("status").and_then(|s| s.as_str()) {
-        Some("unavailable") => Some(StatusAnswer::Unavailable { reason: text("reason") }),
-        Some("current") => {
-            (|| Some(StatusAnswer::Current { registered_at: time("registeredAt")?, as_of: time("asOf")? }))()
-        }
-        Some("superseded") => (|| {
-            Some(StatusAnswer::Superseded {
-                latest_version: u32::try_from(value.get("latestVersion")?.as_u64()?).ok()?,
-                superseded_at: time("supersededAt")?,
-                registered_at: time("registeredAt")?,
-                as_of: time("asOf")?,
-            })
-        })(),
-        Some("revoked") => (|| {
-            Some(StatusAnswer::Revoked { reason: text("reason"), revoked_at: time("revokedAt")?, as_of: time("asOf")? })
-        })(),
-        Some("not_registered") => (|| Some(StatusAnswer::NotRegistered { as_of: time("asOf")? }))(),
-        _ => None,
-    };
-    answer.unwrap_or_else(unreadable)
 }
 
 /// `GET /openapi.json`.

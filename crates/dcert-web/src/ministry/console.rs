@@ -2005,16 +2005,8 @@ async fn publish_list(
         return refuse(vec![error], StatusCode::CONFLICT).await;
     }
     let _one_at_a_time = console.registry.lock().await;
-    let published = registry::publish(
-        &state.store,
-        &keys.signer,
-        &keys.root_cert,
-        &keys.signer_cert,
-        &keys.registry_url,
-        Some(state.trust().list.content.sequence),
-        now(),
-    )
-    .await;
+    let published =
+        registry::publish(&state.store, keys.list_signing(), Some(state.trust().list.content.sequence), now()).await;
     let bytes = match published {
         Ok(bytes) => bytes,
         Err(e) => return refuse(vec![registry_error(t, &e)?], StatusCode::CONFLICT).await,

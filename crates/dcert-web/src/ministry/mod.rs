@@ -25,11 +25,11 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use dcert_core::keys::EcKey;
 use dcert_core::trust::TrustList;
 use dcert_store::Store;
 use serde::Deserialize;
 
-pub use crate::ministry::api::{status_from_json, status_json};
 pub use crate::ministry::content::{guide_faq, prepare};
 pub use crate::ministry::limit::RateLimiter;
 pub use crate::ministry::stats::StatsSink;
@@ -111,6 +111,15 @@ impl MinistryConfig {
     }
 }
 
+/// The key the site signs status answers with, and the registry's address the proofs name.
+#[derive(Debug)]
+pub struct StatusSigner {
+    /// The status signer's private key.
+    pub key: EcKey,
+    /// The registry's base URL.
+    pub registry_url: String,
+}
+
 /// What the Ministry's site serves.
 #[derive(Clone)]
 pub struct MinistryState {
@@ -135,6 +144,9 @@ pub struct MinistryState {
     /// from the console; without them the console lists the registry but changes nothing that
     /// needs them.
     pub registry_keys: Option<Arc<RegistryKeys>>,
+    /// The status signer's key, to sign the answers of `/api/v1/status`; without it they go
+    /// unsigned, and verifiers elsewhere treat them as unknown.
+    pub status_signer: Option<Arc<StatusSigner>>,
     /// The certificates' fonts, to show names with rare characters (王𪚥) on result pages as
     /// the certificate prints them.
     pub fonts: Option<Arc<dcert_core::pdf::FontBook>>,
@@ -165,8 +177,22 @@ impl MinistryState {
             stats: StatsSink::start(store_for_stats),
             issuance: None,
             registry_keys: None,
+            status_signer: None,
             fonts: None,
         })
+    }
+
+    /// The same state, signing status answers with the status signer's `key`, which must be the
+    /// key of the status signer the served trust list names.
+    pub fn with_status_signer(mut self, key: EcKey) -> Result<Self, String> {
+        let trust = self.trust();
+        let named = trust.list.status_signer.as_ref().map(|c| &c.key);
+        if named != Some(&key.public()) {
+            return Err("the status signer's key is not the one the trust list names".into());
+        }
+        let registry_url = trust.list.content.registry.clone();
+        self.status_signer = Some(Arc::new(StatusSigner { key, registry_url }));
+        Ok(self)
     }
 
     /// The same state, issuing teacher certificates with the Ministry's `issuance`.

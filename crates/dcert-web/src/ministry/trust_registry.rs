@@ -69,9 +69,37 @@ pub struct RegistryKeys {
     pub signer_cert: ParsedCert,
     /// The registry's base URL, as trust lists name it (e.g. `https://dcert.moe.gov.tw`).
     pub registry_url: String,
+    /// The status signer's certificate, issued by the root, which published lists name.
+    pub status_cert: Option<ParsedCert>,
+}
+
+/// What signs a trust list, and the certificates the list names.
+#[derive(Clone, Copy, Debug)]
+pub struct ListSigning<'a> {
+    /// The trust list signer's key.
+    pub signer: &'a EcKey,
+    /// The root certificate.
+    pub root_cert: &'a ParsedCert,
+    /// The trust list signer's certificate.
+    pub signer_cert: &'a ParsedCert,
+    /// The status signer's certificate: verifiers check the registry's answers against it.
+    pub status_cert: Option<&'a ParsedCert>,
+    /// The registry's base URL.
+    pub registry_url: &'a str,
 }
 
 impl RegistryKeys {
+    /// The keys and certificates that publish a list.
+    pub fn list_signing(&self) -> ListSigning<'_> {
+        ListSigning {
+            signer: &self.signer,
+            root_cert: &self.root_cert,
+            signer_cert: &self.signer_cert,
+            status_cert: self.status_cert.as_ref(),
+            registry_url: &self.registry_url,
+        }
+    }
+
     /// Checks that the keys belong together: the CA key is the root certificate's, and the
     /// signer's certificate is its key's and issued by the root.
     pub fn check(&self) -> Result<(), RegistryError> {
@@ -82,6 +110,9 @@ impl RegistryKeys {
             return Err(RegistryError::Conflict(
                 "the trust list signer's key or certificate does not belong to this root".into(),
             ));
+        }
+        if self.status_cert.as_ref().is_some_and(|c| !c.is_issued_by(&self.root_cert)) {
+            return Err(RegistryError::Conflict("the status signer's certificate is not issued by this root".into()));
         }
         Ok(())
     }
@@ -893,13 +924,11 @@ pub fn issuer_entry(r: &RegisteredInstitution) -> IssuerEntry {
 /// ([`RegistryError::OtherRoot`]): the trust lists of a registry stay under one root.
 pub async fn publish(
     store: &Store,
-    signer: &EcKey,
-    root_cert: &ParsedCert,
-    signer_cert: &ParsedCert,
-    registry_url: &str,
+    signing: ListSigning<'_>,
     served: Option<u64>,
     now: Timestamp,
 ) -> Result<Vec<u8>, RegistryError> {
+    let ListSigning { signer, root_cert, signer_cert, status_cert, registry_url } = signing;
     let latest = store.latest_trust_list().await?;
     if let Some(latest) = &latest {
         let published = TrustList::verify(latest.json.as_bytes(), None)?.root.fingerprint();
@@ -924,6 +953,7 @@ pub async fn publish(
         next_update: Some(now.plus_seconds(NEXT_UPDATE_DAYS * 86_400)),
         root_certificate: Der(root_cert.der.clone()),
         signer_certificate: Der(signer_cert.der.clone()),
+        status_signer_certificate: status_cert.map(|c| Der(c.der.clone())),
         issuers,
         proof: None,
     };

@@ -101,13 +101,26 @@ pub fn root_keys() -> RegistryKeys {
     )
     .unwrap();
     let signer = ParsedCert::from_der(&signer_der).unwrap();
+    let status_der = x509::issue(
+        &profile(x509::STATUS_SIGNER_CN, CertRole::StatusSigner, "2024-01-01T00:00:00Z", "2034-01-01T00:00:00Z"),
+        &status_key().public(),
+        Some(&root.cert),
+        &root_key,
+    )
+    .unwrap();
     RegistryKeys {
         ca: root_key,
         root_cert: root,
         signer: signer_key,
         signer_cert: signer,
         registry_url: REGISTRY.into(),
+        status_cert: Some(ParsedCert::from_der(&status_der).unwrap()),
     }
+}
+
+/// The test Ministry's status signer key, which [`root_keys`] certifies.
+pub fn status_key() -> EcKey {
+    EcKey::from_seed(&[3; 32]).unwrap()
 }
 
 /// An institution's kit and its trust list entry: a credential key from `seed`, a PDF signing
@@ -160,6 +173,7 @@ pub fn signed_list(root: &RegistryKeys, issuers: Vec<IssuerEntry>) -> (TrustList
         next_update: None,
         root_certificate: Der(root.root_cert.der.clone()),
         signer_certificate: Der(root.signer_cert.der.clone()),
+        status_signer_certificate: root.status_cert.as_ref().map(|c| Der(c.der.clone())),
         issuers,
         proof: None,
     };

@@ -86,7 +86,14 @@ impl Ministry {
 
     /// Publishes into `store` with this Ministry's keys, numbered above `served`.
     async fn publish_to(&self, store: &Store, served: Option<u64>, at: &str) -> Result<Vec<u8>, RegistryError> {
-        registry::publish(store, &self.signer, &self.root, &self.signer_cert, REGISTRY, served, ts(at)).await
+        let signing = registry::ListSigning {
+            signer: &self.signer,
+            root_cert: &self.root,
+            signer_cert: &self.signer_cert,
+            status_cert: None,
+            registry_url: REGISTRY,
+        };
+        registry::publish(store, signing, served, ts(at)).await
     }
 
     /// Another, empty registry database.

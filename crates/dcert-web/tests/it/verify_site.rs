@@ -459,7 +459,7 @@ async fn the_status_api_answers_for_one_file_as_the_registry_records_it() {
     assert_eq!((old["status"].as_str(), old["latestVersion"].as_u64()), (Some("superseded"), Some(2)));
     let revoked = site.get(&status_of(&s.revoked), "zh").await.json();
     assert_eq!((revoked["status"].as_str(), revoked["reason"].as_str()), (Some("revoked"), Some("學位撤銷")));
-    let answer = dcert_web::ministry::status_from_json(&revoked);
+    let answer = dcert_core::status::answer_from_json(&revoked);
     assert!(matches!(answer, dcert_core::status::StatusAnswer::Revoked { .. }), "{answer:?}");
     let path =
         status_of(&s.current_zh).replace(&dcert_core::Sha256Digest::of(&s.current_zh).to_string(), &"0".repeat(64));

@@ -290,3 +290,71 @@ fn ministry_serve_runs_the_site_alone_from_the_published_trust_list() {
     assert!(String::from_utf8_lossy(&login).contains("password"));
     assert_eq!(http(port + 1, "POST", "/api/v1/verify", &[], b"%PDF").0, 404, "no public API on the console's");
 }
+
+/// A registry in the middle: it serves the genuine trust list, and answers every status query
+/// with `status` (a status line and a body).
+fn registry_in_the_middle(trust: Vec<u8>, status: (&'static str, String)) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                request.push(byte[0]);
+            }
+            let (line, body) = if request.starts_with(b"GET /trust.json") {
+                ("200 OK", trust.clone())
+            } else {
+                (status.0, status.1.clone().into_bytes())
+            };
+            let head = format!(
+                "HTTP/1.1 {line}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+        }
+    });
+    port
+}
+
+#[test]
+fn verify_registry_believes_only_status_answers_the_ministry_signed() {
+    let dir = Dir::new("registry-mitm");
+    let d = &dir.0;
+    let out = dcert(d, &["demo", "--data-dir", "demo", "--no-serve"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let trust = std::fs::read(d.join("demo/trust.json")).unwrap();
+    let forged_current = serde_json::json!({
+        "type": "DcertStatusAnswer", "format": 1, "issuer": "nkust", "status": "current",
+        "registeredAt": "2025-07-01T02:00:00Z", "asOf": "2026-01-15T00:00:00Z",
+    })
+    .to_string();
+    let answers = [
+        ("a forged \"current\" for a revoked file", ("200 OK", forged_current)),
+        (
+            "the old, unsigned answer",
+            (
+                "200 OK",
+                r#"{"status":"current","registeredAt":"2025-07-01T02:00:00Z","asOf":"2026-01-15T00:00:00Z"}"#
+                    .to_owned(),
+            ),
+        ),
+        ("an error", ("500 Internal Server Error", "{}".to_owned())),
+    ];
+    for (what, answer) in answers {
+        let port = registry_in_the_middle(trust.clone(), answer);
+        let registry = format!("http://127.0.0.1:{port}");
+        let out = dcert(
+            d,
+            &["verify", "--state", "demo/verifier.toml", "--registry", &registry, "--json", "demo/samples/revoked.pdf"],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(outcome(&report), ("failure", Some("status_unknown")), "{what}");
+        let status = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "registry_status").unwrap();
+        assert_eq!(status["result"], "unknown", "{what}");
+    }
+}
