@@ -167,6 +167,11 @@ pub fn load(path: &Path) -> Result<Config> {
         (None, None) => bail!("in {}: [registry] needs url (the Ministry's site) or database_url", path.display()),
         _ => {}
     }
+    if let Some(url) = &config.registry.url {
+        dcert_web::registry_client::check_address(url)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("in {}: [registry] url", path.display()))?;
+    }
     if config.server.ministry_listen.is_some() && config.registry.database_url.is_none() {
         bail!("in {}: serving the Ministry's site (ministry_listen) needs [registry] database_url", path.display());
     }

@@ -4,6 +4,7 @@ mod ministry_console;
 mod records;
 mod serving;
 mod support;
+mod tls;
 mod trust_registry;
 mod verify_site;
 mod web;
