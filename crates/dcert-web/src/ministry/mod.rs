@@ -70,7 +70,8 @@ pub struct MinistryConfig {
     /// it, a new upload is answered 503 at once instead of buffered.
     #[serde(default = "default_uploads_in_flight")]
     pub max_upload_bytes_in_flight: usize,
-    /// Uploads one client may have being read or verified at once (default 2).
+    /// Uploads one client may have being read or verified at once (default 2; 0 for no cap,
+    /// e.g. for a load test from one machine).
     #[serde(default = "default_uploads_per_client")]
     pub uploads_per_client: usize,
 }
