@@ -1510,8 +1510,23 @@ impl Store {
     // ----- email outbox -----
 
     /// Queues emails outside an issuance (a resend, an address confirmation).
+    ///
+    /// Emails with a certificate are queued only while it is current, checked in the same
+    /// transaction (its row locked on PostgreSQL): a resend racing a reissue sends no outdated file.
     pub async fn queue_emails(&self, certificate_id: Option<i64>, emails: &[NewEmail], at: i64) -> Result<()> {
         let mut tx = self.write_tx().await?;
+        if let Some(id) = certificate_id {
+            let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+            let row = sqlx::query(AssertSqlSafe(format!("SELECT status FROM certificates WHERE id = $1{lock}")))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("certificate"))?;
+            let status: String = row.try_get(0)?;
+            if status != "current" {
+                return Err(StoreError::Conflict("the certificate is no longer current".into()));
+            }
+        }
         for email in emails {
             queue_email(&mut tx, certificate_id, email, at).await?;
         }

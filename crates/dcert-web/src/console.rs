@@ -6,7 +6,7 @@
 //! and a campus office only ever sees its own campus's graduates.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -78,7 +78,8 @@ pub fn allowed(role: Role, action: Action) -> bool {
     }
 }
 
-pub(crate) fn routes() -> Router<AppState> {
+/// The console; the two imports take files up to `upload_limit` bytes.
+pub(crate) fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard))
         .route("/login", get(login_page).post(login))
@@ -91,10 +92,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/certificates/{id}/revoke", post(revoke))
         .route("/certificates/{id}/resend", post(resend))
         .route("/certificates/{id}/download", get(download))
-        .route("/import", get(import_page).post(import))
+        .route("/import", get(import_page).post(import).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/calendar", get(calendar_page).post(calendar_add))
         .route("/calendar/delete", post(calendar_delete))
-        .route("/calendar/import", post(calendar_import))
+        .route("/calendar/import", post(calendar_import).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/corrections", get(corrections))
         .route("/corrections/{id}/resolve", post(resolve_correction))
         .route("/outbox", get(outbox))

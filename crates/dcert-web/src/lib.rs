@@ -101,19 +101,23 @@ pub struct AppState {
 /// How long a session lasts without signing in again.
 pub const SESSION_SECONDS: i64 = 8 * 3600;
 
+/// The largest body of an ordinary form (sign-in, templates, news, requests): file uploads have
+/// their own, larger limits on their own routes.
+pub const FORM_BODY_LIMIT: usize = 1 << 20;
+
 /// The university's site: the portal, the console and `/healthz`.
 pub fn university_router(state: AppState) -> Router {
     let limit = state.site.max_upload_bytes;
     Router::new()
         .merge(portal::routes())
-        .nest("/console", console::routes())
+        .nest("/console", console::routes(limit))
         .route("/healthz", get(healthz))
         .route("/lang/{code}", get(switch_language))
         .route("/static/site.css", get(stylesheet))
         .route("/static/rare.css", get(rare_characters_css))
         .route("/static/rare.font", get(rare_characters_font))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), csrf_cookie))
         .with_state(state)
 }

@@ -63,15 +63,13 @@ impl Registry {
 }
 
 /// The registry's answers as verification believes them: signed by the status signer of the
-/// pinned trust list, about the file asked for, and fresh at `now` (the real clock, whatever
-/// time the verification is made as of).
+/// pinned trust list, about the file asked for, and fresh when they arrive (by the real clock,
+/// whatever time the verification is made as of).
 pub struct SignedStatus<'a> {
     /// Where the answers come from.
     pub registry: &'a Registry,
     /// The pinned trust list, which names the status signer.
     pub trust: &'a dcert_core::trust::TrustList,
-    /// Now.
-    pub now: dcert_core::Timestamp,
 }
 
 impl StatusSource for SignedStatus<'_> {
@@ -89,7 +87,7 @@ impl StatusSource for SignedStatus<'_> {
         }
         let unavailable = |reason: String| StatusAnswer::Unavailable { reason };
         match self.registry.get(&path) {
-            Ok((StatusCode::OK, body)) => dcert_core::status::verify_answer(&body, self.trust, q, self.now),
+            Ok((StatusCode::OK, body)) => dcert_core::status::verify_answer(&body, self.trust, q, crate::now()),
             Ok((status, _)) => unavailable(format!("{base} answered {status}")),
             Err(e) => unavailable(format!("the registry {base} could not be reached: {e}")),
         }

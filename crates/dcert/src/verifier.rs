@@ -216,7 +216,7 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
             trust.root.fingerprint()
         );
     }
-    let signed = registry.as_ref().map(|registry| online::SignedStatus { registry, trust: &trust, now: crate::now() });
+    let signed = registry.as_ref().map(|registry| online::SignedStatus { registry, trust: &trust });
     let status: &dyn StatusSource = match &signed {
         Some(s) => s,
         None => &Offline,

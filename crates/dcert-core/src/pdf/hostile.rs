@@ -207,6 +207,59 @@ pub fn shapes(size: usize) -> Vec<Shape> {
             size,
         ),
     });
+    // A signature whose byte range refers ten thousand times to one object that is almost all
+    // whitespace: each lookup would scan the whole file again.
+    let lookups = 10_000;
+    let byte_range: Vec<u8> = b"1 0 R ".repeat(lookups);
+    let sig_field =
+        [b"<< /FT /Sig /V << /SubFilter /ETSI.CAdES.detached /ByteRange [".as_slice(), &byte_range, b"] >> >>"]
+            .concat();
+    out.push(Shape {
+        name: "whitespace-lookups",
+        what: "a byte range of ten thousand references to an object of whitespace",
+        bytes: build_pdf(
+            &[
+                (1, [fill(b" ", size, room + byte_range.len()).as_slice(), b"7"].concat()),
+                (2, b"<< /Type /Catalog /AcroForm << /Fields [3 0 R] >> >>".to_vec()),
+                (3, sig_field),
+            ],
+            2,
+        ),
+    });
+
+    // No table, and "trailer%" over and over: each candidate trailer's comment runs to the end.
+    out.push(Shape {
+        name: "trailer-comments",
+        what: "the word trailer followed by a comment, over and over, and no table",
+        bytes: [b"%PDF-1.7\n".as_slice(), &fill(b"trailer%", size, room)].concat(),
+    });
+
+    // Object streams behind a chain of filters that inflates each to 14 MiB and then decodes it
+    // to nothing: each lookup would decompress again.
+    let chain = deflate(&deflate(&vec![b' '; 14 << 20]));
+    let streams = (size.saturating_sub(room) / (chain.len() + 160)).clamp(1, 2000) as u32;
+    let mut objects = vec![(
+        1,
+        [
+            b"<< /Type /Catalog /AcroForm << /Fields [".as_slice(),
+            &(0..streams).flat_map(|i| format!("{} 0 R ", 10_000 + i).into_bytes()).collect::<Vec<_>>(),
+            b"] >> >>",
+        ]
+        .concat(),
+    )];
+    for i in 0..streams {
+        objects.push((
+            2 + i,
+            stream("/Type /ObjStm /N 1 /First 8 /Filter [/FlateDecode /FlateDecode /ASCIIHexDecode]", &chain),
+        ));
+    }
+    let compressed: Vec<(u32, u32, u32)> = (0..streams).map(|i| (10_000 + i, 2 + i, 0)).collect();
+    out.push(Shape {
+        name: "filter-chains",
+        what: "object streams whose filters inflate each to 14 MiB and decode it to nothing",
+        bytes: xref_stream_pdf(&objects, &compressed, None, size),
+    });
+
     out.push(Shape {
         name: "xref-stream-claims-billions",
         what: "a cross-reference stream claiming two billion entries",

@@ -69,6 +69,11 @@ impl Budget {
         Ok(())
     }
 
+    /// Uses up the budget: the read stops at its next step.
+    fn spend_all(&self) {
+        self.bytes.set(usize::MAX);
+    }
+
     /// The bytes still allowed.
     fn bytes_left(&self) -> usize {
         self.max_bytes.saturating_sub(self.bytes.get())
@@ -120,18 +125,20 @@ impl<'a> Cursor<'a> {
     }
 
     fn skip_white(&mut self) {
+        let start = self.pos;
         while let Some(c) = self.peek() {
             if is_white(c) {
                 self.pos += 1;
             } else if c == b'%' {
                 let rest = &self.bytes[self.pos..];
                 let len = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
-                self.budget.scanned(len);
                 self.pos += len;
             } else {
                 break;
             }
         }
+        // Whitespace and comments cost what they span: the same run read again is charged again.
+        self.budget.scanned(self.pos - start);
     }
 
     fn starts_with(&self, s: &[u8]) -> bool {
@@ -158,7 +165,12 @@ impl<'a> Cursor<'a> {
         while let Some(c @ b'0'..=b'9') = self.peek() {
             n = n.checked_mul(10).and_then(|n| n.checked_add(u64::from(c - b'0'))).ok_or(GiveUp("number too large"))?;
             self.pos += 1;
+            // Leading zeros never overflow: a number is at most 24 digits here.
+            if self.pos - start > 24 {
+                return Err(GiveUp("number too long"));
+            }
         }
+        self.budget.scanned(self.pos - start);
         if self.pos == start {
             return Err(GiveUp("expected a number"));
         }
@@ -517,6 +529,10 @@ impl<'a> LazyPdf<'a> {
         }
         let mut trailer = None;
         for at in memchr::memmem::rfind_iter(bytes, b"trailer") {
+            // Each candidate costs a token: a file of "trailer" words ends the search early.
+            if budget.tokens(1).is_err() {
+                break;
+            }
             let mut c = Cursor::new(bytes, at + 7, budget);
             c.skip_white();
             if !c.starts_with(b"<<") {
@@ -699,12 +715,7 @@ impl<'a> LazyPdf<'a> {
     /// The decoded content of a stream with this dictionary and these bytes, charged to the
     /// budget and never more than it allows.
     fn decompress(&self, dict: Dictionary, range: std::ops::Range<usize>) -> Result<Vec<u8>> {
-        let stream = Stream::new(dict, self.bytes[range].to_vec());
-        let data = stream
-            .decompressed_content_with_limit(self.budget.bytes_left())
-            .map_err(|_| GiveUp("a stream cannot be decompressed within the limits"))?;
-        self.budget.bytes(data.len())?;
-        Ok(data)
+        decode_structure_stream(&Stream::new(dict, self.bytes[range].to_vec()), self.budget)
     }
 
     /// The object `id`, parsed now.
@@ -721,6 +732,8 @@ impl<'a> LazyPdf<'a> {
     }
 
     fn parse(&self, id: ObjectId, keep: Option<&[&[u8]]>) -> Result<Object> {
+        // Every lookup costs, even one that fails at once.
+        self.budget.tokens(1)?;
         if self.resolving.get() > 4 {
             return Err(GiveUp("references loop"));
         }
@@ -817,10 +830,7 @@ impl<'a> LazyPdf<'a> {
             _ => return Err(GiveUp("bad /First")),
         };
         self.reserve(count)?;
-        let data = stream
-            .decompressed_content_with_limit(self.budget.bytes_left())
-            .map_err(|_| GiveUp("a stream cannot be decompressed within the limits"))?;
-        self.budget.bytes(data.len())?;
+        let data = decode_structure_stream(&stream, self.budget)?;
         let mut c = Cursor::new(&data, 0, self.budget);
         let mut entries = Vec::with_capacity(count.min(data.len() / 4));
         for _ in 0..count {
@@ -833,6 +843,28 @@ impl<'a> LazyPdf<'a> {
         self.object_streams.borrow_mut().insert(number, Rc::clone(&objects));
         Ok(objects)
     }
+}
+
+/// The content of a cross-reference or object stream: stored as is or with one `/FlateDecode`
+/// (what PDF writers make), charged to the budget. Anything else, or a stream that does not
+/// decode within the budget, spends the whole budget: decoding work is never done twice, and
+/// chains of filters cannot multiply it.
+fn decode_structure_stream(stream: &Stream, budget: &Budget) -> Result<Vec<u8>> {
+    let refuse = |why: &'static str| {
+        budget.spend_all();
+        GiveUp(why)
+    };
+    match stream.dict.get(b"Filter") {
+        Err(_) => {}
+        Ok(Object::Name(name)) if name == b"FlateDecode" => {}
+        Ok(Object::Array(filters)) if matches!(filters.as_slice(), [Object::Name(n)] if n == b"FlateDecode") => {}
+        Ok(_) => return Err(refuse("a cross-reference or object stream with filters other than FlateDecode")),
+    }
+    let data = stream
+        .decompressed_content_with_limit(budget.bytes_left())
+        .map_err(|_| refuse("a stream cannot be decompressed within the limits"))?;
+    budget.bytes(data.len())?;
+    Ok(data)
 }
 
 /// The object number and the start of an `N G obj` header whose `obj` is at `at`.

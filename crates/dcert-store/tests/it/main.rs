@@ -275,6 +275,12 @@ async fn a_reissue_supersedes_the_previous_version_and_a_first_order_cannot_be_r
         let latest = store.latest_certificate(g.id, Language::Zh).await.unwrap().unwrap();
         assert_eq!((latest.version, latest.status), (2, CertificateStatus::Current));
         assert_eq!(latest.previous_sha256.as_deref(), Some("11"));
+        // The superseded version's unsent emails were withdrawn, and a resend of it queues none.
+        let withdrawn = store.emails(Some(v1.id), 10).await.unwrap();
+        assert!(!withdrawn.is_empty() && withdrawn.iter().all(|m| m.status == "cancelled"), "{withdrawn:?}");
+        let resend = store.queue_emails(Some(v1.id), &issued(0, b"", "", None).emails, 3).await;
+        assert!(matches!(resend, Err(StoreError::Conflict(_))), "{resend:?}");
+        assert_eq!(store.emails(Some(v1.id), 10).await.unwrap().len(), withdrawn.len());
     }
     f.finish().await;
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,9 +22,10 @@ use serde_json::json;
 
 use super::{Client, MinistryState, StoreStatus};
 
-pub(crate) fn routes() -> Router<MinistryState> {
+/// The JSON API; `POST /api/v1/verify` takes bodies up to `upload_limit` bytes.
+pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
     Router::new()
-        .route("/api/v1/verify", post(verify_api))
+        .route("/api/v1/verify", post(verify_api).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/api/v1/issuers", get(issuers))
         .route("/api/v1/status", get(status))
         .route("/api/v1/status/{issuer}/{number}/{language}/{version}", get(status_by_path))
@@ -164,18 +165,28 @@ pub(crate) struct Upload {
 /// The uploads being read or verified: their bytes in all, and their number per client.
 #[derive(Debug)]
 pub(crate) struct Uploads {
-    /// One permit per KiB.
+    /// One permit per KiB of upload held in memory.
     kib: Arc<tokio::sync::Semaphore>,
     per_client: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     max_per_client: usize,
 }
 
-/// One upload's place; dropping it gives the place back.
+/// One upload's place and the memory its bytes hold; dropping it gives both back.
 #[derive(Debug)]
 pub(crate) struct UploadPermit {
-    _kib: tokio::sync::OwnedSemaphorePermit,
+    held: Arc<std::sync::Mutex<Held>>,
     uploads: Arc<Uploads>,
     client: String,
+}
+
+/// The memory an upload holds: reserved as its bytes arrive, so a slow client holds only what
+/// it has sent.
+#[derive(Debug, Default)]
+struct Held {
+    permits: Vec<tokio::sync::OwnedSemaphorePermit>,
+    kib: usize,
+    bytes: usize,
+    refused: bool,
 }
 
 impl Drop for UploadPermit {
@@ -200,18 +211,84 @@ impl Uploads {
         }
     }
 
-    /// A place for an upload of up to `bytes` from `client`, if there is one now: nobody waits
-    /// for one, so a flood of uploads costs the server no memory.
-    pub(crate) fn reserve(self: &Arc<Self>, client: &str, bytes: usize) -> Result<UploadPermit, Refusal> {
+    /// A place for an upload from `client`, if it has fewer than its share in flight; its
+    /// bytes are reserved as they arrive ([`UploadPermit::reserving`]).
+    pub(crate) fn reserve(self: &Arc<Self>, client: &str) -> Result<UploadPermit, Refusal> {
         let mut per_client = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
         let mine = per_client.get(client).copied().unwrap_or(0);
         if self.max_per_client > 0 && mine >= self.max_per_client {
             return Err(Refusal::Busy);
         }
-        let kib = u32::try_from(bytes.div_ceil(1024).max(1)).map_err(|_| Refusal::Busy)?;
-        let permit = Arc::clone(&self.kib).try_acquire_many_owned(kib).map_err(|_| Refusal::Busy)?;
         per_client.insert(client.to_owned(), mine + 1);
-        Ok(UploadPermit { _kib: permit, uploads: Arc::clone(self), client: client.to_owned() })
+        Ok(UploadPermit { held: Arc::default(), uploads: Arc::clone(self), client: client.to_owned() })
+    }
+}
+
+impl UploadPermit {
+    /// `body`, reserving memory for its bytes as they arrive; when none is left, the body ends
+    /// in an error and [`UploadPermit::refused`] says so.
+    fn reserving(&self, body: axum::body::Body) -> axum::body::Body {
+        axum::body::Body::new(Reserving {
+            inner: body,
+            held: Arc::clone(&self.held),
+            kib: Arc::clone(&self.uploads.kib),
+        })
+    }
+
+    /// Whether the upload was cut off for want of memory.
+    fn refused(&self) -> bool {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).refused
+    }
+}
+
+/// A request body that reserves a KiB permit for every KiB that arrives.
+struct Reserving {
+    inner: axum::body::Body,
+    held: Arc<std::sync::Mutex<Held>>,
+    kib: Arc<tokio::sync::Semaphore>,
+}
+
+impl http_body::Body for Reserving {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            held.bytes += data.len();
+            let needed = held.bytes.div_ceil(1024).saturating_sub(held.kib);
+            if needed > 0 {
+                let permit =
+                    u32::try_from(needed).ok().and_then(|n| Arc::clone(&self.kib).try_acquire_many_owned(n).ok());
+                match permit {
+                    Some(p) => {
+                        held.kib += needed;
+                        held.permits.push(p);
+                    }
+                    None => {
+                        held.refused = true;
+                        return std::task::Poll::Ready(Some(Err(axum::Error::new(
+                            "the uploads in flight hold all the memory allowed",
+                        ))));
+                    }
+                }
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -229,7 +306,8 @@ pub(crate) fn check_rate(state: &MinistryState, request: &Request) -> Result<(),
 /// Reads an upload: a multipart form with a `file` field, or the raw body.
 pub(crate) async fn read_upload(state: &MinistryState, request: Request) -> Result<Upload, Refusal> {
     let limit = state.config.max_upload_bytes;
-    // The most this request can hold in memory, reserved before a byte of it is read.
+    // A declared size over the limit is refused before a byte is read; the bytes that do
+    // arrive are reserved as they come.
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
@@ -239,7 +317,20 @@ pub(crate) async fn read_upload(state: &MinistryState, request: Request) -> Resu
         return Err(Refusal::TooLarge(limit));
     }
     let client = request.extensions().get::<Client>().map(|c| c.0.clone()).unwrap_or_default();
-    let held = state.uploads.reserve(&client, declared.unwrap_or(limit + FORM_OVERHEAD))?;
+    let held = state.uploads.reserve(&client)?;
+    let request = request.map(|body| held.reserving(body));
+    let upload = read_body(state, request, limit).await.map_err(|e| if held.refused() { Refusal::Busy } else { e })?;
+    if upload.bytes.len() > limit {
+        return Err(Refusal::TooLarge(limit));
+    }
+    if upload.bytes.is_empty() {
+        return Err(Refusal::Empty);
+    }
+    Ok(Upload { _held: Some(held), ..upload })
+}
+
+/// The upload's bytes and fields: a multipart form with a `file` field, or the raw body.
+async fn read_body(state: &MinistryState, request: Request, limit: usize) -> Result<Upload, Refusal> {
     let too_large = |status: StatusCode| {
         if status == StatusCode::PAYLOAD_TOO_LARGE { Refusal::TooLarge(limit) } else { Refusal::Malformed }
     };
@@ -271,13 +362,7 @@ pub(crate) async fn read_upload(state: &MinistryState, request: Request) -> Resu
         let bytes = Bytes::from_request(request, state).await.map_err(|e| too_large(e.status()))?;
         Upload { bytes, ..Upload::default() }
     };
-    if upload.bytes.len() > limit {
-        return Err(Refusal::TooLarge(limit));
-    }
-    if upload.bytes.is_empty() {
-        return Err(Refusal::Empty);
-    }
-    Ok(Upload { _held: Some(held), ..upload })
+    Ok(upload)
 }
 
 /// Verifies `bytes` against the published trust list and the registry, within the time budget,
@@ -478,4 +563,59 @@ async fn answer_status(state: &MinistryState, p: StatusParams) -> Response {
 async fn openapi() -> Response {
     ([(CONTENT_TYPE, "application/json"), (CACHE_CONTROL, "max-age=3600")], include_str!("../../static/openapi.json"))
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::{Body, Bytes};
+
+    use super::{Refusal, Uploads};
+
+    #[tokio::test]
+    async fn uploads_hold_memory_as_their_bytes_arrive_and_are_cut_off_past_the_total() {
+        let uploads = Arc::new(Uploads::new(1 << 20, 2));
+        // Within the total: read whole, and the memory stays held until the upload is dropped.
+        let first = uploads.reserve("192.0.2.1").unwrap();
+        let bytes = axum::body::to_bytes(first.reserving(Body::from(vec![0u8; 600 << 10])), usize::MAX).await.unwrap();
+        assert_eq!(bytes.len(), 600 << 10);
+        assert_eq!(uploads.kib.available_permits(), 1024 - 600);
+        // Past it: cut off, and said so.
+        let second = uploads.reserve("192.0.2.2").unwrap();
+        assert!(axum::body::to_bytes(second.reserving(Body::from(vec![0u8; 600 << 10])), usize::MAX).await.is_err());
+        assert!(second.refused() && !first.refused());
+        drop((first, second));
+        assert_eq!(uploads.kib.available_permits(), 1024, "everything is given back");
+
+        // A slow client holds only what it has sent.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+        let slow = uploads.reserve("192.0.2.3").unwrap();
+        let reading = tokio::spawn(axum::body::to_bytes(slow.reserving(Body::new(Chunks(rx))), usize::MAX));
+        tx.send(Bytes::from(vec![0u8; 16 << 10])).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(uploads.kib.available_permits(), 1024 - 16);
+        drop(tx);
+        reading.await.unwrap().unwrap();
+
+        // Two uploads in flight per client.
+        let _a = uploads.reserve("192.0.2.4").unwrap();
+        let _b = uploads.reserve("192.0.2.4").unwrap();
+        assert_eq!(uploads.reserve("192.0.2.4").unwrap_err(), Refusal::Busy);
+    }
+
+    /// A body whose chunks arrive when a test sends them.
+    struct Chunks(tokio::sync::mpsc::Receiver<Bytes>);
+
+    impl http_body::Body for Chunks {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            self.0.poll_recv(cx).map(|chunk| chunk.map(|b| Ok(http_body::Frame::data(b))))
+        }
+    }
 }

@@ -252,8 +252,8 @@ pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
             .route("/static/site.css", get(crate::stylesheet));
     } else {
         router = router
-            .merge(site::routes())
-            .merge(api::routes())
+            .merge(site::routes(body_limit))
+            .merge(api::routes(body_limit))
             // A record is a few hundred bytes: the body is refused past
             // records::MAX_BODY_BYTES before it is read whole.
             .route("/api/v1/records", post(records::submit).layer(DefaultBodyLimit::max(records::MAX_BODY_BYTES)))
@@ -265,7 +265,9 @@ pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
     router
         .route("/healthz", get(healthz))
         .fallback(site::not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
+        // Only the two upload routes take a certificate file; every other form is small, and a
+        // large body there would be memory held without an upload's reservation.
+        .layer(DefaultBodyLimit::max(crate::FORM_BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), headers))
         .with_state(state)
 }

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -19,10 +19,11 @@ use super::api::{self, Refusal};
 use super::{CsrfToken, MinistryState};
 use crate::i18n::{Lang, Texts};
 
-pub(crate) fn routes() -> Router<MinistryState> {
+/// The public pages; the verification form takes bodies up to `upload_limit` bytes.
+pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
     Router::new()
         .route("/", get(verify_page))
-        .route("/verify", get(verify_page).post(verify_form))
+        .route("/verify", get(verify_page).post(verify_form).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/about", get(about))
         .route("/news", get(news))
         .route("/faq", get(faq))

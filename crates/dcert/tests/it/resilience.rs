@@ -110,37 +110,37 @@ async fn idle_slow_and_stalled_clients_are_closed_and_genuine_visitors_are_serve
     let quiet = closed_within(&mut kept, Duration::from_secs(6)).await;
     assert!(quiet.is_some_and(|t| t >= Duration::from_millis(900)), "closed after staying idle: {quiet:?}");
 
-    // 4. Uploads that stall after a megabyte: the in-flight budget (32 MiB here) holds three of
-    //    10 MB; a fourth is refused at once, and so is a third from one client; a genuine
-    //    verification still succeeds within a second; the stalled ones end at the request
-    //    deadline.
-    let stalled_upload = |from: u8, length: usize| async move {
+    // 4. Uploads that send 9 MB and stall: memory is reserved as bytes arrive, so three of them
+    //    hold 27 MB of the 32 MiB allowed here; a fourth is cut off when the memory runs out
+    //    (long before the request deadline), a third upload from one client is refused at once,
+    //    a genuine verification still succeeds within a second, and the stalled ones end at the
+    //    request deadline.
+    let stalled_upload = |from: u8, sent: usize| async move {
         let mut s = connect(from, port).await;
         let head = format!(
-            "POST /api/v1/verify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/pdf\r\nContent-Length: {length}\r\n\r\n"
+            "POST /api/v1/verify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/pdf\r\nContent-Length: {}\r\n\r\n",
+            10_000_000
         );
         s.write_all(head.as_bytes()).await.unwrap();
-        // A little of the body, which the socket's buffers take whatever the server does.
-        let _ = s.write_all(&[b'%'; 16 << 10]).await;
+        let _ = s.write_all(&vec![b'%'; sent]).await;
         s
-    };
-    let refused = |mut s: TcpStream| async move {
-        let mut answer = vec![0u8; 512];
-        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut answer)).await.unwrap().unwrap();
-        String::from_utf8_lossy(&answer[..n]).into_owned()
     };
     let mut stalled = Vec::new();
     for from in [10, 11, 12] {
-        stalled.push(stalled_upload(from, 10_000_000).await);
+        stalled.push(stalled_upload(from, 9_000_000).await);
     }
     for _ in 0..2 {
-        stalled.push(stalled_upload(14, 1_000_000).await);
+        stalled.push(stalled_upload(14, 16 << 10).await);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let answer = refused(stalled_upload(13, 10_000_000).await).await;
-    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("busy"), "over the bytes in flight: {answer}");
-    let answer = refused(stalled_upload(14, 1_000_000).await).await;
-    assert!(answer.starts_with("HTTP/1.1 503"), "a third upload from one client: {answer}");
+    let mut fourth = tokio::spawn(stalled_upload(13, 9_000_000)).await.unwrap();
+    let cut = closed_within(&mut fourth, Duration::from_millis(1500)).await;
+    assert!(cut.is_some(), "an upload past the memory in flight is cut off at once, not at the deadline");
+    let mut third = stalled_upload(14, 16 << 10).await;
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(2), third.read(&mut answer)).await.unwrap().unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("busy"), "a third upload from one client: {answer}");
     let start = Instant::now();
     let report = tokio::task::block_in_place(|| api(port, &genuine));
     assert_eq!(outcome(&report), ("success", None));
