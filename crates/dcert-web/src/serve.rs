@@ -24,6 +24,7 @@ use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt as _;
 
 /// How long and how many connections a listener allows.
@@ -72,45 +73,67 @@ pub fn client_group(ip: IpAddr) -> String {
     }
 }
 
-/// Open connections: in all, and per client.
-#[derive(Default)]
-struct Open {
-    total: usize,
-    per_client: HashMap<String, usize>,
+/// How many places (connections, uploads) each client holds; a [`ClientSlot`] gives its place
+/// back when dropped.
+#[derive(Debug, Default)]
+pub(crate) struct PerClient {
+    counts: Mutex<HashMap<String, usize>>,
 }
 
-/// One admitted connection; dropping it gives the places back.
-struct Admission {
-    open: Arc<Mutex<Open>>,
+/// One client's place, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct ClientSlot {
+    owner: Arc<PerClient>,
     client: String,
 }
 
-impl Drop for Admission {
+impl PerClient {
+    /// A place for `client` if it holds fewer than `cap` (0: no cap).
+    pub(crate) fn take(self: &Arc<Self>, client: &str, cap: usize) -> Option<ClientSlot> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = counts.entry(client.to_owned()).or_insert(0);
+        if cap > 0 && *mine >= cap {
+            return None;
+        }
+        *mine += 1;
+        Some(ClientSlot { owner: Arc::clone(self), client: client.to_owned() })
+    }
+}
+
+impl Drop for ClientSlot {
     fn drop(&mut self) {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.total -= 1;
-        if let Some(n) = open.per_client.get_mut(&self.client) {
+        let mut counts = self.owner.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.client) {
             *n -= 1;
             if *n == 0 {
-                open.per_client.remove(&self.client);
+                counts.remove(&self.client);
             }
         }
     }
 }
 
-fn admit(open: &Arc<Mutex<Open>>, limits: &ConnectionLimits, peer: SocketAddr) -> Option<Admission> {
-    let client = client_group(peer.ip());
-    let mut state = open.lock().unwrap_or_else(|e| e.into_inner());
-    if state.total >= limits.max_connections {
-        return None;
+/// A listener's open connections: in all, and per client.
+struct Open {
+    total: Arc<Semaphore>,
+    per_client: Arc<PerClient>,
+}
+
+/// One admitted connection; dropping it gives the places back.
+struct Admission {
+    _total: OwnedSemaphorePermit,
+    _client: ClientSlot,
+}
+
+impl Open {
+    fn new(limits: &ConnectionLimits) -> Open {
+        Open { total: Arc::new(Semaphore::new(limits.max_connections)), per_client: Arc::default() }
     }
-    let mine = state.per_client.get(&client).copied().unwrap_or(0);
-    if limits.max_connections_per_client > 0 && mine >= limits.max_connections_per_client {
-        return None;
+
+    fn admit(&self, limits: &ConnectionLimits, peer: SocketAddr) -> Option<Admission> {
+        let total = Arc::clone(&self.total).try_acquire_owned().ok()?;
+        let client = self.per_client.take(&client_group(peer.ip()), limits.max_connections_per_client)?;
+        Some(Admission { _total: total, _client: client })
     }
-    state.total += 1;
-    *state.per_client.entry(client.clone()).or_insert(0) += 1;
-    Some(Admission { open: Arc::clone(open), client })
 }
 
 /// A stream that notes when a byte last went either way.
@@ -186,7 +209,7 @@ pub async fn serve(
     let deadline = Duration::from_secs(limits.request_timeout_secs.max(1));
     let router = router
         .layer(middleware::from_fn(move |request: Request, next: Next| request_deadline(deadline, request, next)));
-    let open = Arc::new(Mutex::new(Open::default()));
+    let open = Open::new(&limits);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -202,7 +225,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(admission) = admit(&open, &limits, peer) else {
+        let Some(admission) = open.admit(&limits, peer) else {
             // Closing at once is the cheapest answer to a client that holds too many.
             drop(stream);
             continue;
@@ -257,19 +280,19 @@ mod tests {
     #[test]
     fn connections_are_capped_in_all_and_per_client_and_given_back_when_closed() {
         let limits = ConnectionLimits { max_connections: 3, max_connections_per_client: 2, ..Default::default() };
-        let open = Arc::new(Mutex::new(Open::default()));
+        let open = Open::new(&limits);
         let a: SocketAddr = "192.0.2.1:1000".parse().unwrap();
         let b: SocketAddr = "[2001:db8:1:2:3::4]:1000".parse().unwrap();
         let b2: SocketAddr = "[2001:db8:1:2:ffff::9]:1000".parse().unwrap();
-        let first = admit(&open, &limits, a).unwrap();
-        let _second = admit(&open, &limits, a).unwrap();
-        assert!(admit(&open, &limits, a).is_none(), "a third from one client");
-        let _third = admit(&open, &limits, b).unwrap();
-        assert!(admit(&open, &limits, b2).is_none(), "the total is reached");
+        let first = open.admit(&limits, a).unwrap();
+        let _second = open.admit(&limits, a).unwrap();
+        assert!(open.admit(&limits, a).is_none(), "a third from one client");
+        let _third = open.admit(&limits, b).unwrap();
+        assert!(open.admit(&limits, b2).is_none(), "the total is reached");
         drop(first);
-        let _fourth = admit(&open, &limits, b2).expect("room again, and b's /64 has one connection");
-        assert!(admit(&open, &limits, b2).is_none(), "b2 counts with b: their /64 has two");
-        assert_eq!(open.lock().unwrap().total, 3);
+        let _fourth = open.admit(&limits, b2).expect("room again, and b's /64 has one connection");
+        assert!(open.admit(&limits, b2).is_none(), "b2 counts with b: their /64 has two");
+        assert_eq!(open.total.available_permits(), 0, "three are open");
     }
 
     #[test]

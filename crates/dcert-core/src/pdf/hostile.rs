@@ -75,10 +75,20 @@ fn entries(size: usize) -> Vec<u8> {
     out
 }
 
-/// A catalog whose form's `/Fields` value is `fields`, written inline.
+/// A catalog whose form's `/Fields` value is `fields`.
+fn catalog_with_fields(fields: &[u8]) -> Vec<u8> {
+    [b"<< /Type /Catalog /AcroForm << /Fields ".as_slice(), fields, b" >> >>"].concat()
+}
+
+/// `[a 0 R b 0 R …]` for the object numbers `ids`.
+fn references(ids: impl Iterator<Item = u32>) -> Vec<u8> {
+    let list: Vec<u8> = ids.flat_map(|id| format!("{id} 0 R ").into_bytes()).collect();
+    [b"[".as_slice(), &list, b"]"].concat()
+}
+
+/// A PDF of one object, a catalog whose form's `/Fields` value is `fields`.
 fn fields_inline(fields: &[u8]) -> Vec<u8> {
-    let catalog = [b"<< /Type /Catalog /AcroForm << /Fields ".as_slice(), fields, b" >> >>"].concat();
-    build_pdf(&[(1, catalog)], 1)
+    build_pdf(&[(1, catalog_with_fields(fields))], 1)
 }
 
 /// Every shape, each about `size` bytes (at least a few kilobytes).
@@ -90,10 +100,7 @@ pub fn shapes(size: usize) -> Vec<Shape> {
         Shape {
             name: "empty-arrays-object",
             what: "one object that is an array of empty arrays ([[][][]…]), the form's fields",
-            bytes: build_pdf(
-                &[(1, b"<< /Type /Catalog /AcroForm << /Fields 2 0 R >> >>".to_vec()), (2, bracketed(b"[]"))],
-                1,
-            ),
+            bytes: build_pdf(&[(1, catalog_with_fields(b"2 0 R")), (2, bracketed(b"[]"))], 1),
         },
         Shape {
             name: "empty-arrays-in-fields",
@@ -123,11 +130,7 @@ pub fn shapes(size: usize) -> Vec<Shape> {
             what: "an array of references to one field",
             bytes: build_pdf(
                 &[
-                    (
-                        1,
-                        [b"<< /Type /Catalog /AcroForm << /Fields ".as_slice(), &bracketed(b"2 0 R "), b" >> >>"]
-                            .concat(),
-                    ),
+                    (1, catalog_with_fields(&bracketed(b"2 0 R "))),
                     (2, b"<< /FT /Sig /V << /ByteRange [0 1 2 3] /SubFilter /ETSI.CAdES.detached >> >>".to_vec()),
                 ],
                 1,
@@ -159,15 +162,7 @@ pub fn shapes(size: usize) -> Vec<Shape> {
     // rest of the file again.
     let count = (size / 64).clamp(16, 4096);
     let tail = fill(b"x", size, room + count * 56);
-    let mut objects = vec![(
-        1,
-        [
-            b"<< /Type /Catalog /AcroForm << /Fields [".as_slice(),
-            &(0..count).flat_map(|i| format!("{} 0 R ", i + 2).into_bytes()).collect::<Vec<_>>(),
-            b"] >> >>",
-        ]
-        .concat(),
-    )];
+    let mut objects = vec![(1, catalog_with_fields(&references((0..count as u32).map(|i| i + 2))))];
     for i in 0..count {
         objects.push((i as u32 + 2, if i + 1 == count { [b"(".as_slice(), &tail].concat() } else { b"(".to_vec() }));
     }
@@ -199,7 +194,7 @@ pub fn shapes(size: usize) -> Vec<Shape> {
         what: "an object stream whose header lists sixteen million objects and inflates to 64 MB",
         bytes: xref_stream_pdf(
             &[
-                (1, b"<< /Type /Catalog /AcroForm << /Fields [3 0 R] >> >>".to_vec()),
+                (1, catalog_with_fields(b"[3 0 R]")),
                 (2, stream("/Type /ObjStm /N 16000000 /First 0 /Filter /FlateDecode", &header)),
             ],
             &[(3, 2, 0)],
@@ -220,7 +215,7 @@ pub fn shapes(size: usize) -> Vec<Shape> {
         bytes: build_pdf(
             &[
                 (1, [fill(b" ", size, room + byte_range.len()).as_slice(), b"7"].concat()),
-                (2, b"<< /Type /Catalog /AcroForm << /Fields [3 0 R] >> >>".to_vec()),
+                (2, catalog_with_fields(b"[3 0 R]")),
                 (3, sig_field),
             ],
             2,
@@ -238,15 +233,7 @@ pub fn shapes(size: usize) -> Vec<Shape> {
     // to nothing: each lookup would decompress again.
     let chain = deflate(&deflate(&vec![b' '; 14 << 20]));
     let streams = (size.saturating_sub(room) / (chain.len() + 160)).clamp(1, 2000) as u32;
-    let mut objects = vec![(
-        1,
-        [
-            b"<< /Type /Catalog /AcroForm << /Fields [".as_slice(),
-            &(0..streams).flat_map(|i| format!("{} 0 R ", 10_000 + i).into_bytes()).collect::<Vec<_>>(),
-            b"] >> >>",
-        ]
-        .concat(),
-    )];
+    let mut objects = vec![(1, catalog_with_fields(&references((0..streams).map(|i| 10_000 + i))))];
     for i in 0..streams {
         objects.push((
             2 + i,

@@ -4,10 +4,11 @@
 //! parses only the objects asked for.
 //!
 //! Every step is charged to one [`Budget`] for the whole read: each parsed object (number, name,
-//! string, reference, array element, dictionary entry) costs a token, and every byte it
-//! materialises (strings, names, stream contents, decompressed data) costs a byte. So memory
-//! and time are bounded by the budget and the file's size, whatever the file's shape: an array
-//! of a million empty arrays costs what the budget allows, not a million allocations.
+//! string, reference, array element, dictionary entry) and each lookup costs a token, and every
+//! byte scanned or materialised (whitespace, comments, digits, strings, names, stream contents,
+//! decompressed data) costs a byte, however often the same bytes are read again. So memory and
+//! time are bounded by the budget and the file's size, whatever the file's shape: an array of a
+//! million empty arrays costs what the budget allows, not a million allocations.
 //!
 //! Every loop advances through the input, nesting is capped, and the number of
 //! cross-reference sections and entries is bounded.
@@ -29,8 +30,8 @@ const MAX_SECTIONS: usize = 16;
 /// The widest field of a cross-reference stream entry, in bytes.
 const MAX_FIELD_WIDTH: usize = 8;
 
-/// The work one read may do: tokens parsed and bytes materialised, shared by everything the
-/// read parses, however often it parses the same object again.
+/// The work one read may do: tokens parsed and bytes scanned or materialised, shared by
+/// everything the read parses, however often it parses the same object again.
 #[derive(Debug)]
 pub struct Budget {
     tokens: Cell<usize>,
@@ -40,19 +41,16 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// A budget of `max_tokens` parsed objects and `max_bytes` materialised bytes.
+    /// A budget of `max_tokens` parsed objects and lookups, and `max_bytes` bytes.
     pub fn new(max_tokens: usize, max_bytes: usize) -> Self {
         Self { tokens: Cell::new(0), max_tokens, bytes: Cell::new(0), max_bytes }
     }
 
+    /// Charges `n` tokens; an error once the budget is spent (bytes scanned where no error
+    /// could be returned, such as whitespace, are refused here too).
     fn tokens(&self, n: usize) -> Result<()> {
-        let used = self.tokens.get().saturating_add(n);
-        self.tokens.set(used);
-        if used > self.max_tokens {
-            return Err(GiveUp("the file holds more objects than a certificate can"));
-        }
-        // Bytes scanned where no error can be returned (comments) are refused here.
-        self.bytes(0)
+        self.tokens.set(self.tokens.get().saturating_add(n));
+        self.exhausted().map_or(Ok(()), Err)
     }
 
     /// Charges bytes scanned without failing; the next charge fails if they were too many.
@@ -60,13 +58,10 @@ impl Budget {
         self.bytes.set(self.bytes.get().saturating_add(n));
     }
 
+    /// Charges `n` bytes; an error once the budget is spent.
     fn bytes(&self, n: usize) -> Result<()> {
-        let used = self.bytes.get().saturating_add(n);
-        self.bytes.set(used);
-        if used > self.max_bytes {
-            return Err(GiveUp("the file holds more data than a certificate can"));
-        }
-        Ok(())
+        self.scanned(n);
+        self.exhausted().map_or(Ok(()), Err)
     }
 
     /// Uses up the budget: the read stops at its next step.
@@ -93,11 +88,6 @@ impl Budget {
     /// Tokens parsed so far.
     pub fn tokens_used(&self) -> usize {
         self.tokens.get()
-    }
-
-    /// Bytes materialised so far.
-    pub fn bytes_used(&self) -> usize {
-        self.bytes.get()
     }
 }
 
@@ -241,6 +231,16 @@ impl<'a> Cursor<'a> {
             // Other values are small: build and drop them.
             _ => self.object(depth).map(drop),
         }
+    }
+
+    /// A dictionary, its `<<` included (after whitespace); with `keep`, as [`Cursor::dictionary`].
+    fn open_dictionary(&mut self, keep: Option<&[&[u8]]>, not_one: &'static str) -> Result<Dictionary> {
+        self.skip_white();
+        if !self.starts_with(b"<<") {
+            return Err(GiveUp(not_one));
+        }
+        self.pos += 2;
+        self.dictionary(0, keep)
     }
 
     /// A dictionary after its `<<`; with `keep`, only the entries named there are built and the
@@ -533,13 +533,7 @@ impl<'a> LazyPdf<'a> {
             if budget.tokens(1).is_err() {
                 break;
             }
-            let mut c = Cursor::new(bytes, at + 7, budget);
-            c.skip_white();
-            if !c.starts_with(b"<<") {
-                continue;
-            }
-            c.pos += 2;
-            if let Ok(dict) = c.dictionary(0, None)
+            if let Ok(dict) = Cursor::new(bytes, at + 7, budget).open_dictionary(None, "bad trailer")
                 && dict.has(b"Root")
             {
                 trailer = Some(dict);
@@ -596,12 +590,7 @@ impl<'a> LazyPdf<'a> {
             }
         }
         c.keyword(b"trailer")?;
-        c.skip_white();
-        if !c.starts_with(b"<<") {
-            return Err(GiveUp("bad trailer"));
-        }
-        c.pos += 2;
-        let dict = c.dictionary(0, None)?;
+        let dict = c.open_dictionary(None, "bad trailer")?;
         // A hybrid file: the stream holds the entries the table marks free; it comes first.
         if let Ok(stream_at) = dict.get(b"XRefStm") {
             let stream_at = match stream_at {
@@ -630,12 +619,7 @@ impl<'a> LazyPdf<'a> {
         c.unsigned()?;
         c.unsigned()?;
         c.keyword(b"obj")?;
-        c.skip_white();
-        if !c.starts_with(b"<<") {
-            return Err(GiveUp("not a cross-reference stream"));
-        }
-        c.pos += 2;
-        let dict = c.dictionary(0, None)?;
+        let dict = c.open_dictionary(None, "not a cross-reference stream")?;
         if dict.get(b"Type").ok() != Some(&Object::Name(b"XRef".to_vec())) {
             return Err(GiveUp("not a cross-reference stream"));
         }
@@ -751,14 +735,7 @@ impl<'a> LazyPdf<'a> {
         let mut c = Cursor::new(self.bytes, offset, self.budget);
         c.object_header(id)?;
         let object = match keep {
-            Some(keep) => {
-                c.skip_white();
-                if !c.starts_with(b"<<") {
-                    return Err(GiveUp("not a dictionary"));
-                }
-                c.pos += 2;
-                Object::Dictionary(c.dictionary(0, Some(keep))?)
-            }
+            Some(keep) => Object::Dictionary(c.open_dictionary(Some(keep), "not a dictionary")?),
             None => c.object(0)?,
         };
         c.skip_white();
@@ -795,14 +772,7 @@ impl<'a> LazyPdf<'a> {
         }
         let mut c = Cursor::new(&objects.data, offset, self.budget);
         match keep {
-            Some(keep) => {
-                c.skip_white();
-                if !c.starts_with(b"<<") {
-                    return Err(GiveUp("not a dictionary"));
-                }
-                c.pos += 2;
-                Ok(Object::Dictionary(c.dictionary(0, Some(keep))?))
-            }
+            Some(keep) => Ok(Object::Dictionary(c.open_dictionary(Some(keep), "not a dictionary")?)),
             None => c.object(0),
         }
     }

@@ -17,8 +17,8 @@ use crate::credential::MAX_CREDENTIAL_BYTES;
 pub struct Limits {
     /// The largest file accepted, in bytes.
     pub max_file_bytes: usize,
-    /// The most bytes the read may materialise beyond the file's own size: decompressed
-    /// streams, and the strings, names and stream contents it parses.
+    /// The most bytes the read may scan or materialise beyond the file's own size: decompressed
+    /// streams, and the whitespace, strings, names and stream contents it reads.
     pub max_decompressed_bytes: usize,
     /// The most indirect objects a file may have.
     pub max_objects: usize,
@@ -27,13 +27,14 @@ pub struct Limits {
     /// The most nodes visited in a name tree or field tree.
     pub max_nodes: usize,
     /// The most objects (numbers, names, strings, references, array elements, dictionary
-    /// entries) parsed while the file is read, and the most elements walked in its trees.
+    /// entries) parsed and looked up while the file is read, and the most elements walked in
+    /// its trees.
     pub max_elements: usize,
 }
 
 impl Default for Limits {
-    /// 10 MiB files, 4 MiB of decompressed data, 100,000 objects, trees 16 deep, 4,096 nodes and
-    /// 100,000 elements.
+    /// 10 MiB files, 4 MiB of bytes beyond the file's size, 100,000 objects in a table, trees 16
+    /// deep, 4,096 nodes and 20,000 parsed objects (a certificate needs about 120).
     fn default() -> Self {
         Self {
             max_file_bytes: 10 << 20,
@@ -100,7 +101,7 @@ pub fn looks_like_pdf(bytes: &[u8]) -> bool {
 /// whose cross-reference data is missing or wrong, or in which that finds no signature and
 /// credential, is read again from its object headers, so that the report can still say what a
 /// damaged or re-saved file holds. Both readings share one [`Budget`]: the whole read parses at
-/// most [`Limits::max_elements`] objects and materialises at most the file's size plus
+/// most [`Limits::max_elements`] objects and scans or materialises at most the file's size plus
 /// [`Limits::max_decompressed_bytes`], whatever the file's shape.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfContents, PdfError> {
     if bytes.len() > limits.max_file_bytes {

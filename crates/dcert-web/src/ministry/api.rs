@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Client, MinistryState, StoreStatus};
+use crate::serve::{ClientSlot, PerClient};
 
 /// The JSON API; `POST /api/v1/verify` takes bodies up to `upload_limit` bytes.
 pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
@@ -129,22 +130,19 @@ impl Refusal {
     pub(crate) fn json(&self) -> Response {
         let (zh, en) = self.texts();
         let body = json!({ "error": { "code": self.code(), "message": en, "messageZh": zh } });
-        let mut r = (self.status(), axum::Json(body)).into_response();
-        if let Some(wait) = self.retry_after()
-            && let Ok(v) = HeaderValue::from_str(&wait.to_string())
-        {
-            r.headers_mut().insert(RETRY_AFTER, v);
-        }
-        r
+        self.with_retry_after((self.status(), axum::Json(body)).into_response())
     }
 
-    /// Seconds to wait before trying again, when the refusal is about load.
-    pub(crate) fn retry_after(&self) -> Option<u64> {
-        match self {
-            Refusal::TooMany(wait) => Some(*wait),
-            Refusal::Busy => Some(5),
-            _ => None,
-        }
+    /// `response` with `Retry-After` when the refusal is about load (the client's rate, or
+    /// uploads in flight).
+    pub(crate) fn with_retry_after(&self, mut response: Response) -> Response {
+        let wait = match self {
+            Refusal::TooMany(wait) => *wait,
+            Refusal::Busy => 5,
+            _ => return response,
+        };
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait));
+        response
     }
 }
 
@@ -167,7 +165,7 @@ pub(crate) struct Upload {
 pub(crate) struct Uploads {
     /// One permit per KiB of upload held in memory.
     kib: Arc<tokio::sync::Semaphore>,
-    per_client: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    per_client: Arc<PerClient>,
     max_per_client: usize,
 }
 
@@ -175,8 +173,8 @@ pub(crate) struct Uploads {
 #[derive(Debug)]
 pub(crate) struct UploadPermit {
     held: Arc<std::sync::Mutex<Held>>,
-    uploads: Arc<Uploads>,
-    client: String,
+    kib: Arc<tokio::sync::Semaphore>,
+    _client: ClientSlot,
 }
 
 /// The memory an upload holds: reserved as its bytes arrive, so a slow client holds only what
@@ -189,38 +187,17 @@ struct Held {
     refused: bool,
 }
 
-impl Drop for UploadPermit {
-    fn drop(&mut self) {
-        let mut per_client = self.uploads.per_client.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = per_client.get_mut(&self.client) {
-            *n -= 1;
-            if *n == 0 {
-                per_client.remove(&self.client);
-            }
-        }
-    }
-}
-
 impl Uploads {
     pub(crate) fn new(max_bytes: usize, max_per_client: usize) -> Self {
         let kib = u32::try_from(max_bytes / 1024).unwrap_or(u32::MAX).max(1) as usize;
-        Uploads {
-            kib: Arc::new(tokio::sync::Semaphore::new(kib)),
-            per_client: std::sync::Mutex::new(std::collections::HashMap::new()),
-            max_per_client,
-        }
+        Uploads { kib: Arc::new(tokio::sync::Semaphore::new(kib)), per_client: Arc::default(), max_per_client }
     }
 
     /// A place for an upload from `client`, if it has fewer than its share in flight; its
     /// bytes are reserved as they arrive ([`UploadPermit::reserving`]).
-    pub(crate) fn reserve(self: &Arc<Self>, client: &str) -> Result<UploadPermit, Refusal> {
-        let mut per_client = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
-        let mine = per_client.get(client).copied().unwrap_or(0);
-        if self.max_per_client > 0 && mine >= self.max_per_client {
-            return Err(Refusal::Busy);
-        }
-        per_client.insert(client.to_owned(), mine + 1);
-        Ok(UploadPermit { held: Arc::default(), uploads: Arc::clone(self), client: client.to_owned() })
+    pub(crate) fn reserve(&self, client: &str) -> Result<UploadPermit, Refusal> {
+        let slot = self.per_client.take(client, self.max_per_client).ok_or(Refusal::Busy)?;
+        Ok(UploadPermit { held: Arc::default(), kib: Arc::clone(&self.kib), _client: slot })
     }
 }
 
@@ -228,11 +205,7 @@ impl UploadPermit {
     /// `body`, reserving memory for its bytes as they arrive; when none is left, the body ends
     /// in an error and [`UploadPermit::refused`] says so.
     fn reserving(&self, body: axum::body::Body) -> axum::body::Body {
-        axum::body::Body::new(Reserving {
-            inner: body,
-            held: Arc::clone(&self.held),
-            kib: Arc::clone(&self.uploads.kib),
-        })
+        axum::body::Body::new(Reserving { inner: body, held: Arc::clone(&self.held), kib: Arc::clone(&self.kib) })
     }
 
     /// Whether the upload was cut off for want of memory.
@@ -293,7 +266,7 @@ impl http_body::Body for Reserving {
 }
 
 /// What a form adds to a file: field names, boundaries, the CSRF token.
-const FORM_OVERHEAD: usize = 64 << 10;
+pub(crate) const FORM_OVERHEAD: usize = 64 << 10;
 
 /// Takes one verification from the client's allowance.
 pub(crate) fn check_rate(state: &MinistryState, request: &Request) -> Result<(), Refusal> {

@@ -243,7 +243,7 @@ pub enum Part {
 pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
     // The body limit is a little above the file limit, so that a multipart form carrying a file
     // of exactly the limit fits; the handlers check the file's own size.
-    let body_limit = state.config.max_upload_bytes + 64 * 1024;
+    let body_limit = state.config.max_upload_bytes + api::FORM_OVERHEAD;
     let mut router = Router::new();
     if part == Part::Console {
         router = router

@@ -5,9 +5,9 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dcert_core::model::{CredentialType, DegreeLevel, Language};
@@ -120,16 +120,10 @@ fn refused(c: Chrome, state: &MinistryState, refusal: &Refusal) -> Response {
     let (zh, en) = refusal.texts();
     let message = c.pick(&zh, &en).to_owned();
     let max_bytes = state.config.max_upload_bytes;
-    let mut r = render(
+    refusal.with_retry_after(render(
         refusal.status(),
         VerifyPage { c: c.at("verify"), max_mb: max_bytes >> 20, max_bytes, error: Some(message) },
-    );
-    if let Some(wait) = refusal.retry_after()
-        && let Ok(v) = HeaderValue::from_str(&wait.to_string())
-    {
-        r.headers_mut().insert(RETRY_AFTER, v);
-    }
-    r
+    ))
 }
 
 /// One line of the certified data.
