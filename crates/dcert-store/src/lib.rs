@@ -46,6 +46,14 @@ pub enum StoreError {
     /// The URL names neither SQLite nor PostgreSQL.
     #[error("unsupported database URL (use sqlite://PATH or postgres://...)")]
     UnsupportedUrl,
+    /// The SQLite database's file could not be created or made private.
+    #[error("the database file {path}: {source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The database holds a newer schema than this program knows.
     #[error("the database schema is version {found}, newer than this program's {known}: upgrade dcert")]
     SchemaTooNew {
@@ -609,6 +617,35 @@ pub struct CampusCounts {
     pub failed: i64,
 }
 
+/// The path of a SQLite database URL's file, if it names one (not `:memory:`).
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:") && !url.contains("mode=memory")).then(|| path.into())
+}
+
+/// Creates a SQLite database's file readable by its owner only (0600), or makes an existing one
+/// so, with its journal files: the database holds personal data and session hashes. SQLite
+/// gives the `-wal` and `-shm` files it creates later the database file's permissions.
+fn private_sqlite_files(url: &str) -> Result<()> {
+    let Some(path) = sqlite_path(url) else { return Ok(()) };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |path: &std::path::Path, source| StoreError::File { path: path.to_owned(), source };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false).mode(0o600);
+        options.open(&path).map_err(|e| io(&path, e))?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(|e| io(&file, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens the database at `url` (`sqlite://PATH`, `sqlite::memory:`, `postgres://...`) and migrates it.
     pub async fn open(url: &str) -> Result<Store> {
@@ -644,6 +681,9 @@ impl Store {
         } else {
             url.to_owned()
         };
+        if backend == Backend::Sqlite {
+            private_sqlite_files(&url)?;
+        }
         let pool = options.connect(&url).await?;
         let store = Store { pool, backend };
         store.migrate().await?;

@@ -1,16 +1,10 @@
-//! Sign-in, sessions, CSRF and the login rate limit.
+//! Passwords and tokens.
 //!
-//! - Passwords are argon2id PHC strings; an unknown account costs the same as a wrong password.
-//! - A session is a random 256-bit token in an `HttpOnly`, `SameSite=Lax` cookie; the store keeps
-//!   only its SHA-256, so a copy of the database does not sign anyone in.
-//! - CSRF: every visitor gets a random token in a `SameSite=Strict` cookie, and every form
-//!   carries it in a hidden field; a POST whose field differs from the cookie is refused
-//!   (the double-submit pattern), before anything changes.
-//! - Logins are limited per account and per client address: after too many failures in a window,
-//!   further attempts are refused with 429 until the window passes.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! - Passwords are argon2id PHC strings, checked off the async threads; an unknown account costs
+//!   the same as a wrong password.
+//! - Tokens (sessions, CSRF, email links) are 256 random bits; the store keeps only their SHA-256.
+//!
+//! Sessions, CSRF and the sign-in limits are in [`crate::http`].
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -51,6 +45,14 @@ pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
     ok && hash != DUMMY_HASH.as_str()
 }
 
+/// Whether `password` matches `hash`, checked on a blocking thread: argon2 takes tens of
+/// milliseconds of CPU, which must not stall the async threads serving everyone else.
+pub async fn check_password(password: String, hash: Option<String>) -> Result<bool, crate::http::AppError> {
+    tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
+        .await
+        .map_err(|e| crate::http::AppError::internal("checking a password", e))
+}
+
 /// Compares two strings in time that depends only on their lengths.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -79,66 +81,8 @@ impl GraduateAuth for StorePasswords {
     fn check<'a>(&'a self, student_number: &'a str, password: &'a str) -> AuthFuture<'a> {
         Box::pin(async move {
             let hash = self.store.graduate_password(student_number).await?;
-            let password = password.to_owned();
-            // argon2 takes tens of milliseconds of CPU: off the async threads.
-            let ok =
-                tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await.unwrap_or(false);
-            Ok(ok)
+            Ok(check_password(password.to_owned(), hash).await.unwrap_or(false))
         })
-    }
-}
-
-/// Counts failed logins per account and per client address in a sliding window.
-#[derive(Debug)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<i64>>>,
-    /// The window, in seconds.
-    pub window: i64,
-    /// Failures allowed per account in the window.
-    pub per_account: usize,
-    /// Failures allowed per client address in the window.
-    pub per_address: usize,
-}
-
-impl Default for LoginLimiter {
-    fn default() -> Self {
-        LoginLimiter { failures: Mutex::default(), window: 15 * 60, per_account: 5, per_address: 30 }
-    }
-}
-
-impl LoginLimiter {
-    fn keys(account: &str, address: &str) -> [String; 2] {
-        [format!("a:{}", account.to_lowercase()), format!("i:{address}")]
-    }
-
-    /// Whether a login for `account` from `address` may be tried now.
-    pub fn allowed(&self, account: &str, address: &str, now: i64) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let [a, i] = Self::keys(account, address);
-        let mut count = |k: &str| {
-            let v = map.entry(k.to_owned()).or_default();
-            v.retain(|t| *t > now - self.window);
-            v.len()
-        };
-        count(&a) < self.per_account && count(&i) < self.per_address
-    }
-
-    /// Notes a failed login.
-    pub fn failed(&self, account: &str, address: &str, now: i64) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for k in Self::keys(account, address) {
-            map.entry(k).or_default().push(now);
-        }
-        // Keep the map bounded: forget windows that have passed.
-        if map.len() > 100_000 {
-            map.retain(|_, v| v.iter().any(|t| *t > now - self.window));
-        }
-    }
-
-    /// Clears an account's failures after a successful login.
-    pub fn succeeded(&self, account: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&format!("a:{}", account.to_lowercase()));
     }
 }
 
@@ -153,18 +97,6 @@ mod tests {
         assert!(verify_password("correct horse", Some(&h)));
         assert!(!verify_password("wrong", Some(&h)));
         assert!(!verify_password("not a password", None), "no account, no login");
-    }
-
-    #[test]
-    fn the_limiter_refuses_after_five_failures_and_forgets_after_the_window() {
-        let l = LoginLimiter::default();
-        for _ in 0..5 {
-            assert!(l.allowed("c110", "1.2.3.4", 100));
-            l.failed("C110", "1.2.3.4", 100);
-        }
-        assert!(!l.allowed("c110", "5.6.7.8", 101), "per account, whatever the address");
-        assert!(l.allowed("other", "1.2.3.4", 101));
-        assert!(l.allowed("c110", "1.2.3.4", 100 + 15 * 60 + 1));
     }
 
     #[test]

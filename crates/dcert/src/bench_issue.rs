@@ -23,8 +23,8 @@ use dcert_core::calendar::Calendar;
 use dcert_core::model::{Certificate, CredentialType, Language, Subject};
 use dcert_core::{Timestamp, issue};
 use dcert_store::{Backend, GraduateFilter, ImportRow, NewOrder, OrderKind, Store, StoreError};
-use dcert_web::SiteConfig;
-use dcert_web::worker::{IssueRound, Worker};
+use dcert_web::university::SiteConfig;
+use dcert_web::university::worker::{IssueRound, Worker};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
@@ -232,7 +232,7 @@ async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now
         (0..count).step_by(ROSTER_ROWS).map(|start| roster_csv(start..(start + ROSTER_ROWS).min(count))).collect();
 
     // The baseline first, on a quiet machine: the same records, keys, template and fonts.
-    let sample = dcert_web::roster_rows(rosters[0].as_bytes(), &site, &codes)
+    let sample = dcert_web::university::roster_rows(rosters[0].as_bytes(), &site, &codes)
         .map_err(|e| anyhow::anyhow!("the bench roster does not import: {}", e.join("; ")))?;
     let template = worker.template(Language::Zh).await?;
     let baseline = {
@@ -247,7 +247,7 @@ async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now
     let started = Instant::now();
     let mut imported = 0;
     for csv in &rosters {
-        let rows = dcert_web::roster_rows(csv.as_bytes(), &site, &codes)
+        let rows = dcert_web::university::roster_rows(csv.as_bytes(), &site, &codes)
             .map_err(|e| anyhow::anyhow!("the bench roster does not import: {}", e.join("; ")))?;
         imported += store.import_graduates(&rows, now.unix()).await?.inserted;
     }
@@ -462,7 +462,7 @@ async fn verify(store: &Store, ministry: &Store, worker: &Worker, count: usize, 
     if open > 0 {
         problems.push(format!("{open} orders are not fulfilled"));
     }
-    let policy = dcert_web::worker::Policy::load(store).await?;
+    let policy = dcert_web::university::worker::Policy::load(store).await?;
     let issuable = store.issuable_orders(policy.first_term, policy.alumni_open, 10).await?;
     if !issuable.is_empty() {
         problems.push(format!("orders are still issuable (order {} and more)", issuable[0].id));

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use dcert_web::SiteConfig;
-use dcert_web::mail::SmtpConfig;
+use dcert_web::university::SiteConfig;
+use dcert_web::university::mail::SmtpConfig;
 use serde::Deserialize;
 
 /// Everything `dcert serve` needs.
@@ -168,7 +168,7 @@ pub fn load(path: &Path) -> Result<Config> {
         _ => {}
     }
     if let Some(url) = &config.registry.url {
-        dcert_web::registry_client::check_address(url)
+        dcert_web::university::registry_client::check_address(url)
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("in {}: [registry] url", path.display()))?;
     }
@@ -222,6 +222,22 @@ mod tests {
         let c: MinistryFile =
             parse(MINISTRY, vec![("DCERT_SITE__VERIFICATIONS_PER_MINUTE".to_owned(), "0".to_owned())]).unwrap();
         assert_eq!(c.site.verifications_per_minute, 0);
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_list_in_the_file_and_comma_separated_in_the_environment() {
+        let c: Config =
+            parse(EXAMPLE, vec![("DCERT_SITE__TRUSTED_PROXIES".to_owned(), "10.0.0.1, 192.168.0.0/16".to_owned())])
+                .unwrap();
+        let proxies = &c.site.trusted_proxies;
+        assert!(proxies.contains("10.0.0.1".parse().unwrap()) && proxies.contains("192.168.7.7".parse().unwrap()));
+        assert!(!proxies.contains("10.0.0.2".parse().unwrap()));
+        let text = MINISTRY
+            .replace("# trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]", "trusted_proxies = [\"10.0.0.0/8\"]");
+        let m: MinistryFile = parse(&text, Vec::new()).unwrap();
+        assert!(m.site.trusted_proxies.contains("10.9.9.9".parse().unwrap()));
+        let bad = parse::<Config>(EXAMPLE, vec![("DCERT_SITE__TRUSTED_PROXIES".to_owned(), "proxy.local".to_owned())]);
+        assert!(format!("{:#}", bad.unwrap_err()).contains("proxy.local"));
     }
 
     #[test]

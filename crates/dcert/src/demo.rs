@@ -22,10 +22,10 @@ use dcert_core::trust::{Accreditation, KeyEntry, TrustList};
 use dcert_core::verify::{self, Outcome};
 use dcert_core::{Timestamp, issue};
 use dcert_store::{Graduate, NewOrder, OrderKind, Role, Store};
-use dcert_web::SiteConfig;
 use dcert_web::ministry::{MinistryConfig, ministry_router};
-use dcert_web::registry_client::HttpRegistry;
-use dcert_web::worker::{Issuance, RegistryPayload, Worker};
+use dcert_web::university::SiteConfig;
+use dcert_web::university::registry_client::HttpRegistry;
+use dcert_web::university::worker::{Issuance, RegistryPayload, Worker};
 use serde::{Deserialize, Serialize};
 
 use crate::fonts;
@@ -214,7 +214,8 @@ pub(crate) fn site(port: u16) -> SiteConfig {
         public_url: format!("http://localhost:{port}"),
         verify_site: format!("http://localhost:{}", port + 1),
         phone: "(07)601-1000".into(),
-        secure_cookies: false,
+        secure_cookies: None,
+        trusted_proxies: Default::default(),
         max_upload_bytes: 10 << 20,
     }
 }
@@ -366,6 +367,8 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         server::prepare(&store, &server::nkust_campuses()).await?;
         let accounts_path = data_dir.join("demo-accounts.json");
         let mut accounts = if accounts_path.exists() {
+            // A data directory from an older version may have left it readable by everyone.
+            crate::keystore::make_private(&accounts_path)?;
             let text = std::fs::read_to_string(&accounts_path)?;
             serde_json::from_str::<Accounts>(&text)
                 .context("demo-accounts.json is not readable; delete the data directory")?
@@ -433,7 +436,7 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
 }
 
 /// SMTP for the demo from `DCERT_SMTP__HOST`/`__PORT`/`__FROM`, if set.
-fn smtp_from_env() -> Result<Option<dcert_web::mail::SmtpConfig>> {
+fn smtp_from_env() -> Result<Option<dcert_web::university::mail::SmtpConfig>> {
     let Ok(host) = std::env::var("DCERT_SMTP__HOST") else { return Ok(None) };
     let port = std::env::var("DCERT_SMTP__PORT").ok().map(|p| p.parse()).transpose().context("DCERT_SMTP__PORT")?;
     let text = format!(
@@ -508,7 +511,7 @@ async fn seed(store: &Store, worker: &Worker, site: &SiteConfig, now: Timestamp)
 
     let codes: Vec<String> = store.campuses().await?.into_iter().map(|c| c.code).collect();
     let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
-    let rows = dcert_web::roster_rows(roster_csv().as_bytes(), site, &codes)
+    let rows = dcert_web::university::roster_rows(roster_csv().as_bytes(), site, &codes)
         .map_err(|e| anyhow::anyhow!("the demo roster does not import: {}", e.join("; ")))?;
     store.import_graduates(&rows, now.unix()).await?;
     let graduate_password = password()?;

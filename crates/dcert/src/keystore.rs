@@ -72,6 +72,17 @@ pub fn merge_entries(entries: Vec<IssuerEntry>) -> Vec<IssuerEntry> {
     merged
 }
 
+/// Makes `path` readable and writable by its owner only (0600).
+pub fn make_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
+    }
+    Ok(())
+}
+
 /// Writes a new file that must not exist yet, with `mode` permissions.
 pub fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let mut options = OpenOptions::new();
@@ -100,7 +111,17 @@ pub fn replace_file(path: &Path, contents: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".new");
     let tmp = PathBuf::from(tmp);
-    fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let _ = fs::remove_file(&tmp);
+    // The new file keeps the old one's permissions from its first byte: a private file (the
+    // demo's accounts) never exists readable by others, not even for a moment.
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o644)
+    };
+    #[cfg(not(unix))]
+    let mode = 0o644;
+    write_new(&tmp, contents, mode)?;
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 

@@ -682,7 +682,7 @@ fn run(command: Command) -> Result<u8> {
                 }
                 let allowed: Vec<&str> =
                     all.iter().map(String::as_str).filter(|c| campus.as_deref().is_none_or(|x| x == *c)).collect();
-                let rows = match dcert_web::roster_rows(&bytes, &config.site, &allowed) {
+                let rows = match dcert_web::university::roster_rows(&bytes, &config.site, &allowed) {
                     Ok(rows) => rows,
                     Err(errors) => {
                         for e in &errors {

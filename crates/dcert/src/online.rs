@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
 use dcert_core::status::{StatusAnswer, StatusQuery, StatusSource};
-use dcert_web::registry_client::http_request;
+use dcert_web::university::registry_client::http_request;
 
 /// The Ministry's site, reached over HTTP from a synchronous verification.
 pub struct Registry {

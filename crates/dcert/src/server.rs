@@ -7,13 +7,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use dcert_core::calendar;
 use dcert_store::{Campus, Store};
-use dcert_web::auth::LoginLimiter;
-use dcert_web::mail::{Mailer, SmtpConfig};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
-use dcert_web::registry_client::HttpRegistry;
 use dcert_web::serve::ConnectionLimits;
-use dcert_web::worker::{Issuance, Registry, StoreRegistry, Worker};
-use dcert_web::{AppState, SiteConfig, university_router};
+use dcert_web::university::mail::{Mailer, SmtpConfig};
+use dcert_web::university::registry_client::HttpRegistry;
+use dcert_web::university::worker::{Issuance, Registry, StoreRegistry, Worker};
+use dcert_web::university::{AppState, SiteConfig, university_router};
 use serde::Deserialize;
 
 use crate::fonts;
@@ -197,13 +196,7 @@ pub async fn run(
         Some(address) => Some(bind(address, "Ministry site").await?),
         None => None,
     };
-    let state = AppState {
-        store: services.worker.store.clone(),
-        site: Arc::new(services.site),
-        limiter: Arc::new(LoginLimiter::default()),
-        graduate_auth: Arc::new(dcert_web::auth::StorePasswords { store: services.worker.store.clone() }),
-        worker: services.worker.clone(),
-    };
+    let state = AppState::new(services.worker.store.clone(), services.site, services.worker.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(services.worker.clone().run(interval, stop_rx.clone()));
     // Each site has its own connection caps: one site's overload leaves the other answering.

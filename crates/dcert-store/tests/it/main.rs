@@ -157,6 +157,24 @@ fn issued<'a>(order_id: i64, file: &'a [u8], sha: &'a str, previous: Option<&'a 
     }
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_sqlite_database_and_its_journal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir(std::env::temp_dir().join(format!("dcert-store-{}", random_suffix())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mode = |name: &str| std::fs::metadata(dir.0.join(name)).unwrap().permissions().mode() & 0o777;
+    let store = Store::open(&format!("sqlite://{}", dir.0.join("new.db").display())).await.unwrap();
+    store.set_setting("probe", "1").await.unwrap();
+    assert_eq!(mode("new.db"), 0o600);
+    assert_eq!(mode("new.db-wal"), 0o600, "SQLite gives its journal the database's permissions");
+    // A database an older version left readable by everyone is made private when opened.
+    std::fs::write(dir.0.join("old.db"), b"").unwrap();
+    std::fs::set_permissions(dir.0.join("old.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    Store::open(&format!("sqlite://{}", dir.0.join("old.db").display())).await.unwrap();
+    assert_eq!(mode("old.db"), 0o600);
+}
+
 #[tokio::test]
 async fn an_import_inserts_then_updates_by_student_number_and_term_and_clears_a_stale_confirmation() {
     let f = fixture().await;

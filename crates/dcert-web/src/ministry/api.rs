@@ -20,7 +20,8 @@ use dcert_store::Verification;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Client, MinistryState, StoreStatus};
+use super::{MinistryState, StoreStatus};
+use crate::http::client::Client;
 use crate::serve::{ClientSlot, PerClient};
 
 /// The JSON API; `POST /api/v1/verify` takes bodies up to `upload_limit` bytes.
@@ -354,7 +355,7 @@ pub(crate) async fn run_verification(state: &MinistryState, bytes: Bytes, channe
         let file = bytes.clone();
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            let now = crate::now();
+            let now = crate::http::now();
             let status = StoreStatus { store, runtime, now };
             verify::verify(&file, &trust.list, &status, now, &limits)
         })
@@ -504,9 +505,10 @@ async fn answer_status(state: &MinistryState, p: StatusParams) -> Response {
     let query_for_signing = query.clone();
     let store = state.store.clone();
     let runtime = tokio::runtime::Handle::current();
-    let answer = tokio::task::spawn_blocking(move || StoreStatus { store, runtime, now: crate::now() }.status(&query))
-        .await
-        .unwrap_or(StatusAnswer::Unavailable { reason: "the status query stopped".into() });
+    let answer =
+        tokio::task::spawn_blocking(move || StoreStatus { store, runtime, now: crate::http::now() }.status(&query))
+            .await
+            .unwrap_or(StatusAnswer::Unavailable { reason: "the status query stopped".into() });
     // Signed when the site holds the status signer's key: a verifier elsewhere believes only a
     // signed, fresh answer about the file it asked for.
     let body = match &state.status_signer {
@@ -514,7 +516,7 @@ async fn answer_status(state: &MinistryState, p: StatusParams) -> Response {
             match dcert_core::status::sign_answer(
                 &query_for_signing,
                 &answer,
-                crate::now(),
+                crate::http::now(),
                 &signer.registry_url,
                 &signer.key,
             ) {

@@ -55,6 +55,6 @@ pub fn guide_faq() -> Vec<FaqItem> {
 /// Writes the first content of a new site (the guide's questions); a site that has any keeps
 /// its own.
 pub async fn prepare(store: &dcert_store::Store) -> Result<(), dcert_store::StoreError> {
-    store.seed_faq(&guide_faq(), crate::now().unix()).await?;
+    store.seed_faq(&guide_faq(), crate::http::now().unix()).await?;
     Ok(())
 }

@@ -8,30 +8,32 @@
 mod api;
 mod console;
 mod content;
-mod limit;
 pub mod records;
 mod site;
 mod stats;
 mod status;
 pub mod trust_registry;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use dcert_core::keys::EcKey;
+use dcert_core::pdf::FontBook;
 use dcert_core::trust::TrustList;
 use dcert_store::Store;
 use serde::Deserialize;
 
+use crate::http::client::TrustedProxies;
+use crate::http::limit::RateLimiter;
+use crate::http::login::LoginThrottle;
+use crate::http::{FORM_BODY_LIMIT, SessionCookie, Site, SiteLayer, common_routes, redirect, site_layer};
 pub use crate::ministry::content::{guide_faq, prepare};
-pub use crate::ministry::limit::RateLimiter;
 pub use crate::ministry::stats::StatsSink;
 pub use crate::ministry::status::{StoreStatus, registry_status};
 pub use crate::ministry::trust_registry::RegistryKeys;
@@ -60,12 +62,13 @@ pub struct MinistryConfig {
     /// Verifications allowed per client address per minute, pages and API together (default 60).
     #[serde(default = "default_rate")]
     pub verifications_per_minute: u32,
-    /// Take the client's address from the last `X-Forwarded-For` entry (behind a reverse proxy).
+    /// The reverse proxies in front of this site whose `X-Forwarded-For` is believed (addresses
+    /// or CIDR blocks); none by default, and then the peer is the client.
     #[serde(default)]
-    pub behind_proxy: bool,
-    /// Send cookies only over HTTPS.
+    pub trusted_proxies: TrustedProxies,
+    /// Send cookies only over HTTPS; by default, whenever `public_url` is `https://`.
     #[serde(default)]
-    pub secure_cookies: bool,
+    pub secure_cookies: Option<bool>,
     /// The bytes all uploads being read or verified may hold at once (default 64 MiB): past
     /// it, a new upload is answered 503 at once instead of buffered.
     #[serde(default = "default_uploads_in_flight")]
@@ -104,8 +107,8 @@ impl MinistryConfig {
             max_upload_bytes: default_upload(),
             verify_budget_ms: default_budget(),
             verifications_per_minute: default_rate(),
-            behind_proxy: false,
-            secure_cookies: false,
+            trusted_proxies: TrustedProxies::default(),
+            secure_cookies: None,
             max_upload_bytes_in_flight: default_uploads_in_flight(),
             uploads_per_client: default_uploads_per_client(),
         }
@@ -132,6 +135,10 @@ pub struct MinistryState {
     pub config: Arc<MinistryConfig>,
     /// The per-client limit of verifications.
     pub limiter: Arc<RateLimiter>,
+    /// Cookies and trusted proxies, from the settings.
+    pub layer: Arc<SiteLayer>,
+    /// The console's sign-in limits.
+    pub throttle: Arc<LoginThrottle>,
     /// Verifications running at once (the others wait, within their time budget).
     pub slots: Arc<tokio::sync::Semaphore>,
     /// Uploads being read or verified, bounded in bytes and per client.
@@ -140,7 +147,7 @@ pub struct MinistryState {
     pub stats: StatsSink,
     /// The Ministry's own issuer kit and fonts, for teacher certificates (電子教師證書); without
     /// it the console says they are not configured.
-    pub issuance: Option<Arc<crate::worker::Issuance>>,
+    pub issuance: Option<Arc<crate::university::worker::Issuance>>,
     /// The Ministry root's private keys, to onboard institutions and publish the trust list
     /// from the console; without them the console lists the registry but changes nothing that
     /// needs them.
@@ -150,7 +157,33 @@ pub struct MinistryState {
     pub status_signer: Option<Arc<StatusSigner>>,
     /// The certificates' fonts, to show names with rare characters (王𪚥) on result pages as
     /// the certificate prints them.
-    pub fonts: Option<Arc<dcert_core::pdf::FontBook>>,
+    pub fonts: Option<Arc<FontBook>>,
+}
+
+/// The session kind of the Ministry console (the university console's is `staff`).
+pub const MINISTRY: &str = "ministry";
+
+impl Site for MinistryState {
+    /// The session cookie, apart from the university site's (a browser shares cookies between two
+    /// sites on one host, whatever their ports).
+    const SESSION: SessionCookie =
+        SessionCookie { name: "moe_session", path: "/console", device: "moe_device", kinds: &[MINISTRY] };
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn layer(&self) -> &SiteLayer {
+        &self.layer
+    }
+
+    fn throttle(&self) -> &LoginThrottle {
+        &self.throttle
+    }
+
+    fn fonts(&self) -> Option<Arc<FontBook>> {
+        self.fonts.clone()
+    }
 }
 
 impl MinistryState {
@@ -166,7 +199,10 @@ impl MinistryState {
             .map_err(|e| format!("the trust list does not verify: {e}"))?;
         let limiter = RateLimiter::new(config.verifications_per_minute, 60);
         let store_for_stats = store.clone();
+        let layer = SiteLayer::new(&config.public_url, config.secure_cookies, config.trusted_proxies.clone());
         Ok(MinistryState {
+            layer: Arc::new(layer),
+            throttle: Arc::new(LoginThrottle::default()),
             store,
             trust: Arc::new(RwLock::new(Arc::new(Published { bytes: trust_list, list }))),
             uploads: Arc::new(api::Uploads::new(config.max_upload_bytes_in_flight, config.uploads_per_client)),
@@ -197,14 +233,14 @@ impl MinistryState {
     }
 
     /// The same state, issuing teacher certificates with the Ministry's `issuance`.
-    pub fn with_issuance(mut self, issuance: crate::worker::Issuance) -> Self {
+    pub fn with_issuance(mut self, issuance: crate::university::worker::Issuance) -> Self {
         self.fonts = Some(issuance.fonts.clone());
         self.issuance = Some(Arc::new(issuance));
         self
     }
 
     /// The same state, with the certificates' fonts for rare characters on its pages.
-    pub fn with_fonts(mut self, fonts: Arc<dcert_core::pdf::FontBook>) -> Self {
+    pub fn with_fonts(mut self, fonts: Arc<FontBook>) -> Self {
         self.fonts = Some(fonts);
         self
     }
@@ -246,10 +282,7 @@ pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
     let body_limit = state.config.max_upload_bytes + api::FORM_OVERHEAD;
     let mut router = Router::new();
     if part == Part::Console {
-        router = router
-            .route("/", get(|| async { crate::redirect("/console") }))
-            .route("/lang/{code}", get(crate::switch_language))
-            .route("/static/site.css", get(crate::stylesheet));
+        router = router.route("/", get(|| async { redirect("/console") })).merge(common_routes());
     } else {
         router = router
             .merge(site::routes(body_limit))
@@ -267,62 +300,10 @@ pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
         .fallback(site::not_found)
         // Only the two upload routes take a certificate file; every other form is small, and a
         // large body there would be memory held without an upload's reservation.
-        .layer(DefaultBodyLimit::max(crate::FORM_BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(state.clone(), headers))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), site_layer::<MinistryState>))
         .with_state(state)
 }
-
-/// The client's address, for rate limits and the audit log: the peer's, or behind a reverse
-/// proxy the last `X-Forwarded-For` entry (the one the proxy in front of this server added),
-/// read as an IP address. An IPv6 client counts by its /64, which one subscriber usually holds.
-pub(crate) fn client_address(
-    state: &MinistryState,
-    request_headers: &axum::http::HeaderMap,
-    peer: Option<SocketAddr>,
-) -> String {
-    let forwarded = || {
-        request_headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|s| !s.is_empty())
-            .and_then(|s| s.parse::<std::net::IpAddr>().ok())
-    };
-    let ip = if state.config.behind_proxy { forwarded().or(peer.map(|p| p.ip())) } else { peer.map(|p| p.ip()) };
-    ip.map(crate::serve::client_group).unwrap_or_else(|| "-".into())
-}
-
-/// The visitor's CSRF token, put in the request by [`headers`].
-#[derive(Clone, Debug)]
-pub(crate) struct CsrfToken(pub String);
-
-/// Gives every visitor a CSRF token cookie and adds the security headers.
-async fn headers(State(state): State<MinistryState>, mut request: Request, next: Next) -> Response {
-    let existing = crate::cookie(request.headers(), "csrf").filter(|t| t.len() == 43);
-    let token = existing.clone().unwrap_or_else(crate::auth::random_token);
-    request.extensions_mut().insert(CsrfToken(token.clone()));
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let client = client_address(&state, request.headers(), peer);
-    request.extensions_mut().insert(Client(client));
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    let is_html = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
-    if existing.is_none() && is_html {
-        let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-        let cookie = format!("csrf={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            headers.append(SET_COOKIE, v);
-        }
-    }
-    crate::security_headers(headers);
-    response
-}
-
-/// The client's address as the rate limits count it.
-#[derive(Clone, Debug)]
-pub(crate) struct Client(pub String);
 
 async fn healthz(State(state): State<MinistryState>) -> Response {
     match state.store.registry_records("healthz").await {

@@ -43,7 +43,7 @@ use dcert_store::{RegistryRecord, Store, StoreError, Submission};
 use serde_json::json;
 
 use super::MinistryState;
-use crate::worker::RegistryPayload;
+use crate::university::worker::RegistryPayload;
 
 /// The API's path, as signed.
 pub const PATH: &str = "/api/v1/records";
@@ -126,7 +126,7 @@ pub async fn submit(
         }
     };
     let claimed = single_header(&headers, INSTITUTION_HEADER).unwrap_or("-").to_owned();
-    match accept(&state, &headers, &body, crate::now()).await {
+    match accept(&state, &headers, &body, crate::http::now()).await {
         Ok((institution, outcome)) => {
             let (status, code) = match outcome {
                 Submission::Recorded => (StatusCode::CREATED, "recorded"),

@@ -15,8 +15,11 @@ use dcert_core::time::Timestamp;
 use dcert_core::verify::{CheckName, CheckResult, Outcome, Report};
 use dcert_store::{FaqItem, NewsItem};
 
+use super::MinistryState;
 use super::api::{self, Refusal};
-use super::{CsrfToken, MinistryState};
+use crate::auth;
+use crate::http::layer::CsrfToken;
+use crate::http::{AppError, common_routes, cookie, lang_href, now, page, pick};
 use crate::i18n::{Lang, Texts};
 
 /// The public pages; the verification form takes bodies up to `upload_limit` bytes.
@@ -31,12 +34,9 @@ pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
         .route("/issuers/{id}", get(issuer))
         .route("/v/{issuer}/{number}/{language}/{version}", get(scanned))
         .route("/seal", get(seal_check))
-        .route("/lang/{code}", get(crate::switch_language))
-        .route("/static/site.css", get(crate::stylesheet))
         .route("/static/verify.js", get(script))
         .route("/static/seal.js", get(seal_script))
-        .route("/static/rare.css", get(crate::rare_characters_css))
-        .route("/static/rare.font", get(rare_characters_font))
+        .merge(common_routes())
 }
 
 /// What every page of the site knows about its request.
@@ -55,7 +55,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Chrome {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let lang = crate::cookie(&parts.headers, "lang").map(|c| Lang::from_code(&c)).unwrap_or_default();
+        let lang = cookie(&parts.headers, "lang").map(|c| Lang::from_code(&c)).unwrap_or_default();
         let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
         let path = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
         Ok(Chrome { t: Texts::new(lang), csrf, path, section: "" })
@@ -70,12 +70,7 @@ impl Chrome {
 
     /// The language switch's address, coming back to this page (a result page goes back to the form).
     pub fn lang_href(&self) -> String {
-        let other = match self.t.lang {
-            Lang::Zh => "en",
-            Lang::En => "zh",
-        };
-        let back = if self.section == "verify" { "/" } else { self.path.as_str() };
-        format!("/lang/{other}?back={}", back.replace('&', "%26"))
+        lang_href(self.t, if self.section == "verify" { "/" } else { self.path.as_str() })
     }
 
     /// A day stored as `YYYY-MM-DD`, as the page's language writes dates in lists.
@@ -85,15 +80,12 @@ impl Chrome {
 
     /// Chinese or English, as the page's language.
     pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
-        match self.t.lang {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
+        pick(self.t, zh, en)
     }
 }
 
 fn render(status: StatusCode, t: impl Template) -> Response {
-    match crate::page(t) {
+    match page(t) {
         Ok(mut r) => {
             *r.status_mut() = status;
             r
@@ -167,7 +159,7 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
         Err(r) => return refused(c, &state, &r),
     };
     // The form carries the visitor's token; a form posted from elsewhere is refused.
-    if c.csrf.is_empty() || !upload.csrf.as_deref().is_some_and(|t| crate::auth::constant_time_eq(&c.csrf, t)) {
+    if c.csrf.is_empty() || !upload.csrf.as_deref().is_some_and(|t| auth::constant_time_eq(&c.csrf, t)) {
         return refused(c, &state, &Refusal::Csrf);
     }
     match api::run_verification(&state, upload.bytes, "page").await {
@@ -312,7 +304,7 @@ struct NewsPage {
 async fn news(c: Chrome, State(state): State<MinistryState>) -> Response {
     match state.store.news(50).await {
         Ok(items) => render(StatusCode::OK, NewsPage { c: c.at("news"), items }),
-        Err(e) => crate::AppError::from(e).into_response(),
+        Err(e) => AppError::from(e).into_response(),
     }
 }
 
@@ -326,7 +318,7 @@ struct FaqPage {
 async fn faq(c: Chrome, State(state): State<MinistryState>) -> Response {
     match state.store.faq().await {
         Ok(items) => render(StatusCode::OK, FaqPage { c: c.at("faq"), items }),
-        Err(e) => crate::AppError::from(e).into_response(),
+        Err(e) => AppError::from(e).into_response(),
     }
 }
 
@@ -349,7 +341,7 @@ pub(crate) struct KeyRow {
 
 fn issuer_rows(c: &Chrome, state: &MinistryState, only: Option<&str>) -> Vec<IssuerRow> {
     let t = c.t;
-    let now = crate::now();
+    let now = now();
     let trust = state.trust();
     trust
         .list
@@ -548,7 +540,7 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
     let runtime = tokio::runtime::Handle::current();
     let answer = tokio::task::spawn_blocking(move || {
         use dcert_core::status::StatusSource;
-        super::StoreStatus { store, runtime, now: crate::now() }.status(&query)
+        super::StoreStatus { store, runtime, now: now() }.status(&query)
     })
     .await
     .unwrap_or(dcert_core::status::StatusAnswer::Unavailable { reason: "the status query stopped".into() });
@@ -596,19 +588,6 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
         row("moe.field.issued_at", "issued-at", t.time(d.issued_at.unix())),
     ];
     render(StatusCode::OK, SealPage { c: c.at("verify"), outcome, title: t.s(title), lead, reason, rows })
-}
-
-/// The glyphs of a page's rare characters, cut from the certificates' fallback font.
-async fn rare_characters_font(
-    State(state): State<MinistryState>,
-    axum::extract::Query(q): axum::extract::Query<crate::RareQuery>,
-) -> Response {
-    let Some(fonts) = state.fonts.clone() else { return StatusCode::NOT_FOUND.into_response() };
-    let chars = crate::parse_rare(&q.c);
-    match tokio::task::spawn_blocking(move || fonts.web_subset(&chars)).await.ok().flatten() {
-        Some(bytes) => ([(CONTENT_TYPE, "font/ttf"), (CACHE_CONTROL, "public, max-age=86400")], bytes).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
 }
 
 async fn seal_script() -> Response {

@@ -694,7 +694,7 @@ pub async fn check_rotation(
     store: &Store,
     request: &RotationRequest,
 ) -> Result<(Institution, ProvenKeys), RegistryError> {
-    check_rotation_at(store, request, crate::now()).await
+    check_rotation_at(store, request, crate::http::now()).await
 }
 
 /// Checks a rotation request as [`rotate_key`] does at `now` (the request itself, a registered

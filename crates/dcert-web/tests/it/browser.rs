@@ -27,7 +27,7 @@ const G3: &str = "C110152303";
 const WAIT: Duration = Duration::from_secs(30);
 
 fn today() -> String {
-    dcert_web::now().taiwan_date().to_string()
+    dcert_web::http::now().taiwan_date().to_string()
 }
 
 /// Where screenshots go: `target/screenshots` of the workspace.
@@ -192,7 +192,7 @@ struct Browser {
 impl Browser {
     /// Serves `app` on a free port and opens a fresh headless Chromium.
     async fn open(app: &TestApp, name: &'static str) -> Browser {
-        Browser::open_router(dcert_web::university_router(app.state.clone()), name, true).await
+        Browser::open_router(dcert_web::university::university_router(app.state.clone()), name, true).await
     }
 
     /// Serves `router` on a free port and opens a fresh headless Chromium, with JavaScript on or off.
@@ -343,13 +343,13 @@ impl Drop for Browser {
 /// runs the worker; returns the graduate's id.
 async fn issue_for(app: &TestApp, number: &str) -> i64 {
     let g = app.graduate(number).await;
-    app.store.confirm_graduate(g.id, dcert_web::now().unix()).await.unwrap();
+    app.store.confirm_graduate(g.id, dcert_web::http::now().unix()).await.unwrap();
     let registrar = app.staff("registrar").await;
     let r = registrar
         .post(&format!("/console/graduates/{}/diploma", g.id), &[("language", "zh"), ("date", &today())])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    let round = app.state.worker.issue_due(dcert_web::now(), 10, &|_| {}).await.unwrap();
+    let round = app.state.worker.issue_due(dcert_web::http::now(), 10, &|_| {}).await.unwrap();
     assert_eq!(round.issued, 1);
     g.id
 }
@@ -416,7 +416,7 @@ fetch(href, { credentials: 'same-origin' })
 async fn a_campus_officer_records_the_collection_and_the_graduate_downloads_the_issued_certificate() {
     let app = TestApp::new().await;
     let g = app.graduate(G1).await;
-    app.store.confirm_graduate(g.id, dcert_web::now().unix()).await.unwrap();
+    app.store.confirm_graduate(g.id, dcert_web::http::now().unix()).await.unwrap();
     let b = Browser::open(
         &app,
         "a_campus_officer_records_the_collection_and_the_graduate_downloads_the_issued_certificate",
@@ -435,7 +435,7 @@ async fn a_campus_officer_records_the_collection_and_the_graduate_downloads_the_
     b.wait_text("#notice", "已登記").await;
     b.wait_text("#waiting", "第1版").await;
 
-    let round = app.state.worker.issue_due(dcert_web::now(), 10, &|_| {}).await.unwrap();
+    let round = app.state.worker.issue_due(dcert_web::http::now(), 10, &|_| {}).await.unwrap();
     assert_eq!(round.issued, 1, "the worker issues the recorded collection");
     let cert = app.store.latest_certificate(g.id, Language::Zh).await.unwrap().expect("a certificate");
     b.client.refresh().await.unwrap();

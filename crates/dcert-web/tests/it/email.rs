@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64ct::Encoding as _;
 use dcert_core::model::{DegreeLevel, DegreeRecord, Language};
 use dcert_store::{Campus, Graduate, ImportRow, IssuedFile, NewOrder, OrderKind, Store};
-use dcert_web::mail::{self, DeliveryRound, Mailer, SmtpConfig};
+use dcert_web::university::mail::{self, DeliveryRound, Mailer, SmtpConfig};
 use sha2::Digest as _;
 
 /// Debian's Python, which has python3-aiosmtpd (the `python3` on PATH may be another one).

@@ -3,6 +3,7 @@ mod email;
 mod ministry_console;
 mod records;
 mod serving;
+mod sign_in;
 mod support;
 mod tls;
 mod trust_registry;

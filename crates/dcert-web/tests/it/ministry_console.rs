@@ -21,7 +21,7 @@ use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{AuditFilter, Role, Session, Store};
 use dcert_web::ministry::trust_registry::{self as registry, OnboardingRequest, RotationRequest};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router, registry_status};
-use dcert_web::worker::Issuance;
+use dcert_web::university::worker::Issuance;
 
 use crate::support::{REGISTRY, TempDir, enc, fonts, institution, root_keys, signed_list};
 use crate::trust_registry::{Keys, issue_at, nkust, request};
@@ -151,7 +151,7 @@ impl ConsoleSite {
         let staff = self.store.staff_by_username(user).await.unwrap().unwrap();
         let token = dcert_web::auth::random_token();
         let csrf = dcert_web::auth::random_token();
-        let now = dcert_web::now().unix();
+        let now = dcert_web::http::now().unix();
         let session =
             Session { kind: kind.into(), subject: staff.id.to_string(), csrf: csrf.clone(), expires_at: now + 3600 };
         self.store.create_session(&dcert_web::auth::token_hash(&token), &session, now).await.unwrap();
@@ -352,7 +352,7 @@ fn route_table(news: i64, faq: i64, teacher: i64) -> Vec<RouteCase> {
 
 /// The routes the console declares, with their methods: `(method, "/news/{id}")`.
 fn declared_routes() -> Vec<(&'static str, &'static str)> {
-    let source = include_str!("../../src/ministry/console.rs");
+    let source = include_str!("../../src/ministry/console/mod.rs");
     let mut routes = Vec::new();
     for (at, m) in source.match_indices(".route(\"") {
         let rest = &source[at + m.len()..];
@@ -758,7 +758,7 @@ async fn an_issued_teacher_certificate_verifies_as_a_teacher_credential_and_the_
     let records: Vec<_> = site.store.registry_log(0, 10).await.unwrap().into_iter().map(|(_, r)| r).collect();
     assert_eq!(records.len(), 1);
     let record = &records[0];
-    let year = dcert_web::now().taiwan_date().year();
+    let year = dcert_web::http::now().taiwan_date().year();
     let number = record.number.clone();
     assert!(number.starts_with(&format!("MOE-T-{year}-")) && number.len() == 17, "a new number: {number}");
     assert_eq!(disposition, format!("attachment; filename=\"{number}-zh-v1.pdf\""));
@@ -769,7 +769,7 @@ async fn an_issued_teacher_certificate_verifies_as_a_teacher_credential_and_the_
     assert_eq!((record.language.as_str(), record.version), ("zh", 1));
     assert_eq!(record.sha256, dcert_core::Sha256Digest::of(&r.body).to_string());
 
-    let now = dcert_web::now();
+    let now = dcert_web::http::now();
     let status = registry_status(&records, now).unwrap();
     let report = verify::verify(&r.body, &site.trust, &status, now, &Limits::default());
     assert_eq!(report.outcome, Outcome::Success, "{}", report.summary);
@@ -840,7 +840,7 @@ async fn an_issued_teacher_certificate_is_kept_listed_and_downloaded_again_byte_
     );
     assert_eq!(dcert_core::Sha256Digest::of(&download.body).to_string(), record.sha256);
     assert_eq!(kept[0].sha256, record.sha256);
-    let now = dcert_web::now();
+    let now = dcert_web::http::now();
     let status = registry_status(&records, now).unwrap();
     let report = verify::verify(&download.body, &site.trust, &status, now, &Limits::default());
     assert_eq!(report.outcome, Outcome::Success, "{}", report.summary);
@@ -979,7 +979,7 @@ async fn the_logs_of_a_whole_console_flow_hold_no_teacher_name_or_password() {
 async fn onboard_directly(store: &Store, seed: u8) -> (Keys, ParsedCert) {
     let root = root_keys();
     let keys = Keys::new(seed);
-    let now = dcert_web::now();
+    let now = dcert_web::http::now();
     let request = request("nkust", &nkust(), &keys);
     let until = now.plus_seconds(365 * 86_400);
     let cert = registry::onboard(store, &root.ca, &root.root_cert, &request, now, until).await.unwrap();

@@ -17,8 +17,8 @@ use dcert_core::trust::{Accreditation, TrustList};
 use dcert_store::{RegistryRecord, Store};
 use dcert_web::ministry::records::MAX_BODY_BYTES;
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
-use dcert_web::registry_client::{HttpRegistry, http_request};
-use dcert_web::worker::{Registry, RegistryPayload};
+use dcert_web::university::registry_client::{HttpRegistry, http_request};
+use dcert_web::university::worker::{Registry, RegistryPayload};
 use serde_json::Value;
 
 use crate::support::{TempDir, institution, keys, root_keys, signed_list};
@@ -105,7 +105,7 @@ impl Ministry {
     /// Submits a record as `institution`, signed with `key`, now, with a new nonce.
     async fn submit(&self, institution: &str, key: &CredentialKey, p: &RegistryPayload) -> (StatusCode, Value) {
         let body = serde_json::to_vec(p).unwrap();
-        self.post_signed(institution, key, dcert_web::now(), &nonce(), &body).await
+        self.post_signed(institution, key, dcert_web::http::now(), &nonce(), &body).await
     }
 
     /// Submits a record as NKUST with its key.
@@ -134,7 +134,7 @@ fn issued(institution: &str, file: &str, version: u32, previous: Option<&str>) -
         previous_sha256: previous.map(sha),
         credential_type: "degree".into(),
         reason: None,
-        at: dcert_web::now().unix(),
+        at: dcert_web::http::now().unix(),
     }
 }
 
@@ -173,7 +173,7 @@ async fn a_request_signed_with_a_wrong_key_is_refused_and_records_nothing() {
     let m = Ministry::start().await;
     let p = issued("nkust", "v1", 1, None);
     let body = serde_json::to_vec(&p).unwrap();
-    let now = dcert_web::now();
+    let now = dcert_web::http::now();
     // Another institution's key, a key of no one, and NKUST's own key over another body.
     for key in [m.ntu.clone(), CredentialKey::from_seed(&[99; 32])] {
         let (status, answer) = m.post_signed("nkust", &key, now, &nonce(), &body).await;
@@ -219,7 +219,7 @@ async fn a_request_signed_with_a_wrong_key_is_refused_and_records_nothing() {
 async fn a_replayed_request_is_refused_and_records_nothing() {
     let m = Ministry::start().await;
     let key = m.nkust.credential_key.clone();
-    let now = dcert_web::now();
+    let now = dcert_web::http::now();
     let nonce = nonce();
     let body = serde_json::to_vec(&issued("nkust", "v1", 1, None)).unwrap();
     let (status, answer) = m.post_signed("nkust", &key, now, &nonce, &body).await;
@@ -291,7 +291,7 @@ async fn a_stale_timestamp_is_refused() {
     let m = Ministry::start().await;
     let key = m.nkust.credential_key.clone();
     let body = serde_json::to_vec(&issued("nkust", "v1", 1, None)).unwrap();
-    let now = dcert_web::now();
+    let now = dcert_web::http::now();
     let (status, answer) = m.post_signed("nkust", &key, now.plus_seconds(-400), &nonce(), &body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
     assert_eq!(answer["error"]["code"], "stale_timestamp");
@@ -316,10 +316,10 @@ async fn a_record_outside_the_accreditation_or_inconsistent_in_itself_is_refused
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_previous")));
     // Not JSON, and a body over the limit (refused before it is read).
     let key = m.nkust.credential_key.clone();
-    let (status, answer) = m.post_signed("nkust", &key, dcert_web::now(), &nonce(), b"not json").await;
+    let (status, answer) = m.post_signed("nkust", &key, dcert_web::http::now(), &nonce(), b"not json").await;
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_record")));
     let big = vec![b' '; MAX_BODY_BYTES + 1];
-    let (status, answer) = m.post_signed("nkust", &key, dcert_web::now(), &nonce(), &big).await;
+    let (status, answer) = m.post_signed("nkust", &key, dcert_web::http::now(), &nonce(), &big).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
     assert!(m.log().await.is_empty());
     // Version 1, then another file claiming to be version 1 of the same certificate.
@@ -387,7 +387,7 @@ async fn a_key_revoked_in_the_registry_signs_nothing_even_before_the_next_list_i
         created_at: 0,
         updated_at: 0,
     };
-    let now = dcert_web::now().unix();
+    let now = dcert_web::http::now().unix();
     let sha = dcert_core::Sha256Digest::of(cert).to_string();
     m.store
         .add_institution(

@@ -15,10 +15,9 @@ use dcert_core::pdf::{Face, FontBook, PdfSigner};
 use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
 use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
 use dcert_store::{Campus, Graduate, Role, Store};
-use dcert_web::auth::LoginLimiter;
 use dcert_web::ministry::RegistryKeys;
-use dcert_web::worker::{Issuance, StoreRegistry, Worker};
-use dcert_web::{AppState, SiteConfig, university_router};
+use dcert_web::university::worker::{Issuance, StoreRegistry, Worker};
+use dcert_web::university::{AppState, SiteConfig, university_router};
 use tower::ServiceExt;
 
 pub const REGISTRY: &str = "http://localhost:8081";
@@ -215,7 +214,8 @@ pub fn site() -> SiteConfig {
         public_url: "http://localhost:8080".into(),
         verify_site: REGISTRY.into(),
         phone: "(07)601-1000".into(),
-        secure_cookies: false,
+        secure_cookies: None,
+        trusted_proxies: Default::default(),
         max_upload_bytes: 1 << 20,
     }
 }
@@ -262,7 +262,7 @@ impl TestApp {
             let hash = dcert_web::auth::hash_password(&password_of(user));
             store.create_staff(user, user, &hash, role, campus, 1).await.unwrap();
         }
-        let rows = dcert_web::roster_rows(ROSTER.as_bytes(), &site(), &["建工", "第一"]).unwrap();
+        let rows = dcert_web::university::roster_rows(ROSTER.as_bytes(), &site(), &["建工", "第一"]).unwrap();
         store.import_graduates(&rows, 1).await.unwrap();
         for r in &rows {
             let n = &r.record.student_number;
@@ -277,13 +277,7 @@ impl TestApp {
             verify_site: REGISTRY.into(),
             parallelism: 2,
         };
-        let state = AppState {
-            store: store.clone(),
-            site: Arc::new(site()),
-            limiter: Arc::new(LoginLimiter::default()),
-            graduate_auth: Arc::new(dcert_web::auth::StorePasswords { store: store.clone() }),
-            worker,
-        };
+        let state = AppState::new(store.clone(), site(), worker);
         TestApp { store, ministry, state, trust, _dir: dir }
     }
 

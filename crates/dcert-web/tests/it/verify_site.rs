@@ -47,7 +47,7 @@ impl Samples {
 /// Issues the samples through the console and the worker: G1 is issued, reissued (its first
 /// version superseded) and applies for English; G2 is issued; G3 is issued and revoked.
 pub async fn samples(app: &TestApp) -> Samples {
-    let today = dcert_web::now().taiwan_date().to_string();
+    let today = dcert_web::http::now().taiwan_date().to_string();
     let first = issue_for(app, G1).await;
     let registrar = app.staff("registrar").await;
     let r = registrar.post(&format!("/console/certificates/{first}/reissue"), &[("reason", "姓名變更")]).await;
@@ -56,12 +56,12 @@ pub async fn samples(app: &TestApp) -> Samples {
     let r =
         registrar.post(&format!("/console/graduates/{}/diploma", g1.id), &[("language", "en"), ("date", &today)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert_eq!(app.state.worker.issue_due(dcert_web::now(), 10, &|_| {}).await.unwrap().issued, 2);
+    assert_eq!(app.state.worker.issue_due(dcert_web::http::now(), 10, &|_| {}).await.unwrap().issued, 2);
     let g2_cert = issue_for(app, G2).await;
     let g3_cert = issue_for(app, G3).await;
     let r = registrar.post(&format!("/console/certificates/{g3_cert}/revoke"), &[("reason", "學位撤銷")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    app.state.worker.submit_to_registry(dcert_web::now().unix()).await.unwrap();
+    app.state.worker.submit_to_registry(dcert_web::http::now().unix()).await.unwrap();
     let latest_en = app.store.latest_certificate(g1.id, Language::En).await.unwrap().unwrap();
     Samples {
         current_zh: app.store.certificate_file(g2_cert).await.unwrap(),
@@ -225,7 +225,7 @@ async fn the_api_answers_success_warning_and_failure_for_current_superseded_revo
         assert_eq!(&outcome(&raw.json()), expected, "{name} as the raw body");
     }
     // The same report as `dcert verify --json`, bar the registry: the same checks in the same order.
-    let offline = verify::verify(&s.current_zh, &app.trust, &Offline, dcert_web::now(), &Limits::default());
+    let offline = verify::verify(&s.current_zh, &app.trust, &Offline, dcert_web::http::now(), &Limits::default());
     let online = site.api_raw(&s.current_zh, "application/octet-stream").await.json();
     let names = |v: &Value| -> Vec<String> {
         v["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
@@ -443,7 +443,7 @@ async fn the_status_api_answers_for_one_file_as_the_registry_records_it() {
     let s = samples(&app).await;
     let site = Site::start(&app, |_| {}).await;
     let status_of = |file: &[u8]| {
-        let report = verify::verify(file, &app.trust, &Offline, dcert_web::now(), &Limits::default());
+        let report = verify::verify(file, &app.trust, &Offline, dcert_web::http::now(), &Limits::default());
         let c = report.credential.unwrap();
         format!(
             "/api/v1/status?issuer=nkust&number={}&language={}&version={}&sha256={}",
@@ -470,7 +470,7 @@ async fn the_status_api_answers_for_one_file_as_the_registry_records_it() {
     let without_hash = &without_hash[..without_hash.find("&sha256=").unwrap()];
     assert_eq!(site.get(without_hash, "zh").await.status, StatusCode::BAD_REQUEST, "only holders of the file ask");
     // The address a credential's credentialStatus names answers the same.
-    let report = verify::verify(&s.revoked, &app.trust, &Offline, dcert_web::now(), &Limits::default());
+    let report = verify::verify(&s.revoked, &app.trust, &Offline, dcert_web::http::now(), &Limits::default());
     let c = report.credential.unwrap();
     let path = format!(
         "/api/v1/status/nkust/{}/{}/{}?sha256={}",
@@ -547,7 +547,7 @@ async fn the_menu_pages_answer_in_both_languages_and_the_faq_comes_from_the_guid
 /// The seal a certificate's QR code carries, made with the test university's key for the
 /// certificate in `file`.
 fn seal_of(app: &TestApp, file: &[u8]) -> (String, String) {
-    let report = verify::verify(file, &app.trust, &Offline, dcert_web::now(), &Limits::default());
+    let report = verify::verify(file, &app.trust, &Offline, dcert_web::http::now(), &Limits::default());
     let c = report.credential.unwrap();
     let d = c.degree.unwrap();
     let data = dcert_core::seal::SealData {

@@ -13,7 +13,7 @@ const G1: &str = "C110152301";
 const G3: &str = "C110152303";
 
 fn today() -> String {
-    dcert_web::now().taiwan_date().to_string()
+    dcert_web::http::now().taiwan_date().to_string()
 }
 
 /// Records the Chinese collection of `number` and runs the worker; returns the certificate id.
@@ -25,7 +25,7 @@ pub(crate) async fn issue_for(app: &TestApp, number: &str) -> i64 {
         .post(&format!("/console/graduates/{}/diploma", g.id), &[("language", "zh"), ("date", &today())])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    let round = app.state.worker.issue_due(dcert_web::now(), 100, &|_| {}).await.unwrap();
+    let round = app.state.worker.issue_due(dcert_web::http::now(), 100, &|_| {}).await.unwrap();
     assert_eq!(round.issued, 1);
     app.store.latest_certificate(g.id, Language::Zh).await.unwrap().unwrap().id
 }
@@ -99,13 +99,13 @@ async fn a_collection_is_issued_by_the_worker_and_the_graduate_downloads_the_exa
     assert_eq!(file.bytes, stored, "byte for byte");
     let disposition = file.headers.get("content-disposition").unwrap().to_str().unwrap();
     assert!(disposition.starts_with("attachment; filename=\"NKUST-113-2-C110152301-zh-v1.pdf\""), "{disposition}");
-    let report = verify::verify(&file.bytes, &app.trust, &Offline, dcert_web::now(), &Limits::default());
+    let report = verify::verify(&file.bytes, &app.trust, &Offline, dcert_web::http::now(), &Limits::default());
     assert_eq!(report.outcome, Outcome::Success, "{}", report.summary);
     // Another graduate cannot download it.
     let other = app.graduate_client(G3).await;
     assert_eq!(other.get(&format!("/portal/certificates/{id}")).await.status, StatusCode::NOT_FOUND);
     // The registry receives the issuance record.
-    app.state.worker.submit_to_registry(dcert_web::now().unix()).await.unwrap();
+    app.state.worker.submit_to_registry(dcert_web::http::now().unix()).await.unwrap();
     let sha = app.store.certificate(id).await.unwrap().unwrap().sha256;
     assert_eq!(app.ministry.registry_records(&sha).await.unwrap()[0].event, "issued");
 }
@@ -116,16 +116,16 @@ async fn an_unconfirmed_graduate_is_not_issued_until_confirming() {
     let g = app.graduate(G1).await;
     let registrar = app.staff("registrar").await;
     registrar.post(&format!("/console/graduates/{}/diploma", g.id), &[("language", "zh"), ("date", &today())]).await;
-    let round = app.state.worker.issue_due(dcert_web::now(), 100, &|_| {}).await.unwrap();
+    let round = app.state.worker.issue_due(dcert_web::http::now(), 100, &|_| {}).await.unwrap();
     assert_eq!(round.issued, 0);
-    let board = app.store.dashboard(dcert_web::now().taiwan_date()).await.unwrap();
+    let board = app.store.dashboard(dcert_web::http::now().taiwan_date()).await.unwrap();
     let jiangong = board.iter().find(|c| c.campus == "建工").unwrap();
     assert_eq!((jiangong.unconfirmed, jiangong.due), (2, 0), "waiting for the graduate, not for the office");
     app.store.confirm_graduate(g.id, 2).await.unwrap();
-    let board = app.store.dashboard(dcert_web::now().taiwan_date()).await.unwrap();
+    let board = app.store.dashboard(dcert_web::http::now().taiwan_date()).await.unwrap();
     let jiangong = board.iter().find(|c| c.campus == "建工").unwrap();
     assert_eq!((jiangong.unconfirmed, jiangong.due), (1, 1));
-    assert_eq!(app.state.worker.issue_due(dcert_web::now(), 100, &|_| {}).await.unwrap().issued, 1);
+    assert_eq!(app.state.worker.issue_due(dcert_web::http::now(), 100, &|_| {}).await.unwrap().issued, 1);
 }
 
 #[tokio::test]
@@ -135,8 +135,8 @@ async fn a_reissue_supersedes_the_first_version_and_a_revocation_reaches_the_reg
     let registrar = app.staff("registrar").await;
     let r = registrar.post(&format!("/console/certificates/{first}/reissue"), &[("reason", "姓名變更")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert_eq!(app.state.worker.issue_due(dcert_web::now(), 10, &|_| {}).await.unwrap().issued, 1);
-    app.state.worker.submit_to_registry(dcert_web::now().unix()).await.unwrap();
+    assert_eq!(app.state.worker.issue_due(dcert_web::http::now(), 10, &|_| {}).await.unwrap().issued, 1);
+    app.state.worker.submit_to_registry(dcert_web::http::now().unix()).await.unwrap();
     let g = app.graduate(G1).await;
     let certs = app.store.certificates_for_graduate(g.id).await.unwrap();
     let v1 = certs.iter().find(|c| c.version == 1).unwrap();
@@ -252,7 +252,7 @@ async fn call(c: &Client<'_>, method: &str, path: &str, fields: &[(&'static str,
 #[tokio::test]
 async fn every_console_route_is_denied_to_the_roles_that_may_not_use_it() {
     // The table must name every route the console has.
-    let source = include_str!("../../src/console.rs");
+    let source = include_str!("../../src/university/console/mod.rs");
     let declared: Vec<&str> = source
         .match_indices(".route(\"")
         .map(|(at, m)| {
@@ -375,6 +375,25 @@ async fn an_address_change_is_used_only_after_its_link_is_opened() {
 }
 
 #[tokio::test]
+async fn address_changes_are_limited_per_graduate_and_one_graduate_takes_nothing_from_another() {
+    let app = TestApp::new().await;
+    let first = app.graduate_client(G1).await;
+    for i in 0..5 {
+        let r = first.post("/portal/email", &[("term", "113-2"), ("address", &format!("a{i}@example.net"))]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "link {i}");
+    }
+    let r = first.post("/portal/email", &[("term", "113-2"), ("address", "a5@example.net")]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.text.contains("地址變更申請次數過多"), "it says what was limited: {}", r.text);
+    assert!(!r.text.contains("登入"), "not a sign-in message");
+    let waits: u64 = r.headers[axum::http::header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=180).contains(&waits), "{waits}");
+    let other = app.graduate_client(G3).await;
+    let r = other.post("/portal/email", &[("term", "113-2"), ("address", "other@example.net")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "another graduate is not held back");
+}
+
+#[tokio::test]
 async fn the_audit_log_is_for_the_admin_and_healthz_answers() {
     let app = TestApp::new().await;
     issue_for(&app, G1).await;
@@ -392,9 +411,11 @@ async fn the_logs_hold_no_personal_data() {
     issue_for(&app, G1).await;
     // A delivery that fails (no SMTP server on that port) logs too.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let config: dcert_web::mail::SmtpConfig = toml_like(port);
-    let mailer = dcert_web::mail::Mailer::new(&config).unwrap();
-    let round = dcert_web::mail::deliver_due(&app.store, &mailer, dcert_web::now().unix() + 10, 10).await.unwrap();
+    let config: dcert_web::university::mail::SmtpConfig = toml_like(port);
+    let mailer = dcert_web::university::mail::Mailer::new(&config).unwrap();
+    let round = dcert_web::university::mail::deliver_due(&app.store, &mailer, dcert_web::http::now().unix() + 10, 10)
+        .await
+        .unwrap();
     assert_eq!(round.retried, 2);
     let g = app.graduate_client(G1).await;
     g.post("/portal/correction", &[("term", "113-2"), ("message", "生日錯誤")]).await;
@@ -408,7 +429,7 @@ async fn the_logs_hold_no_personal_data() {
     }
 }
 
-fn toml_like(port: u16) -> dcert_web::mail::SmtpConfig {
+fn toml_like(port: u16) -> dcert_web::university::mail::SmtpConfig {
     serde_json::from_value(serde_json::json!({ "host": "127.0.0.1", "port": port, "from": "registrar@nkust.edu.tw" }))
         .unwrap()
 }

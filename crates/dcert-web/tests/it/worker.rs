@@ -11,7 +11,7 @@ async fn order_all(app: &TestApp) -> Vec<i64> {
     for n in ["C110152301", "C110152302", "C110152303"] {
         let g = app.graduate(n).await;
         app.store.confirm_graduate(g.id, 1).await.unwrap();
-        let day = dcert_web::now().taiwan_date();
+        let day = dcert_web::http::now().taiwan_date();
         let order = NewOrder {
             graduate_id: g.id,
             language: Language::Zh,
@@ -49,7 +49,7 @@ async fn two_workers_racing_over_the_same_orders_issue_each_file_once() {
     let app = TestApp::new().await;
     let graduates = order_all(&app).await;
     let (a, b) = (app.state.worker.clone(), app.state.worker.clone());
-    let now = dcert_web::now();
+    let now = dcert_web::http::now();
     let (ra, rb) = tokio::join!(
         tokio::spawn(async move { a.issue_due(now, 100, &|_| {}).await.unwrap() }),
         tokio::spawn(async move { b.issue_due(now, 100, &|_| {}).await.unwrap() }),
@@ -69,7 +69,7 @@ async fn a_worker_stopped_mid_batch_and_restarted_issues_the_rest_exactly_once()
     let tx = std::sync::Mutex::new(Some(tx));
     let task = tokio::spawn(async move {
         worker
-            .issue_due(dcert_web::now(), 100, &|round| {
+            .issue_due(dcert_web::http::now(), 100, &|round| {
                 if round.issued == 2
                     && let Some(tx) = tx.lock().unwrap().take()
                 {
@@ -84,7 +84,7 @@ async fn a_worker_stopped_mid_batch_and_restarted_issues_the_rest_exactly_once()
     let _ = task.await;
     let stored: usize = futures_len(&app, &graduates).await;
     assert!((2..6).contains(&stored), "stopped mid-batch: {stored} stored");
-    let round = app.state.worker.issue_due(dcert_web::now(), 100, &|_| {}).await.unwrap();
+    let round = app.state.worker.issue_due(dcert_web::http::now(), 100, &|_| {}).await.unwrap();
     assert_eq!(round.issued, 6 - stored);
     assert_one_file_per_language_and_version(&app, &graduates).await;
 }

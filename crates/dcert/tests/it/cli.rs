@@ -416,6 +416,14 @@ fn the_demo_issues_and_verifies_its_samples_and_reuses_its_keys() {
         serde_json::from_slice(&std::fs::read(w.path("d/demo-accounts.json")).unwrap()).unwrap();
     let before: serde_json::Value = serde_json::from_slice(&accounts).unwrap();
     assert_eq!(again["staff"], before["staff"], "accounts are reused");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| std::fs::metadata(w.path(p)).unwrap().permissions().mode() & 0o777;
+        for secret in ["d/demo-accounts.json", "d/university.db", "d/ministry.db", "d/keys/nkust/credential.key.pem"] {
+            assert_eq!(mode(secret), 0o600, "{secret} is its owner's only");
+        }
+    }
     let out = w.dcert(&["verify", "--state", "d/verifier.toml", "--trust", "d/trust.json", "d/samples/current-zh.pdf"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }

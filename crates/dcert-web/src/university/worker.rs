@@ -19,7 +19,8 @@ use dcert_store::{CertificateInfo, Graduate, IssuedFile, NewEmail, Order, Regist
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use crate::mail::{self, Mailer};
+use super::mail::{self, Mailer};
+use crate::http::AppError;
 
 /// What the worker needs to issue: the institution's keys and the fonts.
 #[derive(Clone, Debug)]
@@ -258,15 +259,15 @@ impl Worker {
         certificate: Certificate,
         template: Template,
         now: Timestamp,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<u8>, AppError> {
         let issuance = self.issuance.clone();
         tokio::task::spawn_blocking(move || {
             dcert_core::issue::issue(&certificate, &issuance.kit, &template, &issuance.fonts, now)
                 .map(|f| f.bytes)
-                .map_err(|e| e.to_string())
+                .map_err(|e| AppError::internal("rendering a template preview", e))
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| AppError::internal("rendering a template preview", e))?
     }
 
     /// Issues up to `limit` due certificates, `parallelism` at a time; `progress` is called after each.
@@ -449,7 +450,7 @@ impl Worker {
     /// Runs rounds every `every` until `stop` turns true.
     pub async fn run(self, every: std::time::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
-            if let Err(e) = self.tick(crate::now()).await {
+            if let Err(e) = self.tick(crate::http::now()).await {
                 tracing::error!(error = %e, "worker round failed");
             }
             tokio::select! {

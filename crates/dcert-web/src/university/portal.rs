@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::SET_COOKIE;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -13,10 +12,14 @@ use dcert_core::roster::is_plausible_email;
 use dcert_store::{Campus, CertificateInfo, CertificateStatus, Graduate, Order};
 use serde::Deserialize;
 
+use super::worker::Policy;
+use super::{AppState, GRADUATE, Signed};
 use crate::auth;
+use crate::http::{
+    AppError, Ctx, Limit, PageResult, SignIn, lang_href, now, page, pdf_download, redirect, redirect_with, urlencode,
+    with_status,
+};
 use crate::i18n::Texts;
-use crate::worker::Policy;
-use crate::{AppError, AppState, Ctx, PageResult, now, page, pdf_download, redirect};
 
 /// How long an address-confirmation link works.
 pub const EMAIL_LINK_SECONDS: i64 = 3 * 86_400;
@@ -56,9 +59,9 @@ impl Chrome {
         Chrome { t: ctx.t, csrf: ctx.csrf.clone(), path: ctx.path.clone(), area, user, school, role: None }
     }
 
-    /// Whether the console's menu shows the page of `action` (a name of [`crate::Action`]).
+    /// Whether the console's menu shows the page of `action` (a name of [`super::Action`]).
     pub fn can(&self, action: &str) -> bool {
-        use crate::console::Action::*;
+        use super::console::Action::*;
         let action = match action {
             "graduates" => ViewGraduates,
             "import" => Import,
@@ -70,26 +73,13 @@ impl Chrome {
             "audit" => ViewAudit,
             _ => ViewDashboard,
         };
-        self.role.is_some_and(|r| crate::allowed(r, action))
+        self.role.is_some_and(|r| super::allowed(r, action))
     }
 
     /// The href that switches to the other language and comes back here.
     pub fn lang_href(&self) -> String {
-        let other = if self.t.lang == crate::i18n::Lang::Zh { "en" } else { "zh" };
-        format!("/lang/{other}?back={}", urlencode(&self.path))
+        lang_href(self.t, &self.path)
     }
-}
-
-pub(crate) fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[derive(Template)]
@@ -151,34 +141,30 @@ pub(crate) struct LoginForm {
 async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm>) -> PageResult {
     ctx.check_csrf(&form.csrf)?;
     let number = form.username.trim().to_uppercase();
-    let at = now().unix();
-    if !state.limiter.allowed(&number, &ctx.ip, at) {
-        return Err(AppError::TooManyRequests);
-    }
-    let ok = state.graduate_auth.check(&number, &form.password).await?;
-    let has_record = ok && !state.store.graduate_terms(&number).await?.is_empty();
-    if !has_record {
-        state.limiter.failed(&number, &ctx.ip, at);
-        let t = ctx.t;
-        let mut r = page(LoginPage {
-            c: Chrome::new(&ctx, &state, "portal", None),
-            action: "/login",
-            title: t.s("portal.login.title"),
-            user_label: t.s("portal.login.student_number"),
-            error: Some(t.s("login.failed").into()),
-            username: form.username.trim().chars().take(40).collect(),
-        })?;
-        *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
-        return Ok(r);
-    }
-    state.limiter.succeeded(&number);
-    let cookies = ctx.start_session(&state, "graduate", &number).await?;
+    let check = async {
+        let ok = state.graduate_auth.check(&number, &form.password).await?;
+        Ok(ok && !state.store.graduate_terms(&number).await?.is_empty())
+    };
+    let device = match ctx.sign_in(&state, GRADUATE, &number, None, check).await? {
+        SignIn::Verified(device) => device,
+        SignIn::Refused(e) => return Err(e),
+        SignIn::Failed => {
+            let t = ctx.t;
+            let login = LoginPage {
+                c: Chrome::new(&ctx, &state, "portal", None),
+                action: "/login",
+                title: t.s("portal.login.title"),
+                user_label: t.s("portal.login.student_number"),
+                error: Some(t.s("login.failed").into()),
+                username: form.username.trim().chars().take(40).collect(),
+            };
+            return with_status(axum::http::StatusCode::UNAUTHORIZED, page(login));
+        }
+    };
+    let mut cookies = ctx.start_session(&state, GRADUATE, &number).await?;
+    cookies.push(device);
     state.store.audit(&ctx.audit(&number, "graduate", "login", format!("student:{number}"), String::new())).await?;
-    let mut r = redirect("/portal");
-    for c in cookies {
-        r.headers_mut().append(SET_COOKIE, c);
-    }
-    Ok(r)
+    Ok(redirect_with("/portal", cookies))
 }
 
 #[derive(Deserialize)]
@@ -188,10 +174,7 @@ pub(crate) struct CsrfForm {
 
 async fn logout(State(state): State<AppState>, ctx: Ctx, Form(form): Form<CsrfForm>) -> PageResult {
     ctx.check_csrf(&form.csrf)?;
-    let cookie = ctx.end_session(&state).await?;
-    let mut r = redirect("/");
-    r.headers_mut().append(SET_COOKIE, cookie);
-    Ok(r)
+    Ok(redirect_with("/", [ctx.end_session(&state).await?]))
 }
 
 /// One line of 基本資料.
@@ -412,16 +395,15 @@ async fn change_email(State(state): State<AppState>, ctx: Ctx, Form(form): Form<
     }
     let (_, g) = chosen(&state, &number, Some(&form.term)).await?;
     let at = now().unix();
-    // A few links per quarter hour: the school's mail server is not a way to mail anyone at will.
-    let key = format!("address-change:{number}");
-    if !state.limiter.allowed(&key, "-", at) {
-        return Err(AppError::TooManyRequests);
+    // A few links per quarter hour for each graduate: the school's mail server is not a way to
+    // mail anyone at will, and one graduate's links take nothing from another's.
+    if let Err(retry_after) = state.address_changes.take(&format!("graduate:{}", g.id), at as f64) {
+        return Err(AppError::TooMany { limit: Limit::AddressChange, retry_after });
     }
-    state.limiter.failed(&key, "-", at);
     let token = auth::random_token();
     state.store.start_email_change(g.id, address, &auth::token_hash(&token), at).await?;
     let link = format!("{}/email/confirm?token={token}", state.site.public_url.trim_end_matches('/'));
-    let email = crate::mail::address_confirmation_email(&state.site.school_zh, &state.site.school_en, address, &link);
+    let email = super::mail::address_confirmation_email(&state.site.school_zh, &state.site.school_en, address, &link);
     state.store.queue_emails(None, &[email], at).await?;
     let entry = ctx.audit(&number, "graduate", "request_address_change", format!("graduate:{}", g.id), String::new());
     state.store.audit(&entry).await?;
@@ -470,6 +452,6 @@ async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
         return Err(AppError::NotFound);
     }
     let bytes = state.store.certificate_file(id).await?;
-    let name = crate::mail::attachment_name(&cert.number, cert.language, cert.version);
+    let name = super::mail::attachment_name(&cert.number, cert.language, cert.version);
     Ok(pdf_download(&name, bytes).into_response())
 }

@@ -21,8 +21,8 @@ use hyper_util::rt::TokioIo;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, ServerName};
 
+use super::worker::{Registry, RegistryFuture, RegistryPayload};
 use crate::ministry::records::{INSTITUTION_HEADER, NONCE_HEADER, PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use crate::worker::{Registry, RegistryFuture, RegistryPayload};
 
 /// How long one request may take, connecting and reading the whole answer included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -263,7 +263,7 @@ impl HttpRegistry {
         let mut random = [0u8; 24];
         getrandom::fill(&mut random).map_err(|e| format!("no randomness for a nonce: {e}"))?;
         let nonce = <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&random);
-        let timestamp = crate::now();
+        let timestamp = crate::http::now();
         let signature = records::sign(
             &self.key,
             &RequestToSign {

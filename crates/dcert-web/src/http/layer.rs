@@ -1,0 +1,94 @@
+//! The middleware every site runs: who the client is, the visitor's CSRF token cookie, and the
+//! security headers.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::client::{Client, TrustedProxies};
+use super::cookie;
+use super::session::Site;
+use crate::auth;
+
+/// A site's cookie and proxy settings.
+#[derive(Clone, Debug, Default)]
+pub struct SiteLayer {
+    /// Send cookies only over HTTPS.
+    pub secure_cookies: bool,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub proxies: TrustedProxies,
+}
+
+impl SiteLayer {
+    /// The settings of a site at `public_url`: cookies are `Secure` when `secure_cookies` says
+    /// so, and by default whenever the address is `https://`.
+    pub fn new(public_url: &str, secure_cookies: Option<bool>, proxies: TrustedProxies) -> Self {
+        let https = public_url.trim().to_ascii_lowercase().starts_with("https://");
+        SiteLayer { secure_cookies: secure_cookies.unwrap_or(https), proxies }
+    }
+
+    /// `; Secure` or nothing, to end a `Set-Cookie` value with.
+    pub fn secure_attribute(&self) -> &'static str {
+        if self.secure_cookies { "; Secure" } else { "" }
+    }
+}
+
+/// The visitor's CSRF token, put in the request by [`site_layer`].
+#[derive(Clone, Debug)]
+pub(crate) struct CsrfToken(pub String);
+
+/// Puts the client and the visitor's CSRF token in the request; gives a new visitor the token's
+/// cookie with the page (never with an API's JSON), and adds the security headers.
+pub async fn site_layer<S: Site>(State(state): State<S>, mut request: Request, next: Next) -> Response {
+    let existing = cookie(request.headers(), "csrf").filter(|t| t.len() == 43);
+    let token = existing.clone().unwrap_or_else(auth::random_token);
+    request.extensions_mut().insert(CsrfToken(token.clone()));
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let layer = state.layer();
+    let client = Client(layer.proxies.client_group(peer, request.headers()));
+    request.extensions_mut().insert(client);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let is_json =
+        headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if existing.is_none() && !is_json {
+        let cookie = format!("csrf={token}; Path=/; HttpOnly; SameSite=Strict{}", layer.secure_attribute());
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            headers.append(SET_COOKIE, v);
+        }
+    }
+    security_headers(headers);
+    response
+}
+
+/// The headers every page of every site carries: a content security policy that allows only
+/// this site's own scripts, styles and forms, no framing, no MIME sniffing, no referrer abroad.
+pub fn security_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_secure_by_default_exactly_when_the_site_is_served_over_https() {
+        let proxies = TrustedProxies::default();
+        assert!(SiteLayer::new("https://dcert.nkust.edu.tw", None, proxies.clone()).secure_cookies);
+        assert!(SiteLayer::new("HTTPS://dcert.moe.gov.tw/", None, proxies.clone()).secure_cookies);
+        assert!(!SiteLayer::new("http://localhost:8080", None, proxies.clone()).secure_cookies);
+        assert!(!SiteLayer::new("https://dcert.nkust.edu.tw", Some(false), proxies.clone()).secure_cookies);
+        assert_eq!(SiteLayer::new("http://localhost", Some(true), proxies).secure_attribute(), "; Secure");
+    }
+}

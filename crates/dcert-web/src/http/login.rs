@@ -1,0 +1,268 @@
+//! The sign-in limits, written once for the portal and both consoles.
+//!
+//! Failed sign-ins are counted per account and per client (an IPv6 client by its /64, behind a
+//! trusted proxy the address the proxy saw). Past five failures for an account, or thirty from a
+//! client, in fifteen minutes, further attempts are refused with 429 until the window passes:
+//! **except from a known device**. A successful sign-in leaves a device cookie bound to the
+//! account (an HMAC under a key of this process); from that device, a correct password passes
+//! both limits, so nobody can lock the registrar out by typing wrong passwords at their account
+//! from elsewhere, or lock an office out from behind its own address. A device's own failures
+//! are counted too: after five, it is just another device for the rest of the window.
+//!
+//! Everything is kept in memory, bounded: a restart forgets failures and known devices alike
+//! (the window is short, and the password still decides).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use ring::hmac;
+
+/// Accounts, clients and devices remembered before the ones with no recent failure are forgotten.
+const MAX_KEYS: usize = 100_000;
+
+/// How long a device cookie is kept, in seconds (180 days).
+pub const DEVICE_SECONDS: i64 = 180 * 86_400;
+
+/// One sign-in attempt: who for, from where, with which device cookie.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    /// The session kind signed in to (`graduate`, `staff`, `ministry`): an account name is
+    /// counted per kind.
+    pub kind: &'a str,
+    /// The account as typed (compared without case).
+    pub account: &'a str,
+    /// The client, as [`super::client::TrustedProxies::client_group`] counts it.
+    pub client: &'a str,
+    /// The device cookie sent, if any.
+    pub device: Option<&'a str>,
+}
+
+/// Failed sign-ins in a sliding window, and the key that makes device cookies.
+pub struct LoginThrottle {
+    failures: Mutex<Failures>,
+    key: hmac::Key,
+    /// The window, in seconds.
+    pub window: i64,
+    /// Failures allowed per account in the window, from devices not known to it.
+    pub per_account: usize,
+    /// Failures allowed per client in the window, from devices not known to the account.
+    pub per_client: usize,
+    /// Failures allowed per known device in the window before it counts as unknown.
+    pub per_device: usize,
+}
+
+impl std::fmt::Debug for LoginThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginThrottle")
+            .field("window", &self.window)
+            .field("per_account", &self.per_account)
+            .field("per_client", &self.per_client)
+            .field("per_device", &self.per_device)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Failures {
+    accounts: HashMap<String, Vec<i64>>,
+    clients: HashMap<String, Vec<i64>>,
+    devices: HashMap<String, Vec<i64>>,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        let mut secret = [0u8; 32];
+        // The operating system's generator failing is not recoverable for a server that signs people in.
+        getrandom::fill(&mut secret).unwrap_or_else(|e| panic!("no randomness from the operating system: {e}"));
+        LoginThrottle {
+            failures: Mutex::default(),
+            key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
+            window: 15 * 60,
+            per_account: 5,
+            per_client: 30,
+            per_device: 5,
+        }
+    }
+}
+
+/// The failures of `key` still inside the window ending at `now`.
+fn recent<'m>(map: &'m mut HashMap<String, Vec<i64>>, key: &str, now: i64, window: i64) -> &'m mut Vec<i64> {
+    let times = map.entry(key.to_owned()).or_default();
+    times.retain(|t| *t > now - window);
+    times
+}
+
+/// The failures of `key` still inside the window ending at `now`, read without remembering `key`.
+fn within(map: &HashMap<String, Vec<i64>>, key: &str, now: i64, window: i64) -> Vec<i64> {
+    map.get(key).map(|times| times.iter().copied().filter(|t| *t > now - window).collect()).unwrap_or_default()
+}
+
+/// Seconds until the oldest of `limit` failures leaves the window: when one more attempt is allowed.
+fn wait(times: &[i64], limit: usize, now: i64, window: i64) -> Option<u64> {
+    if times.len() < limit {
+        return None;
+    }
+    let oldest_that_counts = times[times.len() - limit];
+    Some((oldest_that_counts + window - now).max(1) as u64)
+}
+
+impl LoginThrottle {
+    fn account_key(attempt: &Attempt<'_>) -> String {
+        format!("{}:{}", attempt.kind, attempt.account.to_lowercase())
+    }
+
+    /// The MAC binding a device nonce to an account.
+    fn device_mac(&self, attempt: &Attempt<'_>, nonce: &str) -> hmac::Tag {
+        let message = format!("dcert-device\0{}\0{}", Self::account_key(attempt), nonce);
+        hmac::sign(&self.key, message.as_bytes())
+    }
+
+    /// The device's nonce, when its cookie was made by this throttle for this very account.
+    fn known_device<'a>(&self, attempt: &Attempt<'a>) -> Option<&'a str> {
+        let (nonce, mac) = attempt.device?.split_once('.')?;
+        let mac = Base64UrlUnpadded::decode_vec(mac).ok()?;
+        let message = format!("dcert-device\0{}\0{}", Self::account_key(attempt), nonce);
+        hmac::verify(&self.key, message.as_bytes(), &mac).ok()?;
+        Some(nonce)
+    }
+
+    /// Whether `attempt` may be tried at `now`; `Err` holds the seconds to wait.
+    pub fn check(&self, attempt: &Attempt<'_>, now: i64) -> Result<(), u64> {
+        let f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (window, account) = (self.window, Self::account_key(attempt));
+        if let Some(nonce) = self.known_device(attempt)
+            && within(&f.devices, nonce, now, window).len() < self.per_device
+        {
+            return Ok(());
+        }
+        let account = wait(&within(&f.accounts, &account, now, window), self.per_account, now, window);
+        let client = wait(&within(&f.clients, attempt.client, now, window), self.per_client, now, window);
+        match account.max(client) {
+            Some(seconds) => Err(seconds),
+            None => Ok(()),
+        }
+    }
+
+    /// Notes a failed attempt: against the account, the client, and the device if it is known.
+    pub fn failed(&self, attempt: &Attempt<'_>, now: i64) {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let nonce = self.known_device(attempt);
+        let window = self.window;
+        let note = |map: &mut HashMap<String, Vec<i64>>, key: &str, keep: usize| {
+            if map.len() >= MAX_KEYS && !map.contains_key(key) {
+                map.retain(|_, times| times.iter().any(|t| *t > now - window));
+                if map.len() >= MAX_KEYS {
+                    // Still full (a flood of names or addresses): memory stays bounded.
+                    tracing::warn!(keys = map.len(), "the sign-in limits forgot every failure");
+                    map.clear();
+                }
+            }
+            let times = recent(map, key, now, window);
+            times.push(now);
+            // Only the newest failures that can decide anything are kept.
+            if times.len() > keep {
+                times.drain(..times.len() - keep);
+            }
+        };
+        note(&mut f.accounts, &Self::account_key(attempt), self.per_account);
+        note(&mut f.clients, attempt.client, self.per_client);
+        if let Some(nonce) = nonce {
+            note(&mut f.devices, nonce, self.per_device);
+        }
+    }
+
+    /// Notes a successful sign-in: the account's failures are cleared, and the returned value is
+    /// the device cookie that lets this device past the limits for this account from now on.
+    pub fn succeeded(&self, attempt: &Attempt<'_>) -> String {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        f.accounts.remove(&Self::account_key(attempt));
+        drop(f);
+        let nonce = match self.known_device(attempt) {
+            Some(nonce) => nonce.to_owned(),
+            None => {
+                let mut bytes = [0u8; 16];
+                getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("no randomness from the operating system: {e}"));
+                Base64UrlUnpadded::encode_string(&bytes)
+            }
+        };
+        let mac = self.device_mac(attempt, &nonce);
+        format!("{nonce}.{}", Base64UrlUnpadded::encode_string(mac.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt<'a>(account: &'a str, client: &'a str, device: Option<&'a str>) -> Attempt<'a> {
+        Attempt { kind: "staff", account, client, device }
+    }
+
+    #[test]
+    fn five_failures_hold_the_account_back_from_anywhere_until_the_window_passes() {
+        let t = LoginThrottle::default();
+        for _ in 0..5 {
+            assert_eq!(t.check(&attempt("registrar", "1.2.3.4", None), 100), Ok(()));
+            t.failed(&attempt("Registrar", "1.2.3.4", None), 100);
+        }
+        assert_eq!(t.check(&attempt("registrar", "5.6.7.8", None), 101), Err(899), "per account, whatever the client");
+        assert_eq!(t.check(&attempt("other", "1.2.3.4", None), 101), Ok(()));
+        assert_eq!(t.check(&attempt("registrar", "1.2.3.4", None), 100 + 15 * 60), Ok(()));
+    }
+
+    #[test]
+    fn a_known_device_passes_the_limits_an_attacker_imposed_on_its_account() {
+        let t = LoginThrottle::default();
+        let device = t.succeeded(&attempt("registrar", "10.0.0.5", None));
+        for i in 0..40 {
+            t.failed(&attempt("registrar", "203.0.113.9", None), 100 + i);
+        }
+        assert!(t.check(&attempt("registrar", "203.0.113.9", None), 200).is_err());
+        assert_eq!(t.check(&attempt("registrar", "203.0.113.9", Some(&device)), 200), Ok(()), "even from that client");
+        assert_eq!(t.check(&attempt("registrar", "10.0.0.5", Some(&device)), 200), Ok(()));
+        // The cookie is bound to its account and to this process's key.
+        assert!(t.check(&attempt("admin", "198.51.100.7", Some(&device)), 200).is_ok(), "admin has no failures");
+        for _ in 0..5 {
+            t.failed(&attempt("admin", "198.51.100.7", None), 200);
+        }
+        assert!(t.check(&attempt("admin", "198.51.100.7", Some(&device)), 201).is_err(), "not admin's device");
+        let other = LoginThrottle::default();
+        for _ in 0..5 {
+            other.failed(&attempt("registrar", "203.0.113.9", None), 100);
+        }
+        assert!(other.check(&attempt("registrar", "10.0.0.5", Some(&device)), 101).is_err());
+        assert!(t.check(&attempt("registrar", "1.1.1.1", Some("forged.AAAA")), 200).is_err());
+    }
+
+    #[test]
+    fn a_known_device_that_fails_five_times_is_just_another_device() {
+        let t = LoginThrottle::default();
+        let device = t.succeeded(&attempt("registrar", "10.0.0.5", None));
+        for _ in 0..5 {
+            t.failed(&attempt("registrar", "10.0.0.5", Some(&device)), 100);
+        }
+        assert!(t.check(&attempt("registrar", "10.0.0.5", Some(&device)), 101).is_err());
+    }
+
+    #[test]
+    fn thirty_failures_hold_back_one_client_and_no_other() {
+        let t = LoginThrottle::default();
+        for i in 0..30 {
+            t.failed(&attempt(&format!("s{i}"), "198.51.100.7", None), 100);
+        }
+        assert!(t.check(&attempt("fresh", "198.51.100.7", None), 101).is_err());
+        assert_eq!(t.check(&attempt("fresh", "198.51.100.8", None), 101), Ok(()));
+    }
+
+    #[test]
+    fn memory_stays_bounded_whatever_is_typed() {
+        let t = LoginThrottle::default();
+        for i in 0..(MAX_KEYS + 10) {
+            t.failed(&attempt(&format!("name{i}"), "1.2.3.4", None), 100);
+        }
+        let f = t.failures.lock().unwrap();
+        assert!(f.accounts.len() <= MAX_KEYS);
+        assert_eq!(f.clients["1.2.3.4"].len(), 30, "only the failures that can decide are kept");
+    }
+}

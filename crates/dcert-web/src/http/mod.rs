@@ -1,0 +1,224 @@
+//! The HTTP layer every site shares, written once: errors ([`AppError`]), who the client is
+//! ([`client`]), the CSRF cookie and security headers ([`layer`]), sessions and the sign-in flow
+//! ([`session`]) with its limits ([`login`]), per-key rate limits ([`limit`]), and what pages are
+//! made of (rendering, redirects, downloads, the language switch, the stylesheet and the rare
+//! characters' font).
+//!
+//! The university's sites ([`crate::university`]) and the Ministry's ([`crate::ministry`]) build
+//! on it; neither reaches into the other.
+
+pub mod client;
+mod error;
+pub mod layer;
+pub mod limit;
+pub mod login;
+pub mod session;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use dcert_core::time::Timestamp;
+use serde::Deserialize;
+
+pub use self::error::{AppError, Internal, Limit};
+pub use self::layer::{SiteLayer, site_layer};
+pub use self::session::{Actor, Ctx, SESSION_SECONDS, SessionCookie, SignIn, Site};
+use crate::i18n::{Lang, Texts};
+
+/// The largest body of an ordinary form (sign-in, templates, news, requests): file uploads have
+/// their own, larger limits on their own routes.
+pub const FORM_BODY_LIMIT: usize = 1 << 20;
+
+/// The result of a handler.
+pub type PageResult = Result<Response, AppError>;
+
+/// The time now.
+pub fn now() -> Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    Timestamp(secs)
+}
+
+/// A cookie's value.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name).then(|| v.to_owned())
+    })
+}
+
+/// Percent-encodes everything but unreserved characters and `/`, for a path or a query value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The language switch's address, coming back to `path`.
+pub fn lang_href(t: Texts, path: &str) -> String {
+    let other = match t.lang {
+        Lang::Zh => "en",
+        Lang::En => "zh",
+    };
+    format!("/lang/{other}?back={}", urlencode(path))
+}
+
+/// Chinese or English, as the page's language.
+pub fn pick<'a>(t: Texts, zh: &'a str, en: &'a str) -> &'a str {
+    match t.lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
+
+/// A 303 redirect (after a form, or to a login page).
+pub fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    r
+}
+
+/// A redirect that also sets `cookies` (after signing in or out).
+pub fn redirect_with(to: &str, cookies: impl IntoIterator<Item = HeaderValue>) -> Response {
+    let mut r = redirect(to);
+    for c in cookies {
+        r.headers_mut().append(SET_COOKIE, c);
+    }
+    r
+}
+
+/// Renders a page; a page with rare characters links the font that shows them.
+pub fn page(t: impl Template) -> PageResult {
+    let mut html = t.render()?;
+    let rare = rare_characters(&html);
+    if !rare.is_empty() {
+        let codes: Vec<String> = rare.iter().map(|c| format!("{:X}", u32::from(*c))).collect();
+        let link = format!("<link rel=\"stylesheet\" href=\"/static/rare.css?c={}\">\n</head>", codes.join("-"));
+        html = html.replacen("</head>", &link, 1);
+    }
+    let mut r = Html(html).into_response();
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// A page with another status than 200.
+pub fn with_status(status: StatusCode, result: PageResult) -> PageResult {
+    let mut r = result?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// A certificate file as a download: always an attachment, byte for byte.
+pub fn pdf_download(name: &str, bytes: Vec<u8>) -> Response {
+    let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// The routes every site serves the same way: the language switch, the stylesheet and the rare
+/// characters' font.
+pub fn common_routes<S: Site>() -> Router<S> {
+    Router::new()
+        .route("/lang/{code}", get(switch_language))
+        .route("/static/site.css", get(stylesheet))
+        .route("/static/rare.css", get(rare_characters_css))
+        .route("/static/rare.font", get(rare_characters_font::<S>))
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
+        include_str!("../../static/site.css"),
+    )
+        .into_response()
+}
+
+/// The rare characters of a page (CJK Extension B and beyond), which common fonts lack.
+fn rare_characters(html: &str) -> Vec<char> {
+    let mut chars: Vec<char> = html.chars().filter(|c| u32::from(*c) >= 0x20000).collect();
+    chars.sort_unstable();
+    chars.dedup();
+    chars.truncate(64);
+    chars
+}
+
+#[derive(Deserialize)]
+struct RareQuery {
+    c: String,
+}
+
+fn parse_rare(q: &str) -> Vec<char> {
+    let mut chars: Vec<char> = q
+        .split('-')
+        .filter_map(|h| u32::from_str_radix(h, 16).ok())
+        .filter(|u| *u >= 0x20000)
+        .filter_map(char::from_u32)
+        .take(64)
+        .collect();
+    chars.sort_unstable();
+    chars.dedup();
+    chars
+}
+
+/// The `@font-face` of a page's rare characters: the certificates' own fallback font, cut down
+/// to those characters, so that a name such as 王𪚥 shows on the page as it prints on the
+/// certificate (the whole fallback font is too large for browsers to load).
+async fn rare_characters_css(Query(q): Query<RareQuery>) -> Response {
+    let codes: Vec<String> = parse_rare(&q.c).iter().map(|c| format!("{:X}", u32::from(*c))).collect();
+    let css = format!(
+        "@font-face {{ font-family: \"dcert-rare\"; src: url(\"/static/rare.font?c={}\") format(\"truetype\"); }}\n",
+        codes.join("-")
+    );
+    ([(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=86400")], css).into_response()
+}
+
+/// The glyphs of a page's rare characters, cut from the certificates' fallback font.
+async fn rare_characters_font<S: Site>(State(state): State<S>, Query(q): Query<RareQuery>) -> Response {
+    let Some(fonts) = state.fonts() else { return StatusCode::NOT_FOUND.into_response() };
+    let chars = parse_rare(&q.c);
+    match tokio::task::spawn_blocking(move || fonts.web_subset(&chars)).await.ok().flatten() {
+        Some(bytes) => ([(CONTENT_TYPE, "font/ttf"), (CACHE_CONTROL, "public, max-age=86400")], bytes).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+/// Sets the language cookie and returns to the page (only a path on this site).
+async fn switch_language(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+    let lang = Lang::from_code(&code);
+    // Only a path on this site: "/" then path characters (no "//", backslash, space or control
+    // character, which browsers would strip or turn into another host).
+    let safe = |b: &str| {
+        b.starts_with('/')
+            && !b.starts_with("//")
+            && b.bytes().all(|c| c.is_ascii_alphanumeric() || b"/-_.~?=&%+".contains(&c))
+            && !b.contains("%2F%2F")
+    };
+    let back = q.back.filter(|b| safe(b)).unwrap_or("/".into());
+    let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    redirect_with(&back, HeaderValue::from_str(&cookie).ok())
+}

@@ -1,0 +1,390 @@
+//! Onboarding an institution and rotating its keys: request, preview, confirm.
+
+use super::*;
+
+// ----- onboarding and rotation: request → preview → confirm -----
+
+/// The request form: onboarding (`rotation` false) or a key rotation.
+#[derive(Template)]
+#[template(path = "ministry/console/institution_request.html")]
+pub(super) struct RequestPage {
+    c: Chrome,
+    rotation: bool,
+    configured: bool,
+    request: String,
+    valid_until: String,
+    errors: Vec<String>,
+    max_kib: usize,
+}
+
+/// What confirming a request will record.
+#[derive(Template)]
+#[template(path = "ministry/console/institution_preview.html")]
+pub(super) struct PreviewPage {
+    c: Chrome,
+    rotation: bool,
+    id: String,
+    name_zh: String,
+    name_en: String,
+    address: String,
+    accreditation: String,
+    credential_key: Option<String>,
+    signing_key: Option<String>,
+    window: String,
+    /// The request as compact JSON, sent again with the confirmation.
+    request: String,
+    valid_until: String,
+}
+
+/// The certificate issued, to hand to the institution.
+pub(super) struct IssuedView {
+    pem: String,
+    sha256: String,
+    download: String,
+    file_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "ministry/console/institution_done.html")]
+pub(super) struct DonePage {
+    c: Chrome,
+    rotation: bool,
+    id: String,
+    name: String,
+    credential_key: Option<String>,
+    certificate: Option<IssuedView>,
+    window: String,
+}
+
+/// A request form as posted: pasted text or an uploaded file, and the validity asked for.
+#[derive(Default, Deserialize)]
+pub(super) struct RequestForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    valid_until: String,
+}
+
+/// A request form, read from a multipart upload or an ordinary form. A request over
+/// [`MAX_REQUEST_BYTES`] is read no further (`request` is then longer than the limit).
+pub(super) async fn read_request_form(
+    state: &MinistryState,
+    t: Texts,
+    request: Request,
+) -> Result<RequestForm, AppError> {
+    let is_multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let unreadable = || AppError::BadRequest(t.s("moe.console.institutions.error.unreadable").to_owned());
+    if !is_multipart {
+        let Form(form) = Form::<RequestForm>::from_request(request, state).await.map_err(|_| unreadable())?;
+        return Ok(form);
+    }
+    let mut multipart = Multipart::from_request(request, state).await.map_err(|_| unreadable())?;
+    let mut form = RequestForm::default();
+    let mut file = Vec::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| unreadable())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let cap = if matches!(name.as_str(), "request" | "file") { MAX_REQUEST_BYTES + 1 } else { 1024 };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|_| unreadable())? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() >= cap {
+                bytes.truncate(cap);
+                break;
+            }
+        }
+        match name.as_str() {
+            "file" => file = bytes,
+            "request" => form.request = String::from_utf8_lossy(&bytes).into_owned(),
+            "csrf" => form.csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "valid_until" => form.valid_until = String::from_utf8_lossy(&bytes).into_owned(),
+            _ => {}
+        }
+    }
+    if !file.is_empty() {
+        // A file that is not UTF-8 is not JSON: the parser says so.
+        form.request = String::from_utf8(file).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    }
+    Ok(form)
+}
+
+pub(super) fn request_view(
+    state: &MinistryState,
+    ctx: &Ctx,
+    staff: &Staff,
+    rotation: bool,
+    form: RequestForm,
+    errors: Vec<String>,
+) -> PageResult {
+    let configured = state.registry_keys.is_some();
+    let status = match configured {
+        false => StatusCode::SERVICE_UNAVAILABLE,
+        true if !errors.is_empty() => StatusCode::UNPROCESSABLE_ENTITY,
+        true => StatusCode::OK,
+    };
+    // What was pasted comes back, unless it is too long to be a request.
+    let request = if form.request.len() > MAX_REQUEST_BYTES { String::new() } else { form.request };
+    let page_ = RequestPage {
+        c: ctx.chrome(Some(staff), "institutions"),
+        rotation,
+        configured,
+        request,
+        valid_until: form.valid_until,
+        errors,
+        max_kib: MAX_REQUEST_BYTES / 1024,
+    };
+    with_status(status, page(page_))
+}
+
+/// The request's bytes, or what is wrong with them.
+pub(super) fn request_bytes(t: Texts, form: &RequestForm) -> Result<Vec<u8>, String> {
+    if form.request.len() > MAX_REQUEST_BYTES {
+        return Err(registry_error(t, &RegistryError::TooLarge).unwrap_or_default());
+    }
+    let text = form.request.trim();
+    if text.is_empty() {
+        return Err(t.s("moe.console.institutions.error.empty").to_owned());
+    }
+    Ok(text.as_bytes().to_vec())
+}
+
+/// The request of a form, read with `parse`, and the end of validity asked for; or what is
+/// wrong with them, in the page's language.
+pub(super) fn parse_form<R>(
+    t: Texts,
+    form: &RequestForm,
+    parse: impl Fn(&[u8]) -> Result<R, RegistryError>,
+) -> Result<(R, Option<Timestamp>), String> {
+    let bytes = request_bytes(t, form)?;
+    // Parsing never touches the database, so its errors all have words.
+    let parsed = parse(&bytes).map_err(|e| registry_error(t, &e).unwrap_or_default())?;
+    let until = parse_valid_until(t, &form.valid_until)?;
+    Ok((parsed, until))
+}
+
+/// The validity window of keys recorded now, in words.
+pub(super) fn window_words(t: Texts, from: Timestamp, until: Timestamp) -> String {
+    format!("{} – {}", t.time(from.unix()), t.time(until.unix()))
+}
+
+pub(super) async fn onboard_page(State(state): State<MinistryState>, ctx: Ctx) -> PageResult {
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    request_view(&state, &ctx, &staff, false, RequestForm::default(), Vec::new())
+}
+
+/// Checks an onboarding request as confirming it would, and records nothing.
+pub(super) async fn onboard_preview(State(state): State<MinistryState>, ctx: Ctx, request: Request) -> PageResult {
+    let t = ctx.t;
+    let form = read_request_form(&state, t, request).await?;
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let Some(keys) = state.registry_keys.clone() else {
+        return request_view(&state, &ctx, &staff, false, form, Vec::new());
+    };
+    let (parsed, until) = match parse_form(t, &form, OnboardingRequest::parse) {
+        Ok(v) => v,
+        Err(error) => return request_view(&state, &ctx, &staff, false, form, vec![error]),
+    };
+    let (credential, signing) = match registry::check_onboarding(&state.store, &parsed).await {
+        Ok(keys) => keys,
+        Err(e) => {
+            let error = registry_error(t, &e)?;
+            return request_view(&state, &ctx, &staff, false, form, vec![error]);
+        }
+    };
+    let at = now();
+    let until = keys.validity_end(until, at);
+    let details = parsed.details();
+    page(PreviewPage {
+        c: ctx.chrome(Some(&staff), "institutions"),
+        rotation: false,
+        id: parsed.id.clone(),
+        accreditation: accreditation_words(t, &details.credential_types, &details.degree_levels),
+        name_zh: details.name_zh,
+        name_en: details.name_en,
+        address: details.address,
+        credential_key: Some(credential.to_multikey()),
+        signing_key: Some(registry::signing_key_fingerprint(&signing).to_string()),
+        window: window_words(t, at, until),
+        request: serde_json::to_string(&parsed).map_err(|e| AppError::internal("a request", e))?,
+        valid_until: form.valid_until,
+    })
+}
+
+/// The certificate issued for `id`, as the done page offers it.
+pub(super) fn issued_view(id: &str, cert: &ParsedCert) -> IssuedView {
+    let sha256 = Sha256Digest::of(&cert.der).to_string();
+    IssuedView {
+        pem: cert.to_pem(),
+        download: format!("/console/institutions/{}/certificate?sha256={sha256}", urlencode(id)),
+        file_name: format!("{id}.cert.pem"),
+        sha256,
+    }
+}
+
+pub(super) async fn onboard_confirm(
+    State(state): State<MinistryState>,
+    Extension(console): Extension<Console>,
+    ctx: Ctx,
+    Form(form): Form<RequestForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let t = ctx.t;
+    let Some(keys) = state.registry_keys.clone() else {
+        return request_view(&state, &ctx, &staff, false, form, Vec::new());
+    };
+    let (parsed, until) = match parse_form(t, &form, OnboardingRequest::parse) {
+        Ok(v) => v,
+        Err(error) => return request_view(&state, &ctx, &staff, false, form, vec![error]),
+    };
+    let _one_at_a_time = console.registry.lock().await;
+    let at = now();
+    let until = keys.validity_end(until, at);
+    let cert = match registry::onboard(&state.store, &keys.ca, &keys.root_cert, &parsed, at, until).await {
+        Ok(cert) => cert,
+        Err(e) => {
+            let error = registry_error(t, &e)?;
+            return request_view(&state, &ctx, &staff, false, form, vec![error]);
+        }
+    };
+    let issued = issued_view(&parsed.id, &cert);
+    let detail = format!("signing certificate {}, valid until {until}", &issued.sha256[..16]);
+    state
+        .store
+        .audit(&ctx.audit_by(&staff, "onboard_institution", format!("institution:{}", parsed.id), detail))
+        .await?;
+    page(DonePage {
+        c: ctx.chrome(Some(&staff), "institutions"),
+        rotation: false,
+        id: parsed.id.clone(),
+        name: pick(t, &parsed.name_zh, &parsed.name_en).to_owned(),
+        credential_key: Some(parsed.credential_key.clone()),
+        certificate: Some(issued),
+        window: window_words(t, at, until),
+    })
+}
+
+pub(super) async fn rotate_page(State(state): State<MinistryState>, ctx: Ctx) -> PageResult {
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    request_view(&state, &ctx, &staff, true, RequestForm::default(), Vec::new())
+}
+
+/// Checks a rotation request as confirming it would, and records nothing.
+pub(super) async fn rotate_preview(State(state): State<MinistryState>, ctx: Ctx, request: Request) -> PageResult {
+    let t = ctx.t;
+    let form = read_request_form(&state, t, request).await?;
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let Some(keys) = state.registry_keys.clone() else {
+        return request_view(&state, &ctx, &staff, true, form, Vec::new());
+    };
+    let (parsed, until) = match parse_form(t, &form, RotationRequest::parse) {
+        Ok(v) => v,
+        Err(error) => return request_view(&state, &ctx, &staff, true, form, vec![error]),
+    };
+    let (institution, proven) = match registry::check_rotation(&state.store, &parsed).await {
+        Ok(checked) => checked,
+        Err(e) => {
+            let error = registry_error(t, &e)?;
+            return request_view(&state, &ctx, &staff, true, form, vec![error]);
+        }
+    };
+    let at = now();
+    let until = keys.validity_end(until, at);
+    let a = &institution.accreditation;
+    page(PreviewPage {
+        c: ctx.chrome(Some(&staff), "institutions"),
+        rotation: true,
+        id: institution.id.clone(),
+        accreditation: accreditation_words(t, &a.credential_types, &a.degree_levels),
+        name_zh: institution.name_zh,
+        name_en: institution.name_en,
+        address: institution.address,
+        credential_key: proven.credential.map(|k| k.to_multikey()),
+        signing_key: proven.signing.map(|k| registry::signing_key_fingerprint(&k).to_string()),
+        window: window_words(t, at, until),
+        request: serde_json::to_string(&parsed).map_err(|e| AppError::internal("a request", e))?,
+        valid_until: form.valid_until,
+    })
+}
+
+pub(super) async fn rotate_confirm(
+    State(state): State<MinistryState>,
+    Extension(console): Extension<Console>,
+    ctx: Ctx,
+    Form(form): Form<RequestForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let t = ctx.t;
+    let Some(keys) = state.registry_keys.clone() else {
+        return request_view(&state, &ctx, &staff, true, form, Vec::new());
+    };
+    let (parsed, until) = match parse_form(t, &form, RotationRequest::parse) {
+        Ok(v) => v,
+        Err(error) => return request_view(&state, &ctx, &staff, true, form, vec![error]),
+    };
+    let _one_at_a_time = console.registry.lock().await;
+    let at = now();
+    let until = keys.validity_end(until, at);
+    let rotated = match registry::rotate_key(&state.store, &keys.ca, &keys.root_cert, &parsed, at, until).await {
+        Ok(r) => r,
+        Err(e) => {
+            let error = registry_error(t, &e)?;
+            return request_view(&state, &ctx, &staff, true, form, vec![error]);
+        }
+    };
+    let issued = rotated.certificate.as_ref().map(|c| issued_view(&parsed.id, c));
+    let detail = match (&rotated.credential_key, &issued) {
+        (Some(_), Some(c)) => format!("credential key and signing certificate {}", &c.sha256[..16]),
+        (Some(_), None) => "credential key".to_owned(),
+        (None, Some(c)) => format!("signing certificate {}", &c.sha256[..16]),
+        (None, None) => "nothing".to_owned(),
+    };
+    state.store.audit(&ctx.audit_by(&staff, "rotate_keys", format!("institution:{}", parsed.id), detail)).await?;
+    let institution = state.store.institution(&parsed.id).await?.ok_or(AppError::NotFound)?;
+    page(DonePage {
+        c: ctx.chrome(Some(&staff), "institutions"),
+        rotation: true,
+        id: parsed.id.clone(),
+        name: pick(t, &institution.name_zh, &institution.name_en).to_owned(),
+        credential_key: rotated.credential_key,
+        certificate: issued,
+        window: window_words(t, at, until),
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct CertificateQuery {
+    sha256: Option<String>,
+}
+
+/// A signing certificate of an institution as PEM, to hand to it (`dcert ministry install`).
+pub(super) async fn certificate_download(
+    State(state): State<MinistryState>,
+    ctx: Ctx,
+    Path(institution): Path<String>,
+    Query(q): Query<CertificateQuery>,
+) -> PageResult {
+    ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let sha256 = q.sha256.unwrap_or_default().to_ascii_lowercase();
+    let certificates = state.store.institution_certificates(&institution).await?;
+    let found = certificates.iter().find(|c| c.sha256 == sha256).ok_or(AppError::NotFound)?;
+    let pem = x509::der_to_pem("CERTIFICATE", &found.der);
+    let safe: String =
+        institution.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    let mut r = pem.into_response();
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-pem-file"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.cert.pem\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}

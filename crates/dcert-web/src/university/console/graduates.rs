@@ -1,0 +1,334 @@
+//! Graduates and their certificates: the list, one graduate, paper-diploma collections and applications, reissue, revocation, resend, download.
+
+use super::*;
+
+// ----- graduates -----
+
+#[derive(Template)]
+#[template(path = "console/graduates.html")]
+pub(super) struct GraduatesPage {
+    c: Chrome,
+    rows: Vec<GraduateSummary>,
+    campuses: Vec<(String, String)>,
+    campus: String,
+    term: String,
+    q: String,
+    today: String,
+    scoped: bool,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct GraduatesQuery {
+    campus: Option<String>,
+    term: Option<String>,
+    q: Option<String>,
+    recorded: Option<usize>,
+    unknown: Option<String>,
+}
+
+pub(super) fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q): Query<GraduatesQuery>) -> PageResult {
+    let staff = require(&ctx, &state.store, Action::ViewGraduates).await?;
+    let t = ctx.t;
+    let scoped = scope(&staff);
+    let campus = scoped.clone().or(non_empty(q.campus));
+    let filter = GraduateFilter {
+        campus: campus.clone(),
+        term: non_empty(q.term.clone()),
+        search: non_empty(q.q.clone()),
+        limit: 300,
+    };
+    let rows = state.store.list_graduates(&filter).await?;
+    let campuses = state
+        .store
+        .campuses()
+        .await?
+        .into_iter()
+        .filter(|c| scoped.as_ref().is_none_or(|s| *s == c.code))
+        .map(|c| (c.code, if t.lang == crate::i18n::Lang::Zh { c.name_zh } else { c.name_en }))
+        .collect();
+    let notice = q.recorded.map(|n| {
+        let mut s = t.f("console.collections.done", &[&n]);
+        if let Some(u) = non_empty(q.unknown) {
+            s.push(' ');
+            s.push_str(&t.f("console.collections.unknown", &[&u]));
+        }
+        s
+    });
+    page(GraduatesPage {
+        c: chrome(&ctx, &state, &staff),
+        rows,
+        campuses,
+        campus: campus.unwrap_or_default(),
+        term: q.term.unwrap_or_default(),
+        q: q.q.unwrap_or_default(),
+        today: today().to_string(),
+        scoped: scoped.is_some(),
+        notice,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/graduate.html")]
+pub(super) struct GraduatePage {
+    c: Chrome,
+    g: Graduate,
+    certificates: Vec<CertRow>,
+    waiting: Vec<OrderRow>,
+    failed_orders: Vec<String>,
+    today: String,
+    can_revoke: bool,
+    eligible: bool,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct DoneQuery {
+    done: Option<String>,
+}
+
+pub(super) async fn graduate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<DoneQuery>,
+) -> PageResult {
+    let staff = require(&ctx, &state.store, Action::ViewGraduates).await?;
+    let g = visible_graduate(&state.store, &staff, id).await?;
+    let t = ctx.t;
+    let certificates = state.store.certificates_for_graduate(g.id).await?;
+    let orders = state.store.orders_for_graduate(g.id).await?;
+    let failed_orders = orders.iter().filter(|o| o.is_open()).filter_map(|o| o.last_error.clone()).collect();
+    let policy = Policy::load(&state.store).await?;
+    let notice = match q.done.as_deref() {
+        Some("recorded") => Some(t.s("console.notice.recorded")),
+        Some("reissue") => Some(t.s("console.notice.reissue")),
+        Some("revoked") => Some(t.s("console.notice.revoked")),
+        Some("resent") => Some(t.s("console.notice.resent")),
+        _ => None,
+    };
+    page(GraduatePage {
+        c: chrome(&ctx, &state, &staff),
+        certificates: cert_rows(t, &certificates),
+        waiting: order_rows(t, &orders),
+        failed_orders,
+        today: today().to_string(),
+        can_revoke: allowed(staff.role, Action::Revoke),
+        eligible: policy.eligible(g.term()),
+        g,
+        notice,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct DiplomaForm {
+    csrf: String,
+    language: String,
+    date: String,
+}
+
+pub(super) fn parse_day(t: Texts, s: &str) -> Result<Date, AppError> {
+    let d: Date = s.trim().parse().map_err(|_| AppError::BadRequest(t.s("console.bad_date").into()))?;
+    if d > today() {
+        return Err(AppError::BadRequest(t.s("console.future_date").into()));
+    }
+    Ok(d)
+}
+
+/// Records a collection (Chinese) or application (English) for one graduate.
+pub(super) async fn order_diploma(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &Staff,
+    g: &Graduate,
+    language: Language,
+    day: Date,
+) -> Result<(), AppError> {
+    let t = ctx.t;
+    if !Policy::load(&state.store).await?.eligible(g.term()) {
+        return Err(AppError::BadRequest(t.s("console.not_eligible").into()));
+    }
+    let due = working_calendar(&state.store).await?.due_date(day);
+    let kind = if language == Language::Zh { OrderKind::Collection } else { OrderKind::Application };
+    let order = state
+        .store
+        .create_order(&NewOrder {
+            graduate_id: g.id,
+            language,
+            kind,
+            reason: "",
+            requested_on: day,
+            due_on: due,
+            actor: &staff.username,
+            at: now().unix(),
+        })
+        .await
+        .map_err(|e| match e {
+            dcert_store::StoreError::Conflict(_) => AppError::BadRequest(t.s("console.already_recorded").into()),
+            other => other.into(),
+        })?;
+    let detail = format!("{} {} on {day}, due {due}", kind.code(), language.code());
+    state.store.audit(&audit_of(ctx, staff, "record_diploma", format!("order:{}", order.id), detail)).await?;
+    Ok(())
+}
+
+pub(super) async fn record_diploma(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<DiplomaForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = require(&ctx, &state.store, Action::RecordDiploma).await?;
+    let g = visible_graduate(&state.store, &staff, id).await?;
+    let language = if form.language == "en" { Language::En } else { Language::Zh };
+    let day = parse_day(ctx.t, &form.date)?;
+    order_diploma(&state, &ctx, &staff, &g, language, day).await?;
+    Ok(redirect(&format!("/console/graduates/{id}?done=recorded")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct CollectionsForm {
+    csrf: String,
+    numbers: String,
+    date: String,
+}
+
+pub(super) async fn record_collections(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<CollectionsForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = require(&ctx, &state.store, Action::RecordDiploma).await?;
+    let day = parse_day(ctx.t, &form.date)?;
+    let numbers: Vec<String> = form
+        .numbers
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '，')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_uppercase())
+        .take(5000)
+        .collect();
+    let (found, mut unknown) = state.store.graduates_by_number(&numbers).await?;
+    let mut recorded = 0;
+    for g in &found {
+        if scope(&staff).is_some_and(|c| c != g.campus) {
+            unknown.push(g.record.student_number.clone());
+            continue;
+        }
+        match order_diploma(&state, &ctx, &staff, g, Language::Zh, day).await {
+            Ok(()) => recorded += 1,
+            Err(AppError::BadRequest(_)) => unknown.push(g.record.student_number.clone()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(redirect(&format!("/console/graduates?recorded={recorded}&unknown={}", urlencode(&unknown.join(" ")))))
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReasonForm {
+    csrf: String,
+    reason: String,
+}
+
+pub(super) fn reason(t: Texts, r: &str) -> Result<String, AppError> {
+    let r = r.trim();
+    if r.is_empty() || r.chars().count() > 500 {
+        return Err(AppError::BadRequest(t.s("console.reason_required").into()));
+    }
+    Ok(r.to_owned())
+}
+
+pub(super) async fn reissue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<ReasonForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = require(&ctx, &state.store, Action::Reissue).await?;
+    let why = reason(ctx.t, &form.reason)?;
+    let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
+    let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    if cert.status != dcert_store::CertificateStatus::Current {
+        return Err(AppError::BadRequest(ctx.t.s("console.reissue_not_current").into()));
+    }
+    let day = today();
+    let due = working_calendar(&state.store).await?.due_date(day);
+    let order = state
+        .store
+        .create_order(&NewOrder {
+            graduate_id: g.id,
+            language: cert.language,
+            kind: OrderKind::Reissue,
+            reason: &why,
+            requested_on: day,
+            due_on: due,
+            actor: &staff.username,
+            at: now().unix(),
+        })
+        .await
+        .map_err(|e| match e {
+            dcert_store::StoreError::Conflict(_) => AppError::BadRequest(ctx.t.s("console.reissue_waiting").into()),
+            other => other.into(),
+        })?;
+    let detail = format!("{} v{} -> v{}: {why}", cert.number, cert.version, order.version);
+    state.store.audit(&audit_of(&ctx, &staff, "reissue", format!("certificate:{id}"), detail)).await?;
+    Ok(redirect(&format!("/console/graduates/{}?done=reissue", g.id)))
+}
+
+pub(super) async fn revoke(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<ReasonForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = require(&ctx, &state.store, Action::Revoke).await?;
+    let why = reason(ctx.t, &form.reason)?;
+    let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
+    let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    let at = now().unix();
+    let payload = RegistryPayload::revoked(&state.site.institution_id, &cert, &why, at);
+    let payload = serde_json::to_string(&payload).map_err(|e| AppError::internal("a registry record", e))?;
+    state.store.revoke_certificate(id, &why, &payload, at).await.map_err(|e| match e {
+        dcert_store::StoreError::Conflict(_) => AppError::BadRequest(ctx.t.s("console.already_revoked").into()),
+        other => other.into(),
+    })?;
+    state.worker.submit_to_registry(at).await?;
+    let detail = format!("{} v{}: {why}", cert.number, cert.version);
+    state.store.audit(&audit_of(&ctx, &staff, "revoke", format!("certificate:{id}"), detail)).await?;
+    Ok(redirect(&format!("/console/graduates/{}?done=revoked", g.id)))
+}
+
+pub(super) async fn resend(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = require(&ctx, &state.store, Action::Resend).await?;
+    let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
+    let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    if cert.status != dcert_store::CertificateStatus::Current {
+        return Err(AppError::BadRequest(ctx.t.s("console.resend_not_current").into()));
+    }
+    let emails = state.worker.certificate_emails(&g, cert.language, cert.version, &cert.number);
+    state.store.queue_emails(Some(cert.id), &emails, now().unix()).await?;
+    state.store.audit(&audit_of(&ctx, &staff, "resend", format!("certificate:{id}"), String::new())).await?;
+    Ok(redirect(&format!("/console/graduates/{}?done=resent", g.id)))
+}
+
+pub(super) async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let staff = require(&ctx, &state.store, Action::ViewGraduates).await?;
+    let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
+    visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    let bytes = state.store.certificate_file(id).await?;
+    Ok(pdf_download(&crate::university::mail::attachment_name(&cert.number, cert.language, cert.version), bytes)
+        .into_response())
+}

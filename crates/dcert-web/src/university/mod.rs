@@ -1,0 +1,184 @@
+//! The university's site: the departure portal for graduates (畢業生離校作業) and the registrar
+//! console (教務處註冊組 and the campus offices), with the issuance worker, email delivery and the
+//! client of the Ministry's records API that run beside it.
+
+pub mod console;
+pub mod mail;
+mod portal;
+pub mod registry_client;
+pub mod worker;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use dcert_core::pdf::FontBook;
+use dcert_store::{Staff, Store};
+use serde::Deserialize;
+
+pub use self::console::{Action, allowed, roster_rows};
+use self::worker::Worker;
+use crate::auth;
+use crate::http::client::TrustedProxies;
+use crate::http::limit::RateLimiter;
+use crate::http::login::LoginThrottle;
+use crate::http::{AppError, Ctx, FORM_BODY_LIMIT, SessionCookie, Site, SiteLayer, common_routes, site_layer};
+
+/// The session kind of a signed-in graduate.
+pub const GRADUATE: &str = "graduate";
+/// The session kind of a signed-in member of the university's staff.
+pub const STAFF: &str = "staff";
+
+/// The institution and site settings the pages need.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// The institution's id in the trust list, e.g. `nkust`.
+    pub institution_id: String,
+    /// 國立高雄科技大學.
+    pub school_zh: String,
+    /// National Kaohsiung University of Science and Technology.
+    pub school_en: String,
+    /// The domain of the school addresses (信箱1), e.g. `nkust.edu.tw`.
+    pub email_domain: String,
+    /// The university site's public address, for links in emails, e.g. `https://dcert.nkust.edu.tw`.
+    pub public_url: String,
+    /// The Ministry's verification site, named in emails and pages.
+    pub verify_site: String,
+    /// The school's main telephone number, shown on the contact page.
+    #[serde(default = "default_phone")]
+    pub phone: String,
+    /// Send cookies only over HTTPS; by default, whenever `public_url` is `https://`.
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
+    /// The reverse proxies in front of this site whose `X-Forwarded-For` is believed (addresses
+    /// or CIDR blocks); none by default.
+    #[serde(default)]
+    pub trusted_proxies: TrustedProxies,
+    /// The largest upload accepted (CSV imports, templates), in bytes.
+    #[serde(default = "default_upload")]
+    pub max_upload_bytes: usize,
+}
+
+fn default_phone() -> String {
+    "(07)601-1000".into()
+}
+
+fn default_upload() -> usize {
+    10 << 20
+}
+
+/// Address-confirmation links one graduate may ask for per quarter hour.
+pub const ADDRESS_CHANGES_PER_QUARTER_HOUR: u32 = 5;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The university's database.
+    pub store: Store,
+    /// The settings.
+    pub site: Arc<SiteConfig>,
+    /// Cookies and trusted proxies, from the settings.
+    pub layer: Arc<SiteLayer>,
+    /// The sign-in limits of the portal and the console.
+    pub throttle: Arc<LoginThrottle>,
+    /// Address-confirmation links per graduate (the school's mail server is not a way to mail
+    /// anyone at will).
+    pub address_changes: Arc<RateLimiter>,
+    /// How graduates sign in.
+    pub graduate_auth: Arc<dyn auth::GraduateAuth>,
+    /// The worker, for "issue now", resends and template previews.
+    pub worker: Worker,
+}
+
+impl AppState {
+    /// The state of a site with `site`'s settings, graduates signing in with their passwords in
+    /// `store`.
+    pub fn new(store: Store, site: SiteConfig, worker: Worker) -> Self {
+        let layer = SiteLayer::new(&site.public_url, site.secure_cookies, site.trusted_proxies.clone());
+        AppState {
+            graduate_auth: Arc::new(auth::StorePasswords { store: store.clone() }),
+            store,
+            site: Arc::new(site),
+            layer: Arc::new(layer),
+            throttle: Arc::new(LoginThrottle::default()),
+            address_changes: Arc::new(RateLimiter::new(ADDRESS_CHANGES_PER_QUARTER_HOUR, 15 * 60)),
+            worker,
+        }
+    }
+}
+
+impl Site for AppState {
+    const SESSION: SessionCookie =
+        SessionCookie { name: "session", path: "/", device: "device", kinds: &[GRADUATE, STAFF] };
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn layer(&self) -> &SiteLayer {
+        &self.layer
+    }
+
+    fn throttle(&self) -> &LoginThrottle {
+        &self.throttle
+    }
+
+    fn fonts(&self) -> Option<Arc<FontBook>> {
+        Some(self.worker.issuance.fonts.clone())
+    }
+}
+
+/// Who is signed in to the university's site.
+pub(crate) trait Signed {
+    /// The signed-in graduate's student number, or a redirect to the login page.
+    fn graduate(&self) -> Result<String, AppError>;
+    /// The signed-in member of staff, or a redirect to the console's login page.
+    async fn staff(&self, store: &Store) -> Result<Staff, AppError>;
+}
+
+impl Signed for Ctx {
+    fn graduate(&self) -> Result<String, AppError> {
+        self.subject(GRADUATE).map(str::to_owned).ok_or_else(|| AppError::Redirect("/login".into()))
+    }
+
+    async fn staff(&self, store: &Store) -> Result<Staff, AppError> {
+        let staff = match self.subject(STAFF).and_then(|s| s.parse::<i64>().ok()) {
+            Some(id) => store.staff_by_id(id).await?,
+            None => None,
+        };
+        staff.ok_or_else(|| AppError::Redirect("/console/login".into()))
+    }
+}
+
+/// The university's site: the portal, the console and `/healthz`.
+pub fn university_router(state: AppState) -> Router {
+    let limit = state.site.max_upload_bytes;
+    Router::new()
+        .merge(portal::routes())
+        .nest("/console", console::routes(limit))
+        .merge(common_routes())
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), site_layer::<AppState>))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.setting("healthz").await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
