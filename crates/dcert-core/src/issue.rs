@@ -13,6 +13,16 @@ use crate::pdf::{FontBook, Template};
 use crate::seal::{self, SealData};
 use crate::time::Timestamp;
 
+/// What an issuer renders and signs files with: its kit and the fonts, shared by the threads that
+/// issue.
+#[derive(Clone, Debug)]
+pub struct Issuance {
+    /// The keys, certificate and names of the institution.
+    pub kit: IssuerKit,
+    /// The fonts.
+    pub fonts: std::sync::Arc<FontBook>,
+}
+
 /// Everything an institution needs to issue certificate files.
 #[derive(Clone, Debug)]
 pub struct IssuerKit {

@@ -25,13 +25,124 @@
 
 use base64ct::Encoding as _;
 
+use serde::{Deserialize, Serialize};
+
 use crate::digest::Sha256Digest;
 use crate::keys::CredentialKey;
+use crate::model::{CredentialType, Language};
 use crate::time::Timestamp;
 use crate::trust::TrustList;
 
 /// The first line of the signed text: the scheme and its version.
 pub const SCHEME: &str = "dcert-records-v1";
+
+/// The API's path, as signed.
+pub const PATH: &str = "/api/v1/records";
+
+/// The header naming the signing institution.
+pub const INSTITUTION_HEADER: &str = "dcert-institution";
+
+/// The header carrying the request's time, Unix seconds.
+pub const TIMESTAMP_HEADER: &str = "dcert-timestamp";
+
+/// The header carrying the request's nonce.
+pub const NONCE_HEADER: &str = "dcert-nonce";
+
+/// The header carrying the signature, base64url without padding.
+pub const SIGNATURE_HEADER: &str = "dcert-signature";
+
+/// The largest body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What an institution tells the registry happened to one of its files. (That a file was
+/// superseded is the registry's own conclusion from a reissue, never something sent.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordEvent {
+    /// The file was issued (version 1, or a reissue naming its previous version).
+    Issued,
+    /// The certificate was revoked, every version of it in that language.
+    Revoked,
+}
+
+impl RecordEvent {
+    /// The event as the wire format and the registry spell it.
+    pub fn code(self) -> &'static str {
+        match self {
+            RecordEvent::Issued => "issued",
+            RecordEvent::Revoked => "revoked",
+        }
+    }
+}
+
+/// The body of a request to the records API: one record, in JSON (format 1). Unknown fields
+/// are refused, not ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordPayload {
+    /// The institution's id in the trust list: the one that signs the request.
+    pub institution: String,
+    /// What happened.
+    pub event: RecordEvent,
+    /// SHA-256 of the file, 64 lowercase hexadecimal digits.
+    pub sha256: String,
+    /// The certificate number.
+    pub number: String,
+    /// The language of the file.
+    pub language: Language,
+    /// The version, from 1.
+    pub version: u32,
+    /// SHA-256 of the previous version's file (its record becomes superseded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_sha256: Option<String>,
+    /// The kind of credential.
+    pub credential_type: CredentialType,
+    /// The reason of a revocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When it happened at the institution, Unix seconds (the registry dates its record with
+    /// its own time of receipt).
+    pub at: i64,
+}
+
+/// Why a body is not a [`RecordPayload`].
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    /// Not JSON, a field missing, unknown or of the wrong type.
+    #[error("the body is not a registry record: {0}")]
+    Malformed(String),
+    /// An event other than `issued` or `revoked`.
+    #[error("the event {0:?} is neither issued nor revoked")]
+    UnknownEvent(String),
+}
+
+impl RecordPayload {
+    /// Reads a request's body.
+    pub fn parse(body: &[u8]) -> Result<RecordPayload, PayloadError> {
+        match serde_json::from_slice(body) {
+            Ok(payload) => Ok(payload),
+            Err(e) => {
+                // Say which event was not understood, when that is what failed.
+                #[derive(Deserialize)]
+                struct EventOnly {
+                    event: String,
+                }
+                match serde_json::from_slice::<EventOnly>(body) {
+                    Ok(EventOnly { event }) if event != "issued" && event != "revoked" => {
+                        Err(PayloadError::UnknownEvent(event))
+                    }
+                    _ => Err(PayloadError::Malformed(e.to_string())),
+                }
+            }
+        }
+    }
+
+    /// The body of a request: the payload's JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Plain strings, numbers and enums: serialising cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
 
 /// How far a request's time may be from the verifier's clock, either way, in seconds.
 pub const MAX_SKEW_SECONDS: i64 = 300;
@@ -244,6 +355,32 @@ fn parse_signature(text: &str) -> Result<[u8; 64], RequestError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_payload_round_trips_and_refuses_unknown_fields_and_events() {
+        let payload = RecordPayload {
+            institution: "nkust".into(),
+            event: RecordEvent::Issued,
+            sha256: "ab".repeat(32),
+            number: "NKUST-113-2-C110152301".into(),
+            language: Language::Zh,
+            version: 1,
+            previous_sha256: None,
+            credential_type: CredentialType::Degree,
+            reason: None,
+            at: 1_750_000_000,
+        };
+        let json = payload.to_json();
+        assert!(String::from_utf8_lossy(&json).contains("\"credentialType\":\"degree\""));
+        assert_eq!(RecordPayload::parse(&json).unwrap(), payload);
+        let extra = String::from_utf8(json.clone()).unwrap().replacen('{', "{\"note\":1,", 1);
+        assert!(matches!(RecordPayload::parse(extra.as_bytes()), Err(PayloadError::Malformed(_))));
+        let superseded = String::from_utf8(json).unwrap().replace("\"issued\"", "\"superseded\"");
+        assert!(
+            matches!(RecordPayload::parse(superseded.as_bytes()), Err(PayloadError::UnknownEvent(e)) if e == "superseded")
+        );
+        assert!(matches!(RecordPayload::parse(b"not json"), Err(PayloadError::Malformed(_))));
+    }
+
     use super::*;
     use crate::keys::EcKey;
     use crate::model::{CredentialType, DegreeLevel};

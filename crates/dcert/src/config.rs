@@ -168,8 +168,7 @@ pub fn load(path: &Path) -> Result<Config> {
         _ => {}
     }
     if let Some(url) = &config.registry.url {
-        dcert_web::university::registry_client::check_address(url)
-            .map_err(anyhow::Error::msg)
+        dcert_web::http::outbound::check_address(url)
             .with_context(|| format!("in {}: [registry] url", path.display()))?;
     }
     if config.server.ministry_listen.is_some() && config.registry.database_url.is_none() {

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use dcert_core::calendar::Calendar;
+use dcert_core::issue::Issuance;
 use dcert_core::model::{CredentialType, DegreeLevel, Language, RecordFile};
 use dcert_core::pdf::{Limits, Template};
 use dcert_core::status::MemoryRegistry;
@@ -25,7 +26,7 @@ use dcert_store::{Graduate, NewOrder, OrderKind, Role, Store};
 use dcert_web::ministry::{MinistryConfig, ministry_router};
 use dcert_web::university::SiteConfig;
 use dcert_web::university::registry_client::HttpRegistry;
-use dcert_web::university::worker::{Issuance, RegistryPayload, Worker};
+use dcert_web::university::worker::{Worker, revocation_record};
 use serde::{Deserialize, Serialize};
 
 use crate::fonts;
@@ -568,9 +569,9 @@ async fn seed(store: &Store, worker: &Worker, site: &SiteConfig, now: Timestamp)
     let revoked = &graduates[45];
     let cert =
         store.latest_certificate(revoked.id, Language::Zh).await?.context("the revoked graduate has no certificate")?;
-    let payload = RegistryPayload::revoked(&site.institution_id, &cert, "學位撤銷 degree rescinded", now.unix());
+    let payload = revocation_record(&site.institution_id, &cert, "學位撤銷 degree rescinded", now.unix());
     store
-        .revoke_certificate(cert.id, "學位撤銷 degree rescinded", &serde_json::to_string(&payload)?, now.unix())
+        .revoke_certificate(cert.id, "學位撤銷 degree rescinded", &String::from_utf8(payload.to_json())?, now.unix())
         .await?;
     worker.submit_to_registry(now.unix()).await?;
     let _ = first;
@@ -690,7 +691,7 @@ pub async fn registry_status(ministry: &Store, now: Timestamp) -> Result<MemoryR
         after = *last;
         records.extend(page.into_iter().map(|(_, r)| r));
     }
-    dcert_web::ministry::registry_status(&records, now).map_err(anyhow::Error::msg)
+    Ok(dcert_web::ministry::registry_status(&records, now)?)
 }
 
 fn print_summary(

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
 use dcert_core::status::{StatusAnswer, StatusQuery, StatusSource};
-use dcert_web::university::registry_client::http_request;
+use dcert_web::http::outbound::{OutboundError, http_request};
 
 /// The Ministry's site, reached over HTTP from a synchronous verification.
 pub struct Registry {
@@ -42,7 +42,7 @@ impl Registry {
         &self.base
     }
 
-    fn get(&self, path: &str) -> Result<(StatusCode, Bytes), String> {
+    fn get(&self, path: &str) -> Result<(StatusCode, Bytes), OutboundError> {
         let url = format!("{}{path}", self.base);
         let (status, _, body) =
             self.runtime.block_on(http_request(Method::GET, &url, HeaderMap::new(), Bytes::new()))?;
@@ -51,10 +51,7 @@ impl Registry {
 
     /// The signed trust list the registry publishes now (not yet verified).
     pub fn trust_list(&self) -> Result<Vec<u8>> {
-        let (status, body) = self
-            .get("/trust.json")
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("cannot reach {}", self.base))?;
+        let (status, body) = self.get("/trust.json").with_context(|| format!("cannot reach {}", self.base))?;
         if status != StatusCode::OK {
             bail!("{}/trust.json answered {status}", self.base);
         }

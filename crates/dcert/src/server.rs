@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use dcert_core::calendar;
+use dcert_core::issue::Issuance;
 use dcert_store::{Campus, Store};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
 use dcert_web::serve::ConnectionLimits;
 use dcert_web::university::mail::{Mailer, SmtpConfig};
 use dcert_web::university::registry_client::HttpRegistry;
-use dcert_web::university::worker::{Issuance, Registry, StoreRegistry, Worker};
+use dcert_web::university::worker::{Registry, StoreRegistry, Worker};
 use dcert_web::university::{AppState, SiteConfig, university_router};
 use serde::Deserialize;
 
@@ -130,7 +131,7 @@ pub struct Services {
 /// the first start.
 pub async fn ministry_state(store: Store, trust_list: Vec<u8>, config: MinistryConfig) -> Result<MinistryState> {
     dcert_web::ministry::prepare(&store).await.context("cannot prepare the Ministry's database")?;
-    MinistryState::new(store, trust_list, config).map_err(anyhow::Error::msg)
+    Ok(MinistryState::new(store, trust_list, config)?)
 }
 
 /// Serves `router` on `listener` within `limits` until `stop` changes.

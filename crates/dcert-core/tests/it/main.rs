@@ -1,5 +1,6 @@
 //! Integration tests of dcert-core: one binary, one module per concern.
 
+mod architecture;
 mod cms_encodings;
 mod pdf;
 mod robustness;

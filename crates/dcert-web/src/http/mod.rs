@@ -12,6 +12,7 @@ mod error;
 pub mod layer;
 pub mod limit;
 pub mod login;
+pub mod outbound;
 pub mod session;
 
 use askama::Template;

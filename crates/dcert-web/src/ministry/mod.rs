@@ -115,6 +115,17 @@ impl MinistryConfig {
     }
 }
 
+/// Why the Ministry's site cannot start with what it was given.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    /// The configured trust list does not verify.
+    #[error("the trust list does not verify: {0}")]
+    TrustList(#[from] dcert_core::trust::TrustListError),
+    /// The status signer's key is not the one the trust list names.
+    #[error("the status signer's key is not the one the trust list names")]
+    WrongStatusSigner,
+}
+
 /// The key the site signs status answers with, and the registry's address the proofs name.
 #[derive(Debug)]
 pub struct StatusSigner {
@@ -147,7 +158,7 @@ pub struct MinistryState {
     pub stats: StatsSink,
     /// The Ministry's own issuer kit and fonts, for teacher certificates (電子教師證書); without
     /// it the console says they are not configured.
-    pub issuance: Option<Arc<crate::university::worker::Issuance>>,
+    pub issuance: Option<Arc<dcert_core::issue::Issuance>>,
     /// The Ministry root's private keys, to onboard institutions and publish the trust list
     /// from the console; without them the console lists the registry but changes nothing that
     /// needs them.
@@ -192,11 +203,9 @@ impl MinistryState {
     ///
     /// The list's root is the one this site pins: the Ministry configures its own list (and
     /// every later list it serves must chain to the same root).
-    pub fn new(store: Store, trust_list: Vec<u8>, config: MinistryConfig) -> Result<Self, String> {
-        let unpinned =
-            TrustList::verify(&trust_list, None).map_err(|e| format!("the trust list does not verify: {e}"))?;
-        let list = TrustList::verify(&trust_list, Some(unpinned.root.fingerprint()))
-            .map_err(|e| format!("the trust list does not verify: {e}"))?;
+    pub fn new(store: Store, trust_list: Vec<u8>, config: MinistryConfig) -> Result<Self, SiteError> {
+        let unpinned = TrustList::verify(&trust_list, None)?;
+        let list = TrustList::verify(&trust_list, Some(unpinned.root.fingerprint()))?;
         let limiter = RateLimiter::new(config.verifications_per_minute, 60);
         let store_for_stats = store.clone();
         let layer = SiteLayer::new(&config.public_url, config.secure_cookies, config.trusted_proxies.clone());
@@ -221,11 +230,11 @@ impl MinistryState {
 
     /// The same state, signing status answers with the status signer's `key`, which must be the
     /// key of the status signer the served trust list names.
-    pub fn with_status_signer(mut self, key: EcKey) -> Result<Self, String> {
+    pub fn with_status_signer(mut self, key: EcKey) -> Result<Self, SiteError> {
         let trust = self.trust();
         let named = trust.list.status_signer.as_ref().map(|c| &c.key);
         if named != Some(&key.public()) {
-            return Err("the status signer's key is not the one the trust list names".into());
+            return Err(SiteError::WrongStatusSigner);
         }
         let registry_url = trust.list.content.registry.clone();
         self.status_signer = Some(Arc::new(StatusSigner { key, registry_url }));
@@ -233,7 +242,7 @@ impl MinistryState {
     }
 
     /// The same state, issuing teacher certificates with the Ministry's `issuance`.
-    pub fn with_issuance(mut self, issuance: crate::university::worker::Issuance) -> Self {
+    pub fn with_issuance(mut self, issuance: dcert_core::issue::Issuance) -> Self {
         self.fonts = Some(issuance.fonts.clone());
         self.issuance = Some(Arc::new(issuance));
         self
@@ -288,8 +297,11 @@ pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
             .merge(site::routes(body_limit))
             .merge(api::routes(body_limit))
             // A record is a few hundred bytes: the body is refused past
-            // records::MAX_BODY_BYTES before it is read whole.
-            .route("/api/v1/records", post(records::submit).layer(DefaultBodyLimit::max(records::MAX_BODY_BYTES)))
+            // dcert_core::records::MAX_BODY_BYTES before it is read whole.
+            .route(
+                "/api/v1/records",
+                post(records::submit).layer(DefaultBodyLimit::max(dcert_core::records::MAX_BODY_BYTES)),
+            )
             .route("/trust.json", get(trust_list));
     }
     if part != Part::Public {

@@ -2,7 +2,7 @@
 //!
 //! An institution submits, per issued file, its SHA-256, certificate number, language, version,
 //! the previous version's hash and the credential type, and status changes (revocations with a
-//! reason), as one JSON [`RegistryPayload`] per request, signed with one of its credential keys
+//! reason), as one JSON [`RecordPayload`] per request, signed with one of its credential keys
 //! ([`dcert_core::records`], scheme `dcert-records-v1`). The headers:
 //!
 //! - `Dcert-Institution`: the institution's id in the trust list;
@@ -36,32 +36,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use dcert_core::Sha256Digest;
-use dcert_core::records::{self, RequestError, SignatureFields};
+use dcert_core::records::{self, PayloadError, RecordEvent, RecordPayload, RequestError, SignatureFields};
+use dcert_core::records::{INSTITUTION_HEADER, MAX_BODY_BYTES, NONCE_HEADER, PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use dcert_core::time::Timestamp;
 use dcert_core::trust::TrustedIssuer;
 use dcert_store::{RegistryRecord, Store, StoreError, Submission};
 use serde_json::json;
 
 use super::MinistryState;
-use crate::university::worker::RegistryPayload;
-
-/// The API's path, as signed.
-pub const PATH: &str = "/api/v1/records";
-
-/// The header naming the signing institution.
-pub const INSTITUTION_HEADER: &str = "dcert-institution";
-
-/// The header carrying the request's time, Unix seconds.
-pub const TIMESTAMP_HEADER: &str = "dcert-timestamp";
-
-/// The header carrying the request's nonce.
-pub const NONCE_HEADER: &str = "dcert-nonce";
-
-/// The header carrying the signature, base64url without padding.
-pub const SIGNATURE_HEADER: &str = "dcert-signature";
-
-/// The largest body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// How long nonces are kept, in seconds: a request is accepted within 300 s of its time either
 /// way, so a nonce older than 600 s can no longer come back in an acceptable request.
@@ -199,8 +181,9 @@ async fn accept(
         }
     }
 
-    let payload: RegistryPayload = serde_json::from_slice(body).map_err(|e| {
-        Refusal::new(StatusCode::BAD_REQUEST, "malformed_record", format!("the body is not a registry record: {e}"))
+    let payload = RecordPayload::parse(body).map_err(|e| match e {
+        PayloadError::UnknownEvent(_) => unprocessable("unknown_event", e.to_string()),
+        PayloadError::Malformed(_) => Refusal::new(StatusCode::BAD_REQUEST, "malformed_record", e.to_string()),
     })?;
     let records = check(&state.store, issuer, &verified.institution, &payload, now).await?;
 
@@ -211,7 +194,7 @@ async fn accept(
     }
     // Two institutions racing for one file: the registry keeps one issued record per file, and
     // `AlreadyRecorded` must not hide that the one kept is another's.
-    if payload.event == "issued" {
+    if payload.event == RecordEvent::Issued {
         let kept = state.store.registry_records(&payload.sha256).await?;
         if let Some(other) = kept.iter().find(|r| r.event == "issued" && !same_file(r, &records[0])) {
             return Err(conflict_with(other, &verified.institution));
@@ -280,7 +263,7 @@ async fn check(
     store: &Store,
     issuer: &TrustedIssuer,
     institution: &str,
-    p: &RegistryPayload,
+    p: &RecordPayload,
     now: Timestamp,
 ) -> Result<Vec<RegistryRecord>, Refusal> {
     if p.institution != institution {
@@ -290,7 +273,7 @@ async fn check(
             "the record names another institution than the one that signed the request",
         ));
     }
-    let accredited = issuer.entry.accreditation.credential_types.iter().any(|t| t.code() == p.credential_type);
+    let accredited = issuer.entry.accreditation.credential_types.contains(&p.credential_type);
     if !accredited {
         return Err(Refusal::new(
             StatusCode::FORBIDDEN,
@@ -298,15 +281,9 @@ async fn check(
             "the institution is not accredited for this credential type",
         ));
     }
-    if p.event != "issued" && p.event != "revoked" {
-        return Err(unprocessable("unknown_event", "the event is neither issued nor revoked"));
-    }
     digest("sha256", &p.sha256)?;
     if p.number.trim().is_empty() || p.number.chars().count() > MAX_NUMBER_CHARS {
         return Err(unprocessable("malformed_record", "the certificate number is empty or too long"));
-    }
-    if p.language != "zh" && p.language != "en" {
-        return Err(unprocessable("malformed_record", "the language is neither zh nor en"));
     }
     if p.version == 0 {
         return Err(unprocessable("malformed_record", "versions start at 1"));
@@ -319,15 +296,15 @@ async fn check(
         sha256: sha256.to_owned(),
         event: event.to_owned(),
         number: p.number.clone(),
-        language: p.language.clone(),
+        language: p.language.code().to_owned(),
         version: i64::from(version),
         previous_sha256: if event == "issued" { p.previous_sha256.clone() } else { None },
-        credential_type: p.credential_type.clone(),
+        credential_type: p.credential_type.code().to_owned(),
         reason,
         // The registry's own time of receipt: verifiers trust it as the time the file existed.
         at: now.unix(),
     };
-    if p.event == "issued" {
+    if p.event == RecordEvent::Issued {
         if p.reason.is_some() {
             return Err(unprocessable("malformed_record", "an issued record has no reason"));
         }
@@ -339,7 +316,7 @@ async fn check(
         if let Some(r) = existing.iter().find(|r| r.event == "issued" && !same_file(r, &issued)) {
             return Err(conflict_with(r, institution));
         }
-        let certificate = store.registry_certificate(institution, &p.number, &p.language).await?;
+        let certificate = store.registry_certificate(institution, &p.number, p.language.code()).await?;
         if certificate.iter().any(|r| r.event == "issued" && r.version == issued.version && r.sha256 != p.sha256) {
             return Err(Refusal::new(
                 StatusCode::CONFLICT,
@@ -379,7 +356,7 @@ async fn check(
             return Err(unprocessable("malformed_record", "a revocation has no previous version"));
         }
         let revoked = record("revoked", &p.sha256, p.version, Some(reason.to_owned()));
-        let mine = store.registry_certificate(institution, &p.number, &p.language).await?;
+        let mine = store.registry_certificate(institution, &p.number, p.language.code()).await?;
         if !mine.iter().any(|r| r.event == "issued" && r.sha256 == p.sha256) {
             let known = store.registry_records(&p.sha256).await?;
             return Err(match known.iter().find(|r| r.institution != institution) {

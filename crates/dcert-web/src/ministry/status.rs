@@ -3,21 +3,22 @@
 use dcert_core::model::Language;
 use dcert_core::status::{MemoryRegistry, StatusAnswer, StatusQuery, StatusSource};
 use dcert_core::time::Timestamp;
-use dcert_store::{RegistryRecord, Store};
+use dcert_store::{RegistryRecord, Store, StoreError};
 
 /// Builds the status of the certificates in `records` (any order of the registry's log): issued
 /// files, with later versions superseding earlier ones, and revocations.
-pub fn registry_status(records: &[RegistryRecord], as_of: Timestamp) -> Result<MemoryRegistry, String> {
+pub fn registry_status(records: &[RegistryRecord], as_of: Timestamp) -> Result<MemoryRegistry, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt { what: "registry record", detail };
     let mut registry = MemoryRegistry::new(as_of);
     for r in records {
         let language: Language =
-            r.language.parse().map_err(|_| format!("a registry record has language {:?}", r.language))?;
+            r.language.parse().map_err(|_| corrupt(format!("a registry record has language {:?}", r.language)))?;
         let at = Timestamp(r.at);
         match r.event.as_str() {
             "issued" => {
-                let version =
-                    u32::try_from(r.version).map_err(|_| format!("a registry record has version {}", r.version))?;
-                let sha = r.sha256.parse().map_err(|_| "a registry record has a malformed hash".to_owned())?;
+                let version = u32::try_from(r.version)
+                    .map_err(|_| corrupt(format!("a registry record has version {}", r.version)))?;
+                let sha = r.sha256.parse().map_err(|_| corrupt("a registry record has a malformed hash".to_owned()))?;
                 registry.record(&r.institution, &r.number, language, version, sha, at);
             }
             "revoked" => registry.revoke(&r.institution, &r.number, language, r.reason.as_deref().unwrap_or(""), at),

@@ -11,80 +11,72 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use dcert_core::issue::IssuerKit;
+use dcert_core::issue::Issuance;
 use dcert_core::model::{Certificate, CredentialType, Language, Subject, Term};
-use dcert_core::pdf::{FontBook, Template};
+use dcert_core::pdf::Template;
+use dcert_core::records::{RecordEvent, RecordPayload};
 use dcert_core::time::Timestamp;
 use dcert_store::{CertificateInfo, Graduate, IssuedFile, NewEmail, Order, RegistryRecord, Store, StoreError};
-use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
 use super::mail::{self, Mailer};
 use crate::http::AppError;
+use crate::http::outbound::OutboundError;
 
-/// What the worker needs to issue: the institution's keys and the fonts.
-#[derive(Clone, Debug)]
-pub struct Issuance {
-    /// The keys, certificate and names of the institution.
-    pub kit: IssuerKit,
-    /// The fonts.
-    pub fonts: Arc<FontBook>,
-}
-
-/// A record sent to the Ministry's registry: an issued file or a change of its status.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RegistryPayload {
-    /// The institution's id in the trust list.
-    pub institution: String,
-    /// `issued`, `revoked`.
-    pub event: String,
-    /// SHA-256 of the file, hex.
-    pub sha256: String,
-    /// The certificate number.
-    pub number: String,
-    /// The language of the file, `zh` or `en`.
-    pub language: String,
-    /// The version.
-    pub version: u32,
-    /// SHA-256 of the previous version's file (its record becomes superseded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_sha256: Option<String>,
-    /// `degree` or `teacher`.
-    pub credential_type: String,
-    /// The reason of a revocation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// When, Unix seconds.
-    pub at: i64,
-}
-
-impl RegistryPayload {
-    /// The revocation of an issued degree certificate.
-    pub fn revoked(institution: &str, certificate: &CertificateInfo, reason: &str, at: i64) -> RegistryPayload {
-        RegistryPayload {
-            institution: institution.to_owned(),
-            event: "revoked".into(),
-            sha256: certificate.sha256.clone(),
-            number: certificate.number.clone(),
-            language: certificate.language.code().into(),
-            version: certificate.version,
-            previous_sha256: None,
-            credential_type: CredentialType::Degree.code().into(),
-            reason: Some(reason.to_owned()),
-            at,
-        }
+/// The revocation of an issued degree certificate, as the registry is told it.
+pub fn revocation_record(institution: &str, certificate: &CertificateInfo, reason: &str, at: i64) -> RecordPayload {
+    RecordPayload {
+        institution: institution.to_owned(),
+        event: RecordEvent::Revoked,
+        sha256: certificate.sha256.clone(),
+        number: certificate.number.clone(),
+        language: certificate.language,
+        version: certificate.version,
+        previous_sha256: None,
+        credential_type: CredentialType::Degree,
+        reason: Some(reason.to_owned()),
+        at,
     }
 }
 
+/// Why a record did not reach the registry; it stays queued and is tried again later.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The registry could not be reached or did not answer.
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+    /// The registry answered with an error.
+    #[error("the registry refused the record ({status}, {code}): {message}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The registry's error code.
+        code: String,
+        /// The registry's words.
+        message: String,
+    },
+    /// The registry's database (a registry run by this program).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queued record no longer reads as one.
+    #[error("unreadable payload: {0}")]
+    Unreadable(#[from] dcert_core::records::PayloadError),
+    /// No randomness for a request's nonce.
+    #[error("no randomness for a nonce: {0}")]
+    Randomness(String),
+    /// A value that cannot travel in a header (the institution's id).
+    #[error("{0} cannot be sent as a header")]
+    Header(&'static str),
+}
+
 /// A future returned by a [`Registry`].
-pub type RegistryFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+pub type RegistryFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SubmitError>> + Send + 'a>>;
 
 /// The Ministry's registry as the university sees it: it accepts issuance records and status
 /// changes. Submitting the same record twice must be harmless.
 pub trait Registry: Send + Sync {
     /// Submits one record.
-    fn submit<'a>(&'a self, payload: &'a RegistryPayload) -> RegistryFuture<'a>;
+    fn submit<'a>(&'a self, payload: &'a RecordPayload) -> RegistryFuture<'a>;
 }
 
 /// A registry kept in a store (the Ministry's database), for a deployment where the Ministry's
@@ -96,39 +88,33 @@ pub struct StoreRegistry {
 }
 
 impl Registry for StoreRegistry {
-    fn submit<'a>(&'a self, p: &'a RegistryPayload) -> RegistryFuture<'a> {
+    fn submit<'a>(&'a self, p: &'a RecordPayload) -> RegistryFuture<'a> {
         Box::pin(async move {
             let record = |event: &str, sha256: &str, version: u32, reason: Option<String>| RegistryRecord {
                 institution: p.institution.clone(),
                 sha256: sha256.to_owned(),
                 event: event.to_owned(),
                 number: p.number.clone(),
-                language: p.language.clone(),
+                language: p.language.code().to_owned(),
                 version: i64::from(version),
                 previous_sha256: if event == "issued" { p.previous_sha256.clone() } else { None },
-                credential_type: p.credential_type.clone(),
+                credential_type: p.credential_type.code().to_owned(),
                 reason,
                 at: p.at,
             };
-            let fail = |e: StoreError| e.to_string();
-            match p.event.as_str() {
-                "issued" => {
-                    self.store
-                        .append_registry_record(&record("issued", &p.sha256, p.version, None))
-                        .await
-                        .map_err(fail)?;
+            match p.event {
+                RecordEvent::Issued => {
+                    self.store.append_registry_record(&record("issued", &p.sha256, p.version, None)).await?;
                     if let Some(previous) = &p.previous_sha256 {
                         let superseded = record("superseded", previous, p.version.saturating_sub(1), None);
-                        self.store.append_registry_record(&superseded).await.map_err(fail)?;
+                        self.store.append_registry_record(&superseded).await?;
                     }
                 }
-                "revoked" => {
+                RecordEvent::Revoked => {
                     self.store
                         .append_registry_record(&record("revoked", &p.sha256, p.version, p.reason.clone()))
-                        .await
-                        .map_err(fail)?;
+                        .await?;
                 }
-                other => return Err(format!("unknown registry event {other}")),
             }
             Ok(())
         })
@@ -199,6 +185,23 @@ pub fn certificate_number(institution: &str, graduate: &Graduate) -> String {
     format!("{}-{}-{}", institution.to_ascii_uppercase(), graduate.term(), clean)
 }
 
+/// Why an order could not be turned into a certificate to render; it is marked failed with this.
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The order's graduate is gone.
+    #[error("the graduate no longer exists")]
+    NoGraduate,
+    /// A reissue whose previous version is not stored.
+    #[error("the previous version is missing")]
+    NoPreviousVersion,
+    /// The previous version's stored hash does not parse.
+    #[error("the previous version's hash is corrupt")]
+    CorruptPreviousHash,
+}
+
 /// What became of one order.
 enum Done {
     Issued,
@@ -225,17 +228,12 @@ impl Worker {
         Ok(Template::default_for(CredentialType::Degree, language))
     }
 
-    async fn job(&self, order: Order, templates: &[(Language, Template)]) -> Result<Job, String> {
-        let graduate = self
-            .store
-            .graduate(order.graduate_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "the graduate no longer exists".to_owned())?;
+    async fn job(&self, order: Order, templates: &[(Language, Template)]) -> Result<Job, JobError> {
+        let graduate = self.store.graduate(order.graduate_id).await?.ok_or(JobError::NoGraduate)?;
         let previous_version_sha256 = if order.version > 1 {
-            let latest = self.store.latest_certificate(graduate.id, order.language).await.map_err(|e| e.to_string())?;
-            let latest = latest.ok_or_else(|| "the previous version is missing".to_owned())?;
-            Some(latest.sha256.parse().map_err(|_| "the previous version's hash is corrupt".to_owned())?)
+            let latest = self.store.latest_certificate(graduate.id, order.language).await?;
+            let latest = latest.ok_or(JobError::NoPreviousVersion)?;
+            Some(latest.sha256.parse().map_err(|_| JobError::CorruptPreviousHash)?)
         } else {
             None
         };
@@ -248,7 +246,7 @@ impl Worker {
         };
         let template = match templates.iter().find(|(l, _)| *l == order.language) {
             Some((_, t)) => t.clone(),
-            None => self.template(order.language).await.map_err(|e| e.to_string())?,
+            None => self.template(order.language).await?,
         };
         Ok(Job { order, graduate, certificate, template })
     }
@@ -322,7 +320,7 @@ impl Worker {
         let job = match self.job(order, templates).await {
             Ok(job) => job,
             Err(e) => {
-                self.store.order_failed(order_id, &e).await?;
+                self.store.order_failed(order_id, &e.to_string()).await?;
                 return Ok(Done::Failed);
             }
         };
@@ -352,15 +350,15 @@ impl Worker {
     async fn store_one(&self, job: &Job, bytes: &[u8], sha256: &str, now: Timestamp) -> Result<bool, StoreError> {
         let kit = &self.issuance.kit;
         let previous = job.certificate.previous_version_sha256.map(|d| d.to_string());
-        let payload = RegistryPayload {
+        let payload = RecordPayload {
             institution: kit.issuer.id.clone(),
-            event: "issued".into(),
+            event: RecordEvent::Issued,
             sha256: sha256.to_owned(),
             number: job.certificate.number.clone(),
-            language: job.order.language.code().into(),
+            language: job.order.language,
             version: job.order.version,
             previous_sha256: previous.clone(),
-            credential_type: CredentialType::Degree.code().into(),
+            credential_type: CredentialType::Degree,
             reason: None,
             at: now.unix(),
         };
@@ -372,7 +370,7 @@ impl Worker {
             file: bytes,
             sha256,
             previous_sha256: previous.as_deref(),
-            registry_payload: serde_json::to_string(&payload).map_err(|e| StoreError::Conflict(e.to_string()))?,
+            registry_payload: String::from_utf8(payload.to_json()).unwrap_or_default(),
             emails,
             at: now.unix(),
         };
@@ -412,9 +410,9 @@ impl Worker {
     pub async fn submit_to_registry(&self, now: i64) -> Result<usize, StoreError> {
         let mut accepted = 0;
         for s in self.store.due_registry_submissions(now, 500).await? {
-            let result = match serde_json::from_str::<RegistryPayload>(&s.payload) {
+            let result = match RecordPayload::parse(s.payload.as_bytes()) {
                 Ok(p) => self.registry.submit(&p).await,
-                Err(e) => Err(format!("unreadable payload: {e}")),
+                Err(e) => Err(SubmitError::from(e)),
             };
             match result {
                 Ok(()) => {
@@ -424,7 +422,7 @@ impl Worker {
                 Err(e) => {
                     let delay = mail::retry_delay(s.attempts).unwrap_or(6 * 3600);
                     tracing::warn!(submission = s.id, error = %e, "the registry did not accept a record");
-                    self.store.registry_failed(s.id, &e, now + delay).await?;
+                    self.store.registry_failed(s.id, &e.to_string(), now + delay).await?;
                 }
             }
         }

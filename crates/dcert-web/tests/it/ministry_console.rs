@@ -12,6 +12,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use dcert_core::Timestamp;
+use dcert_core::issue::Issuance;
 use dcert_core::issue::IssuerKit;
 use dcert_core::model::CredentialType;
 use dcert_core::pdf::Limits;
@@ -21,7 +22,6 @@ use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{AuditFilter, Role, Session, Store};
 use dcert_web::ministry::trust_registry::{self as registry, OnboardingRequest, RotationRequest};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router, registry_status};
-use dcert_web::university::worker::Issuance;
 
 use crate::support::{REGISTRY, TempDir, enc, fonts, institution, root_keys, signed_list};
 use crate::trust_registry::{Keys, issue_at, nkust, request};

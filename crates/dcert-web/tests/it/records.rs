@@ -10,15 +10,15 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use dcert_core::Sha256Digest;
 use dcert_core::issue::IssuerKit;
 use dcert_core::keys::CredentialKey;
-use dcert_core::model::{CredentialType, DegreeLevel};
-use dcert_core::records::{self, RequestToSign};
+use dcert_core::model::{CredentialType, DegreeLevel, Language};
+use dcert_core::records::{self, MAX_BODY_BYTES, RecordEvent, RecordPayload, RequestToSign};
 use dcert_core::time::Timestamp;
 use dcert_core::trust::{Accreditation, TrustList};
 use dcert_store::{RegistryRecord, Store};
-use dcert_web::ministry::records::MAX_BODY_BYTES;
+use dcert_web::http::outbound::http_request;
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
-use dcert_web::university::registry_client::{HttpRegistry, http_request};
-use dcert_web::university::worker::{Registry, RegistryPayload};
+use dcert_web::university::registry_client::HttpRegistry;
+use dcert_web::university::worker::Registry;
 use serde_json::Value;
 
 use crate::support::{TempDir, institution, keys, root_keys, signed_list};
@@ -103,13 +103,13 @@ impl Ministry {
     }
 
     /// Submits a record as `institution`, signed with `key`, now, with a new nonce.
-    async fn submit(&self, institution: &str, key: &CredentialKey, p: &RegistryPayload) -> (StatusCode, Value) {
-        let body = serde_json::to_vec(p).unwrap();
+    async fn submit(&self, institution: &str, key: &CredentialKey, p: &RecordPayload) -> (StatusCode, Value) {
+        let body = p.to_json();
         self.post_signed(institution, key, dcert_web::http::now(), &nonce(), &body).await
     }
 
     /// Submits a record as NKUST with its key.
-    async fn submit_nkust(&self, p: &RegistryPayload) -> (StatusCode, Value) {
+    async fn submit_nkust(&self, p: &RecordPayload) -> (StatusCode, Value) {
         self.submit("nkust", &self.nkust.credential_key.clone(), p).await
     }
 }
@@ -123,24 +123,24 @@ fn sha(file: &str) -> String {
     Sha256Digest::of(file.as_bytes()).to_string()
 }
 
-fn issued(institution: &str, file: &str, version: u32, previous: Option<&str>) -> RegistryPayload {
-    RegistryPayload {
+fn issued(institution: &str, file: &str, version: u32, previous: Option<&str>) -> RecordPayload {
+    RecordPayload {
         institution: institution.into(),
-        event: "issued".into(),
+        event: RecordEvent::Issued,
         sha256: sha(file),
         number: NUMBER.into(),
-        language: "zh".into(),
+        language: Language::Zh,
         version,
         previous_sha256: previous.map(sha),
-        credential_type: "degree".into(),
+        credential_type: CredentialType::Degree,
         reason: None,
         at: dcert_web::http::now().unix(),
     }
 }
 
-fn revoked(institution: &str, file: &str, version: u32, reason: &str) -> RegistryPayload {
-    RegistryPayload {
-        event: "revoked".into(),
+fn revoked(institution: &str, file: &str, version: u32, reason: &str) -> RecordPayload {
+    RecordPayload {
+        event: RecordEvent::Revoked,
         reason: Some(reason.into()),
         previous_sha256: None,
         ..issued(institution, file, version, None)
@@ -231,7 +231,7 @@ async fn a_replayed_request_is_refused_and_records_nothing() {
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     assert_eq!(answer["error"]["code"], "replay");
     // The nonce again, over a new record: refused, the new record not kept.
-    let english = RegistryPayload { language: "en".into(), ..issued("nkust", "another file", 1, None) };
+    let english = RecordPayload { language: Language::En, ..issued("nkust", "another file", 1, None) };
     let other = serde_json::to_vec(&english).unwrap();
     let (status, answer) = m.post_signed("nkust", &key, now.plus_seconds(1), &nonce, &other).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("replay")));
@@ -303,13 +303,16 @@ async fn a_stale_timestamp_is_refused() {
 #[tokio::test]
 async fn a_record_outside_the_accreditation_or_inconsistent_in_itself_is_refused_and_records_nothing() {
     let m = Ministry::start().await;
-    let teacher = RegistryPayload { credential_type: "teacher".into(), ..issued("nkust", "v1", 1, None) };
+    let teacher = RecordPayload { credential_type: CredentialType::Teacher, ..issued("nkust", "v1", 1, None) };
     let (status, answer) = m.submit_nkust(&teacher).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_accredited")));
-    let superseded = RegistryPayload { event: "superseded".into(), ..issued("nkust", "v1", 1, None) };
-    let (status, answer) = m.submit_nkust(&superseded).await;
+    // An event the wire format does not have, sent as an institution could send it.
+    let superseded =
+        String::from_utf8(issued("nkust", "v1", 1, None).to_json()).unwrap().replace("issued", "superseded");
+    let key = m.nkust.credential_key.clone();
+    let (status, answer) = m.post_signed("nkust", &key, dcert_web::http::now(), &nonce(), superseded.as_bytes()).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_event")));
-    let upper = RegistryPayload { sha256: sha("v1").to_uppercase(), ..issued("nkust", "v1", 1, None) };
+    let upper = RecordPayload { sha256: sha("v1").to_uppercase(), ..issued("nkust", "v1", 1, None) };
     assert_eq!(m.submit_nkust(&upper).await.0, StatusCode::UNPROCESSABLE_ENTITY);
     // A reissue whose previous version the registry does not have.
     let (status, answer) = m.submit_nkust(&issued("nkust", "v2", 2, Some("v1"))).await;
@@ -355,10 +358,10 @@ async fn the_worker_submits_through_the_http_registry_and_a_reissue_supersedes()
         [("nkust", "issued", 1), ("nkust", "issued", 2), ("nkust", "superseded", 1), ("nkust", "revoked", 2)]
     );
     // The server's refusal reaches the worker with its code and text.
-    let e = registry.submit(&revoked("nkust", "v1", 1, "")).await.unwrap_err();
+    let e = registry.submit(&revoked("nkust", "v1", 1, "")).await.unwrap_err().to_string();
     assert!(e.contains("422") && e.contains("reason_required"), "{e}");
     let ntu = HttpRegistry { institution: "ntu".into(), key: m.ntu.clone(), ..registry.clone() };
-    let e = ntu.submit(&revoked("nkust", "v1", 1, "forged")).await.unwrap_err();
+    let e = ntu.submit(&revoked("nkust", "v1", 1, "forged")).await.unwrap_err().to_string();
     assert!(e.contains("403") && e.contains("wrong_institution"), "{e}");
     assert_eq!(m.log().await.len(), 4);
     // Nowhere to send to: an error, not a panic.
@@ -366,7 +369,7 @@ async fn the_worker_submits_through_the_http_registry_and_a_reissue_supersedes()
     assert!(gone.submit(&issued("nkust", "v3", 3, Some("v2"))).await.is_err());
     // Plain HTTP crosses no network: records go to another machine over TLS only.
     let plain = HttpRegistry { base_url: "http://registry.example".into(), ..registry };
-    let e = plain.submit(&issued("nkust", "v3", 3, Some("v2"))).await.unwrap_err();
+    let e = plain.submit(&issued("nkust", "v3", 3, Some("v2"))).await.unwrap_err().to_string();
     assert!(e.contains("allowed only to this machine") && e.contains("https://"), "{e}");
 }
 

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use dcert_core::Timestamp;
 use dcert_core::credential::IssuerRef;
+use dcert_core::issue::Issuance;
 use dcert_core::issue::IssuerKit;
 use dcert_core::keys::{CredentialKey, EcKey};
 use dcert_core::model::DegreeLevel;
@@ -16,7 +17,7 @@ use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, Tr
 use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
 use dcert_store::{Campus, Graduate, Role, Store};
 use dcert_web::ministry::RegistryKeys;
-use dcert_web::university::worker::{Issuance, StoreRegistry, Worker};
+use dcert_web::university::worker::{StoreRegistry, Worker};
 use dcert_web::university::{AppState, SiteConfig, university_router};
 use tower::ServiceExt;
 

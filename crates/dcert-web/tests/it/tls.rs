@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
-use dcert_web::university::registry_client::{Outbound, check_address};
+use dcert_web::http::outbound::{Outbound, check_address};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -128,7 +128,11 @@ async fn https_server(dir: &Path) -> u16 {
 }
 
 async fn get(outbound: &Outbound, url: &str) -> Result<(StatusCode, Bytes), String> {
-    outbound.request(Method::GET, url, HeaderMap::new(), Bytes::new()).await.map(|(s, _, b)| (s, b))
+    outbound
+        .request(Method::GET, url, HeaderMap::new(), Bytes::new())
+        .await
+        .map(|(s, _, b)| (s, b))
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::test]
@@ -159,9 +163,9 @@ async fn plain_http_is_refused_except_to_this_machine() {
         assert_eq!(check_address(local), Ok(false), "{local}");
     }
     for remote in ["http://dcert.moe.gov.tw", "http://10.0.0.5:8081", "ftp://localhost/"] {
-        let refused = check_address(remote).unwrap_err();
+        let refused = check_address(remote).unwrap_err().to_string();
         assert!(refused.contains("https://"), "{remote}: {refused}");
     }
-    let outbound = Outbound::with_ca_bundle(Path::new("/nonexistent.pem")).unwrap_err();
+    let outbound = Outbound::with_ca_bundle(Path::new("/nonexistent.pem")).unwrap_err().to_string();
     assert!(outbound.contains("cannot read the certificate authorities"), "{outbound}");
 }

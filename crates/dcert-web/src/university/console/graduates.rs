@@ -293,8 +293,8 @@ pub(super) async fn revoke(
     let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
     let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
     let at = now().unix();
-    let payload = RegistryPayload::revoked(&state.site.institution_id, &cert, &why, at);
-    let payload = serde_json::to_string(&payload).map_err(|e| AppError::internal("a registry record", e))?;
+    let payload = revocation_record(&state.site.institution_id, &cert, &why, at);
+    let payload = String::from_utf8(payload.to_json()).unwrap_or_default();
     state.store.revoke_certificate(id, &why, &payload, at).await.map_err(|e| match e {
         dcert_store::StoreError::Conflict(_) => AppError::BadRequest(ctx.t.s("console.already_revoked").into()),
         other => other.into(),

@@ -34,7 +34,7 @@ use dcert_store::{
 };
 use serde::Deserialize;
 
-use super::worker::{Policy, RegistryPayload};
+use super::worker::{Policy, revocation_record};
 use super::{AppState, STAFF, Signed, SiteConfig};
 use crate::auth;
 use crate::http::{
