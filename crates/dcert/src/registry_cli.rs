@@ -17,7 +17,9 @@ use dcert_web::ministry::trust_registry::{
     self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RotationRequest,
 };
 
+use crate::commands::{parse_level, parse_type};
 use crate::keystore::{self, IssuerDir, IssuerProfile, RootDir};
+use crate::now;
 
 /// The name of the request file `request` writes into the new directory.
 pub const REQUEST_FILE: &str = "registry-request.json";
@@ -154,22 +156,6 @@ pub struct RequestArgs {
     /// Degree levels asked for; default every level when degrees are asked for.
     #[arg(long, value_delimiter = ',', value_parser = parse_level)]
     levels: Option<Vec<DegreeLevel>>,
-}
-
-fn parse_type(s: &str) -> Result<CredentialType, String> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| format!("{s:?} is not degree or teacher"))
-}
-
-fn parse_level(s: &str) -> Result<DegreeLevel, String> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| format!("{s:?} is not associate, bachelor, master or doctor"))
-}
-
-fn now() -> Timestamp {
-    let secs =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    Timestamp(secs)
 }
 
 /// Runs one command.

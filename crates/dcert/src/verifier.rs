@@ -19,7 +19,8 @@ use dcert_core::verify::{self, Outcome};
 use dcert_core::{Sha256Digest, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::{EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE, EXIT_WARNING, online, report};
+use crate::commands::{EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE, EXIT_WARNING};
+use crate::{online, report};
 
 #[derive(Args)]
 #[command(after_help = "Exit status: 0 every file succeeded, 1 a file failed (an unpinned verification always \

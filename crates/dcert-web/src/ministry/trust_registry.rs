@@ -235,8 +235,8 @@ pub enum RegistryError {
     #[error("{0}")]
     Conflict(String),
     /// The database failed.
-    #[error("the registry database failed: {0}")]
-    Store(StoreError),
+    #[error("the registry database failed")]
+    Store(#[source] StoreError),
 }
 
 /// Why a rotation is not proven by a credential key the institution holds now.

@@ -263,6 +263,42 @@ fn usage_errors_exit_with_status_2_and_say_what_is_wrong() {
 }
 
 #[test]
+fn a_runtime_failure_exits_with_status_4_and_a_wrong_settings_file_with_2() {
+    let w = Workdir::new("exit-status");
+    w.setup();
+    let settings = include_str!("../../../../examples/dcert.toml")
+        .replace("dcert-data/keys/", "")
+        .replace("dcert-data/", "")
+        .replace("127.0.0.1:8081", "127.0.0.1:0")
+        .replace("127.0.0.1:8080", "127.0.0.1:0");
+    std::fs::write(w.path("dcert.toml"), settings).unwrap();
+    // The settings are right; the database cannot be opened.
+    let broken = [("DCERT_DATABASE__URL", "sqlite:///nonexistent-directory/university.db")];
+    for args in [&["serve", "--config", "dcert.toml"][..], &["graduates", "set-password", "--config", "dcert.toml"]] {
+        let out = w.dcert_env(args, &broken);
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("nonexistent-directory"), "{args:?}: {}", stderr(&out));
+    }
+    // A port another program holds.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let out = w.dcert_env(&["serve", "--config", "dcert.toml"], &[("DCERT_SERVER__LISTEN", &listen)]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    drop(taken);
+    // The settings are wrong: nothing is tried.
+    let out = w.dcert(&["serve", "--config", "missing.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot read missing.toml"), "{}", stderr(&out));
+    let out = w.dcert_env(&["serve", "--config", "dcert.toml"], &[("DCERT_SITE__TRUSTED_PROXIES", "a proxy")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = w.dcert_env(
+        &["staff", "add", "--config", "dcert.toml", "--username", "u", "--name", "U", "--role", "ministry_admin"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "a Ministry role in a university: {}", stderr(&out));
+}
+
+#[test]
 fn a_pinned_root_fingerprint_is_accepted() {
     let w = Workdir::new("pin");
     w.setup();

@@ -144,7 +144,7 @@ fn world() -> Result<(IssuerKit, TrustList)> {
 }
 
 fn certificate(n: u64) -> Result<Certificate> {
-    let record: DegreeRecord = serde_json::from_str(include_str!("../../../examples/record.json"))
+    let record: DegreeRecord = serde_json::from_str(include_str!("../../../../examples/record.json"))
         .map(|r: dcert_core::model::RecordFile| r.degree.expect("the example is a degree"))?;
     Ok(Certificate {
         number: format!("BENCH-{n:08}"),
