@@ -1,4 +1,10 @@
-//! The schema: one list of migrations for both backends.
+//! The schema: one list of migrations for both backends, each for one part of the database: the
+//! tables both parties keep ([`Part::Shared`]), a university's and the Ministry's. A store
+//! migrates only the parts it holds, and records each part's versions in `schema_parts`.
+//!
+//! Versions are numbered across the parts in the order they were written: a database made by an
+//! earlier release (which migrated every part, recorded in `schema_migrations`) holds every
+//! migration up to its version, and is adopted as such.
 //!
 //! Each statement is written once. The few words that differ between SQLite and PostgreSQL are
 //! placeholders: `{id}` (an auto-numbered primary key), `{blob}` (bytes). Triggers, whose syntax
@@ -6,8 +12,34 @@
 
 use crate::Backend;
 
-/// One migration: a version, a name and its statements, applied in one transaction.
+/// A part of the schema, held by one party or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Staff, sessions, the audit log.
+    Shared,
+    /// A university's tables.
+    University,
+    /// The Ministry's tables.
+    Ministry,
+}
+
+impl Part {
+    /// The part's name in `schema_parts`.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Part::Shared => "shared",
+            Part::University => "university",
+            Part::Ministry => "ministry",
+        }
+    }
+}
+
+/// The newest version an earlier release (one history for every part) could have written.
+pub(crate) const LEGACY_VERSION: i64 = 5;
+
+/// One migration: a part, a version, a name and its statements, applied in one transaction.
 pub(crate) struct Migration {
+    pub part: Part,
     pub version: i64,
     pub name: &'static str,
     pub statements: &'static [&'static str],
@@ -17,6 +49,53 @@ pub(crate) struct Migration {
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
+        part: Part::Shared,
+        version: 1,
+        name: "staff, sessions and the audit log",
+        statements: &[
+            "CREATE TABLE staff (
+            id {id},
+            username TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL,
+            campus TEXT,
+            created_at BIGINT NOT NULL
+        )",
+            "CREATE TABLE audit_log (
+            id {id},
+            at BIGINT NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            ip TEXT NOT NULL
+        )",
+            "CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+        )",
+        ],
+        sqlite_only: &[
+            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        ],
+        postgres_only: &[
+            "CREATE OR REPLACE FUNCTION dcert_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
+         BEGIN RAISE EXCEPTION 'the % table is append-only', TG_TABLE_NAME; END $body$",
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+         FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
+        ],
+    },
+    Migration {
+        part: Part::University,
         version: 1,
         name: "university side",
         statements: &[
@@ -29,15 +108,6 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             office_zh TEXT NOT NULL,
             office_en TEXT NOT NULL,
             extensions TEXT NOT NULL
-        )",
-            "CREATE TABLE staff (
-            id {id},
-            username TEXT NOT NULL UNIQUE,
-            display_name TEXT NOT NULL,
-            password_hash TEXT NOT NULL,
-            role TEXT NOT NULL,
-            campus TEXT REFERENCES campuses (code),
-            created_at BIGINT NOT NULL
         )",
             "CREATE TABLE graduate_accounts (
             student_number TEXT PRIMARY KEY,
@@ -146,7 +216,21 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             last_error TEXT,
             submitted_at BIGINT
         )",
-            "CREATE TABLE registry_records (
+            "CREATE TABLE templates (
+            language TEXT PRIMARY KEY,
+            design TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            updated_by TEXT NOT NULL
+        )",
+        ],
+        sqlite_only: &[],
+        postgres_only: &[],
+    },
+    Migration {
+        part: Part::Ministry,
+        version: 1,
+        name: "registry records",
+        statements: &["CREATE TABLE registry_records (
             id {id},
             institution TEXT NOT NULL,
             sha256 TEXT NOT NULL,
@@ -159,52 +243,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             reason TEXT,
             at BIGINT NOT NULL,
             UNIQUE (sha256, event)
-        )",
-            "CREATE TABLE audit_log (
-            id {id},
-            at BIGINT NOT NULL,
-            actor TEXT NOT NULL,
-            role TEXT NOT NULL,
-            action TEXT NOT NULL,
-            target TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            ip TEXT NOT NULL
-        )",
-            "CREATE TABLE sessions (
-            token_hash TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            csrf TEXT NOT NULL,
-            created_at BIGINT NOT NULL,
-            expires_at BIGINT NOT NULL
-        )",
-            "CREATE TABLE templates (
-            language TEXT PRIMARY KEY,
-            design TEXT NOT NULL,
-            updated_at BIGINT NOT NULL,
-            updated_by TEXT NOT NULL
-        )",
-        ],
+        )"],
         sqlite_only: &[
-            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
             "CREATE TRIGGER registry_records_no_update BEFORE UPDATE ON registry_records
          BEGIN SELECT RAISE(ABORT, 'registry records are append-only'); END",
             "CREATE TRIGGER registry_records_no_delete BEFORE DELETE ON registry_records
          BEGIN SELECT RAISE(ABORT, 'registry records are append-only'); END",
         ],
-        postgres_only: &[
-            "CREATE FUNCTION dcert_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
-         BEGIN RAISE EXCEPTION 'the % table is append-only', TG_TABLE_NAME; END $body$",
-            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-         FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
-            "CREATE TRIGGER registry_records_append_only BEFORE UPDATE OR DELETE ON registry_records
-         FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
-        ],
+        postgres_only: &["CREATE TRIGGER registry_records_append_only BEFORE UPDATE OR DELETE ON registry_records
+         FOR EACH ROW EXECUTE FUNCTION dcert_append_only()"],
     },
     Migration {
+        part: Part::Ministry,
         version: 2,
         name: "ministry side",
         statements: &[
@@ -251,6 +301,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: &[],
     },
     Migration {
+        part: Part::Ministry,
         version: 3,
         name: "trust registry",
         statements: &[
@@ -367,6 +418,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ],
     },
     Migration {
+        part: Part::Ministry,
         version: 4,
         name: "one issued file per certificate version",
         statements: &[
@@ -379,6 +431,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: &[],
     },
     Migration {
+        part: Part::Ministry,
         version: 5,
         name: "teacher certificate files",
         statements: &[
@@ -408,6 +461,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             "CREATE TRIGGER teacher_certificates_append_only BEFORE UPDATE OR DELETE ON teacher_certificates
              FOR EACH ROW EXECUTE FUNCTION dcert_append_only()",
         ],
+    },
+    Migration {
+        part: Part::University,
+        version: 6,
+        name: "certificate files stored as they are",
+        statements: &[],
+        sqlite_only: &[],
+        // A certificate is a compressed PDF: PostgreSQL's own compression of large values would
+        // spend the server's CPU for nothing on every file stored.
+        postgres_only: &["ALTER TABLE certificates ALTER COLUMN file SET STORAGE EXTERNAL"],
     },
 ];
 

@@ -74,7 +74,7 @@ pub trait GraduateAuth: Send + Sync {
 #[derive(Clone, Debug)]
 pub struct StorePasswords {
     /// The university's store.
-    pub store: dcert_store::Store,
+    pub store: dcert_store::UniversityStore,
 }
 
 impl GraduateAuth for StorePasswords {

@@ -22,7 +22,7 @@ use dcert_core::status::MemoryRegistry;
 use dcert_core::trust::{Accreditation, KeyEntry, TrustList};
 use dcert_core::verify::{self, Outcome};
 use dcert_core::{Timestamp, issue};
-use dcert_store::{Graduate, NewOrder, OrderKind, Role, Store};
+use dcert_store::{Graduate, MinistryStore, NewOrder, OrderKind, Role, UniversityStore};
 use dcert_web::ministry::{MinistryConfig, ministry_router};
 use dcert_web::university::SiteConfig;
 use dcert_web::university::registry_client::HttpRegistry;
@@ -340,8 +340,8 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let db = |name: &str| format!("sqlite://{}", data_dir.join(name).display());
-        let store = server::open_store(&db("university.db"), "university").await?;
-        let ministry = server::open_store(&db("ministry.db"), "Ministry registry").await?;
+        let store = server::open_university(&db("university.db")).await?;
+        let ministry = server::open_ministry(&db("ministry.db")).await?;
         let site = site(port);
         let smtp = smtp_from_env()?;
         let moe_site = MinistryConfig::new(&site.verify_site);
@@ -450,7 +450,7 @@ fn smtp_from_env() -> Result<Option<dcert_web::university::mail::SmtpConfig>> {
 
 #[allow(clippy::too_many_arguments)] // a demo helper; each argument is a column of the order
 async fn order(
-    store: &Store,
+    store: &UniversityStore,
     g: &Graduate,
     language: Language,
     kind: OrderKind,
@@ -476,7 +476,7 @@ async fn order(
 
 /// Fills a new demo database: accounts, graduates (through the CSV import), collections, and
 /// certificates issued by the worker.
-async fn seed(store: &Store, worker: &Worker, site: &SiteConfig, now: Timestamp) -> Result<Accounts> {
+async fn seed(store: &UniversityStore, worker: &Worker, site: &SiteConfig, now: Timestamp) -> Result<Accounts> {
     let mut staff = Vec::new();
     let mut add = |username: &str,
                    name: &str,
@@ -599,8 +599,8 @@ async fn seed(store: &Store, worker: &Worker, site: &SiteConfig, now: Timestamp)
 
 /// Writes the sample files from the stored certificates.
 async fn write_samples(
-    store: &Store,
-    ministry: &Store,
+    store: &UniversityStore,
+    ministry: &MinistryStore,
     data_dir: &Path,
     moe: &IssuerDir,
     now: Timestamp,
@@ -682,7 +682,7 @@ async fn write_samples(
 }
 
 /// The registry's records as a status source.
-pub async fn registry_status(ministry: &Store, now: Timestamp) -> Result<MemoryRegistry> {
+pub async fn registry_status(ministry: &MinistryStore, now: Timestamp) -> Result<MemoryRegistry> {
     let mut records = Vec::new();
     let mut after = 0;
     loop {

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use dcert_core::Timestamp;
 use dcert_core::model::{CredentialType, DegreeLevel};
 use dcert_core::trust::{Accreditation, KeyEntry};
-use dcert_store::{AuditEntry, Store};
+use dcert_store::{AuditEntry, MinistryStore};
 use dcert_web::ministry::trust_registry::{
     self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RotationRequest,
 };
@@ -288,7 +288,7 @@ fn validity_end(asked: Option<Timestamp>, root: &RootDir, now: Timestamp) -> Tim
     asked.unwrap_or_else(|| now.plus_seconds(5 * 365 * 86_400).min(root.cert.validity().1))
 }
 
-async fn audit(store: &Store, action: &str, target: &str, detail: String, now: Timestamp) -> Result<()> {
+async fn audit(store: &MinistryStore, action: &str, target: &str, detail: String, now: Timestamp) -> Result<()> {
     let entry = AuditEntry {
         at: now.unix(),
         actor: "cli".into(),
@@ -301,8 +301,8 @@ async fn audit(store: &Store, action: &str, target: &str, detail: String, now: T
     store.audit(&entry).await.context("the change was made, but the audit log could not be written")
 }
 
-async fn open(database: &str) -> Result<Store> {
-    Store::open(database).await.context("cannot open the Ministry's database")
+async fn open(database: &str) -> Result<MinistryStore> {
+    MinistryStore::open(database).await.context("cannot open the Ministry's database")
 }
 
 async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
@@ -686,6 +686,6 @@ mod tests {
 
     fn block_on_store(database: &str) -> Vec<dcert_store::RegisteredInstitution> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async { Store::open(database).await.unwrap().trust_registry().await.unwrap() })
+        runtime.block_on(async { MinistryStore::open(database).await.unwrap().trust_registry().await.unwrap() })
     }
 }

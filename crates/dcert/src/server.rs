@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use dcert_core::calendar;
 use dcert_core::issue::Issuance;
-use dcert_store::{Campus, Store};
+use dcert_store::{Campus, MinistryStore, UniversityStore};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
 use dcert_web::serve::ConnectionLimits;
 use dcert_web::university::mail::{Mailer, SmtpConfig};
@@ -56,13 +56,18 @@ pub fn nkust_campuses() -> Vec<CampusConfig> {
     ]
 }
 
-/// Opens a store, saying which one failed.
-pub async fn open_store(url: &str, what: &str) -> Result<Store> {
-    Store::open(url).await.with_context(|| format!("cannot open the {what} database"))
+/// Opens a university's database.
+pub async fn open_university(url: &str) -> Result<UniversityStore> {
+    UniversityStore::open(url).await.context("cannot open the university's database")
+}
+
+/// Opens the Ministry's database.
+pub async fn open_ministry(url: &str) -> Result<MinistryStore> {
+    MinistryStore::open(url).await.context("cannot open the Ministry's database")
 }
 
 /// Fills what a new database needs: the campuses and, if empty, Taiwan's office calendar.
-pub async fn prepare(store: &Store, campuses: &[CampusConfig]) -> Result<()> {
+pub async fn prepare(store: &UniversityStore, campuses: &[CampusConfig]) -> Result<()> {
     for (i, c) in campuses.iter().enumerate() {
         store
             .upsert_campus(&Campus {
@@ -88,12 +93,12 @@ pub enum RegistryTarget {
     /// The Ministry's signed records API at this address (production).
     Http(String),
     /// The Ministry's registry database, written directly (a registry run by this program).
-    Store(Store),
+    Store(MinistryStore),
 }
 
 /// Builds the worker.
 pub fn worker(
-    store: Store,
+    store: UniversityStore,
     registry: RegistryTarget,
     issuer_dir: &std::path::Path,
     smtp: Option<&SmtpConfig>,
@@ -129,7 +134,11 @@ pub struct Services {
 
 /// The Ministry's site over its database and trust list, with the guide's questions written on
 /// the first start.
-pub async fn ministry_state(store: Store, trust_list: Vec<u8>, config: MinistryConfig) -> Result<MinistryState> {
+pub async fn ministry_state(
+    store: MinistryStore,
+    trust_list: Vec<u8>,
+    config: MinistryConfig,
+) -> Result<MinistryState> {
     dcert_web::ministry::prepare(&store).await.context("cannot prepare the Ministry's database")?;
     Ok(MinistryState::new(store, trust_list, config)?)
 }
@@ -231,7 +240,7 @@ pub fn init_logging() {
 /// for teacher certificates when configured; other nodes' publications are picked up.
 pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
     use dcert_web::ministry::trust_registry;
-    let store = open_store(&config.database.url, "Ministry").await?;
+    let store = open_ministry(&config.database.url).await?;
     let trust_list = match (trust_registry::latest(&store).await?, &config.trust.list) {
         (Some(published), _) => published,
         (None, Some(path)) => {

@@ -8,14 +8,18 @@ use dcert_core::calendar::DayOverride;
 use dcert_core::model::{DegreeLevel, DegreeRecord, Language, Term};
 use dcert_core::time::Date;
 use dcert_store::{
-    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, GraduateFilter, ImportRow, IssuedFile, NewEmail,
-    NewOrder, OrderKind, RegistryRecord, Role, Session, Store, StoreError,
+    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, GraduateFilter, ImportRow, IssuedFile,
+    MinistryStore, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError,
+    UniversityStore,
 };
 
 /// A store on each backend, each fresh.
-struct Fixture {
-    stores: Vec<Store>,
-    cleanup: Vec<String>,
+struct Fixture<S> {
+    stores: Vec<S>,
+    urls: Vec<String>,
+    /// The PostgreSQL schema, dropped (with everything in it) when the fixture is, even after a
+    /// panic.
+    _schema: ScratchSchema,
     _dir: TempDir,
 }
 
@@ -37,34 +41,66 @@ fn postgres_url() -> String {
     std::env::var("DCERT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-/// Runs a statement on the PostgreSQL server outside any test schema.
-async fn admin(statement: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&postgres_url()).await.expect("PostgreSQL must answer at DCERT_TEST_POSTGRES");
-    sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&pool).await.unwrap();
-    pool.close().await;
+/// A store of one party.
+trait Party: Sized + std::ops::Deref<Target = Db> {
+    async fn open(url: &str) -> Result<Self, StoreError>;
 }
 
-async fn fixture() -> Fixture {
+impl Party for UniversityStore {
+    async fn open(url: &str) -> Result<Self, StoreError> {
+        UniversityStore::open(url).await
+    }
+}
+
+impl Party for MinistryStore {
+    async fn open(url: &str) -> Result<Self, StoreError> {
+        MinistryStore::open(url).await
+    }
+}
+
+/// A fresh university store on each backend.
+async fn fixture() -> Fixture<UniversityStore> {
+    fresh().await
+}
+
+/// A fresh Ministry store on each backend.
+async fn ministry_fixture() -> Fixture<MinistryStore> {
+    fresh().await
+}
+
+async fn fresh<S: Party>() -> Fixture<S> {
     let dir = std::env::temp_dir().join(format!("dcert-store-{}", random_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
-    let sqlite = Store::open(&format!("sqlite://{}", dir.join("dcert.db").display())).await.unwrap();
-    let schema = format!("t_{}", random_suffix());
-    admin(&format!("CREATE SCHEMA {schema}")).await;
-    let url = format!("{}?options=-c%20search_path%3D{schema}", postgres_url());
-    let postgres = Store::open(&url).await.expect("PostgreSQL must answer at DCERT_TEST_POSTGRES");
+    let sqlite_url = format!("sqlite://{}", dir.join("dcert.db").display());
+    let sqlite = S::open(&sqlite_url).await.unwrap();
+    let schema =
+        ScratchSchema::create(&postgres_url(), "t").await.expect("PostgreSQL must answer at DCERT_TEST_POSTGRES");
+    let postgres = S::open(schema.url()).await.expect("PostgreSQL must answer at DCERT_TEST_POSTGRES");
     assert_eq!(postgres.backend(), Backend::Postgres);
-    Fixture { stores: vec![sqlite, postgres], cleanup: vec![schema], _dir: TempDir(dir) }
+    let urls = vec![sqlite_url, schema.url().to_owned()];
+    Fixture { stores: vec![sqlite, postgres], urls, _schema: schema, _dir: TempDir(dir) }
 }
 
-impl Fixture {
+impl<S: Party> Fixture<S> {
     async fn finish(self) {
         for s in &self.stores {
             s.close().await;
         }
-        for schema in &self.cleanup {
-            admin(&format!("DROP SCHEMA {schema} CASCADE")).await;
-        }
+    }
+
+    /// Whether the `i`th store's database has `table`.
+    async fn has_table(&self, i: usize, table: &str) -> bool {
+        self.raw(i, &format!("SELECT COUNT(*) FROM {table}")).await.is_ok()
+    }
+
+    /// Runs one statement on the `i`th store's database as another client would, bypassing the
+    /// store (to show what the database itself refuses).
+    async fn raw(&self, i: usize, statement: &str) -> Result<u64, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.urls[i]).await?;
+        let result = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&pool).await;
+        pool.close().await;
+        Ok(result?.rows_affected())
     }
 }
 
@@ -100,7 +136,7 @@ fn row(number: &str, term: &str, name: &str) -> ImportRow {
     }
 }
 
-async fn seed(store: &Store) {
+async fn seed(store: &UniversityStore) {
     for (i, code) in ["jiangong", "first"].iter().enumerate() {
         store
             .upsert_campus(&Campus {
@@ -122,7 +158,7 @@ fn day(s: &str) -> Date {
 }
 
 async fn order(
-    store: &Store,
+    store: &UniversityStore,
     graduate_id: i64,
     kind: OrderKind,
     reason: &str,
@@ -164,14 +200,14 @@ async fn a_sqlite_database_and_its_journal_are_readable_by_their_owner_only() {
     let dir = TempDir(std::env::temp_dir().join(format!("dcert-store-{}", random_suffix())));
     std::fs::create_dir_all(&dir.0).unwrap();
     let mode = |name: &str| std::fs::metadata(dir.0.join(name)).unwrap().permissions().mode() & 0o777;
-    let store = Store::open(&format!("sqlite://{}", dir.0.join("new.db").display())).await.unwrap();
+    let store = UniversityStore::open(&format!("sqlite://{}", dir.0.join("new.db").display())).await.unwrap();
     store.set_setting("probe", "1").await.unwrap();
     assert_eq!(mode("new.db"), 0o600);
     assert_eq!(mode("new.db-wal"), 0o600, "SQLite gives its journal the database's permissions");
     // A database an older version left readable by everyone is made private when opened.
     std::fs::write(dir.0.join("old.db"), b"").unwrap();
     std::fs::set_permissions(dir.0.join("old.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    Store::open(&format!("sqlite://{}", dir.0.join("old.db").display())).await.unwrap();
+    UniversityStore::open(&format!("sqlite://{}", dir.0.join("old.db").display())).await.unwrap();
     assert_eq!(mode("old.db"), 0o600);
 }
 
@@ -358,41 +394,49 @@ async fn an_email_is_marked_sent_once_and_failures_are_logged_with_their_retries
 
 #[tokio::test]
 async fn the_audit_log_and_registry_records_refuse_updates_and_deletes() {
+    let entry = AuditEntry {
+        at: 1,
+        actor: "admin".into(),
+        role: "admin".into(),
+        action: "set_policy".into(),
+        target: "policy".into(),
+        detail: "alumni open".into(),
+        ip: "127.0.0.1".into(),
+    };
     let f = fixture().await;
-    for store in &f.stores {
-        let entry = AuditEntry {
-            at: 1,
-            actor: "admin".into(),
-            role: "admin".into(),
-            action: "set_policy".into(),
-            target: "policy".into(),
-            detail: "alumni open".into(),
-            ip: "127.0.0.1".into(),
-        };
+    for (i, store) in f.stores.iter().enumerate() {
         store.audit(&entry).await.unwrap();
-        assert!(store.execute("UPDATE audit_log SET actor = 'someone else'").await.is_err());
-        assert!(store.execute("DELETE FROM audit_log").await.is_err());
-        assert_eq!(store.audit_log(&AuditFilter::default()).await.unwrap(), vec![entry]);
+        assert!(f.raw(i, "UPDATE audit_log SET actor = 'someone else'").await.is_err());
+        assert!(f.raw(i, "DELETE FROM audit_log").await.is_err());
+        assert_eq!(store.audit_log(&AuditFilter::default()).await.unwrap(), vec![entry.clone()]);
+    }
+    f.finish().await;
 
-        let record = RegistryRecord {
-            institution: "nkust".into(),
-            sha256: "ab".into(),
-            event: "issued".into(),
-            number: "N-1".into(),
-            language: "zh".into(),
-            version: 1,
-            previous_sha256: None,
-            credential_type: "degree".into(),
-            reason: None,
-            at: 5,
-        };
+    let record = RegistryRecord {
+        institution: "nkust".into(),
+        sha256: "ab".into(),
+        event: "issued".into(),
+        number: "N-1".into(),
+        language: "zh".into(),
+        version: 1,
+        previous_sha256: None,
+        credential_type: "degree".into(),
+        reason: None,
+        at: 5,
+    };
+    let f = ministry_fixture().await;
+    for (i, store) in f.stores.iter().enumerate() {
+        store.audit(&entry).await.unwrap();
+        assert!(f.raw(i, "DELETE FROM audit_log").await.is_err(), "the Ministry's audit log too");
         assert!(store.append_registry_record(&record).await.unwrap());
         assert!(!store.append_registry_record(&record).await.unwrap(), "idempotent");
-        assert!(store.execute("DELETE FROM registry_records").await.is_err());
+        assert!(f.raw(i, "UPDATE registry_records SET event = 'revoked'").await.is_err());
+        assert!(f.raw(i, "UPDATE registry_records SET at = 6").await.is_err());
+        assert!(f.raw(i, "DELETE FROM registry_records").await.is_err());
         assert_eq!(store.registry_records("ab").await.unwrap(), vec![record.clone()]);
         assert_eq!(
             store.registry_log(0, 10).await.unwrap().into_iter().map(|(_, r)| r).collect::<Vec<_>>(),
-            vec![record]
+            vec![record.clone()]
         );
     }
     f.finish().await;
@@ -476,12 +520,72 @@ async fn opening_a_store_twice_runs_the_migrations_once() {
     let dir = std::env::temp_dir().join(format!("dcert-store-{}", random_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("db.sqlite").display());
-    Store::open(&url).await.unwrap().close().await;
-    let again = Store::open(&url).await.unwrap();
+    UniversityStore::open(&url).await.unwrap().close().await;
+    let again = UniversityStore::open(&url).await.unwrap();
     again.set_setting("k", "v").await.unwrap();
     again.close().await;
     std::fs::remove_dir_all(dir).unwrap();
-    assert!(matches!(Store::open("mysql://x").await, Err(StoreError::UnsupportedUrl)));
+    assert!(matches!(UniversityStore::open("mysql://x").await, Err(StoreError::UnsupportedUrl)));
+}
+
+#[tokio::test]
+async fn each_party_migrates_only_its_own_tables_and_a_newer_schema_is_refused() {
+    let university = fixture().await;
+    let ministry = ministry_fixture().await;
+    for i in 0..2 {
+        for shared in ["staff", "sessions", "audit_log"] {
+            assert!(university.has_table(i, shared).await && ministry.has_table(i, shared).await);
+        }
+        for own in ["graduates", "certificates", "outbox", "registry_outbox"] {
+            assert!(university.has_table(i, own).await, "{own}");
+            assert!(!ministry.has_table(i, own).await, "the Ministry has no {own}");
+        }
+        for own in ["registry_records", "institutions", "trust_lists", "verifications"] {
+            assert!(ministry.has_table(i, own).await, "{own}");
+            assert!(!university.has_table(i, own).await, "a university has no {own}");
+        }
+        // A release newer than this one migrated the university's part further: refused, untouched.
+        university
+            .raw(i, "INSERT INTO schema_parts (part, version, name) VALUES ('university', 99, 'future')")
+            .await
+            .unwrap();
+        let refused = UniversityStore::open(&university.urls[i]).await;
+        assert!(matches!(refused, Err(StoreError::SchemaTooNew { found: 99, .. })), "{refused:?}");
+        // The Ministry's part of the same database is still its own business.
+        ministry
+            .raw(i, "INSERT INTO schema_parts (part, version, name) VALUES ('university', 99, 'future')")
+            .await
+            .unwrap();
+        assert!(MinistryStore::open(&ministry.urls[i]).await.is_ok(), "a part it does not hold");
+    }
+    university.finish().await;
+    ministry.finish().await;
+}
+
+#[tokio::test]
+async fn a_database_of_the_earlier_release_is_adopted_with_everything_it_holds() {
+    // The earlier release kept one history for every part, in schema_migrations: a database at
+    // its version 5 holds every table; opening it records that, and applies what came since.
+    let f = fixture().await;
+    for i in 0..2 {
+        f.raw(i, "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+            .await
+            .unwrap();
+        for v in 1..=5 {
+            f.raw(i, &format!("INSERT INTO schema_migrations (version, name, applied_at) VALUES ({v}, 'v{v}', 0)"))
+                .await
+                .unwrap();
+        }
+        f.raw(i, "DELETE FROM schema_parts").await.unwrap();
+        let store = UniversityStore::open(&f.urls[i]).await.unwrap();
+        store.set_setting("adopted", "yes").await.unwrap();
+        assert_eq!(
+            f.raw(i, "UPDATE schema_parts SET name = name WHERE part = 'ministry' AND version = 5").await.unwrap(),
+            1
+        );
+        store.close().await;
+    }
+    f.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

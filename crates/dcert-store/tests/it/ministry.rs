@@ -3,7 +3,7 @@
 use dcert_core::Sha256Digest;
 use dcert_store::{AuditEntry, AuditFilter, FaqItem, NewsItem, RegistryRecord, StoreError, Submission, Verification};
 
-use crate::fixture;
+use crate::ministry_fixture as fixture;
 
 fn verification(at: i64, sha: &str, outcome: &str, reason: Option<&str>) -> Verification {
     Verification {
@@ -156,7 +156,7 @@ fn teacher_audit(number: &str, at: i64) -> AuditEntry {
 #[tokio::test]
 async fn a_teacher_certificate_file_is_kept_with_its_registry_record_and_a_second_for_its_version_is_refused() {
     let f = fixture().await;
-    for store in &f.stores {
+    for (i, store) in f.stores.iter().enumerate() {
         let number = "MOE-T-2025-000042";
         // Every byte value, and a NUL early: the file is kept as bytes, not text.
         let file: Vec<u8> = b"%PDF-1.7\n\0".iter().copied().chain((0..=255u8).cycle().take(70_000)).collect();
@@ -204,8 +204,8 @@ async fn a_teacher_certificate_file_is_kept_with_its_registry_record_and_a_secon
         assert_eq!(audit.iter().map(|e| e.at).collect::<Vec<_>>(), [1_000], "one audit entry, of the file kept");
         assert!(matches!(store.teacher_certificate_file(id + 1).await, Err(StoreError::NotFound(_))));
         // Kept files are never changed or deleted.
-        assert!(store.execute("DELETE FROM teacher_certificates").await.is_err());
-        assert!(store.execute("UPDATE teacher_certificates SET issued_by = 'x'").await.is_err());
+        assert!(f.raw(i, "DELETE FROM teacher_certificates").await.is_err());
+        assert!(f.raw(i, "UPDATE teacher_certificates SET issued_by = 'x'").await.is_err());
         assert_eq!(store.teacher_certificate_file(id).await.unwrap().1, file);
     }
     f.finish().await;

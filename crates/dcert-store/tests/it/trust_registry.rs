@@ -3,9 +3,11 @@
 
 use dcert_core::model::{CredentialType, DegreeLevel};
 use dcert_core::trust::Accreditation;
-use dcert_store::{Institution, NewInstitutionCertificate, NewInstitutionKey, Store, StoreError, StoredTrustList};
+use dcert_store::{
+    Institution, MinistryStore, NewInstitutionCertificate, NewInstitutionKey, StoreError, StoredTrustList,
+};
 
-use super::fixture;
+use super::ministry_fixture as fixture;
 
 fn nkust() -> Institution {
     Institution {
@@ -30,7 +32,7 @@ fn cert<'a>(der: &'a [u8], sha256: &'a str, from: i64, until: i64) -> NewInstitu
     NewInstitutionCertificate { der, sha256, not_before: from, not_after: until }
 }
 
-async fn onboard_nkust(store: &Store) {
+async fn onboard_nkust(store: &MinistryStore) {
     store
         .add_institution(&nkust(), &key("z6MkOld", 100, 10_000), &cert(b"der-1", "s1", 100, 10_000), 100)
         .await
@@ -132,7 +134,7 @@ async fn a_rotation_ends_the_open_key_at_its_time_and_keeps_every_old_key_and_ce
 #[tokio::test]
 async fn a_key_or_certificate_is_revoked_once_and_the_database_refuses_to_delete_or_widen_it() {
     let f = fixture().await;
-    for store in &f.stores {
+    for (i, store) in f.stores.iter().enumerate() {
         onboard_nkust(store).await;
         store.revoke_institution_key("nkust", "z6MkOld", 5_000, "key compromise").await.unwrap();
         let again = store.revoke_institution_key("nkust", "z6MkOld", 4_000, "earlier").await;
@@ -164,7 +166,7 @@ async fn a_key_or_certificate_is_revoked_once_and_the_database_refuses_to_delete
             "UPDATE institution_certificates SET revoked_from = NULL, revocation_reason = NULL",
             "UPDATE institution_certificates SET der = sha256",
         ] {
-            assert!(store.execute(statement).await.is_err(), "{statement} on {:?}", store.backend());
+            assert!(f.raw(i, statement).await.is_err(), "{statement} on {:?}", store.backend());
         }
         assert_eq!(store.institution_keys("nkust").await.unwrap(), vec![k]);
         assert_eq!(store.institution_certificates("nkust").await.unwrap(), vec![c]);
@@ -217,7 +219,7 @@ async fn of_revocations_at_once_of_the_same_key_or_certificate_one_is_kept_and_t
 #[tokio::test]
 async fn published_trust_lists_are_kept_in_sequence_and_the_latest_is_served() {
     let f = fixture().await;
-    for store in &f.stores {
+    for (i, store) in f.stores.iter().enumerate() {
         assert_eq!(store.latest_trust_list().await.unwrap(), None);
         let list =
             |sequence: i64, json: &str| StoredTrustList { sequence, issued_at: sequence * 10, json: json.into() };
@@ -230,8 +232,8 @@ async fn published_trust_lists_are_kept_in_sequence_and_the_latest_is_served() {
             let refused = store.append_trust_list(&list(stale, "{}")).await;
             assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
         }
-        assert!(store.execute("UPDATE trust_lists SET json = '{}'").await.is_err());
-        assert!(store.execute("DELETE FROM trust_lists").await.is_err());
+        assert!(f.raw(i, "UPDATE trust_lists SET json = '{}'").await.is_err());
+        assert!(f.raw(i, "DELETE FROM trust_lists").await.is_err());
         assert_eq!(store.latest_trust_list().await.unwrap().unwrap().sequence, 2);
     }
     f.finish().await;

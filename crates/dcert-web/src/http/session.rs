@@ -18,7 +18,7 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use dcert_core::pdf::FontBook;
-use dcert_store::{AuditEntry, Session, Store};
+use dcert_store::{AuditEntry, Db, Session};
 
 use super::client::Client;
 use super::layer::{CsrfToken, SiteLayer};
@@ -49,7 +49,7 @@ pub trait Site: Clone + Send + Sync + 'static {
     /// The site's session cookie.
     const SESSION: SessionCookie;
     /// The database holding the site's sessions.
-    fn store(&self) -> &Store;
+    fn store(&self) -> &Db;
     /// The site's cookie and proxy settings.
     fn layer(&self) -> &SiteLayer;
     /// The site's sign-in limits.

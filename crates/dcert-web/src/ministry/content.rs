@@ -54,7 +54,7 @@ pub fn guide_faq() -> Vec<FaqItem> {
 
 /// Writes the first content of a new site (the guide's questions); a site that has any keeps
 /// its own.
-pub async fn prepare(store: &dcert_store::Store) -> Result<(), dcert_store::StoreError> {
+pub async fn prepare(store: &dcert_store::MinistryStore) -> Result<(), dcert_store::StoreError> {
     store.seed_faq(&guide_faq(), crate::http::now().unix()).await?;
     Ok(())
 }

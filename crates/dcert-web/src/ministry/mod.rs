@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use dcert_core::keys::EcKey;
 use dcert_core::pdf::FontBook;
 use dcert_core::trust::TrustList;
-use dcert_store::Store;
+use dcert_store::MinistryStore;
 use serde::Deserialize;
 
 use crate::http::client::TrustedProxies;
@@ -139,7 +139,7 @@ pub struct StatusSigner {
 #[derive(Clone)]
 pub struct MinistryState {
     /// The Ministry's database: the registry, statistics, news and FAQ.
-    pub store: Store,
+    pub store: MinistryStore,
     /// The signed trust list, as published now.
     pub trust: Arc<RwLock<Arc<Published>>>,
     /// The settings.
@@ -180,7 +180,7 @@ impl Site for MinistryState {
     const SESSION: SessionCookie =
         SessionCookie { name: "moe_session", path: "/console", device: "moe_device", kinds: &[MINISTRY] };
 
-    fn store(&self) -> &Store {
+    fn store(&self) -> &dcert_store::Db {
         &self.store
     }
 
@@ -203,7 +203,7 @@ impl MinistryState {
     ///
     /// The list's root is the one this site pins: the Ministry configures its own list (and
     /// every later list it serves must chain to the same root).
-    pub fn new(store: Store, trust_list: Vec<u8>, config: MinistryConfig) -> Result<Self, SiteError> {
+    pub fn new(store: MinistryStore, trust_list: Vec<u8>, config: MinistryConfig) -> Result<Self, SiteError> {
         let unpinned = TrustList::verify(&trust_list, None)?;
         let list = TrustList::verify(&trust_list, Some(unpinned.root.fingerprint()))?;
         let limiter = RateLimiter::new(config.verifications_per_minute, 60);
@@ -318,7 +318,7 @@ pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
 }
 
 async fn healthz(State(state): State<MinistryState>) -> Response {
-    match state.store.registry_records("healthz").await {
+    match state.store.ping().await {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: the registry database does not answer");

@@ -40,7 +40,7 @@ use dcert_core::records::{self, PayloadError, RecordEvent, RecordPayload, Reques
 use dcert_core::records::{INSTITUTION_HEADER, MAX_BODY_BYTES, NONCE_HEADER, PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use dcert_core::time::Timestamp;
 use dcert_core::trust::TrustedIssuer;
-use dcert_store::{RegistryRecord, Store, StoreError, Submission};
+use dcert_store::{MinistryStore, RegistryRecord, StoreError, Submission};
 use serde_json::json;
 
 use super::MinistryState;
@@ -260,7 +260,7 @@ fn conflict_with(existing: &RegistryRecord, institution: &str) -> Refusal {
 
 /// Checks a record against the signer, its accreditation and the registry; the records to append.
 async fn check(
-    store: &Store,
+    store: &MinistryStore,
     issuer: &TrustedIssuer,
     institution: &str,
     p: &RecordPayload,

@@ -1,7 +1,7 @@
 //! Verification statistics, written in batches off the request path: a verification answers at
 //! once, and a burst of thousands becomes a few transactions.
 
-use dcert_store::{Store, Verification};
+use dcert_store::{MinistryStore, Verification};
 use tokio::sync::mpsc;
 
 /// Where handlers drop the verifications they ran.
@@ -18,7 +18,7 @@ const BATCH: usize = 500;
 
 impl StatsSink {
     /// Starts the writer on the current Tokio runtime.
-    pub fn start(store: Store) -> Self {
+    pub fn start(store: MinistryStore) -> Self {
         let (tx, mut rx) = mpsc::channel::<Verification>(QUEUE);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);

@@ -3,7 +3,7 @@
 use dcert_core::model::Language;
 use dcert_core::status::{MemoryRegistry, StatusAnswer, StatusQuery, StatusSource};
 use dcert_core::time::Timestamp;
-use dcert_store::{RegistryRecord, Store, StoreError};
+use dcert_store::{MinistryStore, RegistryRecord, StoreError};
 
 /// Builds the status of the certificates in `records` (any order of the registry's log): issued
 /// files, with later versions superseding earlier ones, and revocations.
@@ -33,7 +33,7 @@ pub fn registry_status(records: &[RegistryRecord], as_of: Timestamp) -> Result<M
 /// and runs on a blocking thread, so the query is run on the runtime from there.
 pub struct StoreStatus {
     /// The registry database.
-    pub store: Store,
+    pub store: MinistryStore,
     /// The runtime to run queries on.
     pub runtime: tokio::runtime::Handle,
     /// The time of the answers.

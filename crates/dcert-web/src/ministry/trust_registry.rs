@@ -24,7 +24,7 @@ use dcert_core::trust::{
 use dcert_core::x509::{self, CertError, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
 use dcert_core::{Sha256Digest, Timestamp};
 use dcert_store::{
-    Institution, NewInstitutionCertificate, NewInstitutionKey, RegisteredInstitution, Store, StoreError,
+    Institution, MinistryStore, NewInstitutionCertificate, NewInstitutionKey, RegisteredInstitution, StoreError,
     StoredTrustList,
 };
 use serde::{Deserialize, Serialize};
@@ -236,7 +236,7 @@ pub enum RegistryError {
     Conflict(String),
     /// The database failed.
     #[error("the registry database failed")]
-    Store(#[source] StoreError),
+    MinistryStore(#[source] StoreError),
 }
 
 /// Why a rotation is not proven by a credential key the institution holds now.
@@ -263,7 +263,7 @@ impl From<StoreError> for RegistryError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => RegistryError::Conflict(m),
-            other => RegistryError::Store(other),
+            other => RegistryError::MinistryStore(other),
         }
     }
 }
@@ -677,7 +677,7 @@ fn check_keys_free(
 /// Checks an onboarding request as [`onboard`] does (the request itself, a free id, keys not
 /// registered yet) and records nothing: what a preview shows before the Ministry confirms.
 pub async fn check_onboarding(
-    store: &Store,
+    store: &MinistryStore,
     request: &OnboardingRequest,
 ) -> Result<(CredentialPublicKey, EcPublicKey), RegistryError> {
     let (credential, signing) = request.check()?;
@@ -691,7 +691,7 @@ pub async fn check_onboarding(
 /// Checks a rotation request as [`rotate_key`] does now and records nothing: see
 /// [`check_rotation_at`].
 pub async fn check_rotation(
-    store: &Store,
+    store: &MinistryStore,
     request: &RotationRequest,
 ) -> Result<(Institution, ProvenKeys), RegistryError> {
     check_rotation_at(store, request, crate::http::now()).await
@@ -702,7 +702,7 @@ pub async fn check_rotation(
 /// holds at `now`: registered to it, in its window, not revoked) and records nothing; returns
 /// the institution and the keys.
 pub async fn check_rotation_at(
-    store: &Store,
+    store: &MinistryStore,
     request: &RotationRequest,
     now: Timestamp,
 ) -> Result<(Institution, ProvenKeys), RegistryError> {
@@ -741,7 +741,7 @@ pub fn signing_key_fingerprint(key: &EcPublicKey) -> Sha256Digest {
 /// root, and records the institution, its credential key and its certificate, valid from `now`
 /// to `valid_until`, in one transaction. Returns the certificate for the institution to install.
 pub async fn onboard(
-    store: &Store,
+    store: &MinistryStore,
     ca: &EcKey,
     root_cert: &ParsedCert,
     request: &OnboardingRequest,
@@ -787,7 +787,7 @@ pub struct Rotated {
 /// the window of its current keys at `now` (what they signed before stays valid); a new signing
 /// key is certified from `now` to `valid_until` beside the old certificates, which stay valid.
 pub async fn rotate_key(
-    store: &Store,
+    store: &MinistryStore,
     ca: &EcKey,
     root_cert: &ParsedCert,
     request: &RotationRequest,
@@ -828,7 +828,7 @@ pub enum Revoked {
 /// (its Multikey, `z6Mk…`) or a signing certificate (the SHA-256 of its DER, hex). What claims a
 /// signing time at or after `from` fails verification; what was signed before still verifies.
 pub async fn revoke_key(
-    store: &Store,
+    store: &MinistryStore,
     institution: &str,
     key: &str,
     from: Timestamp,
@@ -842,7 +842,7 @@ pub async fn revoke_key(
     let map = |e: StoreError| match e {
         StoreError::NotFound(_) => unknown(),
         StoreError::Conflict(m) => RegistryError::AlreadyRevoked(m),
-        other => RegistryError::Store(other),
+        other => RegistryError::MinistryStore(other),
     };
     let revoked = if key.starts_with('z') {
         store.revoke_institution_key(institution, key, from.unix(), reason).await.map_err(map)?;
@@ -861,7 +861,7 @@ pub async fn revoke_key(
 
 /// Changes an institution's names, address and accreditation; returns it as recorded.
 pub async fn update_institution(
-    store: &Store,
+    store: &MinistryStore,
     id: &str,
     details: &InstitutionDetails,
     now: Timestamp,
@@ -923,7 +923,7 @@ pub fn issuer_entry(r: &RegisteredInstitution) -> IssuerEntry {
 /// published). The root must be the one of the latest list kept, if any
 /// ([`RegistryError::OtherRoot`]): the trust lists of a registry stay under one root.
 pub async fn publish(
-    store: &Store,
+    store: &MinistryStore,
     signing: ListSigning<'_>,
     served: Option<u64>,
     now: Timestamp,
@@ -968,7 +968,7 @@ pub async fn publish(
 }
 
 /// The trust list published last, byte for byte.
-pub async fn latest(store: &Store) -> Result<Option<Vec<u8>>, RegistryError> {
+pub async fn latest(store: &MinistryStore) -> Result<Option<Vec<u8>>, RegistryError> {
     Ok(store.latest_trust_list().await?.map(|l| l.json.into_bytes()))
 }
 

@@ -15,7 +15,7 @@ use std::fmt;
 use std::time::Duration;
 
 use dcert_core::model::Language;
-use dcert_store::{NewEmail, OutboxMessage, Store, StoreError};
+use dcert_store::{NewEmail, OutboxMessage, StoreError, UniversityStore};
 use lettre::message::header::{ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MaybeString, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -470,7 +470,12 @@ pub struct DeliveryRound {
 /// would have to remember and drop duplicates) no client can avoid that. The outbox has no claim of a
 /// message either, so run one delivery loop per database: two loops that pick the same due message at
 /// the same moment both send it.
-pub async fn deliver_due(store: &Store, mailer: &Mailer, now: i64, limit: i64) -> Result<DeliveryRound, StoreError> {
+pub async fn deliver_due(
+    store: &UniversityStore,
+    mailer: &Mailer,
+    now: i64,
+    limit: i64,
+) -> Result<DeliveryRound, StoreError> {
     let mut round = DeliveryRound::default();
     for message in store.due_emails(now, limit).await? {
         let attachment = match load_attachment(store, &message).await? {
@@ -527,7 +532,7 @@ pub async fn deliver_due(store: &Store, mailer: &Mailer, now: i64, limit: i64) -
 /// The attachment of a queued message: the certificate file for kind `certificate`, nothing otherwise.
 /// The inner `Err` says why a certificate message cannot be sent at all.
 async fn load_attachment(
-    store: &Store,
+    store: &UniversityStore,
     message: &OutboxMessage,
 ) -> Result<Result<Option<Attachment>, &'static str>, StoreError> {
     if message.kind != KIND_CERTIFICATE {

@@ -17,7 +17,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dcert_core::pdf::FontBook;
-use dcert_store::{Staff, Store};
+use dcert_store::{Staff, UniversityStore};
 use serde::Deserialize;
 
 pub use self::console::{Action, allowed, roster_rows};
@@ -79,7 +79,7 @@ pub const ADDRESS_CHANGES_PER_QUARTER_HOUR: u32 = 5;
 #[derive(Clone)]
 pub struct AppState {
     /// The university's database.
-    pub store: Store,
+    pub store: UniversityStore,
     /// The settings.
     pub site: Arc<SiteConfig>,
     /// Cookies and trusted proxies, from the settings.
@@ -98,7 +98,7 @@ pub struct AppState {
 impl AppState {
     /// The state of a site with `site`'s settings, graduates signing in with their passwords in
     /// `store`.
-    pub fn new(store: Store, site: SiteConfig, worker: Worker) -> Self {
+    pub fn new(store: UniversityStore, site: SiteConfig, worker: Worker) -> Self {
         let layer = SiteLayer::new(&site.public_url, site.secure_cookies, site.trusted_proxies.clone());
         AppState {
             graduate_auth: Arc::new(auth::StorePasswords { store: store.clone() }),
@@ -116,7 +116,7 @@ impl Site for AppState {
     const SESSION: SessionCookie =
         SessionCookie { name: "session", path: "/", device: "device", kinds: &[GRADUATE, STAFF] };
 
-    fn store(&self) -> &Store {
+    fn store(&self) -> &dcert_store::Db {
         &self.store
     }
 
@@ -138,7 +138,7 @@ pub(crate) trait Signed {
     /// The signed-in graduate's student number, or a redirect to the login page.
     fn graduate(&self) -> Result<String, AppError>;
     /// The signed-in member of staff, or a redirect to the console's login page.
-    async fn staff(&self, store: &Store) -> Result<Staff, AppError>;
+    async fn staff(&self, store: &UniversityStore) -> Result<Staff, AppError>;
 }
 
 impl Signed for Ctx {
@@ -146,7 +146,7 @@ impl Signed for Ctx {
         self.subject(GRADUATE).map(str::to_owned).ok_or_else(|| AppError::Redirect("/login".into()))
     }
 
-    async fn staff(&self, store: &Store) -> Result<Staff, AppError> {
+    async fn staff(&self, store: &UniversityStore) -> Result<Staff, AppError> {
         let staff = match self.subject(STAFF).and_then(|s| s.parse::<i64>().ok()) {
             Some(id) => store.staff_by_id(id).await?,
             None => None,
@@ -170,7 +170,7 @@ pub fn university_router(state: AppState) -> Router {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.setting("healthz").await {
+    match state.store.ping().await {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: the database does not answer");

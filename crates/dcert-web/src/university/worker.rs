@@ -16,7 +16,9 @@ use dcert_core::model::{Certificate, CredentialType, Language, Subject, Term};
 use dcert_core::pdf::Template;
 use dcert_core::records::{RecordEvent, RecordPayload};
 use dcert_core::time::Timestamp;
-use dcert_store::{CertificateInfo, Graduate, IssuedFile, NewEmail, Order, RegistryRecord, Store, StoreError};
+use dcert_store::{
+    CertificateInfo, Graduate, IssuedFile, MinistryStore, NewEmail, Order, RegistryRecord, StoreError, UniversityStore,
+};
 use tokio::task::JoinSet;
 
 use super::mail::{self, Mailer};
@@ -57,7 +59,7 @@ pub enum SubmitError {
     },
     /// The registry's database (a registry run by this program).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    UniversityStore(#[from] StoreError),
     /// The queued record no longer reads as one.
     #[error("unreadable payload: {0}")]
     Unreadable(#[from] dcert_core::records::PayloadError),
@@ -84,7 +86,7 @@ pub trait Registry: Send + Sync {
 #[derive(Clone, Debug)]
 pub struct StoreRegistry {
     /// The Ministry's store.
-    pub store: Store,
+    pub store: MinistryStore,
 }
 
 impl Registry for StoreRegistry {
@@ -137,7 +139,7 @@ impl Policy {
     pub const ALUMNI_OPEN: &'static str = "policy.alumni_open";
 
     /// Reads the policy; defaults: from 110-1, alumni closed.
-    pub async fn load(store: &Store) -> Result<Policy, StoreError> {
+    pub async fn load(store: &UniversityStore) -> Result<Policy, StoreError> {
         let first_term =
             store.setting(Self::FIRST_TERM).await?.and_then(|t| t.parse().ok()).unwrap_or(Term { year: 110, term: 1 });
         let alumni_open = store.setting(Self::ALUMNI_OPEN).await?.as_deref() == Some("true");
@@ -165,7 +167,7 @@ pub struct IssueRound {
 #[derive(Clone)]
 pub struct Worker {
     /// The university's store.
-    pub store: Store,
+    pub store: UniversityStore,
     /// Keys and fonts.
     pub issuance: Arc<Issuance>,
     /// The Ministry's registry.
@@ -190,7 +192,7 @@ pub fn certificate_number(institution: &str, graduate: &Graduate) -> String {
 enum JobError {
     /// The database failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    UniversityStore(#[from] StoreError),
     /// The order's graduate is gone.
     #[error("the graduate no longer exists")]
     NoGraduate,

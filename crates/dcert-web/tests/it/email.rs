@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64ct::Encoding as _;
 use dcert_core::model::{DegreeLevel, DegreeRecord, Language};
-use dcert_store::{Campus, Graduate, ImportRow, IssuedFile, NewOrder, OrderKind, Store};
+use dcert_store::{Campus, Graduate, ImportRow, IssuedFile, NewOrder, OrderKind, UniversityStore};
 use dcert_web::university::mail::{self, DeliveryRound, Mailer, SmtpConfig};
 use sha2::Digest as _;
 
@@ -120,7 +120,7 @@ fn mailer(port: u16) -> Mailer {
 /// A fresh store with one graduate whose Chinese certificate (the committed, signed sample) was
 /// issued, with its two emails queued.
 struct World {
-    store: Store,
+    store: UniversityStore,
     certificate_id: i64,
     dir: TempDir,
 }
@@ -149,7 +149,7 @@ fn record() -> DegreeRecord {
 
 async fn world(name: &str, permanent_address: &str) -> World {
     let dir = TempDir::new(name);
-    let store = Store::open(&format!("sqlite://{}", dir.0.join("db.sqlite").display())).await.unwrap();
+    let store = UniversityStore::open(&format!("sqlite://{}", dir.0.join("db.sqlite").display())).await.unwrap();
     store
         .upsert_campus(&Campus {
             code: "jiangong".into(),
@@ -179,7 +179,7 @@ async fn world(name: &str, permanent_address: &str) -> World {
 /// Orders a Chinese certificate for the graduate and stores `file` as issued with both emails
 /// queued, as the worker does; returns the certificate's id.
 async fn issue(
-    store: &Store,
+    store: &UniversityStore,
     graduate: &Graduate,
     kind: OrderKind,
     file: &[u8],

@@ -19,7 +19,7 @@ use dcert_core::pdf::Limits;
 use dcert_core::trust::{Accreditation, TrustList};
 use dcert_core::verify::{self, CheckResult, Outcome};
 use dcert_core::x509::{self, ParsedCert};
-use dcert_store::{AuditFilter, Role, Session, Store};
+use dcert_store::{AuditFilter, MinistryStore, Role, Session};
 use dcert_web::ministry::trust_registry::{self as registry, OnboardingRequest, RotationRequest};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router, registry_status};
 
@@ -65,7 +65,7 @@ const FULL: Setup = Setup { kit: true, teacher: true, registry: true };
 /// The Ministry's site on a real port, with its store, its staff and a registrar.
 struct ConsoleSite {
     base: String,
-    store: Store,
+    store: MinistryStore,
     trust: TrustList,
     server: tokio::task::AbortHandle,
     _dir: TempDir,
@@ -80,7 +80,7 @@ impl Drop for ConsoleSite {
 impl ConsoleSite {
     async fn start(setup: Setup) -> ConsoleSite {
         let dir = TempDir::new("ministry-console");
-        let store = Store::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
+        let store = MinistryStore::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
         dcert_web::ministry::prepare(&store).await.unwrap();
         for (user, role) in [(ADMIN, Role::MinistryAdmin), (EDITOR, Role::MinistryEditor), (REGISTRAR, Role::Registrar)]
         {
@@ -256,7 +256,7 @@ async fn issue_teacher(admin: &Browser<'_>, form: &[(&str, &str)]) -> (Reply, St
 }
 
 /// A teacher certificate file written straight into the store (not a real PDF), with its id.
-async fn teacher_file_directly(store: &Store) -> i64 {
+async fn teacher_file_directly(store: &MinistryStore) -> i64 {
     let file = b"%PDF-1.7\nnot really a certificate".to_vec();
     let sha256 = dcert_core::Sha256Digest::of(&file).to_string();
     let record = dcert_store::RegistryRecord {
@@ -976,7 +976,7 @@ async fn the_logs_of_a_whole_console_flow_hold_no_teacher_name_or_password() {
 // ----- institutions (發證單位管理) -----
 
 /// Onboards `nkust` with `Keys::new(seed)` straight into the registry, as the CLI would.
-async fn onboard_directly(store: &Store, seed: u8) -> (Keys, ParsedCert) {
+async fn onboard_directly(store: &MinistryStore, seed: u8) -> (Keys, ParsedCert) {
     let root = root_keys();
     let keys = Keys::new(seed);
     let now = dcert_web::http::now();

@@ -14,7 +14,7 @@ use dcert_core::model::{CredentialType, DegreeLevel, Language};
 use dcert_core::records::{self, MAX_BODY_BYTES, RecordEvent, RecordPayload, RequestToSign};
 use dcert_core::time::Timestamp;
 use dcert_core::trust::{Accreditation, TrustList};
-use dcert_store::{RegistryRecord, Store};
+use dcert_store::{MinistryStore, RegistryRecord};
 use dcert_web::http::outbound::http_request;
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
 use dcert_web::university::registry_client::HttpRegistry;
@@ -28,7 +28,7 @@ const NUMBER: &str = "(114)高科大電子學字第012345號";
 /// A Ministry site serving a trust list of NKUST and NTU, and its registry.
 struct Ministry {
     url: String,
-    store: Store,
+    store: MinistryStore,
     nkust: IssuerKit,
     ntu: CredentialKey,
     _dir: TempDir,
@@ -48,7 +48,7 @@ fn two_institutions(trust: &TrustList) -> (Vec<u8>, CredentialKey) {
 impl Ministry {
     async fn start() -> Ministry {
         let dir = TempDir::new("records");
-        let store = Store::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
+        let store = MinistryStore::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
         let (nkust, trust) = keys();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

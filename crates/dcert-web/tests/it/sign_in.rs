@@ -326,3 +326,27 @@ async fn cookies_are_secure_by_default_on_an_https_site_and_not_on_a_plain_one()
         }
     }
 }
+
+#[tokio::test]
+async fn healthz_answers_503_on_every_site_when_its_database_does_not() {
+    let (app, doors) = doors(&[], false).await;
+    let (university, ministry) = (&doors[0], &doors[2]);
+    for door in [university, ministry] {
+        let mut b = Browser::at(door, "198.51.100.1").await;
+        let r = b.get("/healthz").await;
+        assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "ok\n"), "{}", door.name);
+    }
+    // The databases go away under the running sites.
+    app.store.close().await;
+    app.ministry.close().await;
+    for door in [university, ministry] {
+        let mut b = Browser { door, peer: "198.51.100.1:50000".parse().unwrap(), forwarded_for: None, cookies: vec![] };
+        let r = b.get("/healthz").await;
+        assert_eq!(
+            (r.status, r.text.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n"),
+            "{}",
+            door.name
+        );
+    }
+}

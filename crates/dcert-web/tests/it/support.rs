@@ -15,7 +15,7 @@ use dcert_core::model::DegreeLevel;
 use dcert_core::pdf::{Face, FontBook, PdfSigner};
 use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
 use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
-use dcert_store::{Campus, Graduate, Role, Store};
+use dcert_store::{Campus, Graduate, MinistryStore, Role, UniversityStore};
 use dcert_web::ministry::RegistryKeys;
 use dcert_web::university::worker::{StoreRegistry, Worker};
 use dcert_web::university::{AppState, SiteConfig, university_router};
@@ -222,8 +222,8 @@ pub fn site() -> SiteConfig {
 }
 
 pub struct TestApp {
-    pub store: Store,
-    pub ministry: Store,
+    pub store: UniversityStore,
+    pub ministry: MinistryStore,
     pub state: AppState,
     pub trust: TrustList,
     _dir: TempDir,
@@ -236,8 +236,9 @@ pub fn password_of(user: &str) -> String {
 impl TestApp {
     pub async fn new() -> TestApp {
         let dir = TempDir::new("app");
-        let store = Store::open(&format!("sqlite://{}", dir.0.join("university.db").display())).await.unwrap();
-        let ministry = Store::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
+        let store =
+            UniversityStore::open(&format!("sqlite://{}", dir.0.join("university.db").display())).await.unwrap();
+        let ministry = MinistryStore::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
         for (i, (code, en, ext)) in [("建工", "Jiangong", "51103"), ("第一", "First", "53103")].into_iter().enumerate()
         {
             store

@@ -13,7 +13,7 @@ use dcert_core::trust::TrustList;
 use dcert_core::verify::{self, Outcome, Reason};
 use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
 use dcert_core::{Sha256Digest, Timestamp};
-use dcert_store::Store;
+use dcert_store::MinistryStore;
 use dcert_web::ministry::trust_registry::{
     self as registry, CurrentKeyProblem, InstitutionDetails, OnboardingRequest, RegistryError, Revoked, RotationRequest,
 };
@@ -33,7 +33,7 @@ struct Ministry {
     root: ParsedCert,
     signer: EcKey,
     signer_cert: ParsedCert,
-    store: Store,
+    store: MinistryStore,
     _dir: TempDir,
 }
 
@@ -68,7 +68,7 @@ impl Ministry {
         )
         .unwrap();
         let dir = TempDir::new("trust-registry");
-        let store = Store::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
+        let store = MinistryStore::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
         Ministry { ca, root, signer, signer_cert, store, _dir: dir }
     }
 
@@ -85,7 +85,7 @@ impl Ministry {
     }
 
     /// Publishes into `store` with this Ministry's keys, numbered above `served`.
-    async fn publish_to(&self, store: &Store, served: Option<u64>, at: &str) -> Result<Vec<u8>, RegistryError> {
+    async fn publish_to(&self, store: &MinistryStore, served: Option<u64>, at: &str) -> Result<Vec<u8>, RegistryError> {
         let signing = registry::ListSigning {
             signer: &self.signer,
             root_cert: &self.root,
@@ -97,8 +97,8 @@ impl Ministry {
     }
 
     /// Another, empty registry database.
-    async fn other_store(&self, name: &str) -> Store {
-        Store::open(&format!("sqlite://{}", self._dir.0.join(format!("{name}.db")).display())).await.unwrap()
+    async fn other_store(&self, name: &str) -> MinistryStore {
+        MinistryStore::open(&format!("sqlite://{}", self._dir.0.join(format!("{name}.db")).display())).await.unwrap()
     }
 
     /// Publishes, and reads the list back as a verifier that pins the root does.

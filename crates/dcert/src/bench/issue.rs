@@ -22,7 +22,9 @@ use anyhow::{Context, Result, bail};
 use dcert_core::calendar::Calendar;
 use dcert_core::model::{Certificate, CredentialType, Language, Subject};
 use dcert_core::{Timestamp, issue};
-use dcert_store::{Backend, GraduateFilter, ImportRow, NewOrder, OrderKind, Store, StoreError};
+use dcert_store::{
+    Backend, GraduateFilter, ImportRow, MinistryStore, NewOrder, OrderKind, ScratchSchema, StoreError, UniversityStore,
+};
 use dcert_web::university::SiteConfig;
 use dcert_web::university::worker::{IssueRound, Worker};
 use serde::Serialize;
@@ -142,8 +144,8 @@ pub fn run(options: &Options, now: Timestamp) -> Result<Figures> {
         match options.database.as_deref() {
             None => {
                 let db = |name: &str| format!("sqlite://{}", dir.0.join(name).display());
-                let store = server::open_store(&db("university.db"), "university").await?;
-                let ministry = server::open_store(&db("ministry.db"), "Ministry registry").await?;
+                let store = server::open_university(&db("university.db")).await?;
+                let ministry = server::open_ministry(&db("ministry.db")).await?;
                 let mut figures = bench(options, &dir.0, store.clone(), ministry.clone(), now).await;
                 store.close().await;
                 ministry.close().await;
@@ -166,53 +168,33 @@ pub fn run(options: &Options, now: Timestamp) -> Result<Figures> {
 
 /// The run on fresh schemas of a PostgreSQL server, dropped at the end whatever happens.
 async fn postgres(options: &Options, dir: &Path, url: &str, now: Timestamp) -> Result<Figures> {
-    // Opening the store on the server's URL migrates its default schema, which is harmless; the
-    // bench's own tables go into schemas of their own.
-    let admin = server::open_store(url, "PostgreSQL").await?;
-    let suffix = unique_suffix();
-    let schemas = [format!("dcert_bench_{suffix}_uni"), format!("dcert_bench_{suffix}_moe")];
-    let mut created = Vec::new();
-    let result = async {
-        let mut stores = Vec::new();
-        for schema in &schemas {
-            admin.execute(&format!("CREATE SCHEMA {schema}")).await?;
-            created.push(schema.clone());
-            let separator = if url.contains('?') { '&' } else { '?' };
-            let url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-            stores.push(server::open_store(&url, "PostgreSQL bench").await?);
-        }
-        let (store, ministry) = (stores[0].clone(), stores[1].clone());
-        let mut figures = bench(options, dir, store.clone(), ministry.clone(), now).await;
-        if let Ok(f) = &mut figures {
-            f.database_bytes = 0;
-            for (store, schema) in [(&store, &schemas[0]), (&ministry, &schemas[1])] {
-                let bytes = scalar(
-                    store,
-                    &format!(
-                        "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS TEXT) FROM pg_class c \
-                         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{schema}' AND c.relkind = 'r'"
-                    ),
-                )
-                .await?;
-                f.database_bytes += bytes;
-            }
-        }
-        store.close().await;
-        ministry.close().await;
-        figures
+    let university = ScratchSchema::create(url, "dcert_bench_uni").await.context("cannot make a bench schema")?;
+    let moe = ScratchSchema::create(url, "dcert_bench_moe").await.context("cannot make a bench schema")?;
+    let store = server::open_university(university.url()).await?;
+    let ministry = server::open_ministry(moe.url()).await?;
+    let mut figures = bench(options, dir, store.clone(), ministry.clone(), now).await;
+    if let Ok(f) = &mut figures {
+        f.database_bytes = store.size_bytes().await? + ministry.size_bytes().await?;
     }
-    .await;
-    for schema in created {
-        if let Err(e) = admin.execute(&format!("DROP SCHEMA {schema} CASCADE")).await {
-            eprintln!("warning: cannot drop the bench schema {schema}: {e}");
+    store.close().await;
+    ministry.close().await;
+    for schema in [university, moe] {
+        let name = schema.name().to_owned();
+        if let Err(e) = schema.drop_now().await {
+            eprintln!("warning: cannot drop the bench schema {name}: {e}");
         }
     }
-    admin.close().await;
-    result
+    figures
 }
 
 /// The whole class, on open stores.
-async fn bench(options: &Options, dir: &Path, store: Store, ministry: Store, now: Timestamp) -> Result<Figures> {
+async fn bench(
+    options: &Options,
+    dir: &Path,
+    store: UniversityStore,
+    ministry: MinistryStore,
+    now: Timestamp,
+) -> Result<Figures> {
     let count = options.count;
     let keys = dir.join("keys");
     keys_for_bench(&keys, now)?;
@@ -444,7 +426,13 @@ struct Check {
 }
 
 /// Checks what the run stored.
-async fn verify(store: &Store, ministry: &Store, worker: &Worker, count: usize, now: Timestamp) -> Result<Check> {
+async fn verify(
+    store: &UniversityStore,
+    ministry: &MinistryStore,
+    worker: &Worker,
+    count: usize,
+    now: Timestamp,
+) -> Result<Check> {
     let mut problems = Vec::new();
     let graduates = store.list_graduates(&GraduateFilter { limit: count as i64 + 1, ..Default::default() }).await?;
     if graduates.len() != count {
@@ -511,22 +499,8 @@ async fn verify(store: &Store, ministry: &Store, worker: &Worker, count: usize, 
             hashes.len()
         ));
     }
-    let certificate_bytes = scalar(store, "SELECT CAST(COALESCE(SUM(size), 0) AS TEXT) FROM certificates").await?;
+    let certificate_bytes = store.certificate_bytes().await?;
     Ok(Check { problems, emails: emails.len(), registry_records, certificate_bytes })
-}
-
-/// One number computed by the database. The store answers queries it knows; this reads a value
-/// through the settings table of the bench's own, throw-away database.
-async fn scalar(store: &Store, select: &str) -> Result<u64> {
-    const KEY: &str = "bench.scalar";
-    store
-        .execute(&format!(
-            "INSERT INTO settings (key, value) SELECT '{KEY}', ({select}) WHERE true \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-        ))
-        .await?;
-    let value = store.setting(KEY).await?.unwrap_or_default();
-    value.trim().parse().with_context(|| format!("the database answered {value:?} for a size"))
 }
 
 const SURNAMES: &[(&str, &str)] = &[

@@ -59,7 +59,7 @@ pub fn run(command: MinistryCommand) -> Result<u8> {
                 .ok_or_else(|| wrong("the role is ministry_admin or ministry_editor"))?;
             let hash = dcert_web::auth::hash_password(&read_new_password()?);
             runtime()?.block_on(async {
-                let store = server::open_store(&config.database.url, "Ministry").await?;
+                let store = server::open_ministry(&config.database.url).await?;
                 store.create_staff(&username, &name, &hash, role, None, now().unix()).await?;
                 anyhow::Ok(())
             })?;

@@ -24,12 +24,12 @@ pub fn serve(config: PathBuf) -> Result<u8> {
 }
 
 async fn serve_university(config: config::Config) -> Result<()> {
-    let store = server::open_store(&config.database.url, "university").await?;
+    let store = server::open_university(&config.database.url).await?;
     server::prepare(&store, &config.campuses).await?;
     let (target, ministry) = match (&config.registry.url, &config.registry.database_url) {
         (Some(url), _) => (server::RegistryTarget::Http(url.clone()), None),
         (None, Some(db)) => {
-            let ministry = server::open_store(db, "Ministry registry").await?;
+            let ministry = server::open_ministry(db).await?;
             (server::RegistryTarget::Store(ministry.clone()), Some(ministry))
         }
         (None, None) => return Err(wrong("[registry] needs url or database_url")),

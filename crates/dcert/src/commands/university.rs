@@ -65,7 +65,7 @@ pub fn import(command: ImportCommand) -> Result<u8> {
             let config = config::load(&config).usage()?;
             let bytes = verifier::read_bounded(&file, 64 << 20).usage()?;
             runtime()?.block_on(async {
-                let store = server::open_store(&config.database.url, "university").await?;
+                let store = server::open_university(&config.database.url).await?;
                 server::prepare(&store, &config.campuses).await?;
                 let all: Vec<String> = store.campuses().await?.into_iter().map(|c| c.code).collect();
                 if let Some(c) = &campus
@@ -132,7 +132,7 @@ pub fn graduates(command: GraduatesCommand) -> Result<u8> {
                 pairs.push((number.trim().to_uppercase(), password.to_owned()));
             }
             runtime()?.block_on(async {
-                let store = server::open_store(&config.database.url, "university").await?;
+                let store = server::open_university(&config.database.url).await?;
                 for (number, _) in &pairs {
                     if store.graduate_terms(number).await?.is_empty() {
                         return Err(wrong(format!("{number} is not an imported graduate; import the class first")));
@@ -168,7 +168,7 @@ pub fn staff(command: StaffCommand) -> Result<u8> {
                 .ok_or_else(|| wrong("the role is registrar, campus_office or admin"))?;
             let hash = dcert_web::auth::hash_password(&read_new_password()?);
             runtime()?.block_on(async {
-                let store = server::open_store(&config.database.url, "university").await?;
+                let store = server::open_university(&config.database.url).await?;
                 server::prepare(&store, &config.campuses).await?;
                 store.create_staff(&username, &name, &hash, role, campus.as_deref(), now().unix()).await?;
                 anyhow::Ok(())

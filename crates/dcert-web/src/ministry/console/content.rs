@@ -19,15 +19,15 @@ pub(super) trait Content: Sized + Send + Sync + 'static {
     const LABELS: [&'static str; 4];
 
     /// All of them, as the console lists them.
-    fn all(store: &Store) -> impl Future<Output = Result<Vec<Self>, AppError>> + Send;
+    fn all(store: &MinistryStore) -> impl Future<Output = Result<Vec<Self>, AppError>> + Send;
     /// The one with `id`; none, [`AppError::NotFound`].
-    fn one(store: &Store, id: i64) -> impl Future<Output = Result<Self, AppError>> + Send;
+    fn one(store: &MinistryStore, id: i64) -> impl Future<Output = Result<Self, AppError>> + Send;
     /// Adds it (`id` 0) or replaces it; returns its id.
-    fn save(&self, store: &Store, by: &str, at: i64) -> impl Future<Output = Result<i64, AppError>> + Send;
+    fn save(&self, store: &MinistryStore, by: &str, at: i64) -> impl Future<Output = Result<i64, AppError>> + Send;
     /// Removes the one with `id`.
-    fn delete(store: &Store, id: i64) -> impl Future<Output = Result<(), AppError>> + Send;
+    fn delete(store: &MinistryStore, id: i64) -> impl Future<Output = Result<(), AppError>> + Send;
     /// The form of a new one.
-    fn blank(store: &Store) -> impl Future<Output = Result<Self::Form, AppError>> + Send;
+    fn blank(store: &MinistryStore) -> impl Future<Output = Result<Self::Form, AppError>> + Send;
     /// The form holding this one.
     fn form(self) -> Self::Form;
     /// The CSRF token a form came with.
@@ -81,24 +81,24 @@ impl Content for NewsItem {
         "moe.console.news.body_en",
     ];
 
-    async fn all(store: &Store) -> Result<Vec<Self>, AppError> {
+    async fn all(store: &MinistryStore) -> Result<Vec<Self>, AppError> {
         Ok(store.news(500).await?)
     }
 
-    async fn one(store: &Store, id: i64) -> Result<Self, AppError> {
+    async fn one(store: &MinistryStore, id: i64) -> Result<Self, AppError> {
         Ok(store.news_item(id).await?)
     }
 
-    async fn save(&self, store: &Store, by: &str, at: i64) -> Result<i64, AppError> {
+    async fn save(&self, store: &MinistryStore, by: &str, at: i64) -> Result<i64, AppError> {
         Ok(store.save_news(self, by, at).await?)
     }
 
-    async fn delete(store: &Store, id: i64) -> Result<(), AppError> {
+    async fn delete(store: &MinistryStore, id: i64) -> Result<(), AppError> {
         Ok(store.delete_news(id).await?)
     }
 
     /// Dated today, in Taiwan.
-    async fn blank(_: &Store) -> Result<NewsForm, AppError> {
+    async fn blank(_: &MinistryStore) -> Result<NewsForm, AppError> {
         Ok(NewsForm { published_on: now().taiwan_date().to_string(), ..NewsForm::default() })
     }
 
@@ -160,25 +160,25 @@ impl Content for FaqItem {
         "moe.console.faq.answer_en",
     ];
 
-    async fn all(store: &Store) -> Result<Vec<Self>, AppError> {
+    async fn all(store: &MinistryStore) -> Result<Vec<Self>, AppError> {
         Ok(store.faq().await?)
     }
 
     /// Found among all the questions (there are few).
-    async fn one(store: &Store, id: i64) -> Result<Self, AppError> {
+    async fn one(store: &MinistryStore, id: i64) -> Result<Self, AppError> {
         store.faq().await?.into_iter().find(|q| q.id == id).ok_or(AppError::NotFound)
     }
 
-    async fn save(&self, store: &Store, by: &str, at: i64) -> Result<i64, AppError> {
+    async fn save(&self, store: &MinistryStore, by: &str, at: i64) -> Result<i64, AppError> {
         Ok(store.save_faq(self, by, at).await?)
     }
 
-    async fn delete(store: &Store, id: i64) -> Result<(), AppError> {
+    async fn delete(store: &MinistryStore, id: i64) -> Result<(), AppError> {
         Ok(store.delete_faq(id).await?)
     }
 
     /// Placed last.
-    async fn blank(store: &Store) -> Result<FaqForm, AppError> {
+    async fn blank(store: &MinistryStore) -> Result<FaqForm, AppError> {
         let next = store.faq().await?.iter().map(|q| q.position).max().unwrap_or(0) + 1;
         Ok(FaqForm { position: next.to_string(), ..FaqForm::default() })
     }

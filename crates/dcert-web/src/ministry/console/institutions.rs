@@ -145,7 +145,7 @@ pub(super) fn registry_error(t: Texts, e: &RegistryError) -> Result<String, AppE
         E::Certificate(detail) => t.f1(&key("certificate"), detail),
         E::TrustList(detail) => t.f1(&key("trust_list"), detail),
         E::Conflict(detail) => t.f1(&key("conflict"), detail),
-        E::Store(e) => return Err(AppError::unexpected(format!("the trust registry: {e}"))),
+        E::MinistryStore(e) => return Err(AppError::unexpected(format!("the trust registry: {e}"))),
     })
 }
 

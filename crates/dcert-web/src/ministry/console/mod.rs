@@ -43,7 +43,8 @@ use dcert_core::time::{Date, Timestamp};
 use dcert_core::trust::TrustListContent;
 use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{
-    AuditEntry, AuditFilter, FaqItem, NewsItem, RegisteredInstitution, RegistryRecord, Role, Staff, Store, StoreError,
+    AuditEntry, AuditFilter, FaqItem, MinistryStore, NewsItem, RegisteredInstitution, RegistryRecord, Role, Staff,
+    StoreError,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -135,7 +136,7 @@ struct Console {
 /// What the console asks of a request, besides what [`Ctx`] knows.
 trait ConsoleRequest {
     /// The signed-in member of staff, if allowed `action`; not signed in, the login page.
-    async fn require(&self, store: &Store, action: Action) -> Result<Staff, AppError>;
+    async fn require(&self, store: &MinistryStore, action: Action) -> Result<Staff, AppError>;
     /// An audit entry by `staff` from this request.
     fn audit_by(&self, staff: &Staff, action: &str, target: String, detail: String) -> AuditEntry;
     /// The layout of a page, for `staff` (or nobody, on the login page).
@@ -143,7 +144,7 @@ trait ConsoleRequest {
 }
 
 impl ConsoleRequest for Ctx {
-    async fn require(&self, store: &Store, action: Action) -> Result<Staff, AppError> {
+    async fn require(&self, store: &MinistryStore, action: Action) -> Result<Staff, AppError> {
         let staff = match self.subject(MINISTRY).and_then(|s| s.parse::<i64>().ok()) {
             Some(id) => store.staff_by_id(id).await?,
             None => None,
@@ -348,7 +349,7 @@ fn reason_words(t: Texts, code: &str) -> String {
 }
 
 /// Counts the registry's records, a page at a time.
-async fn registry_figures(store: &Store) -> Result<RegistryFigures, AppError> {
+async fn registry_figures(store: &MinistryStore) -> Result<RegistryFigures, AppError> {
     let mut f = RegistryFigures::default();
     for (event, credential_type, n) in store.registry_counts().await? {
         f.records += n;

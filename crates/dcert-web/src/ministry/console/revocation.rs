@@ -43,7 +43,7 @@ pub(super) struct RevokePage {
 /// What `key` names among the institution's keys and certificates, in words, and whether it is
 /// revoked already; `None` if it names none.
 pub(super) async fn revocation_target(
-    store: &Store,
+    store: &MinistryStore,
     t: Texts,
     id: &str,
     key: &str,

@@ -209,7 +209,7 @@ pub(super) async fn teacher_page(
 }
 
 /// A new certificate number `<ISSUER>-T-<year>-<six digits>`, free in the registry.
-pub(super) async fn new_number(store: &Store, institution: &str, year: i32) -> Result<String, AppError> {
+pub(super) async fn new_number(store: &MinistryStore, institution: &str, year: i32) -> Result<String, AppError> {
     for _ in 0..20 {
         let mut random = [0u8; 4];
         getrandom::fill(&mut random).map_err(|e| AppError::internal("drawing a teacher certificate number", e))?;

@@ -30,7 +30,7 @@ use dcert_core::roster::{self, RosterError, SchoolNames};
 use dcert_core::time::Date;
 use dcert_store::{
     AuditFilter, CampusCounts, Correction, Graduate, GraduateFilter, GraduateSummary, ImportRow, NewOrder, OrderKind,
-    OutboxMessage, Role, Staff, Store,
+    OutboxMessage, Role, Staff, UniversityStore,
 };
 use serde::Deserialize;
 
@@ -124,7 +124,7 @@ pub(crate) fn routes(upload_limit: usize) -> Router<AppState> {
 }
 
 /// The signed-in member of staff, if allowed `action`.
-async fn require(ctx: &Ctx, store: &Store, action: Action) -> Result<Staff, AppError> {
+async fn require(ctx: &Ctx, store: &UniversityStore, action: Action) -> Result<Staff, AppError> {
     let staff = ctx.staff(store).await?;
     if !allowed(staff.role, action) {
         return Err(AppError::Forbidden);
@@ -138,7 +138,7 @@ fn scope(staff: &Staff) -> Option<String> {
 }
 
 /// A graduate the member of staff may see: another campus's is "not found".
-async fn visible_graduate(store: &Store, staff: &Staff, id: i64) -> Result<Graduate, AppError> {
+async fn visible_graduate(store: &UniversityStore, staff: &Staff, id: i64) -> Result<Graduate, AppError> {
     let g = store.graduate(id).await?.ok_or(AppError::NotFound)?;
     if let Some(campus) = scope(staff)
         && g.campus != campus
@@ -174,7 +174,7 @@ fn today() -> Date {
     now().taiwan_date()
 }
 
-async fn working_calendar(store: &Store) -> Result<Calendar, AppError> {
+async fn working_calendar(store: &UniversityStore) -> Result<Calendar, AppError> {
     Ok(Calendar::new(store.calendar().await?))
 }
 

@@ -11,7 +11,9 @@ use dcert_core::trust::Accreditation;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Backend, Result, Store, StoreError, Tx, corrupt};
+use super::MinistryStore;
+use crate::db::{Tx, corrupt};
+use crate::{Backend, Result, StoreError};
 
 /// An institution of the registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,48 +163,48 @@ fn level_codes(a: &Accreditation) -> String {
 }
 
 fn institution_row(r: &AnyRow) -> Result<Institution> {
-    let types: String = r.try_get(4)?;
-    let levels: String = r.try_get(5)?;
+    let types: String = r.try_get("credential_types")?;
+    let levels: String = r.try_get("degree_levels")?;
     Ok(Institution {
-        id: r.try_get(0)?,
-        name_zh: r.try_get(1)?,
-        name_en: r.try_get(2)?,
-        address: r.try_get(3)?,
+        id: r.try_get("id")?,
+        name_zh: r.try_get("name_zh")?,
+        name_en: r.try_get("name_en")?,
+        address: r.try_get("address")?,
         accreditation: Accreditation {
             credential_types: serde_json::from_str::<Vec<CredentialType>>(&types)
                 .map_err(|e| corrupt("credential types", e))?,
             degree_levels: serde_json::from_str::<Vec<DegreeLevel>>(&levels)
                 .map_err(|e| corrupt("degree levels", e))?,
         },
-        created_at: r.try_get(6)?,
-        updated_at: r.try_get(7)?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
     })
 }
 
 fn key_row(r: &AnyRow) -> Result<InstitutionKey> {
     Ok(InstitutionKey {
-        id: r.try_get(0)?,
-        institution: r.try_get(1)?,
-        public_key_multibase: r.try_get(2)?,
-        valid_from: r.try_get(3)?,
-        valid_until: r.try_get(4)?,
-        revoked_from: r.try_get(5)?,
-        revocation_reason: r.try_get(6)?,
-        added_at: r.try_get(7)?,
+        id: r.try_get("id")?,
+        institution: r.try_get("institution")?,
+        public_key_multibase: r.try_get("public_key_multibase")?,
+        valid_from: r.try_get("valid_from")?,
+        valid_until: r.try_get("valid_until")?,
+        revoked_from: r.try_get("revoked_from")?,
+        revocation_reason: r.try_get("revocation_reason")?,
+        added_at: r.try_get("added_at")?,
     })
 }
 
 fn cert_row(r: &AnyRow) -> Result<InstitutionCertificate> {
     Ok(InstitutionCertificate {
-        id: r.try_get(0)?,
-        institution: r.try_get(1)?,
-        der: r.try_get(2)?,
-        sha256: r.try_get(3)?,
-        not_before: r.try_get(4)?,
-        not_after: r.try_get(5)?,
-        revoked_from: r.try_get(6)?,
-        revocation_reason: r.try_get(7)?,
-        added_at: r.try_get(8)?,
+        id: r.try_get("id")?,
+        institution: r.try_get("institution")?,
+        der: r.try_get("der")?,
+        sha256: r.try_get("sha256")?,
+        not_before: r.try_get("not_before")?,
+        not_after: r.try_get("not_after")?,
+        revoked_from: r.try_get("revoked_from")?,
+        revocation_reason: r.try_get("revocation_reason")?,
+        added_at: r.try_get("added_at")?,
     })
 }
 
@@ -266,7 +268,7 @@ async fn institution_exists(tx: &mut Tx<'_>, id: &str) -> Result<bool> {
     Ok(sqlx::query("SELECT 1 FROM institutions WHERE id = $1").bind(id).fetch_optional(&mut **tx).await?.is_some())
 }
 
-impl Store {
+impl MinistryStore {
     /// Records a new institution with its first credential key and signing certificate, in one
     /// transaction: an id, key or certificate already registered changes nothing.
     pub async fn add_institution(
@@ -530,5 +532,9 @@ impl Store {
 }
 
 fn trust_list_row(r: &AnyRow) -> Result<StoredTrustList> {
-    Ok(StoredTrustList { sequence: r.try_get(0)?, issued_at: r.try_get(1)?, json: r.try_get(2)? })
+    Ok(StoredTrustList {
+        sequence: r.try_get("sequence")?,
+        issued_at: r.try_get("issued_at")?,
+        json: r.try_get("json")?,
+    })
 }

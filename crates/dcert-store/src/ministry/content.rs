@@ -1,11 +1,14 @@
-//! The Ministry's tables: verification statistics (a hash, an outcome and a time; never the
-//! file), the verification site's news and FAQ, the nonces of signed registry requests, and the
-//! teacher certificates the Ministry issued itself (the files, kept with their registry records).
+//! The Ministry's own content: verification statistics (a hash, an outcome and a time; never the
+//! file), the verification site's news and FAQ, and the teacher certificates the Ministry issued
+//! itself (the files, kept with their registry records).
 
 use dcert_core::Sha256Digest;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{AuditEntry, REGISTRY_SELECT, RegistryRecord, Result, Store, StoreError, append_audit, registry_row};
+use super::MinistryStore;
+use super::registry::{Duplicate, RegistryRecord, insert_registry_record, one_file_per_version};
+use crate::db::append_audit;
+use crate::{AuditEntry, Result, StoreError};
 
 /// One verification, as kept for statistics.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,17 +78,6 @@ pub struct FaqItem {
     pub answer_en: String,
 }
 
-/// What became of a signed registry submission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Submission {
-    /// The record was appended.
-    Recorded,
-    /// The same record was already there: nothing changed (submission is idempotent).
-    AlreadyRecorded,
-    /// The request's nonce was used before: a replay, refused, nothing changed.
-    Replayed,
-}
-
 /// A teacher certificate the Ministry's console issued, without its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TeacherCertificate {
@@ -110,7 +102,7 @@ pub struct TeacherCertificate {
 /// Seconds east of UTC of Taiwan's time, for days in statistics.
 const TAIWAN_OFFSET: i64 = 8 * 3600;
 
-impl Store {
+impl MinistryStore {
     /// Keeps a batch of verifications for statistics, in one transaction.
     pub async fn record_verifications(&self, batch: &[Verification]) -> Result<()> {
         let mut tx = self.write_tx().await?;
@@ -138,11 +130,11 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(Verification {
-                    at: r.try_get(0)?,
-                    sha256: r.try_get(1)?,
-                    outcome: r.try_get(2)?,
-                    reason: r.try_get(3)?,
-                    channel: r.try_get(4)?,
+                    at: r.try_get("at")?,
+                    sha256: r.try_get("sha256")?,
+                    outcome: r.try_get("outcome")?,
+                    reason: r.try_get("reason")?,
+                    channel: r.try_get("channel")?,
                 })
             })
             .collect()
@@ -156,7 +148,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         for r in &rows {
-            let outcome: String = r.try_get(0)?;
+            let outcome: String = r.try_get("outcome")?;
             let n: i64 = r.try_get(1)?;
             stats.total += n;
             match outcome.as_str() {
@@ -186,14 +178,12 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for r in &rows {
-            let day: i64 = r.try_get(0)?;
+            let day: i64 = r.try_get("day")?;
             let date = dcert_core::time::Timestamp(day * 86400).date();
             stats.by_day.push((date.to_string(), r.try_get(1)?));
         }
         Ok(stats)
     }
-
-    // ----- news and FAQ -----
 
     /// The news, newest first.
     pub async fn news(&self, limit: i64) -> Result<Vec<NewsItem>> {
@@ -346,70 +336,6 @@ impl Store {
         Ok(true)
     }
 
-    // ----- the registry -----
-
-    /// Every record of one certificate (an institution's number, in one language), oldest first.
-    pub async fn registry_certificate(
-        &self,
-        institution: &str,
-        number: &str,
-        language: &str,
-    ) -> Result<Vec<RegistryRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "{REGISTRY_SELECT} WHERE institution = $1 AND number = $2 AND language = $3 ORDER BY id"
-        )))
-        .bind(institution)
-        .bind(number)
-        .bind(language)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(registry_row).collect()
-    }
-
-    /// How many registry records there are, by event and credential type.
-    pub async fn registry_counts(&self) -> Result<Vec<(String, String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT event, credential_type, COUNT(*) FROM registry_records GROUP BY event, credential_type \
-             ORDER BY event, credential_type",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
-    }
-
-    /// Appends the records of one signed request in one step with its nonce: a nonce seen before
-    /// is a replay and changes nothing; records already there are accepted again without change.
-    pub async fn append_signed_records(
-        &self,
-        institution: &str,
-        nonce: &str,
-        at: i64,
-        records: &[RegistryRecord],
-    ) -> Result<Submission> {
-        let mut tx = self.write_tx().await?;
-        let fresh = sqlx::query(
-            "INSERT INTO request_nonces (institution, nonce, at) VALUES ($1, $2, $3) \
-             ON CONFLICT (institution, nonce) DO NOTHING",
-        )
-        .bind(institution)
-        .bind(nonce)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if fresh == 0 {
-            return Ok(Submission::Replayed);
-        }
-        let mut added = 0;
-        for record in records {
-            added += insert_registry_record(&mut *tx, record, Duplicate::Ignore).await?;
-        }
-        tx.commit().await?;
-        Ok(if added > 0 { Submission::Recorded } else { Submission::AlreadyRecorded })
-    }
-
-    // ----- teacher certificates -----
-
     /// Keeps a teacher certificate the Ministry issued, in one transaction: its `issued` registry
     /// record, the exact bytes of the file, and the audit entry. A file is kept if and only if it
     /// is registered. A second file for the same number, language and version (or the same file
@@ -487,12 +413,6 @@ impl Store {
         .ok_or(StoreError::NotFound("teacher certificate"))?;
         Ok((teacher_row(&row)?, row.try_get(8)?))
     }
-
-    /// Forgets nonces older than `before` (requests that old are refused by their time anyway).
-    pub async fn prune_nonces(&self, before: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM request_nonces WHERE at < $1").bind(before).execute(&self.pool).await?;
-        Ok(done.rows_affected())
-    }
 }
 
 /// The columns of a teacher certificate, without its file (`file` may follow them, ninth).
@@ -500,86 +420,35 @@ const TEACHER_COLUMNS: &str = "id, institution, number, language, version, sha25
 
 fn teacher_row(r: &sqlx::any::AnyRow) -> Result<TeacherCertificate> {
     Ok(TeacherCertificate {
-        id: r.try_get(0)?,
-        institution: r.try_get(1)?,
-        number: r.try_get(2)?,
-        language: r.try_get(3)?,
-        version: r.try_get(4)?,
-        sha256: r.try_get(5)?,
-        issued_at: r.try_get(6)?,
-        issued_by: r.try_get(7)?,
+        id: r.try_get("id")?,
+        institution: r.try_get("institution")?,
+        number: r.try_get("number")?,
+        language: r.try_get("language")?,
+        version: r.try_get("version")?,
+        sha256: r.try_get("sha256")?,
+        issued_at: r.try_get("issued_at")?,
+        issued_by: r.try_get("issued_by")?,
     })
 }
 
 fn news_row(r: &sqlx::any::AnyRow) -> Result<NewsItem> {
     Ok(NewsItem {
-        id: r.try_get(0)?,
-        published_on: r.try_get(1)?,
-        title_zh: r.try_get(2)?,
-        title_en: r.try_get(3)?,
-        body_zh: r.try_get(4)?,
-        body_en: r.try_get(5)?,
+        id: r.try_get("id")?,
+        published_on: r.try_get("published_on")?,
+        title_zh: r.try_get("title_zh")?,
+        title_en: r.try_get("title_en")?,
+        body_zh: r.try_get("body_zh")?,
+        body_en: r.try_get("body_en")?,
     })
 }
 
 fn faq_row(r: &sqlx::any::AnyRow) -> Result<FaqItem> {
     Ok(FaqItem {
-        id: r.try_get(0)?,
-        position: r.try_get(1)?,
-        question_zh: r.try_get(2)?,
-        question_en: r.try_get(3)?,
-        answer_zh: r.try_get(4)?,
-        answer_en: r.try_get(5)?,
+        id: r.try_get("id")?,
+        position: r.try_get("position")?,
+        question_zh: r.try_get("question_zh")?,
+        question_en: r.try_get("question_en")?,
+        answer_zh: r.try_get("answer_zh")?,
+        answer_en: r.try_get("answer_en")?,
     })
-}
-
-/// What an insert does with a record already there (the same file, the same event).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Duplicate {
-    /// Leaves it as it is and counts nothing: submissions are idempotent.
-    Ignore,
-    /// Refuses it as a conflict.
-    Refuse,
-}
-
-/// Appends one registry record; returns how many rows it added (0 or 1). A second issued file
-/// for the same certificate, language and version is a conflict either way.
-pub(crate) async fn insert_registry_record<'e, E>(executor: E, r: &RegistryRecord, duplicate: Duplicate) -> Result<u64>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let on_conflict = match duplicate {
-        Duplicate::Ignore => " ON CONFLICT (sha256, event) DO NOTHING",
-        Duplicate::Refuse => "",
-    };
-    let done = sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO registry_records (institution, sha256, event, number, language, version, previous_sha256, \
-         credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10){on_conflict}"
-    )))
-    .bind(&r.institution)
-    .bind(&r.sha256)
-    .bind(&r.event)
-    .bind(&r.number)
-    .bind(&r.language)
-    .bind(r.version)
-    .bind(&r.previous_sha256)
-    .bind(&r.credential_type)
-    .bind(&r.reason)
-    .bind(r.at)
-    .execute(executor)
-    .await
-    .map_err(one_file_per_version)?;
-    Ok(done.rows_affected())
-}
-
-/// A second issued file for the same certificate, language and version (the unique index of
-/// migration 4, hit by a race the handler's checks could not see, or the unique keys of the
-/// teacher certificates' files) is a conflict, not a failure.
-fn one_file_per_version(e: sqlx::Error) -> StoreError {
-    match e.as_database_error() {
-        Some(d) if d.is_unique_violation() => {
-            StoreError::Conflict("another file is recorded for this certificate, language and version".into())
-        }
-        _ => StoreError::Database(e),
-    }
 }

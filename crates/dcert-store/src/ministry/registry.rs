@@ -1,0 +1,206 @@
+//! The registry of issued files: append-only records (issued, superseded, revoked), written with
+//! the nonce of the signed request that brought them, and read by the verifier's status queries.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::MinistryStore;
+use crate::{Result, StoreError};
+
+/// A record of the (Ministry's) registry: an issued file or a change of its status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryRecord {
+    /// The institution's id in the trust list.
+    pub institution: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// `issued`, `superseded` or `revoked`.
+    pub event: String,
+    /// The certificate number.
+    pub number: String,
+    /// The language of the file, `zh` or `en`.
+    pub language: String,
+    /// The version.
+    pub version: i64,
+    /// SHA-256 of the previous version.
+    pub previous_sha256: Option<String>,
+    /// `degree` or `teacher`.
+    pub credential_type: String,
+    /// The reason of a revocation.
+    pub reason: Option<String>,
+    /// When it was recorded.
+    pub at: i64,
+}
+
+/// What became of a signed registry submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submission {
+    /// The record was appended.
+    Recorded,
+    /// The same record was already there: nothing changed (submission is idempotent).
+    AlreadyRecorded,
+    /// The request's nonce was used before: a replay, refused, nothing changed.
+    Replayed,
+}
+
+impl MinistryStore {
+    /// Appends a record to the registry (the Ministry's side). A record already there (same file,
+    /// same event) is accepted again without change: submission is idempotent.
+    pub async fn append_registry_record(&self, r: &RegistryRecord) -> Result<bool> {
+        Ok(insert_registry_record(&self.pool, r, Duplicate::Ignore).await? > 0)
+    }
+
+    /// Every registry record of a file, oldest first.
+    pub async fn registry_records(&self, sha256: &str) -> Result<Vec<RegistryRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE sha256 = $1 ORDER BY id")))
+            .bind(sha256)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(registry_row).collect()
+    }
+
+    /// The registry's records, oldest first, from record number `after` on (for a full copy).
+    pub async fn registry_log(&self, after: i64, limit: i64) -> Result<Vec<(i64, RegistryRecord)>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE id > $1 ORDER BY id LIMIT $2")))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(10)?, registry_row(r)?))).collect()
+    }
+
+    /// Every record of one certificate (an institution's number, in one language), oldest first.
+    pub async fn registry_certificate(
+        &self,
+        institution: &str,
+        number: &str,
+        language: &str,
+    ) -> Result<Vec<RegistryRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{REGISTRY_SELECT} WHERE institution = $1 AND number = $2 AND language = $3 ORDER BY id"
+        )))
+        .bind(institution)
+        .bind(number)
+        .bind(language)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(registry_row).collect()
+    }
+
+    /// How many registry records there are, by event and credential type.
+    pub async fn registry_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT event, credential_type, COUNT(*) FROM registry_records GROUP BY event, credential_type \
+             ORDER BY event, credential_type",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
+
+    /// Appends the records of one signed request in one step with its nonce: a nonce seen before
+    /// is a replay and changes nothing; records already there are accepted again without change.
+    pub async fn append_signed_records(
+        &self,
+        institution: &str,
+        nonce: &str,
+        at: i64,
+        records: &[RegistryRecord],
+    ) -> Result<Submission> {
+        let mut tx = self.write_tx().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO request_nonces (institution, nonce, at) VALUES ($1, $2, $3) \
+             ON CONFLICT (institution, nonce) DO NOTHING",
+        )
+        .bind(institution)
+        .bind(nonce)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if fresh == 0 {
+            return Ok(Submission::Replayed);
+        }
+        let mut added = 0;
+        for record in records {
+            added += insert_registry_record(&mut *tx, record, Duplicate::Ignore).await?;
+        }
+        tx.commit().await?;
+        Ok(if added > 0 { Submission::Recorded } else { Submission::AlreadyRecorded })
+    }
+
+    /// Forgets nonces older than `before` (requests that old are refused by their time anyway).
+    pub async fn prune_nonces(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM request_nonces WHERE at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+}
+
+pub(super) const REGISTRY_SELECT: &str = "SELECT institution, sha256, event, number, language, version, previous_sha256, \
+     credential_type, reason, at, id FROM registry_records";
+
+pub(super) fn registry_row(r: &AnyRow) -> Result<RegistryRecord> {
+    Ok(RegistryRecord {
+        institution: r.try_get("institution")?,
+        sha256: r.try_get("sha256")?,
+        event: r.try_get("event")?,
+        number: r.try_get("number")?,
+        language: r.try_get("language")?,
+        version: r.try_get("version")?,
+        previous_sha256: r.try_get("previous_sha256")?,
+        credential_type: r.try_get("credential_type")?,
+        reason: r.try_get("reason")?,
+        at: r.try_get("at")?,
+    })
+}
+
+/// A second issued file for the same certificate, language and version (the unique index of
+/// migration 4, hit by a race the handler's checks could not see, or the unique keys of the
+/// teacher certificates' files) is a conflict, not a failure.
+pub(super) fn one_file_per_version(e: sqlx::Error) -> StoreError {
+    match e.as_database_error() {
+        Some(d) if d.is_unique_violation() => {
+            StoreError::Conflict("another file is recorded for this certificate, language and version".into())
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
+/// What an insert does with a record already there (the same file, the same event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Duplicate {
+    /// Leaves it as it is and counts nothing: submissions are idempotent.
+    Ignore,
+    /// Refuses it as a conflict.
+    Refuse,
+}
+
+/// Appends one registry record; returns how many rows it added (0 or 1). A second issued file
+/// for the same certificate, language and version is a conflict either way.
+pub(crate) async fn insert_registry_record<'e, E>(executor: E, r: &RegistryRecord, duplicate: Duplicate) -> Result<u64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let on_conflict = match duplicate {
+        Duplicate::Ignore => " ON CONFLICT (sha256, event) DO NOTHING",
+        Duplicate::Refuse => "",
+    };
+    let done = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO registry_records (institution, sha256, event, number, language, version, previous_sha256, \
+         credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10){on_conflict}"
+    )))
+    .bind(&r.institution)
+    .bind(&r.sha256)
+    .bind(&r.event)
+    .bind(&r.number)
+    .bind(&r.language)
+    .bind(r.version)
+    .bind(&r.previous_sha256)
+    .bind(&r.credential_type)
+    .bind(&r.reason)
+    .bind(r.at)
+    .execute(executor)
+    .await
+    .map_err(one_file_per_version)?;
+    Ok(done.rows_affected())
+}

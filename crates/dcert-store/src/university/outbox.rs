@@ -1,0 +1,344 @@
+//! The outboxes: emails waiting for the SMTP relay with their delivery log, and issuance records
+//! waiting for the Ministry's registry. Both are written in the transaction of what they announce
+//! and sent after it, retried until accepted.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::UniversityStore;
+use crate::db::Tx;
+use crate::{Backend, Result, StoreError};
+
+/// An email to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEmail {
+    /// What it is: `certificate` (with the file attached) or `confirm_address`.
+    pub kind: String,
+    /// The recipient.
+    pub to: String,
+    /// The subject (Chinese and English).
+    pub subject: String,
+    /// The plain-text body (Chinese and English).
+    pub body: String,
+}
+
+/// A queued email.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// The row id.
+    pub id: i64,
+    /// The certificate attached, if any.
+    pub certificate_id: Option<i64>,
+    /// The kind.
+    pub kind: String,
+    /// The recipient.
+    pub to: String,
+    /// The subject.
+    pub subject: String,
+    /// The body.
+    pub body: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// When the next attempt is due.
+    pub next_attempt_at: i64,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<i64>,
+    /// When it was queued.
+    pub created_at: i64,
+}
+
+/// An entry of an email's delivery log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryEvent {
+    /// When.
+    pub at: i64,
+    /// `queued`, `sent`, `retry`, `failed`.
+    pub event: String,
+    /// The server's answer or the error.
+    pub detail: String,
+}
+
+/// A registry submission waiting to be sent to the Ministry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrySubmission {
+    /// The row id.
+    pub id: i64,
+    /// The JSON payload.
+    pub payload: String,
+    /// Attempts made.
+    pub attempts: i64,
+}
+
+impl UniversityStore {
+    /// Queues emails outside an issuance (a resend, an address confirmation).
+    ///
+    /// Emails with a certificate are queued only while it is current, checked in the same
+    /// transaction (its row locked on PostgreSQL): a resend racing a reissue sends no outdated file.
+    pub async fn queue_emails(&self, certificate_id: Option<i64>, emails: &[NewEmail], at: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        if let Some(id) = certificate_id {
+            let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+            let row = sqlx::query(AssertSqlSafe(format!("SELECT status FROM certificates WHERE id = $1{lock}")))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("certificate"))?;
+            let status: String = row.try_get("status")?;
+            if status != "current" {
+                return Err(StoreError::Conflict("the certificate is no longer current".into()));
+            }
+        }
+        queue_all(&mut tx, certificate_id, emails, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Emails due for an attempt.
+    pub async fn due_emails(&self, now: i64, limit: i64) -> Result<Vec<OutboxMessage>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{OUTBOX_SELECT} WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
+        )))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    /// The outbox, newest first, optionally of one certificate.
+    pub async fn emails(&self, certificate_id: Option<i64>, limit: i64) -> Result<Vec<OutboxMessage>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{OUTBOX_SELECT} WHERE ($1 IS NULL OR certificate_id = $1) ORDER BY id DESC LIMIT $2"
+        )))
+        .bind(certificate_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    /// One email.
+    pub async fn email(&self, id: i64) -> Result<Option<OutboxMessage>> {
+        let row = sqlx::query(AssertSqlSafe(format!("{OUTBOX_SELECT} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(outbox_row).transpose()
+    }
+
+    /// Marks an email sent (only if it was still pending: a message is never sent twice by the
+    /// store's account). Returns whether this call marked it.
+    pub async fn email_sent(&self, id: i64, detail: &str, at: i64) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL \
+             WHERE id = $2 AND status = 'pending'",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() > 0 {
+            log_delivery(&mut tx, id, at, "sent", detail).await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Notes a failed attempt: the email is retried at `retry_at`, or fails for good when `None`.
+    pub async fn email_attempt_failed(&self, id: i64, error: &str, retry_at: Option<i64>, at: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, status = $3 \
+             WHERE id = $4 AND status = 'pending'",
+        )
+        .bind(error)
+        .bind(retry_at.unwrap_or(at))
+        .bind(if retry_at.is_some() { "pending" } else { "failed" })
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        log_delivery(&mut tx, id, at, if retry_at.is_some() { "retry" } else { "failed" }, error).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The delivery log of an email.
+    pub async fn delivery_log(&self, outbox_id: i64) -> Result<Vec<DeliveryEvent>> {
+        let rows = sqlx::query("SELECT at, event, detail FROM delivery_log WHERE outbox_id = $1 ORDER BY id")
+            .bind(outbox_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeliveryEvent { at: r.try_get("at")?, event: r.try_get("event")?, detail: r.try_get("detail")? })
+            })
+            .collect()
+    }
+
+    /// Registry submissions not yet accepted, oldest first.
+    pub async fn due_registry_submissions(&self, now: i64, limit: i64) -> Result<Vec<RegistrySubmission>> {
+        let rows = sqlx::query(
+            "SELECT id, payload, attempts FROM registry_outbox WHERE submitted_at IS NULL AND next_attempt_at <= $1 \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RegistrySubmission {
+                    id: r.try_get("id")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Notes that the registry accepted a submission.
+    pub async fn registry_submitted(&self, id: i64, at: i64) -> Result<()> {
+        sqlx::query("UPDATE registry_outbox SET submitted_at = $1, attempts = attempts + 1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Notes a failed submission, to retry at `retry_at`.
+    pub async fn registry_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE registry_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3",
+        )
+        .bind(error)
+        .bind(retry_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The number of submissions the registry has not accepted yet.
+    pub async fn registry_backlog(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM registry_outbox WHERE submitted_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+}
+
+/// Queues `emails` in the caller's transaction, with their "queued" entries in the delivery log:
+/// two statements whatever their number.
+pub(super) async fn queue_all(
+    tx: &mut Tx<'_>,
+    certificate_id: Option<i64>,
+    emails: &[NewEmail],
+    at: i64,
+) -> Result<()> {
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..emails.len())
+        .map(|i| {
+            let p = 5 * i + 2;
+            format!("($1, ${p}, ${}, ${}, ${}, 'pending', 0, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 4)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO outbox (certificate_id, kind, to_address, subject, body, status, attempts, next_attempt_at, \
+         created_at) VALUES {} RETURNING id",
+        values.join(", ")
+    );
+    let mut insert = sqlx::query(AssertSqlSafe(sql)).bind(certificate_id);
+    for email in emails {
+        insert = insert.bind(&email.kind).bind(&email.to).bind(&email.subject).bind(&email.body).bind(at);
+    }
+    let ids: Vec<i64> =
+        insert.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("id")).collect::<std::result::Result<_, _>>()?;
+    let values: Vec<String> = (0..ids.len()).map(|i| format!("(${}, $1, 'queued', '')", i + 2)).collect();
+    let sql = format!("INSERT INTO delivery_log (outbox_id, at, event, detail) VALUES {}", values.join(", "));
+    let mut log = sqlx::query(AssertSqlSafe(sql)).bind(at);
+    for id in ids {
+        log = log.bind(id);
+    }
+    log.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn log_delivery(tx: &mut Tx<'_>, outbox_id: i64, at: i64, event: &str, detail: &str) -> Result<()> {
+    sqlx::query("INSERT INTO delivery_log (outbox_id, at, event, detail) VALUES ($1, $2, $3, $4)")
+        .bind(outbox_id)
+        .bind(at)
+        .bind(event)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Withdraws the emails not yet sent of every version of a graduate's certificate in a
+/// language (`why`: revoked, superseded), logging each withdrawal, inside the caller's
+/// transaction.
+pub(super) async fn withdraw_unsent_emails(
+    tx: &mut Tx<'_>,
+    graduate_id: i64,
+    language: &str,
+    why: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO delivery_log (outbox_id, at, event, detail) SELECT outbox.id, $1, 'cancelled', $2 \
+         FROM outbox JOIN certificates ON certificates.id = outbox.certificate_id \
+         WHERE outbox.status = 'pending' AND certificates.graduate_id = $3 AND certificates.language = $4",
+    )
+    .bind(at)
+    .bind(why)
+    .bind(graduate_id)
+    .bind(language)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND certificate_id IN \
+         (SELECT id FROM certificates WHERE graduate_id = $1 AND language = $2)",
+    )
+    .bind(graduate_id)
+    .bind(language)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn queue_registry(tx: &mut Tx<'_>, payload: &str, at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO registry_outbox (payload, created_at, attempts, next_attempt_at) VALUES ($1, $2, 0, $2)")
+        .bind(payload)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+const OUTBOX_SELECT: &str = "SELECT id, certificate_id, kind, to_address, subject, body, status, attempts, \
+     next_attempt_at, last_error, sent_at, created_at FROM outbox";
+
+fn outbox_row(r: &AnyRow) -> Result<OutboxMessage> {
+    Ok(OutboxMessage {
+        id: r.try_get("id")?,
+        certificate_id: r.try_get("certificate_id")?,
+        kind: r.try_get("kind")?,
+        to: r.try_get("to_address")?,
+        subject: r.try_get("subject")?,
+        body: r.try_get("body")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        sent_at: r.try_get("sent_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
