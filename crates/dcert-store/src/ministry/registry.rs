@@ -1,6 +1,7 @@
 //! The registry of issued files: append-only records (issued, superseded, revoked), written with
 //! the nonce of the signed request that brought them, and read by the verifier's status queries.
 
+use dcert_core::records::RecordPayload;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -30,6 +31,33 @@ pub struct RegistryRecord {
     pub reason: Option<String>,
     /// When it was recorded.
     pub at: i64,
+}
+
+impl RegistryRecord {
+    /// The registry's record of `event` (`issued`, `superseded`, `revoked`) of the file `sha256`
+    /// at `version`, for the certificate `payload` names, dated `at`. Only an issued record names
+    /// its previous version.
+    pub fn of(
+        payload: &RecordPayload,
+        event: &str,
+        sha256: &str,
+        version: u32,
+        reason: Option<String>,
+        at: i64,
+    ) -> RegistryRecord {
+        RegistryRecord {
+            institution: payload.institution.clone(),
+            sha256: sha256.to_owned(),
+            event: event.to_owned(),
+            number: payload.number.clone(),
+            language: payload.language.code().to_owned(),
+            version: i64::from(version),
+            previous_sha256: if event == "issued" { payload.previous_sha256.clone() } else { None },
+            credential_type: payload.credential_type.code().to_owned(),
+            reason,
+            at,
+        }
+    }
 }
 
 /// What became of a signed registry submission.

@@ -7,6 +7,7 @@
 //! The university's sites ([`crate::university`]) and the Ministry's ([`crate::ministry`]) build
 //! on it; neither reaches into the other.
 
+pub mod audit;
 pub mod client;
 mod error;
 pub mod layer;
@@ -27,7 +28,7 @@ use serde::Deserialize;
 
 pub use self::error::{AppError, Internal, Limit};
 pub use self::layer::{SiteLayer, site_layer};
-pub use self::session::{Actor, Ctx, SESSION_SECONDS, SessionCookie, SignIn, Site};
+pub use self::session::{Actor, Ctx, SESSION_SECONDS, SessionCookie, SignIn, Site, StaffSignIn};
 use crate::i18n::{Lang, Texts};
 
 /// The largest body of an ordinary form (sign-in, templates, news, requests): file uploads have
@@ -74,6 +75,11 @@ pub fn lang_href(t: Texts, path: &str) -> String {
         Lang::En => "zh",
     };
     format!("/lang/{other}?back={}", urlencode(path))
+}
+
+/// A form field's text, trimmed, when there is any.
+pub fn non_empty(s: Option<&str>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 /// Chinese or English, as the page's language.

@@ -18,7 +18,7 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use dcert_core::pdf::FontBook;
-use dcert_store::{AuditEntry, Db, Session};
+use dcert_store::{AuditEntry, Db, Session, Staff};
 
 use super::client::Client;
 use super::layer::{CsrfToken, SiteLayer};
@@ -104,6 +104,21 @@ pub struct Actor<'a> {
     pub target: String,
 }
 
+/// What [`Ctx::sign_in_staff`] decided.
+pub enum StaffSignIn {
+    /// The right password: the account, and the device cookie to set with the session's.
+    Verified {
+        /// The account.
+        staff: Staff,
+        /// The device cookie.
+        device: HeaderValue,
+    },
+    /// The password was wrong (or the account unknown).
+    Failed,
+    /// Too many failures: the refusal to return.
+    Refused(AppError),
+}
+
 /// What [`Ctx::sign_in`] decided.
 pub enum SignIn {
     /// The password was right: the device cookie to set with the session's.
@@ -175,6 +190,29 @@ impl Ctx {
             S::SESSION.device
         ))?;
         Ok(SignIn::Verified(cookie))
+    }
+
+    /// One sign-in of a member of staff (either console): the account by `username`, its
+    /// password checked off the async threads, through [`Ctx::sign_in`].
+    pub async fn sign_in_staff<S: Site>(
+        &self,
+        state: &S,
+        kind: &str,
+        username: &str,
+        password: String,
+    ) -> Result<StaffSignIn, AppError> {
+        let staff = state.store().staff_by_username(username).await?;
+        let hash = staff.as_ref().map(|s| s.password_hash.clone());
+        let known =
+            staff.as_ref().map(|s| Actor { name: &s.username, role: s.role.code(), target: format!("staff:{}", s.id) });
+        Ok(match self.sign_in(state, kind, username, known, auth::check_password(password, hash)).await? {
+            SignIn::Verified(device) => match staff {
+                Some(staff) => StaffSignIn::Verified { staff, device },
+                None => return Err(AppError::unexpected("a password verified without an account")),
+            },
+            SignIn::Failed => StaffSignIn::Failed,
+            SignIn::Refused(e) => StaffSignIn::Refused(e),
+        })
     }
 
     /// Starts a session of `kind` for `subject` with a new session token and a new CSRF token,

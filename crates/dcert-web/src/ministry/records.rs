@@ -291,18 +291,10 @@ async fn check(
     if p.at <= 0 || p.at > now.unix() + records::MAX_SKEW_SECONDS {
         return Err(unprocessable("malformed_record", "the record's time is not a time up to now"));
     }
-    let record = |event: &str, sha256: &str, version: u32, reason: Option<String>| RegistryRecord {
-        institution: institution.to_owned(),
-        sha256: sha256.to_owned(),
-        event: event.to_owned(),
-        number: p.number.clone(),
-        language: p.language.code().to_owned(),
-        version: i64::from(version),
-        previous_sha256: if event == "issued" { p.previous_sha256.clone() } else { None },
-        credential_type: p.credential_type.code().to_owned(),
-        reason,
-        // The registry's own time of receipt: verifiers trust it as the time the file existed.
-        at: now.unix(),
+    // Dated with the registry's own time of receipt: verifiers trust it as the time the file
+    // existed. (The payload names the signer: checked above.)
+    let record = |event: &str, sha256: &str, version: u32, reason: Option<String>| {
+        RegistryRecord::of(p, event, sha256, version, reason, now.unix())
     };
     if p.event == RecordEvent::Issued {
         if p.reason.is_some() {

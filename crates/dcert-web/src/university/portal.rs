@@ -76,6 +76,16 @@ impl Chrome {
         self.role.is_some_and(|r| super::allowed(r, action))
     }
 
+    /// The catalogue key of the language switch's words.
+    pub fn lang_label_key(&self) -> &'static str {
+        "nav.other_language"
+    }
+
+    /// Where the sign-out form posts.
+    pub fn logout_href(&self) -> &'static str {
+        if self.area == "console" { "/console/logout" } else { "/logout" }
+    }
+
     /// The href that switches to the other language and comes back here.
     pub fn lang_href(&self) -> String {
         lang_href(self.t, &self.path)

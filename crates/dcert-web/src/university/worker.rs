@@ -92,17 +92,8 @@ pub struct StoreRegistry {
 impl Registry for StoreRegistry {
     fn submit<'a>(&'a self, p: &'a RecordPayload) -> RegistryFuture<'a> {
         Box::pin(async move {
-            let record = |event: &str, sha256: &str, version: u32, reason: Option<String>| RegistryRecord {
-                institution: p.institution.clone(),
-                sha256: sha256.to_owned(),
-                event: event.to_owned(),
-                number: p.number.clone(),
-                language: p.language.code().to_owned(),
-                version: i64::from(version),
-                previous_sha256: if event == "issued" { p.previous_sha256.clone() } else { None },
-                credential_type: p.credential_type.code().to_owned(),
-                reason,
-                at: p.at,
+            let record = |event: &str, sha256: &str, version: u32, reason: Option<String>| {
+                RegistryRecord::of(p, event, sha256, version, reason, p.at)
             };
             match p.event {
                 RecordEvent::Issued => {

@@ -43,8 +43,7 @@ use dcert_core::time::{Date, Timestamp};
 use dcert_core::trust::TrustListContent;
 use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{
-    AuditEntry, AuditFilter, FaqItem, MinistryStore, NewsItem, RegisteredInstitution, RegistryRecord, Role, Staff,
-    StoreError,
+    AuditEntry, FaqItem, MinistryStore, NewsItem, RegisteredInstitution, RegistryRecord, Role, Staff, StoreError,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -54,9 +53,8 @@ use super::trust_registry::{
     self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RegistryError, RotationRequest,
 };
 use super::{MINISTRY, MinistryState};
-use crate::auth;
 use crate::http::{
-    Actor, AppError, Ctx, PageResult, SignIn, lang_href, now, page, pdf_download, pick, redirect, redirect_with,
+    AppError, Ctx, PageResult, StaffSignIn, lang_href, now, page, pdf_download, pick, redirect, redirect_with,
     urlencode, with_status,
 };
 use crate::i18n::Texts;
@@ -203,6 +201,16 @@ impl Chrome {
         self.role.is_some_and(|r| allowed(r, action))
     }
 
+    /// The catalogue key of the language switch's words.
+    pub fn lang_label_key(&self) -> &'static str {
+        "moe.nav.other_language"
+    }
+
+    /// Where the sign-out form posts.
+    pub fn logout_href(&self) -> &'static str {
+        "/console/logout"
+    }
+
     /// The language switch's address, coming back to this page.
     pub fn lang_href(&self) -> String {
         lang_href(self.t, &self.path)
@@ -252,21 +260,15 @@ async fn login_page(ctx: Ctx) -> PageResult {
 async fn login(State(state): State<MinistryState>, ctx: Ctx, Form(form): Form<LoginForm>) -> PageResult {
     ctx.check_csrf(&form.csrf)?;
     let username: String = form.username.trim().chars().take(64).collect();
-    let staff = state.store.staff_by_username(&username).await?;
-    let hash = staff.as_ref().map(|s| s.password_hash.clone());
-    let known =
-        staff.as_ref().map(|s| Actor { name: &s.username, role: s.role.code(), target: format!("staff:{}", s.id) });
-    let check = auth::check_password(form.password, hash);
-    let device = match ctx.sign_in(&state, MINISTRY, &username, known, check).await? {
-        SignIn::Verified(device) => device,
-        SignIn::Refused(e) => return Err(e),
-        SignIn::Failed => {
+    let (staff, device) = match ctx.sign_in_staff(&state, MINISTRY, &username, form.password).await? {
+        StaffSignIn::Verified { staff, device } => (staff, device),
+        StaffSignIn::Refused(e) => return Err(e),
+        StaffSignIn::Failed => {
             let error = Some(ctx.t.s("login.failed"));
             let login = LoginPage { c: ctx.chrome(None, "login"), error, username };
             return with_status(StatusCode::UNAUTHORIZED, page(login));
         }
     };
-    let Some(staff) = staff else { return Err(AppError::unexpected("a password verified without an account")) };
     if !allowed(staff.role, Action::Enter) {
         // A university's account in the same database: the right password, the wrong console.
         state.store.audit(&ctx.audit_by(&staff, "login_refused", format!("staff:{}", staff.id), String::new())).await?;

@@ -205,7 +205,15 @@ pub(super) async fn teacher_page(
 ) -> PageResult {
     let staff = ctx.require(&state.store, Action::IssueTeacher).await?;
     let form = TeacherForm { language: "zh".into(), ..TeacherForm::default() };
-    teacher_view(&state, &ctx, &staff, form, Vec::new(), non_empty(q.number.as_ref()).unwrap_or_default()).await
+    teacher_view(
+        &state,
+        &ctx,
+        &staff,
+        form,
+        Vec::new(),
+        crate::http::non_empty(q.number.as_deref()).unwrap_or_default(),
+    )
+    .await
 }
 
 /// A new certificate number `<ISSUER>-T-<year>-<six digits>`, free in the registry.

@@ -27,19 +27,15 @@ pub(super) struct GraduatesQuery {
     unknown: Option<String>,
 }
 
-pub(super) fn non_empty(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
 pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q): Query<GraduatesQuery>) -> PageResult {
     let staff = require(&ctx, &state.store, Action::ViewGraduates).await?;
     let t = ctx.t;
     let scoped = scope(&staff);
-    let campus = scoped.clone().or(non_empty(q.campus));
+    let campus = scoped.clone().or(crate::http::non_empty(q.campus.as_deref()));
     let filter = GraduateFilter {
         campus: campus.clone(),
-        term: non_empty(q.term.clone()),
-        search: non_empty(q.q.clone()),
+        term: crate::http::non_empty(q.term.as_deref()),
+        search: crate::http::non_empty(q.q.as_deref()),
         limit: 300,
     };
     let rows = state.store.list_graduates(&filter).await?;
@@ -53,7 +49,7 @@ pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q):
         .collect();
     let notice = q.recorded.map(|n| {
         let mut s = t.f("console.collections.done", &[&n]);
-        if let Some(u) = non_empty(q.unknown) {
+        if let Some(u) = crate::http::non_empty(q.unknown.as_deref()) {
             s.push(' ');
             s.push_str(&t.f("console.collections.unknown", &[&u]));
         }

@@ -29,16 +29,15 @@ use dcert_core::pdf::Template as Design;
 use dcert_core::roster::{self, RosterError, SchoolNames};
 use dcert_core::time::Date;
 use dcert_store::{
-    AuditFilter, CampusCounts, Correction, Graduate, GraduateFilter, GraduateSummary, ImportRow, NewOrder, OrderKind,
-    OutboxMessage, Role, Staff, UniversityStore,
+    CampusCounts, Correction, Graduate, GraduateFilter, GraduateSummary, ImportRow, NewOrder, OrderKind, OutboxMessage,
+    Role, Staff, UniversityStore,
 };
 use serde::Deserialize;
 
 use super::worker::{Policy, revocation_record};
 use super::{AppState, STAFF, Signed, SiteConfig};
-use crate::auth;
 use crate::http::{
-    Actor, AppError, Ctx, PageResult, SignIn, now, page, pdf_download, redirect, redirect_with, urlencode, with_status,
+    AppError, Ctx, PageResult, StaffSignIn, now, page, pdf_download, redirect, redirect_with, urlencode, with_status,
 };
 use crate::i18n::Texts;
 use crate::university::portal::{CertRow, Chrome, CsrfForm, LoginForm, LoginPage, OrderRow, cert_rows, order_rows};
@@ -195,15 +194,10 @@ async fn login_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm>) -> PageResult {
     ctx.check_csrf(&form.csrf)?;
     let username = form.username.trim().to_owned();
-    let staff = state.store.staff_by_username(&username).await?;
-    let hash = staff.as_ref().map(|s| s.password_hash.clone());
-    let known =
-        staff.as_ref().map(|s| Actor { name: &s.username, role: s.role.code(), target: format!("staff:{}", s.id) });
-    let check = auth::check_password(form.password, hash);
-    let device = match ctx.sign_in(&state, STAFF, &username, known, check).await? {
-        SignIn::Verified(device) => device,
-        SignIn::Refused(e) => return Err(e),
-        SignIn::Failed => {
+    let (staff, device) = match ctx.sign_in_staff(&state, STAFF, &username, form.password).await? {
+        StaffSignIn::Verified { staff, device } => (staff, device),
+        StaffSignIn::Refused(e) => return Err(e),
+        StaffSignIn::Failed => {
             let t = ctx.t;
             let login = LoginPage {
                 c: Chrome::new(&ctx, &state, "console", None),
@@ -216,7 +210,6 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginFo
             return with_status(axum::http::StatusCode::UNAUTHORIZED, page(login));
         }
     };
-    let Some(staff) = staff else { return Err(AppError::unexpected("a password verified without an account")) };
     let mut cookies = ctx.start_session(&state, STAFF, &staff.id.to_string()).await?;
     cookies.push(device);
     state.store.audit(&audit_of(&ctx, &staff, "login", format!("staff:{}", staff.id), String::new())).await?;

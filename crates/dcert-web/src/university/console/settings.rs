@@ -1,6 +1,7 @@
 //! The eligibility policy, the certificate templates and the audit log (the institution admin's pages).
 
 use super::*;
+use crate::http::audit::{AuditQuery, AuditView};
 
 // ----- policy, templates, audit -----
 
@@ -157,27 +158,11 @@ pub(super) async fn template_preview(State(state): State<AppState>, ctx: Ctx, Pa
 #[template(path = "console/audit.html")]
 pub(super) struct AuditPage {
     c: Chrome,
-    rows: Vec<(String, dcert_store::AuditEntry)>,
-    actor: String,
-    action: String,
-}
-
-#[derive(Deserialize)]
-pub(super) struct AuditQuery {
-    actor: Option<String>,
-    action: Option<String>,
+    v: AuditView,
 }
 
 pub(super) async fn audit(State(state): State<AppState>, ctx: Ctx, Query(q): Query<AuditQuery>) -> PageResult {
     let staff = require(&ctx, &state.store, Action::ViewAudit).await?;
-    let filter =
-        AuditFilter { actor: non_empty(q.actor.clone()), action: non_empty(q.action.clone()), since: None, limit: 500 };
-    let t = ctx.t;
-    let rows = state.store.audit_log(&filter).await?.into_iter().map(|e| (t.time(e.at), e)).collect();
-    page(AuditPage {
-        c: chrome(&ctx, &state, &staff),
-        rows,
-        actor: q.actor.unwrap_or_default(),
-        action: q.action.unwrap_or_default(),
-    })
+    let v = AuditView::load(&state.store, ctx.t, q).await?;
+    page(AuditPage { c: chrome(&ctx, &state, &staff), v })
 }
