@@ -571,7 +571,21 @@ async fn seed(store: &UniversityStore, worker: &Worker, site: &SiteConfig, now: 
         store.latest_certificate(revoked.id, Language::Zh).await?.context("the revoked graduate has no certificate")?;
     let payload = revocation_record(&site.institution_id, &cert, "學位撤銷 degree rescinded", now.unix());
     store
-        .revoke_certificate(cert.id, "學位撤銷 degree rescinded", &String::from_utf8(payload.to_json())?, now.unix())
+        .revoke_certificate(
+            cert.id,
+            "學位撤銷 degree rescinded",
+            &String::from_utf8(payload.to_json())?,
+            now.unix(),
+            &dcert_store::AuditEntry {
+                at: now.unix(),
+                actor: "registrar".into(),
+                role: "registrar".into(),
+                action: "revoke".into(),
+                target: format!("certificate:{}", cert.id),
+                detail: "the demo's revoked sample".into(),
+                ip: "-".into(),
+            },
+        )
         .await?;
     worker.submit_to_registry(now.unix()).await?;
     let _ = first;

@@ -82,7 +82,16 @@ pub async fn prepare(store: &UniversityStore, campuses: &[CampusConfig]) -> Resu
             .await?;
     }
     if store.calendar().await?.is_empty() {
-        store.upsert_calendar(&calendar::taiwan_official()).await?;
+        let entry = dcert_store::AuditEntry {
+            at: crate::now().unix(),
+            actor: "system".into(),
+            role: "system".into(),
+            action: "calendar_import".into(),
+            target: "calendar".into(),
+            detail: "Taiwan's office calendar, bundled".into(),
+            ip: "-".into(),
+        };
+        store.upsert_calendar(&calendar::taiwan_official(), &entry).await?;
     }
     Ok(())
 }

@@ -226,8 +226,8 @@ impl UniversityStore {
             .collect()
     }
 
-    /// Adds or replaces days of the calendar, all or none.
-    pub async fn upsert_calendar(&self, days: &[DayOverride]) -> Result<()> {
+    /// Adds or replaces days of the calendar, all or none, with the audit entry of the change.
+    pub async fn upsert_calendar(&self, days: &[DayOverride], audit: &AuditEntry) -> Result<()> {
         let mut tx = self.write_tx().await?;
         for d in days {
             sqlx::query(
@@ -240,14 +240,21 @@ impl UniversityStore {
             .execute(&mut *tx)
             .await?;
         }
+        append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Removes a day's exception (it becomes an ordinary weekday or weekend day).
-    pub async fn delete_calendar_day(&self, day: Date) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM calendar WHERE day = $1").bind(day.to_string()).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
+    pub async fn delete_calendar_day(&self, day: Date, audit: &AuditEntry) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query("DELETE FROM calendar WHERE day = $1").bind(day.to_string()).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Records an order. The version is the next one of that graduate and language; a first
@@ -524,7 +531,14 @@ impl UniversityStore {
     /// Revokes a certificate with a reason, as the registry does: every version in that language,
     /// with the orders still open cancelled and the emails not yet sent withdrawn, and the
     /// registry's status change queued, in one transaction.
-    pub async fn revoke_certificate(&self, id: i64, reason: &str, registry_payload: &str, at: i64) -> Result<()> {
+    pub async fn revoke_certificate(
+        &self,
+        id: i64,
+        reason: &str,
+        registry_payload: &str,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query("SELECT graduate_id, language, status FROM certificates WHERE id = $1")
             .bind(id)
@@ -557,6 +571,7 @@ impl UniversityStore {
         .await?;
         withdraw_unsent_emails(&mut tx, graduate_id, &language, "revoked", at).await?;
         queue_registry(&mut tx, registry_payload, at).await?;
+        append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -571,7 +586,8 @@ impl UniversityStore {
     }
 
     /// Stores the template design of a language.
-    pub async fn set_template(&self, language: Language, design: &str, by: &str, at: i64) -> Result<()> {
+    pub async fn set_template(&self, language: Language, design: &str, audit: &AuditEntry) -> Result<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO templates (language, design, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (language) DO UPDATE SET design = excluded.design, updated_at = excluded.updated_at, \
@@ -579,10 +595,12 @@ impl UniversityStore {
         )
         .bind(language.code())
         .bind(design)
-        .bind(at)
-        .bind(by)
-        .execute(&self.pool)
+        .bind(audit.at)
+        .bind(&audit.actor)
+        .execute(&mut *tx)
         .await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 

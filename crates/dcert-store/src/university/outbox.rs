@@ -6,8 +6,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::UniversityStore;
-use crate::db::Tx;
-use crate::{Backend, Result, StoreError};
+use crate::db::{Tx, append_audit};
+use crate::{AuditEntry, Backend, Result, StoreError};
 
 /// An email to queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +78,13 @@ impl UniversityStore {
     ///
     /// Emails with a certificate are queued only while it is current, checked in the same
     /// transaction (its row locked on PostgreSQL): a resend racing a reissue sends no outdated file.
-    pub async fn queue_emails(&self, certificate_id: Option<i64>, emails: &[NewEmail], at: i64) -> Result<()> {
+    pub async fn queue_emails(
+        &self,
+        certificate_id: Option<i64>,
+        emails: &[NewEmail],
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         if let Some(id) = certificate_id {
             let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
@@ -93,6 +99,7 @@ impl UniversityStore {
             }
         }
         queue_all(&mut tx, certificate_id, emails, at).await?;
+        append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }

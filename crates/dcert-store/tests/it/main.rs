@@ -153,6 +153,19 @@ async fn seed(store: &UniversityStore) {
     }
 }
 
+/// An audit entry of `action` by the registrar.
+fn by(action: &str) -> AuditEntry {
+    AuditEntry {
+        at: 1,
+        actor: "registrar".into(),
+        role: "registrar".into(),
+        action: action.into(),
+        target: "-".into(),
+        detail: String::new(),
+        ip: "-".into(),
+    }
+}
+
 fn day(s: &str) -> Date {
     s.parse().unwrap()
 }
@@ -332,7 +345,7 @@ async fn a_reissue_supersedes_the_previous_version_and_a_first_order_cannot_be_r
         // The superseded version's unsent emails were withdrawn, and a resend of it queues none.
         let withdrawn = store.emails(Some(v1.id), 10).await.unwrap();
         assert!(!withdrawn.is_empty() && withdrawn.iter().all(|m| m.status == "cancelled"), "{withdrawn:?}");
-        let resend = store.queue_emails(Some(v1.id), &issued(0, b"", "", None).emails, 3).await;
+        let resend = store.queue_emails(Some(v1.id), &issued(0, b"", "", None).emails, 3, &by("resend")).await;
         assert!(matches!(resend, Err(StoreError::Conflict(_))), "{resend:?}");
         assert_eq!(store.emails(Some(v1.id), 10).await.unwrap().len(), withdrawn.len());
     }
@@ -349,8 +362,14 @@ async fn revocation_is_recorded_once_with_its_reason() {
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let c = store.store_issued(&issued(o.id, b"v1", "11", None)).await.unwrap().unwrap();
         let reissue = order(store, g.id, OrderKind::Reissue, "lost").await.unwrap();
-        store.revoke_certificate(c.id, "degree rescinded", "{}", 9).await.unwrap();
-        assert!(matches!(store.revoke_certificate(c.id, "again", "{}", 10).await, Err(StoreError::Conflict(_))));
+        store.revoke_certificate(c.id, "degree rescinded", "{}", 9, &by("revoke")).await.unwrap();
+        assert!(matches!(
+            store.revoke_certificate(c.id, "again", "{}", 10, &by("revoke")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // The audit entry is written with the change it records, or not at all.
+        let revocations = AuditFilter { action: Some("revoke".into()), limit: 10, ..Default::default() };
+        assert_eq!(store.audit_log(&revocations).await.unwrap().len(), 1, "the refused revocation left no entry");
         let c = store.certificate(c.id).await.unwrap().unwrap();
         assert_eq!(c.status, CertificateStatus::Revoked);
         assert_eq!(store.registry_backlog().await.unwrap(), 2);
@@ -377,7 +396,7 @@ async fn an_email_is_marked_sent_once_and_failures_are_logged_with_their_retries
             subject: "s".into(),
             body: "b".into(),
         };
-        store.queue_emails(None, std::slice::from_ref(&email), 10).await.unwrap();
+        store.queue_emails(None, std::slice::from_ref(&email), 10, &by("request_address_change")).await.unwrap();
         let m = store.due_emails(10, 10).await.unwrap().remove(0);
         store.email_attempt_failed(m.id, "connection refused", Some(70), 11).await.unwrap();
         assert!(store.due_emails(69, 10).await.unwrap().is_empty(), "waits for its retry time");
@@ -489,9 +508,9 @@ async fn staff_sessions_calendar_and_dashboard_round_trip() {
             DayOverride { date: day("2025-02-08"), workday: true, note: "補班".into() },
             DayOverride { date: day("2025-01-27"), workday: false, note: "彈性放假".into() },
         ];
-        store.upsert_calendar(&days).await.unwrap();
+        store.upsert_calendar(&days, &by("calendar_import")).await.unwrap();
         assert_eq!(store.calendar().await.unwrap().len(), 2);
-        assert!(store.delete_calendar_day(day("2025-02-08")).await.unwrap());
+        assert!(store.delete_calendar_day(day("2025-02-08"), &by("calendar_delete")).await.unwrap());
         assert_eq!(store.calendar().await.unwrap()[0].note, "彈性放假");
 
         store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();

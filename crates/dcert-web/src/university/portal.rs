@@ -414,9 +414,8 @@ async fn change_email(State(state): State<AppState>, ctx: Ctx, Form(form): Form<
     state.store.start_email_change(g.id, address, &auth::token_hash(&token), at).await?;
     let link = format!("{}/email/confirm?token={token}", state.site.public_url.trim_end_matches('/'));
     let email = super::mail::address_confirmation_email(&state.site.school_zh, &state.site.school_en, address, &link);
-    state.store.queue_emails(None, &[email], at).await?;
     let entry = ctx.audit(&number, "graduate", "request_address_change", format!("graduate:{}", g.id), String::new());
-    state.store.audit(&entry).await?;
+    state.store.queue_emails(None, &[email], at, &entry).await?;
     Ok(redirect(&format!("/portal?term={}&done=email", urlencode(&form.term))))
 }
 

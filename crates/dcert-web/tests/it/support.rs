@@ -254,7 +254,16 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        store.upsert_calendar(&dcert_core::calendar::taiwan_official()).await.unwrap();
+        let seeded = dcert_store::AuditEntry {
+            at: 1,
+            actor: "system".into(),
+            role: "system".into(),
+            action: "calendar_import".into(),
+            target: "calendar".into(),
+            detail: String::new(),
+            ip: "-".into(),
+        };
+        store.upsert_calendar(&dcert_core::calendar::taiwan_official(), &seeded).await.unwrap();
         for (user, role, campus) in [
             ("registrar", Role::Registrar, None),
             ("admin", Role::Admin, None),

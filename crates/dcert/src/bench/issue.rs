@@ -1,4 +1,7 @@
-//! `dcert bench issue`: a whole graduating class through the production path, measured.
+//! `dcert bench issue`: a whole graduating class through the university's production path,
+//! measured. The registry is the one a test bed runs (`[registry] database_url`): the Ministry's
+//! database written directly, not the signed records API over HTTP that a university in
+//! production submits to; the registry phase measures the worker's outbox and that database.
 //!
 //! In a temporary directory it creates a Ministry root and NKUST's keys, and a fresh database
 //! (an SQLite file, or a new schema of a PostgreSQL server); imports `count` graduates from a
@@ -333,7 +336,7 @@ async fn bench(
         parallelism,
         sessions,
         total_seconds: total,
-        certificates_per_second: count as f64 / total,
+        certificates_per_second: issued as f64 / total,
         issue_per_second: issued as f64 / issue,
         phases: Phases { import, confirm, orders, issue, registry },
         database_to_baseline: issued as f64 / issue / baseline.per_second,

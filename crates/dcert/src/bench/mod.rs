@@ -1,6 +1,6 @@
 //! `dcert bench`: throughput and robustness figures, each with its baseline measured in the
 //! same run. `core`: issue and verify on one thread; `hostile`: crafted files in processes of
-//! their own; `issue`: a whole class through the production path.
+//! their own; `issue`: a whole class through the university's production path.
 
 mod core;
 mod hostile;
@@ -77,9 +77,10 @@ pub enum BenchCommand {
         /// The certificate file.
         file: PathBuf,
     },
-    /// Issue a whole graduating class through the production path (import, confirmation,
-    /// collection orders, the worker, the registry) on a fresh database, time each phase, check
-    /// every graduate got exactly one certificate, and compare with rendering in memory.
+    /// Issue a whole graduating class through the university's production path (import,
+    /// confirmation, collection orders, the worker) on a fresh database, the registry records
+    /// into a test bed's registry database (not over HTTP), time each phase, check every
+    /// graduate got exactly one certificate, and compare with rendering in memory.
     Issue {
         /// Graduates in the class.
         #[arg(long, default_value_t = 10_000)]

@@ -76,9 +76,9 @@ pub(super) async fn calendar_add(State(state): State<AppState>, ctx: Ctx, Form(f
     let staff = require(&ctx, &state.store, Action::EditCalendar).await?;
     let date: Date = form.date.trim().parse().map_err(|_| AppError::BadRequest(ctx.t.s("console.bad_date").into()))?;
     let day = DayOverride { date, workday: form.kind == "workday", note: form.note.trim().chars().take(100).collect() };
-    state.store.upsert_calendar(std::slice::from_ref(&day)).await?;
     let detail = format!("{} {} {}", day.date, day.kind(), day.note);
-    state.store.audit(&audit_of(&ctx, &staff, "calendar_set", format!("day:{date}"), detail)).await?;
+    let entry = audit_of(&ctx, &staff, "calendar_set", format!("day:{date}"), detail);
+    state.store.upsert_calendar(std::slice::from_ref(&day), &entry).await?;
     Ok(redirect("/console/calendar"))
 }
 
@@ -92,8 +92,8 @@ pub(super) async fn calendar_delete(State(state): State<AppState>, ctx: Ctx, For
     ctx.check_csrf(&form.csrf)?;
     let staff = require(&ctx, &state.store, Action::EditCalendar).await?;
     let date: Date = form.date.trim().parse().map_err(|_| AppError::BadRequest(ctx.t.s("console.bad_date").into()))?;
-    state.store.delete_calendar_day(date).await?;
-    state.store.audit(&audit_of(&ctx, &staff, "calendar_delete", format!("day:{date}"), String::new())).await?;
+    let entry = audit_of(&ctx, &staff, "calendar_delete", format!("day:{date}"), String::new());
+    state.store.delete_calendar_day(date, &entry).await?;
     Ok(redirect("/console/calendar"))
 }
 
@@ -106,9 +106,9 @@ pub(super) async fn calendar_import(State(state): State<AppState>, ctx: Ctx, mul
     };
     match dcert_core::calendar::parse_calendar_csv(text) {
         Ok(days) => {
-            state.store.upsert_calendar(&days).await?;
             let detail = format!("{} days", days.len());
-            state.store.audit(&audit_of(&ctx, &staff, "calendar_import", "calendar".into(), detail)).await?;
+            let entry = audit_of(&ctx, &staff, "calendar_import", "calendar".into(), detail);
+            state.store.upsert_calendar(&days, &entry).await?;
             Ok(redirect("/console/calendar"))
         }
         Err(errors) => {

@@ -291,13 +291,13 @@ pub(super) async fn revoke(
     let at = now().unix();
     let payload = revocation_record(&state.site.institution_id, &cert, &why, at);
     let payload = String::from_utf8(payload.to_json()).unwrap_or_default();
-    state.store.revoke_certificate(id, &why, &payload, at).await.map_err(|e| match e {
+    let detail = format!("{} v{}: {why}", cert.number, cert.version);
+    let entry = audit_of(&ctx, &staff, "revoke", format!("certificate:{id}"), detail);
+    state.store.revoke_certificate(id, &why, &payload, at, &entry).await.map_err(|e| match e {
         dcert_store::StoreError::Conflict(_) => AppError::BadRequest(ctx.t.s("console.already_revoked").into()),
         other => other.into(),
     })?;
     state.worker.submit_to_registry(at).await?;
-    let detail = format!("{} v{}: {why}", cert.number, cert.version);
-    state.store.audit(&audit_of(&ctx, &staff, "revoke", format!("certificate:{id}"), detail)).await?;
     Ok(redirect(&format!("/console/graduates/{}?done=revoked", g.id)))
 }
 
@@ -315,8 +315,8 @@ pub(super) async fn resend(
         return Err(AppError::BadRequest(ctx.t.s("console.resend_not_current").into()));
     }
     let emails = state.worker.certificate_emails(&g, cert.language, cert.version, &cert.number);
-    state.store.queue_emails(Some(cert.id), &emails, now().unix()).await?;
-    state.store.audit(&audit_of(&ctx, &staff, "resend", format!("certificate:{id}"), String::new())).await?;
+    let entry = audit_of(&ctx, &staff, "resend", format!("certificate:{id}"), String::new());
+    state.store.queue_emails(Some(cert.id), &emails, now().unix(), &entry).await?;
     Ok(redirect(&format!("/console/graduates/{}?done=resent", g.id)))
 }
 

@@ -132,8 +132,8 @@ pub(super) async fn template_save(
         let message = ctx.t.f("console.templates.invalid", &[&e]);
         return templates_view(&state, &ctx, &staff, Some(message), Some((language, form.design))).await;
     }
-    state.store.set_template(language, &form.design, &staff.username, now().unix()).await?;
-    state.store.audit(&audit_of(&ctx, &staff, "set_template", format!("template:{code}"), String::new())).await?;
+    let entry = audit_of(&ctx, &staff, "set_template", format!("template:{code}"), String::new());
+    state.store.set_template(language, &form.design, &entry).await?;
     Ok(redirect("/console/templates"))
 }
 
