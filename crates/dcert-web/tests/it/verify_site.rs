@@ -361,6 +361,37 @@ async fn a_client_over_its_rate_limit_is_answered_429_with_when_to_come_back() {
 }
 
 #[tokio::test]
+async fn at_the_shipped_defaults_a_file_over_10_mb_is_413_and_the_61st_verification_in_a_minute_is_429() {
+    let app = TestApp::new().await;
+    let defaults = MinistryConfig::new(REGISTRY);
+    assert_eq!((defaults.max_upload_bytes, defaults.verifications_per_minute), (10 << 20, 60), "the defaults");
+    let site = Site::start(&app, |_| {}).await;
+    let started = std::time::Instant::now();
+    let at_limit = vec![b' '; 10 << 20];
+    let r = site.api_raw(&at_limit, "application/pdf").await;
+    assert_eq!(r.status, StatusCode::OK, "a file of exactly 10 MB is read");
+    let over = vec![b' '; (10 << 20) + 1];
+    let r = site.api_raw(&over, "application/pdf").await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("larger than 10 MB"), "{}", r.text());
+    // Two requests so far. The allowance is 60 at once, refilled at one a second: as fast as
+    // this client can ask, it gets 60 and what refilled meanwhile, then 429.
+    let mut allowed = 2;
+    let refused = loop {
+        let r = site.api_raw(b"%PDF-1.7", "application/pdf").await;
+        if r.status != StatusCode::OK {
+            break r;
+        }
+        allowed += 1;
+        assert!(allowed < 200, "no limit");
+    };
+    let refilled = started.elapsed().as_secs() as usize + 1;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!((60..=60 + refilled).contains(&allowed), "{allowed} allowed in {refilled} s");
+    assert_eq!(refused.headers.get(header::RETRY_AFTER).unwrap(), "1", "one more each second");
+}
+
+#[tokio::test]
 async fn a_verification_that_cannot_finish_within_its_time_budget_is_answered_503() {
     let app = TestApp::new().await;
     let s = samples(&app).await;
