@@ -312,7 +312,7 @@ fn regenerate_corpus() {
             .arg(tmp.join("in.pdf"))
             .arg(tmp.join("out.pdf"))
             .status()
-            .unwrap();
+            .expect("qpdf is needed to regenerate the corpus (Debian package qpdf; scripts/test installs it)");
         assert!(status.success());
         std::fs::read(tmp.join("out.pdf")).unwrap()
     });

@@ -26,12 +26,21 @@ impl Drop for TempDir {
     }
 }
 
+/// The Debian package that provides `program`.
+fn package(program: &str) -> &'static str {
+    match program {
+        "pdfsig" | "pdftoppm" | "pdftotext" => "poppler-utils",
+        "certutil" => "libnss3-tools",
+        "zbarimg" => "zbar-tools",
+        _ => panic!("no Debian package is known for {program}"),
+    }
+}
+
+/// Runs `program`, which must be installed: a missing tool fails the test, never skips it.
 fn run(program: &str, args: &[&str], dir: &Path) -> Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} is needed for this test (.ci/run installs it): {e}"))
+    Command::new(program).args(args).current_dir(dir).output().unwrap_or_else(|e| {
+        panic!("{program} is needed for this test (Debian package {}; scripts/test installs it): {e}", package(program))
+    })
 }
 
 #[test]

@@ -394,7 +394,10 @@ async fn both_addresses_receive_the_certificate_and_the_attachment_is_the_stored
     }
 
     // What the graduate received verifies with the offline verifier.
-    let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/dcert");
+    // The binary of this very build: beside the directory of this test's executable
+    // (target/<profile>/deps), whatever the target directory is.
+    let this = std::env::current_exe().unwrap();
+    let cli = this.parent().and_then(Path::parent).unwrap().join("dcert");
     assert!(
         cli.exists(),
         "{} is not built: run the workspace's tests (scripts/test) or cargo build -p dcert",
