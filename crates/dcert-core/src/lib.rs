@@ -13,6 +13,7 @@ pub mod jcs;
 pub mod json;
 pub mod keys;
 pub mod model;
+pub mod onboarding;
 pub mod pdf;
 pub mod records;
 pub mod roster;

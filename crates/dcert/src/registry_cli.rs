@@ -233,7 +233,7 @@ fn request(args: RequestArgs, now: Timestamp) -> Result<()> {
         let details = InstitutionDetails { name_zh, name_en, address, credential_types: types, degree_levels: levels };
         // Refuse here what the Ministry would refuse, before any key is made.
         if !dcert_core::credential::is_valid_issuer_id(&id) {
-            bail!(registry::RegistryError::InvalidId(id));
+            bail!(registry::RequestError::InvalidId(id));
         }
         details.validate()?;
         let profile = IssuerProfile {

@@ -59,7 +59,7 @@ pub enum SubmitError {
     },
     /// The registry's database (a registry run by this program).
     #[error(transparent)]
-    UniversityStore(#[from] StoreError),
+    Store(#[from] StoreError),
     /// The queued record no longer reads as one.
     #[error("unreadable payload: {0}")]
     Unreadable(#[from] dcert_core::records::PayloadError),
@@ -183,7 +183,7 @@ pub fn certificate_number(institution: &str, graduate: &Graduate) -> String {
 enum JobError {
     /// The database failed.
     #[error(transparent)]
-    UniversityStore(#[from] StoreError),
+    Store(#[from] StoreError),
     /// The order's graduate is gone.
     #[error("the graduate no longer exists")]
     NoGraduate,

@@ -15,7 +15,8 @@ use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNE
 use dcert_core::{Sha256Digest, Timestamp};
 use dcert_store::MinistryStore;
 use dcert_web::ministry::trust_registry::{
-    self as registry, CurrentKeyProblem, InstitutionDetails, OnboardingRequest, RegistryError, Revoked, RotationRequest,
+    self as registry, CurrentKeyProblem, InstitutionDetails, OnboardingRequest, RegistryError, RequestError, Revoked,
+    RotationRequest,
 };
 use dcert_web::ministry::{MinistryConfig, MinistryState};
 
@@ -273,7 +274,10 @@ async fn after_a_rotation_a_file_signed_with_the_old_key_before_it_verifies_and_
     // A rotation is proven by the new keys: a proof by other keys, or a key already used, is refused.
     let mut forged = RotationRequest::sign("nkust", &new.credential, Some(&Keys::new(40).credential), None).unwrap();
     forged.credential_key = Some(Keys::new(50).credential.public().to_multikey());
-    assert!(matches!(m.rotate(&forged, "2025-08-01T00:00:00Z").await, Err(RegistryError::Proof(_))));
+    assert!(matches!(
+        m.rotate(&forged, "2025-08-01T00:00:00Z").await,
+        Err(RegistryError::Request(RequestError::Proof(_)))
+    ));
     let reused = RotationRequest::sign("nkust", &new.credential, Some(&old.credential), None).unwrap();
     assert!(matches!(m.rotate(&reused, "2025-08-01T00:00:00Z").await, Err(RegistryError::KeyTaken)));
     let unknown =
@@ -311,7 +315,7 @@ async fn a_key_revoked_from_a_date_fails_files_claiming_a_later_signing_time_and
     let unknown = registry::revoke_key(&m.store, "nkust", "z6MkNotAKey", from, "x").await;
     assert!(matches!(unknown, Err(RegistryError::UnknownKey { .. })), "{unknown:?}");
     let blank = registry::revoke_key(&m.store, "nkust", &multikey, from, " ").await;
-    assert!(matches!(blank, Err(RegistryError::InvalidText { .. })), "{blank:?}");
+    assert!(matches!(blank, Err(RegistryError::Request(RequestError::InvalidText { .. }))), "{blank:?}");
     let trust = m.published("2025-05-03T00:00:00Z").await;
     assert_eq!(trust.issuer("nkust").unwrap().certs[0].entry.revoked_from, Some(from));
 }
@@ -327,13 +331,16 @@ async fn an_onboarding_request_with_a_bad_proof_a_taken_id_or_a_used_key_is_refu
     let mut changed = request("ntu", &ntu(), &Keys::new(20));
     changed.name_en = "National Taiwan University of Everything".into();
     let refused = m.onboard(&changed, "2025-02-01T00:00:00Z").await;
-    assert!(matches!(refused, Err(RegistryError::Proof("credential key's proof"))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(RegistryError::Request(RequestError::Proof("credential key's proof")))),
+        "{refused:?}"
+    );
     // A signing key whose holder did not sign this request.
     let mut borrowed =
         OnboardingRequest::sign("ntu", &ntu(), &Keys::new(20).credential, &Keys::new(22).signing).unwrap();
     borrowed.signing_proof = request("ntu", &ntu(), &Keys::new(24)).signing_proof;
     let refused = m.onboard(&borrowed, "2025-02-01T00:00:00Z").await;
-    assert!(matches!(refused, Err(RegistryError::Proof("signing key's proof"))), "{refused:?}");
+    assert!(matches!(refused, Err(RegistryError::Request(RequestError::Proof("signing key's proof")))), "{refused:?}");
     // The id is taken, whatever the keys.
     let taken = m.onboard(&request("nkust", &nkust(), &Keys::new(30)), "2025-02-01T00:00:00Z").await;
     assert!(matches!(taken, Err(RegistryError::IdTaken(ref id)) if id == "nkust"), "{taken:?}");
@@ -342,23 +349,23 @@ async fn an_onboarding_request_with_a_bad_proof_a_taken_id_or_a_used_key_is_refu
     assert!(matches!(same_keys, Err(RegistryError::KeyTaken)), "{same_keys:?}");
     // What the request says by itself.
     let bad_id = m.onboard(&request("NTU!", &ntu(), &Keys::new(40)), "2025-02-01T00:00:00Z").await;
-    assert!(matches!(bad_id, Err(RegistryError::InvalidId(_))), "{bad_id:?}");
+    assert!(matches!(bad_id, Err(RegistryError::Request(RequestError::InvalidId(_)))), "{bad_id:?}");
     let no_levels = InstitutionDetails { degree_levels: vec![], ..ntu() };
     let refused = m.onboard(&request("ntu", &no_levels, &Keys::new(40)), "2025-02-01T00:00:00Z").await;
-    assert!(matches!(refused, Err(RegistryError::Accreditation(_))), "{refused:?}");
+    assert!(matches!(refused, Err(RegistryError::Request(RequestError::Accreditation(_)))), "{refused:?}");
     let unnamed = InstitutionDetails { name_zh: String::new(), ..ntu() };
     let refused = m.onboard(&request("ntu", &unnamed, &Keys::new(40)), "2025-02-01T00:00:00Z").await;
-    assert!(matches!(refused, Err(RegistryError::InvalidText { .. })), "{refused:?}");
+    assert!(matches!(refused, Err(RegistryError::Request(RequestError::InvalidText { .. }))), "{refused:?}");
     assert_eq!(m.counts().await, (1, 1, 1), "nothing recorded");
 
     // The JSON is strict: unknown members and members named twice are refused.
     let json = String::from_utf8(request("ntu", &ntu(), &Keys::new(40)).to_json()).unwrap();
     assert_eq!(OnboardingRequest::parse(json.as_bytes()).unwrap(), request("ntu", &ntu(), &Keys::new(40)));
     let extra = json.replacen('{', "{\"role\": \"root\",", 1);
-    assert!(matches!(OnboardingRequest::parse(extra.as_bytes()), Err(RegistryError::Shape(_))));
+    assert!(matches!(OnboardingRequest::parse(extra.as_bytes()), Err(RequestError::Shape(_))));
     let twice = json.replacen('{', "{\"id\": \"nkust\",", 1);
-    assert!(matches!(OnboardingRequest::parse(twice.as_bytes()), Err(RegistryError::Shape(_))));
-    assert!(matches!(OnboardingRequest::parse(&vec![b' '; 70_000]), Err(RegistryError::TooLarge)));
+    assert!(matches!(OnboardingRequest::parse(twice.as_bytes()), Err(RequestError::Shape(_))));
+    assert!(matches!(OnboardingRequest::parse(&vec![b' '; 70_000]), Err(RequestError::TooLarge)));
 }
 
 #[tokio::test]
@@ -391,7 +398,8 @@ async fn publishing_twice_increments_the_sequence_and_the_site_serves_the_latest
 
 /// Whether `result` is a refusal for want of a proof by a current key, for `problem`.
 fn refused_for<T: std::fmt::Debug>(result: &Result<T, RegistryError>, problem: CurrentKeyProblem) -> bool {
-    matches!(result, Err(RegistryError::CurrentKey(p)) if *p == problem)
+    // Missing or bad proofs are seen in the request itself; the rest need the registry.
+    matches!(result, Err(RegistryError::CurrentKey(p) | RegistryError::Request(RequestError::CurrentKey(p))) if *p == problem)
 }
 
 #[tokio::test]

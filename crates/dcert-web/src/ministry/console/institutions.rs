@@ -68,58 +68,8 @@ pub(super) fn registry_error(t: Texts, e: &RegistryError) -> Result<String, AppE
     use RegistryError as E;
     let key = |k: &str| format!("moe.console.institutions.error.{k}");
     Ok(match e {
-        E::Shape(detail) => t.f1(&key("shape"), detail),
-        E::TooLarge => t.f1(&key("too_large"), MAX_REQUEST_BYTES / 1024),
-        E::InvalidId(id) => t.f1(&key("invalid_id"), id),
-        E::InvalidText { field, max } => {
-            let label = match *field {
-                "the Chinese name" => t.s("moe.console.institutions.name_zh"),
-                "the English name" => t.s("moe.console.institutions.name_en"),
-                "the address" => t.s("moe.console.institutions.address"),
-                "the reason" => t.s("moe.console.institutions.reason"),
-                other => other,
-            };
-            t.f(&key("invalid_text"), &[&label, max])
-        }
-        E::ReservedName(name) => t.f1(&key("reserved_name"), name),
-        E::Accreditation(why) => {
-            let words = match *why {
-                "it names no credential type" => t.s("moe.console.institutions.error.no_type"),
-                "a credential type or degree level is named twice" => t.s("moe.console.institutions.error.twice"),
-                "degree certificates need at least one degree level" => t.s("moe.console.institutions.error.no_level"),
-                "degree levels apply to degree certificates only" => t.s("moe.console.institutions.error.level_only"),
-                other => other,
-            };
-            t.f1(&key("accreditation"), words)
-        }
-        E::CredentialKey => t.s(&key("credential_key")).to_owned(),
-        E::SigningKey => t.s(&key("signing_key")).to_owned(),
-        E::Proof(which) if which.starts_with("signing") => t.s(&key("signing_proof")).to_owned(),
-        E::Proof(_) => t.s(&key("proof")).to_owned(),
-        E::NothingToRotate => t.s(&key("nothing_to_rotate")).to_owned(),
-        E::CurrentKey(problem) => {
-            use registry::CurrentKeyProblem as P;
-            let why = match problem {
-                P::Missing => pick(t, "申請檔未附目前憑證金鑰的簽章", "the request carries no proof by a current key"),
-                P::BadProof => pick(t, "目前憑證金鑰的簽章驗證失敗", "the current key's proof does not verify"),
-                P::NotRegistered => pick(t, "所列金鑰不是此單位的憑證金鑰", "the key named is not one of its keys"),
-                P::Revoked => pick(t, "所列金鑰已經撤銷", "the key named is revoked"),
-                P::NotValidNow => pick(
-                    t,
-                    "所列金鑰目前不在有效期間內（已被更換或尚未生效）",
-                    "the key named is not valid now (replaced, or not yet valid)",
-                ),
-            };
-            let words = pick(
-                t,
-                "更換金鑰申請須同時以該單位目前持有的憑證金鑰簽署（已登錄、目前有效且未撤銷）：{}。\
-                 遺失或外洩的金鑰無法用於更換：請撤銷該金鑰，並請學校重新提出加入申請。",
-                "A rotation request must also be signed with a credential key the institution holds now \
-                 (registered, valid now, not revoked): {}. A lost or compromised key cannot sign one: revoke it, \
-                 and onboard the institution again from a new request.",
-            );
-            words.replacen("{}", why, 1)
-        }
+        E::Request(r) => request_error(t, r),
+        E::CurrentKey(problem) => current_key_words(t, *problem),
         E::IdTaken(id) => t.f1(&key("id_taken"), id),
         E::UnknownInstitution(id) => t.f1(&key("unknown_institution"), id),
         E::KeyTaken => t.s(&key("key_taken")).to_owned(),
@@ -145,8 +95,71 @@ pub(super) fn registry_error(t: Texts, e: &RegistryError) -> Result<String, AppE
         E::Certificate(detail) => t.f1(&key("certificate"), detail),
         E::TrustList(detail) => t.f1(&key("trust_list"), detail),
         E::Conflict(detail) => t.f1(&key("conflict"), detail),
-        E::MinistryStore(e) => return Err(AppError::unexpected(format!("the trust registry: {e}"))),
+        E::Store(e) => return Err(AppError::unexpected(format!("the trust registry: {e}"))),
     })
+}
+
+/// A request refused by itself, in the page's language.
+pub(super) fn request_error(t: Texts, e: &RequestError) -> String {
+    use RequestError as R;
+    let key = |k: &str| format!("moe.console.institutions.error.{k}");
+    match e {
+        R::Shape(detail) => t.f1(&key("shape"), detail),
+        R::TooLarge => t.f1(&key("too_large"), MAX_REQUEST_BYTES / 1024),
+        R::InvalidId(id) => t.f1(&key("invalid_id"), id),
+        R::InvalidText { field, max } => {
+            let label = match *field {
+                "the Chinese name" => t.s("moe.console.institutions.name_zh"),
+                "the English name" => t.s("moe.console.institutions.name_en"),
+                "the address" => t.s("moe.console.institutions.address"),
+                "the reason" => t.s("moe.console.institutions.reason"),
+                other => other,
+            };
+            t.f(&key("invalid_text"), &[&label, max])
+        }
+        R::ReservedName(name) => t.f1(&key("reserved_name"), name),
+        R::Accreditation(why) => {
+            let words = match *why {
+                "it names no credential type" => t.s("moe.console.institutions.error.no_type"),
+                "a credential type or degree level is named twice" => t.s("moe.console.institutions.error.twice"),
+                "degree certificates need at least one degree level" => t.s("moe.console.institutions.error.no_level"),
+                "degree levels apply to degree certificates only" => t.s("moe.console.institutions.error.level_only"),
+                other => other,
+            };
+            t.f1(&key("accreditation"), words)
+        }
+        R::CredentialKey => t.s(&key("credential_key")).to_owned(),
+        R::SigningKey => t.s(&key("signing_key")).to_owned(),
+        R::Proof(which) if which.starts_with("signing") => t.s(&key("signing_proof")).to_owned(),
+        R::Proof(_) => t.s(&key("proof")).to_owned(),
+        R::NothingToRotate => t.s(&key("nothing_to_rotate")).to_owned(),
+        R::CurrentKey(problem) => current_key_words(t, *problem),
+    }
+}
+
+/// Why a rotation is not proven by a key the institution holds now, in the page's language.
+fn current_key_words(t: Texts, problem: registry::CurrentKeyProblem) -> String {
+    use registry::CurrentKeyProblem as P;
+    let why = match problem {
+        P::Missing => pick(t, "申請檔未附目前憑證金鑰的簽章", "the request carries no proof by a current key"),
+        P::BadProof => pick(t, "目前憑證金鑰的簽章驗證失敗", "the current key's proof does not verify"),
+        P::NotRegistered => pick(t, "所列金鑰不是此單位的憑證金鑰", "the key named is not one of its keys"),
+        P::Revoked => pick(t, "所列金鑰已經撤銷", "the key named is revoked"),
+        P::NotValidNow => pick(
+            t,
+            "所列金鑰目前不在有效期間內（已被更換或尚未生效）",
+            "the key named is not valid now (replaced, or not yet valid)",
+        ),
+    };
+    let words = pick(
+        t,
+        "更換金鑰申請須同時以該單位目前持有的憑證金鑰簽署（已登錄、目前有效且未撤銷）：{}。\
+         遺失或外洩的金鑰無法用於更換：請撤銷該金鑰，並請學校重新提出加入申請。",
+        "A rotation request must also be signed with a credential key the institution holds now \
+         (registered, valid now, not revoked): {}. A lost or compromised key cannot sign one: revoke it, \
+         and onboard the institution again from a new request.",
+    );
+    words.replacen("{}", why, 1)
 }
 
 /// An institution's credential key as the list shows it.

@@ -50,7 +50,8 @@ use serde::de::DeserializeOwned;
 
 use super::site::accreditation_words;
 use super::trust_registry::{
-    self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RegistryError, RotationRequest,
+    self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RegistryError, RequestError,
+    RotationRequest,
 };
 use super::{MINISTRY, MinistryState};
 use crate::http::{
@@ -588,12 +589,12 @@ mod tests {
             InstitutionDetails { degree_levels: vec![], ..good.clone() },
             InstitutionDetails { credential_types: vec![CredentialType::Teacher], ..good.clone() },
         ];
-        let mut errors: Vec<RegistryError> = bad.iter().map(|d| d.validate().unwrap_err()).collect();
+        let mut errors: Vec<RegistryError> = bad.iter().map(|d| d.validate().unwrap_err().into()).collect();
         errors.extend([
-            RegistryError::InvalidText { field: "the reason", max: 200 },
-            RegistryError::Proof("credential key's proof"),
-            RegistryError::Proof("signing key's proof"),
-            RegistryError::TooLarge,
+            RequestError::InvalidText { field: "the reason", max: 200 }.into(),
+            RequestError::Proof("credential key's proof").into(),
+            RequestError::Proof("signing key's proof").into(),
+            RequestError::TooLarge.into(),
             RegistryError::KeyTaken,
             RegistryError::OtherRoot { published: dcert_core::Sha256Digest::of(b"root") },
             RegistryError::NotNewer { published: 3, served: 5 },

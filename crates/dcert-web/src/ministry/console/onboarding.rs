@@ -144,7 +144,7 @@ pub(super) fn request_view(
 /// The request's bytes, or what is wrong with them.
 pub(super) fn request_bytes(t: Texts, form: &RequestForm) -> Result<Vec<u8>, String> {
     if form.request.len() > MAX_REQUEST_BYTES {
-        return Err(registry_error(t, &RegistryError::TooLarge).unwrap_or_default());
+        return Err(request_error(t, &RequestError::TooLarge));
     }
     let text = form.request.trim();
     if text.is_empty() {
@@ -158,11 +158,10 @@ pub(super) fn request_bytes(t: Texts, form: &RequestForm) -> Result<Vec<u8>, Str
 pub(super) fn parse_form<R>(
     t: Texts,
     form: &RequestForm,
-    parse: impl Fn(&[u8]) -> Result<R, RegistryError>,
+    parse: impl Fn(&[u8]) -> Result<R, RequestError>,
 ) -> Result<(R, Option<Timestamp>), String> {
     let bytes = request_bytes(t, form)?;
-    // Parsing never touches the database, so its errors all have words.
-    let parsed = parse(&bytes).map_err(|e| registry_error(t, &e).unwrap_or_default())?;
+    let parsed = parse(&bytes).map_err(|e| request_error(t, &e))?;
     let until = parse_valid_until(t, &form.valid_until)?;
     Ok((parsed, until))
 }
