@@ -105,7 +105,7 @@ pub struct Figures {
     pub sessions: usize,
     /// Seconds of all phases.
     pub total_seconds: f64,
-    /// Graduates per second over all phases.
+    /// Certificates issued per second over all phases.
     pub certificates_per_second: f64,
     /// Certificates per second in the issue phase.
     pub issue_per_second: f64,
