@@ -1,30 +1,14 @@
 //! Standard tools read our files: Poppler's pdfsig validates the PAdES signature against the
 //! Ministry root, and zbarimg decodes the QR code from a rendering, whose seal then verifies.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use dcert_core::Language;
 use dcert_core::seal;
+use dcert_testkit::TempDir;
 
 use crate::support::*;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("dcert-it-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The Debian package that provides `program`.
 fn package(program: &str) -> &'static str {

@@ -12,6 +12,7 @@ use dcert_store::{
     MinistryStore, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError,
     UniversityStore,
 };
+use dcert_testkit::{TempDir, postgres_url};
 
 /// A store on each backend, each fresh.
 struct Fixture<S> {
@@ -21,24 +22,6 @@ struct Fixture<S> {
     /// panic.
     _schema: ScratchSchema,
     _dir: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn random_suffix() -> String {
-    let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes).unwrap();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn postgres_url() -> String {
-    std::env::var("DCERT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A store of one party.
@@ -69,8 +52,7 @@ async fn ministry_fixture() -> Fixture<MinistryStore> {
 }
 
 async fn fresh<S: Party>() -> Fixture<S> {
-    let dir = std::env::temp_dir().join(format!("dcert-store-{}", random_suffix()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("store");
     let sqlite_url = format!("sqlite://{}", dir.join("dcert.db").display());
     let sqlite = S::open(&sqlite_url).await.unwrap();
     let schema =
@@ -78,7 +60,7 @@ async fn fresh<S: Party>() -> Fixture<S> {
     let postgres = S::open(schema.url()).await.expect("PostgreSQL must answer at DCERT_TEST_POSTGRES");
     assert_eq!(postgres.backend(), Backend::Postgres);
     let urls = vec![sqlite_url, schema.url().to_owned()];
-    Fixture { stores: vec![sqlite, postgres], urls, _schema: schema, _dir: TempDir(dir) }
+    Fixture { stores: vec![sqlite, postgres], urls, _schema: schema, _dir: dir }
 }
 
 impl<S: Party> Fixture<S> {
@@ -210,8 +192,7 @@ fn issued<'a>(order_id: i64, file: &'a [u8], sha: &'a str, previous: Option<&'a 
 #[tokio::test]
 async fn a_sqlite_database_and_its_journal_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = TempDir(std::env::temp_dir().join(format!("dcert-store-{}", random_suffix())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("store");
     let mode = |name: &str| std::fs::metadata(dir.0.join(name)).unwrap().permissions().mode() & 0o777;
     let store = UniversityStore::open(&format!("sqlite://{}", dir.0.join("new.db").display())).await.unwrap();
     store.set_setting("probe", "1").await.unwrap();
@@ -536,14 +517,13 @@ async fn staff_sessions_calendar_and_dashboard_round_trip() {
 
 #[tokio::test]
 async fn opening_a_store_twice_runs_the_migrations_once() {
-    let dir = std::env::temp_dir().join(format!("dcert-store-{}", random_suffix()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("store");
     let url = format!("sqlite://{}", dir.join("db.sqlite").display());
     UniversityStore::open(&url).await.unwrap().close().await;
     let again = UniversityStore::open(&url).await.unwrap();
     again.set_setting("k", "v").await.unwrap();
     again.close().await;
-    std::fs::remove_dir_all(dir).unwrap();
+    drop(dir);
     assert!(matches!(UniversityStore::open("mysql://x").await, Err(StoreError::UnsupportedUrl)));
 }
 

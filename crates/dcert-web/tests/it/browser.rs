@@ -18,6 +18,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
+use dcert_testkit::free_port;
+
 use crate::support::{TempDir, TestApp, password_of};
 
 const G1: &str = "C110152301";
@@ -35,11 +37,6 @@ fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).expect("create target/screenshots");
     dir
-}
-
-/// A free port on the loopback interface.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A plain HTTP request to chromedriver, usable where nothing can be awaited (in `Drop`).

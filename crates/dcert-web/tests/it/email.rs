@@ -8,6 +8,7 @@ use std::time::Duration;
 use base64ct::Encoding as _;
 use dcert_core::model::{DegreeLevel, DegreeRecord, Language};
 use dcert_store::{Campus, Graduate, ImportRow, IssuedFile, NewOrder, OrderKind, UniversityStore};
+use dcert_testkit::{TempDir, free_port};
 use dcert_web::university::mail::{self, DeliveryRound, Mailer, SmtpConfig};
 use sha2::Digest as _;
 
@@ -31,29 +32,6 @@ fn fixture(name: &str) -> PathBuf {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     dcert_core::digest::hex(sha2::Sha256::digest(bytes).as_slice())
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let mut random = [0u8; 6];
-        getrandom::fill(&mut random).unwrap();
-        let dir = std::env::temp_dir().join(format!("dcert-web-email-{name}-{}", dcert_core::digest::hex(&random)));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A port nothing listens on (yet).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// An aiosmtpd process that delivers every message to a Maildir; killed on drop.

@@ -182,23 +182,7 @@ pub fn signed_list(root: &RegistryKeys, issuers: Vec<IssuerEntry>) -> (TrustList
     (trust, json)
 }
 
-pub struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        let mut random = [0u8; 6];
-        getrandom::fill(&mut random).unwrap();
-        let dir = std::env::temp_dir().join(format!("dcert-web-{name}-{}", dcert_core::digest::hex(&random)));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use dcert_testkit::TempDir;
 
 /// The roster of the test university: two graduates in 建工, one in 第一, all of 113-2.
 pub const ROSTER: &str = "\u{feff}student_number,term,campus,name_zh,name_en,birth_date,college_zh,college_en,department_zh,department_en,degree_level,degree_zh,degree_en,graduation_date,diploma_number,permanent_email,minor_zh,minor_en\r\n\

@@ -2,27 +2,10 @@
 //! when dropped, and a run of `dcert` with standard input.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-/// A new directory under the system's temporary one, removed when dropped.
-pub struct Dir(pub PathBuf);
-
-impl Dir {
-    pub fn new(name: &str) -> Dir {
-        let mut random = [0u8; 4];
-        getrandom::fill(&mut random).unwrap();
-        let dir = std::env::temp_dir().join(format!("dcert-{name}-{}", u32::from_le_bytes(random)));
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use dcert_testkit::TempDir as Dir;
 
 /// A server process, stopped when dropped.
 pub struct Server(pub Child);

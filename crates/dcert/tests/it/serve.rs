@@ -6,6 +6,8 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use dcert_testkit::free_port;
+
 use crate::process::{Dir, Server};
 use std::time::{Duration, Instant};
 
@@ -19,10 +21,6 @@ fn dcert(dir: &Path, args: &[&str], stdin: &str) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A plain HTTP GET: the status line and the body.
