@@ -174,6 +174,16 @@ pub enum RosterError {
     Empty,
 }
 
+impl RosterError {
+    /// Every problem, one sentence each: each row's, or the file's one.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            RosterError::Rows(errors) => errors.iter().map(ToString::to_string).collect(),
+            other => vec![other.to_string()],
+        }
+    }
+}
+
 fn rows_message(errors: &[RowError]) -> String {
     match errors {
         [] => "no problems".into(),

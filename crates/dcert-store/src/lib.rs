@@ -32,8 +32,8 @@ pub use crate::ministry::{
 pub use crate::scratch::ScratchSchema;
 pub use crate::university::{
     Campus, CampusCounts, CertificateInfo, CertificateStatus, Correction, DeliveryCounts, DeliveryEvent, Graduate,
-    GraduateFilter, GraduateSummary, ImportRow, ImportSummary, IssuedFile, NewEmail, NewOrder, Order, OrderKind,
-    OutboxMessage, RegistrySubmission, UniversityStore,
+    GraduateFilter, GraduateSummary, ImportSummary, IssuedFile, NewEmail, NewOrder, Order, OrderKind, OutboxMessage,
+    RegistrySubmission, UniversityStore,
 };
 
 /// The database a store runs on.

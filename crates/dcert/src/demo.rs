@@ -512,8 +512,9 @@ async fn seed(store: &UniversityStore, worker: &Worker, site: &SiteConfig, now: 
 
     let codes: Vec<String> = store.campuses().await?.into_iter().map(|c| c.code).collect();
     let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
-    let rows = dcert_web::university::roster_rows(roster_csv().as_bytes(), site, &codes)
-        .map_err(|e| anyhow::anyhow!("the demo roster does not import: {}", e.join("; ")))?;
+    let limits = dcert_core::roster::Limits::default();
+    let rows = dcert_core::roster::parse_roster(roster_csv().as_bytes(), &site.school_names(), &codes, &limits)
+        .context("the demo roster does not import")?;
     store.import_graduates(&rows, now.unix()).await?;
     let graduate_password = password()?;
     let hash = dcert_web::auth::hash_password(&graduate_password);

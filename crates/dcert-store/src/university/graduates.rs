@@ -2,6 +2,7 @@
 //! passwords, address changes, correction requests; the campuses and the settings.
 
 use dcert_core::model::{DegreeRecord, Term};
+use dcert_core::roster::RosterRow;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -63,21 +64,6 @@ impl Graduate {
         }
         out
     }
-}
-
-/// One row of an import.
-#[derive(Clone, Debug)]
-pub struct ImportRow {
-    /// The campus code.
-    pub campus: String,
-    /// The record.
-    pub record: DegreeRecord,
-    /// 信箱1.
-    pub school_email: String,
-    /// 信箱2, when the student information system has one.
-    pub permanent_email: Option<String>,
-    /// A mid-term graduate.
-    pub mid_term: bool,
 }
 
 /// What an import changed.
@@ -232,7 +218,7 @@ impl UniversityStore {
     }
 
     /// Inserts or updates graduates by (student number, term), all rows or none.
-    pub async fn import_graduates(&self, rows: &[ImportRow], at: i64) -> Result<ImportSummary> {
+    pub async fn import_graduates(&self, rows: &[RosterRow], at: i64) -> Result<ImportSummary> {
         let mut summary = ImportSummary::default();
         let mut tx = self.write_tx().await?;
         for row in rows {

@@ -9,7 +9,7 @@ mod outbox;
 
 use std::ops::Deref;
 
-pub use self::graduates::{Campus, Correction, Graduate, GraduateFilter, GraduateSummary, ImportRow, ImportSummary};
+pub use self::graduates::{Campus, Correction, Graduate, GraduateFilter, GraduateSummary, ImportSummary};
 pub use self::issuance::{
     CampusCounts, CertificateInfo, CertificateStatus, DeliveryCounts, IssuedFile, NewOrder, Order, OrderKind,
 };

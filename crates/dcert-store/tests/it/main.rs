@@ -6,11 +6,11 @@ mod trust_registry;
 
 use dcert_core::calendar::DayOverride;
 use dcert_core::model::{DegreeLevel, DegreeRecord, Language, Term};
+use dcert_core::roster::RosterRow;
 use dcert_core::time::Date;
 use dcert_store::{
-    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, GraduateFilter, ImportRow, IssuedFile,
-    MinistryStore, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError,
-    UniversityStore,
+    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, GraduateFilter, IssuedFile, MinistryStore,
+    NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError, UniversityStore,
 };
 use dcert_testkit::{TempDir, postgres_url};
 
@@ -108,8 +108,9 @@ fn record(number: &str, term: &str, name: &str) -> DegreeRecord {
     }
 }
 
-fn row(number: &str, term: &str, name: &str) -> ImportRow {
-    ImportRow {
+fn row(number: &str, term: &str, name: &str) -> RosterRow {
+    RosterRow {
+        line: 2,
         campus: "jiangong".into(),
         record: record(number, term, name),
         school_email: format!("{}@nkust.edu.tw", number.to_lowercase()),

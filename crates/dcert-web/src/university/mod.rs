@@ -20,7 +20,7 @@ use dcert_core::pdf::FontBook;
 use dcert_store::{Staff, UniversityStore};
 use serde::Deserialize;
 
-pub use self::console::{Action, allowed, roster_rows};
+pub use self::console::{Action, allowed};
 use self::worker::Worker;
 use crate::auth;
 use crate::http::client::TrustedProxies;
@@ -62,6 +62,17 @@ pub struct SiteConfig {
     /// The largest upload accepted (CSV imports, templates), in bytes.
     #[serde(default = "default_upload")]
     pub max_upload_bytes: usize,
+}
+
+impl SiteConfig {
+    /// The school as a roster names it: both names and the domain of school addresses.
+    pub fn school_names(&self) -> dcert_core::roster::SchoolNames {
+        dcert_core::roster::SchoolNames {
+            school_zh: self.school_zh.clone(),
+            school_en: self.school_en.clone(),
+            email_domain: self.email_domain.clone(),
+        }
+    }
 }
 
 fn default_phone() -> String {

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use base64ct::Encoding as _;
 use dcert_core::model::{DegreeLevel, DegreeRecord, Language};
-use dcert_store::{Campus, Graduate, ImportRow, IssuedFile, NewOrder, OrderKind, UniversityStore};
+use dcert_core::roster::RosterRow;
+use dcert_store::{Campus, Graduate, IssuedFile, NewOrder, OrderKind, UniversityStore};
 use dcert_testkit::{TempDir, free_port};
 use dcert_web::university::mail::{self, DeliveryRound, Mailer, SmtpConfig};
 use sha2::Digest as _;
@@ -140,7 +141,8 @@ async fn world(name: &str, permanent_address: &str) -> World {
         })
         .await
         .unwrap();
-    let row = ImportRow {
+    let row = RosterRow {
+        line: 2,
         campus: "jiangong".into(),
         record: record(),
         school_email: SCHOOL_ADDRESS.into(),

@@ -257,7 +257,10 @@ impl TestApp {
             let hash = dcert_web::auth::hash_password(&password_of(user));
             store.create_staff(user, user, &hash, role, campus, 1).await.unwrap();
         }
-        let rows = dcert_web::university::roster_rows(ROSTER.as_bytes(), &site(), &["建工", "第一"]).unwrap();
+        let limits = dcert_core::roster::Limits::default();
+        let rows =
+            dcert_core::roster::parse_roster(ROSTER.as_bytes(), &site().school_names(), &["建工", "第一"], &limits)
+                .unwrap();
         store.import_graduates(&rows, 1).await.unwrap();
         for r in &rows {
             let n = &r.record.student_number;

@@ -24,9 +24,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use dcert_core::calendar::Calendar;
 use dcert_core::model::{Certificate, CredentialType, Language, Subject};
+use dcert_core::roster::RosterRow;
 use dcert_core::{Timestamp, issue};
 use dcert_store::{
-    Backend, GraduateFilter, ImportRow, MinistryStore, NewOrder, OrderKind, ScratchSchema, StoreError, UniversityStore,
+    Backend, GraduateFilter, MinistryStore, NewOrder, OrderKind, ScratchSchema, StoreError, UniversityStore,
 };
 use dcert_web::university::SiteConfig;
 use dcert_web::university::worker::{IssueRound, Worker};
@@ -217,12 +218,16 @@ async fn bench(
         (0..count).step_by(ROSTER_ROWS).map(|start| roster_csv(start..(start + ROSTER_ROWS).min(count))).collect();
 
     // The baseline first, on a quiet machine: the same records, keys, template and fonts.
-    let sample = dcert_web::university::roster_rows(rosters[0].as_bytes(), &site, &codes)
-        .map_err(|e| anyhow::anyhow!("the bench roster does not import: {}", e.join("; ")))?;
+    let limits = dcert_core::roster::Limits::default();
+    let parse = |csv: &str| {
+        dcert_core::roster::parse_roster(csv.as_bytes(), &site.school_names(), &codes, &limits)
+            .context("the bench roster does not import")
+    };
+    let sample = parse(&rosters[0])?;
     let template = worker.template(Language::Zh).await?;
     let baseline = {
         let issuance = worker.issuance.clone();
-        let rows: Vec<ImportRow> = sample.into_iter().take(BASELINE.min(count)).collect();
+        let rows: Vec<RosterRow> = sample.into_iter().take(BASELINE.min(count)).collect();
         tokio::task::spawn_blocking(move || baseline(&rows, &issuance.kit, &template, &issuance.fonts, now))
             .await
             .context("the baseline stopped")??
@@ -232,8 +237,7 @@ async fn bench(
     let started = Instant::now();
     let mut imported = 0;
     for csv in &rosters {
-        let rows = dcert_web::university::roster_rows(csv.as_bytes(), &site, &codes)
-            .map_err(|e| anyhow::anyhow!("the bench roster does not import: {}", e.join("; ")))?;
+        let rows = parse(csv)?;
         imported += store.import_graduates(&rows, now.unix()).await?.inserted;
     }
     let import = started.elapsed().as_secs_f64();
@@ -397,7 +401,7 @@ fn site() -> SiteConfig {
 
 /// Renders and signs certificates of `rows` on this thread, without a database.
 fn baseline(
-    rows: &[ImportRow],
+    rows: &[RosterRow],
     kit: &issue::IssuerKit,
     template: &dcert_core::pdf::Template,
     fonts: &dcert_core::pdf::FontBook,

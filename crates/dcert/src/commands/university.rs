@@ -75,15 +75,18 @@ pub fn import(command: ImportCommand) -> Result<u8> {
                 }
                 let allowed: Vec<&str> =
                     all.iter().map(String::as_str).filter(|c| campus.as_deref().is_none_or(|x| x == *c)).collect();
-                let rows = match dcert_web::university::roster_rows(&bytes, &config.site, &allowed) {
-                    Ok(rows) => rows,
-                    Err(errors) => {
-                        for e in &errors {
-                            eprintln!("{}: {e}", file.display());
+                let limits = dcert_core::roster::Limits::default();
+                let rows =
+                    match dcert_core::roster::parse_roster(&bytes, &config.site.school_names(), &allowed, &limits) {
+                        Ok(rows) => rows,
+                        Err(e) => {
+                            let errors = e.problems();
+                            for e in &errors {
+                                eprintln!("{}: {e}", file.display());
+                            }
+                            return Err(wrong(format!("{} problem(s); nothing was imported", errors.len())));
                         }
-                        return Err(wrong(format!("{} problem(s); nothing was imported", errors.len())));
-                    }
-                };
+                    };
                 let s = store.import_graduates(&rows, now().unix()).await?;
                 store
                     .audit(&dcert_store::AuditEntry {

@@ -58,37 +58,14 @@ pub(super) async fn upload(ctx: &Ctx, mut multipart: Multipart) -> Result<Vec<u8
     file.filter(|f| !f.is_empty()).ok_or_else(|| AppError::BadRequest(ctx.t.s("console.upload.missing").into()))
 }
 
-/// Parses a roster CSV into store rows, or the list of problems in words.
-pub fn roster_rows(bytes: &[u8], site: &SiteConfig, campuses: &[&str]) -> Result<Vec<ImportRow>, Vec<String>> {
-    let school = SchoolNames {
-        school_zh: site.school_zh.clone(),
-        school_en: site.school_en.clone(),
-        email_domain: site.email_domain.clone(),
-    };
-    match roster::parse_roster(bytes, &school, campuses, &roster::Limits::default()) {
-        Ok(rows) => Ok(rows
-            .into_iter()
-            .map(|r| ImportRow {
-                campus: r.campus,
-                record: r.record,
-                school_email: r.school_email,
-                permanent_email: r.permanent_email,
-                mid_term: r.mid_term,
-            })
-            .collect()),
-        Err(RosterError::Rows(errors)) => Err(errors.iter().map(|e| e.to_string()).collect()),
-        Err(other) => Err(vec![other.to_string()]),
-    }
-}
-
 pub(super) async fn import(State(state): State<AppState>, ctx: Ctx, multipart: Multipart) -> PageResult {
     let staff = require(&ctx, &state.store, Action::Import).await?;
     let bytes = upload(&ctx, multipart).await?;
     let campuses = state.store.campuses().await?;
     let codes: Vec<&str> = campuses.iter().map(|c| c.code.as_str()).collect();
-    let rows = match roster_rows(&bytes, &state.site, &codes) {
+    let rows = match roster::parse_roster(&bytes, &state.site.school_names(), &codes, &roster::Limits::default()) {
         Ok(rows) => rows,
-        Err(errors) => return import_view(&state, &ctx, &staff, errors, None).await,
+        Err(e) => return import_view(&state, &ctx, &staff, e.problems(), None).await,
     };
     let s = state.store.import_graduates(&rows, now().unix()).await?;
     let detail = format!("inserted {} updated {} unchanged {}", s.inserted, s.updated, s.unchanged);

@@ -13,7 +13,6 @@ mod settings;
 
 use self::calendar::*;
 use self::graduates::*;
-pub use self::import::roster_rows;
 use self::import::*;
 use self::outbox::*;
 use self::settings::*;
@@ -26,16 +25,16 @@ use axum::{Form, Router};
 use dcert_core::calendar::{Calendar, DayOverride};
 use dcert_core::model::{Language, RecordFile};
 use dcert_core::pdf::Template as Design;
-use dcert_core::roster::{self, RosterError, SchoolNames};
+use dcert_core::roster;
 use dcert_core::time::Date;
 use dcert_store::{
-    CampusCounts, Correction, Graduate, GraduateFilter, GraduateSummary, ImportRow, NewOrder, OrderKind, OutboxMessage,
-    Role, Staff, UniversityStore,
+    CampusCounts, Correction, Graduate, GraduateFilter, GraduateSummary, NewOrder, OrderKind, OutboxMessage, Role,
+    Staff, UniversityStore,
 };
 use serde::Deserialize;
 
 use super::worker::{Policy, revocation_record};
-use super::{AppState, STAFF, Signed, SiteConfig};
+use super::{AppState, STAFF, Signed};
 use crate::http::{
     AppError, Ctx, PageResult, StaffSignIn, now, page, pdf_download, redirect, redirect_with, urlencode, with_status,
 };
