@@ -482,3 +482,20 @@ pub(crate) fn dialect(statement: &str, backend: Backend) -> String {
     };
     statement.replace("{id}", id).replace("{blob}", blob)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_part_numbers_its_migrations_once_and_new_ones_come_after_the_earlier_release() {
+        for part in [Part::Shared, Part::University, Part::Ministry] {
+            let versions: Vec<i64> = MIGRATIONS.iter().filter(|m| m.part == part).map(|m| m.version).collect();
+            assert!(versions.windows(2).all(|w| w[0] < w[1]), "{part:?}: {versions:?}");
+        }
+        // A database of the earlier release is adopted as holding every migration up to its
+        // version: a migration written since must come after it, or it would never run there.
+        let newest = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
+        assert!(newest > LEGACY_VERSION, "the migrations written since are numbered after {LEGACY_VERSION}");
+    }
+}

@@ -59,12 +59,12 @@ impl Drop for ScratchSchema {
             return;
         }
         let (server, statement) = (self.server.clone(), format!("DROP SCHEMA {} CASCADE", self.name));
-        let dropped = std::thread::spawn(move || {
+        let dropping = std::thread::Builder::new().name("drop-scratch-schema".into()).spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(run(&server, &statement)).ok()
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(()))) {
+        });
+        let dropped = dropping.ok().and_then(|thread| thread.join().ok()).flatten();
+        if dropped.is_none() {
             tracing::warn!(schema = %self.name, "a scratch schema could not be dropped");
         }
     }
@@ -74,6 +74,9 @@ impl Drop for ScratchSchema {
 async fn run(server_url: &str, statement: &str) -> Result<()> {
     sqlx::any::install_default_drivers();
     let pool = AnyPool::connect(server_url).await?;
+    // A transaction still open on the schema (a test that panicked in it) must not hold the
+    // drop forever.
+    sqlx::query("SET lock_timeout = '10s'").execute(&pool).await?;
     let result = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&pool).await;
     pool.close().await;
     result?;

@@ -133,6 +133,25 @@ pub struct Correction {
 }
 
 impl UniversityStore {
+    /// Adds a console account of the university, refusing a campus it does not have.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_staff(
+        &self,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+        role: crate::Role,
+        campus: Option<&str>,
+        at: i64,
+    ) -> Result<i64> {
+        if let Some(code) = campus
+            && !self.campuses().await?.iter().any(|c| c.code == code)
+        {
+            return Err(StoreError::Conflict(format!("the campus {code} does not exist")));
+        }
+        self.deref_db().create_staff(username, display_name, password_hash, role, campus, at).await
+    }
+
     /// A setting's value.
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;

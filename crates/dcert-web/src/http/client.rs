@@ -58,7 +58,18 @@ impl TryFrom<Vec<String>> for TrustedProxies {
                 }
             };
             let max = if addr.is_ipv4() { 32 } else { 128 };
-            (bits <= max).then_some((addr, bits))
+            if bits > max {
+                return None;
+            }
+            // An IPv4-mapped entry (::ffff:10.0.0.1, as dual-stack sockets show peers) is the
+            // IPv4 address or block it maps: peers are compared as IPv4 too.
+            match addr {
+                IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
+                    let v4 = v6.to_ipv4_mapped()?;
+                    (bits >= 96).then(|| (IpAddr::V4(v4), bits - 96))
+                }
+                _ => Some((addr, bits)),
+            }
         };
         entries
             .iter()
@@ -80,12 +91,14 @@ impl TrustedProxies {
     /// Whether `ip` is one of the trusted proxies.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.0.iter().any(|(net, bits)| match (canonical(*net), ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
+        self.0.iter().any(|(net, bits)| match (*net, ip) {
+            // Entries are canonical and their lengths checked when parsed; a zero-length block
+            // matches everything of its family.
+            (IpAddr::V4(n), IpAddr::V4(a)) if *bits <= 32 => {
                 let mask = u32::MAX.checked_shl(32 - u32::from(*bits)).unwrap_or(0);
                 u32::from(n) & mask == u32::from(a) & mask
             }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
+            (IpAddr::V6(n), IpAddr::V6(a)) if *bits <= 128 => {
                 let mask = u128::MAX.checked_shl(128 - u32::from(*bits)).unwrap_or(0);
                 u128::from(n) & mask == u128::from(a) & mask
             }
@@ -110,11 +123,11 @@ impl TrustedProxies {
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>();
         while let Some(entry) = forwarded.pop() {
-            match entry.parse::<IpAddr>() {
-                Ok(ip) if self.contains(ip) => continue,
-                Ok(ip) => return Some(canonical(ip)),
+            match forwarded_address(entry) {
+                Some(ip) if self.contains(ip) => continue,
+                Some(ip) => return Some(canonical(ip)),
                 // Garbage where an address should be: the proxy's own view is all we know.
-                Err(_) => return Some(peer),
+                None => return Some(peer),
             }
         }
         Some(peer)
@@ -125,6 +138,15 @@ impl TrustedProxies {
     pub fn client_group(&self, peer: Option<SocketAddr>, headers: &HeaderMap) -> String {
         self.client(peer, headers).map(crate::serve::client_group).unwrap_or_else(|| "-".into())
     }
+}
+
+/// An `X-Forwarded-For` entry's address: a bare address, or one with a port as some proxies
+/// write it (`198.51.100.7:5678`, `[2001:db8::1]:5678`).
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    entry.parse::<SocketAddr>().ok().map(|s| s.ip())
 }
 
 /// The client's address as [`TrustedProxies::client_group`] counts it, put in each request by
@@ -170,6 +192,21 @@ mod tests {
         check(&["::1"], "[::1]", Some("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
         check(&[], "[2001:db8:1:2:bbbb::9]", None, "2001:db8:1:2::/64");
         check(&["127.0.0.1"], "[::ffff:127.0.0.1]", Some("198.51.100.1"), "198.51.100.1");
+    }
+
+    #[test]
+    fn an_ipv4_mapped_proxy_entry_trusts_that_ipv4_proxy_and_no_other_client() {
+        check(&["::ffff:10.0.0.1"], "10.0.0.1", Some("198.51.100.1"), "198.51.100.1");
+        check(&["::ffff:10.0.0.1"], "203.0.113.9", Some("198.51.100.1"), "203.0.113.9");
+        check(&["::ffff:10.0.0.0/104"], "10.9.9.9", Some("198.51.100.1"), "198.51.100.1");
+        check(&["::ffff:10.0.0.0/104"], "11.0.0.1", Some("198.51.100.1"), "11.0.0.1");
+        assert!(TrustedProxies::try_from(vec!["::ffff:10.0.0.0/90".to_string()]).is_err());
+    }
+
+    #[test]
+    fn a_forwarded_address_with_a_port_is_the_address() {
+        check(&["10.0.0.1"], "10.0.0.1", Some("198.51.100.1:5678"), "198.51.100.1");
+        check(&["10.0.0.1"], "10.0.0.1", Some("[2001:db8:1:2::9]:443"), "2001:db8:1:2::/64");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use ring::hmac;
+use sha2::{Digest, Sha256};
 
 /// Accounts, clients and devices remembered before the ones with no recent failure are forgotten.
 const MAX_KEYS: usize = 100_000;
@@ -68,6 +69,7 @@ struct Failures {
     accounts: HashMap<String, Vec<i64>>,
     clients: HashMap<String, Vec<i64>>,
     devices: HashMap<String, Vec<i64>>,
+    refusals: HashMap<String, Vec<i64>>,
 }
 
 impl Default for LoginThrottle {
@@ -93,6 +95,30 @@ fn recent<'m>(map: &'m mut HashMap<String, Vec<i64>>, key: &str, now: i64, windo
     times
 }
 
+/// Notes a failure of `key` at `now`, keeping only the newest `keep` (the ones that can decide
+/// anything). Memory stays bounded: past [`MAX_KEYS`] keys, the ones whose failures have left the
+/// window are forgotten, then, if a flood of names or addresses still fills the table, the tenth
+/// whose last failure is oldest (never everyone's: an attacker cannot wipe the registrar's).
+fn bounded(map: &mut HashMap<String, Vec<i64>>, key: &str, now: i64, window: i64, keep: usize) {
+    if map.len() >= MAX_KEYS && !map.contains_key(key) {
+        map.retain(|_, times| times.iter().any(|t| *t > now - window));
+        if map.len() >= MAX_KEYS {
+            let mut last: Vec<(i64, String)> =
+                map.iter().map(|(k, times)| (times.last().copied().unwrap_or_default(), k.clone())).collect();
+            last.sort_unstable();
+            tracing::warn!(keys = map.len(), "the sign-in limits forgot the oldest tenth of their failures");
+            for (_, k) in last.into_iter().take(MAX_KEYS / 10) {
+                map.remove(&k);
+            }
+        }
+    }
+    let times = recent(map, key, now, window);
+    times.push(now);
+    if times.len() > keep {
+        times.drain(..times.len() - keep);
+    }
+}
+
 /// The failures of `key` still inside the window ending at `now`, read without remembering `key`.
 fn within(map: &HashMap<String, Vec<i64>>, key: &str, now: i64, window: i64) -> Vec<i64> {
     map.get(key).map(|times| times.iter().copied().filter(|t| *t > now - window).collect()).unwrap_or_default()
@@ -108,8 +134,12 @@ fn wait(times: &[i64], limit: usize, now: i64, window: i64) -> Option<u64> {
 }
 
 impl LoginThrottle {
+    /// The account's key: a hash of kind and name, so that a name of any length costs the same
+    /// memory.
     fn account_key(attempt: &Attempt<'_>) -> String {
-        format!("{}:{}", attempt.kind, attempt.account.to_lowercase())
+        let name = format!("{}\0{}", attempt.kind, attempt.account.to_lowercase());
+        let digest = Sha256::digest(name.as_bytes());
+        Base64UrlUnpadded::encode_string(&digest[..16])
     }
 
     /// The MAC binding a device nonce to an account.
@@ -130,6 +160,10 @@ impl LoginThrottle {
     /// Whether `attempt` may be tried at `now`; `Err` holds the seconds to wait.
     pub fn check(&self, attempt: &Attempt<'_>, now: i64) -> Result<(), u64> {
         let f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        self.check_locked(&f, attempt, now)
+    }
+
+    fn check_locked(&self, f: &Failures, attempt: &Attempt<'_>, now: i64) -> Result<(), u64> {
         let (window, account) = (self.window, Self::account_key(attempt));
         if let Some(nonce) = self.known_device(attempt)
             && within(&f.devices, nonce, now, window).len() < self.per_device
@@ -144,31 +178,43 @@ impl LoginThrottle {
         }
     }
 
+    /// Starts an attempt: if it may be tried at `now`, it is counted as a failure at once, under
+    /// the same lock, so that attempts racing each other cannot all pass the check before any
+    /// failure is noted; [`succeeded`](Self::succeeded) takes it back. `Err` holds the seconds
+    /// to wait.
+    pub fn begin(&self, attempt: &Attempt<'_>, now: i64) -> Result<(), u64> {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        self.check_locked(&f, attempt, now)?;
+        self.note(&mut f, attempt, now);
+        Ok(())
+    }
+
     /// Notes a failed attempt: against the account, the client, and the device if it is known.
     pub fn failed(&self, attempt: &Attempt<'_>, now: i64) {
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        self.note(&mut f, attempt, now);
+    }
+
+    /// Whether a refusal of `attempt` at `now` is the first of its window, the one worth an
+    /// audit entry (the others would let anyone fill the append-only log).
+    pub fn first_refusal(&self, attempt: &Attempt<'_>, now: i64) -> bool {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let key = Self::account_key(attempt);
+        let seen = within(&f.refusals, &key, now, self.window).is_empty();
+        if seen {
+            let window = self.window;
+            bounded(&mut f.refusals, &key, now, window, 1);
+        }
+        seen
+    }
+
+    fn note(&self, f: &mut Failures, attempt: &Attempt<'_>, now: i64) {
         let nonce = self.known_device(attempt);
         let window = self.window;
-        let note = |map: &mut HashMap<String, Vec<i64>>, key: &str, keep: usize| {
-            if map.len() >= MAX_KEYS && !map.contains_key(key) {
-                map.retain(|_, times| times.iter().any(|t| *t > now - window));
-                if map.len() >= MAX_KEYS {
-                    // Still full (a flood of names or addresses): memory stays bounded.
-                    tracing::warn!(keys = map.len(), "the sign-in limits forgot every failure");
-                    map.clear();
-                }
-            }
-            let times = recent(map, key, now, window);
-            times.push(now);
-            // Only the newest failures that can decide anything are kept.
-            if times.len() > keep {
-                times.drain(..times.len() - keep);
-            }
-        };
-        note(&mut f.accounts, &Self::account_key(attempt), self.per_account);
-        note(&mut f.clients, attempt.client, self.per_client);
+        bounded(&mut f.accounts, &Self::account_key(attempt), now, window, self.per_account);
+        bounded(&mut f.clients, attempt.client, now, window, self.per_client);
         if let Some(nonce) = nonce {
-            note(&mut f.devices, nonce, self.per_device);
+            bounded(&mut f.devices, nonce, now, window, self.per_device);
         }
     }
 
@@ -177,6 +223,15 @@ impl LoginThrottle {
     pub fn succeeded(&self, attempt: &Attempt<'_>) -> String {
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         f.accounts.remove(&Self::account_key(attempt));
+        // The attempt was counted when it began: a right password is no failure of the client.
+        if let Some(times) = f.clients.get_mut(attempt.client) {
+            times.pop();
+        }
+        if let Some(nonce) = self.known_device(attempt)
+            && let Some(times) = f.devices.get_mut(nonce)
+        {
+            times.pop();
+        }
         drop(f);
         let nonce = match self.known_device(attempt) {
             Some(nonce) => nonce.to_owned(),
@@ -253,6 +308,49 @@ mod tests {
         }
         assert!(t.check(&attempt("fresh", "198.51.100.7", None), 101).is_err());
         assert_eq!(t.check(&attempt("fresh", "198.51.100.8", None), 101), Ok(()));
+    }
+
+    #[test]
+    fn attempts_racing_each_other_are_counted_as_they_begin() {
+        let t = LoginThrottle::default();
+        // Twenty attempts begin before any password check ends: only five may go on.
+        let begun = (0..20).filter(|_| t.begin(&attempt("registrar", "203.0.113.9", None), 100).is_ok()).count();
+        assert_eq!(begun, 5);
+        // A right password takes its attempt back from the client's count.
+        let t = LoginThrottle::default();
+        for _ in 0..40 {
+            let _ = t.begin(&attempt("someone", "198.51.100.7", None), 100);
+            t.succeeded(&attempt("someone", "198.51.100.7", None));
+        }
+        assert_eq!(
+            t.check(&attempt("other", "198.51.100.7", None), 101),
+            Ok(()),
+            "forty right passwords are no failures"
+        );
+        assert!(t.first_refusal(&attempt("registrar", "1.1.1.1", None), 100));
+        assert!(!t.first_refusal(&attempt("registrar", "2.2.2.2", None), 200), "one audit entry per window");
+    }
+
+    #[test]
+    fn a_flood_of_names_forgets_the_oldest_failures_not_the_registrars() {
+        let t = LoginThrottle::default();
+        for _ in 0..5 {
+            t.failed(&attempt("registrar", "203.0.113.9", None), 1_000);
+        }
+        for i in 0..(MAX_KEYS + 10) {
+            t.failed(&attempt(&format!("name{i}"), "198.51.100.1", None), 900);
+        }
+        assert!(t.check(&attempt("registrar", "192.0.2.1", None), 1_001).is_err(), "still held back");
+        let f = t.failures.lock().unwrap();
+        assert!(f.accounts.len() <= MAX_KEYS);
+    }
+
+    #[test]
+    fn an_account_name_of_any_length_takes_the_same_memory() {
+        let t = LoginThrottle::default();
+        t.failed(&attempt(&"x".repeat(1 << 20), "198.51.100.1", None), 100);
+        let f = t.failures.lock().unwrap();
+        assert!(f.accounts.keys().all(|k| k.len() < 32));
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub fn pdf_download(name: &str, bytes: Vec<u8>) -> Response {
 /// characters' font.
 pub fn common_routes<S: Site>() -> Router<S> {
     Router::new()
-        .route("/lang/{code}", get(switch_language))
+        .route("/lang/{code}", get(switch_language::<S>))
         .route("/static/site.css", get(stylesheet))
         .route("/static/rare.css", get(rare_characters_css))
         .route("/static/rare.font", get(rare_characters_font::<S>))
@@ -215,7 +215,7 @@ struct Back {
 }
 
 /// Sets the language cookie and returns to the page (only a path on this site).
-async fn switch_language(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+async fn switch_language<S: Site>(State(state): State<S>, Path(code): Path<String>, Query(q): Query<Back>) -> Response {
     let lang = Lang::from_code(&code);
     // Only a path on this site: "/" then path characters (no "//", backslash, space or control
     // character, which browsers would strip or turn into another host).
@@ -226,6 +226,7 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<Back>) -> Res
             && !b.contains("%2F%2F")
     };
     let back = q.back.filter(|b| safe(b)).unwrap_or("/".into());
-    let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    let secure = state.layer().secure_attribute();
+    let cookie = format!("lang={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}", lang.code());
     redirect_with(&back, HeaderValue::from_str(&cookie).ok())
 }

@@ -152,8 +152,8 @@ impl Ctx {
     /// the limits are told how it went. The caller starts the session after a
     /// [`SignIn::Verified`], with whatever else it checks first (a role, say).
     ///
-    /// When the account is known, `known` names it in the audit log: refusals
-    /// (`login_rate_limited`) and failures (`login_failed`) are written there. An unknown name is
+    /// When the account is known, `known` names it in the audit log: failures (`login_failed`)
+    /// and the first refusal of a window (`login_rate_limited`) are written there. An unknown name is
     /// never logged: it may be a password typed into the wrong field.
     pub async fn sign_in<S: Site>(
         &self,
@@ -174,12 +174,15 @@ impl Ctx {
                 None => Ok(()),
             }
         };
-        if let Err(retry_after) = throttle.check(&attempt, at) {
-            audit("login_rate_limited").await?;
+        // The attempt counts as a failure from here on, until the password proves right: racing
+        // attempts cannot all pass the limit before any of them fails.
+        if let Err(retry_after) = throttle.begin(&attempt, at) {
+            if throttle.first_refusal(&attempt, at) {
+                audit("login_rate_limited").await?;
+            }
             return Ok(SignIn::Refused(AppError::TooMany { limit: Limit::SignIn, retry_after }));
         }
         if !check.await? {
-            throttle.failed(&attempt, at);
             audit("login_failed").await?;
             return Ok(SignIn::Failed);
         }

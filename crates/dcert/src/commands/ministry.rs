@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::{EXIT_SUCCESS, UsageExt, read_new_password, runtime, usage_unless_io, wrong};
+use super::{EXIT_SUCCESS, UsageExt, read_new_password, refused_as_usage, runtime, usage_unless_io, wrong};
 use crate::{config, now, registry_cli, server};
 
 #[derive(Subcommand)]
@@ -60,7 +60,10 @@ pub fn run(command: MinistryCommand) -> Result<u8> {
             let hash = dcert_web::auth::hash_password(&read_new_password()?);
             runtime()?.block_on(async {
                 let store = server::open_ministry(&config.database.url).await?;
-                store.create_staff(&username, &name, &hash, role, None, now().unix()).await?;
+                store
+                    .create_staff(&username, &name, &hash, role, None, now().unix())
+                    .await
+                    .map_err(refused_as_usage)?;
                 anyhow::Ok(())
             })?;
             println!("added {username} ({})", role.code());

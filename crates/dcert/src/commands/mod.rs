@@ -73,6 +73,15 @@ pub fn usage_unless_io<T>(result: Result<T>) -> Result<T> {
     })
 }
 
+/// A store's refusal (a username taken, a campus it does not have) as the input's fault; any
+/// other store error as a runtime failure.
+pub fn refused_as_usage(e: dcert_store::StoreError) -> anyhow::Error {
+    match e {
+        dcert_store::StoreError::Conflict(message) => wrong(message),
+        other => other.into(),
+    }
+}
+
 /// The exit status of a failed command: 2 when its input was wrong, 4 otherwise.
 pub fn exit_status(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<Usage>().is_some() { EXIT_USAGE } else { EXIT_RUNTIME }

@@ -40,7 +40,8 @@ async fn serve_university(config: config::Config) -> Result<()> {
                 .with_context(|| format!("cannot read the trust list {}", config.keys.trust_list.display()))
                 .usage()?;
             let site = dcert_web::ministry::MinistryConfig::new(&config.site.verify_site);
-            Some(server::ministry_state(db, trust_list, site).await?)
+            // A trust list that does not verify is the settings' fault.
+            Some(server::ministry_state(db, trust_list, site).await.usage()?)
         }
         _ => None,
     };
@@ -51,7 +52,9 @@ async fn serve_university(config: config::Config) -> Result<()> {
         config.smtp.as_ref(),
         &config.site.verify_site,
         config.worker.parallelism,
-    )?;
+    )
+    // The issuer directory, its keys' passphrase, the SMTP settings and the fonts: all given.
+    .usage()?;
     let listen = config.server.listen.clone();
     let services = server::Services { worker, site: config.site, ministry };
     let interval = std::time::Duration::from_secs(config.worker.interval_seconds.max(1));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-use super::{EXIT_SUCCESS, UsageExt, read_new_password, runtime, wrong};
+use super::{EXIT_SUCCESS, UsageExt, read_new_password, refused_as_usage, runtime, wrong};
 use crate::{config, now, server, verifier};
 
 #[derive(Subcommand)]
@@ -173,7 +173,10 @@ pub fn staff(command: StaffCommand) -> Result<u8> {
             runtime()?.block_on(async {
                 let store = server::open_university(&config.database.url).await?;
                 server::prepare(&store, &config.campuses).await?;
-                store.create_staff(&username, &name, &hash, role, campus.as_deref(), now().unix()).await?;
+                store
+                    .create_staff(&username, &name, &hash, role, campus.as_deref(), now().unix())
+                    .await
+                    .map_err(refused_as_usage)?;
                 anyhow::Ok(())
             })?;
             println!("added {username} ({})", role.code());
