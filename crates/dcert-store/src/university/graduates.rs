@@ -149,7 +149,7 @@ impl UniversityStore {
         {
             return Err(StoreError::Conflict(format!("the campus {code} does not exist")));
         }
-        self.deref_db().create_staff(username, display_name, password_hash, role, campus, at).await
+        self.db.create_staff(username, display_name, password_hash, role, campus, at).await
     }
 
     /// A setting's value.

@@ -32,13 +32,6 @@ impl UniversityStore {
     }
 }
 
-impl UniversityStore {
-    /// The shared tables, where this type's own method of the same name would shadow them.
-    pub(crate) fn deref_db(&self) -> &Db {
-        &self.db
-    }
-}
-
 impl Deref for UniversityStore {
     type Target = Db;
 

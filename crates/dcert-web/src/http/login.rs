@@ -142,36 +142,47 @@ impl LoginThrottle {
         Base64UrlUnpadded::encode_string(&digest[..16])
     }
 
-    /// The MAC binding a device nonce to an account.
-    fn device_mac(&self, attempt: &Attempt<'_>, nonce: &str) -> hmac::Tag {
-        let message = format!("dcert-device\0{}\0{}", Self::account_key(attempt), nonce);
-        hmac::sign(&self.key, message.as_bytes())
+    /// What a device cookie's MAC signs: the account's key and the device's nonce.
+    fn device_message(account: &str, nonce: &str) -> String {
+        format!("dcert-device\0{account}\0{nonce}")
     }
 
-    /// The device's nonce, when its cookie was made by this throttle for this very account.
-    fn known_device<'a>(&self, attempt: &Attempt<'a>) -> Option<&'a str> {
-        let (nonce, mac) = attempt.device?.split_once('.')?;
-        let mac = Base64UrlUnpadded::decode_vec(mac).ok()?;
-        let message = format!("dcert-device\0{}\0{}", Self::account_key(attempt), nonce);
-        hmac::verify(&self.key, message.as_bytes(), &mac).ok()?;
-        Some(nonce)
+    /// The account's key and, when the attempt's device cookie was made by this throttle for this
+    /// very account, the device's nonce: what every operation needs, computed once.
+    fn identify<'a>(&self, attempt: &Attempt<'a>) -> (String, Option<&'a str>) {
+        let account = Self::account_key(attempt);
+        let nonce = attempt.device.and_then(|cookie| {
+            let (nonce, mac) = cookie.split_once('.')?;
+            let mac = Base64UrlUnpadded::decode_vec(mac).ok()?;
+            hmac::verify(&self.key, Self::device_message(&account, nonce).as_bytes(), &mac).ok()?;
+            Some(nonce)
+        });
+        (account, nonce)
     }
 
     /// Whether `attempt` may be tried at `now`; `Err` holds the seconds to wait.
     pub fn check(&self, attempt: &Attempt<'_>, now: i64) -> Result<(), u64> {
+        let (account, nonce) = self.identify(attempt);
         let f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        self.check_locked(&f, attempt, now)
+        self.check_locked(&f, attempt.client, &account, nonce, now)
     }
 
-    fn check_locked(&self, f: &Failures, attempt: &Attempt<'_>, now: i64) -> Result<(), u64> {
-        let (window, account) = (self.window, Self::account_key(attempt));
-        if let Some(nonce) = self.known_device(attempt)
+    fn check_locked(
+        &self,
+        f: &Failures,
+        client: &str,
+        account: &str,
+        nonce: Option<&str>,
+        now: i64,
+    ) -> Result<(), u64> {
+        let window = self.window;
+        if let Some(nonce) = nonce
             && within(&f.devices, nonce, now, window).len() < self.per_device
         {
             return Ok(());
         }
-        let account = wait(&within(&f.accounts, &account, now, window), self.per_account, now, window);
-        let client = wait(&within(&f.clients, attempt.client, now, window), self.per_client, now, window);
+        let account = wait(&within(&f.accounts, account, now, window), self.per_account, now, window);
+        let client = wait(&within(&f.clients, client, now, window), self.per_client, now, window);
         match account.max(client) {
             Some(seconds) => Err(seconds),
             None => Ok(()),
@@ -183,36 +194,39 @@ impl LoginThrottle {
     /// failure is noted; [`succeeded`](Self::succeeded) takes it back. `Err` holds the seconds
     /// to wait.
     pub fn begin(&self, attempt: &Attempt<'_>, now: i64) -> Result<(), u64> {
+        let (account, nonce) = self.identify(attempt);
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        self.check_locked(&f, attempt, now)?;
-        self.note(&mut f, attempt, now);
+        self.check_locked(&f, attempt.client, &account, nonce, now)?;
+        self.note(&mut f, attempt.client, &account, nonce, now);
         Ok(())
     }
 
-    /// Notes a failed attempt: against the account, the client, and the device if it is known.
-    pub fn failed(&self, attempt: &Attempt<'_>, now: i64) {
+    /// Notes a failed attempt, as [`begin`](Self::begin) does before the password is checked:
+    /// for tests that pile failures up beyond the limits.
+    #[cfg(test)]
+    fn failed(&self, attempt: &Attempt<'_>, now: i64) {
+        let (account, nonce) = self.identify(attempt);
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        self.note(&mut f, attempt, now);
+        self.note(&mut f, attempt.client, &account, nonce, now);
     }
 
     /// Whether a refusal of `attempt` at `now` is the first of its window, the one worth an
     /// audit entry (the others would let anyone fill the append-only log).
     pub fn first_refusal(&self, attempt: &Attempt<'_>, now: i64) -> bool {
-        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let key = Self::account_key(attempt);
-        let seen = within(&f.refusals, &key, now, self.window).is_empty();
-        if seen {
-            let window = self.window;
-            bounded(&mut f.refusals, &key, now, window, 1);
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let first = within(&f.refusals, &key, now, self.window).is_empty();
+        if first {
+            bounded(&mut f.refusals, &key, now, self.window, 1);
         }
-        seen
+        first
     }
 
-    fn note(&self, f: &mut Failures, attempt: &Attempt<'_>, now: i64) {
-        let nonce = self.known_device(attempt);
+    /// Notes a failure against the account, the client, and the device if it is known.
+    fn note(&self, f: &mut Failures, client: &str, account: &str, nonce: Option<&str>, now: i64) {
         let window = self.window;
-        bounded(&mut f.accounts, &Self::account_key(attempt), now, window, self.per_account);
-        bounded(&mut f.clients, attempt.client, now, window, self.per_client);
+        bounded(&mut f.accounts, account, now, window, self.per_account);
+        bounded(&mut f.clients, client, now, window, self.per_client);
         if let Some(nonce) = nonce {
             bounded(&mut f.devices, nonce, now, window, self.per_device);
         }
@@ -221,19 +235,20 @@ impl LoginThrottle {
     /// Notes a successful sign-in: the account's failures are cleared, and the returned value is
     /// the device cookie that lets this device past the limits for this account from now on.
     pub fn succeeded(&self, attempt: &Attempt<'_>) -> String {
+        let (account, known) = self.identify(attempt);
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        f.accounts.remove(&Self::account_key(attempt));
+        f.accounts.remove(&account);
         // The attempt was counted when it began: a right password is no failure of the client.
         if let Some(times) = f.clients.get_mut(attempt.client) {
             times.pop();
         }
-        if let Some(nonce) = self.known_device(attempt)
+        if let Some(nonce) = known
             && let Some(times) = f.devices.get_mut(nonce)
         {
             times.pop();
         }
         drop(f);
-        let nonce = match self.known_device(attempt) {
+        let nonce = match known {
             Some(nonce) => nonce.to_owned(),
             None => {
                 let mut bytes = [0u8; 16];
@@ -241,7 +256,7 @@ impl LoginThrottle {
                 Base64UrlUnpadded::encode_string(&bytes)
             }
         };
-        let mac = self.device_mac(attempt, &nonce);
+        let mac = hmac::sign(&self.key, Self::device_message(&account, &nonce).as_bytes());
         format!("{nonce}.{}", Base64UrlUnpadded::encode_string(mac.as_ref()))
     }
 }
