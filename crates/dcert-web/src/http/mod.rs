@@ -8,6 +8,7 @@
 //! on it; neither reaches into the other.
 
 pub mod audit;
+mod chrome;
 pub mod client;
 mod error;
 pub mod layer;
@@ -26,9 +27,10 @@ use axum::routing::get;
 use dcert_core::time::Timestamp;
 use serde::Deserialize;
 
+pub use self::chrome::{Chrome, Menu};
 pub use self::error::{AppError, Internal, Limit};
 pub use self::layer::{SiteLayer, site_layer};
-pub use self::session::{Actor, Ctx, SESSION_SECONDS, SessionCookie, SignIn, Site, StaffSignIn};
+pub use self::session::{Actor, Ctx, SESSION_SECONDS, SessionCookie, SignIn, Site, SiteBase, StaffSignIn};
 use crate::i18n::{Lang, Texts};
 
 /// The largest body of an ordinary form (sign-in, templates, news, requests): file uploads have

@@ -20,7 +20,7 @@ use axum::http::request::Parts;
 use dcert_core::pdf::FontBook;
 use dcert_store::{AuditEntry, Db, Session, Staff};
 
-use super::client::Client;
+use super::client::{Client, TrustedProxies};
 use super::layer::{CsrfToken, SiteLayer};
 use super::login::{Attempt, DEVICE_SECONDS, LoginThrottle};
 use super::{AppError, Limit, cookie, now};
@@ -44,18 +44,44 @@ pub struct SessionCookie {
     pub kinds: &'static [&'static str],
 }
 
+/// What the shared layer keeps of every site: the database holding its sessions, its cookie and
+/// proxy settings and its sign-in limits.
+pub struct SiteBase {
+    /// The database holding the site's sessions.
+    pub db: Db,
+    /// The site's cookie and proxy settings.
+    pub layer: SiteLayer,
+    /// The site's sign-in limits.
+    pub throttle: LoginThrottle,
+}
+
+impl SiteBase {
+    /// The shared parts of a site at `public_url` (see [`SiteLayer::new`]).
+    pub fn new(db: Db, public_url: &str, secure_cookies: Option<bool>, proxies: TrustedProxies) -> Self {
+        SiteBase { db, layer: SiteLayer::new(public_url, secure_cookies, proxies), throttle: LoginThrottle::default() }
+    }
+}
+
 /// What the shared layer needs of a site's state.
 pub trait Site: Clone + Send + Sync + 'static {
     /// The site's session cookie.
     const SESSION: SessionCookie;
-    /// The database holding the site's sessions.
-    fn store(&self) -> &Db;
-    /// The site's cookie and proxy settings.
-    fn layer(&self) -> &SiteLayer;
-    /// The site's sign-in limits.
-    fn throttle(&self) -> &LoginThrottle;
+    /// The site's shared parts.
+    fn base(&self) -> &SiteBase;
     /// The certificates' fonts, to show rare characters on pages as certificates print them.
     fn fonts(&self) -> Option<Arc<FontBook>>;
+    /// The database holding the site's sessions.
+    fn store(&self) -> &Db {
+        &self.base().db
+    }
+    /// The site's cookie and proxy settings.
+    fn layer(&self) -> &SiteLayer {
+        &self.base().layer
+    }
+    /// The site's sign-in limits.
+    fn throttle(&self) -> &LoginThrottle {
+        &self.base().throttle
+    }
 }
 
 /// What every page knows about its request: the language, the CSRF token, the client, the session.

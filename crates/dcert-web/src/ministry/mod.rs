@@ -26,13 +26,12 @@ use axum::routing::{get, post};
 use dcert_core::keys::EcKey;
 use dcert_core::pdf::FontBook;
 use dcert_core::trust::TrustList;
-use dcert_store::MinistryStore;
+use dcert_store::{Db, MinistryStore};
 use serde::Deserialize;
 
 use crate::http::client::TrustedProxies;
 use crate::http::limit::RateLimiter;
-use crate::http::login::LoginThrottle;
-use crate::http::{FORM_BODY_LIMIT, SessionCookie, Site, SiteLayer, common_routes, redirect, site_layer};
+use crate::http::{FORM_BODY_LIMIT, SessionCookie, Site, SiteBase, common_routes, redirect, site_layer};
 pub use crate::ministry::content::{guide_faq, prepare};
 pub use crate::ministry::stats::StatsSink;
 pub use crate::ministry::status::{StoreStatus, registry_status};
@@ -146,10 +145,8 @@ pub struct MinistryState {
     pub config: Arc<MinistryConfig>,
     /// The per-client limit of verifications.
     pub limiter: Arc<RateLimiter>,
-    /// Cookies and trusted proxies, from the settings.
-    pub layer: Arc<SiteLayer>,
-    /// The console's sign-in limits.
-    pub throttle: Arc<LoginThrottle>,
+    /// Sessions, cookies, trusted proxies and the console's sign-in limits.
+    pub base: Arc<SiteBase>,
     /// Verifications running at once (the others wait, within their time budget).
     pub slots: Arc<tokio::sync::Semaphore>,
     /// Uploads being read or verified, bounded in bytes and per client.
@@ -180,16 +177,8 @@ impl Site for MinistryState {
     const SESSION: SessionCookie =
         SessionCookie { name: "moe_session", path: "/console", device: "moe_device", kinds: &[MINISTRY] };
 
-    fn store(&self) -> &dcert_store::Db {
-        &self.store
-    }
-
-    fn layer(&self) -> &SiteLayer {
-        &self.layer
-    }
-
-    fn throttle(&self) -> &LoginThrottle {
-        &self.throttle
+    fn base(&self) -> &SiteBase {
+        &self.base
     }
 
     fn fonts(&self) -> Option<Arc<FontBook>> {
@@ -208,10 +197,10 @@ impl MinistryState {
         let list = TrustList::verify(&trust_list, Some(unpinned.root.fingerprint()))?;
         let limiter = RateLimiter::new(config.verifications_per_minute, 60);
         let store_for_stats = store.clone();
-        let layer = SiteLayer::new(&config.public_url, config.secure_cookies, config.trusted_proxies.clone());
+        let base =
+            SiteBase::new(Db::clone(&store), &config.public_url, config.secure_cookies, config.trusted_proxies.clone());
         Ok(MinistryState {
-            layer: Arc::new(layer),
-            throttle: Arc::new(LoginThrottle::default()),
+            base: Arc::new(base),
             store,
             trust: Arc::new(RwLock::new(Arc::new(Published { bytes: trust_list, list }))),
             uploads: Arc::new(api::Uploads::new(config.max_upload_bytes_in_flight, config.uploads_per_client)),

@@ -4,10 +4,10 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::request::Parts;
+
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dcert_core::model::{CredentialType, DegreeLevel, Language};
@@ -18,9 +18,8 @@ use dcert_store::{FaqItem, NewsItem};
 use super::MinistryState;
 use super::api::{self, Refusal};
 use crate::auth;
-use crate::http::layer::CsrfToken;
-use crate::http::{AppError, common_routes, cookie, lang_href, now, page, pick};
-use crate::i18n::{Lang, Texts};
+use crate::http::{AppError, Chrome, common_routes, now, page};
+use crate::i18n::Texts;
 
 /// The public pages; the verification form takes bodies up to `upload_limit` bytes.
 pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
@@ -37,51 +36,6 @@ pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
         .route("/static/verify.js", get(script))
         .route("/static/seal.js", get(seal_script))
         .merge(common_routes())
-}
-
-/// What every page of the site knows about its request.
-pub(crate) struct Chrome {
-    /// The texts of the page's language.
-    pub t: Texts,
-    /// The CSRF token for forms.
-    pub csrf: String,
-    /// The path asked for (for the language switch).
-    pub path: String,
-    /// The menu entry of this page.
-    pub section: &'static str,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Chrome {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let lang = cookie(&parts.headers, "lang").map(|c| Lang::from_code(&c)).unwrap_or_default();
-        let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
-        let path = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
-        Ok(Chrome { t: Texts::new(lang), csrf, path, section: "" })
-    }
-}
-
-impl Chrome {
-    fn at(mut self, section: &'static str) -> Self {
-        self.section = section;
-        self
-    }
-
-    /// The language switch's address, coming back to this page (a result page goes back to the form).
-    pub fn lang_href(&self) -> String {
-        lang_href(self.t, if self.section == "verify" { "/" } else { self.path.as_str() })
-    }
-
-    /// A day stored as `YYYY-MM-DD`, as the page's language writes dates in lists.
-    pub fn day(&self, text: &str) -> String {
-        text.parse::<dcert_core::time::Date>().map(|d| self.t.short_date(&d)).unwrap_or_else(|_| text.to_owned())
-    }
-
-    /// Chinese or English, as the page's language.
-    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
-        pick(self.t, zh, en)
-    }
 }
 
 fn render(status: StatusCode, t: impl Template) -> Response {
@@ -105,7 +59,10 @@ struct VerifyPage {
 
 async fn verify_page(c: Chrome, State(state): State<MinistryState>) -> Response {
     let max_bytes = state.config.max_upload_bytes;
-    render(StatusCode::OK, VerifyPage { c: c.at("verify"), max_mb: max_bytes >> 20, max_bytes, error: None })
+    render(
+        StatusCode::OK,
+        VerifyPage { c: c.at("verify").back_to("/"), max_mb: max_bytes >> 20, max_bytes, error: None },
+    )
 }
 
 fn refused(c: Chrome, state: &MinistryState, refusal: &Refusal) -> Response {
@@ -114,7 +71,7 @@ fn refused(c: Chrome, state: &MinistryState, refusal: &Refusal) -> Response {
     let max_bytes = state.config.max_upload_bytes;
     refusal.with_retry_after(render(
         refusal.status(),
-        VerifyPage { c: c.at("verify"), max_mb: max_bytes >> 20, max_bytes, error: Some(message) },
+        VerifyPage { c: c.at("verify").back_to("/"), max_mb: max_bytes >> 20, max_bytes, error: Some(message) },
     ))
 }
 
@@ -163,7 +120,7 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
         return refused(c, &state, &Refusal::Csrf);
     }
     match api::run_verification(&state, upload.bytes, "page").await {
-        Ok(report) => render(StatusCode::OK, result_page(c.at("verify"), &report, upload.name)),
+        Ok(report) => render(StatusCode::OK, result_page(c.at("verify").back_to("/"), &report, upload.name)),
         Err(r) => refused(c, &state, &r),
     }
 }
@@ -468,7 +425,7 @@ struct ScannedPage {
 /// in the address's fragment, which browsers keep to themselves: `seal.js` sends it to `/seal`;
 /// without JavaScript the page asks for the file instead.
 async fn scanned(c: Chrome) -> Response {
-    render(StatusCode::OK, ScannedPage { c: c.at("verify") })
+    render(StatusCode::OK, ScannedPage { c: c.at("verify").back_to("/") })
 }
 
 #[derive(serde::Deserialize)]
@@ -503,7 +460,7 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
         return render(
             StatusCode::BAD_REQUEST,
             SealPage {
-                c: c.at("verify"),
+                c: c.at("verify").back_to("/"),
                 outcome: "failure",
                 title: t.s("moe.result.failure"),
                 lead: t.s("moe.seal.missing").to_owned(),
@@ -518,7 +475,7 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
             return render(
                 StatusCode::OK,
                 SealPage {
-                    c: c.at("verify"),
+                    c: c.at("verify").back_to("/"),
                     outcome: "failure",
                     title: t.s("moe.result.failure"),
                     lead: t.s("moe.seal.invalid").to_owned(),
@@ -587,7 +544,7 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
         row("moe.field.diploma_number", "printed-number", d.printed_number.clone()),
         row("moe.field.issued_at", "issued-at", t.time(d.issued_at.unix())),
     ];
-    render(StatusCode::OK, SealPage { c: c.at("verify"), outcome, title: t.s(title), lead, reason, rows })
+    render(StatusCode::OK, SealPage { c: c.at("verify").back_to("/"), outcome, title: t.s(title), lead, reason, rows })
 }
 
 async fn seal_script() -> Response {

@@ -17,7 +17,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dcert_core::pdf::FontBook;
-use dcert_store::{Staff, UniversityStore};
+use dcert_store::{Db, Staff, UniversityStore};
 use serde::Deserialize;
 
 pub use self::console::{Action, allowed};
@@ -25,8 +25,7 @@ use self::worker::Worker;
 use crate::auth;
 use crate::http::client::TrustedProxies;
 use crate::http::limit::RateLimiter;
-use crate::http::login::LoginThrottle;
-use crate::http::{AppError, Ctx, FORM_BODY_LIMIT, SessionCookie, Site, SiteLayer, common_routes, site_layer};
+use crate::http::{AppError, Ctx, FORM_BODY_LIMIT, SessionCookie, Site, SiteBase, common_routes, site_layer};
 
 /// The session kind of a signed-in graduate.
 pub const GRADUATE: &str = "graduate";
@@ -93,10 +92,8 @@ pub struct AppState {
     pub store: UniversityStore,
     /// The settings.
     pub site: Arc<SiteConfig>,
-    /// Cookies and trusted proxies, from the settings.
-    pub layer: Arc<SiteLayer>,
-    /// The sign-in limits of the portal and the console.
-    pub throttle: Arc<LoginThrottle>,
+    /// Sessions, cookies, trusted proxies and the sign-in limits of the portal and the console.
+    pub base: Arc<SiteBase>,
     /// Address-confirmation links per graduate (the school's mail server is not a way to mail
     /// anyone at will).
     pub address_changes: Arc<RateLimiter>,
@@ -110,13 +107,13 @@ impl AppState {
     /// The state of a site with `site`'s settings, graduates signing in with their passwords in
     /// `store`.
     pub fn new(store: UniversityStore, site: SiteConfig, worker: Worker) -> Self {
-        let layer = SiteLayer::new(&site.public_url, site.secure_cookies, site.trusted_proxies.clone());
+        let base =
+            SiteBase::new(Db::clone(&store), &site.public_url, site.secure_cookies, site.trusted_proxies.clone());
         AppState {
             graduate_auth: Arc::new(auth::StorePasswords { store: store.clone() }),
             store,
             site: Arc::new(site),
-            layer: Arc::new(layer),
-            throttle: Arc::new(LoginThrottle::default()),
+            base: Arc::new(base),
             address_changes: Arc::new(RateLimiter::new(ADDRESS_CHANGES_PER_QUARTER_HOUR, 15 * 60)),
             worker,
         }
@@ -127,16 +124,8 @@ impl Site for AppState {
     const SESSION: SessionCookie =
         SessionCookie { name: "session", path: "/", device: "device", kinds: &[GRADUATE, STAFF] };
 
-    fn store(&self) -> &dcert_store::Db {
-        &self.store
-    }
-
-    fn layer(&self) -> &SiteLayer {
-        &self.layer
-    }
-
-    fn throttle(&self) -> &LoginThrottle {
-        &self.throttle
+    fn base(&self) -> &SiteBase {
+        &self.base
     }
 
     fn fonts(&self) -> Option<Arc<FontBook>> {

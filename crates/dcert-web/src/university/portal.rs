@@ -16,8 +16,8 @@ use super::worker::Policy;
 use super::{AppState, GRADUATE, Signed};
 use crate::auth;
 use crate::http::{
-    AppError, Ctx, Limit, PageResult, SignIn, lang_href, now, page, pdf_download, redirect, redirect_with, urlencode,
-    with_status,
+    AppError, Chrome, Ctx, Limit, PageResult, SignIn, now, page, pdf_download, pick, redirect, redirect_with,
+    urlencode, with_status,
 };
 use crate::i18n::Texts;
 
@@ -38,58 +38,34 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/email/confirm", get(confirm_email))
 }
 
-/// What the layout needs on every page.
-pub(crate) struct Chrome {
-    pub t: Texts,
-    pub csrf: String,
-    pub path: String,
-    pub area: &'static str,
-    pub user: Option<String>,
-    pub school: String,
-    /// The signed-in member of staff's role, which decides the console's menu.
-    pub role: Option<dcert_store::Role>,
+/// The chrome of a university page in `area` (`portal` or `console`), `user` signed in.
+pub(crate) fn page_chrome(ctx: &Ctx, state: &AppState, area: &'static str, user: Option<String>) -> Chrome {
+    let school = pick(ctx.t, &state.site.school_zh, &state.site.school_en).to_owned();
+    let c = Chrome::of(ctx).at(area).named(school, "nav.other_language");
+    match user {
+        Some(user) => {
+            let logout = if area == "console" { "/console/logout" } else { "/logout" };
+            c.signed_in(user, None, console_menu, logout)
+        }
+        None => c,
+    }
 }
 
-impl Chrome {
-    pub fn new(ctx: &Ctx, state: &AppState, area: &'static str, user: Option<String>) -> Chrome {
-        let school = match ctx.t.lang {
-            crate::i18n::Lang::Zh => state.site.school_zh.clone(),
-            crate::i18n::Lang::En => state.site.school_en.clone(),
-        };
-        Chrome { t: ctx.t, csrf: ctx.csrf.clone(), path: ctx.path.clone(), area, user, school, role: None }
-    }
-
-    /// Whether the console's menu shows the page of `action` (a name of [`super::Action`]).
-    pub fn can(&self, action: &str) -> bool {
-        use super::console::Action::*;
-        let action = match action {
-            "graduates" => ViewGraduates,
-            "import" => Import,
-            "calendar" => ViewCalendar,
-            "corrections" => Corrections,
-            "outbox" => ViewOutbox,
-            "policy" => EditPolicy,
-            "templates" => EditTemplates,
-            "audit" => ViewAudit,
-            _ => ViewDashboard,
-        };
-        self.role.is_some_and(|r| super::allowed(r, action))
-    }
-
-    /// The catalogue key of the language switch's words.
-    pub fn lang_label_key(&self) -> &'static str {
-        "nav.other_language"
-    }
-
-    /// Where the sign-out form posts.
-    pub fn logout_href(&self) -> &'static str {
-        if self.area == "console" { "/console/logout" } else { "/logout" }
-    }
-
-    /// The href that switches to the other language and comes back here.
-    pub fn lang_href(&self) -> String {
-        lang_href(self.t, &self.path)
-    }
+/// Whether the console's menu shows `role` the page of `entry` (a name of [`super::Action`]).
+fn console_menu(role: dcert_store::Role, entry: &str) -> bool {
+    use super::console::Action::*;
+    let action = match entry {
+        "graduates" => ViewGraduates,
+        "import" => Import,
+        "calendar" => ViewCalendar,
+        "corrections" => Corrections,
+        "outbox" => ViewOutbox,
+        "policy" => EditPolicy,
+        "templates" => EditTemplates,
+        "audit" => ViewAudit,
+        _ => ViewDashboard,
+    };
+    super::allowed(role, action)
 }
 
 #[derive(Template)]
@@ -101,7 +77,7 @@ struct HomePage {
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     let user = ctx.graduate().ok();
-    page(HomePage { c: Chrome::new(&ctx, &state, "portal", user), verify_site: state.site.verify_site.clone() })
+    page(HomePage { c: page_chrome(&ctx, &state, "portal", user), verify_site: state.site.verify_site.clone() })
 }
 
 #[derive(Template)]
@@ -115,7 +91,7 @@ struct ContactPage {
 async fn contact(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     let user = ctx.graduate().ok();
     let campuses = state.store.campuses().await?;
-    page(ContactPage { c: Chrome::new(&ctx, &state, "portal", user), campuses, phone: state.site.phone.clone() })
+    page(ContactPage { c: page_chrome(&ctx, &state, "portal", user), campuses, phone: state.site.phone.clone() })
 }
 
 #[derive(Template)]
@@ -132,7 +108,7 @@ pub(crate) struct LoginPage {
 async fn login_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     let t = ctx.t;
     page(LoginPage {
-        c: Chrome::new(&ctx, &state, "portal", None),
+        c: page_chrome(&ctx, &state, "portal", None),
         action: "/login",
         title: t.s("portal.login.title"),
         user_label: t.s("portal.login.student_number"),
@@ -161,7 +137,7 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginFo
         SignIn::Failed => {
             let t = ctx.t;
             let login = LoginPage {
-                c: Chrome::new(&ctx, &state, "portal", None),
+                c: page_chrome(&ctx, &state, "portal", None),
                 action: "/login",
                 title: t.s("portal.login.title"),
                 user_label: t.s("portal.login.student_number"),
@@ -336,7 +312,7 @@ async fn portal(State(state): State<AppState>, ctx: Ctx, Query(q): Query<PortalQ
         _ => None,
     };
     page(PortalPage {
-        c: Chrome::new(&ctx, &state, "portal", Some(number.clone())),
+        c: page_chrome(&ctx, &state, "portal", Some(number.clone())),
         terms: all.iter().map(|g| g.term().to_string()).collect(),
         term: g.term().to_string(),
         fields: fields(t, &g),
@@ -446,7 +422,7 @@ async fn confirm_email(State(state): State<AppState>, ctx: Ctx, Query(q): Query<
         None => (false, t.s("portal.email.link_invalid").to_owned()),
     };
     let mut r =
-        page(MessagePage { c: Chrome::new(&ctx, &state, "portal", user), title: t.s("portal.email.title"), text, ok })?;
+        page(MessagePage { c: page_chrome(&ctx, &state, "portal", user), title: t.s("portal.email.title"), text, ok })?;
     if !ok {
         *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
     }

@@ -29,7 +29,7 @@ use askama::Template;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use dcert_core::Sha256Digest;
@@ -50,13 +50,13 @@ use serde::de::DeserializeOwned;
 
 use super::site::accreditation_words;
 use super::trust_registry::{
-    self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RegistryError, RequestError,
-    RotationRequest,
+    self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RegistryError, RegistryKeys,
+    RequestError, RotationRequest,
 };
 use super::{MINISTRY, MinistryState};
 use crate::http::{
-    AppError, Ctx, PageResult, StaffSignIn, lang_href, now, page, pdf_download, pick, redirect, redirect_with,
-    urlencode, with_status,
+    AppError, Chrome, Ctx, PageResult, StaffSignIn, now, page, pdf_download, pick, redirect, redirect_with, urlencode,
+    with_status,
 };
 use crate::i18n::Texts;
 
@@ -160,62 +160,31 @@ impl ConsoleRequest for Ctx {
     }
 
     fn chrome(&self, staff: Option<&Staff>, section: &'static str) -> Chrome {
-        Chrome {
-            t: self.t,
-            csrf: self.csrf.clone(),
-            path: self.path.clone(),
-            section,
-            user: staff.map(|s| format!("{} ({})", s.display_name, role_label(self.t, s.role))),
-            role: staff.map(|s| s.role),
+        let c = Chrome::of(self).at(section).named(String::new(), "moe.nav.other_language");
+        match staff {
+            Some(s) => c.signed_in(
+                format!("{} ({})", s.display_name, role_label(self.t, s.role)),
+                Some(s.role),
+                menu,
+                "/console/logout",
+            ),
+            None => c,
         }
     }
 }
 
-/// What the console's layout needs.
-pub(crate) struct Chrome {
-    /// The texts of the page's language.
-    pub t: Texts,
-    /// The CSRF token for forms.
-    pub csrf: String,
-    /// The path asked for (for the language switch).
-    pub path: String,
-    /// The menu entry of this page.
-    pub section: &'static str,
-    /// The signed-in member of staff: name and role.
-    pub user: Option<String>,
-    /// Their role, which decides the menu.
-    pub role: Option<Role>,
-}
-
-impl Chrome {
-    /// Whether the menu shows the pages of `area`: `statistics`, `content`, `teacher`,
-    /// `institutions`, `audit`.
-    pub fn can(&self, area: &str) -> bool {
-        let action = match area {
-            "statistics" => Action::ViewStatistics,
-            "content" => Action::EditContent,
-            "teacher" => Action::IssueTeacher,
-            "institutions" => Action::ManageInstitutions,
-            "audit" => Action::ViewAudit,
-            _ => Action::Enter,
-        };
-        self.role.is_some_and(|r| allowed(r, action))
-    }
-
-    /// The catalogue key of the language switch's words.
-    pub fn lang_label_key(&self) -> &'static str {
-        "moe.nav.other_language"
-    }
-
-    /// Where the sign-out form posts.
-    pub fn logout_href(&self) -> &'static str {
-        "/console/logout"
-    }
-
-    /// The language switch's address, coming back to this page.
-    pub fn lang_href(&self) -> String {
-        lang_href(self.t, &self.path)
-    }
+/// Whether the menu shows `role` the pages of `entry`: `statistics`, `content`, `teacher`,
+/// `institutions`, `audit`.
+fn menu(role: Role, entry: &str) -> bool {
+    let action = match entry {
+        "statistics" => Action::ViewStatistics,
+        "content" => Action::EditContent,
+        "teacher" => Action::IssueTeacher,
+        "institutions" => Action::ManageInstitutions,
+        "audit" => Action::ViewAudit,
+        _ => Action::Enter,
+    };
+    allowed(role, action)
 }
 
 fn role_label(t: Texts, role: Role) -> &'static str {

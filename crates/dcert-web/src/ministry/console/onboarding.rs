@@ -171,36 +171,89 @@ pub(super) fn window_words(t: Texts, from: Timestamp, until: Timestamp) -> Strin
     format!("{} – {}", t.time(from.unix()), t.time(until.unix()))
 }
 
+/// One of the two flows (onboarding, or a rotation when `rotation`) at one of its steps.
+struct Step<'a> {
+    state: &'a MinistryState,
+    ctx: &'a Ctx,
+    rotation: bool,
+}
+
+/// A posted request that reads well: who posts it, the Ministry's keys and the request.
+struct Posted<R> {
+    staff: Staff,
+    keys: Arc<RegistryKeys>,
+    parsed: R,
+    /// The end of validity asked for, if any.
+    until: Option<Timestamp>,
+    form: RequestForm,
+}
+
+impl<R> Posted<R> {
+    /// Now, and the end of the validity window of keys recorded now.
+    fn window(&self) -> (Timestamp, Timestamp) {
+        let at = now();
+        (at, self.keys.validity_end(self.until, at))
+    }
+}
+
+impl Step<'_> {
+    /// The request form again, with `errors`.
+    fn view(&self, staff: &Staff, form: RequestForm, errors: Vec<String>) -> PageResult {
+        request_view(self.state, self.ctx, staff, self.rotation, form, errors)
+    }
+
+    /// The request form again, saying what the registry refused.
+    fn refused(&self, posted: Posted<impl Sized>, e: &RegistryError) -> PageResult {
+        let error = registry_error(self.ctx.t, e)?;
+        self.view(&posted.staff, posted.form, vec![error])
+    }
+
+    /// Checks a posted form: its token, the role, the Ministry's keys and the request read with
+    /// `parse`; where one is missing or wrong, the page to answer with instead.
+    async fn check<R>(
+        &self,
+        form: RequestForm,
+        parse: impl Fn(&[u8]) -> Result<R, RequestError>,
+    ) -> Result<Result<Posted<R>, Response>, AppError> {
+        self.ctx.check_csrf(&form.csrf)?;
+        let staff = self.ctx.require(&self.state.store, Action::ManageInstitutions).await?;
+        let Some(keys) = self.state.registry_keys.clone() else {
+            return self.view(&staff, form, Vec::new()).map(Err);
+        };
+        match parse_form(self.ctx.t, &form, parse) {
+            Ok((parsed, until)) => Ok(Ok(Posted { staff, keys, parsed, until, form })),
+            Err(error) => self.view(&staff, form, vec![error]).map(Err),
+        }
+    }
+
+    /// The form, empty.
+    async fn start(&self) -> PageResult {
+        let staff = self.ctx.require(&self.state.store, Action::ManageInstitutions).await?;
+        self.view(&staff, RequestForm::default(), Vec::new())
+    }
+}
+
 pub(super) async fn onboard_page(State(state): State<MinistryState>, ctx: Ctx) -> PageResult {
-    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
-    request_view(&state, &ctx, &staff, false, RequestForm::default(), Vec::new())
+    Step { state: &state, ctx: &ctx, rotation: false }.start().await
 }
 
 /// Checks an onboarding request as confirming it would, and records nothing.
 pub(super) async fn onboard_preview(State(state): State<MinistryState>, ctx: Ctx, request: Request) -> PageResult {
-    let t = ctx.t;
-    let form = read_request_form(&state, t, request).await?;
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
-    let Some(keys) = state.registry_keys.clone() else {
-        return request_view(&state, &ctx, &staff, false, form, Vec::new());
+    let step = Step { state: &state, ctx: &ctx, rotation: false };
+    let form = read_request_form(&state, ctx.t, request).await?;
+    let posted = match step.check(form, OnboardingRequest::parse).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
     };
-    let (parsed, until) = match parse_form(t, &form, OnboardingRequest::parse) {
-        Ok(v) => v,
-        Err(error) => return request_view(&state, &ctx, &staff, false, form, vec![error]),
-    };
-    let (credential, signing) = match registry::check_onboarding(&state.store, &parsed).await {
+    let (credential, signing) = match registry::check_onboarding(&state.store, &posted.parsed).await {
         Ok(keys) => keys,
-        Err(e) => {
-            let error = registry_error(t, &e)?;
-            return request_view(&state, &ctx, &staff, false, form, vec![error]);
-        }
+        Err(e) => return step.refused(posted, &e),
     };
-    let at = now();
-    let until = keys.validity_end(until, at);
+    let (at, until) = posted.window();
+    let (t, parsed) = (ctx.t, &posted.parsed);
     let details = parsed.details();
     page(PreviewPage {
-        c: ctx.chrome(Some(&staff), "institutions"),
+        c: ctx.chrome(Some(&posted.staff), "institutions"),
         rotation: false,
         id: parsed.id.clone(),
         accreditation: accreditation_words(t, &details.credential_types, &details.degree_levels),
@@ -210,8 +263,8 @@ pub(super) async fn onboard_preview(State(state): State<MinistryState>, ctx: Ctx
         credential_key: Some(credential.to_multikey()),
         signing_key: Some(registry::signing_key_fingerprint(&signing).to_string()),
         window: window_words(t, at, until),
-        request: serde_json::to_string(&parsed).map_err(|e| AppError::internal("a request", e))?,
-        valid_until: form.valid_until,
+        request: serde_json::to_string(parsed).map_err(|e| AppError::internal("a request", e))?,
+        valid_until: posted.form.valid_until,
     })
 }
 
@@ -232,34 +285,27 @@ pub(super) async fn onboard_confirm(
     ctx: Ctx,
     Form(form): Form<RequestForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
-    let t = ctx.t;
-    let Some(keys) = state.registry_keys.clone() else {
-        return request_view(&state, &ctx, &staff, false, form, Vec::new());
-    };
-    let (parsed, until) = match parse_form(t, &form, OnboardingRequest::parse) {
-        Ok(v) => v,
-        Err(error) => return request_view(&state, &ctx, &staff, false, form, vec![error]),
+    let step = Step { state: &state, ctx: &ctx, rotation: false };
+    let posted = match step.check(form, OnboardingRequest::parse).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
     };
     let _one_at_a_time = console.registry.lock().await;
-    let at = now();
-    let until = keys.validity_end(until, at);
-    let cert = match registry::onboard(&state.store, &keys.ca, &keys.root_cert, &parsed, at, until).await {
+    let (at, until) = posted.window();
+    let keys = &posted.keys;
+    let cert = match registry::onboard(&state.store, &keys.ca, &keys.root_cert, &posted.parsed, at, until).await {
         Ok(cert) => cert,
-        Err(e) => {
-            let error = registry_error(t, &e)?;
-            return request_view(&state, &ctx, &staff, false, form, vec![error]);
-        }
+        Err(e) => return step.refused(posted, &e),
     };
+    let (t, parsed, staff) = (ctx.t, &posted.parsed, &posted.staff);
     let issued = issued_view(&parsed.id, &cert);
     let detail = format!("signing certificate {}, valid until {until}", &issued.sha256[..16]);
     state
         .store
-        .audit(&ctx.audit_by(&staff, "onboard_institution", format!("institution:{}", parsed.id), detail))
+        .audit(&ctx.audit_by(staff, "onboard_institution", format!("institution:{}", parsed.id), detail))
         .await?;
     page(DonePage {
-        c: ctx.chrome(Some(&staff), "institutions"),
+        c: ctx.chrome(Some(staff), "institutions"),
         rotation: false,
         id: parsed.id.clone(),
         name: pick(t, &parsed.name_zh, &parsed.name_en).to_owned(),
@@ -270,35 +316,26 @@ pub(super) async fn onboard_confirm(
 }
 
 pub(super) async fn rotate_page(State(state): State<MinistryState>, ctx: Ctx) -> PageResult {
-    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
-    request_view(&state, &ctx, &staff, true, RequestForm::default(), Vec::new())
+    Step { state: &state, ctx: &ctx, rotation: true }.start().await
 }
 
 /// Checks a rotation request as confirming it would, and records nothing.
 pub(super) async fn rotate_preview(State(state): State<MinistryState>, ctx: Ctx, request: Request) -> PageResult {
-    let t = ctx.t;
-    let form = read_request_form(&state, t, request).await?;
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
-    let Some(keys) = state.registry_keys.clone() else {
-        return request_view(&state, &ctx, &staff, true, form, Vec::new());
+    let step = Step { state: &state, ctx: &ctx, rotation: true };
+    let form = read_request_form(&state, ctx.t, request).await?;
+    let posted = match step.check(form, RotationRequest::parse).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
     };
-    let (parsed, until) = match parse_form(t, &form, RotationRequest::parse) {
-        Ok(v) => v,
-        Err(error) => return request_view(&state, &ctx, &staff, true, form, vec![error]),
-    };
-    let (institution, proven) = match registry::check_rotation(&state.store, &parsed).await {
+    let (institution, proven) = match registry::check_rotation(&state.store, &posted.parsed).await {
         Ok(checked) => checked,
-        Err(e) => {
-            let error = registry_error(t, &e)?;
-            return request_view(&state, &ctx, &staff, true, form, vec![error]);
-        }
+        Err(e) => return step.refused(posted, &e),
     };
-    let at = now();
-    let until = keys.validity_end(until, at);
+    let (at, until) = posted.window();
+    let t = ctx.t;
     let a = &institution.accreditation;
     page(PreviewPage {
-        c: ctx.chrome(Some(&staff), "institutions"),
+        c: ctx.chrome(Some(&posted.staff), "institutions"),
         rotation: true,
         id: institution.id.clone(),
         accreditation: accreditation_words(t, &a.credential_types, &a.degree_levels),
@@ -308,8 +345,8 @@ pub(super) async fn rotate_preview(State(state): State<MinistryState>, ctx: Ctx,
         credential_key: proven.credential.map(|k| k.to_multikey()),
         signing_key: proven.signing.map(|k| registry::signing_key_fingerprint(&k).to_string()),
         window: window_words(t, at, until),
-        request: serde_json::to_string(&parsed).map_err(|e| AppError::internal("a request", e))?,
-        valid_until: form.valid_until,
+        request: serde_json::to_string(&posted.parsed).map_err(|e| AppError::internal("a request", e))?,
+        valid_until: posted.form.valid_until,
     })
 }
 
@@ -319,26 +356,19 @@ pub(super) async fn rotate_confirm(
     ctx: Ctx,
     Form(form): Form<RequestForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
-    let t = ctx.t;
-    let Some(keys) = state.registry_keys.clone() else {
-        return request_view(&state, &ctx, &staff, true, form, Vec::new());
-    };
-    let (parsed, until) = match parse_form(t, &form, RotationRequest::parse) {
-        Ok(v) => v,
-        Err(error) => return request_view(&state, &ctx, &staff, true, form, vec![error]),
+    let step = Step { state: &state, ctx: &ctx, rotation: true };
+    let posted = match step.check(form, RotationRequest::parse).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
     };
     let _one_at_a_time = console.registry.lock().await;
-    let at = now();
-    let until = keys.validity_end(until, at);
-    let rotated = match registry::rotate_key(&state.store, &keys.ca, &keys.root_cert, &parsed, at, until).await {
+    let (at, until) = posted.window();
+    let keys = &posted.keys;
+    let rotated = match registry::rotate_key(&state.store, &keys.ca, &keys.root_cert, &posted.parsed, at, until).await {
         Ok(r) => r,
-        Err(e) => {
-            let error = registry_error(t, &e)?;
-            return request_view(&state, &ctx, &staff, true, form, vec![error]);
-        }
+        Err(e) => return step.refused(posted, &e),
     };
+    let (t, parsed, staff) = (ctx.t, &posted.parsed, &posted.staff);
     let issued = rotated.certificate.as_ref().map(|c| issued_view(&parsed.id, c));
     let detail = match (&rotated.credential_key, &issued) {
         (Some(_), Some(c)) => format!("credential key and signing certificate {}", &c.sha256[..16]),
@@ -346,10 +376,10 @@ pub(super) async fn rotate_confirm(
         (None, Some(c)) => format!("signing certificate {}", &c.sha256[..16]),
         (None, None) => "nothing".to_owned(),
     };
-    state.store.audit(&ctx.audit_by(&staff, "rotate_keys", format!("institution:{}", parsed.id), detail)).await?;
+    state.store.audit(&ctx.audit_by(staff, "rotate_keys", format!("institution:{}", parsed.id), detail)).await?;
     let institution = state.store.institution(&parsed.id).await?.ok_or(AppError::NotFound)?;
     page(DonePage {
-        c: ctx.chrome(Some(&staff), "institutions"),
+        c: ctx.chrome(Some(staff), "institutions"),
         rotation: true,
         id: parsed.id.clone(),
         name: pick(t, &institution.name_zh, &institution.name_en).to_owned(),

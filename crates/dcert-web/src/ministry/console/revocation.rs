@@ -140,6 +140,19 @@ pub(super) async fn revoke_page(
     revoke_view(&ctx, &staff, target, form, None, errors)
 }
 
+/// What both steps start with: the form's token, the role, and what the form would revoke.
+async fn revoke_posted(
+    state: &MinistryState,
+    ctx: &Ctx,
+    id: &str,
+    form: &RevokeForm,
+) -> Result<(Staff, RevokeContext), AppError> {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let target = revoke_context(state, ctx.t, id, &form.key).await?;
+    Ok((staff, target))
+}
+
 /// The confirmation step: what will be revoked, from when and why.
 pub(super) async fn revoke_preview(
     State(state): State<MinistryState>,
@@ -147,10 +160,8 @@ pub(super) async fn revoke_preview(
     Path(id): Path<String>,
     Form(form): Form<RevokeForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let (staff, target) = revoke_posted(&state, &ctx, &id, &form).await?;
     let t = ctx.t;
-    let target = revoke_context(&state, t, &id, &form.key).await?;
     match revocation(t, &form, target.revoked) {
         Ok((from, reason)) => {
             let confirm = RevokeConfirm { from: from.to_string(), from_words: t.time(from.unix()), reason };
@@ -166,10 +177,8 @@ pub(super) async fn revoke_confirm(
     Path(id): Path<String>,
     Form(form): Form<RevokeForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    let (staff, target) = revoke_posted(&state, &ctx, &id, &form).await?;
     let t = ctx.t;
-    let target = revoke_context(&state, t, &id, &form.key).await?;
     let (from, reason) = match revocation(t, &form, target.revoked) {
         Ok(r) => r,
         Err(errors) => return revoke_view(&ctx, &staff, target, form, None, errors),

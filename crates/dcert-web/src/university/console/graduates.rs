@@ -239,17 +239,30 @@ pub(super) fn reason(t: Texts, r: &str) -> Result<String, AppError> {
     Ok(r.to_owned())
 }
 
+/// What a reissue or revocation starts with: the form's token, the role for `action`, the reason,
+/// and certificate `id` of a graduate this member of staff may see.
+async fn certificate_action(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    form: &ReasonForm,
+    action: Action,
+) -> Result<(Staff, String, CertificateInfo, Graduate), AppError> {
+    ctx.check_csrf(&form.csrf)?;
+    let staff = require(ctx, &state.store, action).await?;
+    let why = reason(ctx.t, &form.reason)?;
+    let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
+    let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    Ok((staff, why, cert, g))
+}
+
 pub(super) async fn reissue(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
     Form(form): Form<ReasonForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = require(&ctx, &state.store, Action::Reissue).await?;
-    let why = reason(ctx.t, &form.reason)?;
-    let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
-    let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    let (staff, why, cert, g) = certificate_action(&state, &ctx, id, &form, Action::Reissue).await?;
     if cert.status != dcert_store::CertificateStatus::Current {
         return Err(AppError::BadRequest(ctx.t.s("console.reissue_not_current").into()));
     }
@@ -283,11 +296,7 @@ pub(super) async fn revoke(
     Path(id): Path<i64>,
     Form(form): Form<ReasonForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let staff = require(&ctx, &state.store, Action::Revoke).await?;
-    let why = reason(ctx.t, &form.reason)?;
-    let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
-    let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    let (staff, why, cert, g) = certificate_action(&state, &ctx, id, &form, Action::Revoke).await?;
     let at = now().unix();
     let payload = revocation_record(&state.site.institution_id, &cert, &why, at);
     let payload = String::from_utf8(payload.to_json()).unwrap_or_default();

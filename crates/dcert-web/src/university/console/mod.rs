@@ -28,18 +28,21 @@ use dcert_core::pdf::Template as Design;
 use dcert_core::roster;
 use dcert_core::time::Date;
 use dcert_store::{
-    CampusCounts, Correction, Graduate, GraduateFilter, GraduateSummary, NewOrder, OrderKind, OutboxMessage, Role,
-    Staff, UniversityStore,
+    CampusCounts, CertificateInfo, Correction, Graduate, GraduateFilter, GraduateSummary, NewOrder, OrderKind,
+    OutboxMessage, Role, Staff, UniversityStore,
 };
 use serde::Deserialize;
 
 use super::worker::{Policy, revocation_record};
 use super::{AppState, STAFF, Signed};
 use crate::http::{
-    AppError, Ctx, PageResult, StaffSignIn, now, page, pdf_download, redirect, redirect_with, urlencode, with_status,
+    AppError, Chrome, Ctx, PageResult, StaffSignIn, now, page, pdf_download, redirect, redirect_with, urlencode,
+    with_status,
 };
 use crate::i18n::Texts;
-use crate::university::portal::{CertRow, Chrome, CsrfForm, LoginForm, LoginPage, OrderRow, cert_rows, order_rows};
+use crate::university::portal::{
+    CertRow, CsrfForm, LoginForm, LoginPage, OrderRow, cert_rows, order_rows, page_chrome,
+};
 
 /// What a member of staff may ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +151,7 @@ async fn visible_graduate(store: &UniversityStore, staff: &Staff, id: i64) -> Re
 
 fn chrome(ctx: &Ctx, state: &AppState, staff: &Staff) -> Chrome {
     let mut c =
-        Chrome::new(ctx, state, "console", Some(format!("{} ({})", staff.display_name, role_label(ctx.t, staff.role))));
+        page_chrome(ctx, state, "console", Some(format!("{} ({})", staff.display_name, role_label(ctx.t, staff.role))));
     c.role = Some(staff.role);
     c
 }
@@ -181,7 +184,7 @@ async fn working_calendar(store: &UniversityStore) -> Result<Calendar, AppError>
 async fn login_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     let t = ctx.t;
     page(LoginPage {
-        c: Chrome::new(&ctx, &state, "console", None),
+        c: page_chrome(&ctx, &state, "console", None),
         action: "/console/login",
         title: t.s("console.login.title"),
         user_label: t.s("console.login.username"),
@@ -199,7 +202,7 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginFo
         StaffSignIn::Failed => {
             let t = ctx.t;
             let login = LoginPage {
-                c: Chrome::new(&ctx, &state, "console", None),
+                c: page_chrome(&ctx, &state, "console", None),
                 action: "/console/login",
                 title: t.s("console.login.title"),
                 user_label: t.s("console.login.username"),
