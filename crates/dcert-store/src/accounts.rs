@@ -6,7 +6,7 @@ use std::str::FromStr;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::db::{Db, append_audit};
+use crate::db::{Db, FetchWith, append_audit};
 use crate::{Result, StoreError};
 
 /// The roles of staff: the university console's three, and the Ministry console's two.
@@ -150,31 +150,25 @@ impl Db {
 
     /// A staff account by its username.
     pub async fn staff_by_username(&self, username: &str) -> Result<Option<Staff>> {
-        let row = sqlx::query(
-            "SELECT id, username, display_name, password_hash, role, campus FROM staff WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(staff_row).transpose()
+        sqlx::query("SELECT id, username, display_name, password_hash, role, campus FROM staff WHERE username = $1")
+            .bind(username)
+            .fetch_optional_with(&self.pool, staff_row)
+            .await
     }
 
     /// A staff account by its id.
     pub async fn staff_by_id(&self, id: i64) -> Result<Option<Staff>> {
-        let row =
-            sqlx::query("SELECT id, username, display_name, password_hash, role, campus FROM staff WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.as_ref().map(staff_row).transpose()
+        sqlx::query("SELECT id, username, display_name, password_hash, role, campus FROM staff WHERE id = $1")
+            .bind(id)
+            .fetch_optional_with(&self.pool, staff_row)
+            .await
     }
 
     /// Every staff account.
     pub async fn staff(&self) -> Result<Vec<Staff>> {
-        let rows = sqlx::query("SELECT id, username, display_name, password_hash, role, campus FROM staff ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(staff_row).collect()
+        sqlx::query("SELECT id, username, display_name, password_hash, role, campus FROM staff ORDER BY id")
+            .fetch_all_with(&self.pool, staff_row)
+            .await
     }
 
     /// Stores a session under the hash of its token.
@@ -196,22 +190,11 @@ impl Db {
 
     /// The session of a token hash, unless it has expired.
     pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<Session>> {
-        let row = sqlx::query(
-            "SELECT kind, subject, csrf, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(Session {
-                kind: r.try_get("kind")?,
-                subject: r.try_get("subject")?,
-                csrf: r.try_get("csrf")?,
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        sqlx::query("SELECT kind, subject, csrf, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional_with(&self.pool, session_row)
+            .await
     }
 
     /// Ends a session, and every expired one.
@@ -234,7 +217,7 @@ impl Db {
 
     /// Reads the audit log, newest first.
     pub async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT at, actor, role, action, target, detail, ip FROM audit_log WHERE ($1 IS NULL OR actor = $1) \
              AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR at >= $3) ORDER BY id DESC LIMIT $4",
         )
@@ -242,21 +225,8 @@ impl Db {
         .bind(filter.action.as_deref())
         .bind(filter.since)
         .bind(if filter.limit > 0 { filter.limit } else { 500 })
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    role: r.try_get("role")?,
-                    action: r.try_get("action")?,
-                    target: r.try_get("target")?,
-                    detail: r.try_get("detail")?,
-                    ip: r.try_get("ip")?,
-                })
-            })
-            .collect()
+        .fetch_all_with(&self.pool, audit_row)
+        .await
     }
 }
 
@@ -268,5 +238,26 @@ fn staff_row(r: &AnyRow) -> Result<Staff> {
         password_hash: r.try_get("password_hash")?,
         role: r.try_get::<String, _>("role")?.parse()?,
         campus: r.try_get("campus")?,
+    })
+}
+
+fn session_row(r: &AnyRow) -> Result<Session> {
+    Ok(Session {
+        kind: r.try_get("kind")?,
+        subject: r.try_get("subject")?,
+        csrf: r.try_get("csrf")?,
+        expires_at: r.try_get("expires_at")?,
+    })
+}
+
+fn audit_row(r: &AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        role: r.try_get("role")?,
+        action: r.try_get("action")?,
+        target: r.try_get("target")?,
+        detail: r.try_get("detail")?,
+        ip: r.try_get("ip")?,
     })
 }

@@ -3,10 +3,10 @@
 
 use dcert_core::model::Language;
 use dcert_core::time::Date;
-use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 
-use crate::schema::{self, Part};
+use crate::schema::{self, Migration, Part};
 use crate::{AuditEntry, Backend, Result, StoreError};
 
 /// A connection pool, the backend it talks to, and the shared tables (staff, sessions, the audit
@@ -19,6 +19,70 @@ pub struct Db {
 
 /// A transaction.
 pub(crate) type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
+
+/// A query as `sqlx::query` makes it for the `Any` driver, with its parameters bound.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+
+/// Reading a query's rows into the store's types: each row goes through a function that may
+/// find a stored value corrupt (a [`StoreError`], which sqlx's own mapping cannot return).
+pub(crate) trait FetchWith {
+    /// Every row the query returns, each made into a `T` by `row`.
+    async fn fetch_all_with<'c, T>(
+        self,
+        executor: impl Executor<'c, Database = Any>,
+        row: impl Fn(&AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>>;
+
+    /// The row the query returns, if any, made into a `T` by `row`.
+    async fn fetch_optional_with<'c, T>(
+        self,
+        executor: impl Executor<'c, Database = Any>,
+        row: impl Fn(&AnyRow) -> Result<T>,
+    ) -> Result<Option<T>>;
+}
+
+impl FetchWith for AnyQuery<'_> {
+    async fn fetch_all_with<'c, T>(
+        self,
+        executor: impl Executor<'c, Database = Any>,
+        row: impl Fn(&AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        self.fetch_all(executor).await?.iter().map(row).collect()
+    }
+
+    async fn fetch_optional_with<'c, T>(
+        self,
+        executor: impl Executor<'c, Database = Any>,
+        row: impl Fn(&AnyRow) -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.fetch_optional(executor).await?.as_ref().map(row).transpose()
+    }
+}
+
+/// Makes a struct that holds a [`Db`] in its field `db` a party's store: `open` opens the
+/// database and migrates the parts of the schema the party holds (`$tables` names them in the
+/// docs), and the store derefs to its [`Db`] for the shared tables and the pool.
+macro_rules! party_store {
+    ($store:ident, $tables:literal, $parts:expr) => {
+        impl $store {
+            /// Opens the database at `url` (`sqlite://PATH`, `sqlite::memory:`, `postgres://...`) and
+            #[doc = concat!("migrates ", $tables, " (and the shared ones).")]
+            pub async fn open(url: &str) -> $crate::Result<$store> {
+                Ok($store { db: $crate::db::Db::open(url, $parts).await? })
+            }
+        }
+
+        impl std::ops::Deref for $store {
+            type Target = $crate::db::Db;
+
+            fn deref(&self) -> &$crate::db::Db {
+                &self.db
+            }
+        }
+    };
+}
+
+pub(crate) use party_store;
 
 /// The path of a SQLite database URL's file, if it names one (not `:memory:`).
 fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
@@ -68,7 +132,6 @@ impl Db {
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _| {
                 Box::pin(async move {
-                    use sqlx::Executor;
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
@@ -165,12 +228,7 @@ impl Db {
                 for statement in migration.statements.iter().chain(specific) {
                     sqlx::query(AssertSqlSafe(schema::dialect(statement, self.backend))).execute(&mut *tx).await?;
                 }
-                sqlx::query("INSERT INTO schema_parts (part, version, name) VALUES ($1, $2, $3)")
-                    .bind(part.code())
-                    .bind(migration.version)
-                    .bind(migration.name)
-                    .execute(&mut *tx)
-                    .await?;
+                record_applied(&mut tx, migration).await?;
                 tx.commit().await?;
             }
         }
@@ -210,17 +268,23 @@ impl Db {
             });
         }
         let mut tx = self.write_tx().await?;
-        for m in schema::MIGRATIONS.iter().filter(|m| m.version <= version) {
-            sqlx::query("INSERT INTO schema_parts (part, version, name) VALUES ($1, $2, $3)")
-                .bind(m.part.code())
-                .bind(m.version)
-                .bind(m.name)
-                .execute(&mut *tx)
-                .await?;
+        for migration in schema::MIGRATIONS.iter().filter(|m| m.version <= version) {
+            record_applied(&mut tx, migration).await?;
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Records `migration` as applied to its part, in the caller's transaction.
+async fn record_applied(tx: &mut Tx<'_>, migration: &Migration) -> Result<()> {
+    sqlx::query("INSERT INTO schema_parts (part, version, name) VALUES ($1, $2, $3)")
+        .bind(migration.part.code())
+        .bind(migration.version)
+        .bind(migration.name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub(crate) async fn append_audit(tx: &mut Tx<'_>, e: &AuditEntry) -> Result<()> {
@@ -237,6 +301,14 @@ pub(crate) async fn append_audit(tx: &mut Tx<'_>, e: &AuditEntry) -> Result<()> 
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// A unique constraint broken by a concurrent writer becomes a conflict in words.
+pub(crate) fn unique_as(message: impl Fn() -> String) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(message()),
+        other => other.into(),
+    }
 }
 
 pub(crate) fn corrupt(what: &'static str, e: impl std::fmt::Display) -> StoreError {

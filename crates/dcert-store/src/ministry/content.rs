@@ -3,11 +3,12 @@
 //! itself (the files, kept with their registry records).
 
 use dcert_core::Sha256Digest;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Executor, Row};
 
 use super::MinistryStore;
 use super::registry::{Duplicate, RegistryRecord, insert_registry_record, one_file_per_version};
-use crate::db::append_audit;
+use crate::db::{AnyQuery, FetchWith, append_audit};
 use crate::{AuditEntry, Result, StoreError};
 
 /// One verification, as kept for statistics.
@@ -122,22 +123,10 @@ impl MinistryStore {
 
     /// The most recent verifications, newest first.
     pub async fn recent_verifications(&self, limit: i64) -> Result<Vec<Verification>> {
-        let rows =
-            sqlx::query("SELECT at, sha256, outcome, reason, channel FROM verifications ORDER BY id DESC LIMIT $1")
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Verification {
-                    at: r.try_get("at")?,
-                    sha256: r.try_get("sha256")?,
-                    outcome: r.try_get("outcome")?,
-                    reason: r.try_get("reason")?,
-                    channel: r.try_get("channel")?,
-                })
-            })
-            .collect()
+        sqlx::query("SELECT at, sha256, outcome, reason, channel FROM verifications ORDER BY id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all_with(&self.pool, verification_row)
+            .await
     }
 
     /// Counts of verifications from `since` (Unix seconds) on.
@@ -162,14 +151,13 @@ impl MinistryStore {
             .fetch_one(&self.pool)
             .await?;
         stats.distinct_files = row.try_get(0)?;
-        let rows = sqlx::query(
+        stats.by_reason = sqlx::query(
             "SELECT reason, COUNT(*) AS n FROM verifications WHERE at >= $1 AND reason IS NOT NULL \
              GROUP BY reason ORDER BY n DESC, reason",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all_with(&self.pool, |r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .await?;
-        stats.by_reason = rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_>>()?;
         let rows = sqlx::query(
             "SELECT (at + $1) / 86400 AS day, COUNT(*) FROM verifications WHERE at >= $2 GROUP BY day ORDER BY day",
         )
@@ -187,128 +175,40 @@ impl MinistryStore {
 
     /// The news, newest first.
     pub async fn news(&self, limit: i64) -> Result<Vec<NewsItem>> {
-        let rows = sqlx::query(
-            "SELECT id, published_on, title_zh, title_en, body_zh, body_en FROM news \
-             ORDER BY published_on DESC, id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(news_row).collect()
+        select::<NewsItem>("ORDER BY published_on DESC, id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all_with(&self.pool, NewsItem::from_row)
+            .await
     }
 
     /// One news item.
     pub async fn news_item(&self, id: i64) -> Result<NewsItem> {
-        let row = sqlx::query("SELECT id, published_on, title_zh, title_en, body_zh, body_en FROM news WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("news item"))?;
-        news_row(&row)
+        self.content_item(id).await
     }
 
     /// Adds a news item (`id` 0) or replaces one; returns its id.
     pub async fn save_news(&self, item: &NewsItem, by: &str, at: i64) -> Result<i64> {
-        if item.id == 0 {
-            let row = sqlx::query(
-                "INSERT INTO news (published_on, title_zh, title_en, body_zh, body_en, updated_at, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(&item.published_on)
-            .bind(&item.title_zh)
-            .bind(&item.title_en)
-            .bind(&item.body_zh)
-            .bind(&item.body_en)
-            .bind(at)
-            .bind(by)
-            .fetch_one(&self.pool)
-            .await?;
-            return Ok(row.try_get(0)?);
-        }
-        let done = sqlx::query(
-            "UPDATE news SET published_on = $1, title_zh = $2, title_en = $3, body_zh = $4, body_en = $5, \
-             updated_at = $6, updated_by = $7 WHERE id = $8",
-        )
-        .bind(&item.published_on)
-        .bind(&item.title_zh)
-        .bind(&item.title_en)
-        .bind(&item.body_zh)
-        .bind(&item.body_en)
-        .bind(at)
-        .bind(by)
-        .bind(item.id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("news item"));
-        }
-        Ok(item.id)
+        self.save_content(item, by, at).await
     }
 
     /// Removes a news item.
     pub async fn delete_news(&self, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM news WHERE id = $1").bind(id).execute(&self.pool).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("news item"));
-        }
-        Ok(())
+        self.delete_content::<NewsItem>(id).await
     }
 
     /// The questions, in order.
     pub async fn faq(&self) -> Result<Vec<FaqItem>> {
-        let rows = sqlx::query(
-            "SELECT id, position, question_zh, question_en, answer_zh, answer_en FROM faq ORDER BY position, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(faq_row).collect()
+        select::<FaqItem>("ORDER BY position, id").fetch_all_with(&self.pool, FaqItem::from_row).await
     }
 
     /// Adds a question (`id` 0) or replaces one; returns its id.
     pub async fn save_faq(&self, item: &FaqItem, by: &str, at: i64) -> Result<i64> {
-        if item.id == 0 {
-            let row = sqlx::query(
-                "INSERT INTO faq (position, question_zh, question_en, answer_zh, answer_en, updated_at, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(item.position)
-            .bind(&item.question_zh)
-            .bind(&item.question_en)
-            .bind(&item.answer_zh)
-            .bind(&item.answer_en)
-            .bind(at)
-            .bind(by)
-            .fetch_one(&self.pool)
-            .await?;
-            return Ok(row.try_get(0)?);
-        }
-        let done = sqlx::query(
-            "UPDATE faq SET position = $1, question_zh = $2, question_en = $3, answer_zh = $4, answer_en = $5, \
-             updated_at = $6, updated_by = $7 WHERE id = $8",
-        )
-        .bind(item.position)
-        .bind(&item.question_zh)
-        .bind(&item.question_en)
-        .bind(&item.answer_zh)
-        .bind(&item.answer_en)
-        .bind(at)
-        .bind(by)
-        .bind(item.id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("question"));
-        }
-        Ok(item.id)
+        self.save_content(item, by, at).await
     }
 
     /// Removes a question.
     pub async fn delete_faq(&self, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM faq WHERE id = $1").bind(id).execute(&self.pool).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("question"));
-        }
-        Ok(())
+        self.delete_content::<FaqItem>(id).await
     }
 
     /// Writes the first questions, only if there are none yet (a site's first start).
@@ -319,21 +219,44 @@ impl MinistryStore {
             return Ok(false);
         }
         for item in items {
-            sqlx::query(
-                "INSERT INTO faq (position, question_zh, question_en, answer_zh, answer_en, updated_at, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'setup')",
-            )
-            .bind(item.position)
-            .bind(&item.question_zh)
-            .bind(&item.question_en)
-            .bind(&item.answer_zh)
-            .bind(&item.answer_en)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            insert_content(&mut *tx, item, "setup", at).await?;
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// One item of the site's content.
+    async fn content_item<C: Content>(&self, id: i64) -> Result<C> {
+        select::<C>("WHERE id = $1")
+            .bind(id)
+            .fetch_optional_with(&self.pool, C::from_row)
+            .await?
+            .ok_or(StoreError::NotFound(C::WHAT))
+    }
+
+    /// Adds an item of the site's content (`id` 0) or replaces one; returns its id.
+    async fn save_content<C: Content>(&self, item: &C, by: &str, at: i64) -> Result<i64> {
+        if item.id() == 0 {
+            return insert_content(&self.pool, item, by, at).await;
+        }
+        let columns = C::COLUMNS.iter().chain(&CHANGED_COLUMNS);
+        let assignments: Vec<String> = columns.zip(1..).map(|(column, i)| format!("{column} = ${i}")).collect();
+        let sql = format!("UPDATE {} SET {} WHERE id = ${}", C::TABLE, assignments.join(", "), assignments.len() + 1);
+        let update = item.bind_fields(sqlx::query(AssertSqlSafe(sql))).bind(at).bind(by).bind(item.id());
+        if update.execute(&self.pool).await?.rows_affected() == 0 {
+            return Err(StoreError::NotFound(C::WHAT));
+        }
+        Ok(item.id())
+    }
+
+    /// Removes an item of the site's content.
+    async fn delete_content<C: Content>(&self, id: i64) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE id = $1", C::TABLE);
+        let done = sqlx::query(AssertSqlSafe(sql)).bind(id).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(C::WHAT));
+        }
+        Ok(())
     }
 
     /// Keeps a teacher certificate the Ministry issued, in one transaction: its `issued` registry
@@ -380,45 +303,32 @@ impl MinistryStore {
 
     /// The teacher certificates issued, newest first; only those of `number`, if given.
     pub async fn teacher_certificates(&self, number: Option<&str>, limit: i64) -> Result<Vec<TeacherCertificate>> {
-        let rows = match number {
-            Some(number) => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {TEACHER_COLUMNS} FROM teacher_certificates WHERE number = $1 ORDER BY id DESC LIMIT $2"
-                )))
-                .bind(number)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {TEACHER_COLUMNS} FROM teacher_certificates ORDER BY id DESC LIMIT $1"
-                )))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
+        let query = match number {
+            Some(number) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {TEACHER_COLUMNS} FROM teacher_certificates WHERE number = $1 ORDER BY id DESC LIMIT $2"
+            )))
+            .bind(number),
+            None => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {TEACHER_COLUMNS} FROM teacher_certificates ORDER BY id DESC LIMIT $1"
+            ))),
         };
-        rows.iter().map(teacher_row).collect()
+        query.bind(limit).fetch_all_with(&self.pool, teacher_row).await
     }
 
     /// One teacher certificate with the exact bytes of its file.
     pub async fn teacher_certificate_file(&self, id: i64) -> Result<(TeacherCertificate, Vec<u8>)> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {TEACHER_COLUMNS}, file FROM teacher_certificates WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound("teacher certificate"))?;
-        Ok((teacher_row(&row)?, row.try_get(8)?))
+        sqlx::query(AssertSqlSafe(format!("SELECT {TEACHER_COLUMNS}, file FROM teacher_certificates WHERE id = $1")))
+            .bind(id)
+            .fetch_optional_with(&self.pool, |r| Ok((teacher_row(r)?, r.try_get(8)?)))
+            .await?
+            .ok_or(StoreError::NotFound("teacher certificate"))
     }
 }
 
 /// The columns of a teacher certificate, without its file (`file` may follow them, ninth).
 const TEACHER_COLUMNS: &str = "id, institution, number, language, version, sha256, issued_at, issued_by";
 
-fn teacher_row(r: &sqlx::any::AnyRow) -> Result<TeacherCertificate> {
+fn teacher_row(r: &AnyRow) -> Result<TeacherCertificate> {
     Ok(TeacherCertificate {
         id: r.try_get("id")?,
         institution: r.try_get("institution")?,
@@ -431,24 +341,110 @@ fn teacher_row(r: &sqlx::any::AnyRow) -> Result<TeacherCertificate> {
     })
 }
 
-fn news_row(r: &sqlx::any::AnyRow) -> Result<NewsItem> {
-    Ok(NewsItem {
-        id: r.try_get("id")?,
-        published_on: r.try_get("published_on")?,
-        title_zh: r.try_get("title_zh")?,
-        title_en: r.try_get("title_en")?,
-        body_zh: r.try_get("body_zh")?,
-        body_en: r.try_get("body_en")?,
+fn verification_row(r: &AnyRow) -> Result<Verification> {
+    Ok(Verification {
+        at: r.try_get("at")?,
+        sha256: r.try_get("sha256")?,
+        outcome: r.try_get("outcome")?,
+        reason: r.try_get("reason")?,
+        channel: r.try_get("channel")?,
     })
 }
 
-fn faq_row(r: &sqlx::any::AnyRow) -> Result<FaqItem> {
-    Ok(FaqItem {
-        id: r.try_get("id")?,
-        position: r.try_get("position")?,
-        question_zh: r.try_get("question_zh")?,
-        question_en: r.try_get("question_en")?,
-        answer_zh: r.try_get("answer_zh")?,
-        answer_en: r.try_get("answer_en")?,
-    })
+/// An item of the verification site's content (news, questions), kept in a table of its own:
+/// an id, the item's columns, and [`CHANGED_COLUMNS`]. Written once for every kind.
+trait Content: Sized {
+    /// The table.
+    const TABLE: &'static str;
+    /// The item's columns after `id`, in the order [`Content::bind_fields`] binds them.
+    const COLUMNS: &'static [&'static str];
+    /// What a missing item is, for [`StoreError::NotFound`].
+    const WHAT: &'static str;
+
+    /// Its id (0 before it is saved).
+    fn id(&self) -> i64;
+
+    /// Binds the item's fields as the next parameters, in the order of [`Content::COLUMNS`].
+    fn bind_fields<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q>;
+
+    /// The item of a row of `id` and [`Content::COLUMNS`].
+    fn from_row(r: &AnyRow) -> Result<Self>;
+}
+
+impl Content for NewsItem {
+    const TABLE: &'static str = "news";
+    const COLUMNS: &'static [&'static str] = &["published_on", "title_zh", "title_en", "body_zh", "body_en"];
+    const WHAT: &'static str = "news item";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn bind_fields<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query.bind(&self.published_on).bind(&self.title_zh).bind(&self.title_en).bind(&self.body_zh).bind(&self.body_en)
+    }
+
+    fn from_row(r: &AnyRow) -> Result<NewsItem> {
+        Ok(NewsItem {
+            id: r.try_get("id")?,
+            published_on: r.try_get("published_on")?,
+            title_zh: r.try_get("title_zh")?,
+            title_en: r.try_get("title_en")?,
+            body_zh: r.try_get("body_zh")?,
+            body_en: r.try_get("body_en")?,
+        })
+    }
+}
+
+impl Content for FaqItem {
+    const TABLE: &'static str = "faq";
+    const COLUMNS: &'static [&'static str] = &["position", "question_zh", "question_en", "answer_zh", "answer_en"];
+    const WHAT: &'static str = "question";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn bind_fields<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(self.position)
+            .bind(&self.question_zh)
+            .bind(&self.question_en)
+            .bind(&self.answer_zh)
+            .bind(&self.answer_en)
+    }
+
+    fn from_row(r: &AnyRow) -> Result<FaqItem> {
+        Ok(FaqItem {
+            id: r.try_get("id")?,
+            position: r.try_get("position")?,
+            question_zh: r.try_get("question_zh")?,
+            question_en: r.try_get("question_en")?,
+            answer_zh: r.try_get("answer_zh")?,
+            answer_en: r.try_get("answer_en")?,
+        })
+    }
+}
+
+/// When an item of the site's content last changed and who changed it, bound after its fields.
+const CHANGED_COLUMNS: [&str; 2] = ["updated_at", "updated_by"];
+
+/// `SELECT id` and the columns of `C`'s table, followed by `rest` (a filter, an order).
+fn select<C: Content>(rest: &str) -> AnyQuery<'static> {
+    sqlx::query(AssertSqlSafe(format!("SELECT id, {} FROM {} {rest}", C::COLUMNS.join(", "), C::TABLE)))
+}
+
+/// Adds an item of the site's content, changed by `by` at `at`; returns its id.
+async fn insert_content<'c, C: Content>(
+    executor: impl Executor<'c, Database = Any>,
+    item: &C,
+    by: &str,
+    at: i64,
+) -> Result<i64> {
+    let columns: Vec<&str> = C::COLUMNS.iter().chain(&CHANGED_COLUMNS).copied().collect();
+    let parameters: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    let sql =
+        format!("INSERT INTO {} ({}) VALUES ({}) RETURNING id", C::TABLE, columns.join(", "), parameters.join(", "));
+    let row = item.bind_fields(sqlx::query(AssertSqlSafe(sql))).bind(at).bind(by).fetch_one(executor).await?;
+    Ok(row.try_get(0)?)
 }

@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::MinistryStore;
-use crate::db::{Tx, corrupt};
+use crate::db::{FetchWith, Tx, corrupt, unique_as};
 use crate::{Backend, Result, StoreError};
 
 /// An institution of the registry.
@@ -208,14 +208,6 @@ fn cert_row(r: &AnyRow) -> Result<InstitutionCertificate> {
     })
 }
 
-/// A unique constraint broken by a concurrent writer becomes a conflict in words.
-fn unique_as(message: impl Fn() -> String) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(message()),
-        other => other.into(),
-    }
-}
-
 async fn insert_key(tx: &mut Tx<'_>, institution: &str, key: &NewInstitutionKey<'_>, at: i64) -> Result<()> {
     if key.valid_until < key.valid_from {
         return Err(StoreError::Conflict("a key's window must end after it starts".into()));
@@ -326,36 +318,33 @@ impl MinistryStore {
 
     /// An institution by id.
     pub async fn institution(&self, id: &str) -> Result<Option<Institution>> {
-        let row = sqlx::query(AssertSqlSafe(format!("{INSTITUTION_SELECT} WHERE id = $1")))
+        sqlx::query(AssertSqlSafe(format!("{INSTITUTION_SELECT} WHERE id = $1")))
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(institution_row).transpose()
+            .fetch_optional_with(&self.pool, institution_row)
+            .await
     }
 
     /// Every institution, by id.
     pub async fn institutions(&self) -> Result<Vec<Institution>> {
-        let rows =
-            sqlx::query(AssertSqlSafe(format!("{INSTITUTION_SELECT} ORDER BY id"))).fetch_all(&self.pool).await?;
-        rows.iter().map(institution_row).collect()
+        sqlx::query(AssertSqlSafe(format!("{INSTITUTION_SELECT} ORDER BY id")))
+            .fetch_all_with(&self.pool, institution_row)
+            .await
     }
 
     /// Every credential key of an institution, oldest first.
     pub async fn institution_keys(&self, institution: &str) -> Result<Vec<InstitutionKey>> {
-        let rows = sqlx::query(AssertSqlSafe(format!("{KEY_SELECT} WHERE institution = $1 ORDER BY valid_from, id")))
+        sqlx::query(AssertSqlSafe(format!("{KEY_SELECT} WHERE institution = $1 ORDER BY valid_from, id")))
             .bind(institution)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(key_row).collect()
+            .fetch_all_with(&self.pool, key_row)
+            .await
     }
 
     /// Every signing certificate of an institution, oldest first.
     pub async fn institution_certificates(&self, institution: &str) -> Result<Vec<InstitutionCertificate>> {
-        let rows = sqlx::query(AssertSqlSafe(format!("{CERT_SELECT} WHERE institution = $1 ORDER BY not_before, id")))
+        sqlx::query(AssertSqlSafe(format!("{CERT_SELECT} WHERE institution = $1 ORDER BY not_before, id")))
             .bind(institution)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(cert_row).collect()
+            .fetch_all_with(&self.pool, cert_row)
+            .await
     }
 
     /// The whole registry as one consistent snapshot (what a trust list is built from):
@@ -367,23 +356,14 @@ impl MinistryStore {
             Backend::Postgres => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?,
         };
         let institutions = sqlx::query(AssertSqlSafe(format!("{INSTITUTION_SELECT} ORDER BY id")))
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(institution_row)
-            .collect::<Result<Vec<_>>>()?;
+            .fetch_all_with(&mut *tx, institution_row)
+            .await?;
         let keys = sqlx::query(AssertSqlSafe(format!("{KEY_SELECT} ORDER BY valid_from, id")))
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(key_row)
-            .collect::<Result<Vec<_>>>()?;
+            .fetch_all_with(&mut *tx, key_row)
+            .await?;
         let certificates = sqlx::query(AssertSqlSafe(format!("{CERT_SELECT} ORDER BY not_before, id")))
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(cert_row)
-            .collect::<Result<Vec<_>>>()?;
+            .fetch_all_with(&mut *tx, cert_row)
+            .await?;
         tx.commit().await?;
         Ok(institutions
             .into_iter()
@@ -515,19 +495,17 @@ impl MinistryStore {
 
     /// The trust list published last.
     pub async fn latest_trust_list(&self) -> Result<Option<StoredTrustList>> {
-        let row = sqlx::query("SELECT sequence, issued_at, json FROM trust_lists ORDER BY sequence DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(trust_list_row).transpose()
+        sqlx::query("SELECT sequence, issued_at, json FROM trust_lists ORDER BY sequence DESC LIMIT 1")
+            .fetch_optional_with(&self.pool, trust_list_row)
+            .await
     }
 
     /// A trust list published before, by sequence number.
     pub async fn trust_list(&self, sequence: i64) -> Result<Option<StoredTrustList>> {
-        let row = sqlx::query("SELECT sequence, issued_at, json FROM trust_lists WHERE sequence = $1")
+        sqlx::query("SELECT sequence, issued_at, json FROM trust_lists WHERE sequence = $1")
             .bind(sequence)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(trust_list_row).transpose()
+            .fetch_optional_with(&self.pool, trust_list_row)
+            .await
     }
 }
 

@@ -7,16 +7,13 @@ mod content;
 mod institutions;
 mod registry;
 
-use std::ops::Deref;
-
 pub use self::content::{FaqItem, NewsItem, TeacherCertificate, Verification, VerificationStats};
 pub use self::institutions::{
     Institution, InstitutionCertificate, InstitutionKey, NewInstitutionCertificate, NewInstitutionKey,
     RegisteredInstitution, StoredTrustList,
 };
 pub use self::registry::{RegistryRecord, Submission};
-use crate::Result;
-use crate::db::Db;
+use crate::db::{Db, party_store};
 use crate::schema::Part;
 
 /// The Ministry's database.
@@ -25,17 +22,4 @@ pub struct MinistryStore {
     db: Db,
 }
 
-impl MinistryStore {
-    /// Opens the database at `url` and migrates the Ministry's tables (and the shared ones).
-    pub async fn open(url: &str) -> Result<MinistryStore> {
-        Ok(MinistryStore { db: Db::open(url, &[Part::Shared, Part::Ministry]).await? })
-    }
-}
-
-impl Deref for MinistryStore {
-    type Target = Db;
-
-    fn deref(&self) -> &Db {
-        &self.db
-    }
-}
+party_store!(MinistryStore, "the Ministry's tables", &[Part::Shared, Part::Ministry]);

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::MinistryStore;
+use crate::db::{FetchWith, unique_as};
 use crate::{Result, StoreError};
 
 /// A record of the (Ministry's) registry: an issued file or a change of its status.
@@ -80,21 +81,19 @@ impl MinistryStore {
 
     /// Every registry record of a file, oldest first.
     pub async fn registry_records(&self, sha256: &str) -> Result<Vec<RegistryRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE sha256 = $1 ORDER BY id")))
+        sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE sha256 = $1 ORDER BY id")))
             .bind(sha256)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(registry_row).collect()
+            .fetch_all_with(&self.pool, registry_row)
+            .await
     }
 
     /// The registry's records, oldest first, from record number `after` on (for a full copy).
     pub async fn registry_log(&self, after: i64, limit: i64) -> Result<Vec<(i64, RegistryRecord)>> {
-        let rows = sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE id > $1 ORDER BY id LIMIT $2")))
+        sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE id > $1 ORDER BY id LIMIT $2")))
             .bind(after)
             .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok((r.try_get(10)?, registry_row(r)?))).collect()
+            .fetch_all_with(&self.pool, |r| Ok((r.try_get(10)?, registry_row(r)?)))
+            .await
     }
 
     /// Every record of one certificate (an institution's number, in one language), oldest first.
@@ -104,26 +103,24 @@ impl MinistryStore {
         number: &str,
         language: &str,
     ) -> Result<Vec<RegistryRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        sqlx::query(AssertSqlSafe(format!(
             "{REGISTRY_SELECT} WHERE institution = $1 AND number = $2 AND language = $3 ORDER BY id"
         )))
         .bind(institution)
         .bind(number)
         .bind(language)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(registry_row).collect()
+        .fetch_all_with(&self.pool, registry_row)
+        .await
     }
 
     /// How many registry records there are, by event and credential type.
     pub async fn registry_counts(&self) -> Result<Vec<(String, String, i64)>> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT event, credential_type, COUNT(*) FROM registry_records GROUP BY event, credential_type \
              ORDER BY event, credential_type",
         )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+        .fetch_all_with(&self.pool, |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .await
     }
 
     /// Appends the records of one signed request in one step with its nonce: a nonce seen before
@@ -186,12 +183,7 @@ pub(super) fn registry_row(r: &AnyRow) -> Result<RegistryRecord> {
 /// migration 4, hit by a race the handler's checks could not see, or the unique keys of the
 /// teacher certificates' files) is a conflict, not a failure.
 pub(super) fn one_file_per_version(e: sqlx::Error) -> StoreError {
-    match e.as_database_error() {
-        Some(d) if d.is_unique_violation() => {
-            StoreError::Conflict("another file is recorded for this certificate, language and version".into())
-        }
-        _ => StoreError::Database(e),
-    }
+    unique_as(|| "another file is recorded for this certificate, language and version".into())(e)
 }
 
 /// What an insert does with a record already there (the same file, the same event).

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::UniversityStore;
-use crate::db::corrupt;
+use crate::db::{FetchWith, corrupt};
 use crate::{Result, StoreError};
 
 /// One of the institution's campuses and its office (綜合業務處), for the contact page.
@@ -192,25 +192,12 @@ impl UniversityStore {
 
     /// Every campus, in order.
     pub async fn campuses(&self) -> Result<Vec<Campus>> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT code, position, name_zh, name_en, office_zh, office_en, extensions FROM campuses \
              ORDER BY position, code",
         )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Campus {
-                    code: r.try_get("code")?,
-                    position: r.try_get("position")?,
-                    name_zh: r.try_get("name_zh")?,
-                    name_en: r.try_get("name_en")?,
-                    office_zh: r.try_get("office_zh")?,
-                    office_en: r.try_get("office_en")?,
-                    extensions: r.try_get("extensions")?,
-                })
-            })
-            .collect()
+        .fetch_all_with(&self.pool, campus_row)
+        .await
     }
 
     /// Sets (or replaces) a graduate's password hash.
@@ -252,15 +239,9 @@ impl UniversityStore {
             .fetch_optional(&mut *tx)
             .await?;
             let mid_term = i64::from(row.mid_term);
-            match existing {
-                None => {
-                    sqlx::query(
-                        "INSERT INTO graduates (student_number, term, campus, record, name_zh, department_zh, \
-                         school_email, permanent_email, mid_term, confirmed_at, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $10)",
-                    )
-                    .bind(&row.record.student_number)
-                    .bind(&term)
+            // What an import writes of a graduate, as `$1` to `$8`, whether it inserts or updates.
+            let write = |sql: &'static str| {
+                sqlx::query(sql)
                     .bind(&row.campus)
                     .bind(&record)
                     .bind(&row.record.name_zh)
@@ -269,6 +250,16 @@ impl UniversityStore {
                     .bind(&row.permanent_email)
                     .bind(mid_term)
                     .bind(at)
+            };
+            match existing {
+                None => {
+                    write(
+                        "INSERT INTO graduates (campus, record, name_zh, department_zh, school_email, permanent_email, \
+                         mid_term, created_at, updated_at, student_number, term, confirmed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, NULL)",
+                    )
+                    .bind(&row.record.student_number)
+                    .bind(&term)
                     .execute(&mut *tx)
                     .await?;
                     summary.inserted += 1;
@@ -289,20 +280,12 @@ impl UniversityStore {
                     }
                     // The permanent address belongs to the graduate once stored: an import
                     // fills it only when empty.
-                    sqlx::query(
+                    write(
                         "UPDATE graduates SET campus = $1, record = $2, name_zh = $3, department_zh = $4, \
                          school_email = $5, permanent_email = COALESCE(permanent_email, $6), mid_term = $7, \
                          confirmed_at = CASE WHEN record = $2 THEN confirmed_at ELSE NULL END, updated_at = $8 \
                          WHERE id = $9",
                     )
-                    .bind(&row.campus)
-                    .bind(&record)
-                    .bind(&row.record.name_zh)
-                    .bind(&row.record.department_zh)
-                    .bind(&row.school_email)
-                    .bind(&row.permanent_email)
-                    .bind(mid_term)
-                    .bind(at)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -316,21 +299,18 @@ impl UniversityStore {
 
     /// A graduate by row id.
     pub async fn graduate(&self, id: i64) -> Result<Option<Graduate>> {
-        let row = sqlx::query(AssertSqlSafe(format!("{GRADUATE_SELECT} WHERE id = $1")))
+        sqlx::query(AssertSqlSafe(format!("{GRADUATE_SELECT} WHERE id = $1")))
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(graduate_row).transpose()
+            .fetch_optional_with(&self.pool, graduate_row)
+            .await
     }
 
     /// Every term's record of a student number, newest term first.
     pub async fn graduate_terms(&self, student_number: &str) -> Result<Vec<Graduate>> {
-        let rows =
-            sqlx::query(AssertSqlSafe(format!("{GRADUATE_SELECT} WHERE student_number = $1 ORDER BY term DESC")))
-                .bind(student_number)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(graduate_row).collect()
+        sqlx::query(AssertSqlSafe(format!("{GRADUATE_SELECT} WHERE student_number = $1 ORDER BY term DESC")))
+            .bind(student_number)
+            .fetch_all_with(&self.pool, graduate_row)
+            .await
     }
 
     /// Graduates by student numbers (for a list of collections), with the unknown numbers.
@@ -338,14 +318,14 @@ impl UniversityStore {
         let mut found = Vec::new();
         let mut missing = Vec::new();
         for n in numbers {
-            let row = sqlx::query(AssertSqlSafe(format!(
+            let graduate = sqlx::query(AssertSqlSafe(format!(
                 "{GRADUATE_SELECT} WHERE student_number = $1 ORDER BY term DESC LIMIT 1"
             )))
             .bind(n)
-            .fetch_optional(&self.pool)
+            .fetch_optional_with(&self.pool, graduate_row)
             .await?;
-            match row {
-                Some(r) => found.push(graduate_row(&r)?),
+            match graduate {
+                Some(g) => found.push(g),
                 None => missing.push(n.clone()),
             }
         }
@@ -355,7 +335,7 @@ impl UniversityStore {
     /// The console's list of graduates.
     pub async fn list_graduates(&self, filter: &GraduateFilter) -> Result<Vec<GraduateSummary>> {
         let search = filter.search.as_deref().map(|s| format!("%{}%", s.replace(['%', '_'], "")));
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT g.id, g.student_number, g.term, g.campus, g.name_zh, g.department_zh, g.confirmed_at, \
              (SELECT COUNT(*) FROM certificates c WHERE c.graduate_id = g.id), \
              (SELECT COUNT(*) FROM orders o WHERE o.graduate_id = g.id AND o.certificate_id IS NULL \
@@ -368,23 +348,8 @@ impl UniversityStore {
         .bind(filter.term.as_deref())
         .bind(search.as_deref())
         .bind(if filter.limit > 0 { filter.limit } else { 200 })
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(GraduateSummary {
-                    id: r.try_get(0)?,
-                    student_number: r.try_get(1)?,
-                    term: r.try_get(2)?,
-                    campus: r.try_get(3)?,
-                    name_zh: r.try_get(4)?,
-                    department_zh: r.try_get(5)?,
-                    confirmed: r.try_get::<Option<i64>, _>(6)?.is_some(),
-                    certificates: r.try_get(7)?,
-                    open_orders: r.try_get(8)?,
-                })
-            })
-            .collect()
+        .fetch_all_with(&self.pool, summary_row)
+        .await
     }
 
     /// The graduate confirms the data and addresses.
@@ -473,27 +438,14 @@ impl UniversityStore {
 
     /// Correction requests, open ones first, of one campus or all.
     pub async fn corrections(&self, campus: Option<&str>) -> Result<Vec<Correction>> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT c.id, c.graduate_id, g.student_number, g.campus, c.message, c.created_at, c.resolved_at \
              FROM corrections c JOIN graduates g ON g.id = c.graduate_id WHERE ($1 IS NULL OR g.campus = $1) \
              ORDER BY (c.resolved_at IS NULL) DESC, c.id DESC LIMIT 500",
         )
         .bind(campus)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Correction {
-                    id: r.try_get("id")?,
-                    graduate_id: r.try_get("graduate_id")?,
-                    student_number: r.try_get("student_number")?,
-                    campus: r.try_get("campus")?,
-                    message: r.try_get("message")?,
-                    created_at: r.try_get("created_at")?,
-                    resolved_at: r.try_get(6)?,
-                })
-            })
-            .collect()
+        .fetch_all_with(&self.pool, correction_row)
+        .await
     }
 
     /// Marks a correction request done; returns its graduate.
@@ -525,5 +477,43 @@ pub(super) fn graduate_row(r: &AnyRow) -> Result<Graduate> {
         permanent_email: r.try_get("permanent_email")?,
         mid_term: r.try_get::<i64, _>("mid_term")? != 0,
         confirmed_at: r.try_get("confirmed_at")?,
+    })
+}
+
+fn campus_row(r: &AnyRow) -> Result<Campus> {
+    Ok(Campus {
+        code: r.try_get("code")?,
+        position: r.try_get("position")?,
+        name_zh: r.try_get("name_zh")?,
+        name_en: r.try_get("name_en")?,
+        office_zh: r.try_get("office_zh")?,
+        office_en: r.try_get("office_en")?,
+        extensions: r.try_get("extensions")?,
+    })
+}
+
+fn summary_row(r: &AnyRow) -> Result<GraduateSummary> {
+    Ok(GraduateSummary {
+        id: r.try_get(0)?,
+        student_number: r.try_get(1)?,
+        term: r.try_get(2)?,
+        campus: r.try_get(3)?,
+        name_zh: r.try_get(4)?,
+        department_zh: r.try_get(5)?,
+        confirmed: r.try_get::<Option<i64>, _>(6)?.is_some(),
+        certificates: r.try_get(7)?,
+        open_orders: r.try_get(8)?,
+    })
+}
+
+fn correction_row(r: &AnyRow) -> Result<Correction> {
+    Ok(Correction {
+        id: r.try_get("id")?,
+        graduate_id: r.try_get("graduate_id")?,
+        student_number: r.try_get("student_number")?,
+        campus: r.try_get("campus")?,
+        message: r.try_get("message")?,
+        created_at: r.try_get("created_at")?,
+        resolved_at: r.try_get(6)?,
     })
 }

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::UniversityStore;
-use crate::db::{Tx, append_audit};
+use crate::db::{FetchWith, Tx, append_audit};
 use crate::{AuditEntry, Backend, Result, StoreError};
 
 /// An email to queue.
@@ -106,35 +106,32 @@ impl UniversityStore {
 
     /// Emails due for an attempt.
     pub async fn due_emails(&self, now: i64, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        sqlx::query(AssertSqlSafe(format!(
             "{OUTBOX_SELECT} WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
         )))
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(outbox_row).collect()
+        .fetch_all_with(&self.pool, outbox_row)
+        .await
     }
 
     /// The outbox, newest first, optionally of one certificate.
     pub async fn emails(&self, certificate_id: Option<i64>, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        sqlx::query(AssertSqlSafe(format!(
             "{OUTBOX_SELECT} WHERE ($1 IS NULL OR certificate_id = $1) ORDER BY id DESC LIMIT $2"
         )))
         .bind(certificate_id)
         .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(outbox_row).collect()
+        .fetch_all_with(&self.pool, outbox_row)
+        .await
     }
 
     /// One email.
     pub async fn email(&self, id: i64) -> Result<Option<OutboxMessage>> {
-        let row = sqlx::query(AssertSqlSafe(format!("{OUTBOX_SELECT} WHERE id = $1")))
+        sqlx::query(AssertSqlSafe(format!("{OUTBOX_SELECT} WHERE id = $1")))
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(outbox_row).transpose()
+            .fetch_optional_with(&self.pool, outbox_row)
+            .await
     }
 
     /// Marks an email sent (only if it was still pending: a message is never sent twice by the
@@ -176,36 +173,30 @@ impl UniversityStore {
 
     /// The delivery log of an email.
     pub async fn delivery_log(&self, outbox_id: i64) -> Result<Vec<DeliveryEvent>> {
-        let rows = sqlx::query("SELECT at, event, detail FROM delivery_log WHERE outbox_id = $1 ORDER BY id")
+        sqlx::query("SELECT at, event, detail FROM delivery_log WHERE outbox_id = $1 ORDER BY id")
             .bind(outbox_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
+            .fetch_all_with(&self.pool, |r| {
                 Ok(DeliveryEvent { at: r.try_get("at")?, event: r.try_get("event")?, detail: r.try_get("detail")? })
             })
-            .collect()
+            .await
     }
 
     /// Registry submissions not yet accepted, oldest first.
     pub async fn due_registry_submissions(&self, now: i64, limit: i64) -> Result<Vec<RegistrySubmission>> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT id, payload, attempts FROM registry_outbox WHERE submitted_at IS NULL AND next_attempt_at <= $1 \
              ORDER BY id LIMIT $2",
         )
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RegistrySubmission {
-                    id: r.try_get("id")?,
-                    payload: r.try_get("payload")?,
-                    attempts: r.try_get("attempts")?,
-                })
+        .fetch_all_with(&self.pool, |r| {
+            Ok(RegistrySubmission {
+                id: r.try_get("id")?,
+                payload: r.try_get("payload")?,
+                attempts: r.try_get("attempts")?,
             })
-            .collect()
+        })
+        .await
     }
 
     /// Notes that the registry accepted a submission.

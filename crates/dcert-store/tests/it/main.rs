@@ -9,8 +9,9 @@ use dcert_core::model::{DegreeLevel, DegreeRecord, Language, Term};
 use dcert_core::roster::RosterRow;
 use dcert_core::time::Date;
 use dcert_store::{
-    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, GraduateFilter, IssuedFile, MinistryStore,
-    NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError, UniversityStore,
+    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, Graduate, GraduateFilter, IssuedFile,
+    MinistryStore, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError,
+    UniversityStore,
 };
 use dcert_testkit::{TempDir, postgres_url};
 
@@ -134,6 +135,12 @@ async fn seed(store: &UniversityStore) {
             .await
             .unwrap();
     }
+}
+
+/// Imports one graduate, 王小明 (C110123456, 113-2), into a seeded store; returns the record.
+async fn import_one(store: &UniversityStore) -> Graduate {
+    store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
+    store.graduate_terms("C110123456").await.unwrap().remove(0)
 }
 
 /// An audit entry of `action` by the registrar.
@@ -274,8 +281,7 @@ async fn issuing_stores_the_file_closes_the_order_and_queues_both_emails_in_one_
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
-        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        let g = import_one(store).await;
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         assert_eq!(o.version, 1);
         let term: Term = "110-1".parse().unwrap();
@@ -306,8 +312,7 @@ async fn a_reissue_supersedes_the_previous_version_and_a_first_order_cannot_be_r
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
-        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        let g = import_one(store).await;
         assert!(matches!(order(store, g.id, OrderKind::Reissue, "lost").await, Err(StoreError::Conflict(_))));
         let first = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         assert!(matches!(order(store, g.id, OrderKind::Collection, "").await, Err(StoreError::Conflict(_))));
@@ -339,8 +344,7 @@ async fn revocation_is_recorded_once_with_its_reason() {
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
-        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        let g = import_one(store).await;
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let c = store.store_issued(&issued(o.id, b"v1", "11", None)).await.unwrap().unwrap();
         let reissue = order(store, g.id, OrderKind::Reissue, "lost").await.unwrap();
@@ -448,8 +452,7 @@ async fn an_address_change_takes_effect_only_through_its_newest_link() {
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
-        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        let g = import_one(store).await;
         store.start_email_change(g.id, "old-link@example.org", "hash1", 100).await.unwrap();
         store.start_email_change(g.id, "new@example.org", "hash2", 110).await.unwrap();
         assert_eq!(store.pending_email_change(g.id).await.unwrap().as_deref(), Some("new@example.org"));
@@ -495,8 +498,7 @@ async fn staff_sessions_calendar_and_dashboard_round_trip() {
         assert!(store.delete_calendar_day(day("2025-02-08"), &by("calendar_delete")).await.unwrap());
         assert_eq!(store.calendar().await.unwrap()[0].note, "彈性放假");
 
-        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
-        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        let g = import_one(store).await;
         order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let board = store.dashboard(day("2025-07-09")).await.unwrap();
         let jiangong = board.iter().find(|c| c.campus == "jiangong").unwrap();
@@ -593,8 +595,7 @@ async fn two_workers_storing_the_same_order_at_once_store_one_file() {
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
-        let g = store.graduate_terms("C110123456").await.unwrap().remove(0);
+        let g = import_one(store).await;
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let (a, b) = (store.clone(), store.clone());
         let (ra, rb) = tokio::join!(

@@ -98,6 +98,32 @@ async fn news_and_questions_are_added_changed_and_removed_and_the_guide_seeds_on
 }
 
 #[tokio::test]
+async fn a_question_is_saved_with_who_changed_it_and_one_removed_is_not_found() {
+    let f = fixture().await;
+    for (i, store) in f.stores.iter().enumerate() {
+        let question = FaqItem {
+            id: 0,
+            position: 3,
+            question_zh: "問".into(),
+            question_en: "Question".into(),
+            answer_zh: "答".into(),
+            answer_en: "Answer".into(),
+        };
+        let id = store.save_faq(&question, "editor", 1).await.unwrap();
+        let changed = FaqItem { id, position: 1, answer_en: "The answer".into(), ..question.clone() };
+        assert_eq!(store.save_faq(&changed, "other-editor", 2).await.unwrap(), id);
+        assert_eq!(store.faq().await.unwrap(), [changed.clone()]);
+        let who = "UPDATE faq SET position = position WHERE updated_by = 'other-editor' AND updated_at = 2";
+        assert_eq!(f.raw(i, who).await.unwrap(), 1, "the change is recorded with who made it and when");
+        store.delete_faq(id).await.unwrap();
+        assert!(matches!(store.save_faq(&changed, "editor", 3).await, Err(StoreError::NotFound("question"))));
+        assert!(matches!(store.delete_faq(id).await, Err(StoreError::NotFound("question"))));
+        assert!(matches!(store.news_item(id).await, Err(StoreError::NotFound("news item"))));
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
 async fn a_signed_submission_records_once_and_its_replay_changes_nothing() {
     let f = fixture().await;
     for store in &f.stores {
