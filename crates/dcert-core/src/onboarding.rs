@@ -273,6 +273,13 @@ fn check_signing_proof(key: &EcPublicKey, message: &[u8], proof: &str) -> Result
     if key.verify_raw(message, &signature) { Ok(()) } else { Err(RequestError::Proof("signing key's proof")) }
 }
 
+/// `value` as pretty JSON ending in a newline, as a file holds it.
+fn pretty_json(value: &impl Serialize) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(value).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
 fn parse_bounded<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, RequestError> {
     if bytes.len() > MAX_REQUEST_BYTES {
         return Err(RequestError::TooLarge);
@@ -325,9 +332,7 @@ impl OnboardingRequest {
 
     /// The request as pretty JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
-        out.push(b'\n');
-        out
+        pretty_json(self)
     }
 
     /// The institution's details as requested.
@@ -390,9 +395,7 @@ impl RotationRequest {
 
     /// The request as pretty JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
-        out.push(b'\n');
-        out
+        pretty_json(self)
     }
 
     /// Checks the id, the keys, a proof of possession for each new key, and the proof by the

@@ -14,7 +14,7 @@ use dcert_core::model::{CredentialType, DegreeLevel};
 use dcert_core::trust::{Accreditation, KeyEntry};
 use dcert_store::{AuditEntry, MinistryStore};
 use dcert_web::ministry::trust_registry::{
-    self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RotationRequest,
+    self as registry, InstitutionDetails, MAX_REQUEST_BYTES, OnboardingRequest, RequestError, RotationRequest,
 };
 
 use crate::commands::{parse_level, parse_type};
@@ -33,22 +33,7 @@ pub enum RegistryCommand {
     Request(RequestArgs),
     /// (Ministry) Record an institution from its request and certify its signing key with the
     /// root; writes the certificate (PEM) to send back.
-    Onboard {
-        /// The Ministry's database (sqlite://PATH or postgres://...).
-        #[arg(long)]
-        database: String,
-        /// The root directory (from keys init-root).
-        #[arg(long)]
-        root: PathBuf,
-        /// Where to write the certificate; default <id>.cert.pem beside the request.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// End of the keys' validity (RFC 3339); default five years on, at most the root's end.
-        #[arg(long)]
-        valid_until: Option<Timestamp>,
-        /// The request file.
-        request: PathBuf,
-    },
+    Onboard(CertifyArgs),
     /// (Institution) Install the certificate the Ministry sent into the directory made by
     /// request; the directory then issues (dcert issue --issuer DIR).
     Install {
@@ -64,22 +49,7 @@ pub enum RegistryCommand {
     /// new signing key is certified. Writes the new certificate (PEM) to send back. A lost or
     /// compromised key cannot sign a rotation: revoke it (revoke-key) and onboard the
     /// institution again from a new request.
-    Rotate {
-        /// The Ministry's database.
-        #[arg(long)]
-        database: String,
-        /// The root directory.
-        #[arg(long)]
-        root: PathBuf,
-        /// Where to write the certificate; default <id>.cert.pem beside the request.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// End of the new keys' validity (RFC 3339); default five years on, at most the root's end.
-        #[arg(long)]
-        valid_until: Option<Timestamp>,
-        /// The rotation request file.
-        request: PathBuf,
-    },
+    Rotate(CertifyArgs),
     /// (Ministry) Revoke an institution's credential key or signing certificate from a time on
     /// (a compromise): files that claim a later signing time fail verification.
     RevokeKey {
@@ -122,6 +92,41 @@ pub enum RegistryCommand {
         #[arg(long)]
         database: String,
     },
+}
+
+/// What onboarding and a rotation read: the registry, the root, the request and the validity.
+#[derive(clap::Args)]
+pub struct CertifyArgs {
+    /// The Ministry's database (sqlite://PATH or postgres://...).
+    #[arg(long)]
+    database: String,
+    /// The root directory (from keys init-root).
+    #[arg(long)]
+    root: PathBuf,
+    /// Where to write the certificate; default <id>.cert.pem beside the request.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// End of the new keys' validity (RFC 3339); default five years on, at most the root's end.
+    #[arg(long)]
+    valid_until: Option<Timestamp>,
+    /// The request file (onboarding or rotation).
+    request: PathBuf,
+}
+
+impl CertifyArgs {
+    /// The request read with `parse`, the root, the registry and the end of validity from `now`.
+    async fn open<R>(
+        &self,
+        parse: impl Fn(&[u8]) -> Result<R, RequestError>,
+        now: Timestamp,
+    ) -> Result<(R, RootDir, MinistryStore, Timestamp)> {
+        let request = &self.request;
+        let parsed = parse(&read_request(request)?).with_context(|| format!("{}", request.display()))?;
+        let root = RootDir::open(&self.root)?;
+        let store = open(&self.database).await?;
+        let until = validity_end(self.valid_until, &root, now);
+        Ok((parsed, root, store, until))
+    }
 }
 
 #[derive(clap::Args)]
@@ -307,13 +312,9 @@ async fn open(database: &str) -> Result<MinistryStore> {
 
 async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
     match command {
-        RegistryCommand::Onboard { database, root, out, valid_until, request } => {
-            let parsed =
-                OnboardingRequest::parse(&read_request(&request)?).with_context(|| format!("{}", request.display()))?;
-            let path = certificate_path(out, &request, &parsed.id)?;
-            let root = RootDir::open(&root)?;
-            let store = open(&database).await?;
-            let until = validity_end(valid_until, &root, now);
+        RegistryCommand::Onboard(args) => {
+            let (parsed, root, store, until) = args.open(OnboardingRequest::parse, now).await?;
+            let path = certificate_path(args.out, &args.request, &parsed.id)?;
             let cert = registry::onboard(&store, &root.ca_key()?, &root.cert, &parsed, now, until).await?;
             keystore::write_new(&path, cert.to_pem().as_bytes(), 0o644)?;
             audit(&store, "onboard_institution", &parsed.id, "credential key and signing certificate".into(), now)
@@ -323,16 +324,12 @@ async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
             println!("  certificate  {}", path.display());
             println!("Send the certificate to the institution, and publish the trust list.");
         }
-        RegistryCommand::Rotate { database, root, out, valid_until, request } => {
-            let parsed =
-                RotationRequest::parse(&read_request(&request)?).with_context(|| format!("{}", request.display()))?;
+        RegistryCommand::Rotate(args) => {
+            let (parsed, root, store, until) = args.open(RotationRequest::parse, now).await?;
             let path = match parsed.signing_key.is_some() {
-                true => Some(certificate_path(out, &request, &parsed.id)?),
+                true => Some(certificate_path(args.out, &args.request, &parsed.id)?),
                 false => None,
             };
-            let root = RootDir::open(&root)?;
-            let store = open(&database).await?;
-            let until = validity_end(valid_until, &root, now);
             let rotated = registry::rotate_key(&store, &root.ca_key()?, &root.cert, &parsed, now, until).await?;
             let detail = match (&rotated.credential_key, &rotated.certificate) {
                 (Some(_), Some(_)) => "credential key and signing certificate",
@@ -526,13 +523,13 @@ mod tests {
         // The Ministry onboards, the institution installs.
         let onboard = |request: PathBuf, at: &str| {
             run_at(
-                RegistryCommand::Onboard {
+                RegistryCommand::Onboard(CertifyArgs {
                     database: database.clone(),
                     root: root_dir.clone(),
                     out: None,
                     valid_until: None,
                     request,
-                },
+                }),
                 ts(at),
             )
         };
@@ -557,13 +554,13 @@ mod tests {
         let rotate = RequestArgs { id: None, name_zh: None, name_en: None, address: None, registry: None, ..rotate };
         run_at(RegistryCommand::Request(rotate), ts("2025-06-01T00:00:00Z")).unwrap();
         run_at(
-            RegistryCommand::Rotate {
+            RegistryCommand::Rotate(CertifyArgs {
                 database: database.clone(),
                 root: root_dir.clone(),
                 out: Some(s.0.join("nkust-2.cert.pem")),
                 valid_until: Some(ts("2030-01-01T00:00:00Z")),
                 request: nkust2.join(REQUEST_FILE),
-            },
+            }),
             ts("2025-06-01T00:00:00Z"),
         )
         .unwrap();
@@ -628,13 +625,13 @@ mod tests {
             let args = RequestArgs { id: None, name_zh: None, name_en: None, address: None, registry: None, ..args };
             run_at(RegistryCommand::Request(args), ts("2025-11-02T00:00:00Z")).unwrap();
             let refused = run_at(
-                RegistryCommand::Rotate {
+                RegistryCommand::Rotate(CertifyArgs {
                     database: database.clone(),
                     root: root_dir.clone(),
                     out: Some(s.0.join(format!("{name}.cert.pem"))),
                     valid_until: None,
                     request: dir.join(REQUEST_FILE),
-                },
+                }),
                 ts("2025-11-02T00:00:00Z"),
             )
             .unwrap_err();

@@ -564,72 +564,22 @@ struct Department {
     degree: (&'static str, &'static str),
 }
 
-const ENGINEERING: (&str, &str) = ("工學學士", "Bachelor of Science in Engineering");
-const BUSINESS: (&str, &str) = ("管理學學士", "Bachelor of Business Administration");
-const EECS: (&str, &str) = ("電資學院", "College of Electrical Engineering and Computer Science");
-
-const DEPARTMENTS: &[Department] = &[
-    Department {
-        campus: "建工",
-        college: EECS,
-        department: ("電機工程系", "Department of Electrical Engineering"),
-        degree: ENGINEERING,
-    },
-    Department {
-        campus: "建工",
-        college: ("工學院", "College of Engineering"),
-        department: ("機械工程系", "Department of Mechanical Engineering"),
-        degree: ENGINEERING,
-    },
-    Department {
-        campus: "第一",
-        college: EECS,
-        department: ("電腦與通訊工程系", "Department of Computer and Communication Engineering"),
-        degree: ENGINEERING,
-    },
-    Department {
-        campus: "第一",
-        college: ("財務金融學院", "College of Finance and Banking"),
-        department: ("財務管理系", "Department of Finance"),
-        degree: BUSINESS,
-    },
-    Department {
-        campus: "楠梓",
-        college: ("海洋商務學院", "College of Maritime Commerce"),
-        department: ("航運管理系", "Department of Shipping and Transportation Management"),
-        degree: BUSINESS,
-    },
-    Department {
-        campus: "楠梓",
-        college: ("海事學院", "College of Maritime"),
-        department: ("輪機工程系", "Department of Marine Engineering"),
-        degree: ENGINEERING,
-    },
-    Department {
-        campus: "燕巢",
-        college: ("管理學院", "College of Management"),
-        department: ("會計系", "Department of Accounting"),
-        degree: ("商學學士", "Bachelor of Business Administration"),
-    },
-    Department {
-        campus: "燕巢",
-        college: ("管理學院", "College of Management"),
-        department: ("資訊管理系", "Department of Information Management"),
-        degree: BUSINESS,
-    },
-    Department {
-        campus: "旗津",
-        college: ("水圈學院", "College of Hydrosphere"),
-        department: ("海洋環境工程系", "Department of Marine Environmental Engineering"),
-        degree: ENGINEERING,
-    },
-    Department {
-        campus: "旗津",
-        college: ("水圈學院", "College of Hydrosphere"),
-        department: ("漁業生產與管理系", "Department of Fishery Production and Management"),
-        degree: ("理學學士", "Bachelor of Science"),
-    },
-];
+/// The departments of `departments.tsv`.
+fn departments() -> Vec<Department> {
+    include_str!("departments.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|line| match line.split('\t').collect::<Vec<_>>()[..] {
+            [campus, college_zh, college_en, department_zh, department_en, degree_zh, degree_en] => Some(Department {
+                campus,
+                college: (college_zh, college_en),
+                department: (department_zh, department_en),
+                degree: (degree_zh, degree_en),
+            }),
+            _ => None,
+        })
+        .collect()
+}
 
 /// Graduates `range` of the class of 113-2, as the student information system exports them.
 fn roster_csv(range: std::ops::Range<usize>) -> String {
@@ -637,11 +587,12 @@ fn roster_csv(range: std::ops::Range<usize>) -> String {
         "student_number,term,campus,name_zh,name_en,birth_date,college_zh,college_en,department_zh,department_en,\
          degree_level,degree_zh,degree_en,graduation_date,diploma_number,permanent_email,minor_zh,minor_en,mid_term\n",
     );
+    let departments = departments();
     for i in range {
-        let d = &DEPARTMENTS[i % DEPARTMENTS.len()];
+        let d = &departments[i % departments.len()];
         let (surname, surname_en) = SURNAMES[i % SURNAMES.len()];
         let (given, given_en) = GIVEN[(i / SURNAMES.len() + i / 7) % GIVEN.len()];
-        let number = format!("C1{:02}{:06}", 10 + i % DEPARTMENTS.len(), i);
+        let number = format!("C1{:02}{:06}", 10 + i % departments.len(), i);
         let email =
             format!("{}.{}{i}@example.com", given_en.replace('-', "").to_lowercase(), surname_en.to_lowercase());
         let minor = if i % 13 == 5 {
@@ -841,4 +792,14 @@ impl Drop for TempDir {
 fn unique_suffix() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     format!("{}_{nanos:09}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_line_of_the_departments_file_is_a_department() {
+        let lines = include_str!("departments.tsv").lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count();
+        assert_eq!(super::departments().len(), lines);
+        assert!(lines >= 10);
+    }
 }

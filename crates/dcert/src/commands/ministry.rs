@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::{EXIT_SUCCESS, UsageExt, read_new_password, refused_as_usage, runtime, usage_unless_io, wrong};
-use crate::{config, now, registry_cli, server};
+use dcert_store::Role;
+
+use super::{EXIT_SUCCESS, NewStaff, UsageExt, runtime, usage_unless_io};
+use crate::{config, registry_cli, server};
 
 #[derive(Subcommand)]
 pub enum MinistryCommand {
@@ -20,20 +22,7 @@ pub enum MinistryCommand {
         config: PathBuf,
     },
     /// Add a Ministry console account; the password is read from standard input (one line).
-    StaffAdd {
-        /// The Ministry's settings file.
-        #[arg(long)]
-        config: PathBuf,
-        /// The login name.
-        #[arg(long)]
-        username: String,
-        /// The name shown in the console and the audit log.
-        #[arg(long)]
-        name: String,
-        /// ministry_admin (everything) or ministry_editor (news and FAQ).
-        #[arg(long)]
-        role: String,
-    },
+    StaffAdd(NewStaff),
     #[command(flatten)]
     Registry(registry_cli::RegistryCommand),
 }
@@ -50,23 +39,14 @@ pub fn run(command: MinistryCommand) -> Result<u8> {
                 .block_on(server::serve_ministry(config))?;
             Ok(EXIT_SUCCESS)
         }
-        MinistryCommand::StaffAdd { config, username, name, role } => {
-            let config: config::MinistryFile = config::load_as(&config).usage()?;
-            let role: dcert_store::Role = role
-                .parse()
-                .ok()
-                .filter(|r| matches!(r, dcert_store::Role::MinistryAdmin | dcert_store::Role::MinistryEditor))
-                .ok_or_else(|| wrong("the role is ministry_admin or ministry_editor"))?;
-            let hash = dcert_web::auth::hash_password(&read_new_password()?);
+        MinistryCommand::StaffAdd(staff) => {
+            let config: config::MinistryFile = config::load_as(&staff.config).usage()?;
+            let roles = [Role::MinistryAdmin, Role::MinistryEditor];
+            let (role, hash) = staff.role_and_password(&roles, "the role is ministry_admin or ministry_editor")?;
             runtime()?.block_on(async {
                 let store = server::open_ministry(&config.database.url).await?;
-                store
-                    .create_staff(&username, &name, &hash, role, None, now().unix())
-                    .await
-                    .map_err(refused_as_usage)?;
-                anyhow::Ok(())
+                staff.add(&store, role, &hash, None).await
             })?;
-            println!("added {username} ({})", role.code());
             Ok(EXIT_SUCCESS)
         }
         MinistryCommand::Registry(command) => {

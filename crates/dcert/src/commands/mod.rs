@@ -11,6 +11,9 @@ use std::fmt;
 
 use anyhow::{Context, Result};
 use dcert_core::model::{CredentialType, DegreeLevel, Language};
+use dcert_store::Role;
+
+use crate::now;
 
 /// Exit status: the command succeeded; every file verified.
 pub const EXIT_SUCCESS: u8 = 0;
@@ -107,6 +110,43 @@ pub fn parse_level(s: &str) -> std::result::Result<DegreeLevel, String> {
 /// A runtime for a command's few database calls.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// A new console account, as `dcert staff add` and `dcert ministry staff-add` name it.
+#[derive(clap::Args)]
+pub struct NewStaff {
+    /// The settings file.
+    #[arg(long)]
+    pub config: std::path::PathBuf,
+    /// The login name.
+    #[arg(long)]
+    pub username: String,
+    /// The name shown in the console and the audit log.
+    #[arg(long)]
+    pub name: String,
+    /// At a university: registrar, campus_office or admin. At the Ministry: ministry_admin
+    /// (everything) or ministry_editor (news and FAQ).
+    #[arg(long)]
+    pub role: String,
+}
+
+impl NewStaff {
+    /// The role asked for, if it is one of `roles` (`words` names them), and the hash of the new
+    /// password read from standard input.
+    pub fn role_and_password(&self, roles: &[Role], words: &'static str) -> Result<(Role, String)> {
+        let role = self.role.parse().ok().filter(|r| roles.contains(r)).ok_or_else(|| wrong(words))?;
+        Ok((role, dcert_web::auth::hash_password(&read_new_password()?)))
+    }
+
+    /// Adds the account to `store` (of `campus`, for a campus office), and says so.
+    pub async fn add(&self, store: &dcert_store::Db, role: Role, hash: &str, campus: Option<&str>) -> Result<()> {
+        store
+            .create_staff(&self.username, &self.name, hash, role, campus, now().unix())
+            .await
+            .map_err(refused_as_usage)?;
+        println!("added {} ({})", self.username, role.code());
+        Ok(())
+    }
 }
 
 /// Reads a new password (one line) from standard input: at least 10 characters.

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-use super::{EXIT_SUCCESS, UsageExt, read_new_password, refused_as_usage, runtime, wrong};
+use dcert_store::Role;
+
+use super::{EXIT_SUCCESS, NewStaff, UsageExt, runtime, wrong};
 use crate::{config, now, server, verifier};
 
 #[derive(Subcommand)]
@@ -40,18 +42,8 @@ pub enum GraduatesCommand {
 pub enum StaffCommand {
     /// Add a console account; the password is read from standard input (one line).
     Add {
-        /// The settings file.
-        #[arg(long)]
-        config: PathBuf,
-        /// The login name.
-        #[arg(long)]
-        username: String,
-        /// The name shown in the console and the audit log.
-        #[arg(long)]
-        name: String,
-        /// registrar, campus_office or admin.
-        #[arg(long)]
-        role: String,
+        #[command(flatten)]
+        staff: NewStaff,
         /// The campus of a campus office.
         #[arg(long)]
         campus: Option<String>,
@@ -157,29 +149,15 @@ pub fn graduates(command: GraduatesCommand) -> Result<u8> {
 /// `dcert staff`.
 pub fn staff(command: StaffCommand) -> Result<u8> {
     match command {
-        StaffCommand::Add { config, username, name, role, campus } => {
-            let config = config::load(&config).usage()?;
-            let role: dcert_store::Role = role
-                .parse()
-                .ok()
-                .filter(|r| {
-                    matches!(
-                        r,
-                        dcert_store::Role::Registrar | dcert_store::Role::CampusOffice | dcert_store::Role::Admin
-                    )
-                })
-                .ok_or_else(|| wrong("the role is registrar, campus_office or admin"))?;
-            let hash = dcert_web::auth::hash_password(&read_new_password()?);
+        StaffCommand::Add { staff, campus } => {
+            let config = config::load(&staff.config).usage()?;
+            let roles = [Role::Registrar, Role::CampusOffice, Role::Admin];
+            let (role, hash) = staff.role_and_password(&roles, "the role is registrar, campus_office or admin")?;
             runtime()?.block_on(async {
                 let store = server::open_university(&config.database.url).await?;
                 server::prepare(&store, &config.campuses).await?;
-                store
-                    .create_staff(&username, &name, &hash, role, campus.as_deref(), now().unix())
-                    .await
-                    .map_err(refused_as_usage)?;
-                anyhow::Ok(())
+                staff.add(&store, role, &hash, campus.as_deref()).await
             })?;
-            println!("added {username} ({})", role.code());
             Ok(EXIT_SUCCESS)
         }
     }
