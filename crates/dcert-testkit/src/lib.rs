@@ -2,6 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+mod multipart;
+pub mod pki;
+pub mod sample;
+
+pub use multipart::Multipart;
+
 /// A new directory under the system's temporary one, removed with everything in it when
 /// dropped (a panicking test included).
 #[derive(Debug)]

@@ -103,6 +103,10 @@ fn signer_info(root: &mut Node) -> &mut Node {
     let n = kids(sd).len();
     &mut kids(&mut kids(sd)[n - 1])[0]
 }
+// SignedData -> certificates [0] -> the signer's certificate
+fn signer_certificate(root: &mut Node) -> &mut Node {
+    &mut kids(&mut kids(signed_data(root))[3])[0]
+}
 
 fn assert_fails(name: &str, changed: &[u8]) {
     let (w, _) = sample_zh();
@@ -158,8 +162,7 @@ fn the_other_s_of_the_same_ecdsa_signature_fails() {
 fn naming_the_signer_by_key_identifier_fails() {
     let (_, file) = sample_zh();
     let changed = with_cms(&file.bytes, |root| {
-        let sd = signed_data(root);
-        let cert = ser(&kids(&mut kids(sd)[3])[0]);
+        let cert = ser(signer_certificate(root));
         let at = cert.windows(5).position(|w| w == [0x06, 0x03, 0x55, 0x1d, 0x0e]).unwrap() + 5;
         let ski = cert[at + 4..at + 24].to_vec();
         let si = signer_info(root);
@@ -172,9 +175,7 @@ fn naming_the_signer_by_key_identifier_fails() {
 fn a_default_value_written_out_in_the_certificate_fails() {
     let (_, file) = sample_zh();
     let changed = with_cms(&file.bytes, |root| {
-        let sd = signed_data(root);
-        let cert = &mut kids(&mut kids(sd)[3])[0];
-        let tbs = &mut kids(cert)[0];
+        let tbs = &mut kids(signer_certificate(root))[0];
         let n = kids(tbs).len();
         let exts = &mut kids(&mut kids(tbs)[n - 1])[0];
         for ext in kids(exts) {

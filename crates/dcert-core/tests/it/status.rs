@@ -86,8 +86,7 @@ fn an_old_answer_replayed_is_stale_and_a_list_without_a_status_signer_believes_n
     assert!(reason(status::verify_answer(&genuine, &w.trust, &query(), ts("2025-12-31T23:50:00Z"))).contains("future"));
     let mut content = w.trust.content.clone();
     content.status_signer_certificate = None;
-    let json = TrustList::sign(&content, &w.root.signer_key).unwrap();
-    let without = TrustList::verify(&serde_json::to_vec(&json).unwrap(), Some(w.root.cert.fingerprint())).unwrap();
+    let without = w.root.pinned(&w.root.sign(&content));
     assert!(
         reason(status::verify_answer(&genuine, &without, &query(), ts("2026-01-01T00:01:00Z")))
             .contains("no status signer")
@@ -100,8 +99,7 @@ fn a_trust_list_refuses_a_status_signer_the_root_did_not_certify_for_status() {
     for wrong in [w.root.signer_cert.der.clone(), w.nkust.kit.pdf_signer.certificate.clone()] {
         let mut content = w.trust.content.clone();
         content.status_signer_certificate = Some(dcert_core::trust::Der(wrong));
-        let json = TrustList::sign(&content, &w.root.signer_key).unwrap();
-        let err = TrustList::verify(&serde_json::to_vec(&json).unwrap(), None).unwrap_err().to_string();
+        let err = TrustList::verify(&w.root.sign(&content), None).unwrap_err().to_string();
         assert!(err.contains("status signer"), "{err}");
     }
 }

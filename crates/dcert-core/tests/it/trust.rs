@@ -49,11 +49,10 @@ fn an_institution_certificate_named_like_the_signer_cannot_sign_a_trust_list() {
 #[test]
 fn a_changed_trust_list_or_another_root_is_refused() {
     let w = world();
-    let json = TrustList::sign(&w.trust.content, &w.root.signer_key).unwrap();
-    let bytes = serde_json::to_vec(&json).unwrap();
-    TrustList::verify(&bytes, Some(w.root.cert.fingerprint())).unwrap();
+    let bytes = w.root.sign(&w.trust.content);
+    w.root.pinned(&bytes);
 
-    let mut changed = json.clone();
+    let mut changed: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     changed["issuers"][0]["nameEn"] = "Forged University".into();
     let result = TrustList::verify(&serde_json::to_vec(&changed).unwrap(), None);
     assert!(matches!(result, Err(TrustListError::Proof(_))), "{result:?}");
@@ -68,11 +67,7 @@ fn a_key_listed_under_two_institutions_is_refused() {
     let w = world();
     let mut twin = institution(&w.root, "twin", 60).entry;
     twin.credential_keys = w.nkust.entry.credential_keys.clone();
-    let json = TrustList::sign(
-        &content(&w.root, vec![w.nkust.entry.clone(), twin], w.root.signer_cert.der.clone()),
-        &w.root.signer_key,
-    )
-    .unwrap();
-    let result = TrustList::verify(&serde_json::to_vec(&json).unwrap(), None);
+    let signed = w.root.sign(&content(&w.root, vec![w.nkust.entry.clone(), twin], w.root.signer_cert.der.clone()));
+    let result = TrustList::verify(&signed, None);
     assert!(matches!(result, Err(TrustListError::Issuer { ref id, .. }) if id == "twin"), "{result:?}");
 }

@@ -2,6 +2,7 @@
 
 use dcert_core::Language;
 use dcert_core::credential;
+use dcert_core::issue::IssuedFile;
 use dcert_core::pdf::Limits;
 use dcert_core::status::{MemoryRegistry, Offline, StatusAnswer, StatusQuery, StatusSource};
 use dcert_core::trust::TrustList;
@@ -14,7 +15,7 @@ pub fn check(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource) -> Repo
     verify::verify(bytes, trust, status, now(), &Limits::default())
 }
 
-fn registry_with(file: &dcert_core::issue::IssuedFile) -> MemoryRegistry {
+fn registry_with(file: &IssuedFile) -> MemoryRegistry {
     let mut registry = MemoryRegistry::new(now());
     registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, file.sha256, issued_at());
     registry
@@ -252,6 +253,15 @@ fn the_json_report_has_the_documented_fields() {
 }
 
 /// The unsigned PDF inside a signed one: everything before the signing update.
+/// The sample certificate, and a trust list whose NKUST signing certificate is revoked from
+/// 2025-08-01, after the file was issued.
+fn issued_before_the_pdf_key_was_revoked() -> (&'static World, &'static IssuedFile, TrustList) {
+    let (w, file) = sample_zh();
+    let mut entry = w.nkust.entry.clone();
+    entry.signing_certificates[0].revoked_from = Some(ts("2025-08-01T00:00:00Z"));
+    (w, file, trust_list(&w.root, vec![entry]))
+}
+
 fn unsigned_part(signed: &[u8]) -> Vec<u8> {
     let at = signed.windows(22).rposition(|x| x == b" 0 obj\n<< /Type /Sig /").unwrap();
     let start = signed[..at].iter().rposition(|&c| c == b'\n').unwrap() + 1;
@@ -261,11 +271,7 @@ fn unsigned_part(signed: &[u8]) -> Vec<u8> {
 #[test]
 fn a_stolen_pdf_key_cannot_rewrap_an_old_credential_after_its_revocation() {
     use dcert_core::pdf::pades;
-    let w = world();
-    let file = issue_with(&w.nkust.kit, &certificate(Language::Zh), issued_at());
-    let mut entry = w.nkust.entry.clone();
-    entry.signing_certificates[0].revoked_from = Some(ts("2025-08-01T00:00:00Z"));
-    let trust = trust_list(&w.root, vec![entry]);
+    let (w, file, trust) = issued_before_the_pdf_key_was_revoked();
     assert_eq!(check(&file.bytes, &trust, &Offline).outcome, Outcome::Success, "signed before the revocation");
     let resigned =
         pades::sign(unsigned_part(&file.bytes), &w.nkust.kit.pdf_signer, ts("2025-12-01T00:00:00Z")).unwrap();
@@ -297,8 +303,7 @@ fn a_stale_trust_list_is_reported_as_such() {
     let w = world();
     let mut content = w.trust.content.clone();
     content.next_update = Some(ts("2025-12-01T00:00:00Z"));
-    let json = TrustList::sign(&content, &w.root.signer_key).unwrap();
-    let trust = TrustList::verify(&serde_json::to_vec(&json).unwrap(), Some(w.root.cert.fingerprint())).unwrap();
+    let trust = w.root.pinned(&w.root.sign(&content));
     let file = issue_with(&w.nkust.kit, &certificate(Language::En), issued_at());
     let report = check(&file.bytes, &trust, &Offline);
     assert_eq!(result(&report, CheckName::TrustList), CheckResult::Unknown);
@@ -329,11 +334,7 @@ fn a_credential_with_a_duplicated_member_is_refused() {
 #[test]
 fn a_backdated_rewrap_is_caught_by_the_registry_time_after_certificate_revocation() {
     use dcert_core::pdf::pades;
-    let w = world();
-    let file = issue_with(&w.nkust.kit, &certificate(Language::Zh), issued_at());
-    let mut entry = w.nkust.entry.clone();
-    entry.signing_certificates[0].revoked_from = Some(ts("2025-08-01T00:00:00Z"));
-    let trust = trust_list(&w.root, vec![entry]);
+    let (w, file, trust) = issued_before_the_pdf_key_was_revoked();
     // A thief re-signs with the original time; offline, nothing can tell.
     let rewrapped = pades::sign(unsigned_part(&file.bytes), &w.nkust.kit.pdf_signer, issued_at()).unwrap();
     assert_eq!(check(&rewrapped, &trust, &Offline).outcome, Outcome::Success);
@@ -359,8 +360,7 @@ fn a_degree_must_name_its_issuer_as_the_school() {
 #[test]
 fn a_trust_list_verified_without_a_pin_never_gives_success_and_shows_no_data() {
     let (w, file) = sample_zh();
-    let json = TrustList::sign(&w.trust.content, &w.root.signer_key).unwrap();
-    let unpinned = TrustList::verify(&serde_json::to_vec(&json).unwrap(), None).unwrap();
+    let unpinned = TrustList::verify(&w.root.sign(&w.trust.content), None).unwrap();
     assert!(!unpinned.pinned);
     let report = check(&file.bytes, &unpinned, &Offline);
     assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::Unpinned)));
