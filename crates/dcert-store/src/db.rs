@@ -4,7 +4,7 @@
 use dcert_core::model::Language;
 use dcert_core::time::Date;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Execute, Executor, Row};
 
 use crate::schema::{self, Migration, Part};
 use crate::{AuditEntry, Backend, Result, StoreError};
@@ -25,39 +25,27 @@ pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
 
 /// Reading a query's rows into the store's types: each row goes through a function that may
 /// find a stored value corrupt (a [`StoreError`], which sqlx's own mapping cannot return).
-pub(crate) trait FetchWith {
+pub(crate) trait FetchWith<'q>: Execute<'q, Any> + 'q {
     /// Every row the query returns, each made into a `T` by `row`.
     async fn fetch_all_with<'c, T>(
         self,
         executor: impl Executor<'c, Database = Any>,
         row: impl Fn(&AnyRow) -> Result<T>,
-    ) -> Result<Vec<T>>;
+    ) -> Result<Vec<T>> {
+        executor.fetch_all(self).await?.iter().map(row).collect()
+    }
 
     /// The row the query returns, if any, made into a `T` by `row`.
     async fn fetch_optional_with<'c, T>(
         self,
         executor: impl Executor<'c, Database = Any>,
         row: impl Fn(&AnyRow) -> Result<T>,
-    ) -> Result<Option<T>>;
-}
-
-impl FetchWith for AnyQuery<'_> {
-    async fn fetch_all_with<'c, T>(
-        self,
-        executor: impl Executor<'c, Database = Any>,
-        row: impl Fn(&AnyRow) -> Result<T>,
-    ) -> Result<Vec<T>> {
-        self.fetch_all(executor).await?.iter().map(row).collect()
-    }
-
-    async fn fetch_optional_with<'c, T>(
-        self,
-        executor: impl Executor<'c, Database = Any>,
-        row: impl Fn(&AnyRow) -> Result<T>,
     ) -> Result<Option<T>> {
-        self.fetch_optional(executor).await?.as_ref().map(row).transpose()
+        executor.fetch_optional(self).await?.as_ref().map(row).transpose()
     }
 }
+
+impl<'q> FetchWith<'q> for AnyQuery<'q> {}
 
 /// Makes a struct that holds a [`Db`] in its field `db` a party's store: `open` opens the
 /// database and migrates the parts of the schema the party holds (`$tables` names them in the

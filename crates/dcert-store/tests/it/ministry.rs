@@ -112,7 +112,7 @@ async fn a_question_is_saved_with_who_changed_it_and_one_removed_is_not_found() 
         let id = store.save_faq(&question, "editor", 1).await.unwrap();
         let changed = FaqItem { id, position: 1, answer_en: "The answer".into(), ..question.clone() };
         assert_eq!(store.save_faq(&changed, "other-editor", 2).await.unwrap(), id);
-        assert_eq!(store.faq().await.unwrap(), [changed.clone()]);
+        assert_eq!(store.faq().await.unwrap(), std::slice::from_ref(&changed));
         let who = "UPDATE faq SET position = position WHERE updated_by = 'other-editor' AND updated_at = 2";
         assert_eq!(f.raw(i, who).await.unwrap(), 1, "the change is recorded with who made it and when");
         store.delete_faq(id).await.unwrap();
