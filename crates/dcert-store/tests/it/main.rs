@@ -5,7 +5,7 @@ mod ministry;
 mod trust_registry;
 
 use dcert_core::calendar::DayOverride;
-use dcert_core::model::{DegreeLevel, DegreeRecord, Language, Term};
+use dcert_core::model::{DegreeRecord, Language, Term};
 use dcert_core::roster::RosterRow;
 use dcert_core::time::Date;
 use dcert_store::{
@@ -13,7 +13,7 @@ use dcert_store::{
     MinistryStore, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError,
     UniversityStore,
 };
-use dcert_testkit::{TempDir, postgres_url};
+use dcert_testkit::{TempDir, postgres_url, sample};
 
 /// A store on each backend, each fresh.
 struct Fixture<S> {
@@ -87,25 +87,13 @@ impl<S: Party> Fixture<S> {
     }
 }
 
+/// The test kit's sample graduate named `name`, as student `number` graduating in `term`.
 fn record(number: &str, term: &str, name: &str) -> DegreeRecord {
     DegreeRecord {
-        name_zh: name.into(),
-        name_en: "Wang Da-Ming".into(),
-        birth_date: Date::new(2002, 3, 4).unwrap(),
         student_number: number.into(),
-        school_zh: "國立高雄科技大學".into(),
-        school_en: "National Kaohsiung University of Science and Technology".into(),
-        college_zh: "電資學院".into(),
-        college_en: "College of Electrical Engineering and Computer Science".into(),
-        department_zh: "資訊工程系".into(),
-        department_en: "Department of Computer Science and Information Engineering".into(),
-        other_programs: vec![],
-        degree_level: DegreeLevel::Bachelor,
-        degree_zh: "工學學士".into(),
-        degree_en: "Bachelor of Engineering".into(),
         graduation_term: term.parse().unwrap(),
-        graduation_date: Date::new(2025, 6, 30).unwrap(),
         diploma_number: format!("D{number}"),
+        ..sample::degree(name)
     }
 }
 
