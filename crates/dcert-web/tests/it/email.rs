@@ -6,17 +6,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64ct::Encoding as _;
-use dcert_core::model::{DegreeLevel, DegreeRecord, Language};
+use dcert_core::model::{DegreeRecord, Language};
 use dcert_core::roster::RosterRow;
 use dcert_store::{Campus, Graduate, IssuedFile, NewOrder, OrderKind, UniversityStore};
+use dcert_testkit::sample::{NKUST_EN as SCHOOL_EN, NKUST_ZH as SCHOOL_ZH};
 use dcert_testkit::{TempDir, free_port};
 use dcert_web::university::mail::{self, DeliveryRound, Mailer, SmtpConfig};
 use sha2::Digest as _;
 
 /// Debian's Python, which has python3-aiosmtpd (the `python3` on PATH may be another one).
 const PYTHON: &str = "/usr/bin/python3";
-const SCHOOL_ZH: &str = "國立高雄科技大學";
-const SCHOOL_EN: &str = "National Kaohsiung University of Science and Technology";
 const VERIFY_SITE: &str = "https://verify.example.test";
 /// The number, student and name of the committed sample certificate.
 const NUMBER: &str = "NKUST-1132-000123";
@@ -104,26 +103,9 @@ struct World {
     dir: TempDir,
 }
 
+/// The sample graduate without a minor.
 fn record() -> DegreeRecord {
-    DegreeRecord {
-        name_zh: NAME_ZH.into(),
-        name_en: "WANG, HSIAO-MING".into(),
-        birth_date: "2002-03-14".parse().unwrap(),
-        student_number: STUDENT.into(),
-        school_zh: SCHOOL_ZH.into(),
-        school_en: SCHOOL_EN.into(),
-        college_zh: "電資學院".into(),
-        college_en: "College of Electrical Engineering and Computer Science".into(),
-        department_zh: "電子工程系".into(),
-        department_en: "Department of Electronic Engineering".into(),
-        other_programs: vec![],
-        degree_level: DegreeLevel::Bachelor,
-        degree_zh: "工學學士".into(),
-        degree_en: "Bachelor of Science in Engineering".into(),
-        graduation_term: "113-2".parse().unwrap(),
-        graduation_date: "2025-06-30".parse().unwrap(),
-        diploma_number: "(114)高科大電子學字第012345號".into(),
-    }
+    DegreeRecord { other_programs: vec![], ..dcert_testkit::sample::degree(NAME_ZH) }
 }
 
 async fn world(name: &str, permanent_address: &str) -> World {

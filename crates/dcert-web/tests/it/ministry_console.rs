@@ -23,7 +23,7 @@ use dcert_store::{AuditFilter, MinistryStore, Role, Session};
 use dcert_web::ministry::trust_registry::{self as registry, OnboardingRequest, RotationRequest};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router, registry_status};
 
-use crate::support::{REGISTRY, TempDir, enc, fonts, institution, root_keys, signed_list};
+use crate::support::{REGISTRY, TempDir, enc, fonts, institution, root, root_keys};
 use crate::trust_registry::{Keys, issue_at, nkust, request};
 use crate::verify_site::{Reply, multipart};
 
@@ -43,13 +43,13 @@ fn password_of(user: &str) -> String {
 /// The Ministry's own kit and a signed trust list that accredits it for teacher certificates
 /// (`teacher` false: a list that names it for degrees only).
 fn ministry_keys(teacher: bool) -> (IssuerKit, TrustList, Vec<u8>) {
-    let root = root_keys();
+    let root = root();
     let accreditation = Accreditation {
         credential_types: vec![if teacher { CredentialType::Teacher } else { CredentialType::Degree }],
         degree_levels: if teacher { vec![] } else { vec![dcert_core::model::DegreeLevel::Bachelor] },
     };
     let (kit, entry) = institution(&root, "moe", "教育部", "Ministry of Education", 20, accreditation);
-    let (trust, json) = signed_list(&root, vec![entry]);
+    let (trust, json) = root.trust_list(REGISTRY, vec![entry]);
     (kit, trust, json)
 }
 

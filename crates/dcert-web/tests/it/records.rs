@@ -21,7 +21,7 @@ use dcert_web::university::registry_client::HttpRegistry;
 use dcert_web::university::worker::Registry;
 use serde_json::Value;
 
-use crate::support::{TempDir, institution, keys, root_keys, signed_list};
+use crate::support::{REGISTRY, TempDir, institution, keys, root};
 
 const NUMBER: &str = "(114)高科大電子學字第012345號";
 
@@ -37,11 +37,11 @@ struct Ministry {
 /// The test university's trust list with NTU added, signed again: its bytes, and NTU's
 /// credential key.
 fn two_institutions(trust: &TrustList) -> (Vec<u8>, CredentialKey) {
-    let root = root_keys();
+    let root = root();
     let accreditation =
         Accreditation { credential_types: vec![CredentialType::Degree], degree_levels: vec![DegreeLevel::Bachelor] };
     let (ntu, entry) = institution(&root, "ntu", "國立臺灣大學", "National Taiwan University", 20, accreditation);
-    let (_, json) = signed_list(&root, vec![trust.content.issuers[0].clone(), entry]);
+    let (_, json) = root.trust_list(REGISTRY, vec![trust.content.issuers[0].clone(), entry]);
     (json, ntu.credential_key)
 }
 

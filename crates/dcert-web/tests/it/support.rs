@@ -2,20 +2,18 @@
 //! graduates imported through the real CSV path, real keys and fonts, and helpers to send
 //! requests as a signed-in person, through the router (no socket) or over a real port.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
-use dcert_core::Timestamp;
-use dcert_core::credential::IssuerRef;
 use dcert_core::issue::Issuance;
 use dcert_core::issue::IssuerKit;
-use dcert_core::keys::{CredentialKey, EcKey};
 use dcert_core::model::DegreeLevel;
-use dcert_core::pdf::{Face, FontBook, PdfSigner};
-use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
-use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
+use dcert_core::pdf::FontBook;
+use dcert_core::trust::{Accreditation, IssuerEntry, TrustList};
 use dcert_store::{Campus, Graduate, MinistryStore, Role, UniversityStore};
+use dcert_testkit::pki::{Registration, Root};
+use dcert_testkit::sample::{NKUST_EN, NKUST_ZH};
 use dcert_web::ministry::RegistryKeys;
 use dcert_web::university::worker::{StoreRegistry, Worker};
 use dcert_web::university::{AppState, SiteConfig, university_router};
@@ -23,33 +21,8 @@ use tower::ServiceExt;
 
 pub const REGISTRY: &str = "http://localhost:8081";
 
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
-
 pub fn fonts() -> Arc<FontBook> {
-    static FONTS: OnceLock<Arc<FontBook>> = OnceLock::new();
-    FONTS
-        .get_or_init(|| {
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fonts");
-            let load =
-                |name: &str| Face::new(name, Arc::new(std::fs::read(format!("{dir}/{name}")).unwrap()), 0).unwrap();
-            let mut book = FontBook::new();
-            book.add_family("serif", load("NotoSerifTC-Regular.otf"));
-            book.add_fallback(load("HanaMinB.ttf"));
-            Arc::new(book)
-        })
-        .clone()
-}
-
-fn profile(cn: &str, role: CertRole, from: &str, until: &str) -> CertProfile {
-    CertProfile {
-        common_name: cn.into(),
-        organization: "Ministry of Education, R.O.C. (Taiwan)".into(),
-        not_before: ts(from),
-        not_after: ts(until),
-        role,
-    }
+    dcert_testkit::sample::fonts().clone()
 }
 
 /// NKUST's kit and a trust list that names it, valid from 2024 to 2034.
@@ -64,122 +37,48 @@ pub fn trust_json() -> Vec<u8> {
 }
 
 fn keys_and_trust_json() -> (IssuerKit, TrustList, Vec<u8>) {
-    let root = root_keys();
+    let root = root();
     let accreditation = Accreditation {
         credential_types: vec![dcert_core::CredentialType::Degree],
         degree_levels: vec![DegreeLevel::Bachelor, DegreeLevel::Master],
     };
-    let (kit, entry) = institution(
-        &root,
-        "nkust",
-        "國立高雄科技大學",
-        "National Kaohsiung University of Science and Technology",
-        10,
-        accreditation,
-    );
-    let (trust, json) = signed_list(&root, vec![entry]);
+    let (kit, entry) = institution(&root, "nkust", NKUST_ZH, NKUST_EN, 10, accreditation);
+    let (trust, json) = root.trust_list(REGISTRY, vec![entry]);
     (kit, trust, json)
 }
 
-/// The test Ministry root: its CA (2024 to 2044) and the trust list signer (2024 to 2034).
-pub fn root_keys() -> RegistryKeys {
-    let root_key = EcKey::from_seed(&[1; 32]).unwrap();
-    let root_der = x509::issue(
-        &profile("dcert Root CA", CertRole::Root, "2024-01-01T00:00:00Z", "2044-01-01T00:00:00Z"),
-        &root_key.public(),
-        None,
-        &root_key,
-    )
-    .unwrap();
-    let root = ParsedCert::from_der(&root_der).unwrap();
-    let signer_key = EcKey::from_seed(&[2; 32]).unwrap();
-    let signer_der = x509::issue(
-        &profile(TRUST_LIST_SIGNER_CN, CertRole::TrustListSigner, "2024-01-01T00:00:00Z", "2034-01-01T00:00:00Z"),
-        &signer_key.public(),
-        Some(&root.cert),
-        &root_key,
-    )
-    .unwrap();
-    let signer = ParsedCert::from_der(&signer_der).unwrap();
-    let status_der = x509::issue(
-        &profile(x509::STATUS_SIGNER_CN, CertRole::StatusSigner, "2024-01-01T00:00:00Z", "2034-01-01T00:00:00Z"),
-        &status_key().public(),
-        Some(&root.cert),
-        &root_key,
-    )
-    .unwrap();
-    RegistryKeys {
-        ca: root_key,
-        root_cert: root,
-        signer: signer_key,
-        signer_cert: signer,
-        registry_url: REGISTRY.into(),
-        status_cert: Some(ParsedCert::from_der(&status_der).unwrap()),
-    }
+/// The test Ministry root: its CA (2024 to 2044), the trust list signer and the status signer
+/// (2024 to 2034), from the seeds 1, 2 and 3.
+pub fn root() -> Root {
+    Root::from_seeds(1, 2, 3)
 }
 
-/// The test Ministry's status signer key, which [`root_keys`] certifies.
-pub fn status_key() -> EcKey {
-    EcKey::from_seed(&[3; 32]).unwrap()
+/// The keys of [`root`], as the Ministry's site holds them.
+pub fn root_keys() -> RegistryKeys {
+    let root = root();
+    RegistryKeys {
+        ca: root.key,
+        root_cert: root.cert,
+        signer: root.signer_key,
+        signer_cert: root.signer_cert,
+        registry_url: REGISTRY.into(),
+        status_cert: Some(root.status_cert),
+    }
 }
 
 /// An institution's kit and its trust list entry: a credential key from `seed`, a PDF signing
 /// key from `seed + 1` certified by `root`, both valid from June 2024 to June 2034.
 pub fn institution(
-    root: &RegistryKeys,
+    root: &Root,
     id: &str,
     name_zh: &str,
     name_en: &str,
     seed: u8,
     accreditation: Accreditation,
 ) -> (IssuerKit, IssuerEntry) {
-    let credential_key = CredentialKey::from_seed(&[seed; 32]);
-    let signing_key = EcKey::from_seed(&[seed + 1; 32]).unwrap();
-    let mut doc_profile = profile(name_en, CertRole::DocumentSigner, "2024-06-01T00:00:00Z", "2034-06-01T00:00:00Z");
-    doc_profile.organization = name_en.to_owned();
-    let cert = x509::issue(&doc_profile, &signing_key.public(), Some(&root.root_cert.cert), &root.ca).unwrap();
-    let kit = IssuerKit {
-        issuer: IssuerRef { id: id.into(), registry: REGISTRY.into() },
-        name_zh: name_zh.into(),
-        name_en: name_en.into(),
-        credential_key: credential_key.clone(),
-        pdf_signer: PdfSigner { key: signing_key, certificate: cert.clone(), name: name_en.into() },
-    };
-    let entry = IssuerEntry {
-        id: id.into(),
-        name_zh: name_zh.into(),
-        name_en: name_en.into(),
-        accreditation,
-        credential_keys: vec![KeyEntry {
-            public_key_multibase: credential_key.public().to_multikey(),
-            valid_from: ts("2024-06-01T00:00:00Z"),
-            valid_until: ts("2034-06-01T00:00:00Z"),
-            revoked_from: None,
-            revocation_reason: None,
-        }],
-        signing_certificates: vec![CertEntry { certificate: Der(cert), revoked_from: None, revocation_reason: None }],
-    };
-    (kit, entry)
-}
-
-/// The trust list naming `issuers`, signed by `root`'s signer: verified, and its bytes.
-pub fn signed_list(root: &RegistryKeys, issuers: Vec<IssuerEntry>) -> (TrustList, Vec<u8>) {
-    let content = TrustListContent {
-        kind: "DcertTrustList".into(),
-        format: 1,
-        registry: REGISTRY.into(),
-        sequence: 1,
-        issued: ts("2025-06-01T00:00:00Z"),
-        next_update: None,
-        root_certificate: Der(root.root_cert.der.clone()),
-        signer_certificate: Der(root.signer_cert.der.clone()),
-        status_signer_certificate: root.status_cert.as_ref().map(|c| Der(c.der.clone())),
-        issuers,
-        proof: None,
-    };
-    let json = serde_json::to_vec(&TrustList::sign(&content, &root.signer).unwrap()).unwrap();
-    let trust = TrustList::verify(&json, Some(root.root_cert.fingerprint())).unwrap();
-    (trust, json)
+    let registration =
+        Registration { id, name_zh, name_en, accreditation, registry: REGISTRY, valid_until: "2034-06-01T00:00:00Z" };
+    root.institution(&registration, seed)
 }
 
 pub use dcert_testkit::TempDir;

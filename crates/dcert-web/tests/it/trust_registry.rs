@@ -3,30 +3,28 @@
 //! registry's tables and verified as verifiers do, and certificate files issued with the
 //! institutions' keys verified against it across rotations and revocations.
 
+use dcert_core::Sha256Digest;
 use dcert_core::credential::IssuerRef;
-use dcert_core::issue::{self, IssuedFile, IssuerKit};
+use dcert_core::issue::{IssuedFile, IssuerKit};
 use dcert_core::keys::{CredentialKey, EcKey};
 use dcert_core::model::{Certificate, CredentialType, DegreeLevel, DegreeRecord, Language, Subject};
-use dcert_core::pdf::{Limits, PdfSigner, Template};
+use dcert_core::pdf::{Limits, PdfSigner};
 use dcert_core::status::Offline;
 use dcert_core::trust::TrustList;
 use dcert_core::verify::{self, Outcome, Reason};
-use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, TRUST_LIST_SIGNER_CN};
-use dcert_core::{Sha256Digest, Timestamp};
+use dcert_core::x509::{self, ParsedCert};
 use dcert_store::MinistryStore;
+use dcert_testkit::pki::{Root, ts};
+use dcert_testkit::sample::{self, NKUST_EN, NKUST_ZH};
 use dcert_web::ministry::trust_registry::{
     self as registry, CurrentKeyProblem, InstitutionDetails, OnboardingRequest, RegistryError, RequestError, Revoked,
     RotationRequest,
 };
 use dcert_web::ministry::{MinistryConfig, MinistryState};
 
-use crate::support::{TempDir, fonts};
+use crate::support::TempDir;
 
 const REGISTRY: &str = "https://dcert.moe.gov.tw";
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
 
 /// The Ministry's root and trust list signer, and a fresh registry database.
 struct Ministry {
@@ -43,31 +41,11 @@ impl Ministry {
         Ministry::with_root(1).await
     }
 
-    /// A Ministry whose root and signer keys are made from `seed` and `seed + 1`.
+    /// A Ministry whose root and signer keys are made from `seed` and `seed + 1` (its lists
+    /// name no status signer).
     async fn with_root(seed: u8) -> Ministry {
-        let ca = EcKey::from_seed(&[seed; 32]).unwrap();
-        let profile = |cn: &str, role| CertProfile {
-            common_name: cn.into(),
-            organization: "Ministry of Education, R.O.C. (Taiwan)".into(),
-            not_before: ts("2024-01-01T00:00:00Z"),
-            not_after: ts("2044-01-01T00:00:00Z"),
-            role,
-        };
-        let root = ParsedCert::from_der(
-            &x509::issue(&profile("dcert Root CA", CertRole::Root), &ca.public(), None, &ca).unwrap(),
-        )
-        .unwrap();
-        let signer = EcKey::from_seed(&[seed + 1; 32]).unwrap();
-        let signer_cert = ParsedCert::from_der(
-            &x509::issue(
-                &profile(TRUST_LIST_SIGNER_CN, CertRole::TrustListSigner),
-                &signer.public(),
-                Some(&root.cert),
-                &ca,
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let Root { key: ca, cert: root, signer_key: signer, signer_cert, .. } =
+            Root::from_seeds(seed, seed + 1, seed + 2);
         let dir = TempDir::new("trust-registry");
         let store = MinistryStore::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
         Ministry { ca, root, signer, signer_cert, store, _dir: dir }
@@ -142,8 +120,8 @@ impl Keys {
 
 pub fn nkust() -> InstitutionDetails {
     InstitutionDetails {
-        name_zh: "國立高雄科技大學".into(),
-        name_en: "National Kaohsiung University of Science and Technology".into(),
+        name_zh: NKUST_ZH.into(),
+        name_en: NKUST_EN.into(),
         address: "807618 高雄市三民區建工路415號".into(),
         credential_types: vec![CredentialType::Degree],
         degree_levels: vec![DegreeLevel::Bachelor, DegreeLevel::Master],
@@ -164,38 +142,16 @@ pub fn request(id: &str, details: &InstitutionDetails, keys: &Keys) -> Onboardin
     OnboardingRequest::sign(id, details, &keys.credential, &keys.signing).unwrap()
 }
 
-fn certificate(number: &str) -> Certificate {
-    Certificate {
+/// The sample graduate's English certificate numbered `number`, issued by `kit` at `at`.
+pub fn issue_at(kit: &IssuerKit, number: &str, at: &str) -> IssuedFile {
+    let certificate = Certificate {
         number: number.into(),
         language: Language::En,
         version: 1,
         previous_version_sha256: None,
-        subject: Subject::Degree(DegreeRecord {
-            name_zh: "王小明".into(),
-            name_en: "WANG, HSIAO-MING".into(),
-            birth_date: "2002-03-14".parse().unwrap(),
-            student_number: "C110152301".into(),
-            school_zh: "國立高雄科技大學".into(),
-            school_en: "National Kaohsiung University of Science and Technology".into(),
-            college_zh: "電資學院".into(),
-            college_en: "College of Electrical Engineering and Computer Science".into(),
-            department_zh: "電子工程系".into(),
-            department_en: "Department of Electronic Engineering".into(),
-            other_programs: vec![],
-            degree_level: DegreeLevel::Bachelor,
-            degree_zh: "工學學士".into(),
-            degree_en: "Bachelor of Science in Engineering".into(),
-            graduation_term: "113-2".parse().unwrap(),
-            graduation_date: "2025-06-30".parse().unwrap(),
-            diploma_number: "(114)高科大電子學字第012345號".into(),
-        }),
-    }
-}
-
-pub fn issue_at(kit: &IssuerKit, number: &str, at: &str) -> IssuedFile {
-    let cert = certificate(number);
-    let template = Template::default_for(cert.subject.credential_type(), cert.language);
-    issue::issue(&cert, kit, &template, &fonts(), ts(at)).unwrap()
+        subject: Subject::Degree(DegreeRecord { other_programs: vec![], ..sample::degree("王小明") }),
+    };
+    sample::issue(kit, &certificate, ts(at))
 }
 
 /// The outcome and reason of verifying `file` offline against `trust` at the end of 2025.

@@ -8,12 +8,12 @@ use super::*;
 
 /// Onboards `nkust` with `Keys::new(seed)` straight into the registry, as the CLI would.
 pub(super) async fn onboard_directly(store: &MinistryStore, seed: u8) -> (Keys, ParsedCert) {
-    let root = root_keys();
+    let root = root();
     let keys = Keys::new(seed);
     let now = dcert_web::http::now();
     let request = request("nkust", &nkust(), &keys);
     let until = now.plus_seconds(365 * 86_400);
-    let cert = registry::onboard(store, &root.ca, &root.root_cert, &request, now, until).await.unwrap();
+    let cert = registry::onboard(store, &root.key, &root.cert, &request, now, until).await.unwrap();
     (keys, cert)
 }
 
@@ -146,7 +146,7 @@ async fn an_institution_onboarded_in_the_console_is_published_and_a_file_it_issu
     assert!(html.contains("變更須發布信任清單後才會生效") && html.contains("action=\"/console/institutions/publish\""));
     let cert = downloaded_certificate(&admin, &done).await;
     assert_eq!(cert.key, keys.signing.public(), "the institution's own key, certified");
-    assert!(cert.is_issued_by(&root_keys().root_cert));
+    assert!(cert.is_issued_by(&root().cert));
     let recorded = site.store.institution_certificates("nkust").await.unwrap();
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].sha256, dcert_core::Sha256Digest::of(&cert.der).to_string());
