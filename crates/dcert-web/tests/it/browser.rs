@@ -2,7 +2,6 @@
 //! Chromium driven through chromedriver. Each test is one whole flow as a person clicks it, and
 //! saves a screenshot of its key page to `target/screenshots/<test>.png`.
 
-use std::future::IntoFuture;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -10,7 +9,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use dcert_core::model::Language;
 use dcert_store::CertificateStatus;
 use fantoccini::elements::Element;
@@ -20,17 +18,13 @@ use serde_json::{Value, json};
 
 use dcert_testkit::free_port;
 
-use crate::support::{TempDir, TestApp, password_of};
+use crate::support::{EIGHT_FIELDS, Served, TempDir, TestApp, issue_for, password_of, today};
 
 const G1: &str = "C110152301";
 const G3: &str = "C110152303";
 
 /// How long to wait for anything the page should show.
 const WAIT: Duration = Duration::from_secs(30);
-
-fn today() -> String {
-    dcert_web::http::now().taiwan_date().to_string()
-}
 
 /// Where screenshots go: `target/screenshots` of the workspace.
 fn screenshot_dir() -> PathBuf {
@@ -180,9 +174,8 @@ impl Drop for Driver {
 /// The app on a real port and a browser signed in to nothing yet.
 struct Browser {
     client: Client,
-    base: String,
     name: &'static str,
-    server: tokio::task::AbortHandle,
+    site: Served,
     driver: Driver,
 }
 
@@ -194,12 +187,7 @@ impl Browser {
 
     /// Serves `router` on a free port and opens a fresh headless Chromium, with JavaScript on or off.
     async fn open_router(router: axum::Router, name: &'static str, javascript: bool) -> Browser {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future(),
-        )
-        .abort_handle();
+        let site = Served::start(router).await;
         let mut driver = Driver::start(name).await;
         let mut attempt = 0;
         let client = loop {
@@ -216,7 +204,7 @@ impl Browser {
             }
         };
         driver.session = client.session_id().await.ok().flatten();
-        Browser { client, base, name, server, driver }
+        Browser { client, name, site, driver }
     }
 
     /// Ends the browser session; chromedriver is stopped when the browser is dropped.
@@ -229,7 +217,7 @@ impl Browser {
     }
 
     async fn goto(&self, path: &str) {
-        self.client.goto(&format!("{}{path}", self.base)).await.unwrap_or_else(|e| panic!("goto {path}: {e}"));
+        self.client.goto(&format!("{}{path}", self.site.base)).await.unwrap_or_else(|e| panic!("goto {path}: {e}"));
     }
 
     /// The page's path and query.
@@ -332,23 +320,7 @@ impl Drop for Browser {
         {
             self.driver.screenshot_now(session, &format!("{}-failed.png", self.name));
         }
-        self.server.abort();
     }
-}
-
-/// Confirms `number`, records the Chinese collection through the router as the registrar and
-/// runs the worker; returns the graduate's id.
-async fn issue_for(app: &TestApp, number: &str) -> i64 {
-    let g = app.graduate(number).await;
-    app.store.confirm_graduate(g.id, dcert_web::http::now().unix()).await.unwrap();
-    let registrar = app.staff("registrar").await;
-    let r = registrar
-        .post(&format!("/console/graduates/{}/diploma", g.id), &[("language", "zh"), ("date", &today())])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    let round = app.state.worker.issue_due(dcert_web::http::now(), 10, &|_| {}).await.unwrap();
-    assert_eq!(round.issued, 1);
-    g.id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,18 +333,7 @@ async fn a_graduate_signs_in_chooses_the_term_sees_the_eight_fields_and_confirms
     b.wait_path("/portal").await;
     b.wait_text("#status", "尚未確認基本資料、電子信箱").await;
     let fields = b.text("#fields").await;
-    for label in [
-        "01. 姓名",
-        "02. 生日",
-        "03. 學號",
-        "04. 畢業學校",
-        "05. 畢業學院",
-        "06. 畢業系所",
-        "07. 其他資訊",
-        "08. 電子信箱",
-        "電子信箱1",
-        "電子信箱2",
-    ] {
+    for label in EIGHT_FIELDS.into_iter().chain(["電子信箱1", "電子信箱2"]) {
         assert!(fields.contains(label), "{label} missing from:\n{fields}");
     }
     assert!(fields.contains("王𪚥") && fields.contains("c110152301@nkust.edu.tw"), "{fields}");
@@ -461,7 +422,8 @@ async fn a_campus_officer_records_the_collection_and_the_graduate_downloads_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registrar_reissues_a_certificate_and_the_first_version_shows_as_superseded() {
     let app = TestApp::new().await;
-    let id = issue_for(&app, G1).await;
+    issue_for(&app, G1).await;
+    let id = app.graduate(G1).await.id;
     let b = Browser::open(&app, "a_registrar_reissues_a_certificate_and_the_first_version_shows_as_superseded").await;
     b.sign_in("/console/login", "registrar", "/console").await;
     let page = format!("/console/graduates/{id}");
@@ -551,9 +513,16 @@ async fn ministry(app: &TestApp, name: &'static str, javascript: bool) -> Browse
     Browser::open_router(ministry_router(state), name, javascript).await
 }
 
-/// The samples written to files, as a person would have them: (file name, path, bytes, outcome).
-fn sample_files(s: &crate::verify_site::Samples, dir: &TempDir) -> Vec<(&'static str, PathBuf, Vec<u8>, &'static str)> {
-    [
+/// A sample file: its name, where it is, its bytes, and the outcome it has.
+type SampleFile = (&'static str, PathBuf, Vec<u8>, &'static str);
+
+/// The test university with its samples issued, the samples written to files as a person would
+/// have them (in the directory returned), and the Ministry's site over its registry in a browser.
+async fn ministry_with_samples(name: &'static str, javascript: bool) -> (TestApp, TempDir, Vec<SampleFile>, Browser) {
+    let app = TestApp::new().await;
+    let s = crate::verify_site::samples(&app).await;
+    let dir = TempDir::new("samples");
+    let files = [
         ("current-zh.pdf", s.current_zh.clone(), "success"),
         ("current-en.pdf", s.current_en.clone(), "success"),
         ("superseded.pdf", s.superseded.clone(), "warning"),
@@ -566,7 +535,9 @@ fn sample_files(s: &crate::verify_site::Samples, dir: &TempDir) -> Vec<(&'static
         std::fs::write(&path, &bytes).unwrap();
         (name, path, bytes, outcome)
     })
-    .collect()
+    .collect();
+    let b = ministry(&app, name, javascript).await;
+    (app, dir, files, b)
 }
 
 /// The outcome's title as the result page says it.
@@ -582,8 +553,9 @@ fn title(outcome: &str, lang: &str) -> &'static str {
 }
 
 impl Browser {
-    /// Chooses the page's language with the menu's switch.
-    async fn choose_language(&self, lang: &str) {
+    /// Opens the verification page afresh, in `lang` (chosen with the menu's switch).
+    async fn open_in(&self, lang: &str) {
+        self.goto("/").await;
         let switch = self.text("#lang-switch").await;
         let showing_chinese = switch == "EN";
         if (lang == "en") == showing_chinese {
@@ -623,15 +595,10 @@ impl Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_picks_each_sample_with_the_file_picker_and_sees_its_result_in_both_languages() {
-    let app = TestApp::new().await;
-    let samples = crate::verify_site::samples(&app).await;
-    let dir = TempDir::new("samples");
-    let files = sample_files(&samples, &dir);
-    let b = ministry(&app, "a_visitor_picks_each_sample_with_the_file_picker", true).await;
+    let (_app, _dir, files, b) = ministry_with_samples("a_visitor_picks_each_sample_with_the_file_picker", true).await;
     for lang in ["zh", "en"] {
         for (name, path, _, outcome) in &files {
-            b.goto("/").await;
-            b.choose_language(lang).await;
+            b.open_in(lang).await;
             b.find("#file").await.send_keys(&path.display().to_string()).await.unwrap();
             b.wait_text("#status-name", name).await;
             let ready = if lang == "zh" { "已選擇檔案" } else { "File chosen" };
@@ -648,15 +615,10 @@ async fn a_visitor_picks_each_sample_with_the_file_picker_and_sees_its_result_in
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_drops_each_sample_on_the_box_and_sees_its_result_in_both_languages() {
-    let app = TestApp::new().await;
-    let samples = crate::verify_site::samples(&app).await;
-    let dir = TempDir::new("samples");
-    let files = sample_files(&samples, &dir);
-    let b = ministry(&app, "a_visitor_drops_each_sample_on_the_box", true).await;
+    let (_app, _dir, files, b) = ministry_with_samples("a_visitor_drops_each_sample_on_the_box", true).await;
     for lang in ["zh", "en"] {
         for (name, _, bytes, outcome) in &files {
-            b.goto("/").await;
-            b.choose_language(lang).await;
+            b.open_in(lang).await;
             b.find("#dropzone").await;
             b.drop_file(name, bytes).await;
             b.wait_text("#status-name", name).await;
@@ -679,11 +641,7 @@ async fn a_visitor_drops_each_sample_on_the_box_and_sees_its_result_in_both_lang
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verification_form_works_without_javascript() {
-    let app = TestApp::new().await;
-    let samples = crate::verify_site::samples(&app).await;
-    let dir = TempDir::new("samples");
-    let files = sample_files(&samples, &dir);
-    let b = ministry(&app, "the_verification_form_works_without_javascript", false).await;
+    let (_app, _dir, files, b) = ministry_with_samples("the_verification_form_works_without_javascript", false).await;
     b.goto("/").await;
     b.wait_text("h1", "電子證書驗證").await;
     let body_class = b.find("body").await.attr("class").await.unwrap().unwrap_or_default();

@@ -5,8 +5,6 @@
 //! publishing) with files issued under them verified through the API, and logs without names,
 //! passwords or key material.
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -23,9 +21,11 @@ use dcert_store::{AuditFilter, MinistryStore, Role, Session};
 use dcert_web::ministry::trust_registry::{self as registry, OnboardingRequest, RotationRequest};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router, registry_status};
 
-use crate::support::{REGISTRY, TempDir, enc, fonts, institution, root, root_keys};
+use crate::support::{
+    REGISTRY, Reply, Served, TempDir, check_route, csrf_first, enc, fonts, form_post, institution, multipart,
+    multipart_post, root, root_keys,
+};
 use crate::trust_registry::{Keys, issue_at, nkust, request};
-use crate::verify_site::{Reply, multipart};
 
 mod institutions;
 
@@ -68,17 +68,10 @@ const FULL: Setup = Setup { kit: true, teacher: true, registry: true };
 
 /// The Ministry's site on a real port, with its store, its staff and a registrar.
 struct ConsoleSite {
-    base: String,
     store: MinistryStore,
     trust: TrustList,
-    server: tokio::task::AbortHandle,
+    served: Served,
     _dir: TempDir,
-}
-
-impl Drop for ConsoleSite {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 impl ConsoleSite {
@@ -99,27 +92,12 @@ impl ConsoleSite {
         if setup.registry {
             state = state.with_registry_keys(root_keys());
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = ministry_router(state);
-        let server = tokio::spawn(
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future(),
-        )
-        .abort_handle();
-        ConsoleSite { base, store, trust, server, _dir: dir }
+        let served = Served::start(ministry_router(state)).await;
+        ConsoleSite { store, trust, served, _dir: dir }
     }
 
     async fn send(&self, request: Request<Body>) -> Reply {
-        use http_body_util::BodyExt;
-        let client: hyper_util::client::legacy::Client<_, Body> =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(hyper_util::client::legacy::connect::HttpConnector::new());
-        let (mut parts, body) = request.into_parts();
-        parts.uri = format!("{}{}", self.base, parts.uri).parse().unwrap();
-        let response = client.request(Request::from_parts(parts, body)).await.expect("the site answers");
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-        Reply { status: parts.status, headers: parts.headers, body }
+        self.served.send(request).await
     }
 
     /// A public page, as anyone sees it.
@@ -195,38 +173,20 @@ impl Browser<'_> {
 
     /// Posts a form with the browser's CSRF token.
     async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all).await
+        self.post_raw(path, &csrf_first(&self.csrf, fields)).await
     }
 
     /// Posts a multipart form (an upload) with the browser's CSRF token: `(name, file name, bytes)`.
     async fn post_multipart(&self, path: &str, fields: &[(&str, Option<&str>, &[u8])]) -> Reply {
         let mut all = vec![("csrf", None, self.csrf.as_bytes())];
         all.extend_from_slice(fields);
-        let (content_type, body) = multipart(&all);
-        let request = Request::post(path)
-            .header(header::COOKIE, self.cookies())
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .unwrap();
-        self.site.send(request).await
+        self.site.send(multipart_post(path, self.cookies(), multipart(&all))).await
     }
 
     /// Posts exactly these fields.
     async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
-        let request = Request::post(path)
-            .header(header::COOKIE, self.cookies())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
-        self.site.send(request).await
+        self.site.send(form_post(path, self.cookies(), fields)).await
     }
-}
-
-fn location(r: &Reply) -> Option<&str> {
-    r.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
 }
 
 /// The sample teacher (examples/teacher.json) as the console's form, in `language`.
@@ -246,12 +206,32 @@ fn teacher_form<'a>(language: &'a str, number: &'a str) -> Vec<(&'static str, &'
     ]
 }
 
+/// The news item the tests add, as the console's form.
+fn news_form() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("published_on", "2025-07-01"),
+        ("title_zh", "驗證服務上線"),
+        ("title_en", "Verification is open"),
+        ("body_zh", "即日起提供驗證。"),
+        ("body_en", "Certificates can be verified from today."),
+    ]
+}
+
+/// `form` with the values of `changes` in place of its own.
+fn changed<'a>(mut form: Vec<(&'a str, &'a str)>, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    for (name, value) in changes {
+        let field = form.iter_mut().find(|(n, _)| n == name).unwrap_or_else(|| panic!("the form has no {name}"));
+        field.1 = value;
+    }
+    form
+}
+
 /// Issues a teacher certificate in the console as a browser does: the form, then the download
 /// it is sent to. Returns the download and its address.
 async fn issue_teacher(admin: &Browser<'_>, form: &[(&str, &str)]) -> (Reply, String) {
     let issued = admin.post("/console/teacher", form).await;
     assert_eq!(issued.status, StatusCode::SEE_OTHER, "{}", issued.text());
-    let to = location(&issued).expect("sent to the download").to_owned();
+    let to = issued.location().expect("sent to the download").to_owned();
     assert!(to.starts_with("/console/teacher/") && to.ends_with("/download"), "{to}");
     let download = admin.get(&to).await;
     assert_eq!(download.status, StatusCode::OK, "{}", download.text());
@@ -296,13 +276,7 @@ type RouteCase = (&'static str, String, Vec<(&'static str, &'static str)>, &'sta
 fn route_table(news: i64, faq: i64, teacher: i64) -> Vec<RouteCase> {
     const A: &str = ADMIN;
     const E: &str = EDITOR;
-    let news_fields = vec![
-        ("published_on", "2025-07-01"),
-        ("title_zh", "標題"),
-        ("title_en", "Title"),
-        ("body_zh", "內容"),
-        ("body_en", "Text"),
-    ];
+    let news_fields = news_form();
     let faq_fields =
         vec![("position", "9"), ("question_zh", "問"), ("question_en", "Q"), ("answer_zh", "答"), ("answer_en", "A")];
     let details = vec![
@@ -428,16 +402,8 @@ async fn every_console_route_is_refused_to_the_accounts_that_may_not_use_it() {
                 "GET" => browser.get(&path).await,
                 _ => browser.post(&path, &fields).await,
             };
-            if matches!(user, "anonymous" | "university session") {
-                assert_eq!(r.status, StatusCode::SEE_OTHER, "{user}: {method} {path} without a Ministry session");
-                assert_eq!(location(&r), Some("/console/login"), "{user}: {method} {path}");
-            } else if allowed.contains(&user) {
-                assert_ne!(r.status, StatusCode::FORBIDDEN, "{user} may {method} {path}: {}", r.text());
-                assert_ne!(location(&r), Some("/console/login"), "{user} {method} {path}");
-                assert!(r.status.as_u16() < 500, "{user} {method} {path}: {}", r.text());
-            } else {
-                assert_eq!(r.status, StatusCode::FORBIDDEN, "{user} may not {method} {path}");
-            }
+            let ministry_session = !matches!(user, "anonymous" | "university session");
+            check_route(&r, user, &format!("{method} {path}"), ministry_session, allowed.contains(&user));
         }
     }
 }
@@ -454,14 +420,14 @@ async fn the_menu_shows_each_role_only_its_pages_and_the_editor_starts_at_the_ne
     }
     let editor = site.signed_in(EDITOR).await;
     let home = editor.get("/console").await;
-    assert_eq!(location(&home), Some("/console/news"));
+    assert_eq!(home.location(), Some("/console/news"));
     let news = editor.get("/console/news").await.text();
     assert!(news.contains("/console/faq") && news.contains("moe-editor name (教育部網站編輯)"));
     assert!(!news.contains("/console/teacher") && !news.contains("/console/audit"), "{news}");
     assert!(!news.contains("/console/institutions") && !news.contains("發證單位管理"), "{news}");
     let r = editor.post("/console/logout", &[]).await;
-    assert_eq!(location(&r), Some("/console/login"));
-    assert_eq!(location(&editor.get("/console/news").await), Some("/console/login"), "signed out for good");
+    assert_eq!(r.location(), Some("/console/login"));
+    assert_eq!(editor.get("/console/news").await.location(), Some("/console/login"), "signed out for good");
 }
 
 #[tokio::test]
@@ -494,22 +460,14 @@ async fn a_console_form_without_the_sessions_token_is_refused_and_changes_nothin
     assert_eq!(no_token.status, StatusCode::FORBIDDEN, "sign-in needs the token too");
     let stale = visitor.csrf.clone();
     let admin = site.signed_in(ADMIN).await;
-    let fields = [
-        ("published_on", "2025-07-01"),
-        ("title_zh", "偽造"),
-        ("title_en", "Forged"),
-        ("body_zh", "內容"),
-        ("body_en", "Text"),
-    ];
+    let fields = news_form();
     let missing = admin.post_raw("/console/news", &fields).await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
     assert!(missing.text().contains("表單已過期或來源不明"));
-    let mut forged = vec![("csrf", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")];
-    forged.extend_from_slice(&fields);
+    let forged = csrf_first("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &fields);
     assert_eq!(admin.post_raw("/console/news", &forged).await.status, StatusCode::FORBIDDEN);
     // The visitor's token from before sign-in no longer works.
-    let mut old = vec![("csrf", stale.as_str())];
-    old.extend_from_slice(&fields);
+    let old = csrf_first(&stale, &fields);
     let before = Browser { site: &site, csrf: stale.clone(), session: admin.session.clone(), lang: "zh" };
     assert_eq!(before.post_raw("/console/news", &old).await.status, StatusCode::FORBIDDEN);
     let faq = site.store.faq().await.unwrap()[0].id;
@@ -557,50 +515,17 @@ async fn news_added_edited_and_deleted_in_the_console_shows_on_the_public_news_p
     let editor = site.signed_in(EDITOR).await;
     let form = editor.get("/console/news/new").await;
     assert!(form.text().contains("name=\"title_en\""));
-    let no_english = editor
-        .post(
-            "/console/news",
-            &[
-                ("published_on", "2025-07-01"),
-                ("title_zh", "驗證服務上線"),
-                ("title_en", ""),
-                ("body_zh", "即日起提供驗證。"),
-                ("body_en", "  "),
-            ],
-        )
-        .await;
+    let no_english = editor.post("/console/news", &changed(news_form(), &[("title_en", ""), ("body_en", "  ")])).await;
     assert_eq!(no_english.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(no_english.text().contains("標題（英文）：必填。"), "{}", no_english.text());
     assert!(no_english.text().contains("驗證服務上線"), "what was typed is kept");
-    let bad_date = editor
-        .post(
-            "/console/news",
-            &[
-                ("published_on", "2025-02-30"),
-                ("title_zh", "驗證服務上線"),
-                ("title_en", "Verification is open"),
-                ("body_zh", "即日起提供驗證。"),
-                ("body_en", "Certificates can be verified from today."),
-            ],
-        )
-        .await;
+    let bad_date = editor.post("/console/news", &changed(news_form(), &[("published_on", "2025-02-30")])).await;
     assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad_date.text().contains("發布日期：請以 YYYY-MM-DD 填寫有效的日期。"));
     assert!(site.store.news(10).await.unwrap().is_empty(), "nothing saved");
 
-    let added = editor
-        .post(
-            "/console/news",
-            &[
-                ("published_on", "2025-07-01"),
-                ("title_zh", "驗證服務上線"),
-                ("title_en", "Verification is open"),
-                ("body_zh", "即日起提供驗證。"),
-                ("body_en", "Certificates can be verified from today."),
-            ],
-        )
-        .await;
-    assert_eq!((added.status, location(&added)), (StatusCode::SEE_OTHER, Some("/console/news?done=added")));
+    let added = editor.post("/console/news", &news_form()).await;
+    assert_eq!((added.status, added.location()), (StatusCode::SEE_OTHER, Some("/console/news?done=added")));
     assert!(site.public("/news", "zh").await.contains("驗證服務上線"));
     assert!(site.public("/news", "en").await.contains("Certificates can be verified from today."));
     let id = site.store.news(10).await.unwrap()[0].id;
@@ -608,18 +533,12 @@ async fn news_added_edited_and_deleted_in_the_console_shows_on_the_public_news_p
 
     let edit = editor.get(&format!("/console/news/{id}")).await.text();
     assert!(edit.contains("value=\"Verification is open\""), "the form holds the item");
-    let saved = editor
-        .post(
-            &format!("/console/news/{id}"),
-            &[
-                ("published_on", "2025-07-02"),
-                ("title_zh", "驗證服務正式上線"),
-                ("title_en", "Verification is open for everyone"),
-                ("body_zh", "即日起提供驗證。"),
-                ("body_en", "Certificates can be verified from today."),
-            ],
-        )
-        .await;
+    let edited = [
+        ("published_on", "2025-07-02"),
+        ("title_zh", "驗證服務正式上線"),
+        ("title_en", "Verification is open for everyone"),
+    ];
+    let saved = editor.post(&format!("/console/news/{id}"), &changed(news_form(), &edited)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     let public = site.public("/news", "zh").await;
     assert!(public.contains("驗證服務正式上線") && public.contains("114/07/02"));
@@ -629,7 +548,7 @@ async fn news_added_edited_and_deleted_in_the_console_shows_on_the_public_news_p
     assert!(confirm.contains("確定要刪除這則消息嗎") && confirm.contains("驗證服務正式上線"));
     assert!(site.public("/news", "zh").await.contains("驗證服務正式上線"), "asking deletes nothing");
     let deleted = editor.post(&format!("/console/news/{id}/delete"), &[]).await;
-    assert_eq!(location(&deleted), Some("/console/news?done=deleted"));
+    assert_eq!(deleted.location(), Some("/console/news?done=deleted"));
     assert!(!site.public("/news", "zh").await.contains("驗證服務正式上線"));
     assert_eq!(editor.get(&format!("/console/news/{id}")).await.status, StatusCode::NOT_FOUND);
 
@@ -810,7 +729,7 @@ async fn an_issued_teacher_certificate_is_kept_listed_and_downloaded_again_byte_
     // The response of the issuance is lost: the browser never follows it to the file.
     let lost = admin.post("/console/teacher", &teacher_form("zh", "MOE-T-2025-000123")).await;
     assert_eq!(lost.status, StatusCode::SEE_OTHER, "{}", lost.text());
-    let sent_to = location(&lost).unwrap().to_owned();
+    let sent_to = lost.location().unwrap().to_owned();
     let records: Vec<_> = site.store.registry_log(0, 10).await.unwrap().into_iter().map(|(_, r)| r).collect();
     assert_eq!(records.len(), 1, "registered");
     let record = &records[0];
@@ -879,19 +798,15 @@ async fn an_issued_teacher_certificate_is_kept_listed_and_downloaded_again_byte_
 async fn a_teacher_form_with_bad_dates_or_number_is_refused_and_nothing_is_issued() {
     let site = ConsoleSite::start(FULL).await;
     let admin = site.signed_in(ADMIN).await;
-    let mut form = teacher_form("zh", "not a number!");
-    form.retain(|(k, _)| *k != "birth_date" && *k != "issue_date");
-    form.push(("birth_date", "1990-13-01"));
-    form.push(("issue_date", "2999-01-01"));
+    let form =
+        changed(teacher_form("zh", "not a number!"), &[("birth_date", "1990-13-01"), ("issue_date", "2999-01-01")]);
     let r = admin.post("/console/teacher", &form).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text();
     assert!(html.contains("證書編號限 1 到 64 個"), "{html}");
     assert!(html.contains("生日：請以 YYYY-MM-DD 填寫有效的日期。"), "{html}");
     assert!(html.contains("value=\"林堃\""), "what was typed is kept");
-    let mut late = teacher_form("zh", "");
-    late.retain(|(k, _)| *k != "issue_date");
-    late.push(("issue_date", "2999-01-01"));
+    let late = changed(teacher_form("zh", ""), &[("issue_date", "2999-01-01")]);
     assert!(admin.post("/console/teacher", &late).await.text().contains("發證日期不可晚於今天"));
     assert!(site.store.registry_log(0, 10).await.unwrap().is_empty());
 }
@@ -943,24 +858,11 @@ async fn the_logs_of_a_whole_console_flow_hold_no_teacher_name_or_password() {
     let admin = site.signed_in(ADMIN).await;
     let (issued, _) = issue_teacher(&admin, &teacher_form("zh", "")).await;
     admin.get("/console/teacher").await;
-    let mut missing_glyph = teacher_form("zh", "");
-    missing_glyph.retain(|(k, _)| *k != "name_zh");
-    missing_glyph.push(("name_zh", "林\u{0378}"));
+    let missing_glyph = changed(teacher_form("zh", ""), &[("name_zh", "林\u{0378}")]);
     let r = admin.post("/console/teacher", &missing_glyph).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a character no font has: {}", r.text());
     verify_api(&site, &issued.body).await;
-    admin
-        .post(
-            "/console/news",
-            &[
-                ("published_on", "2025-07-01"),
-                ("title_zh", "消息"),
-                ("title_en", "News"),
-                ("body_zh", "內容"),
-                ("body_en", "Text"),
-            ],
-        )
-        .await;
+    admin.post("/console/news", &news_form()).await;
     admin.get("/console").await;
     admin.get("/console/audit").await;
     admin.post("/console/logout", &[]).await;

@@ -2,9 +2,6 @@
 //! SQLite registry and a trust list of two institutions (NKUST, accredited for degrees, and
 //! NTU). Every refusal is checked against the registry itself: nothing recorded.
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use dcert_core::Sha256Digest;
@@ -21,13 +18,13 @@ use dcert_web::university::registry_client::HttpRegistry;
 use dcert_web::university::worker::Registry;
 use serde_json::Value;
 
-use crate::support::{REGISTRY, TempDir, institution, keys, root};
+use crate::support::{REGISTRY, Served, TempDir, institution, keys, root};
 
 const NUMBER: &str = "(114)高科大電子學字第012345號";
 
 /// A Ministry site serving a trust list of NKUST and NTU, and its registry.
 struct Ministry {
-    url: String,
+    site: Served,
     store: MinistryStore,
     nkust: IssuerKit,
     ntu: CredentialKey,
@@ -50,14 +47,14 @@ impl Ministry {
         let dir = TempDir::new("records");
         let store = MinistryStore::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
         let (nkust, trust) = keys();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let (trust_list, ntu) = two_institutions(&trust);
-        let state = MinistryState::new(store.clone(), trust_list, MinistryConfig::new(&url)).unwrap();
-        assert!(state.trust().list.issuer("ntu").is_some());
-        let router = ministry_router(state);
-        tokio::spawn(axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future());
-        Ministry { url, store, nkust, ntu, _dir: dir }
+        let site = Served::start_with(|url| {
+            let state = MinistryState::new(store.clone(), trust_list, MinistryConfig::new(url)).unwrap();
+            assert!(state.trust().list.issuer("ntu").is_some());
+            ministry_router(state)
+        })
+        .await;
+        Ministry { site, store, nkust, ntu, _dir: dir }
     }
 
     /// Every record of the registry.
@@ -97,7 +94,7 @@ impl Ministry {
             map.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
         }
         map.insert("content-type", HeaderValue::from_static("application/json"));
-        let url = format!("{}/api/v1/records", self.url);
+        let url = format!("{}/api/v1/records", self.site.base);
         let (status, _, answer) = http_request(Method::POST, &url, map, Bytes::copy_from_slice(body)).await.unwrap();
         (status, serde_json::from_slice(&answer).unwrap_or(Value::Null))
     }
@@ -341,7 +338,7 @@ async fn a_record_outside_the_accreditation_or_inconsistent_in_itself_is_refused
 #[tokio::test]
 async fn the_worker_submits_through_the_http_registry_and_a_reissue_supersedes() {
     let m = Ministry::start().await;
-    let registry = HttpRegistry::new(&format!("{}/", m.url), &m.nkust);
+    let registry = HttpRegistry::new(&format!("{}/", m.site.base), &m.nkust);
     registry.submit(&issued("nkust", "v1", 1, None)).await.unwrap();
     // Submitting again (a retry after a lost answer) is harmless.
     registry.submit(&issued("nkust", "v1", 1, None)).await.unwrap();

@@ -12,7 +12,7 @@ use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
 use dcert_web::university::{AppState, university_router};
 use tower::ServiceExt;
 
-use crate::support::{TestApp, enc, password_of, site, trust_json};
+use crate::support::{Reply, TestApp, csrf_first, enc, form, password_of, site, trust_json};
 
 const GRADUATE: &str = "C110152301";
 const MINISTRY_ADMIN: &str = "moe-admin";
@@ -87,26 +87,6 @@ fn config_proxies(proxies: &[&str]) -> dcert_web::http::client::TrustedProxies {
     proxies.iter().map(|p| p.to_string()).collect::<Vec<_>>().try_into().unwrap()
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    text: String,
-}
-
-impl Reply {
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-            let (k, _) = v.split_once('=')?;
-            (k == name).then(|| v.to_owned())
-        })
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        let line = self.set_cookie(name)?;
-        Some(line.split_once('=')?.1.split(';').next().unwrap_or_default().to_owned())
-    }
-}
-
 /// A browser at one address (or behind a proxy that says it is at one), with its cookies.
 struct Browser<'a> {
     door: &'a Door,
@@ -141,11 +121,7 @@ impl<'a> Browser<'a> {
         }
         let mut request = request.body(body).unwrap();
         request.extensions_mut().insert(ConnectInfo(self.peer));
-        let response = self.door.router.clone().oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap();
-        let reply =
-            Reply { status: parts.status, headers: parts.headers, text: String::from_utf8_lossy(&bytes).into() };
+        let reply = Reply::read(self.door.router.clone().oneshot(request).await.unwrap()).await;
         for v in reply.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
             let Some((k, rest)) = v.split_once('=') else { continue };
             let value = rest.split(';').next().unwrap_or_default().to_owned();
@@ -164,9 +140,7 @@ impl<'a> Browser<'a> {
     /// Posts `fields` with the browser's CSRF token.
     async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
         let csrf = self.cookie("csrf").unwrap_or_default().to_owned();
-        let mut all = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(fields);
-        let body = all.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
+        let body = form(&csrf_first(&csrf, fields));
         let request = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         self.send(request, Body::from(body)).await
     }
@@ -185,7 +159,7 @@ async fn every_door_guards_its_pages_until_sign_in_and_again_after_sign_out() {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}: not signed in", door.name);
         assert_eq!(r.headers[header::LOCATION], door.login, "{}", door.name);
         let r = b.sign_in(door.account, &password_of(door.account)).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}: {}", door.name, r.text);
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}: {}", door.name, r.text());
         assert!(r.cookie(door.session_cookie).is_some(), "{}: a session", door.name);
         assert_eq!(b.get(door.guarded).await.status, StatusCode::OK, "{}: signed in", door.name);
         assert_eq!(b.post(door.logout, &[]).await.status, StatusCode::SEE_OTHER, "{}", door.name);
@@ -254,13 +228,13 @@ async fn five_wrong_passwords_hold_an_account_back_from_new_devices_but_not_from
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}: even the right password", door.name);
         let wait: u64 = r.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
         assert!((800..=900).contains(&wait), "{}: {wait} s", door.name);
-        assert!(r.text.contains("分鐘後再試"), "{}", door.name);
+        assert!(r.text().contains("分鐘後再試"), "{}", door.name);
         let mut new_laptop = Browser::at(door, "10.1.1.2").await;
         assert_eq!(new_laptop.sign_in(door.account, &password).await.status, StatusCode::TOO_MANY_REQUESTS);
         // The owner's device passes, even from the attacker's own network.
         owner.peer = "203.0.113.66:50001".parse().unwrap();
         let r = owner.sign_in(door.account, &password).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}: the known device signs in: {}", door.name, r.text);
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}: the known device signs in: {}", door.name, r.text());
         assert_eq!(owner.get(door.guarded).await.status, StatusCode::OK, "{}", door.name);
     }
 }
@@ -299,7 +273,7 @@ async fn behind_a_trusted_proxy_each_client_is_counted_apart_and_a_forged_header
         // ...leave everyone else behind the same proxy signing in.
         let mut colleague = Browser::at(door, "10.0.0.1").await.behind_proxy("198.51.100.20");
         let r = colleague.sign_in(door.account, &password_of(door.account)).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}: {}", door.name, r.text);
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}: {}", door.name, r.text());
         // Straight from the internet, X-Forwarded-For is the client's own claim: not believed.
         let mut direct = Browser::at(door, "203.0.113.66").await.behind_proxy("198.51.100.99");
         for i in 0..30 {
@@ -334,7 +308,7 @@ async fn healthz_answers_503_on_every_site_when_its_database_does_not() {
     for door in [university, ministry] {
         let mut b = Browser::at(door, "198.51.100.1").await;
         let r = b.get("/healthz").await;
-        assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "ok\n"), "{}", door.name);
+        assert_eq!((r.status, r.text().as_str()), (StatusCode::OK, "ok\n"), "{}", door.name);
     }
     // The databases go away under the running sites.
     app.store.close().await;
@@ -343,7 +317,7 @@ async fn healthz_answers_503_on_every_site_when_its_database_does_not() {
         let mut b = Browser { door, peer: "198.51.100.1:50000".parse().unwrap(), forwarded_for: None, cookies: vec![] };
         let r = b.get("/healthz").await;
         assert_eq!(
-            (r.status, r.text.as_str()),
+            (r.status, r.text().as_str()),
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n"),
             "{}",
             door.name

@@ -2,21 +2,30 @@
 //! graduates imported through the real CSV path, real keys and fonts, and helpers to send
 //! requests as a signed-in person, through the router (no socket) or over a real port.
 
+use std::future::IntoFuture;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, Response, StatusCode, header};
+use axum::http::{HeaderMap, Request, Response, StatusCode, header};
 use dcert_core::issue::Issuance;
 use dcert_core::issue::IssuerKit;
-use dcert_core::model::DegreeLevel;
+use dcert_core::model::{DegreeLevel, Language};
 use dcert_core::pdf::FontBook;
 use dcert_core::trust::{Accreditation, IssuerEntry, TrustList};
 use dcert_store::{Campus, Graduate, MinistryStore, Role, UniversityStore};
+use dcert_testkit::Multipart;
 use dcert_testkit::pki::{Registration, Root};
 use dcert_testkit::sample::{NKUST_EN, NKUST_ZH};
 use dcert_web::ministry::RegistryKeys;
 use dcert_web::university::worker::{StoreRegistry, Worker};
 use dcert_web::university::{AppState, SiteConfig, university_router};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
 use tower::ServiceExt;
 
 pub const REGISTRY: &str = "http://localhost:8081";
@@ -92,8 +101,8 @@ C110152303,113-2,第一,林志明,\"LIN, CHIH-MING\",2002-07-09,管理學院,Col
 pub fn site() -> SiteConfig {
     SiteConfig {
         institution_id: "nkust".into(),
-        school_zh: "國立高雄科技大學".into(),
-        school_en: "National Kaohsiung University of Science and Technology".into(),
+        school_zh: NKUST_ZH.into(),
+        school_en: NKUST_EN.into(),
         email_domain: "nkust.edu.tw".into(),
         public_url: "http://localhost:8080".into(),
         verify_site: REGISTRY.into(),
@@ -197,51 +206,151 @@ impl TestApp {
 
     /// A member of staff, signed in.
     pub async fn staff(&self, user: &str) -> Client<'_> {
-        let mut c = self.visitor().await;
-        let r = c.post("/console/login", &[("username", user), ("password", &password_of(user))]).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{user} signs in: {}", r.text);
-        c.session = Some(r.cookie("session").expect("a session cookie"));
-        c.csrf = r.cookie("csrf").expect("a new CSRF token at sign-in");
-        c
+        self.signed_in("/console/login", user).await
     }
 
     /// A graduate, signed in.
     pub async fn graduate_client(&self, number: &str) -> Client<'_> {
+        self.signed_in("/login", number).await
+    }
+
+    /// `user`, signed in with their password on the form at `login`.
+    async fn signed_in(&self, login: &str, user: &str) -> Client<'_> {
         let mut c = self.visitor().await;
-        let r = c.post("/login", &[("username", number), ("password", &password_of(number))]).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{number} signs in: {}", r.text);
+        let r = c.post(login, &[("username", user), ("password", &password_of(user))]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{user} signs in: {}", r.text());
         c.session = Some(r.cookie("session").expect("a session cookie"));
         c.csrf = r.cookie("csrf").expect("a new CSRF token at sign-in");
         c
     }
 }
 
+/// The day in Taiwan now, as the console's date fields take it.
+pub fn today() -> String {
+    dcert_web::http::now().taiwan_date().to_string()
+}
+
+/// The labels of the eight fields the portal shows a graduate.
+pub const EIGHT_FIELDS: [&str; 8] = [
+    "01. 姓名",
+    "02. 生日",
+    "03. 學號",
+    "04. 畢業學校",
+    "05. 畢業學院",
+    "06. 畢業系所",
+    "07. 其他資訊",
+    "08. 電子信箱",
+];
+
+/// Confirms `number`, records the Chinese collection of the paper diploma as the registrar and
+/// runs the worker; returns the certificate's id.
+pub async fn issue_for(app: &TestApp, number: &str) -> i64 {
+    let g = app.graduate(number).await;
+    app.store.confirm_graduate(g.id, 1).await.unwrap();
+    let registrar = app.staff("registrar").await;
+    let r = registrar
+        .post(&format!("/console/graduates/{}/diploma", g.id), &[("language", "zh"), ("date", &today())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let round = app.state.worker.issue_due(dcert_web::http::now(), 100, &|_| {}).await.unwrap();
+    assert_eq!(round.issued, 1);
+    app.store.latest_certificate(g.id, Language::Zh).await.unwrap().unwrap().id
+}
+
+/// Checks a console's answer to `who` at `route` (`METHOD /path`) in a table of who may do
+/// what: without a session of the console's kind, the sign-in page; with one, the page where
+/// the table `allowed` it and 403 where it did not.
+pub fn check_route(r: &Reply, who: &str, route: &str, session: bool, allowed: bool) {
+    if !session {
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{who}: {route} without a session of this console");
+        assert_eq!(r.location(), Some("/console/login"), "{who}: {route}");
+    } else if allowed {
+        assert_ne!(r.status, StatusCode::FORBIDDEN, "{who} may {route}: {}", r.text());
+        assert_ne!(r.location(), Some("/console/login"), "{who} {route}");
+        assert!(r.status.as_u16() < 500, "{who} {route}: {}", r.text());
+    } else {
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{who} may not {route}");
+    }
+}
+
+/// A reply, read whole.
 pub struct Reply {
     pub status: StatusCode,
-    pub headers: axum::http::HeaderMap,
-    pub bytes: Vec<u8>,
-    pub text: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
 }
 
 impl Reply {
-    async fn read(response: Response<Body>) -> Reply {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 64 << 20).await.unwrap().to_vec();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Reply { status, headers, bytes, text }
+    /// `response` with its body (empty if the connection broke off before its end).
+    pub async fn read<B: http_body::Body>(response: Response<B>) -> Reply {
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+        Reply { status: parts.status, headers: parts.headers, body }
     }
 
-    pub fn cookie(&self, name: &str) -> Option<String> {
-        self.headers.get_all(header::SET_COOKIE).iter().find_map(|v| {
-            let v = v.to_str().ok()?;
-            let (k, rest) = v.split_once('=')?;
-            (k == name).then(|| rest.split(';').next().unwrap_or("").to_owned())
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// The whole `Set-Cookie` line of the cookie `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+            let (k, _) = v.split_once('=')?;
+            (k == name).then(|| v.to_owned())
         })
+    }
+
+    /// The value the reply sets the cookie `name` to.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let line = self.set_cookie(name)?;
+        Some(line.split_once('=')?.1.split(';').next().unwrap_or_default().to_owned())
     }
 
     pub fn location(&self) -> Option<&str> {
         self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A router served on a free port of the loopback interface, as `axum::serve` serves it (with
+/// each connection's address), until dropped.
+pub struct Served {
+    /// Where it is served: `http://127.0.0.1:PORT`.
+    pub base: String,
+    server: tokio::task::AbortHandle,
+}
+
+impl Served {
+    pub async fn start(router: Router) -> Served {
+        Served::start_with(|_| router).await
+    }
+
+    /// Serves the router `make` gives for the address it is served at.
+    pub async fn start_with(make: impl FnOnce(&str) -> Router) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let service = make(&base).into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(axum::serve(listener, service).into_future()).abort_handle();
+        Served { base, server }
+    }
+
+    /// Sends `request` (its address a path) to the server over a new connection.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let client: HttpClient<HttpConnector, Body> =
+            HttpClient::builder(TokioExecutor::new()).build(HttpConnector::new());
+        let (mut parts, body) = request.into_parts();
+        parts.uri = format!("{}{}", self.base, parts.uri).parse().unwrap();
+        let response = client.request(Request::from_parts(parts, body)).await.expect("the site answers");
+        Reply::read(response).await
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.server.abort();
     }
 }
 
@@ -266,46 +375,63 @@ impl Client<'_> {
 
     /// Posts a form with the client's CSRF token.
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all).await
+        self.post_raw(path, &csrf_first(&self.csrf, fields)).await
     }
 
     /// Posts exactly these fields.
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
-        let request = Request::post(path)
-            .header(header::COOKIE, self.cookies())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
-        self.app.send(request).await
+        self.app.send(form_post(path, self.cookies(), fields)).await
     }
 
     /// Posts a multipart form with the CSRF token and one file.
     pub async fn upload(&self, path: &str, file: &[u8]) -> Reply {
-        let boundary = "dcert-test-boundary";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n", self.csrf)
-                .as_bytes(),
-        );
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.csv\"\r\n\
-                 Content-Type: text/csv\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(file);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let request = Request::post(path)
-            .header(header::COOKIE, self.cookies())
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-            .body(Body::from(body))
-            .unwrap();
-        self.app.send(request).await
+        let form = Multipart::new().field("csrf", self.csrf.as_bytes()).file("file", "f.csv", "text/csv", file);
+        self.app.send(multipart_post(path, self.cookies(), form.finish())).await
     }
+}
+
+/// `fields` after the CSRF token `csrf`, as the sites' forms post them.
+pub fn csrf_first<'a>(csrf: &'a str, fields: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![("csrf", csrf)];
+    all.extend_from_slice(fields);
+    all
+}
+
+/// A post of the form `fields` (exactly these) to `path`, with the cookies `cookies`.
+pub fn form_post(path: &str, cookies: String, fields: &[(&str, &str)]) -> Request<Body> {
+    Request::post(path)
+        .header(header::COOKIE, cookies)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form(fields)))
+        .unwrap()
+}
+
+/// A post of the multipart body `form` (its Content-Type and bytes) to `path`, with the cookies
+/// `cookies`.
+pub fn multipart_post(path: &str, cookies: String, form: (String, Vec<u8>)) -> Request<Body> {
+    let (content_type, body) = form;
+    Request::post(path)
+        .header(header::COOKIE, cookies)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// `fields` as an `application/x-www-form-urlencoded` body.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// A multipart body of `(field, file name, bytes)`; a field with a file name is a PDF file.
+pub fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let mut form = Multipart::new();
+    for (name, file, bytes) in fields {
+        form = match file {
+            Some(file) => form.file(name, file, "application/pdf", bytes),
+            None => form.field(name, bytes),
+        };
+    }
+    form.finish()
 }
 
 pub fn enc(s: &str) -> String {

@@ -55,6 +55,14 @@ impl Ministry {
         registry::onboard(&self.store, &self.ca, &self.root, request, ts(at), ts("2030-01-01T00:00:00Z")).await
     }
 
+    /// Onboards NKUST with `keys` on 2025-01-01: its signing certificate, and the kit it issues
+    /// with.
+    async fn onboard_nkust(&self, keys: &Keys) -> (ParsedCert, IssuerKit) {
+        let cert = self.onboard(&request("nkust", &nkust(), keys), "2025-01-01T00:00:00Z").await.unwrap();
+        let kit = keys.nkust_kit(&cert);
+        (cert, kit)
+    }
+
     async fn rotate(&self, request: &RotationRequest, at: &str) -> Result<registry::Rotated, RegistryError> {
         registry::rotate_key(&self.store, &self.ca, &self.root, request, ts(at), ts("2030-01-01T00:00:00Z")).await
     }
@@ -103,16 +111,18 @@ impl Keys {
         Keys { credential: CredentialKey::from_seed(&[seed; 32]), signing: EcKey::from_seed(&[seed + 1; 32]).unwrap() }
     }
 
-    pub fn kit(&self, id: &str, details: &InstitutionDetails, certificate: &ParsedCert) -> IssuerKit {
+    /// NKUST's kit with these keys and the signing certificate `certificate`.
+    pub fn nkust_kit(&self, certificate: &ParsedCert) -> IssuerKit {
+        let details = nkust();
         IssuerKit {
-            issuer: IssuerRef { id: id.into(), registry: REGISTRY.into() },
-            name_zh: details.name_zh.clone(),
+            issuer: IssuerRef { id: "nkust".into(), registry: REGISTRY.into() },
+            name_zh: details.name_zh,
             name_en: details.name_en.clone(),
             credential_key: self.credential.clone(),
             pdf_signer: PdfSigner {
                 key: self.signing.clone(),
                 certificate: certificate.der.clone(),
-                name: details.name_en.clone(),
+                name: details.name_en,
             },
         }
     }
@@ -166,7 +176,7 @@ const SUCCESS: (Outcome, Option<Reason>) = (Outcome::Success, None);
 async fn two_onboarded_institutions_are_published_in_a_signed_list_that_verifies_their_certificates() {
     let m = Ministry::new().await;
     let nkust_keys = Keys::new(10);
-    let nkust_cert = m.onboard(&request("nkust", &nkust(), &nkust_keys), "2025-01-01T00:00:00Z").await.unwrap();
+    let (nkust_cert, nkust_kit) = m.onboard_nkust(&nkust_keys).await;
     let ntu_cert = m.onboard(&request("ntu", &ntu(), &Keys::new(20)), "2025-01-02T00:00:00Z").await.unwrap();
 
     // The Ministry root issued both signing certificates, for the institutions' own keys.
@@ -191,7 +201,7 @@ async fn two_onboarded_institutions_are_published_in_a_signed_list_that_verifies
     assert_eq!(key.public_key_multibase, nkust_keys.credential.public().to_multikey());
     assert_eq!((key.valid_from, key.valid_until), (ts("2025-01-01T00:00:00Z"), ts("2030-01-01T00:00:00Z")));
 
-    let file = issue_at(&nkust_keys.kit("nkust", &nkust(), &nkust_cert), "NKUST-1132-000001", "2025-03-01T00:00:00Z");
+    let file = issue_at(&nkust_kit, "NKUST-1132-000001", "2025-03-01T00:00:00Z");
     assert_eq!(verdict(&file, &trust), SUCCESS);
     // The list is served as published, byte for byte.
     assert_eq!(
@@ -204,8 +214,7 @@ async fn two_onboarded_institutions_are_published_in_a_signed_list_that_verifies
 async fn after_a_rotation_a_file_signed_with_the_old_key_before_it_verifies_and_one_signed_after_it_fails() {
     let m = Ministry::new().await;
     let old = Keys::new(10);
-    let old_cert = m.onboard(&request("nkust", &nkust(), &old), "2025-01-01T00:00:00Z").await.unwrap();
-    let old_kit = old.kit("nkust", &nkust(), &old_cert);
+    let (_, old_kit) = m.onboard_nkust(&old).await;
     let before = issue_at(&old_kit, "NKUST-1132-000001", "2025-03-01T00:00:00Z");
 
     let new = Keys::new(30);
@@ -224,7 +233,7 @@ async fn after_a_rotation_a_file_signed_with_the_old_key_before_it_verifies_and_
     assert_eq!(verdict(&before, &trust), SUCCESS, "signed before the rotation");
     let after = issue_at(&old_kit, "NKUST-1132-000002", "2025-07-01T00:00:00Z");
     assert_eq!(verdict(&after, &trust), (Outcome::Failure, Some(Reason::KeyNotValid)), "signed after it");
-    let with_new_keys = issue_at(&new.kit("nkust", &nkust(), &new_cert), "NKUST-1132-000003", "2025-07-01T00:00:00Z");
+    let with_new_keys = issue_at(&new.nkust_kit(&new_cert), "NKUST-1132-000003", "2025-07-01T00:00:00Z");
     assert_eq!(verdict(&with_new_keys, &trust), SUCCESS);
 
     // A rotation is proven by the new keys: a proof by other keys, or a key already used, is refused.
@@ -246,8 +255,7 @@ async fn after_a_rotation_a_file_signed_with_the_old_key_before_it_verifies_and_
 async fn a_key_revoked_from_a_date_fails_files_claiming_a_later_signing_time_and_keeps_earlier_ones() {
     let m = Ministry::new().await;
     let keys = Keys::new(10);
-    let cert = m.onboard(&request("nkust", &nkust(), &keys), "2025-01-01T00:00:00Z").await.unwrap();
-    let kit = keys.kit("nkust", &nkust(), &cert);
+    let (cert, kit) = m.onboard_nkust(&keys).await;
     let earlier = issue_at(&kit, "NKUST-1132-000001", "2025-03-01T00:00:00Z");
     let later = issue_at(&kit, "NKUST-1132-000002", "2025-06-01T00:00:00Z");
 
@@ -280,7 +288,7 @@ async fn a_key_revoked_from_a_date_fails_files_claiming_a_later_signing_time_and
 async fn an_onboarding_request_with_a_bad_proof_a_taken_id_or_a_used_key_is_refused_and_records_nothing() {
     let m = Ministry::new().await;
     let keys = Keys::new(10);
-    m.onboard(&request("nkust", &nkust(), &keys), "2025-01-01T00:00:00Z").await.unwrap();
+    m.onboard_nkust(&keys).await;
     assert_eq!(m.counts().await, (1, 1, 1));
 
     // Changed after it was signed.
@@ -327,7 +335,7 @@ async fn an_onboarding_request_with_a_bad_proof_a_taken_id_or_a_used_key_is_refu
 #[tokio::test]
 async fn publishing_twice_increments_the_sequence_and_the_site_serves_the_latest_list_after_a_refresh() {
     let m = Ministry::new().await;
-    m.onboard(&request("nkust", &nkust(), &Keys::new(10)), "2025-01-01T00:00:00Z").await.unwrap();
+    m.onboard_nkust(&Keys::new(10)).await;
     let first = m.publish("2025-02-01T00:00:00Z").await;
     let state = MinistryState::new(m.store.clone(), first.clone(), MinistryConfig::new(REGISTRY)).unwrap();
     assert!(!registry::refresh(&state).await.unwrap(), "already served");
@@ -362,7 +370,7 @@ fn refused_for<T: std::fmt::Debug>(result: &Result<T, RegistryError>, problem: C
 async fn a_rotation_not_proven_by_a_key_the_institution_holds_now_is_refused_and_changes_nothing() {
     let m = Ministry::new().await;
     let real = Keys::new(10);
-    m.onboard(&request("nkust", &nkust(), &real), "2025-01-01T00:00:00Z").await.unwrap();
+    m.onboard_nkust(&real).await;
     let ntu_keys = Keys::new(20);
     m.onboard(&request("ntu", &ntu(), &ntu_keys), "2025-01-02T00:00:00Z").await.unwrap();
     let before = m.store.trust_registry().await.unwrap();
@@ -435,11 +443,11 @@ async fn a_rotation_not_proven_by_a_key_the_institution_holds_now_is_refused_and
 #[tokio::test]
 async fn a_list_under_another_root_is_not_published_over_the_lists_kept_and_not_served() {
     let m = Ministry::new().await;
-    m.onboard(&request("nkust", &nkust(), &Keys::new(10)), "2025-01-01T00:00:00Z").await.unwrap();
+    m.onboard_nkust(&Keys::new(10)).await;
     let first = m.publish("2025-02-01T00:00:00Z").await;
     let other = Ministry::with_root(5).await;
     assert_ne!(other.root.fingerprint(), m.root.fingerprint());
-    other.onboard(&request("nkust", &nkust(), &Keys::new(10)), "2025-01-01T00:00:00Z").await.unwrap();
+    other.onboard_nkust(&Keys::new(10)).await;
 
     // `dcert ministry publish --root OTHER` on this registry: refused, nothing kept.
     let refused = other.publish_to(&m.store, None, "2025-03-01T00:00:00Z").await;
@@ -462,7 +470,7 @@ async fn a_list_under_another_root_is_not_published_over_the_lists_kept_and_not_
 #[tokio::test]
 async fn a_node_never_goes_back_to_an_older_list_and_a_publication_numbers_above_the_list_served() {
     let m = Ministry::new().await;
-    m.onboard(&request("nkust", &nkust(), &Keys::new(10)), "2025-01-01T00:00:00Z").await.unwrap();
+    m.onboard_nkust(&Keys::new(10)).await;
     for at in ["2025-02-01T00:00:00Z", "2025-02-02T00:00:00Z"] {
         m.publish(at).await;
     }

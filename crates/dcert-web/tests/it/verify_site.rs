@@ -2,8 +2,6 @@
 //! issued by the test university's real worker and recorded in the Ministry's registry, then
 //! uploaded as a person or a program would.
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -13,14 +11,9 @@ use dcert_core::pdf::Limits;
 use dcert_core::status::Offline;
 use dcert_core::verify;
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
-use http_body_util::BodyExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use crate::support::{REGISTRY, TestApp, trust_json};
-use crate::web::issue_for;
+use crate::support::{REGISTRY, Reply, Served, TestApp, issue_for, multipart, trust_json};
 
 const G1: &str = "C110152301";
 const G2: &str = "C110152302";
@@ -51,16 +44,16 @@ pub async fn samples(app: &TestApp) -> Samples {
     let first = issue_for(app, G1).await;
     let registrar = app.staff("registrar").await;
     let r = registrar.post(&format!("/console/certificates/{first}/reissue"), &[("reason", "姓名變更")]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let g1 = app.graduate(G1).await;
     let r =
         registrar.post(&format!("/console/graduates/{}/diploma", g1.id), &[("language", "en"), ("date", &today)]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(app.state.worker.issue_due(dcert_web::http::now(), 10, &|_| {}).await.unwrap().issued, 2);
     let g2_cert = issue_for(app, G2).await;
     let g3_cert = issue_for(app, G3).await;
     let r = registrar.post(&format!("/console/certificates/{g3_cert}/revoke"), &[("reason", "學位撤銷")]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     app.state.worker.submit_to_registry(dcert_web::http::now().unix()).await.unwrap();
     let latest_en = app.store.latest_certificate(g1.id, Language::En).await.unwrap().unwrap();
     Samples {
@@ -73,67 +66,24 @@ pub async fn samples(app: &TestApp) -> Samples {
 
 /// The Ministry's site on a real port.
 pub struct Site {
-    pub base: String,
     pub state: MinistryState,
-    server: tokio::task::AbortHandle,
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-/// A reply, read whole.
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: axum::http::HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-
-    pub fn cookie(&self, name: &str) -> Option<String> {
-        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-            let (k, rest) = v.split_once('=')?;
-            (k == name).then(|| rest.split(';').next().unwrap_or_default().to_owned())
-        })
-    }
+    served: Served,
 }
 
 impl Site {
     pub async fn start(app: &TestApp, config: impl FnOnce(&mut MinistryConfig)) -> Site {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let mut settings = MinistryConfig::new(REGISTRY);
         config(&mut settings);
         dcert_web::ministry::prepare(&app.ministry).await.unwrap();
         let state = MinistryState::new(app.ministry.clone(), trust_json(), settings)
             .unwrap()
             .with_fonts(crate::support::fonts());
-        let router = ministry_router(state.clone());
-        let server = tokio::spawn(
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).into_future(),
-        )
-        .abort_handle();
-        Site { base, state, server }
+        let served = Served::start(ministry_router(state.clone())).await;
+        Site { state, served }
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
-        let (mut parts, body) = request.into_parts();
-        parts.uri = format!("{}{}", self.base, parts.uri).parse().unwrap();
-        let response = client.request(Request::from_parts(parts, body)).await.expect("the site answers");
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-        Reply { status: parts.status, headers: parts.headers, body }
+        self.served.send(request).await
     }
 
     pub async fn get(&self, path: &str, lang: &str) -> Reply {
@@ -169,30 +119,6 @@ impl Site {
             .unwrap();
         self.send(request).await
     }
-}
-
-/// A multipart body: (field, file name, bytes).
-pub fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "dcert-verify-boundary";
-    let mut body = Vec::new();
-    for (name, file, bytes) in fields {
-        match file {
-            Some(f) => body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
-                     Content-Type: application/pdf\r\n\r\n"
-                )
-                .as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn outcome(report: &Value) -> (String, Option<String>) {

@@ -1,34 +1,15 @@
 //! The portal and the console through the router: flows, roles, CSRF, the login limit, logs.
 
 use axum::http::StatusCode;
-use dcert_core::model::Language;
 use dcert_core::pdf::Limits;
 use dcert_core::status::Offline;
 use dcert_core::verify::{self, Outcome};
 use dcert_store::CertificateStatus;
 
-use crate::support::{Client, ROSTER, TestApp};
+use crate::support::{Client, EIGHT_FIELDS, ROSTER, TestApp, check_route, issue_for, today};
 
 const G1: &str = "C110152301";
 const G3: &str = "C110152303";
-
-fn today() -> String {
-    dcert_web::http::now().taiwan_date().to_string()
-}
-
-/// Records the Chinese collection of `number` and runs the worker; returns the certificate id.
-pub(crate) async fn issue_for(app: &TestApp, number: &str) -> i64 {
-    let g = app.graduate(number).await;
-    app.store.confirm_graduate(g.id, 1).await.unwrap();
-    let registrar = app.staff("registrar").await;
-    let r = registrar
-        .post(&format!("/console/graduates/{}/diploma", g.id), &[("language", "zh"), ("date", &today())])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    let round = app.state.worker.issue_due(dcert_web::http::now(), 100, &|_| {}).await.unwrap();
-    assert_eq!(round.issued, 1);
-    app.store.latest_certificate(g.id, Language::Zh).await.unwrap().unwrap().id
-}
 
 #[tokio::test]
 async fn the_portal_shows_the_eight_fields_and_the_banner_until_the_graduate_confirms() {
@@ -36,17 +17,8 @@ async fn the_portal_shows_the_eight_fields_and_the_banner_until_the_graduate_con
     let g = app.graduate_client(G1).await;
     let page = g.get("/portal").await;
     assert_eq!(page.status, StatusCode::OK);
-    for label in [
-        "01. 姓名",
-        "02. 生日",
-        "03. 學號",
-        "04. 畢業學校",
-        "05. 畢業學院",
-        "06. 畢業系所",
-        "07. 其他資訊",
-        "08. 電子信箱",
-    ] {
-        assert!(page.text.contains(label), "{label} missing");
+    for label in EIGHT_FIELDS {
+        assert!(page.text().contains(label), "{label} missing");
     }
     for value in [
         "王𪚥",
@@ -56,14 +28,14 @@ async fn the_portal_shows_the_eight_fields_and_the_banner_until_the_graduate_con
         "輔系：資訊工程系",
         "c110152301@nkust.edu.tw",
     ] {
-        assert!(page.text.contains(value), "{value} missing");
+        assert!(page.text().contains(value), "{value} missing");
     }
-    assert!(page.text.contains("尚未確認基本資料、電子信箱"));
+    assert!(page.text().contains("尚未確認基本資料、電子信箱"));
     let r = g.post("/portal/confirm", &[("term", "113-2")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = g.get("/portal?term=113-2").await;
-    assert!(!page.text.contains("尚未確認基本資料、電子信箱"));
-    assert!(page.text.contains("已確認基本資料、電子信箱"));
+    assert!(!page.text().contains("尚未確認基本資料、電子信箱"));
+    assert!(page.text().contains("已確認基本資料、電子信箱"));
     assert!(app.graduate(G1).await.confirmed_at.is_some());
 }
 
@@ -79,8 +51,8 @@ async fn the_portal_speaks_english_when_asked() {
         .body(axum::body::Body::empty())
         .unwrap();
     let page = app.send(request).await;
-    assert!(page.text.contains("Personal data and email addresses not yet confirmed"), "{}", page.text);
-    assert!(page.text.contains("March 14, 2002"));
+    assert!(page.text().contains("Personal data and email addresses not yet confirmed"), "{}", page.text());
+    assert!(page.text().contains("March 14, 2002"));
     let evil = g.get("/lang/en?back=//evil.example").await;
     assert_eq!(evil.location(), Some("/"), "no open redirect");
 }
@@ -92,14 +64,14 @@ async fn a_collection_is_issued_by_the_worker_and_the_graduate_downloads_the_exa
     let stored = app.store.certificate_file(id).await.unwrap();
     let g = app.graduate_client(G1).await;
     let page = g.get("/portal").await;
-    assert!(page.text.contains(&format!("/portal/certificates/{id}")), "listed");
-    assert!(page.text.contains("2 封等待寄送"), "both emails queued:\n{}", page.text);
+    assert!(page.text().contains(&format!("/portal/certificates/{id}")), "listed");
+    assert!(page.text().contains("2 封等待寄送"), "both emails queued:\n{}", page.text());
     let file = g.get(&format!("/portal/certificates/{id}")).await;
     assert_eq!(file.status, StatusCode::OK);
-    assert_eq!(file.bytes, stored, "byte for byte");
+    assert_eq!(file.body, stored, "byte for byte");
     let disposition = file.headers.get("content-disposition").unwrap().to_str().unwrap();
     assert!(disposition.starts_with("attachment; filename=\"NKUST-113-2-C110152301-zh-v1.pdf\""), "{disposition}");
-    let report = verify::verify(&file.bytes, &app.trust, &Offline, dcert_web::http::now(), &Limits::default());
+    let report = verify::verify(&file.body, &app.trust, &Offline, dcert_web::http::now(), &Limits::default());
     assert_eq!(report.outcome, Outcome::Success, "{}", report.summary);
     // Another graduate cannot download it.
     let other = app.graduate_client(G3).await;
@@ -134,7 +106,7 @@ async fn a_reissue_supersedes_the_first_version_and_a_revocation_reaches_the_reg
     let first = issue_for(&app, G1).await;
     let registrar = app.staff("registrar").await;
     let r = registrar.post(&format!("/console/certificates/{first}/reissue"), &[("reason", "姓名變更")]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(app.state.worker.issue_due(dcert_web::http::now(), 10, &|_| {}).await.unwrap().issued, 1);
     app.state.worker.submit_to_registry(dcert_web::http::now().unix()).await.unwrap();
     let g = app.graduate(G1).await;
@@ -148,7 +120,7 @@ async fn a_reissue_supersedes_the_first_version_and_a_revocation_reaches_the_reg
     assert_eq!(events, ["issued", "superseded"]);
 
     let r = registrar.post(&format!("/console/certificates/{}/revoke", v2.id), &[("reason", "學位撤銷")]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(app.store.certificate(v2.id).await.unwrap().unwrap().status, CertificateStatus::Revoked);
     let records = app.ministry.registry_records(&v2.sha256).await.unwrap();
     assert_eq!(records.last().unwrap().event, "revoked");
@@ -163,7 +135,7 @@ async fn a_form_with_a_wrong_csrf_token_is_refused_and_changes_nothing() {
     let g = app.graduate_client(G1).await;
     let forged = g.post_raw("/portal/confirm", &[("csrf", "forged"), ("term", "113-2")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert!(forged.text.contains("表單已過期或來源不明"));
+    assert!(forged.text().contains("表單已過期或來源不明"));
     let missing = g.post_raw("/portal/confirm", &[("term", "113-2")]).await;
     assert_ne!(missing.status, StatusCode::SEE_OTHER);
     assert!(app.graduate(G1).await.confirmed_at.is_none());
@@ -185,7 +157,7 @@ async fn logins_are_refused_after_five_failures_even_with_the_right_password() {
     for _ in 0..5 {
         let r = v.post("/console/login", &[("username", "registrar"), ("password", "wrong")]).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        assert!(r.text.contains("帳號或密碼錯誤"));
+        assert!(r.text().contains("帳號或密碼錯誤"));
     }
     let right = crate::support::password_of("registrar");
     let r = v.post("/console/login", &[("username", "registrar"), ("password", &right)]).await;
@@ -277,16 +249,7 @@ async fn every_console_route_is_denied_to_the_roles_that_may_not_use_it() {
         let client = if user == "anonymous" { app.visitor().await } else { app.staff(user).await };
         for (method, path, fields, allowed) in route_table(graduate, certificate, correction, email) {
             let r = call(&client, method, &path, &fields).await;
-            if user == "anonymous" {
-                assert_eq!(r.status, StatusCode::SEE_OTHER, "{method} {path} without a session");
-                assert_eq!(r.location(), Some("/console/login"), "{method} {path}");
-            } else if allowed.contains(&user) {
-                assert_ne!(r.status, StatusCode::FORBIDDEN, "{user} may {method} {path}: {}", r.text);
-                assert_ne!(r.location(), Some("/console/login"), "{user} {method} {path}");
-                assert!(r.status.as_u16() < 500, "{user} {method} {path}: {}", r.text);
-            } else {
-                assert_eq!(r.status, StatusCode::FORBIDDEN, "{user} may not {method} {path}");
-            }
+            check_route(&r, user, &format!("{method} {path}"), user != "anonymous", allowed.contains(&user));
         }
     }
 }
@@ -298,9 +261,9 @@ async fn a_campus_office_does_not_see_another_campuses_graduates() {
     let jiangong = app.graduate(G1).await.id;
     let first = app.staff("office-first").await;
     let list = first.get("/console/graduates").await;
-    assert!(list.text.contains(G3) && !list.text.contains(G1), "only its own campus");
+    assert!(list.text().contains(G3) && !list.text().contains(G1), "only its own campus");
     let forced = first.get("/console/graduates?campus=建工").await;
-    assert!(!forced.text.contains(G1), "the campus filter cannot be widened");
+    assert!(!forced.text().contains(G1), "the campus filter cannot be widened");
     for path in [format!("/console/graduates/{jiangong}"), format!("/console/certificates/{certificate}/download")] {
         assert_eq!(first.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
@@ -311,7 +274,7 @@ async fn a_campus_office_does_not_see_another_campuses_graduates() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(app.store.orders_for_graduate(jiangong).await.unwrap().len(), 1, "nothing recorded");
     let outbox = first.get("/console/outbox").await;
-    assert!(!outbox.text.contains("c110152301@nkust.edu.tw"), "nor their emails");
+    assert!(!outbox.text().contains("c110152301@nkust.edu.tw"), "nor their emails");
 }
 
 #[tokio::test]
@@ -322,14 +285,14 @@ async fn a_bad_import_reports_every_row_and_imports_nothing() {
         + "C110152304,113-2,建工,張三,\"CHANG, SAN\",2002-01-01,電資學院,College,系,Dept,bachelor,學士,Bachelor,2025-06-30,D4,new@example.org,,\r\n";
     let r = registrar.upload("/console/import", bad.as_bytes()).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text.contains("line 3"), "{}", r.text);
-    assert!(r.text.contains("line 4"), "{}", r.text);
+    assert!(r.text().contains("line 3"), "{}", r.text());
+    assert!(r.text().contains("line 4"), "{}", r.text());
     assert!(app.store.graduate_terms("C110152304").await.unwrap().is_empty(), "nothing half-imported");
     let good = ROSTER.to_owned()
         + "C110152304,113-2,建工,張三,\"CHANG, SAN\",2002-01-01,電資學院,College,系,Dept,bachelor,學士,Bachelor,2025-06-30,D4,new@example.org,,\r\n";
     let r = registrar.upload("/console/import", good.as_bytes()).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.text.contains("新增 1、更新 0、未變更 3"), "{}", r.text);
+    assert!(r.text().contains("新增 1、更新 0、未變更 3"), "{}", r.text());
 }
 
 #[tokio::test]
@@ -345,7 +308,7 @@ async fn the_due_date_follows_the_calendar_the_registrar_edits() {
     let r = registrar
         .post(&format!("/console/graduates/{}/diploma", g.id), &[("language", "zh"), ("date", "2026-11-26")])
         .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let order = app.store.orders_for_graduate(g.id).await.unwrap().remove(0);
     assert_eq!(order.due_on.to_string(), "2026-12-04");
     let future = registrar
@@ -367,9 +330,9 @@ async fn an_address_change_is_used_only_after_its_link_is_opened() {
     let link = mail.body.split_whitespace().find(|w| w.contains("/email/confirm?token=")).unwrap();
     let path = &link[link.find("/email").unwrap()..];
     let page = g.get(path).await;
-    assert!(page.text.contains("永久信箱已更新"), "{}", page.text);
+    assert!(page.text().contains("永久信箱已更新"), "{}", page.text());
     assert_eq!(app.graduate(G1).await.permanent_email.as_deref(), Some("new.address@example.net"));
-    assert!(g.get(path).await.text.contains("此連結無效"), "a link works once");
+    assert!(g.get(path).await.text().contains("此連結無效"), "a link works once");
     let bad = g.post("/portal/email", &[("term", "113-2"), ("address", "not an address")]).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
@@ -384,8 +347,8 @@ async fn address_changes_are_limited_per_graduate_and_one_graduate_takes_nothing
     }
     let r = first.post("/portal/email", &[("term", "113-2"), ("address", "a5@example.net")]).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.text.contains("地址變更申請次數過多"), "it says what was limited: {}", r.text);
-    assert!(!r.text.contains("登入"), "not a sign-in message");
+    assert!(r.text().contains("地址變更申請次數過多"), "it says what was limited: {}", r.text());
+    assert!(!r.text().contains("登入"), "not a sign-in message");
     let waits: u64 = r.headers[axum::http::header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=180).contains(&waits), "{waits}");
     let other = app.graduate_client(G3).await;
@@ -399,7 +362,7 @@ async fn the_audit_log_is_for_the_admin_and_healthz_answers() {
     issue_for(&app, G1).await;
     let admin = app.staff("admin").await;
     let log = admin.get("/console/audit?action=record_diploma").await;
-    assert!(log.text.contains("record_diploma") && !log.text.contains(">login<"), "filtered");
+    assert!(log.text().contains("record_diploma") && !log.text().contains(">login<"), "filtered");
     assert_eq!(app.visitor().await.get("/healthz").await.status, StatusCode::OK);
     assert_eq!(app.visitor().await.get("/no-such-page").await.status, StatusCode::NOT_FOUND);
 }
@@ -439,14 +402,14 @@ async fn a_rare_character_of_a_name_comes_with_a_font_cut_to_it() {
     let app = TestApp::new().await;
     let g = app.graduate_client(G1).await;
     let page = g.get("/portal").await;
-    assert!(page.text.contains("<link rel=\"stylesheet\" href=\"/static/rare.css?c=2A6A5\">"), "王𪚥 needs 𪚥");
+    assert!(page.text().contains("<link rel=\"stylesheet\" href=\"/static/rare.css?c=2A6A5\">"), "王𪚥 needs 𪚥");
     let css = g.get("/static/rare.css?c=2A6A5").await;
-    assert!(css.text.contains("url(\"/static/rare.font?c=2A6A5\")"), "{}", css.text);
+    assert!(css.text().contains("url(\"/static/rare.font?c=2A6A5\")"), "{}", css.text());
     let font = g.get("/static/rare.font?c=2A6A5").await;
     assert_eq!(font.status, StatusCode::OK);
-    assert_eq!(&font.bytes[..4], &[0, 1, 0, 0], "a TrueType font");
-    assert!(font.bytes.len() < 20_000, "cut to one glyph, not the whole 30 MB font: {}", font.bytes.len());
-    let face = dcert_core::pdf::Face::new("subset", std::sync::Arc::new(font.bytes.clone()), 0).unwrap();
+    assert_eq!(&font.body[..4], &[0, 1, 0, 0], "a TrueType font");
+    assert!(font.body.len() < 20_000, "cut to one glyph, not the whole 30 MB font: {}", font.body.len());
+    let face = dcert_core::pdf::Face::new("subset", std::sync::Arc::new(font.body.clone()), 0).unwrap();
     assert!(face.covers('𪚥'));
     assert_eq!(g.get("/static/rare.font?c=41").await.status, StatusCode::NOT_FOUND, "only rare characters");
 }
@@ -463,7 +426,7 @@ async fn a_revoked_certificate_cannot_be_reissued_or_resent_even_by_a_campus_off
     let office = app.staff("office-jiangong").await;
     let r = office.post(&format!("/console/certificates/{id}/reissue"), &[("reason", "姓名變更")]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.text.contains("只能補發有效的證書"), "{}", r.text);
+    assert!(r.text().contains("只能補發有效的證書"), "{}", r.text());
     let r = office.post(&format!("/console/certificates/{id}/resend"), &[]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let g = app.graduate(G1).await;
@@ -471,7 +434,7 @@ async fn a_revoked_certificate_cannot_be_reissued_or_resent_even_by_a_campus_off
     let cert = app.store.certificate(id).await.unwrap().unwrap();
     assert_eq!((cert.delivery.pending, cert.delivery.sent), (0, 0), "the unsent emails were withdrawn");
     let again = registrar.post(&format!("/console/certificates/{id}/revoke"), &[("reason", "again")]).await;
-    assert!(again.text.contains("此證書已撤銷"));
+    assert!(again.text().contains("此證書已撤銷"));
 }
 
 #[tokio::test]

@@ -63,7 +63,7 @@ async fn onboard_through_console(admin: &Browser<'_>, keys: &Keys) -> ParsedCert
 
 /// `keys`' kit for the certificate `cert`, under the test site's registry.
 fn kit_of(keys: &Keys, cert: &ParsedCert) -> IssuerKit {
-    let mut kit = keys.kit("nkust", &nkust(), cert);
+    let mut kit = keys.nkust_kit(cert);
     kit.issuer.registry = REGISTRY.into();
     kit
 }
@@ -104,7 +104,7 @@ fn success() -> (String, Option<String>) {
 async fn publish(admin: &Browser<'_>) {
     let r = admin.post("/console/institutions/publish", &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    assert_eq!(location(&r), Some("/console/institutions?done=published"));
+    assert_eq!(r.location(), Some("/console/institutions?done=published"));
 }
 
 #[tokio::test]
@@ -275,7 +275,7 @@ async fn a_key_revoked_in_the_console_fails_files_claiming_a_later_signing_time_
     let (key, from_field, reason) = (hidden(&html, "key"), hidden(&html, "from"), hidden(&html, "reason"));
     let confirmed = [("key", key.as_str()), ("from", from_field.as_str()), ("reason", reason.as_str())];
     let r = admin.post("/console/institutions/nkust/revoke/confirm", &confirmed).await;
-    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, Some("/console/institutions?done=revoked")));
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, Some("/console/institutions?done=revoked")));
     let key = site.store.institution_keys("nkust").await.unwrap()[0].clone();
     assert_eq!((key.revoked_from, key.revocation_reason.as_deref()), (Some(from.unix()), Some("key compromise")));
     let again = admin.post("/console/institutions/nkust/revoke/confirm", &confirmed).await;
@@ -335,7 +335,7 @@ async fn a_rotation_and_a_change_of_details_in_the_console_reach_the_published_l
     assert!(r.text().contains("數位學位證書須至少指定一個學位等級"), "{}", r.text());
     fields.extend([("bachelor", "on"), ("master", "on"), ("doctor", "on")]);
     let r = admin.post("/console/institutions/nkust/edit", &fields).await;
-    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, Some("/console/institutions?done=saved")));
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, Some("/console/institutions?done=saved")));
     let institution = site.store.institution("nkust").await.unwrap().unwrap();
     assert_eq!(institution.address, "824005 高雄市燕巢區大學路1號", "trimmed");
     assert_eq!(institution.accreditation.degree_levels.len(), 3);
