@@ -3,14 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-struct Workdir(PathBuf);
+use dcert_testkit::TempDir;
+
+/// A directory to run commands in, removed when dropped.
+struct Workdir(TempDir);
 
 impl Workdir {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("dcert-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
+        Self(TempDir::new(&format!("cli-{name}")))
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -26,7 +26,7 @@ impl Workdir {
         // Each test keeps its own verifier state (pin and trust list sequences).
         command
             .args(args)
-            .current_dir(&self.0)
+            .current_dir(self.0.path())
             .env_remove("DCERT_KEY_PASSPHRASE")
             .env_remove("DCERT_ROOT_FINGERPRINT")
             .env("DCERT_VERIFIER_STATE", self.path("verifier.toml"));
@@ -41,6 +41,21 @@ impl Workdir {
         let out = self.dcert(args);
         assert!(out.status.success(), "dcert {args:?} failed:\n{}{}", stdout(&out), stderr(&out));
         stdout(&out)
+    }
+
+    /// Runs a command that must be refused as a usage error saying `expected`, leaving `file` as
+    /// it was.
+    fn refused_leaving(&self, args: &[&str], expected: &str, file: &str) {
+        let before = std::fs::read(self.path(file)).unwrap();
+        assert_usage_error(&self.dcert(args), expected);
+        assert_eq!(std::fs::read(self.path(file)).unwrap(), before, "{file} is as it was");
+    }
+
+    /// Issues the sample record (`examples/record.json`) with the keys in `issuer`, in `lang`,
+    /// dated `at`, to `out`.
+    fn issue_at(&self, issuer: &str, lang: &str, at: &str, out: &str) {
+        let record = example("record.json");
+        self.ok(&["issue", "--issuer", issuer, "--record", &record, "--lang", lang, "--at", at, "--out", out]);
     }
 
     /// The Ministry root in `moe`, pinned as the command that makes it says.
@@ -66,12 +81,6 @@ impl Workdir {
     }
 }
 
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The arguments of `keys new-issuer` under the root `moe`, followed by `extra`.
 fn new_issuer<'a>(id: &'a str, name_zh: &'a str, name_en: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -90,6 +99,12 @@ fn new_issuer<'a>(id: &'a str, name_zh: &'a str, name_en: &'a str, out: &'a str,
     ];
     args.extend_from_slice(extra);
     args
+}
+
+/// Checks that `out` is a usage error (exit status 2) that says `expected`.
+fn assert_usage_error(out: &Output, expected: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(out), stderr(out));
+    assert!(stderr(out).contains(expected), "{}", stderr(out));
 }
 
 fn stdout(out: &Output) -> String {
@@ -176,8 +191,7 @@ fn a_teacher_certificate_from_the_ministry_verifies() {
         "--out",
         "t2.pdf",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not accredited for teacher certificates"), "{}", stderr(&out));
+    assert_usage_error(&out, "not accredited for teacher certificates");
     assert!(!w.path("t2.pdf").exists());
     let out = w.dcert(&[
         "issue",
@@ -190,8 +204,7 @@ fn a_teacher_certificate_from_the_ministry_verifies() {
         "--out",
         "d.pdf",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not accredited for degree"), "{}", stderr(&out));
+    assert_usage_error(&out, "not accredited for degree");
 }
 
 #[test]
@@ -217,11 +230,9 @@ fn private_keys_are_0600_and_encrypted_with_the_passphrase() {
     }
     let issue = ["issue", "--issuer", "nkust", "--record", &example("record.json"), "--lang", "zh", "--out", "c.pdf"];
     let out = w.dcert(&issue);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("DCERT_KEY_PASSPHRASE"), "{}", stderr(&out));
+    assert_usage_error(&out, "DCERT_KEY_PASSPHRASE");
     let out = w.dcert_env(&issue, &[("DCERT_KEY_PASSPHRASE", "wrong")]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("passphrase does not open"), "{}", stderr(&out));
+    assert_usage_error(&out, "passphrase does not open");
     assert!(!w.path("c.pdf").exists(), "nothing is written on failure");
     let out = w.dcert_env(&issue, &pass);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -231,11 +242,8 @@ fn private_keys_are_0600_and_encrypted_with_the_passphrase() {
 fn keys_are_never_overwritten() {
     let w = Workdir::new("overwrite");
     w.setup();
-    let before = std::fs::read(w.path("moe/root-ca.key.pem")).unwrap();
-    let out = w.dcert(&["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("already holds root.json"), "{}", stderr(&out));
-    assert_eq!(std::fs::read(w.path("moe/root-ca.key.pem")).unwrap(), before);
+    let init = ["keys", "init-root", "--registry", "http://localhost:8081", "--out", "moe"];
+    w.refused_leaving(&init, "already holds root.json", "moe/root-ca.key.pem");
 }
 
 #[test]
@@ -287,8 +295,7 @@ fn a_runtime_failure_exits_with_status_4_and_a_wrong_settings_file_with_2() {
     drop(taken);
     // The settings are wrong: nothing is tried.
     let out = w.dcert(&["serve", "--config", "missing.toml"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("cannot read missing.toml"), "{}", stderr(&out));
+    assert_usage_error(&out, "cannot read missing.toml");
     let out = w.dcert_env(&["serve", "--config", "dcert.toml"], &[("DCERT_SITE__TRUSTED_PROXIES", "a proxy")]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let out = w.dcert_env(
@@ -328,7 +335,7 @@ fn the_hostile_corpus_fails_cleanly_within_a_memory_limit() {
     // 512 MiB of address space: a deflate bomb or an unbounded read would die here.
     let mut command = Command::new("prlimit");
     command.arg("--as=536870912").arg(env!("CARGO_BIN_EXE_dcert")).env("DCERT_VERIFIER_STATE", w.path("verifier.toml"));
-    command.args(["verify", "--json", "--trust", "trust.json"]).args(&files).current_dir(&w.0);
+    command.args(["verify", "--json", "--trust", "trust.json"]).args(&files).current_dir(w.0.path());
     let out = command.output().expect("prlimit (util-linux) is needed for this test");
     assert_eq!(out.status.code(), Some(1), "every file fails, and the process exits normally: {}", stderr(&out));
     let reports: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -359,16 +366,12 @@ fn a_rotated_key_keeps_old_certificates_valid_and_signs_nothing_new() {
     let w = Workdir::new("rotate");
     w.init_root();
     dated_issuer(&w, "old");
-    let record = example("record.json");
-    let issue = |dir: &str, at: &str, out: &str| {
-        w.ok(&["issue", "--issuer", dir, "--record", &record, "--lang", "zh", "--at", at, "--out", out]);
-    };
-    issue("old", "2025-03-01T00:00:00Z", "before.pdf");
+    w.issue_at("old", "zh", "2025-03-01T00:00:00Z", "before.pdf");
     dated_issuer(&w, "new");
     let printed = w.ok(&["keys", "retire", "--issuer", "old", "--at", "2025-06-01T00:00:00Z"]);
     assert!(printed.contains("valid until 2025-06-01T00:00:00Z"), "{printed}");
-    issue("old", "2025-07-01T00:00:00Z", "old-key-after.pdf");
-    issue("new", "2025-07-01T00:00:00Z", "new-key.pdf");
+    w.issue_at("old", "zh", "2025-07-01T00:00:00Z", "old-key-after.pdf");
+    w.issue_at("new", "zh", "2025-07-01T00:00:00Z", "new-key.pdf");
     w.ok(&["trust", "export", "--root", "moe", "--issuer", "old", "--issuer", "new", "--out", "trust.json"]);
     let trust: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("trust.json")).unwrap()).unwrap();
@@ -385,10 +388,8 @@ fn revoked_keys_fail_what_they_signed_after_the_revocation() {
     let w = Workdir::new("revoke");
     w.init_root();
     dated_issuer(&w, "nkust");
-    let record = example("record.json");
-    for (at, out) in [("2025-03-01T00:00:00Z", "before.pdf"), ("2025-07-01T00:00:00Z", "after.pdf")] {
-        w.ok(&["issue", "--issuer", "nkust", "--record", &record, "--lang", "en", "--at", at, "--out", out]);
-    }
+    w.issue_at("nkust", "en", "2025-03-01T00:00:00Z", "before.pdf");
+    w.issue_at("nkust", "en", "2025-07-01T00:00:00Z", "after.pdf");
     let out = w.dcert(&["keys", "revoke", "--issuer", "nkust", "--from", "2025-06-01T00:00:00Z", "--reason", " "]);
     assert_eq!(out.status.code(), Some(2), "a revocation needs a reason");
     w.ok(&["keys", "revoke", "--issuer", "nkust", "--from", "2025-06-01T00:00:00Z", "--reason", "key compromise"]);
@@ -406,11 +407,8 @@ fn an_issued_file_is_never_overwritten() {
     w.setup();
     let record = example("record.json");
     w.ok(&["issue", "--issuer", "nkust", "--record", &record, "--lang", "zh", "--out", "c.pdf"]);
-    let original = std::fs::read(w.path("c.pdf")).unwrap();
-    let out = w.dcert(&["issue", "--issuer", "nkust", "--record", &record, "--lang", "en", "--out", "c.pdf"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("must not exist yet"), "{}", stderr(&out));
-    assert_eq!(std::fs::read(w.path("c.pdf")).unwrap(), original);
+    let again = ["issue", "--issuer", "nkust", "--record", &record, "--lang", "en", "--out", "c.pdf"];
+    w.refused_leaving(&again, "must not exist yet", "c.pdf");
 }
 
 #[test]
@@ -518,8 +516,7 @@ fn a_trust_list_made_at_home_is_unpinned_never_succeeds_and_exits_non_zero() {
     // Pinned by the environment to the real Ministry's root, the forged list is refused.
     let real = &"ab".repeat(32);
     let out = w.dcert_env(&["verify", "--trust", "home-made.json", "forged.pdf"], &[("DCERT_ROOT_FINGERPRINT", real)]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is not the expected root"), "{}", stderr(&out));
+    assert_usage_error(&out, "is not the expected root");
 }
 
 #[test]
@@ -557,8 +554,7 @@ fn an_older_trust_list_than_one_already_seen_is_refused() {
     w.ok(&["verify", "--trust", "new.json", "c.pdf"]);
     // The old list is genuine, but a verifier that has seen list 7 does not go back to 5.
     let out = w.dcert(&["verify", "--trust", "old.json", "c.pdf"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stderr(&out).contains("older than list 7"), "{}", stderr(&out));
+    assert_usage_error(&out, "older than list 7");
     let state = std::fs::read_to_string(w.path("verifier.toml")).unwrap();
     assert!(state.contains("= 7"), "the state file keeps the newest sequence: {state}");
 }
@@ -582,7 +578,7 @@ fn every_crafted_shape_of_ten_megabytes_fails_cleanly_within_a_memory_limit() {
         .env("DCERT_VERIFIER_STATE", w.path("verifier.toml"))
         .args(["verify", "--json", "--trust", "trust.json"])
         .args(&files)
-        .current_dir(&w.0);
+        .current_dir(w.0.path());
     let out = command.output().expect("prlimit (util-linux) is needed for this test");
     assert_eq!(out.status.code(), Some(1), "every file fails, and the process exits normally: {}", stderr(&out));
     let reports: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -3,13 +3,11 @@
 //! site alone from the published trust list.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
+use dcert_testkit::Multipart;
 use serde_json::Value;
 
-use crate::process::{Dir, Server, dcert};
+use crate::process::{Dir, Server, add_staff, dcert, demo_dir, http, serve};
 
 /// Two free ports in a row (the demo serves on N and N+1).
 pub(crate) fn free_pair() -> u16 {
@@ -22,87 +20,14 @@ pub(crate) fn free_pair() -> u16 {
     }
 }
 
-/// One HTTP/1.1 exchange: the status code, the headers (lowercase names) and the body.
-pub(crate) fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer).unwrap();
-    let end = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
-    let head = String::from_utf8_lossy(&answer[..end]).into_owned();
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect::<Vec<_>>();
-    let mut body = answer[end + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
-        body = unchunk(&body);
-    }
-    (status, headers, body)
-}
-
-fn unchunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
-        data = &data[line_end + 2 + size + 2..];
-    }
-}
-
-pub(crate) fn wait_healthy(server: &mut Server, port: u16) {
-    let start = Instant::now();
-    loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() && http(port, "GET", "/healthz", &[], b"").0 == 200 {
-            return;
-        }
-        if let Some(status) = server.0.try_wait().unwrap() {
-            let mut err = String::new();
-            server.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            panic!("the server stopped ({status}):\n{err}");
-        }
-        assert!(start.elapsed() < Duration::from_secs(240), "the Ministry's site did not come up on {port}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 /// `dcert ministry serve --config ministry.toml` in `d`: the site on `port`, the console on the
 /// next port; answering once this returns.
 pub(crate) fn ministry_serve(d: &std::path::Path, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_dcert"))
-        .args(["ministry", "serve", "--config", "ministry.toml"])
-        .current_dir(d)
-        .env("DCERT_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("DCERT_SERVER__CONSOLE_LISTEN", format!("127.0.0.1:{}", port + 1))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    wait_healthy(&mut server, port);
-    server
+    let listen = [
+        ("DCERT_SERVER__LISTEN", format!("127.0.0.1:{port}")),
+        ("DCERT_SERVER__CONSOLE_LISTEN", format!("127.0.0.1:{}", port + 1)),
+    ];
+    serve(d, &["ministry", "serve", "--config", "ministry.toml"], &listen, port)
 }
 
 /// The report the API gives for `file`.
@@ -121,20 +46,9 @@ fn page(port: u16, file: &[u8]) -> String {
         .and_then(|v| v.split(';').next())
         .expect("a CSRF cookie")
         .to_owned();
-    let boundary = "dcert-cli-test";
-    let mut body =
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").into_bytes();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.pdf\"\r\n\
-             Content-Type: application/pdf\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let headers =
-        [("Content-Type", format!("multipart/form-data; boundary={boundary}")), ("Cookie", format!("csrf={csrf}"))];
+    let form = Multipart::new().field("csrf", csrf.as_bytes()).file("file", "c.pdf", "application/pdf", file);
+    let (content_type, body) = form.finish();
+    let headers = [("Content-Type", content_type), ("Cookie", format!("csrf={csrf}"))];
     let (status, _, body) = http(port, "POST", "/verify", &headers, &body);
     assert_eq!(status, 200);
     String::from_utf8(body).unwrap()
@@ -150,16 +64,7 @@ fn the_served_demo_answers_each_sample_through_the_api_the_pages_and_verify_regi
     let d = &dir.0;
     let port = free_pair();
     let ministry = port + 1;
-    let child = Command::new(env!("CARGO_BIN_EXE_dcert"))
-        .args(["demo", "--data-dir", "demo", "--port", &port.to_string()])
-        .current_dir(d)
-        .env_remove("DCERT_KEY_PASSPHRASE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    wait_healthy(&mut server, ministry);
+    let server = serve(d, &["demo", "--data-dir", "demo", "--port", &port.to_string()], &[], ministry);
     let sample = |name: &str| std::fs::read(d.join("demo/samples").join(name)).unwrap();
 
     for (name, expected, title) in [
@@ -230,48 +135,17 @@ fn the_served_demo_answers_each_sample_through_the_api_the_pages_and_verify_regi
 
 #[test]
 fn ministry_serve_runs_the_site_alone_from_the_published_trust_list() {
-    let dir = Dir::new("ministry-serve");
+    let dir = demo_dir("ministry-serve");
     let d = &dir.0;
-    let out = dcert(d, &["demo", "--data-dir", "demo", "--no-serve"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let port = free_pair();
     let config = include_str!("../../../../examples/ministry.toml")
         .replace("moe-data/ministry.db", "demo/ministry.db")
         .replace("list = \"moe-data/trust.json\"", "list = \"no-such-file.json\"");
     std::fs::write(d.join("ministry.toml"), config).unwrap();
-    let out = dcert(
-        d,
-        &[
-            "ministry",
-            "staff-add",
-            "--config",
-            "ministry.toml",
-            "--username",
-            "editor",
-            "--name",
-            "編輯",
-            "--role",
-            "ministry_editor",
-        ],
-        "a long enough password\n",
-    );
+    let staff_add = ["ministry", "staff-add", "--config", "ministry.toml"];
+    let out = add_staff(d, &staff_add, "editor", "編輯", "ministry_editor");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = dcert(
-        d,
-        &[
-            "ministry",
-            "staff-add",
-            "--config",
-            "ministry.toml",
-            "--username",
-            "x",
-            "--name",
-            "x",
-            "--role",
-            "registrar",
-        ],
-        "a long enough password\n",
-    );
+    let out = add_staff(d, &staff_add, "x", "x", "registrar");
     assert_eq!(out.status.code(), Some(2), "a university role is refused");
 
     let _server = ministry_serve(d, port);
@@ -321,10 +195,8 @@ fn registry_in_the_middle(trust: Vec<u8>, status: (&'static str, String)) -> u16
 
 #[test]
 fn verify_registry_believes_only_status_answers_the_ministry_signed() {
-    let dir = Dir::new("registry-mitm");
+    let dir = demo_dir("registry-mitm");
     let d = &dir.0;
-    let out = dcert(d, &["demo", "--data-dir", "demo", "--no-serve"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let trust = std::fs::read(d.join("demo/trust.json")).unwrap();
     let forged_current = serde_json::json!({
         "type": "DcertStatusAnswer", "format": 1, "issuer": "nkust", "status": "current",

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::ministry::{api, free_pair, http, ministry_serve, outcome};
-use crate::process::{Dir, dcert};
+use crate::ministry::{api, free_pair, ministry_serve, outcome};
+use crate::process::{demo_dir, http};
 
 /// The limits the test runs the server with: short timeouts, small caps.
 const CONNECTIONS: &str = "
@@ -51,10 +51,8 @@ fn healthz(port: u16) -> (u16, Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_slow_and_stalled_clients_are_closed_and_genuine_visitors_are_served() {
-    let dir = Dir::new("resilience");
+    let dir = demo_dir("resilience");
     let d = &dir.0;
-    let out = dcert(d, &["demo", "--data-dir", "demo", "--no-serve"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let port = free_pair();
     let config = include_str!("../../../../examples/ministry.toml").replace("moe-data/", "demo/").replace(
         "verifications_per_minute = 60",
