@@ -13,6 +13,15 @@ impl Workdir {
         Self(TempDir::new(&format!("cli-{name}")))
     }
 
+    /// A work directory with the pinned root and, in `issuer`, an institution whose keys are
+    /// valid through 2025 to 2029.
+    fn with_dated_issuer(name: &str, issuer: &str) -> Self {
+        let w = Workdir::new(name);
+        w.init_root();
+        dated_issuer(&w, issuer);
+        w
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
@@ -363,9 +372,7 @@ fn verify_reason(w: &Workdir, trust: &str, file: &str, at: &str) -> (i32, serde_
 
 #[test]
 fn a_rotated_key_keeps_old_certificates_valid_and_signs_nothing_new() {
-    let w = Workdir::new("rotate");
-    w.init_root();
-    dated_issuer(&w, "old");
+    let w = Workdir::with_dated_issuer("rotate", "old");
     w.issue_at("old", "zh", "2025-03-01T00:00:00Z", "before.pdf");
     dated_issuer(&w, "new");
     let printed = w.ok(&["keys", "retire", "--issuer", "old", "--at", "2025-06-01T00:00:00Z"]);
@@ -385,9 +392,7 @@ fn a_rotated_key_keeps_old_certificates_valid_and_signs_nothing_new() {
 
 #[test]
 fn revoked_keys_fail_what_they_signed_after_the_revocation() {
-    let w = Workdir::new("revoke");
-    w.init_root();
-    dated_issuer(&w, "nkust");
+    let w = Workdir::with_dated_issuer("revoke", "nkust");
     w.issue_at("nkust", "en", "2025-03-01T00:00:00Z", "before.pdf");
     w.issue_at("nkust", "en", "2025-07-01T00:00:00Z", "after.pdf");
     let out = w.dcert(&["keys", "revoke", "--issuer", "nkust", "--from", "2025-06-01T00:00:00Z", "--reason", " "]);
