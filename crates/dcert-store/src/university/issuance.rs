@@ -9,8 +9,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::UniversityStore;
+use super::graduates::{GRADUATE_SELECT, Graduate, graduate_row};
 use super::outbox::{NewEmail, queue_all, queue_registry, withdraw_unsent_emails};
-use crate::db::{append_audit, corrupt, parse_date, parse_language};
+use crate::db::{FetchWith, Tx, append_audit, corrupt, parse_date, parse_language};
 use crate::{AuditEntry, Backend, Result, StoreError};
 
 /// Why a certificate is being issued.
@@ -351,23 +352,40 @@ impl UniversityStore {
     /// Open orders whose graduate has confirmed, oldest due first, with terms from `first_term`
     /// on (or every term when `alumni_open`).
     pub async fn issuable_orders(&self, first_term: Term, alumni_open: bool, limit: i64) -> Result<Vec<Order>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        Ok(self.issuable(first_term, alumni_open, limit).await?.into_iter().map(|(order, _)| order).collect())
+    }
+
+    /// [`issuable_orders`](Self::issuable_orders), each with its graduate: two queries whatever
+    /// the number of orders.
+    pub async fn issuable(&self, first_term: Term, alumni_open: bool, limit: i64) -> Result<Vec<(Order, Graduate)>> {
+        let orders = sqlx::query(AssertSqlSafe(format!(
             "{ORDER_SELECT} WHERE certificate_id IS NULL AND cancelled_at IS NULL AND graduate_id IN \
              (SELECT id FROM graduates WHERE confirmed_at IS NOT NULL) ORDER BY due_on, id LIMIT $1"
         )))
         .bind(limit.saturating_mul(4).max(limit))
-        .fetch_all(&self.pool)
+        .fetch_all_with(&self.pool, order_row)
         .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let order = order_row(r)?;
-            if !alumni_open {
-                let g = self.graduate(order.graduate_id).await?.ok_or(StoreError::NotFound("graduate"))?;
-                if g.term() < first_term {
-                    continue;
-                }
+        let mut ids: Vec<i64> = orders.iter().map(|o| o.graduate_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut graduates = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let mut query = sqlx::query(AssertSqlSafe(format!("{GRADUATE_SELECT} WHERE id IN ({})", marks.join(", "))));
+            for id in chunk {
+                query = query.bind(*id);
             }
-            out.push(order);
+            for g in query.fetch_all_with(&self.pool, graduate_row).await? {
+                graduates.insert(g.id, g);
+            }
+        }
+        let mut out = Vec::new();
+        for order in orders {
+            let g = graduates.get(&order.graduate_id).ok_or(StoreError::NotFound("graduate"))?;
+            if !alumni_open && g.term() < first_term {
+                continue;
+            }
+            out.push((order, g.clone()));
             if out.len() as i64 >= limit {
                 break;
             }
@@ -390,13 +408,34 @@ impl UniversityStore {
     /// the emails, the audit entry. Returns `None` when the order was already fulfilled (another
     /// worker got there first), and then changes nothing.
     pub async fn store_issued(&self, issued: &IssuedFile<'_>) -> Result<Option<CertificateInfo>> {
+        let mut stored = self.store_issued_batch(std::slice::from_ref(issued)).await?;
+        Ok(stored.pop().flatten())
+    }
+
+    /// Stores several issued files as [`store_issued`](Self::store_issued) stores one, all in
+    /// one transaction (one commit for all: the worker stores what its renderers finished
+    /// together). All are stored or, on an error, none. The answers come in the order given.
+    pub async fn store_issued_batch(&self, files: &[IssuedFile<'_>]) -> Result<Vec<Option<CertificateInfo>>> {
         let mut tx = self.write_tx().await?;
+        // Orders are locked in one order (their ids), so two workers storing overlapping
+        // batches wait for each other instead of deadlocking.
+        let mut by_order: Vec<usize> = (0..files.len()).collect();
+        by_order.sort_by_key(|&i| files[i].order_id);
+        let mut stored = vec![None; files.len()];
+        for i in by_order {
+            stored[i] = self.store_one(&mut tx, &files[i]).await?;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn store_one(&self, tx: &mut Tx<'_>, issued: &IssuedFile<'_>) -> Result<Option<CertificateInfo>> {
         // On PostgreSQL, lock the order row: a second worker storing the same order waits here,
         // then sees it fulfilled. (SQLite's IMMEDIATE transaction already serializes writers.)
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
         let order = sqlx::query(AssertSqlSafe(format!("{ORDER_SELECT} WHERE id = $1{lock}")))
             .bind(issued.order_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         let order = order_row(&order.ok_or(StoreError::NotFound("order"))?)?;
         if !order.is_open() {
@@ -411,14 +450,14 @@ impl UniversityStore {
         .bind(issued.at)
         .bind(order.graduate_id)
         .bind(order.language.code())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if superseded.rows_affected() > 0 && order.version == 1 {
             return Err(StoreError::Conflict("a first version cannot supersede another".into()));
         }
         if superseded.rows_affected() > 0 {
             // The superseded version's emails not yet sent would deliver an outdated file.
-            withdraw_unsent_emails(&mut tx, order.graduate_id, order.language.code(), "superseded", issued.at).await?;
+            withdraw_unsent_emails(tx, order.graduate_id, order.language.code(), "superseded", issued.at).await?;
         }
         let row = sqlx::query(
             "INSERT INTO certificates (graduate_id, language, version, number, sha256, previous_sha256, file, size, \
@@ -433,18 +472,18 @@ impl UniversityStore {
         .bind(issued.file)
         .bind(issued.file.len() as i64)
         .bind(issued.at)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         let certificate_id: i64 = row.try_get(0)?;
         sqlx::query("UPDATE orders SET certificate_id = $1, last_error = NULL WHERE id = $2")
             .bind(certificate_id)
             .bind(order.id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        queue_registry(&mut tx, &issued.registry_payload, issued.at).await?;
-        queue_all(&mut tx, Some(certificate_id), &issued.emails, issued.at).await?;
+        queue_registry(tx, &issued.registry_payload, issued.at).await?;
+        queue_all(tx, Some(certificate_id), &issued.emails, issued.at).await?;
         append_audit(
-            &mut tx,
+            tx,
             &AuditEntry {
                 at: issued.at,
                 actor: "worker".into(),
@@ -462,7 +501,6 @@ impl UniversityStore {
             },
         )
         .await?;
-        tx.commit().await?;
         // What was just written, without reading it back.
         Ok(Some(CertificateInfo {
             id: certificate_id,

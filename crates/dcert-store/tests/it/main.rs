@@ -296,6 +296,45 @@ async fn issuing_stores_the_file_closes_the_order_and_queues_both_emails_in_one_
 }
 
 #[tokio::test]
+async fn a_batch_stores_every_file_in_one_step_or_none_of_them() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        let numbers = ["C110000001", "C110000002", "C110000003"];
+        let rows: Vec<RosterRow> = numbers.iter().map(|n| row(n, "113-2", "張三")).collect();
+        store.import_graduates(&rows, 1).await.unwrap();
+        let mut orders = Vec::new();
+        for number in numbers {
+            let g = store.graduate_terms(number).await.unwrap().remove(0);
+            store.confirm_graduate(g.id, 2).await.unwrap();
+            orders.push(order(store, g.id, OrderKind::Collection, "").await.unwrap());
+        }
+        let issuable = store.issuable("110-1".parse().unwrap(), false, 10).await.unwrap();
+        let graduates: Vec<&str> = issuable.iter().map(|(_, g)| g.record.student_number.as_str()).collect();
+        assert_eq!(graduates, numbers, "each order comes with its graduate");
+        let (first, second, third) = (orders[0].id, orders[1].id, orders[2].id);
+        store.store_issued(&issued(second, b"2", "22", None)).await.unwrap().unwrap();
+
+        // A file that cannot be stored (its hash is taken) takes the whole batch back.
+        let refused =
+            store.store_issued_batch(&[issued(first, b"1", "11", None), issued(third, b"3", "22", None)]).await;
+        assert!(refused.is_err());
+        assert_eq!(store.issuable_orders("110-1".parse().unwrap(), false, 10).await.unwrap().len(), 2);
+
+        // An order fulfilled already is answered None; the others are stored; answers in order.
+        let batch =
+            [issued(third, b"3", "33", None), issued(second, b"x", "xx", None), issued(first, b"1", "11", None)];
+        let answers = store.store_issued_batch(&batch).await.unwrap();
+        let stored: Vec<bool> = answers.iter().map(Option::is_some).collect();
+        assert_eq!(stored, [true, false, true]);
+        assert_eq!(answers[0].as_ref().unwrap().sha256, "33");
+        assert!(store.issuable_orders("110-1".parse().unwrap(), false, 10).await.unwrap().is_empty());
+        assert_eq!(store.due_registry_submissions(2_000_000_000, 10).await.unwrap().len(), 3);
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
 async fn a_reissue_supersedes_the_previous_version_and_a_first_order_cannot_be_recorded_twice() {
     let f = fixture().await;
     for store in &f.stores {

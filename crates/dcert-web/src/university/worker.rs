@@ -184,9 +184,6 @@ enum JobError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The order's graduate is gone.
-    #[error("the graduate no longer exists")]
-    NoGraduate,
     /// A reissue whose previous version is not stored.
     #[error("the previous version is missing")]
     NoPreviousVersion,
@@ -195,10 +192,9 @@ enum JobError {
     CorruptPreviousHash,
 }
 
-/// What became of one order.
-enum Done {
-    Issued,
-    Skipped,
+/// What became of one order once rendered: a file to store, or a failure kept on the order.
+enum Rendered {
+    File(Box<Job>, dcert_core::issue::IssuedFile),
     Failed,
 }
 
@@ -221,8 +217,7 @@ impl Worker {
         Ok(Template::default_for(CredentialType::Degree, language))
     }
 
-    async fn job(&self, order: Order, templates: &[(Language, Template)]) -> Result<Job, JobError> {
-        let graduate = self.store.graduate(order.graduate_id).await?.ok_or(JobError::NoGraduate)?;
+    async fn job(&self, order: Order, graduate: Graduate, templates: &[(Language, Template)]) -> Result<Job, JobError> {
         let previous_version_sha256 = if order.version > 1 {
             let latest = self.store.latest_certificate(graduate.id, order.language).await?;
             let latest = latest.ok_or(JobError::NoPreviousVersion)?;
@@ -261,7 +256,8 @@ impl Worker {
         .map_err(|e| AppError::internal("rendering a template preview", e))?
     }
 
-    /// Issues up to `limit` due certificates, `parallelism` at a time; `progress` is called after each.
+    /// Issues up to `limit` due certificates, `parallelism` at a time; `progress` is called after
+    /// each store.
     pub async fn issue_due(
         &self,
         now: Timestamp,
@@ -269,7 +265,7 @@ impl Worker {
         progress: &(dyn Fn(IssueRound) + Sync),
     ) -> Result<IssueRound, StoreError> {
         let policy = Policy::load(&self.store).await?;
-        let orders = self.store.issuable_orders(policy.first_term, policy.alumni_open, limit).await?;
+        let orders = self.store.issuable(policy.first_term, policy.alumni_open, limit).await?;
         let mut round = IssueRound::default();
         // The designs are read once a round, not once a certificate.
         let mut templates = Vec::new();
@@ -277,44 +273,67 @@ impl Worker {
             templates.push((language, self.template(language).await?));
         }
         let templates = Arc::new(templates);
-        // Each order is its own task: load, render (at most `parallelism` at once, the CPU-bound
-        // part), store. A few more tasks than renderers keep the renderers busy while others
-        // wait for the database.
+        // Each order is its own task, rendering at most `parallelism` at once (the CPU-bound
+        // part). What the renderers have finished is stored together, in one transaction, by a
+        // store running beside them: the renderers never wait for the database.
         let renderers = Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)));
-        let in_flight = 2 * self.parallelism.max(1) + 2;
-        let mut running: JoinSet<Result<Done, StoreError>> = JoinSet::new();
+        let in_flight = 4 * self.parallelism.max(1) + 4;
+        let mut running: JoinSet<Result<Rendered, StoreError>> = JoinSet::new();
+        // At most one store at a time; a JoinSet, so that stopping this round stops it too.
+        let mut storing: JoinSet<Result<Vec<bool>, StoreError>> = JoinSet::new();
+        let mut ready = Vec::new();
         let mut orders = orders.into_iter();
         loop {
             while running.len() < in_flight {
-                let Some(order) = orders.next() else { break };
+                let Some((order, graduate)) = orders.next() else { break };
                 let (worker, templates, renderers) = (self.clone(), templates.clone(), renderers.clone());
-                running.spawn(async move { worker.issue_one(order, &templates, &renderers, now).await });
+                running.spawn(async move { worker.render_one(order, graduate, &templates, &renderers, now).await });
             }
-            let Some(done) = running.join_next().await else { break };
-            match done.map_err(|e| StoreError::Conflict(format!("an issuing task failed: {e}")))?? {
-                Done::Issued => round.issued += 1,
-                Done::Skipped => round.skipped += 1,
-                Done::Failed => round.failed += 1,
+            if storing.is_empty() && !ready.is_empty() {
+                let (worker, files) = (self.clone(), std::mem::take(&mut ready));
+                storing.spawn(async move { worker.store_files(&files, now).await });
             }
-            progress(round);
+            tokio::select! {
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    match done.map_err(|e| StoreError::Conflict(format!("an issuing task failed: {e}")))?? {
+                        Rendered::File(job, file) => ready.push((job, file)),
+                        Rendered::Failed => {
+                            round.failed += 1;
+                            progress(round);
+                        }
+                    }
+                }
+                Some(stored) = storing.join_next(), if !storing.is_empty() => {
+                    let stored = stored.map_err(|e| StoreError::Conflict(format!("a storing task failed: {e}")))??;
+                    for stored in stored {
+                        match stored {
+                            true => round.issued += 1,
+                            false => round.skipped += 1,
+                        }
+                    }
+                    progress(round);
+                }
+                else => break,
+            }
         }
         Ok(round)
     }
 
-    /// Loads, renders and stores one order.
-    async fn issue_one(
+    /// Loads what is left to load of one order and renders it; a failure is kept on the order.
+    async fn render_one(
         &self,
         order: Order,
+        graduate: Graduate,
         templates: &[(Language, Template)],
         renderers: &tokio::sync::Semaphore,
         now: Timestamp,
-    ) -> Result<Done, StoreError> {
+    ) -> Result<Rendered, StoreError> {
         let order_id = order.id;
-        let job = match self.job(order, templates).await {
+        let job = match self.job(order, graduate, templates).await {
             Ok(job) => job,
             Err(e) => {
                 self.store.order_failed(order_id, &e.to_string()).await?;
-                return Ok(Done::Failed);
+                return Ok(Rendered::Failed);
             }
         };
         let permit = renderers.acquire().await.map_err(|e| StoreError::Conflict(e.to_string()))?;
@@ -327,47 +346,66 @@ impl Worker {
         .map_err(|e| StoreError::Conflict(format!("a rendering task failed: {e}")))?;
         drop(permit);
         match file {
-            Ok(file) => Ok(if self.store_one(&job, &file.bytes, &file.sha256.to_string(), now).await? {
-                Done::Issued
-            } else {
-                Done::Skipped
-            }),
+            Ok(file) => Ok(Rendered::File(Box::new(job), file)),
             Err(e) => {
                 tracing::warn!(order = job.order.id, error = %e, "a certificate could not be issued");
                 self.store.order_failed(job.order.id, &e.to_string()).await?;
-                Ok(Done::Failed)
+                Ok(Rendered::Failed)
             }
         }
     }
 
-    async fn store_one(&self, job: &Job, bytes: &[u8], sha256: &str, now: Timestamp) -> Result<bool, StoreError> {
+    /// Stores rendered files in one transaction; for each, whether it was stored (not fulfilled
+    /// by another worker first).
+    async fn store_files(
+        &self,
+        files: &[(Box<Job>, dcert_core::issue::IssuedFile)],
+        now: Timestamp,
+    ) -> Result<Vec<bool>, StoreError> {
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
         let kit = &self.issuance.kit;
-        let previous = job.certificate.previous_version_sha256.map(|d| d.to_string());
-        let payload = RecordPayload {
-            institution: kit.issuer.id.clone(),
-            event: RecordEvent::Issued,
-            sha256: sha256.to_owned(),
-            number: job.certificate.number.clone(),
-            language: job.order.language,
-            version: job.order.version,
-            previous_sha256: previous.clone(),
-            credential_type: CredentialType::Degree,
-            reason: None,
-            at: now.unix(),
-        };
-        let emails =
-            self.certificate_emails(&job.graduate, job.order.language, job.order.version, &job.certificate.number);
-        let issued = IssuedFile {
-            order_id: job.order.id,
-            number: &job.certificate.number,
-            file: bytes,
-            sha256,
-            previous_sha256: previous.as_deref(),
-            registry_payload: String::from_utf8(payload.to_json()).unwrap_or_default(),
-            emails,
-            at: now.unix(),
-        };
-        Ok(self.store.store_issued(&issued).await?.is_some())
+        let hashes: Vec<(String, Option<String>)> = files
+            .iter()
+            .map(|(job, file)| {
+                (file.sha256.to_string(), job.certificate.previous_version_sha256.map(|d| d.to_string()))
+            })
+            .collect();
+        let issued: Vec<IssuedFile> = files
+            .iter()
+            .zip(&hashes)
+            .map(|((job, file), (sha256, previous))| {
+                let payload = RecordPayload {
+                    institution: kit.issuer.id.clone(),
+                    event: RecordEvent::Issued,
+                    sha256: sha256.clone(),
+                    number: job.certificate.number.clone(),
+                    language: job.order.language,
+                    version: job.order.version,
+                    previous_sha256: previous.clone(),
+                    credential_type: CredentialType::Degree,
+                    reason: None,
+                    at: now.unix(),
+                };
+                IssuedFile {
+                    order_id: job.order.id,
+                    number: &job.certificate.number,
+                    file: &file.bytes,
+                    sha256,
+                    previous_sha256: previous.as_deref(),
+                    registry_payload: String::from_utf8(payload.to_json()).unwrap_or_default(),
+                    emails: self.certificate_emails(
+                        &job.graduate,
+                        job.order.language,
+                        job.order.version,
+                        &job.certificate.number,
+                    ),
+                    at: now.unix(),
+                }
+            })
+            .collect();
+        Ok(self.store.store_issued_batch(&issued).await?.iter().map(Option::is_some).collect())
     }
 
     /// The emails that deliver a certificate: one to each of the graduate's addresses.

@@ -70,7 +70,7 @@ async fn a_worker_stopped_mid_batch_and_restarted_issues_the_rest_exactly_once()
     let task = tokio::spawn(async move {
         worker
             .issue_due(dcert_web::http::now(), 100, &|round| {
-                if round.issued == 2
+                if round.issued >= 2
                     && let Some(tx) = tx.lock().unwrap().take()
                 {
                     let _ = tx.send(());
@@ -78,14 +78,18 @@ async fn a_worker_stopped_mid_batch_and_restarted_issues_the_rest_exactly_once()
             })
             .await
     });
-    // Stop it as soon as two files are stored, while others are being rendered.
+    // Stop it as soon as two files are stored (files are stored in batches of what the renderers
+    // have finished), while others are being rendered.
     rx.await.unwrap();
     task.abort();
     let _ = task.await;
     let stored: usize = futures_len(&app, &graduates).await;
     assert!((2..6).contains(&stored), "stopped mid-batch: {stored} stored");
+    // A store stopped while its commit was on the wire may still land: the restart issues what
+    // is left, at most the rest, and every file exactly once.
     let round = app.state.worker.issue_due(dcert_web::http::now(), 100, &|_| {}).await.unwrap();
-    assert_eq!(round.issued, 6 - stored);
+    assert!(round.issued <= 6 - stored && round.failed == 0, "{round:?}");
+    assert_eq!(futures_len(&app, &graduates).await, 6);
     assert_one_file_per_language_and_version(&app, &graduates).await;
 }
 

@@ -11,9 +11,10 @@
 //! exactly one certificate, every order is fulfilled, two emails each are queued and the registry
 //! holds every record, and removes everything it created.
 //!
-//! A baseline is measured in the same run: rendering and signing certificates in memory on one
-//! thread, without the database. The issue phase is compared with what rendering alone would
-//! take at the worker's parallelism, which says where the time goes.
+//! Two baselines are measured in the same run, rendering and signing certificates in memory
+//! without the database: on one thread, and on as many threads as the worker renders at once
+//! (this machine's ceiling for the issue phase). The issue phase is compared with both, which
+//! says what the database and the worker cost and where the time goes.
 
 use std::future::Future;
 use std::io::IsTerminal;
@@ -42,7 +43,7 @@ const REGISTRY: &str = "http://localhost:8081";
 /// Orders the worker takes per round, as `dcert serve` would with a large backlog.
 const ROUND: i64 = 1000;
 /// Certificates rendered in memory for the baseline (fewer when the class is smaller).
-const BASELINE: usize = 200;
+const BASELINE: usize = 300;
 /// Rows per roster file: the parser's limits are 10 MiB and 50,000 rows.
 const ROSTER_ROWS: usize = 20_000;
 /// Concurrent sessions confirming and recording collections on PostgreSQL (the store's pool
@@ -116,7 +117,13 @@ pub struct Figures {
     pub baseline: Baseline,
     /// The issue phase's rate over the baseline's (1.0: as fast as one thread without a database).
     pub database_to_baseline: f64,
-    /// Seconds rendering alone would take at this parallelism: count / (baseline rate × parallelism).
+    /// Rendering in memory at the worker's parallelism, without a database: the ceiling this
+    /// machine puts on the issue phase.
+    pub in_memory: Baseline,
+    /// The issue phase's rate over the in-memory rate at the same parallelism (1.0: the database
+    /// and the worker cost nothing).
+    pub database_to_in_memory: f64,
+    /// Seconds rendering alone takes at this parallelism: count / in-memory rate.
     pub render_estimate_seconds: f64,
     /// render estimate / issue seconds: the share of the issue phase that rendering explains.
     pub render_share: f64,
@@ -225,12 +232,17 @@ async fn bench(
     };
     let sample = parse(&rosters[0])?;
     let template = worker.template(Language::Zh).await?;
-    let baseline = {
+    let rows: Vec<RosterRow> = sample.into_iter().take(BASELINE.min(count)).collect();
+    let parallelism = worker.parallelism.max(1);
+    let (baseline, in_memory) = {
         let issuance = worker.issuance.clone();
-        let rows: Vec<RosterRow> = sample.into_iter().take(BASELINE.min(count)).collect();
-        tokio::task::spawn_blocking(move || baseline(&rows, &issuance.kit, &template, &issuance.fonts, now))
-            .await
-            .context("the baseline stopped")??
+        tokio::task::spawn_blocking(move || -> Result<(Baseline, Baseline)> {
+            let one = baseline(&rows, 1, &issuance.kit, &template, &issuance.fonts, now)?;
+            let all = baseline(&rows, parallelism, &issuance.kit, &template, &issuance.fonts, now)?;
+            Ok((one, all))
+        })
+        .await
+        .context("the baseline stopped")??
     };
 
     // Import: the registrar uploads the roster.
@@ -325,9 +337,8 @@ async fn bench(
     if issued != count {
         problems.push(format!("the worker issued {issued} certificates, not {count}"));
     }
-    let parallelism = worker.parallelism.max(1);
     let total = import + confirm + orders + issue + registry;
-    let render_estimate = count as f64 / (baseline.per_second * parallelism as f64);
+    let render_estimate = count as f64 / in_memory.per_second;
     Ok(Figures {
         backend: match store.backend() {
             Backend::Sqlite => "sqlite".into(),
@@ -344,7 +355,9 @@ async fn bench(
         issue_per_second: issued as f64 / issue,
         phases: Phases { import, confirm, orders, issue, registry },
         database_to_baseline: issued as f64 / issue / baseline.per_second,
+        database_to_in_memory: issued as f64 / issue / in_memory.per_second,
         baseline,
+        in_memory,
         render_estimate_seconds: render_estimate,
         render_share: render_estimate / issue,
         registry_records: check.registry_records,
@@ -399,9 +412,10 @@ fn site() -> SiteConfig {
     crate::demo::site(8080)
 }
 
-/// Renders and signs certificates of `rows` on this thread, without a database.
+/// Renders and signs a certificate of each of `rows` on `threads` threads, without a database.
 fn baseline(
     rows: &[RosterRow],
+    threads: usize,
     kit: &issue::IssuerKit,
     template: &dcert_core::pdf::Template,
     fonts: &dcert_core::pdf::FontBook,
@@ -418,9 +432,20 @@ fn baseline(
         })
         .collect();
     let started = Instant::now();
-    for c in &certificates {
-        issue::issue(c, kit, template, fonts, now).context("the baseline cannot issue")?;
-    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let certificates = &certificates;
+                scope.spawn(move || -> Result<()> {
+                    for c in certificates.iter().skip(t).step_by(threads) {
+                        issue::issue(c, kit, template, fonts, now).context("the baseline cannot issue")?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| w.join().map_err(|_| anyhow::anyhow!("a baseline thread panicked"))?)
+    })?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(Baseline { count: certificates.len(), seconds, per_second: certificates.len() as f64 / seconds })
 }
@@ -733,14 +758,26 @@ pub fn text(f: &Figures) -> String {
         "  baseline: {} certificates in memory on one thread in {:.2} s, {:.1}/s",
         b.count, b.seconds, b.per_second
     );
+    let m = &f.in_memory;
     let _ = writeln!(
         s,
-        "  the database path issues {:.1}/s: {:.2}× the in-memory single-thread rate (parallelism {})",
-        f.issue_per_second, f.database_to_baseline, f.parallelism
+        "  in memory at parallelism {}: {} certificates in {:.2} s, {:.1}/s ({:.2}× one thread: this machine's \
+         ceiling)",
+        f.parallelism,
+        m.count,
+        m.seconds,
+        m.per_second,
+        m.per_second / b.per_second
     );
     let _ = writeln!(
         s,
-        "  bottleneck: rendering alone would take {:.1} s of the {:.1} s issue phase ({:.2}); the other {:.2} is \
+        "  the database path issues {:.1}/s: {:.2}× the in-memory single-thread rate (parallelism {}), {:.2} of \
+         the in-memory rate at the same parallelism",
+        f.issue_per_second, f.database_to_baseline, f.parallelism, f.database_to_in_memory
+    );
+    let _ = writeln!(
+        s,
+        "  bottleneck: rendering alone takes {:.1} s of the {:.1} s issue phase ({:.2}); the other {:.2} is \
          the store and the worker's serial steps",
         f.render_estimate_seconds,
         f.phases.issue,
