@@ -19,7 +19,8 @@ pub mod session;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::handler::Handler;
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -142,6 +143,30 @@ pub fn pdf_download(name: &str, bytes: Vec<u8>) -> Response {
         h.insert(CONTENT_DISPOSITION, v);
     }
     r
+}
+
+/// A site's `routes` with what every site adds, bound to its `state`: `/healthz`, `not_found` for
+/// any other path, the shared middleware ([`site_layer`]), and a small body limit wherever a
+/// route sets no other (only upload routes take a certificate file; a large body elsewhere would
+/// be memory held without an upload's reservation).
+pub fn site_router<S: Site, H: Handler<T, S>, T: 'static>(routes: Router<S>, not_found: H, state: S) -> Router {
+    routes
+        .route("/healthz", get(healthz::<S>))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), site_layer::<S>))
+        .with_state(state)
+}
+
+/// `200 ok` while the site's database answers, else `503`.
+async fn healthz<S: Site>(State(state): State<S>) -> Response {
+    match state.store().ping().await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
 }
 
 /// The routes every site serves the same way: the language switch, the stylesheet and the rare

@@ -18,9 +18,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use dcert_core::keys::EcKey;
@@ -31,7 +29,7 @@ use serde::Deserialize;
 
 use crate::http::client::TrustedProxies;
 use crate::http::limit::RateLimiter;
-use crate::http::{FORM_BODY_LIMIT, SessionCookie, Site, SiteBase, common_routes, redirect, site_layer};
+use crate::http::{SessionCookie, Site, SiteBase, common_routes, redirect, site_router};
 pub use crate::ministry::content::{guide_faq, prepare};
 pub use crate::ministry::stats::StatsSink;
 pub use crate::ministry::status::{StoreStatus, registry_status};
@@ -296,24 +294,7 @@ pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
     if part != Part::Public {
         router = router.nest("/console", console::routes());
     }
-    router
-        .route("/healthz", get(healthz))
-        .fallback(site::not_found)
-        // Only the two upload routes take a certificate file; every other form is small, and a
-        // large body there would be memory held without an upload's reservation.
-        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(state.clone(), site_layer::<MinistryState>))
-        .with_state(state)
-}
-
-async fn healthz(State(state): State<MinistryState>) -> Response {
-    match state.store.ping().await {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: the registry database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
-        }
-    }
+    site_router(router, site::not_found, state)
 }
 
 async fn trust_list(State(state): State<MinistryState>) -> Response {

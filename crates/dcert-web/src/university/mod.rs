@@ -11,11 +11,6 @@ pub mod worker;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::middleware;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use dcert_core::pdf::FontBook;
 use dcert_store::{Db, Staff, UniversityStore};
 use serde::Deserialize;
@@ -25,7 +20,7 @@ use self::worker::Worker;
 use crate::auth;
 use crate::http::client::TrustedProxies;
 use crate::http::limit::RateLimiter;
-use crate::http::{AppError, Ctx, FORM_BODY_LIMIT, SessionCookie, Site, SiteBase, common_routes, site_layer};
+use crate::http::{AppError, Ctx, SessionCookie, Site, SiteBase, common_routes, site_router};
 
 /// The session kind of a signed-in graduate.
 pub const GRADUATE: &str = "graduate";
@@ -158,25 +153,8 @@ impl Signed for Ctx {
 /// The university's site: the portal, the console and `/healthz`.
 pub fn university_router(state: AppState) -> Router {
     let limit = state.site.max_upload_bytes;
-    Router::new()
-        .merge(portal::routes())
-        .nest("/console", console::routes(limit))
-        .merge(common_routes())
-        .route("/healthz", get(healthz))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(state.clone(), site_layer::<AppState>))
-        .with_state(state)
-}
-
-async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: the database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
-        }
-    }
+    let routes = Router::new().merge(portal::routes()).nest("/console", console::routes(limit)).merge(common_routes());
+    site_router(routes, not_found, state)
 }
 
 async fn not_found() -> AppError {

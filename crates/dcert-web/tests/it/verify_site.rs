@@ -72,12 +72,15 @@ pub struct Site {
 
 impl Site {
     pub async fn start(app: &TestApp, config: impl FnOnce(&mut MinistryConfig)) -> Site {
+        Site::start_on(app.ministry.clone(), config).await
+    }
+
+    /// The site over the Ministry's database `store`.
+    pub async fn start_on(store: dcert_store::MinistryStore, config: impl FnOnce(&mut MinistryConfig)) -> Site {
         let mut settings = MinistryConfig::new(REGISTRY);
         config(&mut settings);
-        dcert_web::ministry::prepare(&app.ministry).await.unwrap();
-        let state = MinistryState::new(app.ministry.clone(), trust_json(), settings)
-            .unwrap()
-            .with_fonts(crate::support::fonts());
+        dcert_web::ministry::prepare(&store).await.unwrap();
+        let state = MinistryState::new(store, trust_json(), settings).unwrap().with_fonts(crate::support::fonts());
         let served = Served::start(ministry_router(state.clone())).await;
         Site { state, served }
     }
@@ -315,6 +318,60 @@ async fn at_the_shipped_defaults_a_file_over_10_mb_is_413_and_the_61st_verificat
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert!((60..=60 + refilled).contains(&allowed), "{allowed} allowed in {refilled} s");
     assert_eq!(refused.headers.get(header::RETRY_AFTER).unwrap(), "1", "one more each second");
+}
+
+/// `psql` on the test server with `sql`, which must succeed; its output.
+fn psql(sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([dcert_testkit::postgres_url().as_str(), "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+        .output()
+        .expect("psql (PostgreSQL's client) runs");
+    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verification_stalled_on_the_registry_past_the_shipped_budget_is_answered_503_and_then_served() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let schema = dcert_store::ScratchSchema::create(&dcert_testkit::postgres_url(), "stalled").await.unwrap();
+    let registry = dcert_store::MinistryStore::open(schema.url()).await.unwrap();
+    let site = Site::start_on(registry, |_| {}).await;
+    let budget = site.state.config.verify_budget_ms;
+    assert_eq!(budget, 10_000, "the shipped budget");
+
+    // Another session holds the registry's table (a long migration, a stuck backup): every
+    // status lookup waits for it, past the budget.
+    let table = format!("\"{}\".registry_records", schema.name());
+    let hold = format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(13); COMMIT;");
+    let mut holder = std::process::Command::new("psql")
+        .args([dcert_testkit::postgres_url().as_str(), "-v", "ON_ERROR_STOP=1", "-qAtc", &hold])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql (PostgreSQL's client) runs");
+    let held = format!(
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON \
+         n.oid = c.relnamespace WHERE n.nspname = '{}' AND c.relname = 'registry_records' AND l.granted \
+         AND l.mode = 'AccessExclusiveLock'",
+        schema.name()
+    );
+    while psql(&held) != "1" {
+        assert!(holder.try_wait().unwrap().is_none(), "the lock holder stopped");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let started = std::time::Instant::now();
+    let r = site.api_raw(&s.current_zh, "application/pdf").await;
+    let waited = started.elapsed();
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.json()["error"]["code"], "timed_out");
+    assert!(waited >= Duration::from_millis(budget) && waited < Duration::from_millis(budget + 4_000), "{waited:?}");
+
+    // Once the table is free again, the same file verifies.
+    assert!(holder.wait().unwrap().success());
+    let r = site.api_raw(&s.current_zh, "application/pdf").await;
+    assert_eq!(r.status, StatusCode::OK, "and then it answers");
+    schema.drop_now().await.unwrap();
 }
 
 #[tokio::test]
