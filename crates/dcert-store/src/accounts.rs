@@ -102,6 +102,29 @@ pub struct AuditEntry {
     pub ip: String,
 }
 
+impl AuditEntry {
+    /// What `actor` (in `role`) did at `at` from no network address: a command, the worker,
+    /// start-up.
+    pub fn local(
+        at: i64,
+        actor: &str,
+        role: &str,
+        action: &str,
+        target: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> AuditEntry {
+        AuditEntry {
+            at,
+            actor: actor.into(),
+            role: role.into(),
+            action: action.into(),
+            target: target.into(),
+            detail: detail.into(),
+            ip: "-".into(),
+        }
+    }
+}
+
 /// A filter of the audit log.
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {

@@ -43,6 +43,15 @@ pub(crate) trait FetchWith<'q>: Execute<'q, Any> + 'q {
     ) -> Result<Option<T>> {
         executor.fetch_optional(self).await?.as_ref().map(row).transpose()
     }
+
+    /// The one row the query returns, made into a `T` by `row`.
+    async fn fetch_one_with<'c, T>(
+        self,
+        executor: impl Executor<'c, Database = Any>,
+        row: impl Fn(&AnyRow) -> Result<T>,
+    ) -> Result<T> {
+        row(&executor.fetch_one(self).await?)
+    }
 }
 
 impl<'q> FetchWith<'q> for AnyQuery<'q> {}

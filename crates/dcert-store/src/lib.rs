@@ -25,9 +25,9 @@ pub use sqlx::Error as SqlError;
 pub use crate::accounts::{AuditEntry, AuditFilter, Role, Session, Staff};
 pub use crate::db::Db;
 pub use crate::ministry::{
-    FaqItem, Institution, InstitutionCertificate, InstitutionKey, MinistryStore, NewInstitutionCertificate,
-    NewInstitutionKey, NewsItem, RegisteredInstitution, RegistryRecord, StoredTrustList, Submission,
-    TeacherCertificate, Verification, VerificationStats,
+    ContentItem, FaqItem, Institution, InstitutionCertificate, InstitutionKey, MinistryStore,
+    NewInstitutionCertificate, NewInstitutionKey, NewsItem, RegisteredInstitution, RegistryRecord, StoredTrustList,
+    Submission, TeacherCertificate, Verification, VerificationStats,
 };
 pub use crate::scratch::ScratchSchema;
 pub use crate::university::{

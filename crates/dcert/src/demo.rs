@@ -392,7 +392,9 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
                           upload the original file the institution sent, not a printed copy."
                     .into(),
             };
-            ministry.save_news(&item, "demo", now.unix()).await?;
+            let audit =
+                |id| dcert_store::AuditEntry::local(now.unix(), "demo", "system", "news_add", format!("news:{id}"), "");
+            ministry.save_content(&item, "demo", now.unix(), audit).await?;
         }
         if accounts.ministry_staff.is_empty() {
             for (username, role) in [("moe-admin", Role::MinistryAdmin), ("moe-editor", Role::MinistryEditor)] {
@@ -459,19 +461,41 @@ async fn order(
     cal: &Calendar,
     now: Timestamp,
 ) -> Result<()> {
-    store
-        .create_order(&NewOrder {
-            graduate_id: g.id,
-            language,
-            kind,
-            reason,
-            requested_on: day,
-            due_on: cal.due_date(day),
-            actor: "registrar",
-            at: now.unix(),
-        })
-        .await?;
+    let new = NewOrder {
+        graduate_id: g.id,
+        language,
+        kind,
+        reason,
+        requested_on: day,
+        due_on: cal.due_date(day),
+        actor: "registrar",
+        at: now.unix(),
+    };
+    store.create_order(&new, |o| recorded(o, now.unix())).await?;
     Ok(())
+}
+
+/// The audit entry of the registrar's import of `summary` at `at`, as the console writes it.
+pub(crate) fn imported(summary: &dcert_store::ImportSummary, at: i64) -> dcert_store::AuditEntry {
+    dcert_store::AuditEntry::local(at, "registrar", "registrar", "import_graduates", "graduates", summary.to_string())
+}
+
+/// The audit entry of graduate `id` confirming the record at `at`, as the portal writes it.
+pub(crate) fn confirmed(id: i64, at: i64) -> dcert_store::AuditEntry {
+    dcert_store::AuditEntry::local(at, "graduate", "graduate", "confirm_record", format!("graduate:{id}"), "")
+}
+
+/// The audit entry of the registrar recording `order` at `at`, as the console writes it.
+pub(crate) fn recorded(order: &dcert_store::Order, at: i64) -> dcert_store::AuditEntry {
+    let detail = format!("{} {} due {}", order.kind.code(), order.language.code(), order.due_on);
+    dcert_store::AuditEntry::local(
+        at,
+        "registrar",
+        "registrar",
+        "record_diploma",
+        format!("order:{}", order.id),
+        detail,
+    )
 }
 
 /// Fills a new demo database: accounts, graduates (through the CSV import), collections, and
@@ -515,7 +539,7 @@ async fn seed(store: &UniversityStore, worker: &Worker, site: &SiteConfig, now: 
     let limits = dcert_core::roster::Limits::default();
     let rows = dcert_core::roster::parse_roster(roster_csv().as_bytes(), &site.school_names(), &codes, &limits)
         .context("the demo roster does not import")?;
-    store.import_graduates(&rows, now.unix()).await?;
+    store.import_graduates(&rows, now.unix(), |s| imported(s, now.unix())).await?;
     let graduate_password = password()?;
     let hash = dcert_web::auth::hash_password(&graduate_password);
     let mut graduates = Vec::new();
@@ -543,9 +567,9 @@ async fn seed(store: &UniversityStore, worker: &Worker, site: &SiteConfig, now: 
             // Collected but not confirmed: due, or overdue.
             18..=21 => order(store, g, Language::Zh, OrderKind::Collection, "", ago(2), &cal, now).await?,
             22 | 23 => order(store, g, Language::Zh, OrderKind::Collection, "", ago(8), &cal, now).await?,
-            10..=17 => store.confirm_graduate(g.id, at(g)).await?,
+            10..=17 => store.confirm_graduate(g.id, at(g), &confirmed(g.id, at(g))).await?,
             24..=46 => {
-                store.confirm_graduate(g.id, at(g)).await?;
+                store.confirm_graduate(g.id, at(g), &confirmed(g.id, at(g))).await?;
                 order(store, g, Language::Zh, OrderKind::Collection, "", ago(4), &cal, now).await?;
                 if i < 30 {
                     order(store, g, Language::En, OrderKind::Application, "", ago(3), &cal, now).await?;
@@ -577,15 +601,14 @@ async fn seed(store: &UniversityStore, worker: &Worker, site: &SiteConfig, now: 
             "學位撤銷 degree rescinded",
             &String::from_utf8(payload.to_json())?,
             now.unix(),
-            &dcert_store::AuditEntry {
-                at: now.unix(),
-                actor: "registrar".into(),
-                role: "registrar".into(),
-                action: "revoke".into(),
-                target: format!("certificate:{}", cert.id),
-                detail: "the demo's revoked sample".into(),
-                ip: "-".into(),
-            },
+            &dcert_store::AuditEntry::local(
+                now.unix(),
+                "registrar",
+                "registrar",
+                "revoke",
+                format!("certificate:{}", cert.id),
+                "the demo's revoked sample",
+            ),
         )
         .await?;
     worker.submit_to_registry(now.unix()).await?;

@@ -294,15 +294,7 @@ fn validity_end(asked: Option<Timestamp>, root: &RootDir, now: Timestamp) -> Tim
 }
 
 async fn audit(store: &MinistryStore, action: &str, target: &str, detail: String, now: Timestamp) -> Result<()> {
-    let entry = AuditEntry {
-        at: now.unix(),
-        actor: "cli".into(),
-        role: "operator".into(),
-        action: action.into(),
-        target: target.into(),
-        detail,
-        ip: "-".into(),
-    };
+    let entry = AuditEntry::local(now.unix(), "cli", "operator", action, target, detail);
     store.audit(&entry).await.context("the change was made, but the audit log could not be written")
 }
 

@@ -82,15 +82,14 @@ pub async fn prepare(store: &UniversityStore, campuses: &[CampusConfig]) -> Resu
             .await?;
     }
     if store.calendar().await?.is_empty() {
-        let entry = dcert_store::AuditEntry {
-            at: crate::now().unix(),
-            actor: "system".into(),
-            role: "system".into(),
-            action: "calendar_import".into(),
-            target: "calendar".into(),
-            detail: "Taiwan's office calendar, bundled".into(),
-            ip: "-".into(),
-        };
+        let entry = dcert_store::AuditEntry::local(
+            crate::now().unix(),
+            "system",
+            "system",
+            "calendar_import",
+            "calendar",
+            "Taiwan's office calendar, bundled",
+        );
         store.upsert_calendar(&calendar::taiwan_official(), &entry).await?;
     }
     Ok(())

@@ -6,6 +6,7 @@ use dcert_core::Sha256Digest;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Executor, Row};
 
+use self::sealed::Content;
 use super::MinistryStore;
 use super::registry::{Duplicate, RegistryRecord, insert_registry_record, one_file_per_version};
 use crate::db::{AnyQuery, FetchWith, append_audit};
@@ -181,34 +182,9 @@ impl MinistryStore {
             .await
     }
 
-    /// One news item.
-    pub async fn news_item(&self, id: i64) -> Result<NewsItem> {
-        self.content_item(id).await
-    }
-
-    /// Adds a news item (`id` 0) or replaces one; returns its id.
-    pub async fn save_news(&self, item: &NewsItem, by: &str, at: i64) -> Result<i64> {
-        self.save_content(item, by, at).await
-    }
-
-    /// Removes a news item.
-    pub async fn delete_news(&self, id: i64) -> Result<()> {
-        self.delete_content::<NewsItem>(id).await
-    }
-
     /// The questions, in order.
     pub async fn faq(&self) -> Result<Vec<FaqItem>> {
         select::<FaqItem>("ORDER BY position, id").fetch_all_with(&self.pool, FaqItem::from_row).await
-    }
-
-    /// Adds a question (`id` 0) or replaces one; returns its id.
-    pub async fn save_faq(&self, item: &FaqItem, by: &str, at: i64) -> Result<i64> {
-        self.save_content(item, by, at).await
-    }
-
-    /// Removes a question.
-    pub async fn delete_faq(&self, id: i64) -> Result<()> {
-        self.delete_content::<FaqItem>(id).await
     }
 
     /// Writes the first questions, only if there are none yet (a site's first start).
@@ -225,8 +201,8 @@ impl MinistryStore {
         Ok(true)
     }
 
-    /// One item of the site's content.
-    async fn content_item<C: Content>(&self, id: i64) -> Result<C> {
+    /// One item of the site's content: a news item, a question.
+    pub async fn content_item<C: ContentItem>(&self, id: i64) -> Result<C> {
         select::<C>("WHERE id = $1")
             .bind(id)
             .fetch_optional_with(&self.pool, C::from_row)
@@ -234,28 +210,44 @@ impl MinistryStore {
             .ok_or(StoreError::NotFound(C::WHAT))
     }
 
-    /// Adds an item of the site's content (`id` 0) or replaces one; returns its id.
-    async fn save_content<C: Content>(&self, item: &C, by: &str, at: i64) -> Result<i64> {
-        if item.id() == 0 {
-            return insert_content(&self.pool, item, by, at).await;
-        }
-        let columns = C::COLUMNS.iter().chain(&CHANGED_COLUMNS);
-        let assignments: Vec<String> = columns.zip(1..).map(|(column, i)| format!("{column} = ${i}")).collect();
-        let sql = format!("UPDATE {} SET {} WHERE id = ${}", C::TABLE, assignments.join(", "), assignments.len() + 1);
-        let update = item.bind_fields(sqlx::query(AssertSqlSafe(sql))).bind(at).bind(by).bind(item.id());
-        if update.execute(&self.pool).await?.rows_affected() == 0 {
-            return Err(StoreError::NotFound(C::WHAT));
-        }
-        Ok(item.id())
+    /// Adds an item of the site's content (`id` 0) or replaces one, with the audit entry `audit`
+    /// makes of its id; returns its id.
+    pub async fn save_content<C: ContentItem>(
+        &self,
+        item: &C,
+        by: &str,
+        at: i64,
+        audit: impl FnOnce(i64) -> AuditEntry,
+    ) -> Result<i64> {
+        let mut tx = self.write_tx().await?;
+        let id = if item.id() == 0 {
+            insert_content(&mut *tx, item, by, at).await?
+        } else {
+            let columns = C::COLUMNS.iter().chain(&CHANGED_COLUMNS);
+            let assignments: Vec<String> = columns.zip(1..).map(|(column, i)| format!("{column} = ${i}")).collect();
+            let sql =
+                format!("UPDATE {} SET {} WHERE id = ${}", C::TABLE, assignments.join(", "), assignments.len() + 1);
+            let update = item.bind_fields(sqlx::query(AssertSqlSafe(sql))).bind(at).bind(by).bind(item.id());
+            if update.execute(&mut *tx).await?.rows_affected() == 0 {
+                return Err(StoreError::NotFound(C::WHAT));
+            }
+            item.id()
+        };
+        append_audit(&mut tx, &audit(id)).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
-    /// Removes an item of the site's content.
-    async fn delete_content<C: Content>(&self, id: i64) -> Result<()> {
+    /// Removes an item of the site's content, with the audit entry `audit`.
+    pub async fn delete_content<C: ContentItem>(&self, id: i64, audit: &AuditEntry) -> Result<()> {
+        let mut tx = self.write_tx().await?;
         let sql = format!("DELETE FROM {} WHERE id = $1", C::TABLE);
-        let done = sqlx::query(AssertSqlSafe(sql)).bind(id).execute(&self.pool).await?;
+        let done = sqlx::query(AssertSqlSafe(sql)).bind(id).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(C::WHAT));
         }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -351,24 +343,34 @@ fn verification_row(r: &AnyRow) -> Result<Verification> {
     })
 }
 
-/// An item of the verification site's content (news, questions), kept in a table of its own:
-/// an id, the item's columns, and [`CHANGED_COLUMNS`]. Written once for every kind.
-trait Content: Sized {
-    /// The table.
-    const TABLE: &'static str;
-    /// The item's columns after `id`, in the order [`Content::bind_fields`] binds them.
-    const COLUMNS: &'static [&'static str];
-    /// What a missing item is, for [`StoreError::NotFound`].
-    const WHAT: &'static str;
+/// An item of the verification site's content that the store keeps: [`NewsItem`], [`FaqItem`].
+pub trait ContentItem: sealed::Content + Send + Sync + Unpin {}
 
-    /// Its id (0 before it is saved).
-    fn id(&self) -> i64;
+impl ContentItem for NewsItem {}
+impl ContentItem for FaqItem {}
 
-    /// Binds the item's fields as the next parameters, in the order of [`Content::COLUMNS`].
-    fn bind_fields<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q>;
+mod sealed {
+    use super::*;
 
-    /// The item of a row of `id` and [`Content::COLUMNS`].
-    fn from_row(r: &AnyRow) -> Result<Self>;
+    /// An item of the verification site's content (news, questions), kept in a table of its
+    /// own: an id, the item's columns, and [`CHANGED_COLUMNS`]. Written once for every kind.
+    pub trait Content: Sized {
+        /// The table.
+        const TABLE: &'static str;
+        /// The item's columns after `id`, in the order [`Content::bind_fields`] binds them.
+        const COLUMNS: &'static [&'static str];
+        /// What a missing item is, for [`StoreError::NotFound`].
+        const WHAT: &'static str;
+
+        /// Its id (0 before it is saved).
+        fn id(&self) -> i64;
+
+        /// Binds the item's fields as the next parameters, in the order of [`Content::COLUMNS`].
+        fn bind_fields<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q>;
+
+        /// The item of a row of `id` and [`Content::COLUMNS`].
+        fn from_row(r: &AnyRow) -> Result<Self>;
+    }
 }
 
 impl Content for NewsItem {

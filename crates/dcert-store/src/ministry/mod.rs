@@ -7,7 +7,7 @@ mod content;
 mod institutions;
 mod registry;
 
-pub use self::content::{FaqItem, NewsItem, TeacherCertificate, Verification, VerificationStats};
+pub use self::content::{ContentItem, FaqItem, NewsItem, TeacherCertificate, Verification, VerificationStats};
 pub use self::institutions::{
     Institution, InstitutionCertificate, InstitutionKey, NewInstitutionCertificate, NewInstitutionKey,
     RegisteredInstitution, StoredTrustList,

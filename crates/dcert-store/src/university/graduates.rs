@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::UniversityStore;
-use crate::db::{FetchWith, corrupt};
-use crate::{Result, StoreError};
+use crate::db::{FetchWith, append_audit, corrupt};
+use crate::{AuditEntry, Result, StoreError};
 
 /// One of the institution's campuses and its office (綜合業務處), for the contact page.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +75,13 @@ pub struct ImportSummary {
     pub updated: usize,
     /// Graduates already stored with the same data.
     pub unchanged: usize,
+}
+
+/// As the audit log notes it: `inserted 3 updated 1 unchanged 0`.
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "inserted {} updated {} unchanged {}", self.inserted, self.updated, self.unchanged)
+    }
 }
 
 /// A filter for the console's list of graduates.
@@ -158,15 +165,21 @@ impl UniversityStore {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    /// Sets a setting.
-    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
+    /// Sets settings (`(key, value)` pairs) together, with the audit entry `audit`.
+    pub async fn set_settings(&self, settings: &[(&str, &str)], audit: &AuditEntry) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        for (key, value) in settings {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(*key)
+            .bind(*value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -223,8 +236,14 @@ impl UniversityStore {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    /// Inserts or updates graduates by (student number, term), all rows or none.
-    pub async fn import_graduates(&self, rows: &[RosterRow], at: i64) -> Result<ImportSummary> {
+    /// Inserts or updates graduates by (student number, term), all rows or none, with the audit
+    /// entry `audit` makes of what was done, in the same transaction.
+    pub async fn import_graduates(
+        &self,
+        rows: &[RosterRow],
+        at: i64,
+        audit: impl FnOnce(&ImportSummary) -> AuditEntry,
+    ) -> Result<ImportSummary> {
         let mut summary = ImportSummary::default();
         let mut tx = self.write_tx().await?;
         for row in rows {
@@ -266,10 +285,10 @@ impl UniversityStore {
                 }
                 Some(old) => {
                     let id: i64 = old.try_get("id")?;
-                    let old_record: String = old.try_get(1)?;
-                    let old_campus: String = old.try_get(2)?;
-                    let old_school: String = old.try_get(3)?;
-                    let old_mid: i64 = old.try_get(5)?;
+                    let old_record: String = old.try_get("record")?;
+                    let old_campus: String = old.try_get("campus")?;
+                    let old_school: String = old.try_get("school_email")?;
+                    let old_mid: i64 = old.try_get("mid_term")?;
                     if old_record == record
                         && old_campus == row.campus
                         && old_school == row.school_email
@@ -293,6 +312,7 @@ impl UniversityStore {
                 }
             }
         }
+        append_audit(&mut tx, &audit(&summary)).await?;
         tx.commit().await?;
         Ok(summary)
     }
@@ -352,16 +372,23 @@ impl UniversityStore {
         .await
     }
 
-    /// The graduate confirms the data and addresses.
-    pub async fn confirm_graduate(&self, id: i64, at: i64) -> Result<()> {
+    /// The graduate confirms the data and addresses, with the audit entry `audit`.
+    pub async fn confirm_graduate(&self, id: i64, at: i64, audit: &AuditEntry) -> Result<()> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE graduates SET confirmed_at = $1 WHERE id = $2 AND confirmed_at IS NULL")
             .bind(at)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 && self.graduate(id).await?.is_none() {
-            return Err(StoreError::NotFound("graduate"));
+        if done.rows_affected() == 0 {
+            let exists =
+                sqlx::query("SELECT id FROM graduates WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound("graduate"));
+            }
         }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -424,16 +451,27 @@ impl UniversityStore {
         Ok(Some((graduate_id, address)))
     }
 
-    /// A graduate asks the registrar to correct the data.
-    pub async fn add_correction(&self, graduate_id: i64, message: &str, at: i64) -> Result<i64> {
+    /// A graduate asks the registrar to correct the data; `audit` makes the audit entry of the
+    /// request's id, written in the same transaction.
+    pub async fn add_correction(
+        &self,
+        graduate_id: i64,
+        message: &str,
+        at: i64,
+        audit: impl FnOnce(i64) -> AuditEntry,
+    ) -> Result<i64> {
+        let mut tx = self.write_tx().await?;
         let row =
             sqlx::query("INSERT INTO corrections (graduate_id, message, created_at) VALUES ($1, $2, $3) RETURNING id")
                 .bind(graduate_id)
                 .bind(message)
                 .bind(at)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
-        Ok(row.try_get(0)?)
+        let id: i64 = row.try_get("id")?;
+        append_audit(&mut tx, &audit(id)).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Correction requests, open ones first, of one campus or all.

@@ -260,7 +260,9 @@ impl UniversityStore {
 
     /// Records an order. The version is the next one of that graduate and language; a first
     /// certificate already ordered is a conflict, and so is a reissue before the first is issued.
-    pub async fn create_order(&self, new: &NewOrder<'_>) -> Result<Order> {
+    ///
+    /// `audit` makes the audit entry of the order recorded, written in the same transaction.
+    pub async fn create_order(&self, new: &NewOrder<'_>, audit: impl FnOnce(&Order) -> AuditEntry) -> Result<Order> {
         let mut tx = self.write_tx().await?;
         let latest = sqlx::query("SELECT MAX(version) FROM orders WHERE graduate_id = $1 AND language = $2")
             .bind(new.graduate_id)
@@ -325,9 +327,14 @@ impl UniversityStore {
             }
             other => other.into(),
         })?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
+        let order = sqlx::query(AssertSqlSafe(format!("{ORDER_SELECT} WHERE id = $1")))
+            .bind(id)
+            .fetch_one_with(&mut *tx, order_row)
+            .await?;
+        append_audit(&mut tx, &audit(&order)).await?;
         tx.commit().await?;
-        self.order(id).await?.ok_or(StoreError::NotFound("order"))
+        Ok(order)
     }
 
     /// An order by id.
@@ -484,21 +491,14 @@ impl UniversityStore {
         queue_all(tx, Some(certificate_id), &issued.emails, issued.at).await?;
         append_audit(
             tx,
-            &AuditEntry {
-                at: issued.at,
-                actor: "worker".into(),
-                role: "system".into(),
-                action: "issue_certificate".into(),
-                target: format!("graduate:{}", order.graduate_id),
-                detail: format!(
-                    "{} {} v{} sha256 {}",
-                    issued.number,
-                    order.language.code(),
-                    order.version,
-                    issued.sha256
-                ),
-                ip: "-".into(),
-            },
+            &AuditEntry::local(
+                issued.at,
+                "worker",
+                "system",
+                "issue_certificate",
+                format!("graduate:{}", order.graduate_id),
+                format!("{} {} v{} sha256 {}", issued.number, order.language.code(), order.version, issued.sha256),
+            ),
         )
         .await?;
         // What was just written, without reading it back.

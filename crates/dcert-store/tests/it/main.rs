@@ -9,8 +9,8 @@ use dcert_core::model::{DegreeRecord, Language, Term};
 use dcert_core::roster::RosterRow;
 use dcert_core::time::Date;
 use dcert_store::{
-    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, Graduate, GraduateFilter, IssuedFile,
-    MinistryStore, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError,
+    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, Graduate, GraduateFilter, ImportSummary,
+    IssuedFile, MinistryStore, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError,
     UniversityStore,
 };
 use dcert_testkit::{TempDir, postgres_url, sample};
@@ -127,7 +127,7 @@ async fn seed(store: &UniversityStore) {
 
 /// Imports one graduate, 王小明 (C110123456, 113-2), into a seeded store; returns the record.
 async fn import_one(store: &UniversityStore) -> Graduate {
-    store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1).await.unwrap();
+    store.import_graduates(&[row("C110123456", "113-2", "王小明")], 1, |_| by("import_graduates")).await.unwrap();
     store.graduate_terms("C110123456").await.unwrap().remove(0)
 }
 
@@ -155,16 +155,19 @@ async fn order(
     reason: &str,
 ) -> Result<dcert_store::Order, StoreError> {
     store
-        .create_order(&NewOrder {
-            graduate_id,
-            language: Language::Zh,
-            kind,
-            reason,
-            requested_on: day("2025-07-01"),
-            due_on: day("2025-07-08"),
-            actor: "registrar",
-            at: 1_751_328_000,
-        })
+        .create_order(
+            &NewOrder {
+                graduate_id,
+                language: Language::Zh,
+                kind,
+                reason,
+                requested_on: day("2025-07-01"),
+                due_on: day("2025-07-08"),
+                actor: "registrar",
+                at: 1_751_328_000,
+            },
+            |o| AuditEntry { target: format!("order:{}", o.id), ..by("record_diploma") },
+        )
         .await
 }
 
@@ -191,7 +194,7 @@ async fn a_sqlite_database_and_its_journal_are_readable_by_their_owner_only() {
     let dir = TempDir::new("store");
     let mode = |name: &str| std::fs::metadata(dir.0.join(name)).unwrap().permissions().mode() & 0o777;
     let store = UniversityStore::open(&format!("sqlite://{}", dir.0.join("new.db").display())).await.unwrap();
-    store.set_setting("probe", "1").await.unwrap();
+    store.set_settings(&[("probe", "1")], &by("set_policy")).await.unwrap();
     assert_eq!(mode("new.db"), 0o600);
     assert_eq!(mode("new.db-wal"), 0o600, "SQLite gives its journal the database's permissions");
     // A database an older version left readable by everyone is made private when opened.
@@ -207,24 +210,27 @@ async fn an_import_inserts_then_updates_by_student_number_and_term_and_clears_a_
     for store in &f.stores {
         seed(store).await;
         let rows = vec![row("C110123456", "113-2", "王小明"), row("C110123457", "113-2", "陳美麗")];
-        let first = store.import_graduates(&rows, 100).await.unwrap();
+        let first = store.import_graduates(&rows, 100, |_| by("import_graduates")).await.unwrap();
         assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
-        let again = store.import_graduates(&rows, 200).await.unwrap();
+        let again = store.import_graduates(&rows, 200, |_| by("import_graduates")).await.unwrap();
         assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
 
         let id = store.graduate_terms("C110123456").await.unwrap()[0].id;
-        store.confirm_graduate(id, 300).await.unwrap();
+        store.confirm_graduate(id, 300, &by("confirm_record")).await.unwrap();
         assert_eq!(store.graduate(id).await.unwrap().unwrap().confirmed_at, Some(300));
 
         let changed = vec![row("C110123456", "113-2", "王大明")];
-        let third = store.import_graduates(&changed, 400).await.unwrap();
+        let third = store.import_graduates(&changed, 400, |_| by("import_graduates")).await.unwrap();
         assert_eq!((third.inserted, third.updated), (0, 1));
         let g = store.graduate(id).await.unwrap().unwrap();
         assert_eq!(g.record.name_zh, "王大明");
         assert_eq!(g.confirmed_at, None, "changed data must be confirmed again");
 
         // Another term of the same student is another record.
-        let other_term = store.import_graduates(&[row("C110123456", "114-1", "王大明")], 500).await.unwrap();
+        let other_term = store
+            .import_graduates(&[row("C110123456", "114-1", "王大明")], 500, |_| by("import_graduates"))
+            .await
+            .unwrap();
         assert_eq!(other_term.inserted, 1);
         assert_eq!(store.graduate_terms("C110123456").await.unwrap().len(), 2);
     }
@@ -239,7 +245,7 @@ async fn an_import_with_an_unknown_campus_changes_nothing() {
         let mut bad = row("C110000002", "113-2", "李四");
         bad.campus = "atlantis".into();
         let rows = vec![row("C110000001", "113-2", "張三"), bad];
-        assert!(store.import_graduates(&rows, 100).await.is_err());
+        assert!(store.import_graduates(&rows, 100, |_| by("import_graduates")).await.is_err());
         let listed = store.list_graduates(&GraduateFilter::default()).await.unwrap();
         assert!(listed.is_empty(), "nothing half-imported: {listed:?}");
     }
@@ -253,7 +259,10 @@ async fn a_campus_filter_lists_only_that_campus() {
         seed(store).await;
         let mut other = row("C110000009", "113-2", "林九");
         other.campus = "first".into();
-        store.import_graduates(&[row("C110000001", "113-2", "張三"), other], 1).await.unwrap();
+        store
+            .import_graduates(&[row("C110000001", "113-2", "張三"), other], 1, |_| by("import_graduates"))
+            .await
+            .unwrap();
         let filter = GraduateFilter { campus: Some("first".into()), ..Default::default() };
         let listed = store.list_graduates(&filter).await.unwrap();
         assert_eq!(listed.len(), 1);
@@ -274,7 +283,7 @@ async fn issuing_stores_the_file_closes_the_order_and_queues_both_emails_in_one_
         assert_eq!(o.version, 1);
         let term: Term = "110-1".parse().unwrap();
         assert!(store.issuable_orders(term, false, 10).await.unwrap().is_empty(), "unconfirmed: not issuable");
-        store.confirm_graduate(g.id, 2).await.unwrap();
+        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
         assert_eq!(store.issuable_orders(term, false, 10).await.unwrap().len(), 1);
         assert!(store.issuable_orders("114-1".parse().unwrap(), false, 10).await.unwrap().is_empty());
         assert_eq!(store.issuable_orders("114-1".parse().unwrap(), true, 10).await.unwrap().len(), 1);
@@ -296,17 +305,56 @@ async fn issuing_stores_the_file_closes_the_order_and_queues_both_emails_in_one_
 }
 
 #[tokio::test]
+async fn a_change_and_its_audit_entry_are_written_together_or_not_at_all() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        let rows = [row("C110000001", "113-2", "張三")];
+        let audit = |s: &ImportSummary| AuditEntry { detail: s.to_string(), ..by("import_graduates") };
+        store.import_graduates(&rows, 1, audit).await.unwrap();
+        let g = store.graduate_terms("C110000001").await.unwrap().remove(0);
+        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
+        let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
+        assert!(order(store, g.id, OrderKind::Collection, "").await.is_err(), "recorded twice");
+        let id = store
+            .add_correction(g.id, "生日有誤", 3, |id| AuditEntry {
+                target: format!("correction:{id}"),
+                ..by("request_correction")
+            })
+            .await
+            .unwrap();
+        assert!(store.confirm_graduate(g.id + 100, 4, &by("confirm_record")).await.is_err(), "no such graduate");
+
+        let log = store.audit_log(&AuditFilter::default()).await.unwrap();
+        let entries: Vec<(&str, &str)> = log.iter().map(|e| (e.action.as_str(), e.target.as_str())).rev().collect();
+        let (order_target, correction_target) = (format!("order:{}", o.id), format!("correction:{id}"));
+        assert_eq!(
+            entries,
+            [
+                ("import_graduates", "-"),
+                ("confirm_record", "-"),
+                ("record_diploma", order_target.as_str()),
+                ("request_correction", correction_target.as_str())
+            ],
+            "one entry per change made, none for a change refused"
+        );
+        assert_eq!(log.last().unwrap().detail, "inserted 1 updated 0 unchanged 0");
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
 async fn a_batch_stores_every_file_in_one_step_or_none_of_them() {
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
         let numbers = ["C110000001", "C110000002", "C110000003"];
         let rows: Vec<RosterRow> = numbers.iter().map(|n| row(n, "113-2", "張三")).collect();
-        store.import_graduates(&rows, 1).await.unwrap();
+        store.import_graduates(&rows, 1, |_| by("import_graduates")).await.unwrap();
         let mut orders = Vec::new();
         for number in numbers {
             let g = store.graduate_terms(number).await.unwrap().remove(0);
-            store.confirm_graduate(g.id, 2).await.unwrap();
+            store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
             orders.push(order(store, g.id, OrderKind::Collection, "").await.unwrap());
         }
         let issuable = store.issuable("110-1".parse().unwrap(), false, 10).await.unwrap();
@@ -530,7 +578,7 @@ async fn staff_sessions_calendar_and_dashboard_round_trip() {
         let board = store.dashboard(day("2025-07-09")).await.unwrap();
         let jiangong = board.iter().find(|c| c.campus == "jiangong").unwrap();
         assert_eq!((jiangong.unconfirmed, jiangong.due, jiangong.overdue), (1, 0, 0), "waiting for the graduate");
-        store.confirm_graduate(g.id, 2).await.unwrap();
+        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
         let board = store.dashboard(day("2025-07-09")).await.unwrap();
         let jiangong = board.iter().find(|c| c.campus == "jiangong").unwrap();
         assert_eq!((jiangong.unconfirmed, jiangong.due, jiangong.overdue), (0, 0, 1));
@@ -538,8 +586,8 @@ async fn staff_sessions_calendar_and_dashboard_round_trip() {
         assert_eq!(board.iter().find(|c| c.campus == "jiangong").unwrap().overdue, 0);
         assert_eq!(board.iter().find(|c| c.campus == "jiangong").unwrap().due, 1);
 
-        store.set_setting("policy.first_term", "110-1").await.unwrap();
-        store.set_setting("policy.first_term", "111-1").await.unwrap();
+        store.set_settings(&[("policy.first_term", "110-1")], &by("set_policy")).await.unwrap();
+        store.set_settings(&[("policy.first_term", "111-1")], &by("set_policy")).await.unwrap();
         assert_eq!(store.setting("policy.first_term").await.unwrap().as_deref(), Some("111-1"));
     }
     f.finish().await;
@@ -551,7 +599,7 @@ async fn opening_a_store_twice_runs_the_migrations_once() {
     let url = format!("sqlite://{}", dir.join("db.sqlite").display());
     UniversityStore::open(&url).await.unwrap().close().await;
     let again = UniversityStore::open(&url).await.unwrap();
-    again.set_setting("k", "v").await.unwrap();
+    again.set_settings(&[("k", "v")], &by("set_policy")).await.unwrap();
     again.close().await;
     drop(dir);
     assert!(matches!(UniversityStore::open("mysql://x").await, Err(StoreError::UnsupportedUrl)));
@@ -607,7 +655,7 @@ async fn a_database_of_the_earlier_release_is_adopted_with_everything_it_holds()
         }
         f.raw(i, "DELETE FROM schema_parts").await.unwrap();
         let store = UniversityStore::open(&f.urls[i]).await.unwrap();
-        store.set_setting("adopted", "yes").await.unwrap();
+        store.set_settings(&[("adopted", "yes")], &by("set_policy")).await.unwrap();
         assert_eq!(
             f.raw(i, "UPDATE schema_parts SET name = name WHERE part = 'ministry' AND version = 5").await.unwrap(),
             1

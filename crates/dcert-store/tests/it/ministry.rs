@@ -71,13 +71,22 @@ async fn news_and_questions_are_added_changed_and_removed_and_the_guide_seeds_on
             body_zh: "內容".into(),
             body_en: "Text".into(),
         };
-        let id = store.save_news(&item, "editor", 1).await.unwrap();
+        let id = store.save_content(&item, "editor", 1, |_| editor("news_save")).await.unwrap();
         let changed = NewsItem { id, title_en: "Open now".into(), ..item.clone() };
-        store.save_news(&changed, "editor", 2).await.unwrap();
-        assert_eq!(store.news_item(id).await.unwrap().title_en, "Open now");
-        store.delete_news(id).await.unwrap();
+        store.save_content(&changed, "editor", 2, |_| editor("news_save")).await.unwrap();
+        assert_eq!(store.content_item::<NewsItem>(id).await.unwrap().title_en, "Open now");
+        store.delete_content::<NewsItem>(id, &editor("news_delete")).await.unwrap();
         assert!(store.news(10).await.unwrap().is_empty());
-        assert!(store.delete_news(id).await.is_err(), "a removed item is not found again");
+        assert!(
+            store.delete_content::<NewsItem>(id, &editor("news_delete")).await.is_err(),
+            "a removed item is not found again"
+        );
+        let audited = |action: &str| {
+            let filter = AuditFilter { action: Some(action.into()), ..Default::default() };
+            async move { store.audit_log(&filter).await.unwrap().len() }
+        };
+        assert_eq!(audited("news_save").await, 2, "each change with its audit entry");
+        assert_eq!(audited("news_delete").await, 1, "none for the refused removal");
 
         let q = |position: i64, text: &str| FaqItem {
             id: 0,
@@ -91,7 +100,7 @@ async fn news_and_questions_are_added_changed_and_removed_and_the_guide_seeds_on
         assert!(!store.seed_faq(&[q(1, "again")], 2).await.unwrap(), "a site with questions keeps its own");
         let faq = store.faq().await.unwrap();
         assert_eq!(faq.iter().map(|i| i.question_zh.as_str()).collect::<Vec<_>>(), ["a", "b"], "in order");
-        store.delete_faq(faq[0].id).await.unwrap();
+        store.delete_content::<FaqItem>(faq[0].id, &editor("faq_delete")).await.unwrap();
         assert_eq!(store.faq().await.unwrap().len(), 1);
     }
     f.finish().await;
@@ -109,16 +118,22 @@ async fn a_question_is_saved_with_who_changed_it_and_one_removed_is_not_found() 
             answer_zh: "答".into(),
             answer_en: "Answer".into(),
         };
-        let id = store.save_faq(&question, "editor", 1).await.unwrap();
+        let id = store.save_content(&question, "editor", 1, |_| editor("faq_save")).await.unwrap();
         let changed = FaqItem { id, position: 1, answer_en: "The answer".into(), ..question.clone() };
-        assert_eq!(store.save_faq(&changed, "other-editor", 2).await.unwrap(), id);
+        assert_eq!(store.save_content(&changed, "other-editor", 2, |_| editor("faq_save")).await.unwrap(), id);
         assert_eq!(store.faq().await.unwrap(), std::slice::from_ref(&changed));
         let who = "UPDATE faq SET position = position WHERE updated_by = 'other-editor' AND updated_at = 2";
         assert_eq!(f.raw(i, who).await.unwrap(), 1, "the change is recorded with who made it and when");
-        store.delete_faq(id).await.unwrap();
-        assert!(matches!(store.save_faq(&changed, "editor", 3).await, Err(StoreError::NotFound("question"))));
-        assert!(matches!(store.delete_faq(id).await, Err(StoreError::NotFound("question"))));
-        assert!(matches!(store.news_item(id).await, Err(StoreError::NotFound("news item"))));
+        store.delete_content::<FaqItem>(id, &editor("faq_delete")).await.unwrap();
+        assert!(matches!(
+            store.save_content(&changed, "editor", 3, |_| editor("faq_save")).await,
+            Err(StoreError::NotFound("question"))
+        ));
+        assert!(matches!(
+            store.delete_content::<FaqItem>(id, &editor("faq_delete")).await,
+            Err(StoreError::NotFound("question"))
+        ));
+        assert!(matches!(store.content_item::<NewsItem>(id).await, Err(StoreError::NotFound("news item"))));
     }
     f.finish().await;
 }
@@ -165,6 +180,11 @@ fn teacher_record(number: &str, file: &[u8], at: i64) -> RegistryRecord {
         reason: None,
         at,
     }
+}
+
+/// An audit entry of `action` by the Ministry's editor.
+fn editor(action: &str) -> AuditEntry {
+    AuditEntry::local(1, "editor", "ministry_editor", action, "-", "")
 }
 
 fn teacher_audit(number: &str, at: i64) -> AuditEntry {

@@ -337,9 +337,8 @@ async fn confirm(State(state): State<AppState>, ctx: Ctx, Form(form): Form<TermF
     ctx.check_csrf(&form.csrf)?;
     let number = ctx.graduate()?;
     let (_, g) = chosen(&state, &number, Some(&form.term)).await?;
-    state.store.confirm_graduate(g.id, now().unix()).await?;
     let entry = ctx.audit(&number, "graduate", "confirm_record", format!("graduate:{}", g.id), form.term.clone());
-    state.store.audit(&entry).await?;
+    state.store.confirm_graduate(g.id, now().unix(), &entry).await?;
     Ok(redirect(&format!("/portal?term={}&done=confirmed", urlencode(&form.term))))
 }
 
@@ -358,10 +357,10 @@ async fn correction(State(state): State<AppState>, ctx: Ctx, Form(form): Form<Co
         return Err(AppError::BadRequest(ctx.t.s("portal.correction.invalid").into()));
     }
     let (_, g) = chosen(&state, &number, Some(&form.term)).await?;
-    let id = state.store.add_correction(g.id, message, now().unix()).await?;
-    let entry =
-        ctx.audit(&number, "graduate", "request_correction", format!("graduate:{}", g.id), format!("correction:{id}"));
-    state.store.audit(&entry).await?;
+    let entry = |id| {
+        ctx.audit(&number, "graduate", "request_correction", format!("graduate:{}", g.id), format!("correction:{id}"))
+    };
+    state.store.add_correction(g.id, message, now().unix(), entry).await?;
     Ok(redirect(&format!("/portal?term={}&done=correction", urlencode(&form.term))))
 }
 

@@ -374,7 +374,10 @@ fetch(href, { credentials: 'same-origin' })
 async fn a_campus_officer_records_the_collection_and_the_graduate_downloads_the_issued_certificate() {
     let app = TestApp::new().await;
     let g = app.graduate(G1).await;
-    app.store.confirm_graduate(g.id, dcert_web::http::now().unix()).await.unwrap();
+    app.store
+        .confirm_graduate(g.id, dcert_web::http::now().unix(), &crate::support::system("confirm_record"))
+        .await
+        .unwrap();
     let b = Browser::open(
         &app,
         "a_campus_officer_records_the_collection_and_the_graduate_downloads_the_issued_certificate",

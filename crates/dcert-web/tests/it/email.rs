@@ -131,7 +131,7 @@ async fn world(name: &str, permanent_address: &str) -> World {
         permanent_email: Some(permanent_address.into()),
         mid_term: false,
     };
-    store.import_graduates(&[row], AT - 86_400).await.unwrap();
+    store.import_graduates(&[row], AT - 86_400, |_| crate::support::system("import_graduates")).await.unwrap();
     let graduate = store.graduate_terms(STUDENT).await.unwrap().remove(0);
     let file = std::fs::read(fixture("sample-zh.pdf")).expect("the committed sample certificate");
     let certificate_id = issue(&store, &graduate, OrderKind::Collection, &file, None, AT).await;
@@ -149,16 +149,19 @@ async fn issue(
     at: i64,
 ) -> i64 {
     let order = store
-        .create_order(&NewOrder {
-            graduate_id: graduate.id,
-            language: Language::Zh,
-            kind,
-            reason: if kind == OrderKind::Reissue { "姓名更正" } else { "" },
-            requested_on: "2025-07-01".parse().unwrap(),
-            due_on: "2025-07-08".parse().unwrap(),
-            actor: "registrar",
-            at: at - 3600,
-        })
+        .create_order(
+            &NewOrder {
+                graduate_id: graduate.id,
+                language: Language::Zh,
+                kind,
+                reason: if kind == OrderKind::Reissue { "姓名更正" } else { "" },
+                requested_on: "2025-07-01".parse().unwrap(),
+                due_on: "2025-07-08".parse().unwrap(),
+                actor: "registrar",
+                at: at - 3600,
+            },
+            |_| crate::support::system("record_diploma"),
+        )
         .await
         .unwrap();
     let emails = graduate

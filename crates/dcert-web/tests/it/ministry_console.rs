@@ -364,7 +364,7 @@ async fn every_console_route_is_refused_to_the_accounts_that_may_not_use_it() {
         let site = ConsoleSite::start(FULL).await;
         let news = site
             .store
-            .save_news(
+            .save_content(
                 &dcert_store::NewsItem {
                     id: 0,
                     published_on: "2025-07-01".into(),
@@ -375,6 +375,7 @@ async fn every_console_route_is_refused_to_the_accounts_that_may_not_use_it() {
                 },
                 "test",
                 1,
+                |_| crate::support::system("news_add"),
             )
             .await
             .unwrap();

@@ -169,7 +169,7 @@ impl TestApp {
         let rows =
             dcert_core::roster::parse_roster(ROSTER.as_bytes(), &site().school_names(), &["建工", "第一"], &limits)
                 .unwrap();
-        store.import_graduates(&rows, 1).await.unwrap();
+        store.import_graduates(&rows, 1, |_| crate::support::system("import_graduates")).await.unwrap();
         for r in &rows {
             let n = &r.record.student_number;
             store.set_graduate_password(n, &dcert_web::auth::hash_password(&password_of(n)), 1).await.unwrap();
@@ -246,7 +246,7 @@ pub const EIGHT_FIELDS: [&str; 8] = [
 /// runs the worker; returns the certificate's id.
 pub async fn issue_for(app: &TestApp, number: &str) -> i64 {
     let g = app.graduate(number).await;
-    app.store.confirm_graduate(g.id, 1).await.unwrap();
+    app.store.confirm_graduate(g.id, 1, &crate::support::system("confirm_record")).await.unwrap();
     let registrar = app.staff("registrar").await;
     let r = registrar
         .post(&format!("/console/graduates/{}/diploma", g.id), &[("language", "zh"), ("date", &today())])
@@ -477,4 +477,9 @@ pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_ansi(false)
         .finish();
     (captured, tracing::subscriber::set_default(subscriber))
+}
+
+/// An audit entry of `action` by the tests themselves.
+pub fn system(action: &str) -> dcert_store::AuditEntry {
+    dcert_store::AuditEntry::local(1, "test", "system", action, "-", "")
 }

@@ -532,7 +532,7 @@ async fn the_menu_pages_answer_in_both_languages_and_the_faq_comes_from_the_guid
     let faq = site.get("/faq", "en").await.text();
     assert!(faq.contains("Why does verification show a warning?"));
     app.ministry
-        .save_news(
+        .save_content(
             &dcert_store::NewsItem {
                 id: 0,
                 published_on: "2025-07-01".into(),
@@ -543,6 +543,7 @@ async fn the_menu_pages_answer_in_both_languages_and_the_faq_comes_from_the_guid
             },
             "test",
             1,
+            |_| crate::support::system("news_add"),
         )
         .await
         .unwrap();

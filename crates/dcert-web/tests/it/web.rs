@@ -93,7 +93,7 @@ async fn an_unconfirmed_graduate_is_not_issued_until_confirming() {
     let board = app.store.dashboard(dcert_web::http::now().taiwan_date()).await.unwrap();
     let jiangong = board.iter().find(|c| c.campus == "建工").unwrap();
     assert_eq!((jiangong.unconfirmed, jiangong.due), (2, 0), "waiting for the graduate, not for the office");
-    app.store.confirm_graduate(g.id, 2).await.unwrap();
+    app.store.confirm_graduate(g.id, 2, &crate::support::system("confirm_record")).await.unwrap();
     let board = app.store.dashboard(dcert_web::http::now().taiwan_date()).await.unwrap();
     let jiangong = board.iter().find(|c| c.campus == "建工").unwrap();
     assert_eq!((jiangong.unconfirmed, jiangong.due), (1, 1));
@@ -244,7 +244,11 @@ async fn every_console_route_is_denied_to_the_roles_that_may_not_use_it() {
         let app = TestApp::new().await;
         let certificate = issue_for(&app, G1).await;
         let graduate = app.graduate(G1).await.id;
-        let correction = app.store.add_correction(graduate, "birthday wrong", 5).await.unwrap();
+        let correction = app
+            .store
+            .add_correction(graduate, "birthday wrong", 5, |_| crate::support::system("request_correction"))
+            .await
+            .unwrap();
         let email = app.store.emails(None, 1).await.unwrap()[0].id;
         let client = if user == "anonymous" { app.visitor().await } else { app.staff(user).await };
         for (method, path, fields, allowed) in route_table(graduate, certificate, correction, email) {

@@ -10,7 +10,7 @@ async fn order_all(app: &TestApp) -> Vec<i64> {
     let mut ids = Vec::new();
     for n in ["C110152301", "C110152302", "C110152303"] {
         let g = app.graduate(n).await;
-        app.store.confirm_graduate(g.id, 1).await.unwrap();
+        app.store.confirm_graduate(g.id, 1, &crate::support::system("confirm_record")).await.unwrap();
         let day = dcert_web::http::now().taiwan_date();
         let order = NewOrder {
             graduate_id: g.id,
@@ -22,9 +22,9 @@ async fn order_all(app: &TestApp) -> Vec<i64> {
             actor: "registrar",
             at: 1,
         };
-        app.store.create_order(&order).await.unwrap();
+        app.store.create_order(&order, |_| crate::support::system("record_diploma")).await.unwrap();
         let english = NewOrder { language: Language::En, kind: OrderKind::Application, ..order };
-        app.store.create_order(&english).await.unwrap();
+        app.store.create_order(&english, |_| crate::support::system("record_diploma")).await.unwrap();
         ids.push(g.id);
     }
     ids

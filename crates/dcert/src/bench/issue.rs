@@ -250,7 +250,8 @@ async fn bench(
     let mut imported = 0;
     for csv in &rosters {
         let rows = parse(csv)?;
-        imported += store.import_graduates(&rows, now.unix()).await?.inserted;
+        let audit = |s: &dcert_store::ImportSummary| crate::demo::imported(s, now.unix());
+        imported += store.import_graduates(&rows, now.unix(), audit).await?.inserted;
     }
     let import = started.elapsed().as_secs_f64();
     if imported != count {
@@ -270,7 +271,8 @@ async fn bench(
     let ids: Vec<i64> = graduates.iter().map(|g| g.id).collect();
     concurrently(&ids, sessions, |i, id| {
         let store = store.clone();
-        async move { store.confirm_graduate(id, now.unix() - 86_400 * 10 + i as i64 % 86_400).await }
+        let at = now.unix() - 86_400 * 10 + i as i64 % 86_400;
+        async move { store.confirm_graduate(id, at, &crate::demo::confirmed(id, at)).await }
     })
     .await?;
     let confirm = started.elapsed().as_secs_f64();
@@ -300,7 +302,7 @@ async fn bench(
                 actor: "registrar",
                 at: now.unix(),
             };
-            store.create_order(&order).await.map(|_| ())
+            store.create_order(&order, |o| crate::demo::recorded(o, now.unix())).await.map(|_| ())
         }
     })
     .await?;

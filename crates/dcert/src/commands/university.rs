@@ -79,18 +79,17 @@ pub fn import(command: ImportCommand) -> Result<u8> {
                             return Err(wrong(format!("{} problem(s); nothing was imported", errors.len())));
                         }
                     };
-                let s = store.import_graduates(&rows, now().unix()).await?;
-                store
-                    .audit(&dcert_store::AuditEntry {
-                        at: now().unix(),
-                        actor: "cli".into(),
-                        role: "operator".into(),
-                        action: "import_graduates".into(),
-                        target: "graduates".into(),
-                        detail: format!("inserted {} updated {} unchanged {}", s.inserted, s.updated, s.unchanged),
-                        ip: "-".into(),
-                    })
-                    .await?;
+                let audit = |s: &dcert_store::ImportSummary| {
+                    dcert_store::AuditEntry::local(
+                        now().unix(),
+                        "cli",
+                        "operator",
+                        "import_graduates",
+                        "graduates",
+                        s.to_string(),
+                    )
+                };
+                let s = store.import_graduates(&rows, now().unix(), audit).await?;
                 println!(
                     "imported {} rows: {} new, {} updated, {} unchanged",
                     rows.len(),

@@ -113,6 +113,11 @@ fn serve_runs_both_sites_from_a_configuration_file_with_environment_overrides() 
     assert_eq!(status, 303, "the console asks for a login");
 }
 
+/// An audit entry of `action` by the test, as an operator's command would write it.
+fn system(action: &str) -> dcert_store::AuditEntry {
+    dcert_store::AuditEntry::local(1, "test", "operator", action, "-", "")
+}
+
 /// Graduates in the class: enough that the kill lands while files are still being rendered.
 const CLASS: usize = 150;
 
@@ -140,7 +145,7 @@ async fn serve_killed_mid_batch_and_started_again_issues_each_file_exactly_once(
     let now = dcert_web::http::now();
     let mut graduates = Vec::new();
     for g in store.list_graduates(&GraduateFilter { limit: 1000, ..Default::default() }).await.unwrap() {
-        store.confirm_graduate(g.id, now.unix()).await.unwrap();
+        store.confirm_graduate(g.id, now.unix(), &system("confirm_record")).await.unwrap();
         let order = NewOrder {
             graduate_id: g.id,
             language: Language::Zh,
@@ -151,7 +156,7 @@ async fn serve_killed_mid_batch_and_started_again_issues_each_file_exactly_once(
             actor: "registrar",
             at: now.unix(),
         };
-        store.create_order(&order).await.unwrap();
+        store.create_order(&order, |_| system("record_diploma")).await.unwrap();
         graduates.push(g.id);
     }
     assert_eq!(graduates.len(), CLASS);

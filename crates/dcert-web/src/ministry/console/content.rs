@@ -7,7 +7,7 @@ use super::*;
 /// The site's news (最新消息, [`NewsItem`]) and its questions (常見問題, [`FaqItem`]): what sets
 /// one apart from the other, so that one set of handlers serves both. Each kind's pages are
 /// under `/console/{KIND}`: its list, `/new`, `/{id}` to change one and `/{id}/delete`.
-pub(super) trait Content: Sized + Send + Sync + 'static {
+pub(super) trait Content: ContentItem + 'static {
     /// The form of one, as typed.
     type Form: DeserializeOwned + Default + Send + Sync + 'static;
     /// Its name in paths (`/console/news`), the menu, and the audit log: the actions
@@ -20,12 +20,6 @@ pub(super) trait Content: Sized + Send + Sync + 'static {
 
     /// All of them, as the console lists them.
     fn all(store: &MinistryStore) -> impl Future<Output = Result<Vec<Self>, AppError>> + Send;
-    /// The one with `id`; none, [`AppError::NotFound`].
-    fn one(store: &MinistryStore, id: i64) -> impl Future<Output = Result<Self, AppError>> + Send;
-    /// Adds it (`id` 0) or replaces it; returns its id.
-    fn save(&self, store: &MinistryStore, by: &str, at: i64) -> impl Future<Output = Result<i64, AppError>> + Send;
-    /// Removes the one with `id`.
-    fn delete(store: &MinistryStore, id: i64) -> impl Future<Output = Result<(), AppError>> + Send;
     /// The form of a new one.
     fn blank(store: &MinistryStore) -> impl Future<Output = Result<Self::Form, AppError>> + Send;
     /// The form holding this one.
@@ -83,18 +77,6 @@ impl Content for NewsItem {
 
     async fn all(store: &MinistryStore) -> Result<Vec<Self>, AppError> {
         Ok(store.news(500).await?)
-    }
-
-    async fn one(store: &MinistryStore, id: i64) -> Result<Self, AppError> {
-        Ok(store.news_item(id).await?)
-    }
-
-    async fn save(&self, store: &MinistryStore, by: &str, at: i64) -> Result<i64, AppError> {
-        Ok(store.save_news(self, by, at).await?)
-    }
-
-    async fn delete(store: &MinistryStore, id: i64) -> Result<(), AppError> {
-        Ok(store.delete_news(id).await?)
     }
 
     /// Dated today, in Taiwan.
@@ -162,19 +144,6 @@ impl Content for FaqItem {
 
     async fn all(store: &MinistryStore) -> Result<Vec<Self>, AppError> {
         Ok(store.faq().await?)
-    }
-
-    /// Found among all the questions (there are few).
-    async fn one(store: &MinistryStore, id: i64) -> Result<Self, AppError> {
-        store.faq().await?.into_iter().find(|q| q.id == id).ok_or(AppError::NotFound)
-    }
-
-    async fn save(&self, store: &MinistryStore, by: &str, at: i64) -> Result<i64, AppError> {
-        Ok(store.save_faq(self, by, at).await?)
-    }
-
-    async fn delete(store: &MinistryStore, id: i64) -> Result<(), AppError> {
-        Ok(store.delete_faq(id).await?)
     }
 
     /// Placed last.
@@ -264,7 +233,7 @@ pub(super) async fn content_form<C: Content>(
     let staff = ctx.require(&state.store, Action::EditContent).await?;
     let id = id.map(|Path(id)| id);
     let form = match id {
-        Some(id) => C::one(&state.store, id).await?.form(),
+        Some(id) => state.store.content_item::<C>(id).await?.form(),
         None => C::blank(&state.store).await?,
     };
     form_page::<C>(&ctx, &staff, id, form, Vec::new())
@@ -285,11 +254,10 @@ pub(super) async fn content_save<C: Content>(
         Ok(item) => item,
         Err(errors) => return form_page::<C>(&ctx, &staff, id, form, errors),
     };
-    let saved = item.save(&state.store, &staff.username, now().unix()).await?;
     let (change, done) = if id.is_some() { ("edit", "saved") } else { ("add", "added") };
     let kind = C::KIND;
-    let entry = ctx.audit_by(&staff, &format!("{kind}_{change}"), format!("{kind}:{saved}"), item.detail());
-    state.store.audit(&entry).await?;
+    let audit = |saved| ctx.audit_by(&staff, &format!("{kind}_{change}"), format!("{kind}:{saved}"), item.detail());
+    state.store.save_content(&item, &staff.username, now().unix(), audit).await?;
     Ok(redirect(&format!("/console/{kind}?done={done}")))
 }
 
@@ -299,7 +267,7 @@ pub(super) async fn content_confirm<C: Content>(
     Path(id): Path<i64>,
 ) -> PageResult {
     let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = C::one(&state.store, id).await?;
+    let item = state.store.content_item::<C>(id).await?;
     let t = ctx.t;
     page(ConfirmPage {
         c: ctx.chrome(Some(&staff), C::KIND),
@@ -319,10 +287,10 @@ pub(super) async fn content_delete<C: Content>(
 ) -> PageResult {
     ctx.check_csrf(&form.csrf)?;
     let staff = ctx.require(&state.store, Action::EditContent).await?;
-    let item = C::one(&state.store, id).await?;
-    C::delete(&state.store, id).await?;
+    let item = state.store.content_item::<C>(id).await?;
     let kind = C::KIND;
-    state.store.audit(&ctx.audit_by(&staff, &format!("{kind}_delete"), format!("{kind}:{id}"), item.detail())).await?;
+    let audit = ctx.audit_by(&staff, &format!("{kind}_delete"), format!("{kind}:{id}"), item.detail());
+    state.store.delete_content::<C>(id, &audit).await?;
     Ok(redirect(&format!("/console/{kind}?done=deleted")))
 }
 

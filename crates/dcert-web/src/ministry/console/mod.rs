@@ -43,7 +43,8 @@ use dcert_core::time::{Date, Timestamp};
 use dcert_core::trust::TrustListContent;
 use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{
-    AuditEntry, FaqItem, MinistryStore, NewsItem, RegisteredInstitution, RegistryRecord, Role, Staff, StoreError,
+    AuditEntry, ContentItem, FaqItem, MinistryStore, NewsItem, RegisteredInstitution, RegistryRecord, Role, Staff,
+    StoreError,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;

@@ -150,25 +150,22 @@ pub(super) async fn order_diploma(
     }
     let due = working_calendar(&state.store).await?.due_date(day);
     let kind = if language == Language::Zh { OrderKind::Collection } else { OrderKind::Application };
-    let order = state
-        .store
-        .create_order(&NewOrder {
-            graduate_id: g.id,
-            language,
-            kind,
-            reason: "",
-            requested_on: day,
-            due_on: due,
-            actor: &staff.username,
-            at: now().unix(),
-        })
-        .await
-        .map_err(|e| match e {
-            dcert_store::StoreError::Conflict(_) => AppError::BadRequest(t.s("console.already_recorded").into()),
-            other => other.into(),
-        })?;
+    let order = NewOrder {
+        graduate_id: g.id,
+        language,
+        kind,
+        reason: "",
+        requested_on: day,
+        due_on: due,
+        actor: &staff.username,
+        at: now().unix(),
+    };
     let detail = format!("{} {} on {day}, due {due}", kind.code(), language.code());
-    state.store.audit(&audit_of(ctx, staff, "record_diploma", format!("order:{}", order.id), detail)).await?;
+    let audit = |order: &Order| audit_of(ctx, staff, "record_diploma", format!("order:{}", order.id), detail);
+    state.store.create_order(&order, audit).await.map_err(|e| match e {
+        dcert_store::StoreError::Conflict(_) => AppError::BadRequest(t.s("console.already_recorded").into()),
+        other => other.into(),
+    })?;
     Ok(())
 }
 
@@ -268,25 +265,24 @@ pub(super) async fn reissue(
     }
     let day = today();
     let due = working_calendar(&state.store).await?.due_date(day);
-    let order = state
-        .store
-        .create_order(&NewOrder {
-            graduate_id: g.id,
-            language: cert.language,
-            kind: OrderKind::Reissue,
-            reason: &why,
-            requested_on: day,
-            due_on: due,
-            actor: &staff.username,
-            at: now().unix(),
-        })
-        .await
-        .map_err(|e| match e {
-            dcert_store::StoreError::Conflict(_) => AppError::BadRequest(ctx.t.s("console.reissue_waiting").into()),
-            other => other.into(),
-        })?;
-    let detail = format!("{} v{} -> v{}: {why}", cert.number, cert.version, order.version);
-    state.store.audit(&audit_of(&ctx, &staff, "reissue", format!("certificate:{id}"), detail)).await?;
+    let order = NewOrder {
+        graduate_id: g.id,
+        language: cert.language,
+        kind: OrderKind::Reissue,
+        reason: &why,
+        requested_on: day,
+        due_on: due,
+        actor: &staff.username,
+        at: now().unix(),
+    };
+    let audit = |order: &Order| {
+        let detail = format!("{} v{} -> v{}: {why}", cert.number, cert.version, order.version);
+        audit_of(&ctx, &staff, "reissue", format!("certificate:{id}"), detail)
+    };
+    state.store.create_order(&order, audit).await.map_err(|e| match e {
+        dcert_store::StoreError::Conflict(_) => AppError::BadRequest(ctx.t.s("console.reissue_waiting").into()),
+        other => other.into(),
+    })?;
     Ok(redirect(&format!("/console/graduates/{}?done=reissue", g.id)))
 }
 

@@ -67,9 +67,8 @@ pub(super) async fn import(State(state): State<AppState>, ctx: Ctx, multipart: M
         Ok(rows) => rows,
         Err(e) => return import_view(&state, &ctx, &staff, e.problems(), None).await,
     };
-    let s = state.store.import_graduates(&rows, now().unix()).await?;
-    let detail = format!("inserted {} updated {} unchanged {}", s.inserted, s.updated, s.unchanged);
-    state.store.audit(&audit_of(&ctx, &staff, "import_graduates", "graduates".into(), detail)).await?;
+    let audit = |s: &ImportSummary| audit_of(&ctx, &staff, "import_graduates", "graduates".into(), s.to_string());
+    let s = state.store.import_graduates(&rows, now().unix(), audit).await?;
     let summary = ctx.t.f("console.import.done", &[&s.inserted, &s.updated, &s.unchanged]);
     import_view(&state, &ctx, &staff, Vec::new(), Some(summary)).await
 }

@@ -28,8 +28,8 @@ use dcert_core::pdf::Template as Design;
 use dcert_core::roster;
 use dcert_core::time::Date;
 use dcert_store::{
-    CampusCounts, CertificateInfo, Correction, Graduate, GraduateFilter, GraduateSummary, NewOrder, OrderKind,
-    OutboxMessage, Role, Staff, UniversityStore,
+    CampusCounts, CertificateInfo, Correction, Graduate, GraduateFilter, GraduateSummary, ImportSummary, NewOrder,
+    Order, OrderKind, OutboxMessage, Role, Staff, UniversityStore,
 };
 use serde::Deserialize;
 

@@ -36,10 +36,10 @@ pub(super) async fn policy_save(State(state): State<AppState>, ctx: Ctx, Form(fo
     let term: dcert_core::model::Term =
         form.first_term.trim().parse().map_err(|_| AppError::BadRequest(ctx.t.s("console.policy.bad_term").into()))?;
     let open = form.alumni_open.is_some();
-    state.store.set_setting(Policy::FIRST_TERM, &term.to_string()).await?;
-    state.store.set_setting(Policy::ALUMNI_OPEN, if open { "true" } else { "false" }).await?;
     let detail = format!("first term {term}, alumni {}", if open { "open" } else { "closed" });
-    state.store.audit(&audit_of(&ctx, &staff, "set_policy", "policy".into(), detail)).await?;
+    let settings = [(Policy::FIRST_TERM, term.to_string()), (Policy::ALUMNI_OPEN, open.to_string())];
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    state.store.set_settings(&settings, &audit_of(&ctx, &staff, "set_policy", "policy".into(), detail)).await?;
     Ok(redirect("/console/policy"))
 }
 
