@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{UsageExt, files, ministry, university};
+use crate::commands::{files, ministry, university, usage_unless_disk};
 pub(crate) use dcert_web::http::now;
 
 #[derive(Parser)]
@@ -108,13 +108,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        // What works on files alone fails only on what it was given.
-        Command::Keys(command) => files::keys(command).usage(),
-        Command::Trust(command) => files::trust(command).usage(),
-        Command::Issue(args) => files::issue(args).usage(),
-        Command::Template(command) => files::template(command).usage(),
-        Command::Fonts => files::fonts().usage(),
-        Command::Verify(args) => verifier::run(args).usage(),
+        // What works on files alone fails on what it was given, or on the disk.
+        Command::Keys(command) => usage_unless_disk(files::keys(command)),
+        Command::Trust(command) => usage_unless_disk(files::trust(command)),
+        Command::Issue(args) => usage_unless_disk(files::issue(args)),
+        Command::Template(command) => usage_unless_disk(files::template(command)),
+        Command::Fonts => usage_unless_disk(files::fonts()),
+        Command::Verify(args) => usage_unless_disk(verifier::run(args)),
         Command::Demo { data_dir, port, no_serve } => commands::serve::demo(data_dir, port, no_serve),
         Command::Serve { config } => commands::serve::serve(config),
         Command::Ministry(command) => ministry::run(command),

@@ -16,6 +16,7 @@ use dcert_web::university::worker::{Registry, StoreRegistry, Worker};
 use dcert_web::university::{AppState, SiteConfig, university_router};
 use serde::Deserialize;
 
+use crate::commands::{UsageExt, wrong};
 use crate::fonts;
 use crate::keystore::IssuerDir;
 
@@ -252,19 +253,22 @@ pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
     let trust_list = match (trust_registry::latest(&store).await?, &config.trust.list) {
         (Some(published), _) => published,
         (None, Some(path)) => {
-            std::fs::read(path).with_context(|| format!("cannot read the trust list {}", path.display()))?
+            std::fs::read(path).with_context(|| format!("cannot read the trust list {}", path.display())).usage()?
         }
-        (None, None) => anyhow::bail!(
-            "the registry has published no trust list yet and [trust] list names none: run dcert ministry publish"
-        ),
+        (None, None) => {
+            return Err(wrong(
+                "the registry has published no trust list yet and [trust] list names none: run dcert ministry publish",
+            ));
+        }
     };
-    let mut state = ministry_state(store, trust_list, config.site).await?;
+    // What follows reads the settings' files: a failure is the settings' fault (exit status 2).
+    let mut state = ministry_state(store, trust_list, config.site).await.usage()?;
     match fonts::load() {
         Ok(fonts) => state = state.with_fonts(Arc::new(fonts)),
         Err(e) => tracing::warn!(error = %e, "no certificate fonts: rare characters show as boxes on result pages"),
     }
     if let Some(root_dir) = &config.trust.root_dir {
-        state = state.with_registry_keys(registry_keys(root_dir)?);
+        state = state.with_registry_keys(registry_keys(root_dir).usage()?);
     }
     // A root directory made before status answers were signed got its status signer when
     // registry_keys opened it.
@@ -275,18 +279,19 @@ pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
         .or_else(|| config.trust.root_dir.as_ref().map(|dir| dir.join("status-signer.key.pem")));
     match status_key {
         Some(path) => {
-            let key = crate::keystore::read_ec_key(&path)?;
+            let key = crate::keystore::read_ec_key(&path).usage()?;
             state = state
                 .with_status_signer(key)
                 .map_err(anyhow::Error::msg)
-                .with_context(|| format!("{}: publish a trust list that names this status signer", path.display()))?;
+                .with_context(|| format!("{}: publish a trust list that names this status signer", path.display()))
+                .usage()?;
         }
         None => tracing::warn!(
             "no status signer ([trust] status_key): status answers go unsigned, and verifiers elsewhere cannot use them"
         ),
     }
     if let Some(issuer) = &config.issuer {
-        let kit = IssuerDir::open(&issuer.dir)?.kit()?;
+        let kit = IssuerDir::open(&issuer.dir).and_then(|d| d.kit()).usage()?;
         state = state.with_issuance(Issuance { kit, fonts: Arc::new(fonts::load()?) });
     }
     let refresher = state.clone();

@@ -133,13 +133,13 @@ impl MinistryStore {
     /// Counts of verifications from `since` (Unix seconds) on.
     pub async fn verification_stats(&self, since: i64) -> Result<VerificationStats> {
         let mut stats = VerificationStats::default();
-        let rows = sqlx::query("SELECT outcome, COUNT(*) FROM verifications WHERE at >= $1 GROUP BY outcome")
+        let rows = sqlx::query("SELECT outcome, COUNT(*) AS n FROM verifications WHERE at >= $1 GROUP BY outcome")
             .bind(since)
             .fetch_all(&self.pool)
             .await?;
         for r in &rows {
             let outcome: String = r.try_get("outcome")?;
-            let n: i64 = r.try_get(1)?;
+            let n: i64 = r.try_get("n")?;
             stats.total += n;
             match outcome.as_str() {
                 "success" => stats.success = n,
@@ -157,10 +157,10 @@ impl MinistryStore {
              GROUP BY reason ORDER BY n DESC, reason",
         )
         .bind(since)
-        .fetch_all_with(&self.pool, |r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .fetch_all_with(&self.pool, |r| Ok((r.try_get("reason")?, r.try_get("n")?)))
         .await?;
         let rows = sqlx::query(
-            "SELECT (at + $1) / 86400 AS day, COUNT(*) FROM verifications WHERE at >= $2 GROUP BY day ORDER BY day",
+            "SELECT (at + $1) / 86400 AS day, COUNT(*) AS n FROM verifications WHERE at >= $2 GROUP BY day ORDER BY day",
         )
         .bind(TAIWAN_OFFSET)
         .bind(since)
@@ -169,7 +169,7 @@ impl MinistryStore {
         for r in &rows {
             let day: i64 = r.try_get("day")?;
             let date = dcert_core::time::Timestamp(day * 86400).date();
-            stats.by_day.push((date.to_string(), r.try_get(1)?));
+            stats.by_day.push((date.to_string(), r.try_get("n")?));
         }
         Ok(stats)
     }
@@ -311,7 +311,7 @@ impl MinistryStore {
     pub async fn teacher_certificate_file(&self, id: i64) -> Result<(TeacherCertificate, Vec<u8>)> {
         sqlx::query(AssertSqlSafe(format!("SELECT {TEACHER_COLUMNS}, file FROM teacher_certificates WHERE id = $1")))
             .bind(id)
-            .fetch_optional_with(&self.pool, |r| Ok((teacher_row(r)?, r.try_get(8)?)))
+            .fetch_optional_with(&self.pool, |r| Ok((teacher_row(r)?, r.try_get("file")?)))
             .await?
             .ok_or(StoreError::NotFound("teacher certificate"))
     }

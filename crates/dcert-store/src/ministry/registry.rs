@@ -92,7 +92,7 @@ impl MinistryStore {
         sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE id > $1 ORDER BY id LIMIT $2")))
             .bind(after)
             .bind(limit)
-            .fetch_all_with(&self.pool, |r| Ok((r.try_get(10)?, registry_row(r)?)))
+            .fetch_all_with(&self.pool, |r| Ok((r.try_get("id")?, registry_row(r)?)))
             .await
     }
 
@@ -116,10 +116,10 @@ impl MinistryStore {
     /// How many registry records there are, by event and credential type.
     pub async fn registry_counts(&self) -> Result<Vec<(String, String, i64)>> {
         sqlx::query(
-            "SELECT event, credential_type, COUNT(*) FROM registry_records GROUP BY event, credential_type \
+            "SELECT event, credential_type, COUNT(*) AS n FROM registry_records GROUP BY event, credential_type \
              ORDER BY event, credential_type",
         )
-        .fetch_all_with(&self.pool, |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .fetch_all_with(&self.pool, |r| Ok((r.try_get("event")?, r.try_get("credential_type")?, r.try_get("n")?)))
         .await
     }
 

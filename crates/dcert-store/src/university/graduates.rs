@@ -357,9 +357,9 @@ impl UniversityStore {
         let search = filter.search.as_deref().map(|s| format!("%{}%", s.replace(['%', '_'], "")));
         sqlx::query(
             "SELECT g.id, g.student_number, g.term, g.campus, g.name_zh, g.department_zh, g.confirmed_at, \
-             (SELECT COUNT(*) FROM certificates c WHERE c.graduate_id = g.id), \
+             (SELECT COUNT(*) FROM certificates c WHERE c.graduate_id = g.id) AS certificates, \
              (SELECT COUNT(*) FROM orders o WHERE o.graduate_id = g.id AND o.certificate_id IS NULL \
-                AND o.cancelled_at IS NULL) \
+                AND o.cancelled_at IS NULL) AS open_orders \
              FROM graduates g WHERE ($1 IS NULL OR g.campus = $1) AND ($2 IS NULL OR g.term = $2) \
              AND ($3 IS NULL OR g.student_number LIKE $3 OR g.name_zh LIKE $3) \
              ORDER BY g.term DESC, g.student_number LIMIT $4",
@@ -435,7 +435,8 @@ impl UniversityStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let (id, graduate_id, address): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let (id, graduate_id, address): (i64, i64, String) =
+            (row.try_get("id")?, row.try_get("graduate_id")?, row.try_get("address")?);
         sqlx::query("UPDATE email_changes SET confirmed_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
@@ -532,15 +533,15 @@ fn campus_row(r: &AnyRow) -> Result<Campus> {
 
 fn summary_row(r: &AnyRow) -> Result<GraduateSummary> {
     Ok(GraduateSummary {
-        id: r.try_get(0)?,
-        student_number: r.try_get(1)?,
-        term: r.try_get(2)?,
-        campus: r.try_get(3)?,
-        name_zh: r.try_get(4)?,
-        department_zh: r.try_get(5)?,
-        confirmed: r.try_get::<Option<i64>, _>(6)?.is_some(),
-        certificates: r.try_get(7)?,
-        open_orders: r.try_get(8)?,
+        id: r.try_get("id")?,
+        student_number: r.try_get("student_number")?,
+        term: r.try_get("term")?,
+        campus: r.try_get("campus")?,
+        name_zh: r.try_get("name_zh")?,
+        department_zh: r.try_get("department_zh")?,
+        confirmed: r.try_get::<Option<i64>, _>("confirmed_at")?.is_some(),
+        certificates: r.try_get("certificates")?,
+        open_orders: r.try_get("open_orders")?,
     })
 }
 
@@ -552,6 +553,6 @@ fn correction_row(r: &AnyRow) -> Result<Correction> {
         campus: r.try_get("campus")?,
         message: r.try_get("message")?,
         created_at: r.try_get("created_at")?,
-        resolved_at: r.try_get(6)?,
+        resolved_at: r.try_get("resolved_at")?,
     })
 }

@@ -584,7 +584,7 @@ impl UniversityStore {
             .await?
             .ok_or(StoreError::NotFound("certificate"))?;
         let (graduate_id, language, status): (i64, String, String) =
-            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            (row.try_get("graduate_id")?, row.try_get("language")?, row.try_get("status")?);
         if status == "revoked" {
             return Err(StoreError::Conflict("the certificate is already revoked".into()));
         }
@@ -646,20 +646,23 @@ impl UniversityStore {
     pub async fn dashboard(&self, today: Date) -> Result<Vec<CampusCounts>> {
         let today = today.to_string();
         let rows = sqlx::query(
-            "SELECT k.code, \
-             (SELECT COUNT(*) FROM graduates g WHERE g.campus = k.code AND g.confirmed_at IS NULL), \
+            "SELECT k.code AS campus, \
+             (SELECT COUNT(*) FROM graduates g WHERE g.campus = k.code AND g.confirmed_at IS NULL) AS unconfirmed, \
              (SELECT COUNT(*) FROM orders o JOIN graduates g ON g.id = o.graduate_id \
                 WHERE g.campus = k.code AND g.confirmed_at IS NOT NULL AND o.certificate_id IS NULL \
-                AND o.cancelled_at IS NULL AND o.due_on >= $1), \
+                AND o.cancelled_at IS NULL AND o.due_on >= $1) AS due, \
              (SELECT COUNT(*) FROM orders o JOIN graduates g ON g.id = o.graduate_id \
                 WHERE g.campus = k.code AND g.confirmed_at IS NOT NULL AND o.certificate_id IS NULL \
-                AND o.cancelled_at IS NULL AND o.due_on < $1), \
-             (SELECT COUNT(*) FROM certificates c JOIN graduates g ON g.id = c.graduate_id WHERE g.campus = k.code), \
+                AND o.cancelled_at IS NULL AND o.due_on < $1) AS overdue, \
+             (SELECT COUNT(*) FROM certificates c JOIN graduates g ON g.id = c.graduate_id WHERE g.campus = k.code) \
+                AS issued, \
              (SELECT COUNT(*) FROM certificates c JOIN graduates g ON g.id = c.graduate_id WHERE g.campus = k.code \
                 AND EXISTS (SELECT 1 FROM outbox m WHERE m.certificate_id = c.id) \
-                AND NOT EXISTS (SELECT 1 FROM outbox m WHERE m.certificate_id = c.id AND m.status <> 'sent')), \
+                AND NOT EXISTS (SELECT 1 FROM outbox m WHERE m.certificate_id = c.id AND m.status <> 'sent')) \
+                AS delivered, \
              (SELECT COUNT(*) FROM certificates c JOIN graduates g ON g.id = c.graduate_id WHERE g.campus = k.code \
                 AND EXISTS (SELECT 1 FROM outbox m WHERE m.certificate_id = c.id AND m.status = 'failed')) \
+                AS failed \
              FROM campuses k ORDER BY k.position, k.code",
         )
         .bind(&today)
@@ -668,13 +671,13 @@ impl UniversityStore {
         rows.iter()
             .map(|r| {
                 Ok(CampusCounts {
-                    campus: r.try_get(0)?,
-                    unconfirmed: r.try_get(1)?,
-                    due: r.try_get(2)?,
-                    overdue: r.try_get(3)?,
-                    issued: r.try_get(4)?,
-                    delivered: r.try_get(5)?,
-                    failed: r.try_get(6)?,
+                    campus: r.try_get("campus")?,
+                    unconfirmed: r.try_get("unconfirmed")?,
+                    due: r.try_get("due")?,
+                    overdue: r.try_get("overdue")?,
+                    issued: r.try_get("issued")?,
+                    delivered: r.try_get("delivered")?,
+                    failed: r.try_get("failed")?,
                 })
             })
             .collect()

@@ -234,7 +234,10 @@ pub fn verify_file(bytes: &[u8], trust: &TrustList, seconds: f64) -> Result<Veri
     let now = crate::now();
     let first = verify::verify(bytes, trust, &Offline, now, &limits);
     if first.outcome == Outcome::Failure {
-        anyhow::bail!("the file does not verify ({}); benchmark a good certificate", first.summary);
+        return Err(crate::commands::wrong(format!(
+            "the file does not verify ({}); benchmark a good certificate",
+            first.summary
+        )));
     }
     let budget = Duration::from_secs_f64(seconds);
     let once = || {

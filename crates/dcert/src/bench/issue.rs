@@ -35,6 +35,7 @@ use dcert_web::university::worker::{IssueRound, Worker};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+use crate::commands::wrong;
 use crate::keystore::RootDir;
 use crate::server;
 
@@ -144,10 +145,10 @@ pub struct Figures {
 /// Runs the benchmark.
 pub fn run(options: &Options, now: Timestamp) -> Result<Figures> {
     if options.count == 0 {
-        bail!("--count must be at least 1");
+        return Err(wrong("--count must be at least 1"));
     }
     if options.parallelism == Some(0) {
-        bail!("--parallelism must be at least 1");
+        return Err(wrong("--parallelism must be at least 1"));
     }
     let dir = TempDir::new()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -172,7 +173,7 @@ pub fn run(options: &Options, now: Timestamp) -> Result<Figures> {
             Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
                 postgres(options, &dir.0, url, now).await
             }
-            Some(_) => bail!("--database must be a postgres:// URL (the default is a fresh SQLite file)"),
+            Some(_) => Err(wrong("--database must be a postgres:// URL (the default is a fresh SQLite file)")),
         }
     })
 }

@@ -76,6 +76,29 @@ pub fn usage_unless_io<T>(result: Result<T>) -> Result<T> {
     })
 }
 
+/// A result of a command that works on files alone: its error is what it was given (a path that
+/// does not exist or exists already, a file that does not read: exit status 2) unless the disk
+/// failed under it (full, read-only, an I/O error: 4).
+pub fn usage_unless_disk<T>(result: Result<T>) -> Result<T> {
+    use std::io::ErrorKind as K;
+    result.map_err(|e| {
+        let disk = e.chain().filter_map(|cause| cause.downcast_ref::<std::io::Error>()).any(|io| {
+            !matches!(
+                io.kind(),
+                K::NotFound
+                    | K::AlreadyExists
+                    | K::PermissionDenied
+                    | K::InvalidInput
+                    | K::InvalidData
+                    | K::UnexpectedEof
+                    | K::IsADirectory
+                    | K::NotADirectory
+            )
+        });
+        if disk || e.downcast_ref::<Usage>().is_some() { e } else { anyhow::Error::new(Usage(e)) }
+    })
+}
+
 /// A store's refusal (a username taken, a campus it does not have) as the input's fault; any
 /// other store error as a runtime failure.
 pub fn refused_as_usage(e: dcert_store::StoreError) -> anyhow::Error {
@@ -172,5 +195,21 @@ mod tests {
         assert_eq!(format!("{e:#}"), "issuing: cannot read the record: No such file or directory (os error 2)");
         let runtime = anyhow::anyhow!("the database does not answer");
         assert_eq!(exit_status(&runtime), EXIT_RUNTIME);
+    }
+
+    #[test]
+    fn a_file_command_fails_on_its_input_with_2_and_on_a_failing_disk_with_4() {
+        let io = |kind: std::io::ErrorKind| -> Result<()> {
+            Err(anyhow::Error::new(std::io::Error::from(kind)).context("cannot write out.pdf"))
+        };
+        use std::io::ErrorKind as K;
+        for kind in [K::NotFound, K::AlreadyExists, K::PermissionDenied, K::InvalidData] {
+            assert_eq!(exit_status(&usage_unless_disk(io(kind)).unwrap_err()), EXIT_USAGE, "{kind:?}");
+        }
+        for kind in [K::StorageFull, K::ReadOnlyFilesystem, K::Other] {
+            assert_eq!(exit_status(&usage_unless_disk(io(kind)).unwrap_err()), EXIT_RUNTIME, "{kind:?}");
+        }
+        let refused: Result<()> = Err(anyhow::anyhow!("the trust list does not verify"));
+        assert_eq!(exit_status(&usage_unless_disk(refused).unwrap_err()), EXIT_USAGE);
     }
 }

@@ -269,6 +269,8 @@ fn usage_errors_exit_with_status_2_and_say_what_is_wrong() {
         ),
         (&["verify", "--trust", "moe/root.json", "x.pdf"], "not usable"),
         (&new_issuer("Bad Id", "x", "x", "b", &[]), "lowercase"),
+        (&["bench", "issue", "--count", "0"], "--count must be at least 1"),
+        (&["bench", "issue", "--count", "1", "--database", "mysql://x"], "postgres://"),
     ];
     for (args, expected) in cases {
         let out = w.dcert(args);
