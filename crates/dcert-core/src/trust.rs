@@ -89,6 +89,20 @@ pub struct CertEntry {
     pub revocation_reason: Option<String>,
 }
 
+impl KeyEntry {
+    /// A key valid from `valid_from` to `valid_until`, not revoked.
+    pub fn new(public_key_multibase: String, valid_from: Timestamp, valid_until: Timestamp) -> KeyEntry {
+        KeyEntry { public_key_multibase, valid_from, valid_until, revoked_from: None, revocation_reason: None }
+    }
+}
+
+impl CertEntry {
+    /// A signing certificate (DER), not revoked.
+    pub fn new(der: Vec<u8>) -> CertEntry {
+        CertEntry { certificate: Der(der), revoked_from: None, revocation_reason: None }
+    }
+}
+
 /// An institution in the trust list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

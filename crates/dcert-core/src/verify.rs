@@ -67,6 +67,24 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order (for catalogues that must word each).
+    pub const ALL: [Reason; 14] = [
+        Reason::NotACertificate,
+        Reason::TooLarge,
+        Reason::Modified,
+        Reason::SignatureInvalid,
+        Reason::UntrustedRoot,
+        Reason::UnknownIssuer,
+        Reason::NotAccredited,
+        Reason::KeyNotValid,
+        Reason::KeyRevoked,
+        Reason::Revoked,
+        Reason::NotRegistered,
+        Reason::StatusUnknown,
+        Reason::Unpinned,
+        Reason::Superseded,
+    ];
+
     /// A sentence for people, in English.
     pub fn explain(self) -> &'static str {
         match self {
@@ -128,6 +146,21 @@ pub enum CheckName {
     RegistryStatus,
     /// The trust list is current.
     TrustList,
+}
+
+impl CheckName {
+    /// Every check, in the order a report lists them.
+    pub const ALL: [CheckName; 9] = [
+        CheckName::FileFormat,
+        CheckName::DocumentSignature,
+        CheckName::SigningCertificate,
+        CheckName::CredentialProof,
+        CheckName::Issuer,
+        CheckName::KeyValidity,
+        CheckName::IssuerBinding,
+        CheckName::RegistryStatus,
+        CheckName::TrustList,
+    ];
 }
 
 /// One check in a report.
@@ -879,4 +912,56 @@ fn finish(mut report: Report, mut b: Builder) -> Report {
         (_, None) => unreachable!("a failure always has a reason"),
     };
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CheckName, Reason};
+
+    /// Exhaustive: a new variant does not compile until it has its place here, and then the
+    /// lists must hold it.
+    fn place_of_reason(r: Reason) -> usize {
+        use Reason::*;
+        match r {
+            NotACertificate => 0,
+            TooLarge => 1,
+            Modified => 2,
+            SignatureInvalid => 3,
+            UntrustedRoot => 4,
+            UnknownIssuer => 5,
+            NotAccredited => 6,
+            KeyNotValid => 7,
+            KeyRevoked => 8,
+            Revoked => 9,
+            NotRegistered => 10,
+            StatusUnknown => 11,
+            Unpinned => 12,
+            Superseded => 13,
+        }
+    }
+
+    fn place_of_check(c: CheckName) -> usize {
+        use CheckName::*;
+        match c {
+            FileFormat => 0,
+            DocumentSignature => 1,
+            SigningCertificate => 2,
+            CredentialProof => 3,
+            Issuer => 4,
+            KeyValidity => 5,
+            IssuerBinding => 6,
+            RegistryStatus => 7,
+            TrustList => 8,
+        }
+    }
+
+    #[test]
+    fn the_lists_of_every_reason_and_every_check_hold_each_once() {
+        for (i, r) in Reason::ALL.into_iter().enumerate() {
+            assert_eq!(place_of_reason(r), i, "{r:?}");
+        }
+        for (i, c) in CheckName::ALL.into_iter().enumerate() {
+            assert_eq!(place_of_check(c), i, "{c:?}");
+        }
+    }
 }

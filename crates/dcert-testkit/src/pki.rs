@@ -87,18 +87,8 @@ impl Root {
             name_zh: who.name_zh.into(),
             name_en: who.name_en.into(),
             accreditation: who.accreditation.clone(),
-            credential_keys: vec![KeyEntry {
-                public_key_multibase: credential_key.public().to_multikey(),
-                valid_from: ts(from),
-                valid_until: ts(who.valid_until),
-                revoked_from: None,
-                revocation_reason: None,
-            }],
-            signing_certificates: vec![CertEntry {
-                certificate: Der(cert),
-                revoked_from: None,
-                revocation_reason: None,
-            }],
+            credential_keys: vec![KeyEntry::new(credential_key.public().to_multikey(), ts(from), ts(who.valid_until))],
+            signing_certificates: vec![CertEntry::new(cert)],
         };
         (kit, entry)
     }

@@ -57,13 +57,7 @@ pub(crate) fn issuer(
         name_en: en.into(),
         registry: root.info.registry.clone(),
         accreditation: Accreditation { credential_types: types, degree_levels },
-        credential_key: KeyEntry {
-            public_key_multibase: String::new(),
-            valid_from: now,
-            valid_until: until,
-            revoked_from: None,
-            revocation_reason: None,
-        },
+        credential_key: KeyEntry::new(String::new(), now, until),
     };
     IssuerDir::create(dir, root, profile, now, until)
 }

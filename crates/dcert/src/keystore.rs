@@ -374,13 +374,7 @@ impl IssuerDir {
         )?;
         let signing_cert = ParsedCert::from_der(&cert_der)?;
         let mut profile = profile;
-        profile.credential_key = KeyEntry {
-            public_key_multibase: credential_key.public().to_multikey(),
-            valid_from,
-            valid_until,
-            revoked_from: None,
-            revocation_reason: None,
-        };
+        profile.credential_key = KeyEntry::new(credential_key.public().to_multikey(), valid_from, valid_until);
         write_private_key(&dir.join("credential.key.pem"), &credential_key.to_pkcs8_der())?;
         write_private_key(&dir.join("signing.key.pem"), &signing_key.to_pkcs8_der())?;
         write_new(&dir.join("signing.cert.pem"), signing_cert.to_pem().as_bytes(), 0o644)?;
@@ -478,13 +472,7 @@ impl IssuerDir {
         let credential_key = CredentialKey::from_seed(&random32()?);
         let signing_key = new_ec_key()?;
         let mut profile = profile.clone();
-        profile.credential_key = KeyEntry {
-            public_key_multibase: credential_key.public().to_multikey(),
-            valid_from: Timestamp(0),
-            valid_until: Timestamp(0),
-            revoked_from: None,
-            revocation_reason: None,
-        };
+        profile.credential_key = KeyEntry::new(credential_key.public().to_multikey(), Timestamp(0), Timestamp(0));
         write_private_key(&dir.join("credential.key.pem"), &credential_key.to_pkcs8_der())?;
         write_private_key(&dir.join("signing.key.pem"), &signing_key.to_pkcs8_der())?;
         write_json(&dir.join(PENDING_PROFILE), &profile)?;

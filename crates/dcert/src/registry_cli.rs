@@ -250,13 +250,7 @@ fn request(args: RequestArgs, now: Timestamp) -> Result<()> {
                 credential_types: details.credential_types.clone(),
                 degree_levels: details.degree_levels.clone(),
             },
-            credential_key: KeyEntry {
-                public_key_multibase: String::new(),
-                valid_from: Timestamp(0),
-                valid_until: Timestamp(0),
-                revoked_from: None,
-                revocation_reason: None,
-            },
+            credential_key: KeyEntry::new(String::new(), Timestamp(0), Timestamp(0)),
         };
         let (credential_key, signing_key) = IssuerDir::create_pending(out, &profile)?;
         let request = OnboardingRequest::sign(&id, &details, &credential_key, &signing_key)?;

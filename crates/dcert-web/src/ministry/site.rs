@@ -572,39 +572,12 @@ mod tests {
 
     #[test]
     fn every_reason_and_check_has_words_and_advice_in_the_catalogue() {
-        let reasons = [
-            Reason::NotACertificate,
-            Reason::TooLarge,
-            Reason::Modified,
-            Reason::SignatureInvalid,
-            Reason::UntrustedRoot,
-            Reason::UnknownIssuer,
-            Reason::NotAccredited,
-            Reason::KeyNotValid,
-            Reason::KeyRevoked,
-            Reason::Revoked,
-            Reason::NotRegistered,
-            Reason::StatusUnknown,
-            Reason::Unpinned,
-            Reason::Superseded,
-        ];
-        for r in reasons {
+        for r in Reason::ALL {
             let code = json_code(&r);
             assert!(Texts::has(&format!("moe.reason.{code}")), "moe.reason.{code}");
             assert!(Texts::has(&format!("moe.advice.{code}")), "moe.advice.{code}");
         }
-        let checks = [
-            CheckName::FileFormat,
-            CheckName::DocumentSignature,
-            CheckName::SigningCertificate,
-            CheckName::CredentialProof,
-            CheckName::Issuer,
-            CheckName::KeyValidity,
-            CheckName::IssuerBinding,
-            CheckName::RegistryStatus,
-            CheckName::TrustList,
-        ];
-        for c in checks {
+        for c in CheckName::ALL {
             let code = json_code(&c);
             assert!(Texts::has(&format!("moe.check.{code}")), "moe.check.{code}");
         }

@@ -123,18 +123,12 @@ fn world() -> Result<(IssuerKit, TrustList)> {
                 credential_types: vec![CredentialType::Degree],
                 degree_levels: vec![DegreeLevel::Bachelor],
             },
-            credential_keys: vec![KeyEntry {
-                public_key_multibase: credential_key.public().to_multikey(),
-                valid_from: ts("2024-01-01T00:00:00Z"),
-                valid_until: ts("2034-01-01T00:00:00Z"),
-                revoked_from: None,
-                revocation_reason: None,
-            }],
-            signing_certificates: vec![CertEntry {
-                certificate: Der(cert),
-                revoked_from: None,
-                revocation_reason: None,
-            }],
+            credential_keys: vec![KeyEntry::new(
+                credential_key.public().to_multikey(),
+                ts("2024-01-01T00:00:00Z"),
+                ts("2034-01-01T00:00:00Z"),
+            )],
+            signing_certificates: vec![CertEntry::new(cert)],
         }],
         proof: None,
     };

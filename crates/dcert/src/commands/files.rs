@@ -190,13 +190,7 @@ pub fn keys(command: KeysCommand) -> Result<u8> {
                 name_en: args.name_en,
                 registry: root.info.registry.clone(),
                 accreditation: Accreditation { credential_types: args.types, degree_levels: args.levels },
-                credential_key: KeyEntry {
-                    public_key_multibase: String::new(),
-                    valid_from: from,
-                    valid_until: until,
-                    revoked_from: None,
-                    revocation_reason: None,
-                },
+                credential_key: KeyEntry::new(String::new(), from, until),
             };
             let issuer = IssuerDir::create(&args.out, &root, profile, from, until)?;
             println!("Created institution {} in {}", issuer.profile.id, args.out.display());
