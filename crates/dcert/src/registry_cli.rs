@@ -287,9 +287,9 @@ fn validity_end(asked: Option<Timestamp>, root: &RootDir, now: Timestamp) -> Tim
     asked.unwrap_or_else(|| now.plus_seconds(5 * 365 * 86_400).min(root.cert.validity().1))
 }
 
-async fn audit(store: &MinistryStore, action: &str, target: &str, detail: String, now: Timestamp) -> Result<()> {
-    let entry = AuditEntry::local(now.unix(), "cli", "operator", action, target, detail);
-    store.audit(&entry).await.context("the change was made, but the audit log could not be written")
+/// The audit entry of the operator's command `action` on `target`, written with the change.
+fn by_operator(action: &str, target: &str, detail: impl Into<String>, now: Timestamp) -> AuditEntry {
+    AuditEntry::local(now.unix(), "cli", "operator", action, target, detail)
 }
 
 async fn open(database: &str) -> Result<MinistryStore> {
@@ -301,10 +301,10 @@ async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
         RegistryCommand::Onboard(args) => {
             let (parsed, root, store, until) = args.open(OnboardingRequest::parse, now).await?;
             let path = certificate_path(args.out, &args.request, &parsed.id)?;
-            let cert = registry::onboard(&store, &root.ca_key()?, &root.cert, &parsed, now, until).await?;
+            let audit =
+                |_: &_| by_operator("onboard_institution", &parsed.id, "credential key and signing certificate", now);
+            let cert = registry::onboard(&store, &root.ca_key()?, &root.cert, &parsed, (now, until), audit).await?;
             keystore::write_new(&path, cert.to_pem().as_bytes(), 0o644)?;
-            audit(&store, "onboard_institution", &parsed.id, "credential key and signing certificate".into(), now)
-                .await?;
             println!("Recorded institution {} ({})", parsed.id, parsed.name_en);
             println!("  keys valid   {now} to {until}");
             println!("  certificate  {}", path.display());
@@ -316,13 +316,15 @@ async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
                 true => Some(certificate_path(args.out, &args.request, &parsed.id)?),
                 false => None,
             };
-            let rotated = registry::rotate_key(&store, &root.ca_key()?, &root.cert, &parsed, now, until).await?;
-            let detail = match (&rotated.credential_key, &rotated.certificate) {
+            let added = |rotated: &registry::Rotated| match (&rotated.credential_key, &rotated.certificate) {
                 (Some(_), Some(_)) => "credential key and signing certificate",
                 (Some(_), None) => "credential key",
                 _ => "signing certificate",
             };
-            audit(&store, "rotate_keys", &parsed.id, detail.into(), now).await?;
+            let audit = |rotated: &_| by_operator("rotate_keys", &parsed.id, added(rotated), now);
+            let rotated =
+                registry::rotate_key(&store, &root.ca_key()?, &root.cert, &parsed, (now, until), audit).await?;
+            let detail = added(&rotated);
             println!("Added a new {detail} to {}, valid {now} to {until}", parsed.id);
             if rotated.credential_key.is_some() {
                 println!("  the previous credential key is valid until {now}");
@@ -336,14 +338,16 @@ async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
         RegistryCommand::RevokeKey { database, institution, keys, from, reason } => {
             let store = open(&database).await?;
             for key in &keys {
-                let revoked = registry::revoke_key(&store, &institution, key, from, reason.trim())
-                    .await
-                    .with_context(|| format!("revoking {key}"))?;
-                let what = match revoked {
+                let what = |revoked| match revoked {
                     registry::Revoked::CredentialKey => "credential key",
                     registry::Revoked::SigningCertificate => "signing certificate",
                 };
-                audit(&store, "revoke_key", &institution, format!("{what} from {from}"), now).await?;
+                let audit =
+                    |revoked| by_operator("revoke_key", &institution, format!("{} from {from}", what(revoked)), now);
+                let revoked = registry::revoke_key(&store, &institution, key, (from, reason.trim()), audit)
+                    .await
+                    .with_context(|| format!("revoking {key}"))?;
+                let what = what(revoked);
                 println!("Revoked the {what} {key} of {institution} from {from}");
             }
             println!("Publish the trust list.");
@@ -362,10 +366,12 @@ async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
                 status_cert: Some(&root.status_cert),
                 registry_url: &url,
             };
-            let bytes = registry::publish(&store, signing, None, now).await?;
+            let audit = |content: &dcert_core::trust::TrustListContent| {
+                by_operator("publish_trust_list", "trust_list", format!("sequence {}", content.sequence), now)
+            };
+            let bytes = registry::publish(&store, signing, None, now, audit).await?;
             let list = dcert_core::trust::TrustList::verify(&bytes, Some(root.cert.fingerprint()))?;
             let sequence = list.content.sequence;
-            audit(&store, "publish_trust_list", "trust_list", format!("sequence {sequence}"), now).await?;
             if let Some(out) = &out {
                 keystore::replace_file(out, &bytes)?;
                 println!("Wrote {}", out.display());

@@ -12,8 +12,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::MinistryStore;
-use crate::db::{FetchWith, Tx, corrupt, unique_as};
-use crate::{Backend, Result, StoreError};
+use crate::db::{FetchWith, Tx, append_audit, corrupt, unique_as};
+use crate::{AuditEntry, Backend, Result, StoreError};
 
 /// An institution of the registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -261,14 +261,15 @@ async fn institution_exists(tx: &mut Tx<'_>, id: &str) -> Result<bool> {
 }
 
 impl MinistryStore {
-    /// Records a new institution with its first credential key and signing certificate, in one
-    /// transaction: an id, key or certificate already registered changes nothing.
+    /// Records a new institution with its first credential key and signing certificate and the
+    /// audit entry `audit`, in one transaction: an id, key or certificate already registered changes nothing.
     pub async fn add_institution(
         &self,
         institution: &Institution,
         key: &NewInstitutionKey<'_>,
         certificate: &NewInstitutionCertificate<'_>,
         at: i64,
+        audit: &AuditEntry,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let taken = || format!("the institution id {} is already registered", institution.id);
@@ -291,12 +292,15 @@ impl MinistryStore {
         .map_err(unique_as(taken))?;
         insert_key(&mut tx, &institution.id, key, at).await?;
         insert_certificate(&mut tx, &institution.id, certificate, at).await?;
+        append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Changes an institution's names, address and accreditation (its id and creation time stay).
-    pub async fn update_institution(&self, institution: &Institution, at: i64) -> Result<()> {
+    /// Changes an institution's names, address and accreditation (its id and creation time stay),
+    /// with the audit entry `audit`.
+    pub async fn update_institution(&self, institution: &Institution, at: i64, audit: &AuditEntry) -> Result<()> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE institutions SET name_zh = $2, name_en = $3, address = $4, credential_types = $5, \
              degree_levels = $6, updated_at = $7 WHERE id = $1",
@@ -308,11 +312,13 @@ impl MinistryStore {
         .bind(type_codes(&institution.accreditation))
         .bind(level_codes(&institution.accreditation))
         .bind(at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("institution"));
         }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -375,7 +381,7 @@ impl MinistryStore {
             .collect())
     }
 
-    /// A key rotation, in one transaction: a new credential key ends the window of the
+    /// A key rotation with its audit entry `audit`, in one transaction: a new credential key ends the window of the
     /// institution's keys still open at `at` (what they signed before stays valid); a new
     /// signing certificate is added beside the old ones. At least one of the two is given.
     pub async fn rotate_institution_keys(
@@ -384,6 +390,7 @@ impl MinistryStore {
         key: Option<&NewInstitutionKey<'_>>,
         certificate: Option<&NewInstitutionCertificate<'_>>,
         at: i64,
+        audit: &AuditEntry,
     ) -> Result<()> {
         if key.is_none() && certificate.is_none() {
             return Err(StoreError::Conflict("a rotation needs a new key or a new certificate".into()));
@@ -406,30 +413,34 @@ impl MinistryStore {
         if let Some(certificate) = certificate {
             insert_certificate(&mut tx, institution, certificate, at).await?;
         }
+        append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Revokes an institution's credential key from `from` on, once.
+    /// Revokes an institution's credential key from `from` on, once, with the audit entry `audit`.
     pub async fn revoke_institution_key(
         &self,
         institution: &str,
         public_key_multibase: &str,
         from: i64,
         reason: &str,
+        audit: &AuditEntry,
     ) -> Result<()> {
-        self.revoke_once(&CREDENTIAL_KEYS, institution, public_key_multibase, from, reason).await
+        self.revoke_once(&CREDENTIAL_KEYS, institution, public_key_multibase, from, reason, audit).await
     }
 
-    /// Revokes an institution's signing certificate (by the SHA-256 of its DER) from `from` on, once.
+    /// Revokes an institution's signing certificate (by the SHA-256 of its DER) from `from` on,
+    /// once, with the audit entry `audit`.
     pub async fn revoke_institution_certificate(
         &self,
         institution: &str,
         sha256: &str,
         from: i64,
         reason: &str,
+        audit: &AuditEntry,
     ) -> Result<()> {
-        self.revoke_once(&SIGNING_CERTIFICATES, institution, sha256, from, reason).await
+        self.revoke_once(&SIGNING_CERTIFICATES, institution, sha256, from, reason, audit).await
     }
 
     /// Sets the revocation of one row of `table` that is not revoked yet, in one statement: of
@@ -442,8 +453,10 @@ impl MinistryStore {
         value: &str,
         from: i64,
         reason: &str,
+        audit: &AuditEntry,
     ) -> Result<()> {
         let Revocable { table: name, column, what, this } = *table;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(AssertSqlSafe(format!(
             "UPDATE {name} SET revoked_from = $3, revocation_reason = $4 \
              WHERE institution = $1 AND {column} = $2 AND revoked_from IS NULL"
@@ -452,9 +465,11 @@ impl MinistryStore {
         .bind(value)
         .bind(from)
         .bind(reason)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() > 0 {
+            append_audit(&mut tx, audit).await?;
+            tx.commit().await?;
             return Ok(());
         }
         // No row changed: there is none, or it is revoked already (perhaps a moment ago).
@@ -463,7 +478,7 @@ impl MinistryStore {
         )))
         .bind(institution)
         .bind(value)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound(what))?;
         match row.try_get::<Option<i64>, _>(0)? {
@@ -472,9 +487,9 @@ impl MinistryStore {
         }
     }
 
-    /// Keeps a newly signed trust list. Its sequence must follow the latest one's: a list signed
+    /// Keeps a newly signed trust list with the audit entry `audit`. Its sequence must follow the latest one's: a list signed
     /// while another was being published is refused (build and sign it again).
-    pub async fn append_trust_list(&self, list: &StoredTrustList) -> Result<()> {
+    pub async fn append_trust_list(&self, list: &StoredTrustList, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let latest: Option<i64> =
             sqlx::query("SELECT MAX(sequence) FROM trust_lists").fetch_one(&mut *tx).await?.try_get(0)?;
@@ -489,6 +504,7 @@ impl MinistryStore {
             .execute(&mut *tx)
             .await
             .map_err(unique_as(stale))?;
+        append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }

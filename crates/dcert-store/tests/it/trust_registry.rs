@@ -4,10 +4,15 @@
 use dcert_core::model::{CredentialType, DegreeLevel};
 use dcert_core::trust::Accreditation;
 use dcert_store::{
-    Institution, MinistryStore, NewInstitutionCertificate, NewInstitutionKey, StoreError, StoredTrustList,
+    AuditEntry, Institution, MinistryStore, NewInstitutionCertificate, NewInstitutionKey, StoreError, StoredTrustList,
 };
 
 use super::ministry_fixture as fixture;
+
+/// The audit entry of the Ministry's operator doing `action`.
+fn operator(action: &str) -> AuditEntry {
+    AuditEntry::local(1, "cli", "operator", action, "-", "")
+}
 
 fn nkust() -> Institution {
     Institution {
@@ -34,7 +39,13 @@ fn cert<'a>(der: &'a [u8], sha256: &'a str, from: i64, until: i64) -> NewInstitu
 
 async fn onboard_nkust(store: &MinistryStore) {
     store
-        .add_institution(&nkust(), &key("z6MkOld", 100, 10_000), &cert(b"der-1", "s1", 100, 10_000), 100)
+        .add_institution(
+            &nkust(),
+            &key("z6MkOld", 100, 10_000),
+            &cert(b"der-1", "s1", 100, 10_000),
+            100,
+            &operator("add_institution"),
+        )
         .await
         .unwrap();
 }
@@ -57,12 +68,27 @@ async fn an_institution_is_recorded_with_its_first_key_and_certificate_and_a_tak
         assert_eq!((certs[0].der.as_slice(), certs[0].sha256.as_str()), (&b"der-1"[..], "s1"));
 
         // The same id again, even with new keys: refused, nothing recorded.
-        let again =
-            store.add_institution(&nkust(), &key("z6MkNew", 200, 300), &cert(b"der-2", "s2", 200, 300), 200).await;
+        let again = store
+            .add_institution(
+                &nkust(),
+                &key("z6MkNew", 200, 300),
+                &cert(b"der-2", "s2", 200, 300),
+                200,
+                &operator("add_institution"),
+            )
+            .await;
         assert!(matches!(again, Err(StoreError::Conflict(ref m)) if m.contains("nkust")), "{again:?}");
         // Another institution with a key already registered: refused, the institution is not kept.
         let ntu = Institution { id: "ntu".into(), ..nkust() };
-        let taken = store.add_institution(&ntu, &key("z6MkOld", 200, 300), &cert(b"der-3", "s3", 200, 300), 200).await;
+        let taken = store
+            .add_institution(
+                &ntu,
+                &key("z6MkOld", 200, 300),
+                &cert(b"der-3", "s3", 200, 300),
+                200,
+                &operator("add_institution"),
+            )
+            .await;
         assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
         assert_eq!(store.institution("ntu").await.unwrap(), None);
         assert_eq!(store.institutions().await.unwrap().len(), 1);
@@ -81,11 +107,14 @@ async fn an_institutions_names_address_and_accreditation_change_but_not_its_crea
         changed.address = "高雄市燕巢區大學路1號".into();
         changed.accreditation.degree_levels.push(DegreeLevel::Doctor);
         changed.created_at = 999;
-        store.update_institution(&changed, 500).await.unwrap();
+        store.update_institution(&changed, 500, &operator("update_institution")).await.unwrap();
         let stored = store.institution("nkust").await.unwrap().unwrap();
         assert_eq!(stored, Institution { created_at: 100, updated_at: 500, ..changed });
         let unknown = Institution { id: "nobody".into(), ..nkust() };
-        assert!(matches!(store.update_institution(&unknown, 500).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            store.update_institution(&unknown, 500, &operator("update_institution")).await,
+            Err(StoreError::NotFound(_))
+        ));
     }
     f.finish().await;
 }
@@ -101,6 +130,7 @@ async fn a_rotation_ends_the_open_key_at_its_time_and_keeps_every_old_key_and_ce
                 Some(&key("z6MkNew", 1_000, 20_000)),
                 Some(&cert(b"der-2", "s2", 1_000, 20_000)),
                 1_000,
+                &operator("rotate_institution_keys"),
             )
             .await
             .unwrap();
@@ -112,15 +142,40 @@ async fn a_rotation_ends_the_open_key_at_its_time_and_keeps_every_old_key_and_ce
         assert_eq!(certs.iter().map(|c| c.sha256.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
 
         // A certificate alone leaves the keys' windows as they are.
-        store.rotate_institution_keys("nkust", None, Some(&cert(b"der-3", "s3", 2_000, 20_000)), 2_000).await.unwrap();
+        store
+            .rotate_institution_keys(
+                "nkust",
+                None,
+                Some(&cert(b"der-3", "s3", 2_000, 20_000)),
+                2_000,
+                &operator("rotate_institution_keys"),
+            )
+            .await
+            .unwrap();
         assert_eq!(store.institution_keys("nkust").await.unwrap(), keys);
         assert_eq!(store.institution_certificates("nkust").await.unwrap().len(), 3);
 
         // A key already registered changes nothing, not even the open key's window.
-        let reused = store.rotate_institution_keys("nkust", Some(&key("z6MkOld", 3_000, 4_000)), None, 3_000).await;
+        let reused = store
+            .rotate_institution_keys(
+                "nkust",
+                Some(&key("z6MkOld", 3_000, 4_000)),
+                None,
+                3_000,
+                &operator("rotate_institution_keys"),
+            )
+            .await;
         assert!(matches!(reused, Err(StoreError::Conflict(_))), "{reused:?}");
         assert_eq!(store.institution_keys("nkust").await.unwrap(), keys);
-        let nobody = store.rotate_institution_keys("nobody", Some(&key("z6MkX", 3_000, 4_000)), None, 3_000).await;
+        let nobody = store
+            .rotate_institution_keys(
+                "nobody",
+                Some(&key("z6MkX", 3_000, 4_000)),
+                None,
+                3_000,
+                &operator("rotate_institution_keys"),
+            )
+            .await;
         assert!(matches!(nobody, Err(StoreError::NotFound(_))));
 
         let snapshot = store.trust_registry().await.unwrap();
@@ -136,20 +191,47 @@ async fn a_key_or_certificate_is_revoked_once_and_the_database_refuses_to_delete
     let f = fixture().await;
     for (i, store) in f.stores.iter().enumerate() {
         onboard_nkust(store).await;
-        store.revoke_institution_key("nkust", "z6MkOld", 5_000, "key compromise").await.unwrap();
-        let again = store.revoke_institution_key("nkust", "z6MkOld", 4_000, "earlier").await;
+        store
+            .revoke_institution_key("nkust", "z6MkOld", 5_000, "key compromise", &operator("revoke_institution_key"))
+            .await
+            .unwrap();
+        let again = store
+            .revoke_institution_key("nkust", "z6MkOld", 4_000, "earlier", &operator("revoke_institution_key"))
+            .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
         let k = store.institution_keys("nkust").await.unwrap().remove(0);
         assert_eq!((k.revoked_from, k.revocation_reason.as_deref()), (Some(5_000), Some("key compromise")));
-        assert!(matches!(store.revoke_institution_key("ntu", "z6MkOld", 1, "x").await, Err(StoreError::NotFound(_))));
-
-        store.revoke_institution_certificate("nkust", "s1", 5_000, "key compromise").await.unwrap();
         assert!(matches!(
-            store.revoke_institution_certificate("nkust", "s1", 5_000, "again").await,
+            store.revoke_institution_key("ntu", "z6MkOld", 1, "x", &operator("revoke_institution_key")).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        store
+            .revoke_institution_certificate(
+                "nkust",
+                "s1",
+                5_000,
+                "key compromise",
+                &operator("revoke_institution_certificate"),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .revoke_institution_certificate(
+                    "nkust",
+                    "s1",
+                    5_000,
+                    "again",
+                    &operator("revoke_institution_certificate")
+                )
+                .await,
             Err(StoreError::Conflict(_))
         ));
         assert!(matches!(
-            store.revoke_institution_certificate("nkust", "s9", 5_000, "x").await,
+            store
+                .revoke_institution_certificate("nkust", "s9", 5_000, "x", &operator("revoke_institution_certificate"))
+                .await,
             Err(StoreError::NotFound(_))
         ));
         let c = store.institution_certificates("nkust").await.unwrap().remove(0);
@@ -187,8 +269,28 @@ async fn of_revocations_at_once_of_the_same_key_or_certificate_one_is_kept_and_t
                     let store = store.clone();
                     tokio::spawn(async move {
                         match certificate {
-                            false => store.revoke_institution_key("nkust", "z6MkOld", base + i, "compromise").await,
-                            true => store.revoke_institution_certificate("nkust", "s1", base + i, "compromise").await,
+                            false => {
+                                store
+                                    .revoke_institution_key(
+                                        "nkust",
+                                        "z6MkOld",
+                                        base + i,
+                                        "compromise",
+                                        &operator("revoke_institution_key"),
+                                    )
+                                    .await
+                            }
+                            true => {
+                                store
+                                    .revoke_institution_certificate(
+                                        "nkust",
+                                        "s1",
+                                        base + i,
+                                        "compromise",
+                                        &operator("revoke_institution_certificate"),
+                                    )
+                                    .await
+                            }
                         }
                     })
                 })
@@ -223,13 +325,13 @@ async fn published_trust_lists_are_kept_in_sequence_and_the_latest_is_served() {
         assert_eq!(store.latest_trust_list().await.unwrap(), None);
         let list =
             |sequence: i64, json: &str| StoredTrustList { sequence, issued_at: sequence * 10, json: json.into() };
-        store.append_trust_list(&list(1, "{\"first\":1}")).await.unwrap();
-        store.append_trust_list(&list(2, "{\"second\":2}")).await.unwrap();
+        store.append_trust_list(&list(1, "{\"first\":1}"), &operator("append_trust_list")).await.unwrap();
+        store.append_trust_list(&list(2, "{\"second\":2}"), &operator("append_trust_list")).await.unwrap();
         assert_eq!(store.latest_trust_list().await.unwrap(), Some(list(2, "{\"second\":2}")));
         assert_eq!(store.trust_list(1).await.unwrap(), Some(list(1, "{\"first\":1}")));
         // A list signed while another was published is refused.
         for stale in [1, 2] {
-            let refused = store.append_trust_list(&list(stale, "{}")).await;
+            let refused = store.append_trust_list(&list(stale, "{}"), &operator("append_trust_list")).await;
             assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
         }
         assert!(f.raw(i, "UPDATE trust_lists SET json = '{}'").await.is_err());

@@ -25,8 +25,8 @@ use dcert_core::trust::{
 use dcert_core::x509::{self, CertError, CertProfile, CertRole, ParsedCert};
 use dcert_core::{Sha256Digest, Timestamp};
 use dcert_store::{
-    Institution, MinistryStore, NewInstitutionCertificate, NewInstitutionKey, RegisteredInstitution, StoreError,
-    StoredTrustList,
+    AuditEntry, Institution, MinistryStore, NewInstitutionCertificate, NewInstitutionKey, RegisteredInstitution,
+    StoreError, StoredTrustList,
 };
 
 use crate::ministry::{MinistryState, Published};
@@ -313,14 +313,15 @@ pub async fn check_rotation_at(
 
 /// Onboards an institution: checks its request, certifies its signing key from the Ministry
 /// root, and records the institution, its credential key and its certificate, valid from `now`
-/// to `valid_until`, in one transaction. Returns the certificate for the institution to install.
+/// to `valid_until`, with the audit entry `audit` makes of the certificate, in one transaction.
+/// Returns the certificate for the institution to install.
 pub async fn onboard(
     store: &MinistryStore,
     ca: &EcKey,
     root_cert: &ParsedCert,
     request: &OnboardingRequest,
-    now: Timestamp,
-    valid_until: Timestamp,
+    (now, valid_until): (Timestamp, Timestamp),
+    audit: impl FnOnce(&ParsedCert) -> AuditEntry,
 ) -> Result<ParsedCert, RegistryError> {
     let (credential, signing) = check_onboarding(store, request).await?;
     let cert = certify(ca, root_cert, &request.name_en, &signing, now, valid_until)?;
@@ -339,7 +340,7 @@ pub async fn onboard(
         NewInstitutionKey { public_key_multibase: &multikey, valid_from: now.unix(), valid_until: valid_until.unix() };
     let sha256 = Sha256Digest::of(&cert.der).to_string();
     let new_cert = new_certificate(&cert, &sha256);
-    store.add_institution(&institution, &key, &new_cert, now.unix()).await.map_err(|e| match e {
+    store.add_institution(&institution, &key, &new_cert, now.unix(), &audit(&cert)).await.map_err(|e| match e {
         StoreError::Conflict(m) if m.contains("institution id") => RegistryError::IdTaken(request.id.clone()),
         other => other.into(),
     })?;
@@ -360,13 +361,14 @@ pub struct Rotated {
 /// (see [`check_rotation_at`]): a new credential key, valid from `now` to `valid_until`, ends
 /// the window of its current keys at `now` (what they signed before stays valid); a new signing
 /// key is certified from `now` to `valid_until` beside the old certificates, which stay valid.
+/// The audit entry `audit` makes of what is added is written in the same transaction.
 pub async fn rotate_key(
     store: &MinistryStore,
     ca: &EcKey,
     root_cert: &ParsedCert,
     request: &RotationRequest,
-    now: Timestamp,
-    valid_until: Timestamp,
+    (now, valid_until): (Timestamp, Timestamp),
+    audit: impl FnOnce(&Rotated) -> AuditEntry,
 ) -> Result<Rotated, RegistryError> {
     let (institution, proven) = check_rotation_at(store, request, now).await?;
     if proven.credential.is_some() && valid_until <= now {
@@ -384,9 +386,10 @@ pub async fn rotate_key(
     });
     let sha256 = cert.as_ref().map(|c| Sha256Digest::of(&c.der).to_string());
     let new_cert = cert.as_ref().zip(sha256.as_deref()).map(|(c, s)| new_certificate(c, s));
-    store.rotate_institution_keys(&request.id, key.as_ref(), new_cert.as_ref(), now.unix()).await?;
+    let rotated = Rotated { credential_key: multikey.clone(), certificate: cert.clone() };
+    store.rotate_institution_keys(&request.id, key.as_ref(), new_cert.as_ref(), now.unix(), &audit(&rotated)).await?;
     tracing::info!(institution = %request.id, credential_key = key.is_some(), certificate = cert.is_some(), "keys rotated");
-    Ok(Rotated { credential_key: multikey, certificate: cert })
+    Ok(rotated)
 }
 
 /// What a revocation revoked.
@@ -401,12 +404,13 @@ pub enum Revoked {
 /// Revokes one of an institution's keys from `from` on (a compromise): `key` is a credential key
 /// (its Multikey, `z6Mk…`) or a signing certificate (the SHA-256 of its DER, hex). What claims a
 /// signing time at or after `from` fails verification; what was signed before still verifies.
+/// The audit entry `audit` makes of what is revoked is written in the same transaction.
 pub async fn revoke_key(
     store: &MinistryStore,
     institution: &str,
     key: &str,
-    from: Timestamp,
-    reason: &str,
+    (from, reason): (Timestamp, &str),
+    audit: impl FnOnce(Revoked) -> AuditEntry,
 ) -> Result<Revoked, RegistryError> {
     check_text("the reason", reason, 200)?;
     if store.institution(institution).await?.is_none() {
@@ -419,12 +423,14 @@ pub async fn revoke_key(
         other => RegistryError::Store(other),
     };
     let revoked = if key.starts_with('z') {
-        store.revoke_institution_key(institution, key, from.unix(), reason).await.map_err(map)?;
+        let entry = audit(Revoked::CredentialKey);
+        store.revoke_institution_key(institution, key, from.unix(), reason, &entry).await.map_err(map)?;
         Revoked::CredentialKey
     } else {
         let sha256: Sha256Digest = key.parse().map_err(|_| unknown())?;
+        let entry = audit(Revoked::SigningCertificate);
         store
-            .revoke_institution_certificate(institution, &sha256.to_string(), from.unix(), reason)
+            .revoke_institution_certificate(institution, &sha256.to_string(), from.unix(), reason, &entry)
             .await
             .map_err(map)?;
         Revoked::SigningCertificate
@@ -433,12 +439,14 @@ pub async fn revoke_key(
     Ok(revoked)
 }
 
-/// Changes an institution's names, address and accreditation; returns it as recorded.
+/// Changes an institution's names, address and accreditation, with the audit entry `audit`;
+/// returns it as recorded.
 pub async fn update_institution(
     store: &MinistryStore,
     id: &str,
     details: &InstitutionDetails,
     now: Timestamp,
+    audit: &AuditEntry,
 ) -> Result<Institution, RegistryError> {
     details.validate()?;
     let mut institution =
@@ -447,7 +455,7 @@ pub async fn update_institution(
     institution.name_en = details.name_en.clone();
     institution.address = details.address.clone();
     institution.accreditation = details.accreditation();
-    store.update_institution(&institution, now.unix()).await?;
+    store.update_institution(&institution, now.unix(), audit).await?;
     tracing::info!(institution = id, "institution details changed");
     store.institution(id).await?.ok_or_else(|| RegistryError::UnknownInstitution(id.to_owned()))
 }
@@ -502,11 +510,14 @@ pub fn issuer_entry(r: &RegisteredInstitution) -> IssuerEntry {
 /// of a list served now that may not be kept, such as a file served until a first list is
 /// published). The root must be the one of the latest list kept, if any
 /// ([`RegistryError::OtherRoot`]): the trust lists of a registry stay under one root.
+///
+/// The audit entry `audit` makes of the list is written in the same transaction.
 pub async fn publish(
     store: &MinistryStore,
     signing: ListSigning<'_>,
     served: Option<u64>,
     now: Timestamp,
+    audit: impl FnOnce(&TrustListContent) -> AuditEntry,
 ) -> Result<Vec<u8>, RegistryError> {
     let ListSigning { signer, root_cert, signer_cert, status_cert, registry_url } = signing;
     let latest = store.latest_trust_list().await?;
@@ -542,7 +553,8 @@ pub async fn publish(
     // Nobody relies on a list that does not verify.
     TrustList::verify(&bytes, Some(root_cert.fingerprint()))?;
     let text = String::from_utf8(bytes).map_err(|e| RegistryError::Conflict(e.to_string()))?;
-    store.append_trust_list(&StoredTrustList { sequence, issued_at: now.unix(), json: text.clone() }).await?;
+    let list = StoredTrustList { sequence, issued_at: now.unix(), json: text.clone() };
+    store.append_trust_list(&list, &audit(&content)).await?;
     tracing::info!(sequence, institutions = content.issuers.len(), "trust list published");
     Ok(text.into_bytes())
 }

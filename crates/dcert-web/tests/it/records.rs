@@ -395,12 +395,22 @@ async fn a_key_revoked_in_the_registry_signs_nothing_even_before_the_next_list_i
             &dcert_store::NewInstitutionKey { public_key_multibase: &key, valid_from: 0, valid_until: now + 86_400 },
             &dcert_store::NewInstitutionCertificate { der: cert, sha256: &sha, not_before: 0, not_after: now + 86_400 },
             now,
+            &crate::support::system("onboard_institution"),
         )
         .await
         .unwrap();
     let (status, answer) = m.submit_nkust(&issued("nkust", "before", 1, None)).await;
     assert_eq!(status, StatusCode::CREATED, "while the key is good: {answer}");
-    m.store.revoke_institution_key("nkust", &key, now - 60, "the key left the building").await.unwrap();
+    m.store
+        .revoke_institution_key(
+            "nkust",
+            &key,
+            now - 60,
+            "the key left the building",
+            &crate::support::system("revoke_key"),
+        )
+        .await
+        .unwrap();
     let before = m.log().await.len();
     let (status, answer) = m.submit_nkust(&issued("nkust", "after", 2, None)).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("key_revoked")));

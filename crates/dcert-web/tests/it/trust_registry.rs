@@ -52,7 +52,10 @@ impl Ministry {
     }
 
     async fn onboard(&self, request: &OnboardingRequest, at: &str) -> Result<ParsedCert, RegistryError> {
-        registry::onboard(&self.store, &self.ca, &self.root, request, ts(at), ts("2030-01-01T00:00:00Z")).await
+        registry::onboard(&self.store, &self.ca, &self.root, request, (ts(at), ts("2030-01-01T00:00:00Z")), |_| {
+            crate::support::system("onboard_institution")
+        })
+        .await
     }
 
     /// Onboards NKUST with `keys` on 2025-01-01: its signing certificate, and the kit it issues
@@ -64,7 +67,10 @@ impl Ministry {
     }
 
     async fn rotate(&self, request: &RotationRequest, at: &str) -> Result<registry::Rotated, RegistryError> {
-        registry::rotate_key(&self.store, &self.ca, &self.root, request, ts(at), ts("2030-01-01T00:00:00Z")).await
+        registry::rotate_key(&self.store, &self.ca, &self.root, request, (ts(at), ts("2030-01-01T00:00:00Z")), |_| {
+            crate::support::system("rotate_keys")
+        })
+        .await
     }
 
     async fn publish(&self, at: &str) -> Vec<u8> {
@@ -80,7 +86,7 @@ impl Ministry {
             status_cert: None,
             registry_url: REGISTRY,
         };
-        registry::publish(store, signing, served, ts(at)).await
+        registry::publish(store, signing, served, ts(at), |_| crate::support::system("publish_trust_list")).await
     }
 
     /// Another, empty registry database.
@@ -261,7 +267,11 @@ async fn a_key_revoked_from_a_date_fails_files_claiming_a_later_signing_time_and
 
     let multikey = keys.credential.public().to_multikey();
     let from = ts("2025-05-01T00:00:00Z");
-    let revoked = registry::revoke_key(&m.store, "nkust", &multikey, from, "key compromise").await.unwrap();
+    let revoked = registry::revoke_key(&m.store, "nkust", &multikey, (from, "key compromise"), |_| {
+        crate::support::system("revoke_key")
+    })
+    .await
+    .unwrap();
     assert_eq!(revoked, Revoked::CredentialKey);
     let trust = m.published("2025-05-02T00:00:00Z").await;
     let entry = &trust.issuer("nkust").unwrap().keys[0].entry;
@@ -271,14 +281,24 @@ async fn a_key_revoked_from_a_date_fails_files_claiming_a_later_signing_time_and
     assert_eq!(verdict(&later, &trust), (Outcome::Failure, Some(Reason::KeyRevoked)));
 
     // Once only; the signing certificate is revoked by its SHA-256; unknown keys are named.
-    let again = registry::revoke_key(&m.store, "nkust", &multikey, ts("2025-04-01T00:00:00Z"), "earlier").await;
+    let again = registry::revoke_key(&m.store, "nkust", &multikey, (ts("2025-04-01T00:00:00Z"), "earlier"), |_| {
+        crate::support::system("revoke_key")
+    })
+    .await;
     assert!(matches!(again, Err(RegistryError::AlreadyRevoked(_))), "{again:?}");
     let sha = Sha256Digest::of(&cert.der).to_string();
-    let revoked = registry::revoke_key(&m.store, "nkust", &sha, from, "key compromise").await.unwrap();
+    let revoked = registry::revoke_key(&m.store, "nkust", &sha, (from, "key compromise"), |_| {
+        crate::support::system("revoke_key")
+    })
+    .await
+    .unwrap();
     assert_eq!(revoked, Revoked::SigningCertificate);
-    let unknown = registry::revoke_key(&m.store, "nkust", "z6MkNotAKey", from, "x").await;
+    let unknown =
+        registry::revoke_key(&m.store, "nkust", "z6MkNotAKey", (from, "x"), |_| crate::support::system("revoke_key"))
+            .await;
     assert!(matches!(unknown, Err(RegistryError::UnknownKey { .. })), "{unknown:?}");
-    let blank = registry::revoke_key(&m.store, "nkust", &multikey, from, " ").await;
+    let blank =
+        registry::revoke_key(&m.store, "nkust", &multikey, (from, " "), |_| crate::support::system("revoke_key")).await;
     assert!(matches!(blank, Err(RegistryError::Request(RequestError::InvalidText { .. }))), "{blank:?}");
     let trust = m.published("2025-05-03T00:00:00Z").await;
     assert_eq!(trust.issuer("nkust").unwrap().certs[0].entry.revoked_from, Some(from));
@@ -341,7 +361,15 @@ async fn publishing_twice_increments_the_sequence_and_the_site_serves_the_latest
     assert!(!registry::refresh(&state).await.unwrap(), "already served");
 
     let changed = InstitutionDetails { address: "824005 高雄市燕巢區大學路1號".into(), ..nkust() };
-    let recorded = registry::update_institution(&m.store, "nkust", &changed, ts("2025-02-15T00:00:00Z")).await.unwrap();
+    let recorded = registry::update_institution(
+        &m.store,
+        "nkust",
+        &changed,
+        ts("2025-02-15T00:00:00Z"),
+        &crate::support::system("edit_institution"),
+    )
+    .await
+    .unwrap();
     assert_eq!(registry::details_of(&recorded), changed);
     let second = m.publish("2025-03-01T00:00:00Z").await;
     let (a, b) = (
@@ -356,7 +384,14 @@ async fn publishing_twice_increments_the_sequence_and_the_site_serves_the_latest
     assert_eq!(state.trust().bytes, second);
     assert_eq!(state.trust().list.content.sequence, 2);
 
-    let unknown = registry::update_institution(&m.store, "nobody", &changed, ts("2025-03-02T00:00:00Z")).await;
+    let unknown = registry::update_institution(
+        &m.store,
+        "nobody",
+        &changed,
+        ts("2025-03-02T00:00:00Z"),
+        &crate::support::system("edit_institution"),
+    )
+    .await;
     assert!(matches!(unknown, Err(RegistryError::UnknownInstitution(_))));
 }
 
@@ -424,7 +459,11 @@ async fn a_rotation_not_proven_by_a_key_the_institution_holds_now_is_refused_and
     assert_eq!(m.store.trust_registry().await.unwrap(), after_rotation, "nothing changed");
     // A revoked key proves nothing either, even before the time it is revoked from.
     let multikey = new.credential.public().to_multikey();
-    registry::revoke_key(&m.store, "nkust", &multikey, ts("2025-12-01T00:00:00Z"), "key compromise").await.unwrap();
+    registry::revoke_key(&m.store, "nkust", &multikey, (ts("2025-12-01T00:00:00Z"), "key compromise"), |_| {
+        crate::support::system("revoke_key")
+    })
+    .await
+    .unwrap();
     let revoked_state = m.store.trust_registry().await.unwrap();
     let revoked = m.rotate(&by(&new.credential), "2025-08-01T00:00:00Z").await;
     assert!(refused_for(&revoked, CurrentKeyProblem::Revoked), "{revoked:?}");
@@ -479,7 +518,11 @@ async fn a_node_never_goes_back_to_an_older_list_and_a_publication_numbers_above
     let fresh = m.other_store("fresh").await;
     let (ca, root, until) = (&m.ca, &m.root, ts("2030-01-01T00:00:00Z"));
     let nkust_request = request("nkust", &nkust(), &Keys::new(10));
-    registry::onboard(&fresh, ca, root, &nkust_request, ts("2025-01-01T00:00:00Z"), until).await.unwrap();
+    registry::onboard(&fresh, ca, root, &nkust_request, (ts("2025-01-01T00:00:00Z"), until), |_| {
+        crate::support::system("onboard_institution")
+    })
+    .await
+    .unwrap();
     let state = MinistryState::new(fresh.clone(), served.clone(), MinistryConfig::new(REGISTRY)).unwrap();
     assert!(!registry::refresh(&state).await.unwrap(), "nothing published there yet");
 

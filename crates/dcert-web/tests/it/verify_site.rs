@@ -603,7 +603,7 @@ async fn a_scanned_qr_code_leads_to_a_page_that_checks_its_seal_against_the_regi
     let page = site.get(&format!("/seal?s={}", query_value(&seal)), "zh").await.text();
     for text in ["認證成功", "陳怡君", "國立高雄科技大學", "電機工程系", "(114)高科大電機學字第000002號"]
     {
-        assert!(page.contains(text), "the seal page shows {text}");
+        assert!(page.contains(text), "the seal page shows {text}: {page}");
     }
     let (_, old) = seal_of(&app, &s.superseded);
     let page = site.get(&format!("/seal?s={}", query_value(&old)), "en").await.text();

@@ -352,17 +352,15 @@ pub(super) async fn publish_list(
         return refuse(vec![error], StatusCode::CONFLICT).await;
     }
     let _one_at_a_time = console.registry.lock().await;
-    let published =
-        registry::publish(&state.store, keys.list_signing(), Some(state.trust().list.content.sequence), now()).await;
-    let bytes = match published {
-        Ok(bytes) => bytes,
-        Err(e) => return refuse(vec![registry_error(t, &e)?], StatusCode::CONFLICT).await,
+    let audit = |content: &TrustListContent| {
+        let detail = format!("{} institution(s)", content.issuers.len());
+        ctx.audit_by(&staff, "publish_trust_list", format!("trust_list:{}", content.sequence), detail)
     };
-    let content: TrustListContent =
-        serde_json::from_slice(&bytes).map_err(|e| AppError::internal("reading the list just published", e))?;
-    let detail = format!("{} institution(s)", content.issuers.len());
-    let target = format!("trust_list:{}", content.sequence);
-    state.store.audit(&ctx.audit_by(&staff, "publish_trust_list", target, detail)).await?;
+    let served = Some(state.trust().list.content.sequence);
+    let published = registry::publish(&state.store, keys.list_signing(), served, now(), audit).await;
+    if let Err(e) = published {
+        return refuse(vec![registry_error(t, &e)?], StatusCode::CONFLICT).await;
+    }
     if let Err(e) = registry::refresh(&state).await {
         let error = t.f1("moe.console.institutions.error.not_served", registry_error(t, &e)?);
         return refuse(vec![error], StatusCode::CONFLICT).await;
@@ -485,15 +483,6 @@ pub(super) async fn institution_save(
     let before = state.store.institution(&id).await?.ok_or(AppError::NotFound)?;
     let before = registry::details_of(&before);
     let details = form.details();
-    if let Err(e) = registry::update_institution(&state.store, &id, &details, now()).await {
-        return match e {
-            RegistryError::UnknownInstitution(_) => Err(AppError::NotFound),
-            e => {
-                let error = registry_error(t, &e)?;
-                institution_form(&ctx, &staff, id, form, vec![error])
-            }
-        };
-    }
     let mut changed = Vec::new();
     if (&before.name_zh, &before.name_en) != (&details.name_zh, &details.name_en) {
         changed.push("names");
@@ -505,6 +494,15 @@ pub(super) async fn institution_save(
         changed.push("accreditation");
     }
     let detail = if changed.is_empty() { "no change".to_owned() } else { changed.join(", ") };
-    state.store.audit(&ctx.audit_by(&staff, "edit_institution", format!("institution:{id}"), detail)).await?;
+    let audit = ctx.audit_by(&staff, "edit_institution", format!("institution:{id}"), detail);
+    if let Err(e) = registry::update_institution(&state.store, &id, &details, now(), &audit).await {
+        return match e {
+            RegistryError::UnknownInstitution(_) => Err(AppError::NotFound),
+            e => {
+                let error = registry_error(t, &e)?;
+                institution_form(&ctx, &staff, id, form, vec![error])
+            }
+        };
+    }
     Ok(redirect("/console/institutions?done=saved"))
 }

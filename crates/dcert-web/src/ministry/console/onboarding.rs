@@ -293,17 +293,19 @@ pub(super) async fn onboard_confirm(
     let _one_at_a_time = console.registry.lock().await;
     let (at, until) = posted.window();
     let keys = &posted.keys;
-    let cert = match registry::onboard(&state.store, &keys.ca, &keys.root_cert, &posted.parsed, at, until).await {
+    let audit = |cert: &ParsedCert| {
+        let sha256 = Sha256Digest::of(&cert.der).to_string();
+        let detail = format!("signing certificate {}, valid until {until}", &sha256[..16]);
+        ctx.audit_by(&posted.staff, "onboard_institution", format!("institution:{}", posted.parsed.id), detail)
+    };
+    let onboarded =
+        registry::onboard(&state.store, &keys.ca, &keys.root_cert, &posted.parsed, (at, until), audit).await;
+    let cert = match onboarded {
         Ok(cert) => cert,
         Err(e) => return step.refused(posted, &e),
     };
     let (t, parsed, staff) = (ctx.t, &posted.parsed, &posted.staff);
     let issued = issued_view(&parsed.id, &cert);
-    let detail = format!("signing certificate {}, valid until {until}", &issued.sha256[..16]);
-    state
-        .store
-        .audit(&ctx.audit_by(staff, "onboard_institution", format!("institution:{}", parsed.id), detail))
-        .await?;
     page(DonePage {
         c: ctx.chrome(Some(staff), "institutions"),
         rotation: false,
@@ -364,19 +366,24 @@ pub(super) async fn rotate_confirm(
     let _one_at_a_time = console.registry.lock().await;
     let (at, until) = posted.window();
     let keys = &posted.keys;
-    let rotated = match registry::rotate_key(&state.store, &keys.ca, &keys.root_cert, &posted.parsed, at, until).await {
+    let audit = |rotated: &registry::Rotated| {
+        let sha256 = rotated.certificate.as_ref().map(|c| Sha256Digest::of(&c.der).to_string());
+        let detail = match (&rotated.credential_key, sha256) {
+            (Some(_), Some(sha256)) => format!("credential key and signing certificate {}", &sha256[..16]),
+            (Some(_), None) => "credential key".to_owned(),
+            (None, Some(sha256)) => format!("signing certificate {}", &sha256[..16]),
+            (None, None) => "nothing".to_owned(),
+        };
+        ctx.audit_by(&posted.staff, "rotate_keys", format!("institution:{}", posted.parsed.id), detail)
+    };
+    let rotated =
+        registry::rotate_key(&state.store, &keys.ca, &keys.root_cert, &posted.parsed, (at, until), audit).await;
+    let rotated = match rotated {
         Ok(r) => r,
         Err(e) => return step.refused(posted, &e),
     };
     let (t, parsed, staff) = (ctx.t, &posted.parsed, &posted.staff);
     let issued = rotated.certificate.as_ref().map(|c| issued_view(&parsed.id, c));
-    let detail = match (&rotated.credential_key, &issued) {
-        (Some(_), Some(c)) => format!("credential key and signing certificate {}", &c.sha256[..16]),
-        (Some(_), None) => "credential key".to_owned(),
-        (None, Some(c)) => format!("signing certificate {}", &c.sha256[..16]),
-        (None, None) => "nothing".to_owned(),
-    };
-    state.store.audit(&ctx.audit_by(staff, "rotate_keys", format!("institution:{}", parsed.id), detail)).await?;
     let institution = state.store.institution(&parsed.id).await?.ok_or(AppError::NotFound)?;
     page(DonePage {
         c: ctx.chrome(Some(staff), "institutions"),

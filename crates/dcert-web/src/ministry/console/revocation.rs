@@ -183,20 +183,20 @@ pub(super) async fn revoke_confirm(
         Ok(r) => r,
         Err(errors) => return revoke_view(&ctx, &staff, target, form, None, errors),
     };
-    let revoked = match registry::revoke_key(&state.store, &id, form.key.trim(), from, &reason).await {
-        Ok(r) => r,
-        Err(e) => {
-            let errors = vec![registry_error(t, &e)?];
-            return revoke_view(&ctx, &staff, target, form, None, errors);
-        }
+    let audit = |revoked| {
+        let detail = match revoked {
+            registry::Revoked::CredentialKey => format!("credential key from {from}"),
+            registry::Revoked::SigningCertificate => {
+                let sha: String = form.key.trim().to_ascii_lowercase().chars().take(16).collect();
+                format!("signing certificate {sha} from {from}")
+            }
+        };
+        ctx.audit_by(&staff, "revoke_key", format!("institution:{id}"), detail)
     };
-    let detail = match revoked {
-        registry::Revoked::CredentialKey => format!("credential key from {from}"),
-        registry::Revoked::SigningCertificate => {
-            let sha: String = form.key.trim().to_ascii_lowercase().chars().take(16).collect();
-            format!("signing certificate {sha} from {from}")
-        }
-    };
-    state.store.audit(&ctx.audit_by(&staff, "revoke_key", format!("institution:{id}"), detail)).await?;
+    let revoked = registry::revoke_key(&state.store, &id, form.key.trim(), (from, &reason), audit).await;
+    if let Err(e) = revoked {
+        let errors = vec![registry_error(t, &e)?];
+        return revoke_view(&ctx, &staff, target, form, None, errors);
+    }
     Ok(redirect("/console/institutions?done=revoked"))
 }

@@ -13,7 +13,11 @@ pub(super) async fn onboard_directly(store: &MinistryStore, seed: u8) -> (Keys, 
     let now = dcert_web::http::now();
     let request = request("nkust", &nkust(), &keys);
     let until = now.plus_seconds(365 * 86_400);
-    let cert = registry::onboard(store, &root.key, &root.cert, &request, now, until).await.unwrap();
+    let cert = registry::onboard(store, &root.key, &root.cert, &request, (now, until), |_| {
+        crate::support::system("onboard_institution")
+    })
+    .await
+    .unwrap();
     (keys, cert)
 }
 
