@@ -25,6 +25,8 @@ pub enum AppError {
     Forbidden,
     /// 403: the form's CSRF token is missing or wrong.
     Csrf,
+    /// 400: a form whose fields do not read (missing, or not of the expected kind).
+    BadForm,
     /// 429: too many attempts of one kind; try again after `retry_after` seconds.
     TooMany {
         /// What was tried too often.
@@ -128,6 +130,11 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 "表單已過期或來源不明，請重新整理頁面後再試一次。".into(),
                 "The form expired or did not come from this site. Reload the page and try again.".into(),
+            ),
+            AppError::BadForm => (
+                StatusCode::BAD_REQUEST,
+                "表單內容不完整或格式不符，請回到上一頁重新填寫。".into(),
+                "The form was incomplete or not as expected. Go back and fill it in again.".into(),
             ),
             AppError::TooMany { limit: Limit::SignIn, retry_after } => {
                 let m = minutes(*retry_after);

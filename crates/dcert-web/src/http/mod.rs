@@ -31,7 +31,9 @@ use serde::Deserialize;
 pub use self::chrome::{Chrome, Menu};
 pub use self::error::{AppError, Internal, Limit};
 pub use self::layer::{SiteLayer, site_layer};
-pub use self::session::{Actor, Ctx, SESSION_SECONDS, SessionCookie, SignIn, Site, SiteBase, StaffSignIn};
+pub use self::session::{
+    Actor, Ctx, NoFields, Posted, SESSION_SECONDS, SessionCookie, SignIn, Site, SiteBase, StaffSignIn,
+};
 use crate::i18n::{Lang, Texts};
 
 /// The largest body of an ordinary form (sign-in, templates, news, requests): file uploads have

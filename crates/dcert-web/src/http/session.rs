@@ -14,9 +14,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderValue;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use dcert_core::pdf::FontBook;
 use dcert_store::{AuditEntry, Db, Session, Staff};
 
@@ -81,6 +84,47 @@ pub trait Site: Clone + Send + Sync + 'static {
     /// The site's sign-in limits.
     fn throttle(&self) -> &LoginThrottle {
         &self.base().throttle
+    }
+}
+
+/// A form posted with its request's CSRF token, checked before the handler runs, so that no
+/// handler that takes its form as `Posted(ctx, form)` can forget the check. A token that differs
+/// is refused ([`AppError::Csrf`]) before the form is read; a form that does not read is
+/// [`AppError::BadForm`]; a body over the route's limit is 413.
+pub struct Posted<F>(pub Ctx, pub F);
+
+/// A posted form with nothing but its token (a button: sign out, delete, issue now).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+/// The one field every posted form carries.
+#[derive(serde::Deserialize)]
+struct Token {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl<S: Site, F: serde::de::DeserializeOwned + Send> FromRequest<S> for Posted<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let ctx = Ctx::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let urlencoded = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        let bytes =
+            Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
+        let refuse = |e: AppError| e.into_response();
+        let Token { csrf } = serde_urlencoded::from_bytes(&bytes).map_err(|_| refuse(AppError::Csrf))?;
+        ctx.check_csrf(&csrf).map_err(refuse)?;
+        if !urlencoded {
+            return Err(refuse(AppError::BadForm));
+        }
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| refuse(AppError::BadForm))?;
+        Ok(Posted(ctx, form))
     }
 }
 

@@ -3,10 +3,10 @@
 //! and the certificates with their delivery status.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use dcert_core::model::Language;
 use dcert_core::roster::is_plausible_email;
 use dcert_store::{Campus, CertificateInfo, CertificateStatus, Graduate, Order};
@@ -16,8 +16,8 @@ use super::worker::Policy;
 use super::{AppState, GRADUATE, Signed};
 use crate::auth;
 use crate::http::{
-    AppError, Chrome, Ctx, Limit, PageResult, SignIn, now, page, pdf_download, pick, redirect, redirect_with,
-    urlencode, with_status,
+    AppError, Chrome, Ctx, Limit, NoFields, PageResult, Posted, SignIn, now, page, pdf_download, pick, redirect,
+    redirect_with, urlencode, with_status,
 };
 use crate::i18n::Texts;
 
@@ -119,13 +119,11 @@ async fn login_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 
 #[derive(Deserialize)]
 pub(crate) struct LoginForm {
-    pub csrf: String,
     pub username: String,
     pub password: String,
 }
 
-async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn login(State(state): State<AppState>, Posted(ctx, form): Posted<LoginForm>) -> PageResult {
     let number = form.username.trim().to_uppercase();
     let check = async {
         let ok = state.graduate_auth.check(&number, &form.password).await?;
@@ -153,13 +151,7 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginFo
     Ok(redirect_with("/portal", cookies))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct CsrfForm {
-    pub csrf: String,
-}
-
-async fn logout(State(state): State<AppState>, ctx: Ctx, Form(form): Form<CsrfForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn logout(State(state): State<AppState>, Posted(ctx, NoFields {}): Posted<NoFields>) -> PageResult {
     Ok(redirect_with("/", [ctx.end_session(&state).await?]))
 }
 
@@ -329,12 +321,10 @@ async fn portal(State(state): State<AppState>, ctx: Ctx, Query(q): Query<PortalQ
 
 #[derive(Deserialize)]
 struct TermForm {
-    csrf: String,
     term: String,
 }
 
-async fn confirm(State(state): State<AppState>, ctx: Ctx, Form(form): Form<TermForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn confirm(State(state): State<AppState>, Posted(ctx, form): Posted<TermForm>) -> PageResult {
     let number = ctx.graduate()?;
     let (_, g) = chosen(&state, &number, Some(&form.term)).await?;
     let entry = ctx.audit(&number, "graduate", "confirm_record", format!("graduate:{}", g.id), form.term.clone());
@@ -344,13 +334,11 @@ async fn confirm(State(state): State<AppState>, ctx: Ctx, Form(form): Form<TermF
 
 #[derive(Deserialize)]
 struct CorrectionForm {
-    csrf: String,
     term: String,
     message: String,
 }
 
-async fn correction(State(state): State<AppState>, ctx: Ctx, Form(form): Form<CorrectionForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn correction(State(state): State<AppState>, Posted(ctx, form): Posted<CorrectionForm>) -> PageResult {
     let number = ctx.graduate()?;
     let message = form.message.trim();
     if message.is_empty() || message.chars().count() > 1000 {
@@ -366,13 +354,11 @@ async fn correction(State(state): State<AppState>, ctx: Ctx, Form(form): Form<Co
 
 #[derive(Deserialize)]
 struct EmailForm {
-    csrf: String,
     term: String,
     address: String,
 }
 
-async fn change_email(State(state): State<AppState>, ctx: Ctx, Form(form): Form<EmailForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn change_email(State(state): State<AppState>, Posted(ctx, form): Posted<EmailForm>) -> PageResult {
     let number = ctx.graduate()?;
     let address = form.address.trim();
     if !is_plausible_email(address) {

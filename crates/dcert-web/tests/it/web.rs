@@ -466,3 +466,24 @@ async fn the_language_switch_returns_only_to_a_path_of_this_site() {
     let r = v.get("/lang/en?back=%2Fportal%3Fterm%3D113-2").await;
     assert_eq!(r.location(), Some("/portal?term=113-2"));
 }
+
+#[tokio::test]
+async fn a_posted_form_is_refused_for_its_token_before_it_is_read_and_for_its_fields_in_both_languages() {
+    let app = TestApp::new().await;
+    let admin = app.staff("admin").await;
+    let before = app.store.setting("policy.first_term").await.unwrap();
+    // A wrong token is refused whatever the form holds, a broken form included.
+    let r = admin.post_raw("/console/policy", &[("csrf", "forged"), ("first_term", "113-1")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = admin.post_raw("/console/policy", &[("csrf", "forged")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "the token first, then the fields");
+    // The right token with a field missing: a page that says so, in both languages.
+    let r = admin.post("/console/policy", &[("alumni_open", "on")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("表單內容不完整") && r.text().contains("The form was incomplete"), "{}", r.text());
+    assert_eq!(app.store.setting("policy.first_term").await.unwrap(), before, "nothing changed");
+    // And the form as the page posts it is taken.
+    let r = admin.post("/console/policy", &[("first_term", "111-1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(app.store.setting("policy.first_term").await.unwrap().as_deref(), Some("111-1"));
+}

@@ -24,8 +24,6 @@ pub(super) trait Content: ContentItem + 'static {
     fn blank(store: &MinistryStore) -> impl Future<Output = Result<Self::Form, AppError>> + Send;
     /// The form holding this one.
     fn form(self) -> Self::Form;
-    /// The CSRF token a form came with.
-    fn csrf(form: &Self::Form) -> &str;
     /// The one `form` describes, with `id`, noting in `p` what is wrong with it.
     fn parse(form: &Self::Form, p: &mut Problems, id: i64) -> Option<Self>;
     /// What the audit log notes of it besides its id.
@@ -55,7 +53,6 @@ pub(super) enum ContentPage {
 #[derive(Clone, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct NewsForm {
-    csrf: String,
     /// The day shown, `YYYY-MM-DD`.
     published_on: String,
     title_zh: String,
@@ -86,11 +83,7 @@ impl Content for NewsItem {
 
     fn form(self) -> NewsForm {
         let NewsItem { id: _, published_on, title_zh, title_en, body_zh, body_en } = self;
-        NewsForm { csrf: String::new(), published_on, title_zh, title_en, body_zh, body_en }
-    }
-
-    fn csrf(form: &NewsForm) -> &str {
-        &form.csrf
+        NewsForm { published_on, title_zh, title_en, body_zh, body_en }
     }
 
     fn parse(form: &NewsForm, p: &mut Problems, id: i64) -> Option<Self> {
@@ -122,7 +115,6 @@ impl Content for NewsItem {
 #[derive(Clone, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct FaqForm {
-    csrf: String,
     /// Its place in the list, 1 to 9999.
     position: String,
     question_zh: String,
@@ -154,11 +146,7 @@ impl Content for FaqItem {
 
     fn form(self) -> FaqForm {
         let FaqItem { id: _, position, question_zh, question_en, answer_zh, answer_en } = self;
-        FaqForm { csrf: String::new(), position: position.to_string(), question_zh, question_en, answer_zh, answer_en }
-    }
-
-    fn csrf(form: &FaqForm) -> &str {
-        &form.csrf
+        FaqForm { position: position.to_string(), question_zh, question_en, answer_zh, answer_en }
     }
 
     fn parse(form: &FaqForm, p: &mut Problems, id: i64) -> Option<Self> {
@@ -243,11 +231,9 @@ pub(super) async fn content_form<C: Content>(
 /// says; audited as `{KIND}_add` or `{KIND}_edit`.
 pub(super) async fn content_save<C: Content>(
     State(state): State<MinistryState>,
-    ctx: Ctx,
     id: Option<Path<i64>>,
-    Form(form): Form<C::Form>,
+    Posted(ctx, form): Posted<C::Form>,
 ) -> PageResult {
-    ctx.check_csrf(C::csrf(&form))?;
     let staff = ctx.require(&state.store, Action::EditContent).await?;
     let id = id.map(|Path(id)| id);
     let item = match checked::<C>(ctx.t, &form, id.unwrap_or(0)) {
@@ -281,11 +267,9 @@ pub(super) async fn content_confirm<C: Content>(
 /// Removes the one with `id`; audited as `{KIND}_delete`, with what is noted of it.
 pub(super) async fn content_delete<C: Content>(
     State(state): State<MinistryState>,
-    ctx: Ctx,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    Posted(ctx, NoFields {}): Posted<NoFields>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = ctx.require(&state.store, Action::EditContent).await?;
     let item = state.store.content_item::<C>(id).await?;
     let kind = C::KIND;
@@ -308,7 +292,6 @@ mod tests {
             title_en: " ".into(),
             body_zh: "內容\r\n第二行".into(),
             body_en: String::new(),
-            ..NewsForm::default()
         };
         let errors = checked::<NewsItem>(t, &form, 0).unwrap_err();
         assert_eq!(errors.len(), 3, "{errors:?}");

@@ -335,10 +335,8 @@ pub(super) async fn institutions(
 pub(super) async fn publish_list(
     State(state): State<MinistryState>,
     Extension(console): Extension<Console>,
-    ctx: Ctx,
-    Form(form): Form<CsrfForm>,
+    Posted(ctx, NoFields {}): Posted<NoFields>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
     let t = ctx.t;
     let refuse = |errors: Vec<String>, status| institutions_view(&state, &ctx, &staff, None, errors, status);
@@ -373,8 +371,6 @@ pub(super) async fn publish_list(
 #[derive(Clone, Default, Deserialize)]
 pub(super) struct InstitutionForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name_zh: String,
     #[serde(default)]
     name_en: String,
@@ -399,7 +395,6 @@ impl InstitutionForm {
         let on = |yes: bool| yes.then(|| "on".to_owned());
         let level = |l| on(details.degree_levels.contains(&l));
         InstitutionForm {
-            csrf: String::new(),
             name_zh: details.name_zh.clone(),
             name_en: details.name_en.clone(),
             address: details.address.clone(),
@@ -473,11 +468,9 @@ pub(super) async fn institution_edit(
 
 pub(super) async fn institution_save(
     State(state): State<MinistryState>,
-    ctx: Ctx,
     Path(id): Path<String>,
-    Form(form): Form<InstitutionForm>,
+    Posted(ctx, form): Posted<InstitutionForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
     let t = ctx.t;
     let before = state.store.institution(&id).await?.ok_or(AppError::NotFound)?;

@@ -56,8 +56,8 @@ use super::trust_registry::{
 };
 use super::{MINISTRY, MinistryState};
 use crate::http::{
-    AppError, Chrome, Ctx, PageResult, StaffSignIn, now, page, pdf_download, pick, redirect, redirect_with, urlencode,
-    with_status,
+    AppError, Chrome, Ctx, NoFields, PageResult, Posted, StaffSignIn, now, page, pdf_download, pick, redirect,
+    redirect_with, urlencode, with_status,
 };
 use crate::i18n::Texts;
 
@@ -211,25 +211,16 @@ struct LoginPage {
 #[derive(Deserialize)]
 struct LoginForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     username: String,
     #[serde(default)]
     password: String,
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn login_page(ctx: Ctx) -> PageResult {
     page(LoginPage { c: ctx.chrome(None, "login"), error: None, username: String::new() })
 }
 
-async fn login(State(state): State<MinistryState>, ctx: Ctx, Form(form): Form<LoginForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn login(State(state): State<MinistryState>, Posted(ctx, form): Posted<LoginForm>) -> PageResult {
     let username: String = form.username.trim().chars().take(64).collect();
     let (staff, device) = match ctx.sign_in_staff(&state, MINISTRY, &username, form.password).await? {
         StaffSignIn::Verified { staff, device } => (staff, device),
@@ -251,8 +242,7 @@ async fn login(State(state): State<MinistryState>, ctx: Ctx, Form(form): Form<Lo
     Ok(redirect_with("/console", cookies))
 }
 
-async fn logout(State(state): State<MinistryState>, ctx: Ctx, Form(form): Form<CsrfForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn logout(State(state): State<MinistryState>, Posted(ctx, NoFields {}): Posted<NoFields>) -> PageResult {
     Ok(redirect_with("/console/login", [ctx.end_session(&state).await?]))
 }
 

@@ -179,7 +179,7 @@ struct Step<'a> {
 }
 
 /// A posted request that reads well: who posts it, the Ministry's keys and the request.
-struct Posted<R> {
+struct Checked<R> {
     staff: Staff,
     keys: Arc<RegistryKeys>,
     parsed: R,
@@ -188,7 +188,7 @@ struct Posted<R> {
     form: RequestForm,
 }
 
-impl<R> Posted<R> {
+impl<R> Checked<R> {
     /// Now, and the end of the validity window of keys recorded now.
     fn window(&self) -> (Timestamp, Timestamp) {
         let at = now();
@@ -203,7 +203,7 @@ impl Step<'_> {
     }
 
     /// The request form again, saying what the registry refused.
-    fn refused(&self, posted: Posted<impl Sized>, e: &RegistryError) -> PageResult {
+    fn refused(&self, posted: Checked<impl Sized>, e: &RegistryError) -> PageResult {
         let error = registry_error(self.ctx.t, e)?;
         self.view(&posted.staff, posted.form, vec![error])
     }
@@ -214,14 +214,14 @@ impl Step<'_> {
         &self,
         form: RequestForm,
         parse: impl Fn(&[u8]) -> Result<R, RequestError>,
-    ) -> Result<Result<Posted<R>, Response>, AppError> {
+    ) -> Result<Result<Checked<R>, Response>, AppError> {
         self.ctx.check_csrf(&form.csrf)?;
         let staff = self.ctx.require(&self.state.store, Action::ManageInstitutions).await?;
         let Some(keys) = self.state.registry_keys.clone() else {
             return self.view(&staff, form, Vec::new()).map(Err);
         };
         match parse_form(self.ctx.t, &form, parse) {
-            Ok((parsed, until)) => Ok(Ok(Posted { staff, keys, parsed, until, form })),
+            Ok((parsed, until)) => Ok(Ok(Checked { staff, keys, parsed, until, form })),
             Err(error) => self.view(&staff, form, vec![error]).map(Err),
         }
     }

@@ -7,8 +7,6 @@ use super::*;
 #[derive(Clone, Default, Deserialize)]
 pub(super) struct RevokeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     key: String,
     #[serde(default)]
     from: String,
@@ -140,14 +138,13 @@ pub(super) async fn revoke_page(
     revoke_view(&ctx, &staff, target, form, None, errors)
 }
 
-/// What both steps start with: the form's token, the role, and what the form would revoke.
+/// What both steps start with: the role, and what the form would revoke.
 async fn revoke_posted(
     state: &MinistryState,
     ctx: &Ctx,
     id: &str,
     form: &RevokeForm,
 ) -> Result<(Staff, RevokeContext), AppError> {
-    ctx.check_csrf(&form.csrf)?;
     let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
     let target = revoke_context(state, ctx.t, id, &form.key).await?;
     Ok((staff, target))
@@ -156,9 +153,8 @@ async fn revoke_posted(
 /// The confirmation step: what will be revoked, from when and why.
 pub(super) async fn revoke_preview(
     State(state): State<MinistryState>,
-    ctx: Ctx,
     Path(id): Path<String>,
-    Form(form): Form<RevokeForm>,
+    Posted(ctx, form): Posted<RevokeForm>,
 ) -> PageResult {
     let (staff, target) = revoke_posted(&state, &ctx, &id, &form).await?;
     let t = ctx.t;
@@ -173,9 +169,8 @@ pub(super) async fn revoke_preview(
 
 pub(super) async fn revoke_confirm(
     State(state): State<MinistryState>,
-    ctx: Ctx,
     Path(id): Path<String>,
-    Form(form): Form<RevokeForm>,
+    Posted(ctx, form): Posted<RevokeForm>,
 ) -> PageResult {
     let (staff, target) = revoke_posted(&state, &ctx, &id, &form).await?;
     let t = ctx.t;

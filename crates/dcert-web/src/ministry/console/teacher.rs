@@ -7,8 +7,6 @@ use super::*;
 #[derive(Clone, Default, Deserialize)]
 pub(super) struct TeacherForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     language: String,
     #[serde(default)]
     certificate_number: String,
@@ -237,10 +235,8 @@ pub(super) async fn new_number(store: &MinistryStore, institution: &str, year: i
 pub(super) async fn teacher_issue(
     State(state): State<MinistryState>,
     Extension(console): Extension<Console>,
-    ctx: Ctx,
-    Form(form): Form<TeacherForm>,
+    Posted(ctx, form): Posted<TeacherForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = ctx.require(&state.store, Action::IssueTeacher).await?;
     let t = ctx.t;
     let Some(issuance) = state.issuance.clone() else {

@@ -65,14 +65,12 @@ pub(super) async fn calendar_page(State(state): State<AppState>, ctx: Ctx) -> Pa
 
 #[derive(Deserialize)]
 pub(super) struct DayForm {
-    csrf: String,
     date: String,
     kind: String,
     note: String,
 }
 
-pub(super) async fn calendar_add(State(state): State<AppState>, ctx: Ctx, Form(form): Form<DayForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+pub(super) async fn calendar_add(State(state): State<AppState>, Posted(ctx, form): Posted<DayForm>) -> PageResult {
     let staff = require(&ctx, &state.store, Action::EditCalendar).await?;
     let date: Date = form.date.trim().parse().map_err(|_| AppError::BadRequest(ctx.t.s("console.bad_date").into()))?;
     let day = DayOverride { date, workday: form.kind == "workday", note: form.note.trim().chars().take(100).collect() };
@@ -84,12 +82,10 @@ pub(super) async fn calendar_add(State(state): State<AppState>, ctx: Ctx, Form(f
 
 #[derive(Deserialize)]
 pub(super) struct DateForm {
-    csrf: String,
     date: String,
 }
 
-pub(super) async fn calendar_delete(State(state): State<AppState>, ctx: Ctx, Form(form): Form<DateForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+pub(super) async fn calendar_delete(State(state): State<AppState>, Posted(ctx, form): Posted<DateForm>) -> PageResult {
     let staff = require(&ctx, &state.store, Action::EditCalendar).await?;
     let date: Date = form.date.trim().parse().map_err(|_| AppError::BadRequest(ctx.t.s("console.bad_date").into()))?;
     let entry = audit_of(&ctx, &staff, "calendar_delete", format!("day:{date}"), String::new());

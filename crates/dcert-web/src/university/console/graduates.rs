@@ -122,7 +122,6 @@ pub(super) async fn graduate(
 
 #[derive(Deserialize)]
 pub(super) struct DiplomaForm {
-    csrf: String,
     language: String,
     date: String,
 }
@@ -171,11 +170,9 @@ pub(super) async fn order_diploma(
 
 pub(super) async fn record_diploma(
     State(state): State<AppState>,
-    ctx: Ctx,
     Path(id): Path<i64>,
-    Form(form): Form<DiplomaForm>,
+    Posted(ctx, form): Posted<DiplomaForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = require(&ctx, &state.store, Action::RecordDiploma).await?;
     let g = visible_graduate(&state.store, &staff, id).await?;
     let language = if form.language == "en" { Language::En } else { Language::Zh };
@@ -186,17 +183,14 @@ pub(super) async fn record_diploma(
 
 #[derive(Deserialize)]
 pub(super) struct CollectionsForm {
-    csrf: String,
     numbers: String,
     date: String,
 }
 
 pub(super) async fn record_collections(
     State(state): State<AppState>,
-    ctx: Ctx,
-    Form(form): Form<CollectionsForm>,
+    Posted(ctx, form): Posted<CollectionsForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = require(&ctx, &state.store, Action::RecordDiploma).await?;
     let day = parse_day(ctx.t, &form.date)?;
     let numbers: Vec<String> = form
@@ -224,7 +218,6 @@ pub(super) async fn record_collections(
 
 #[derive(Deserialize)]
 pub(super) struct ReasonForm {
-    csrf: String,
     reason: String,
 }
 
@@ -236,7 +229,7 @@ pub(super) fn reason(t: Texts, r: &str) -> Result<String, AppError> {
     Ok(r.to_owned())
 }
 
-/// What a reissue or revocation starts with: the form's token, the role for `action`, the reason,
+/// What a reissue or revocation starts with: the role for `action`, the reason,
 /// and certificate `id` of a graduate this member of staff may see.
 async fn certificate_action(
     state: &AppState,
@@ -245,7 +238,6 @@ async fn certificate_action(
     form: &ReasonForm,
     action: Action,
 ) -> Result<(Staff, String, CertificateInfo, Graduate), AppError> {
-    ctx.check_csrf(&form.csrf)?;
     let staff = require(ctx, &state.store, action).await?;
     let why = reason(ctx.t, &form.reason)?;
     let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
@@ -255,9 +247,8 @@ async fn certificate_action(
 
 pub(super) async fn reissue(
     State(state): State<AppState>,
-    ctx: Ctx,
     Path(id): Path<i64>,
-    Form(form): Form<ReasonForm>,
+    Posted(ctx, form): Posted<ReasonForm>,
 ) -> PageResult {
     let (staff, why, cert, g) = certificate_action(&state, &ctx, id, &form, Action::Reissue).await?;
     if cert.status != dcert_store::CertificateStatus::Current {
@@ -288,9 +279,8 @@ pub(super) async fn reissue(
 
 pub(super) async fn revoke(
     State(state): State<AppState>,
-    ctx: Ctx,
     Path(id): Path<i64>,
-    Form(form): Form<ReasonForm>,
+    Posted(ctx, form): Posted<ReasonForm>,
 ) -> PageResult {
     let (staff, why, cert, g) = certificate_action(&state, &ctx, id, &form, Action::Revoke).await?;
     let at = now().unix();
@@ -308,11 +298,9 @@ pub(super) async fn revoke(
 
 pub(super) async fn resend(
     State(state): State<AppState>,
-    ctx: Ctx,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    Posted(ctx, NoFields {}): Posted<NoFields>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = require(&ctx, &state.store, Action::Resend).await?;
     let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
     let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;

@@ -18,10 +18,10 @@ use self::outbox::*;
 use self::settings::*;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use dcert_core::calendar::{Calendar, DayOverride};
 use dcert_core::model::{Language, RecordFile};
 use dcert_core::pdf::Template as Design;
@@ -36,13 +36,11 @@ use serde::Deserialize;
 use super::worker::{Policy, revocation_record};
 use super::{AppState, STAFF, Signed};
 use crate::http::{
-    AppError, Chrome, Ctx, PageResult, StaffSignIn, now, page, pdf_download, redirect, redirect_with, urlencode,
-    with_status,
+    AppError, Chrome, Ctx, NoFields, PageResult, Posted, StaffSignIn, now, page, pdf_download, redirect, redirect_with,
+    urlencode, with_status,
 };
 use crate::i18n::Texts;
-use crate::university::portal::{
-    CertRow, CsrfForm, LoginForm, LoginPage, OrderRow, cert_rows, order_rows, page_chrome,
-};
+use crate::university::portal::{CertRow, LoginForm, LoginPage, OrderRow, cert_rows, order_rows, page_chrome};
 
 /// What a member of staff may ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,8 +191,7 @@ async fn login_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     })
 }
 
-async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn login(State(state): State<AppState>, Posted(ctx, form): Posted<LoginForm>) -> PageResult {
     let username = form.username.trim().to_owned();
     let (staff, device) = match ctx.sign_in_staff(&state, STAFF, &username, form.password).await? {
         StaffSignIn::Verified { staff, device } => (staff, device),
@@ -218,8 +215,7 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginFo
     Ok(redirect_with("/console", cookies))
 }
 
-async fn logout(State(state): State<AppState>, ctx: Ctx, Form(form): Form<CsrfForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn logout(State(state): State<AppState>, Posted(ctx, NoFields {}): Posted<NoFields>) -> PageResult {
     Ok(redirect_with("/console/login", [ctx.end_session(&state).await?]))
 }
 
@@ -276,8 +272,7 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Noti
     })
 }
 
-async fn issue_now(State(state): State<AppState>, ctx: Ctx, Form(form): Form<CsrfForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+async fn issue_now(State(state): State<AppState>, Posted(ctx, NoFields {}): Posted<NoFields>) -> PageResult {
     let staff = require(&ctx, &state.store, Action::IssueNow).await?;
     let round = state.worker.issue_due(now(), 1000, &|_| {}).await?;
     state.worker.submit_to_registry(now().unix()).await?;

@@ -23,11 +23,9 @@ pub(super) async fn corrections(State(state): State<AppState>, ctx: Ctx) -> Page
 
 pub(super) async fn resolve_correction(
     State(state): State<AppState>,
-    ctx: Ctx,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    Posted(ctx, NoFields {}): Posted<NoFields>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = require(&ctx, &state.store, Action::Corrections).await?;
     let open = state.store.corrections(scope(&staff).as_deref()).await?;
     if !open.iter().any(|c| c.id == id) {

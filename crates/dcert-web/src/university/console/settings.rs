@@ -25,13 +25,11 @@ pub(super) async fn policy_page(State(state): State<AppState>, ctx: Ctx) -> Page
 
 #[derive(Deserialize)]
 pub(super) struct PolicyForm {
-    csrf: String,
     first_term: String,
     alumni_open: Option<String>,
 }
 
-pub(super) async fn policy_save(State(state): State<AppState>, ctx: Ctx, Form(form): Form<PolicyForm>) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
+pub(super) async fn policy_save(State(state): State<AppState>, Posted(ctx, form): Posted<PolicyForm>) -> PageResult {
     let staff = require(&ctx, &state.store, Action::EditPolicy).await?;
     let term: dcert_core::model::Term =
         form.first_term.trim().parse().map_err(|_| AppError::BadRequest(ctx.t.s("console.policy.bad_term").into()))?;
@@ -98,7 +96,6 @@ pub(super) async fn templates_page(State(state): State<AppState>, ctx: Ctx) -> P
 
 #[derive(Deserialize)]
 pub(super) struct TemplateForm {
-    csrf: String,
     design: String,
 }
 
@@ -112,11 +109,9 @@ pub(super) fn language_of(code: &str) -> Result<Language, AppError> {
 
 pub(super) async fn template_save(
     State(state): State<AppState>,
-    ctx: Ctx,
     Path(code): Path<String>,
-    Form(form): Form<TemplateForm>,
+    Posted(ctx, form): Posted<TemplateForm>,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
     let staff = require(&ctx, &state.store, Action::EditTemplates).await?;
     let language = language_of(&code)?;
     let checked = Design::parse(&form.design).and_then(|d| d.check().map(|()| d));
