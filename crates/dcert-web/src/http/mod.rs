@@ -171,6 +171,14 @@ async fn healthz<S: Site>(State(state): State<S>) -> Response {
     }
 }
 
+/// The query of a page a change redirects to: `?done=saved` and the like, which the page words
+/// as a notice.
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    /// What was done.
+    pub done: Option<String>,
+}
+
 /// The routes every site serves the same way: the language switch, the stylesheet and the rare
 /// characters' font.
 pub fn common_routes<S: Site>() -> Router<S> {

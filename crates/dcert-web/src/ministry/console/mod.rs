@@ -56,8 +56,8 @@ use super::trust_registry::{
 };
 use super::{MINISTRY, MinistryState};
 use crate::http::{
-    AppError, Chrome, Ctx, NoFields, PageResult, Posted, StaffSignIn, now, page, pdf_download, pick, redirect,
-    redirect_with, urlencode, with_status,
+    AppError, Chrome, Ctx, DoneQuery, NoFields, PageResult, Posted, StaffSignIn, now, page, pdf_download, pick,
+    redirect, redirect_with, urlencode, with_status,
 };
 use crate::i18n::Texts;
 
@@ -458,12 +458,6 @@ const BODY_CHARS: usize = 5_000;
 
 fn clean(s: &str) -> String {
     s.trim().replace("\r\n", "\n")
-}
-
-/// Where to go after a change, with its notice.
-#[derive(Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
 }
 
 fn notice(t: Texts, q: &DoneQuery) -> Option<&'static str> {

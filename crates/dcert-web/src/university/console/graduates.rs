@@ -82,11 +82,6 @@ pub(super) struct GraduatePage {
     notice: Option<&'static str>,
 }
 
-#[derive(Deserialize)]
-pub(super) struct DoneQuery {
-    done: Option<String>,
-}
-
 pub(super) async fn graduate(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -36,8 +36,8 @@ use serde::Deserialize;
 use super::worker::{Policy, revocation_record};
 use super::{AppState, STAFF, Signed};
 use crate::http::{
-    AppError, Chrome, Ctx, NoFields, PageResult, Posted, StaffSignIn, now, page, pdf_download, redirect, redirect_with,
-    urlencode, with_status,
+    AppError, Chrome, Ctx, DoneQuery, NoFields, PageResult, Posted, StaffSignIn, now, page, pdf_download, redirect,
+    redirect_with, urlencode, with_status,
 };
 use crate::i18n::Texts;
 use crate::university::portal::{CertRow, LoginForm, LoginPage, OrderRow, cert_rows, order_rows, page_chrome};
