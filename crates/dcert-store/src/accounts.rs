@@ -9,31 +9,56 @@ use sqlx::any::AnyRow;
 use crate::db::{Db, FetchWith, append_audit};
 use crate::{Result, StoreError};
 
-/// The roles of staff: the university console's three, and the Ministry console's two.
+/// A member of staff's role: a university's or the Ministry's, never both. Each console's table
+/// of who may do what takes its own party's role, so the compiler keeps one party's roles out of
+/// the other's console.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
+    /// A role in a university's console.
+    University(UniversityRole),
+    /// A role in the Ministry's console.
+    Ministry(MinistryRole),
+}
+
+/// The university console's roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UniversityRole {
     /// 教務處註冊組: every campus.
     Registrar,
     /// A campus office (綜合業務處): its own campus only.
     CampusOffice,
     /// The institution's administrator: keys, templates, policy, audit log.
     Admin,
-    /// The Ministry's administrator (教育部): its console's statistics, news, FAQ, teacher
-    /// certificates and audit log. Never a university console role.
-    MinistryAdmin,
+}
+
+/// The Ministry console's roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MinistryRole {
+    /// The Ministry's administrator (教育部): statistics, news, FAQ, teacher certificates, the
+    /// registry of institutions and the audit log.
+    Admin,
     /// A Ministry editor: the verification site's news and FAQ only.
-    MinistryEditor,
+    Editor,
 }
 
 impl Role {
+    /// Every role, university's first.
+    pub const ALL: [Role; 5] = [
+        Role::University(UniversityRole::Registrar),
+        Role::University(UniversityRole::CampusOffice),
+        Role::University(UniversityRole::Admin),
+        Role::Ministry(MinistryRole::Admin),
+        Role::Ministry(MinistryRole::Editor),
+    ];
+
     /// The code stored in the database.
     pub fn code(self) -> &'static str {
         match self {
-            Role::Registrar => "registrar",
-            Role::CampusOffice => "campus_office",
-            Role::Admin => "admin",
-            Role::MinistryAdmin => "ministry_admin",
-            Role::MinistryEditor => "ministry_editor",
+            Role::University(UniversityRole::Registrar) => "registrar",
+            Role::University(UniversityRole::CampusOffice) => "campus_office",
+            Role::University(UniversityRole::Admin) => "admin",
+            Role::Ministry(MinistryRole::Admin) => "ministry_admin",
+            Role::Ministry(MinistryRole::Editor) => "ministry_editor",
         }
     }
 }
@@ -42,14 +67,10 @@ impl FromStr for Role {
     type Err = StoreError;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "registrar" => Ok(Role::Registrar),
-            "campus_office" => Ok(Role::CampusOffice),
-            "admin" => Ok(Role::Admin),
-            "ministry_admin" => Ok(Role::MinistryAdmin),
-            "ministry_editor" => Ok(Role::MinistryEditor),
-            other => Err(StoreError::Corrupt { what: "role", detail: other.to_owned() }),
-        }
+        Role::ALL
+            .into_iter()
+            .find(|r| r.code() == s)
+            .ok_or_else(|| StoreError::Corrupt { what: "role", detail: s.to_owned() })
     }
 }
 
@@ -149,7 +170,7 @@ impl Db {
         campus: Option<&str>,
         at: i64,
     ) -> Result<i64> {
-        if (role == Role::CampusOffice) != campus.is_some() {
+        if (role == Role::University(UniversityRole::CampusOffice)) != campus.is_some() {
             return Err(StoreError::Conflict("a campus office account needs a campus, and only it".into()));
         }
         let taken = sqlx::query("SELECT 1 FROM staff WHERE username = $1").bind(username).fetch_optional(&self.pool);

@@ -22,7 +22,7 @@ use dcert_core::status::MemoryRegistry;
 use dcert_core::trust::{Accreditation, KeyEntry, TrustList};
 use dcert_core::verify::{self, Outcome};
 use dcert_core::{Timestamp, issue};
-use dcert_store::{Graduate, MinistryStore, NewOrder, OrderKind, Role, UniversityStore};
+use dcert_store::{Graduate, MinistryRole, MinistryStore, NewOrder, OrderKind, Role, UniversityRole, UniversityStore};
 use dcert_web::ministry::{MinistryConfig, ministry_router};
 use dcert_web::university::SiteConfig;
 use dcert_web::university::registry_client::HttpRegistry;
@@ -391,7 +391,10 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
             ministry.save_content(&item, "demo", now.unix(), audit).await?;
         }
         if accounts.ministry_staff.is_empty() {
-            for (username, role) in [("moe-admin", Role::MinistryAdmin), ("moe-editor", Role::MinistryEditor)] {
+            for (username, role) in [
+                ("moe-admin", Role::Ministry(MinistryRole::Admin)),
+                ("moe-editor", Role::Ministry(MinistryRole::Editor)),
+            ] {
                 let password = password()?;
                 let hash = dcert_web::auth::hash_password(&password);
                 ministry.create_staff(username, username, &hash, role, None, now.unix()).await?;
@@ -510,15 +513,17 @@ async fn seed(store: &UniversityStore, worker: &Worker, site: &SiteConfig, now: 
         });
         Ok((username.into(), name.into(), role, campus.map(Into::into), pw))
     };
-    let mut creates =
-        vec![add("registrar", "教務處註冊組", Role::Registrar, None)?, add("admin", "系統管理者", Role::Admin, None)?];
+    let mut creates = vec![
+        add("registrar", "教務處註冊組", Role::University(UniversityRole::Registrar), None)?,
+        add("admin", "系統管理者", Role::University(UniversityRole::Admin), None)?,
+    ];
     for (user, campus) in
         [("jiangong", "建工"), ("first", "第一"), ("nanzi", "楠梓"), ("yanchao", "燕巢"), ("qijin", "旗津")]
     {
         creates.push(add(
             &format!("office-{user}"),
             &format!("{campus}校區綜合業務處"),
-            Role::CampusOffice,
+            Role::University(UniversityRole::CampusOffice),
             Some(campus),
         )?);
     }

@@ -11,7 +11,7 @@ use dcert_core::time::Date;
 use dcert_store::{
     AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, Graduate, GraduateFilter, ImportSummary,
     IssuedFile, MinistryStore, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError,
-    UniversityStore,
+    UniversityRole, UniversityStore,
 };
 use dcert_testkit::{TempDir, postgres_url, sample};
 
@@ -550,12 +550,32 @@ async fn staff_sessions_calendar_and_dashboard_round_trip() {
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        let id = store.create_staff("first-office", "第一校區", "$argon2id$x", Role::CampusOffice, Some("first"), 1);
+        let id = store.create_staff(
+            "first-office",
+            "第一校區",
+            "$argon2id$x",
+            Role::University(UniversityRole::CampusOffice),
+            Some("first"),
+            1,
+        );
         let id = id.await.unwrap();
-        assert!(store.create_staff("first-office", "dup", "h", Role::Registrar, None, 1).await.is_err());
-        assert!(store.create_staff("nocampus", "x", "h", Role::CampusOffice, None, 1).await.is_err());
+        assert!(
+            store
+                .create_staff("first-office", "dup", "h", Role::University(UniversityRole::Registrar), None, 1)
+                .await
+                .is_err()
+        );
+        assert!(
+            store
+                .create_staff("nocampus", "x", "h", Role::University(UniversityRole::CampusOffice), None, 1)
+                .await
+                .is_err()
+        );
         let s = store.staff_by_username("first-office").await.unwrap().unwrap();
-        assert_eq!((s.id, s.role, s.campus.as_deref()), (id, Role::CampusOffice, Some("first")));
+        assert_eq!(
+            (s.id, s.role, s.campus.as_deref()),
+            (id, Role::University(UniversityRole::CampusOffice), Some("first"))
+        );
 
         let session = Session { kind: "staff".into(), subject: id.to_string(), csrf: "c".into(), expires_at: 50 };
         store.create_session("tok", &session, 1).await.unwrap();

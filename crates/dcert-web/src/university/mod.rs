@@ -15,7 +15,7 @@ use dcert_core::pdf::FontBook;
 use dcert_store::{Db, Staff, UniversityStore};
 use serde::Deserialize;
 
-pub use self::console::{Action, allowed};
+pub use self::console::{Action, allowed, permits};
 use self::worker::Worker;
 use crate::auth;
 use crate::http::client::TrustedProxies;

@@ -65,7 +65,7 @@ fn console_menu(role: dcert_store::Role, entry: &str) -> bool {
         "audit" => ViewAudit,
         _ => ViewDashboard,
     };
-    super::allowed(role, action)
+    super::console::permits(role, action)
 }
 
 #[derive(Template)]

@@ -17,7 +17,7 @@ use dcert_core::pdf::Limits;
 use dcert_core::trust::{Accreditation, TrustList};
 use dcert_core::verify::{self, CheckResult, Outcome};
 use dcert_core::x509::{self, ParsedCert};
-use dcert_store::{AuditFilter, MinistryStore, Role, Session};
+use dcert_store::{AuditFilter, MinistryRole, MinistryStore, Role, Session, UniversityRole};
 use dcert_web::ministry::trust_registry::{self as registry, OnboardingRequest, RotationRequest};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router, registry_status};
 
@@ -79,8 +79,11 @@ impl ConsoleSite {
         let dir = TempDir::new("ministry-console");
         let store = MinistryStore::open(&format!("sqlite://{}", dir.0.join("ministry.db").display())).await.unwrap();
         dcert_web::ministry::prepare(&store).await.unwrap();
-        for (user, role) in [(ADMIN, Role::MinistryAdmin), (EDITOR, Role::MinistryEditor), (REGISTRAR, Role::Registrar)]
-        {
+        for (user, role) in [
+            (ADMIN, Role::Ministry(MinistryRole::Admin)),
+            (EDITOR, Role::Ministry(MinistryRole::Editor)),
+            (REGISTRAR, Role::University(UniversityRole::Registrar)),
+        ] {
             let hash = dcert_web::auth::hash_password(&password_of(user));
             store.create_staff(user, &format!("{user} name"), &hash, role, None, 1).await.unwrap();
         }
@@ -435,7 +438,7 @@ async fn the_menu_shows_each_role_only_its_pages_and_the_editor_starts_at_the_ne
 async fn the_university_console_refuses_a_ministry_account_in_its_database() {
     let app = crate::support::TestApp::new().await;
     let hash = dcert_web::auth::hash_password(&password_of(ADMIN));
-    app.store.create_staff(ADMIN, "教育部", &hash, Role::MinistryAdmin, None, 1).await.unwrap();
+    app.store.create_staff(ADMIN, "教育部", &hash, Role::Ministry(MinistryRole::Admin), None, 1).await.unwrap();
     let v = app.visitor().await;
     let r = v.post("/console/login", &[("username", ADMIN), ("password", &password_of(ADMIN))]).await;
     let session = r.cookie("session");

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use dcert_store::Role;
+use dcert_store::{MinistryRole, Role};
 use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
 use dcert_web::university::{AppState, university_router};
 use tower::ServiceExt;
@@ -41,7 +41,10 @@ async fn doors(proxies: &[&str], https: bool) -> (TestApp, Vec<Door>) {
     config.trusted_proxies = config_proxies(proxies);
     let university = university_router(AppState::new(app.store.clone(), config, app.state.worker.clone()));
     let hash = dcert_web::auth::hash_password(&password_of(MINISTRY_ADMIN));
-    app.ministry.create_staff(MINISTRY_ADMIN, "Admin", &hash, Role::MinistryAdmin, None, 1).await.unwrap();
+    app.ministry
+        .create_staff(MINISTRY_ADMIN, "Admin", &hash, Role::Ministry(MinistryRole::Admin), None, 1)
+        .await
+        .unwrap();
     let mut moe = MinistryConfig::new(&format!("{scheme}://dcert.moe.gov.tw"));
     moe.trusted_proxies = config_proxies(proxies);
     let ministry = ministry_router(MinistryState::new(app.ministry.clone(), trust_json(), moe).unwrap());

@@ -14,7 +14,7 @@ use dcert_core::issue::IssuerKit;
 use dcert_core::model::{DegreeLevel, Language};
 use dcert_core::pdf::FontBook;
 use dcert_core::trust::{Accreditation, IssuerEntry, TrustList};
-use dcert_store::{Campus, Graduate, MinistryStore, Role, UniversityStore};
+use dcert_store::{Campus, Graduate, MinistryStore, Role, UniversityRole, UniversityStore};
 use dcert_testkit::Multipart;
 use dcert_testkit::pki::{Registration, Root};
 use dcert_testkit::sample::{NKUST_EN, NKUST_ZH};
@@ -157,10 +157,10 @@ impl TestApp {
         };
         store.upsert_calendar(&dcert_core::calendar::taiwan_official(), &seeded).await.unwrap();
         for (user, role, campus) in [
-            ("registrar", Role::Registrar, None),
-            ("admin", Role::Admin, None),
-            ("office-jiangong", Role::CampusOffice, Some("建工")),
-            ("office-first", Role::CampusOffice, Some("第一")),
+            ("registrar", Role::University(UniversityRole::Registrar), None),
+            ("admin", Role::University(UniversityRole::Admin), None),
+            ("office-jiangong", Role::University(UniversityRole::CampusOffice), Some("建工")),
+            ("office-first", Role::University(UniversityRole::CampusOffice), Some("第一")),
         ] {
             let hash = dcert_web::auth::hash_password(&password_of(user));
             store.create_staff(user, user, &hash, role, campus, 1).await.unwrap();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Subcommand;
 
-use dcert_store::Role;
+use dcert_store::{MinistryRole, Role};
 
 use super::{EXIT_SUCCESS, NewStaff, UsageExt, runtime, usage_unless_io};
 use crate::{config, registry_cli, server};
@@ -41,7 +41,7 @@ pub fn run(command: MinistryCommand) -> Result<u8> {
         }
         MinistryCommand::StaffAdd(staff) => {
             let config: config::MinistryFile = config::load_as(&staff.config).usage()?;
-            let roles = [Role::MinistryAdmin, Role::MinistryEditor];
+            let roles = [Role::Ministry(MinistryRole::Admin), Role::Ministry(MinistryRole::Editor)];
             let (role, hash) = staff.role_and_password(&roles, "the role is ministry_admin or ministry_editor")?;
             runtime()?.block_on(async {
                 let store = server::open_ministry(&config.database.url).await?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-use dcert_store::Role;
+use dcert_store::{Role, UniversityRole};
 
 use super::{EXIT_SUCCESS, NewStaff, UsageExt, runtime, wrong};
 use crate::{config, now, server, verifier};
@@ -150,7 +150,11 @@ pub fn staff(command: StaffCommand) -> Result<u8> {
     match command {
         StaffCommand::Add { staff, campus } => {
             let config = config::load(&staff.config).usage()?;
-            let roles = [Role::Registrar, Role::CampusOffice, Role::Admin];
+            let roles = [
+                Role::University(UniversityRole::Registrar),
+                Role::University(UniversityRole::CampusOffice),
+                Role::University(UniversityRole::Admin),
+            ];
             let (role, hash) = staff.role_and_password(&roles, "the role is registrar, campus_office or admin")?;
             runtime()?.block_on(async {
                 let store = server::open_university(&config.database.url).await?;

@@ -43,8 +43,8 @@ use dcert_core::time::{Date, Timestamp};
 use dcert_core::trust::TrustListContent;
 use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{
-    AuditEntry, ContentItem, FaqItem, MinistryStore, NewsItem, RegisteredInstitution, RegistryRecord, Role, Staff,
-    StoreError,
+    AuditEntry, ContentItem, FaqItem, MinistryRole, MinistryStore, NewsItem, RegisteredInstitution, RegistryRecord,
+    Role, Staff, StoreError, UniversityRole,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -80,14 +80,19 @@ pub enum Action {
 }
 
 /// Whether `role` may do `action`: the Ministry's administrator everything (the trust registry
-/// included), its editor the news and FAQ, a university's staff nothing.
-pub fn allowed(role: Role, action: Action) -> bool {
+/// included), its editor the news and FAQ.
+pub fn allowed(role: MinistryRole, action: Action) -> bool {
     use Action::*;
     match role {
-        Role::MinistryAdmin => true,
-        Role::MinistryEditor => matches!(action, Enter | EditContent),
-        Role::Registrar | Role::CampusOffice | Role::Admin => false,
+        MinistryRole::Admin => true,
+        MinistryRole::Editor => matches!(action, Enter | EditContent),
     }
+}
+
+/// Whether a member of staff in `role` may do `action` here: a Ministry role that [`allowed`]
+/// lets; a university's roles, nothing.
+pub fn permits(role: Role, action: Action) -> bool {
+    matches!(role, Role::Ministry(role) if allowed(role, action))
 }
 
 pub(crate) fn routes() -> Router<MinistryState> {
@@ -150,7 +155,7 @@ impl ConsoleRequest for Ctx {
             None => None,
         };
         let staff = staff.ok_or_else(|| AppError::Redirect("/console/login".into()))?;
-        if !allowed(staff.role, action) {
+        if !permits(staff.role, action) {
             return Err(AppError::Forbidden);
         }
         Ok(staff)
@@ -185,16 +190,16 @@ fn menu(role: Role, entry: &str) -> bool {
         "audit" => Action::ViewAudit,
         _ => Action::Enter,
     };
-    allowed(role, action)
+    permits(role, action)
 }
 
 fn role_label(t: Texts, role: Role) -> &'static str {
     match role {
-        Role::MinistryAdmin => t.s("moe.console.role.ministry_admin"),
-        Role::MinistryEditor => t.s("moe.console.role.ministry_editor"),
-        Role::Registrar => t.s("role.registrar"),
-        Role::CampusOffice => t.s("role.campus_office"),
-        Role::Admin => t.s("role.admin"),
+        Role::Ministry(MinistryRole::Admin) => t.s("moe.console.role.ministry_admin"),
+        Role::Ministry(MinistryRole::Editor) => t.s("moe.console.role.ministry_editor"),
+        Role::University(UniversityRole::Registrar) => t.s("role.registrar"),
+        Role::University(UniversityRole::CampusOffice) => t.s("role.campus_office"),
+        Role::University(UniversityRole::Admin) => t.s("role.admin"),
     }
 }
 
@@ -231,7 +236,7 @@ async fn login(State(state): State<MinistryState>, Posted(ctx, form): Posted<Log
             return with_status(StatusCode::UNAUTHORIZED, page(login));
         }
     };
-    if !allowed(staff.role, Action::Enter) {
+    if !permits(staff.role, Action::Enter) {
         // A university's account in the same database: the right password, the wrong console.
         state.store.audit(&ctx.audit_by(&staff, "login_refused", format!("staff:{}", staff.id), String::new())).await?;
         return Err(AppError::Forbidden);
@@ -334,7 +339,7 @@ async fn registry_figures(store: &MinistryStore) -> Result<RegistryFigures, AppE
 
 async fn dashboard(State(state): State<MinistryState>, ctx: Ctx) -> PageResult {
     let staff = ctx.require(&state.store, Action::Enter).await?;
-    if !allowed(staff.role, Action::ViewStatistics) {
+    if !permits(staff.role, Action::ViewStatistics) {
         return Ok(redirect("/console/news"));
     }
     let t = ctx.t;
@@ -496,10 +501,11 @@ mod tests {
             Action::ManageInstitutions,
         ];
         for action in actions {
-            assert!(allowed(Role::MinistryAdmin, action), "{action:?}");
-            assert_eq!(allowed(Role::MinistryEditor, action), matches!(action, Action::Enter | Action::EditContent));
-            for university in [Role::Registrar, Role::CampusOffice, Role::Admin] {
-                assert!(!allowed(university, action), "{university:?} {action:?}");
+            assert!(permits(Role::Ministry(MinistryRole::Admin), action), "{action:?}");
+            let editor = permits(Role::Ministry(MinistryRole::Editor), action);
+            assert_eq!(editor, matches!(action, Action::Enter | Action::EditContent));
+            for university in Role::ALL.into_iter().filter(|r| matches!(r, Role::University(_))) {
+                assert!(!permits(university, action), "{university:?} {action:?}");
             }
         }
     }

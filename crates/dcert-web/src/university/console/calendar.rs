@@ -47,7 +47,7 @@ pub(super) async fn calendar_view(state: &AppState, ctx: &Ctx, staff: &Staff, er
     let mut r = page(CalendarPage {
         c: chrome(ctx, state, staff),
         days,
-        can_edit: allowed(staff.role, Action::EditCalendar),
+        can_edit: permits(staff.role, Action::EditCalendar),
         example_from: t.date(&from),
         example_due: t.date(&cal.due_date(from)),
         errors: errors.clone(),

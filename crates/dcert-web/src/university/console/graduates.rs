@@ -108,7 +108,7 @@ pub(super) async fn graduate(
         waiting: order_rows(t, &orders),
         failed_orders,
         today: today().to_string(),
-        can_revoke: allowed(staff.role, Action::Revoke),
+        can_revoke: permits(staff.role, Action::Revoke),
         eligible: policy.eligible(g.term()),
         g,
         notice,

@@ -28,8 +28,8 @@ use dcert_core::pdf::Template as Design;
 use dcert_core::roster;
 use dcert_core::time::Date;
 use dcert_store::{
-    CampusCounts, CertificateInfo, Correction, Graduate, GraduateFilter, GraduateSummary, ImportSummary, NewOrder,
-    Order, OrderKind, OutboxMessage, Role, Staff, UniversityStore,
+    CampusCounts, CertificateInfo, Correction, Graduate, GraduateFilter, GraduateSummary, ImportSummary, MinistryRole,
+    NewOrder, Order, OrderKind, OutboxMessage, Role, Staff, UniversityRole, UniversityStore,
 };
 use serde::Deserialize;
 
@@ -78,18 +78,24 @@ pub enum Action {
 }
 
 /// Whether `role` may do `action`: the registrar runs issuance for every campus, a campus office
-/// for its own, the institution admin holds policy, templates and the audit log. The Ministry's
-/// roles may do nothing here.
-pub fn allowed(role: Role, action: Action) -> bool {
+/// for its own, the institution admin holds policy, templates and the audit log.
+pub fn allowed(role: UniversityRole, action: Action) -> bool {
     use Action::*;
+    use UniversityRole::*;
     match action {
-        ViewDashboard => matches!(role, Role::Registrar | Role::CampusOffice | Role::Admin),
+        ViewDashboard => true,
         ViewGraduates | RecordDiploma | Reissue | Resend | Corrections | ViewOutbox | ViewCalendar => {
-            matches!(role, Role::Registrar | Role::CampusOffice)
+            matches!(role, Registrar | CampusOffice)
         }
-        Revoke | Import | EditCalendar | IssueNow => role == Role::Registrar,
-        EditPolicy | EditTemplates | ViewAudit => role == Role::Admin,
+        Revoke | Import | EditCalendar | IssueNow => role == Registrar,
+        EditPolicy | EditTemplates | ViewAudit => role == Admin,
     }
+}
+
+/// Whether a member of staff in `role` may do `action` here: a university role that
+/// [`allowed`] lets; the Ministry's roles, nothing.
+pub fn permits(role: Role, action: Action) -> bool {
+    matches!(role, Role::University(role) if allowed(role, action))
 }
 
 /// The console; the two imports take files up to `upload_limit` bytes.
@@ -125,7 +131,7 @@ pub(crate) fn routes(upload_limit: usize) -> Router<AppState> {
 /// The signed-in member of staff, if allowed `action`.
 async fn require(ctx: &Ctx, store: &UniversityStore, action: Action) -> Result<Staff, AppError> {
     let staff = ctx.staff(store).await?;
-    if !allowed(staff.role, action) {
+    if !permits(staff.role, action) {
         return Err(AppError::Forbidden);
     }
     Ok(staff)
@@ -133,7 +139,7 @@ async fn require(ctx: &Ctx, store: &UniversityStore, action: Action) -> Result<S
 
 /// The campus a member of staff is limited to.
 fn scope(staff: &Staff) -> Option<String> {
-    if staff.role == Role::CampusOffice { staff.campus.clone() } else { None }
+    if staff.role == Role::University(UniversityRole::CampusOffice) { staff.campus.clone() } else { None }
 }
 
 /// A graduate the member of staff may see: another campus's is "not found".
@@ -156,11 +162,11 @@ fn chrome(ctx: &Ctx, state: &AppState, staff: &Staff) -> Chrome {
 
 fn role_label(t: Texts, role: Role) -> &'static str {
     match role {
-        Role::Registrar => t.s("role.registrar"),
-        Role::CampusOffice => t.s("role.campus_office"),
-        Role::Admin => t.s("role.admin"),
-        Role::MinistryAdmin => t.s("moe.console.role.ministry_admin"),
-        Role::MinistryEditor => t.s("moe.console.role.ministry_editor"),
+        Role::University(UniversityRole::Registrar) => t.s("role.registrar"),
+        Role::University(UniversityRole::CampusOffice) => t.s("role.campus_office"),
+        Role::University(UniversityRole::Admin) => t.s("role.admin"),
+        Role::Ministry(MinistryRole::Admin) => t.s("moe.console.role.ministry_admin"),
+        Role::Ministry(MinistryRole::Editor) => t.s("moe.console.role.ministry_editor"),
     }
 }
 
@@ -283,7 +289,7 @@ async fn issue_now(State(state): State<AppState>, Posted(ctx, NoFields {}): Post
 
 #[cfg(test)]
 mod tests {
-    use dcert_store::Role;
+    use dcert_store::{MinistryRole, Role};
 
     #[test]
     fn the_university_console_refuses_the_ministrys_roles_everything() {
@@ -306,8 +312,8 @@ mod tests {
             ViewAudit,
         ];
         for action in actions {
-            for role in [Role::MinistryAdmin, Role::MinistryEditor] {
-                assert!(!super::allowed(role, action), "{role:?} {action:?}");
+            for role in [Role::Ministry(MinistryRole::Admin), Role::Ministry(MinistryRole::Editor)] {
+                assert!(!super::permits(role, action), "{role:?} {action:?}");
             }
         }
     }
