@@ -77,6 +77,30 @@ pub enum Action {
     ViewAudit,
 }
 
+impl Action {
+    /// Every action, in the order declared (for tables that must cover each).
+    pub const ALL: [Action; 15] = {
+        use Action::*;
+        [
+            ViewDashboard,
+            ViewGraduates,
+            RecordDiploma,
+            Reissue,
+            Revoke,
+            Resend,
+            Import,
+            ViewCalendar,
+            EditCalendar,
+            Corrections,
+            ViewOutbox,
+            IssueNow,
+            EditPolicy,
+            EditTemplates,
+            ViewAudit,
+        ]
+    };
+}
+
 /// Whether `role` may do `action`: the registrar runs issuance for every campus, a campus office
 /// for its own, the institution admin holds policy, templates and the audit log.
 pub fn allowed(role: UniversityRole, action: Action) -> bool {
@@ -293,25 +317,7 @@ mod tests {
 
     #[test]
     fn the_university_console_refuses_the_ministrys_roles_everything() {
-        use super::Action::*;
-        let actions = [
-            ViewDashboard,
-            ViewGraduates,
-            RecordDiploma,
-            Reissue,
-            Revoke,
-            Resend,
-            Import,
-            ViewCalendar,
-            EditCalendar,
-            Corrections,
-            ViewOutbox,
-            IssueNow,
-            EditPolicy,
-            EditTemplates,
-            ViewAudit,
-        ];
-        for action in actions {
+        for action in super::Action::ALL {
             for role in [Role::Ministry(MinistryRole::Admin), Role::Ministry(MinistryRole::Editor)] {
                 assert!(!super::permits(role, action), "{role:?} {action:?}");
             }
