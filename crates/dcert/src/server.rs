@@ -148,8 +148,10 @@ pub async fn ministry_state(
     trust_list: Vec<u8>,
     config: MinistryConfig,
 ) -> Result<MinistryState> {
+    // The database failing is a runtime failure; a trust list that does not verify is the
+    // settings' fault (exit status 2).
     dcert_web::ministry::prepare(&store).await.context("cannot prepare the Ministry's database")?;
-    Ok(MinistryState::new(store, trust_list, config)?)
+    MinistryState::new(store, trust_list, config).usage()
 }
 
 /// Serves `router` on `listener` within `limits` until `stop` changes.
@@ -262,7 +264,7 @@ pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
         }
     };
     // What follows reads the settings' files: a failure is the settings' fault (exit status 2).
-    let mut state = ministry_state(store, trust_list, config.site).await.usage()?;
+    let mut state = ministry_state(store, trust_list, config.site).await?;
     match fonts::load() {
         Ok(fonts) => state = state.with_fonts(Arc::new(fonts)),
         Err(e) => tracing::warn!(error = %e, "no certificate fonts: rare characters show as boxes on result pages"),

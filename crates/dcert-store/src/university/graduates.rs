@@ -372,7 +372,8 @@ impl UniversityStore {
         .await
     }
 
-    /// The graduate confirms the data and addresses, with the audit entry `audit`.
+    /// The graduate confirms the data and addresses, with the audit entry `audit` (none when the
+    /// data was confirmed already).
     pub async fn confirm_graduate(&self, id: i64, at: i64, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE graduates SET confirmed_at = $1 WHERE id = $2 AND confirmed_at IS NULL")
@@ -381,11 +382,10 @@ impl UniversityStore {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
+            // Confirmed already: nothing changes, and nothing is audited.
             let exists =
                 sqlx::query("SELECT id FROM graduates WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound("graduate"));
-            }
+            return if exists.is_some() { Ok(()) } else { Err(StoreError::NotFound("graduate")) };
         }
         append_audit(&mut tx, audit).await?;
         tx.commit().await?;

@@ -389,7 +389,8 @@ impl UniversityStore {
         let mut out = Vec::new();
         for order in orders {
             let g = graduates.get(&order.graduate_id).ok_or(StoreError::NotFound("graduate"))?;
-            if !alumni_open && g.term() < first_term {
+            // Confirmed when the orders were read, perhaps not by now (an import in between).
+            if g.confirmed_at.is_none() || (!alumni_open && g.term() < first_term) {
                 continue;
             }
             out.push((order, g.clone()));
@@ -439,12 +440,17 @@ impl UniversityStore {
     async fn store_one(&self, tx: &mut Tx<'_>, issued: &IssuedFile<'_>) -> Result<Option<CertificateInfo>> {
         // On PostgreSQL, lock the order row: a second worker storing the same order waits here,
         // then sees it fulfilled. (SQLite's IMMEDIATE transaction already serializes writers.)
+        // An order whose graduate is no longer confirmed (an import changed the record while the
+        // file was rendered) is not stored: it waits for the graduate to confirm again.
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
-        let order = sqlx::query(AssertSqlSafe(format!("{ORDER_SELECT} WHERE id = $1{lock}")))
-            .bind(issued.order_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        let order = order_row(&order.ok_or(StoreError::NotFound("order"))?)?;
+        let order = sqlx::query(AssertSqlSafe(format!(
+            "{ORDER_SELECT} WHERE id = $1 AND graduate_id IN \
+             (SELECT id FROM graduates WHERE confirmed_at IS NOT NULL){lock}"
+        )))
+        .bind(issued.order_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(order) = order.as_ref().map(order_row).transpose()? else { return Ok(None) };
         if !order.is_open() {
             return Ok(None);
         }
@@ -587,6 +593,18 @@ impl UniversityStore {
             (row.try_get("graduate_id")?, row.try_get("language")?, row.try_get("status")?);
         if status == "revoked" {
             return Err(StoreError::Conflict("the certificate is already revoked".into()));
+        }
+        // On PostgreSQL, the open orders first, in the order the worker locks them when it
+        // stores a file (order, then certificates): the two wait for each other, never deadlock.
+        if self.backend == Backend::Postgres {
+            sqlx::query(
+                "SELECT id FROM orders WHERE graduate_id = $1 AND language = $2 AND certificate_id IS NULL \
+                 AND cancelled_at IS NULL ORDER BY id FOR UPDATE",
+            )
+            .bind(graduate_id)
+            .bind(&language)
+            .fetch_all(&mut *tx)
+            .await?;
         }
         sqlx::query(
             "UPDATE certificates SET status = 'revoked', status_reason = $1, status_at = $2 \

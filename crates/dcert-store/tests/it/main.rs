@@ -314,6 +314,7 @@ async fn a_change_and_its_audit_entry_are_written_together_or_not_at_all() {
         store.import_graduates(&rows, 1, audit).await.unwrap();
         let g = store.graduate_terms("C110000001").await.unwrap().remove(0);
         store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
+        store.confirm_graduate(g.id, 3, &by("confirm_record")).await.unwrap();
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         assert!(order(store, g.id, OrderKind::Collection, "").await.is_err(), "recorded twice");
         let id = store
@@ -336,9 +337,32 @@ async fn a_change_and_its_audit_entry_are_written_together_or_not_at_all() {
                 ("record_diploma", order_target.as_str()),
                 ("request_correction", correction_target.as_str())
             ],
-            "one entry per change made, none for a change refused"
+            "one entry per change made, none for a change refused or a confirmation made already"
         );
         assert_eq!(log.last().unwrap().detail, "inserted 1 updated 0 unchanged 0");
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn a_file_rendered_before_an_import_changed_the_record_waits_for_the_graduate_to_confirm_again() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        let g = import_one(store).await;
+        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
+        let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
+        assert_eq!(store.issuable("110-1".parse().unwrap(), false, 10).await.unwrap().len(), 1);
+        // While the file is rendered, the registrar imports a corrected record.
+        let mut corrected = row("C110123456", "113-2", "王小明");
+        corrected.record.name_en = "WANG, HSIAO-MIN".into();
+        store.import_graduates(&[corrected], 3, |_| by("import_graduates")).await.unwrap();
+        assert!(store.store_issued(&issued(o.id, b"old data", "aa", None)).await.unwrap().is_none());
+        assert!(store.certificates_for_graduate(g.id).await.unwrap().is_empty(), "nothing stored");
+        assert!(store.issuable("110-1".parse().unwrap(), false, 10).await.unwrap().is_empty(), "until confirmed");
+        store.confirm_graduate(g.id, 4, &by("confirm_record")).await.unwrap();
+        assert_eq!(store.issuable_orders("110-1".parse().unwrap(), false, 10).await.unwrap()[0].id, o.id);
+        assert!(store.store_issued(&issued(o.id, b"new data", "bb", None)).await.unwrap().is_some());
     }
     f.finish().await;
 }
@@ -388,6 +412,7 @@ async fn a_reissue_supersedes_the_previous_version_and_a_first_order_cannot_be_r
     for store in &f.stores {
         seed(store).await;
         let g = import_one(store).await;
+        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
         assert!(matches!(order(store, g.id, OrderKind::Reissue, "lost").await, Err(StoreError::Conflict(_))));
         let first = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         assert!(matches!(order(store, g.id, OrderKind::Collection, "").await, Err(StoreError::Conflict(_))));
@@ -420,6 +445,7 @@ async fn revocation_is_recorded_once_with_its_reason() {
     for store in &f.stores {
         seed(store).await;
         let g = import_one(store).await;
+        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let c = store.store_issued(&issued(o.id, b"v1", "11", None)).await.unwrap().unwrap();
         let reissue = order(store, g.id, OrderKind::Reissue, "lost").await.unwrap();
@@ -691,6 +717,7 @@ async fn two_workers_storing_the_same_order_at_once_store_one_file() {
     for store in &f.stores {
         seed(store).await;
         let g = import_one(store).await;
+        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let (a, b) = (store.clone(), store.clone());
         let (ra, rb) = tokio::join!(

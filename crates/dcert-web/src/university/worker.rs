@@ -192,6 +192,21 @@ enum JobError {
     CorruptPreviousHash,
 }
 
+/// What became of one order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Done {
+    /// Its file is stored.
+    Issued,
+    /// Another worker fulfilled it first.
+    Skipped,
+    /// It failed; the error is kept on the order.
+    Failed,
+}
+
+/// Files stored in one transaction at the most: a store holds the database's write lock, and its
+/// files' memory, only so long.
+const STORE_BATCH: usize = 32;
+
 /// What became of one order once rendered: a file to store, or a failure kept on the order.
 enum Rendered {
     File(Box<Job>, dcert_core::issue::IssuedFile),
@@ -257,7 +272,7 @@ impl Worker {
     }
 
     /// Issues up to `limit` due certificates, `parallelism` at a time; `progress` is called after
-    /// each store.
+    /// each store and each failure.
     pub async fn issue_due(
         &self,
         now: Timestamp,
@@ -274,13 +289,13 @@ impl Worker {
         }
         let templates = Arc::new(templates);
         // Each order is its own task, rendering at most `parallelism` at once (the CPU-bound
-        // part). What the renderers have finished is stored together, in one transaction, by a
-        // store running beside them: the renderers never wait for the database.
+        // part). What the renderers have finished (up to STORE_BATCH files) is stored together,
+        // in one transaction, by a store running beside them: the renderers do not wait for it.
         let renderers = Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)));
         let in_flight = 4 * self.parallelism.max(1) + 4;
         let mut running: JoinSet<Result<Rendered, StoreError>> = JoinSet::new();
         // At most one store at a time; a JoinSet, so that stopping this round stops it too.
-        let mut storing: JoinSet<Result<Vec<bool>, StoreError>> = JoinSet::new();
+        let mut storing: JoinSet<Result<Vec<Done>, StoreError>> = JoinSet::new();
         let mut ready = Vec::new();
         let mut orders = orders.into_iter();
         loop {
@@ -290,7 +305,8 @@ impl Worker {
                 running.spawn(async move { worker.render_one(order, graduate, &templates, &renderers, now).await });
             }
             if storing.is_empty() && !ready.is_empty() {
-                let (worker, files) = (self.clone(), std::mem::take(&mut ready));
+                let files: Vec<_> = ready.drain(..ready.len().min(STORE_BATCH)).collect();
+                let worker = self.clone();
                 storing.spawn(async move { worker.store_files(&files, now).await });
             }
             tokio::select! {
@@ -305,10 +321,11 @@ impl Worker {
                 }
                 Some(stored) = storing.join_next(), if !storing.is_empty() => {
                     let stored = stored.map_err(|e| StoreError::Conflict(format!("a storing task failed: {e}")))??;
-                    for stored in stored {
-                        match stored {
-                            true => round.issued += 1,
-                            false => round.skipped += 1,
+                    for done in stored {
+                        match done {
+                            Done::Issued => round.issued += 1,
+                            Done::Skipped => round.skipped += 1,
+                            Done::Failed => round.failed += 1,
                         }
                     }
                     progress(round);
@@ -355,13 +372,15 @@ impl Worker {
         }
     }
 
-    /// Stores rendered files in one transaction; for each, whether it was stored (not fulfilled
-    /// by another worker first).
+    /// Stores rendered files in one transaction; for each, whether it was stored, already
+    /// fulfilled by another worker, or refused. When the transaction fails, each file is stored
+    /// alone, so that one file the store refuses (kept as the order's error) does not hold back
+    /// the others; a database that fails for each is the round's error.
     async fn store_files(
         &self,
         files: &[(Box<Job>, dcert_core::issue::IssuedFile)],
         now: Timestamp,
-    ) -> Result<Vec<bool>, StoreError> {
+    ) -> Result<Vec<Done>, StoreError> {
         if files.is_empty() {
             return Ok(Vec::new());
         }
@@ -405,7 +424,34 @@ impl Worker {
                 }
             })
             .collect();
-        Ok(self.store.store_issued_batch(&issued).await?.iter().map(Option::is_some).collect())
+        let done = |stored: &Option<CertificateInfo>| if stored.is_some() { Done::Issued } else { Done::Skipped };
+        let batch_error = match self.store.store_issued_batch(&issued).await {
+            Ok(stored) => return Ok(stored.iter().map(done).collect()),
+            Err(e) if issued.len() == 1 => e,
+            Err(e) => {
+                tracing::warn!(files = issued.len(), error = %e, "a batch could not be stored; storing each alone");
+                let mut each = Vec::new();
+                for file in &issued {
+                    match self.store.store_issued(file).await {
+                        Ok(stored) => each.push(done(&stored)),
+                        Err(e) => {
+                            self.refused(file.order_id, &e).await?;
+                            each.push(Done::Failed);
+                        }
+                    }
+                }
+                return Ok(each);
+            }
+        };
+        self.refused(issued[0].order_id, &batch_error).await?;
+        Ok(vec![Done::Failed])
+    }
+
+    /// Keeps why the store refused an order's file on the order; a database that cannot keep even
+    /// that fails the round.
+    async fn refused(&self, order_id: i64, e: &StoreError) -> Result<(), StoreError> {
+        tracing::warn!(order = order_id, error = %e, "a certificate could not be stored");
+        self.store.order_failed(order_id, &format!("the file could not be stored: {e}")).await
     }
 
     /// The emails that deliver a certificate: one to each of the graduate's addresses.

@@ -133,6 +133,7 @@ async fn world(name: &str, permanent_address: &str) -> World {
     };
     store.import_graduates(&[row], AT - 86_400, |_| crate::support::system("import_graduates")).await.unwrap();
     let graduate = store.graduate_terms(STUDENT).await.unwrap().remove(0);
+    store.confirm_graduate(graduate.id, AT - 86_000, &crate::support::system("confirm_record")).await.unwrap();
     let file = std::fs::read(fixture("sample-zh.pdf")).expect("the committed sample certificate");
     let certificate_id = issue(&store, &graduate, OrderKind::Collection, &file, None, AT).await;
     World { store, certificate_id, dir }

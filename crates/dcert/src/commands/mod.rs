@@ -76,25 +76,31 @@ pub fn usage_unless_io<T>(result: Result<T>) -> Result<T> {
     })
 }
 
-/// A result of a command that works on files alone: its error is what it was given (a path that
-/// does not exist or exists already, a file that does not read: exit status 2) unless the disk
-/// failed under it (full, read-only, an I/O error: 4).
+/// A result of a command that works on files (and, verifying, perhaps asks a registry): its error
+/// is what it was given (a path that does not exist or exists already, a file that does not
+/// read: exit status 2) unless the disk or the network failed under it (full, read-only, an I/O
+/// error, a registry that does not answer: 4).
 pub fn usage_unless_disk<T>(result: Result<T>) -> Result<T> {
     use std::io::ErrorKind as K;
     result.map_err(|e| {
-        let disk = e.chain().filter_map(|cause| cause.downcast_ref::<std::io::Error>()).any(|io| {
-            !matches!(
-                io.kind(),
-                K::NotFound
-                    | K::AlreadyExists
-                    | K::PermissionDenied
-                    | K::InvalidInput
-                    | K::InvalidData
-                    | K::UnexpectedEof
-                    | K::IsADirectory
-                    | K::NotADirectory
-            )
+        use dcert_web::http::outbound::OutboundError as O;
+        let network = e.chain().filter_map(|cause| cause.downcast_ref::<O>()).any(|o| {
+            matches!(o, O::Connect { .. } | O::Tls { .. } | O::Http { .. } | O::Body { .. } | O::Timeout { .. })
         });
+        let disk = network
+            || e.chain().filter_map(|cause| cause.downcast_ref::<std::io::Error>()).any(|io| {
+                !matches!(
+                    io.kind(),
+                    K::NotFound
+                        | K::AlreadyExists
+                        | K::PermissionDenied
+                        | K::InvalidInput
+                        | K::InvalidData
+                        | K::UnexpectedEof
+                        | K::IsADirectory
+                        | K::NotADirectory
+                )
+            });
         if disk || e.downcast_ref::<Usage>().is_some() { e } else { anyhow::Error::new(Usage(e)) }
     })
 }

@@ -40,8 +40,8 @@ async fn serve_university(config: config::Config) -> Result<()> {
                 .with_context(|| format!("cannot read the trust list {}", config.keys.trust_list.display()))
                 .usage()?;
             let site = dcert_web::ministry::MinistryConfig::new(&config.site.verify_site);
-            // A trust list that does not verify is the settings' fault.
-            Some(server::ministry_state(db, trust_list, site).await.usage()?)
+            // A trust list that does not verify is the settings' fault (ministry_state says so).
+            Some(server::ministry_state(db, trust_list, site).await?)
         }
         _ => None,
     };

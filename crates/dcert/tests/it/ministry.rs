@@ -129,7 +129,7 @@ fn the_served_demo_answers_each_sample_through_the_api_the_pages_and_verify_regi
         &["verify", "--registry", &registry, "--root-fingerprint", &fingerprint, "demo/samples/current-zh.pdf"],
         "",
     );
-    assert_eq!(out.status.code(), Some(2), "a registry that does not answer is an input error");
+    assert_eq!(out.status.code(), Some(4), "a registry that does not answer is the network failing, not the input");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
