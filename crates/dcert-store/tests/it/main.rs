@@ -131,6 +131,13 @@ async fn import_one(store: &UniversityStore) -> Graduate {
     store.graduate_terms("C110123456").await.unwrap().remove(0)
 }
 
+/// The graduate of [`import_one`], confirmed.
+async fn confirmed_one(store: &UniversityStore) -> Graduate {
+    let g = import_one(store).await;
+    store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
+    g
+}
+
 /// An audit entry of `action` by the registrar.
 fn by(action: &str) -> AuditEntry {
     AuditEntry {
@@ -349,8 +356,7 @@ async fn a_file_rendered_before_an_import_changed_the_record_waits_for_the_gradu
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        let g = import_one(store).await;
-        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
+        let g = confirmed_one(store).await;
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         assert_eq!(store.issuable("110-1".parse().unwrap(), false, 10).await.unwrap().len(), 1);
         // While the file is rendered, the registrar imports a corrected record.
@@ -411,8 +417,7 @@ async fn a_reissue_supersedes_the_previous_version_and_a_first_order_cannot_be_r
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        let g = import_one(store).await;
-        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
+        let g = confirmed_one(store).await;
         assert!(matches!(order(store, g.id, OrderKind::Reissue, "lost").await, Err(StoreError::Conflict(_))));
         let first = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         assert!(matches!(order(store, g.id, OrderKind::Collection, "").await, Err(StoreError::Conflict(_))));
@@ -444,8 +449,7 @@ async fn revocation_is_recorded_once_with_its_reason() {
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        let g = import_one(store).await;
-        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
+        let g = confirmed_one(store).await;
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let c = store.store_issued(&issued(o.id, b"v1", "11", None)).await.unwrap().unwrap();
         let reissue = order(store, g.id, OrderKind::Reissue, "lost").await.unwrap();
@@ -716,8 +720,7 @@ async fn two_workers_storing_the_same_order_at_once_store_one_file() {
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        let g = import_one(store).await;
-        store.confirm_graduate(g.id, 2, &by("confirm_record")).await.unwrap();
+        let g = confirmed_one(store).await;
         let o = order(store, g.id, OrderKind::Collection, "").await.unwrap();
         let (a, b) = (store.clone(), store.clone());
         let (ra, rb) = tokio::join!(
