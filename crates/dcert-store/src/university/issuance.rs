@@ -444,8 +444,8 @@ impl UniversityStore {
         // file was rendered) is not stored: it waits for the graduate to confirm again.
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
         let order = sqlx::query(AssertSqlSafe(format!(
-            "{ORDER_SELECT} WHERE id = $1 AND graduate_id IN \
-             (SELECT id FROM graduates WHERE confirmed_at IS NOT NULL){lock}"
+            "{ORDER_SELECT} WHERE id = $1 AND EXISTS \
+             (SELECT 1 FROM graduates g WHERE g.id = orders.graduate_id AND g.confirmed_at IS NOT NULL){lock}"
         )))
         .bind(issued.order_id)
         .fetch_optional(&mut **tx)
