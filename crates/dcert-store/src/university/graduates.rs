@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::UniversityStore;
+use super::outbox::{NewEmail, queue_all};
 use crate::db::{FetchWith, append_audit, corrupt};
 use crate::{AuditEntry, Result, StoreError};
 
@@ -392,15 +393,28 @@ impl UniversityStore {
         Ok(())
     }
 
-    /// Starts a change of the permanent address: the new address waits for its link.
-    pub async fn start_email_change(&self, graduate_id: i64, address: &str, token_hash: &str, at: i64) -> Result<()> {
+    /// Starts a change of the permanent address: the new address waits for its link, and
+    /// `email` (the link, to the new address) is queued with the audit entry `audit`, all in one
+    /// transaction.
+    pub async fn start_email_change(
+        &self,
+        (graduate_id, address): (i64, &str),
+        token_hash: &str,
+        email: &NewEmail,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query("INSERT INTO email_changes (graduate_id, address, token_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(graduate_id)
             .bind(address)
             .bind(token_hash)
             .bind(at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        queue_all(&mut tx, None, std::slice::from_ref(email), at).await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -417,12 +431,13 @@ impl UniversityStore {
     }
 
     /// Confirms an address change by the hash of its link's token, if the link is not older than
-    /// `max_age` seconds and is the newest one of that graduate. Returns the graduate and the address.
+    /// `max_age` seconds at `now` and is the newest one of that graduate, with the audit entry
+    /// `audit` makes of the graduate. Returns the graduate and the address.
     pub async fn confirm_email_change(
         &self,
         token_hash: &str,
-        now: i64,
-        max_age: i64,
+        (now, max_age): (i64, i64),
+        audit: impl FnOnce(i64) -> AuditEntry,
     ) -> Result<Option<(i64, String)>> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
@@ -448,6 +463,7 @@ impl UniversityStore {
             .bind(graduate_id)
             .execute(&mut *tx)
             .await?;
+        append_audit(&mut tx, &audit(graduate_id)).await?;
         tx.commit().await?;
         Ok(Some((graduate_id, address)))
     }
@@ -487,8 +503,15 @@ impl UniversityStore {
         .await
     }
 
-    /// Marks a correction request done; returns its graduate.
-    pub async fn resolve_correction(&self, id: i64, by: &str, at: i64) -> Result<i64> {
+    /// Marks a correction request done by `by` at `at`, with the audit entry `audit` makes of
+    /// its graduate; returns the graduate.
+    pub async fn resolve_correction(
+        &self,
+        id: i64,
+        (by, at): (&str, i64),
+        audit: impl FnOnce(i64) -> AuditEntry,
+    ) -> Result<i64> {
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "UPDATE corrections SET resolved_at = $1, resolved_by = $2 WHERE id = $3 AND resolved_at IS NULL \
              RETURNING graduate_id",
@@ -496,10 +519,12 @@ impl UniversityStore {
         .bind(at)
         .bind(by)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        let row = row.ok_or(StoreError::NotFound("open correction"))?;
-        Ok(row.try_get(0)?)
+        let graduate_id: i64 = row.ok_or(StoreError::NotFound("open correction"))?.try_get("graduate_id")?;
+        append_audit(&mut tx, &audit(graduate_id)).await?;
+        tx.commit().await?;
+        Ok(graduate_id)
     }
 }
 

@@ -558,19 +558,38 @@ async fn an_address_change_takes_effect_only_through_its_newest_link() {
     for store in &f.stores {
         seed(store).await;
         let g = import_one(store).await;
-        store.start_email_change(g.id, "old-link@example.org", "hash1", 100).await.unwrap();
-        store.start_email_change(g.id, "new@example.org", "hash2", 110).await.unwrap();
+        let link = |to: &str| NewEmail { kind: "address".into(), to: to.into(), subject: "s".into(), body: "b".into() };
+        let asked = by("request_address_change");
+        let first = ("old-link@example.org", link("old-link@example.org"));
+        store.start_email_change((g.id, first.0), "hash1", &first.1, 100, &asked).await.unwrap();
+        let second = ("new@example.org", link("new@example.org"));
+        store.start_email_change((g.id, second.0), "hash2", &second.1, 110, &asked).await.unwrap();
+        assert_eq!(store.due_emails(2_000_000_000, 10).await.unwrap().len(), 2, "each link queued with its change");
         assert_eq!(store.pending_email_change(g.id).await.unwrap().as_deref(), Some("new@example.org"));
         assert_eq!(
             store.graduate(g.id).await.unwrap().unwrap().permanent_email.as_deref(),
             Some("graduate@example.org")
         );
-        assert_eq!(store.confirm_email_change("hash1", 120, 3600).await.unwrap(), None, "superseded link");
-        assert_eq!(store.confirm_email_change("hash2", 100_000, 3600).await.unwrap(), None, "expired link");
-        let done = store.confirm_email_change("hash2", 200, 3600).await.unwrap();
+        assert_eq!(
+            store.confirm_email_change("hash1", (120, 3600), |_| by("confirm_address")).await.unwrap(),
+            None,
+            "superseded link"
+        );
+        assert_eq!(
+            store.confirm_email_change("hash2", (100_000, 3600), |_| by("confirm_address")).await.unwrap(),
+            None,
+            "expired link"
+        );
+        let done = store.confirm_email_change("hash2", (200, 3600), |_| by("confirm_address")).await.unwrap();
         assert_eq!(done, Some((g.id, "new@example.org".to_string())));
         assert_eq!(store.graduate(g.id).await.unwrap().unwrap().permanent_email.as_deref(), Some("new@example.org"));
-        assert_eq!(store.confirm_email_change("hash2", 201, 3600).await.unwrap(), None, "used once");
+        assert_eq!(
+            store.confirm_email_change("hash2", (201, 3600), |_| by("confirm_address")).await.unwrap(),
+            None,
+            "used once"
+        );
+        let filter = AuditFilter { action: Some("confirm_address".into()), ..Default::default() };
+        assert_eq!(store.audit_log(&filter).await.unwrap().len(), 1, "audited once, with the change");
     }
     f.finish().await;
 }

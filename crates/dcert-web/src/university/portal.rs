@@ -372,11 +372,10 @@ async fn change_email(State(state): State<AppState>, Posted(ctx, form): Posted<E
         return Err(AppError::TooMany { limit: Limit::AddressChange, retry_after });
     }
     let token = auth::random_token();
-    state.store.start_email_change(g.id, address, &auth::token_hash(&token), at).await?;
     let link = format!("{}/email/confirm?token={token}", state.site.public_url.trim_end_matches('/'));
     let email = super::mail::address_confirmation_email(&state.site.school_zh, &state.site.school_en, address, &link);
     let entry = ctx.audit(&number, "graduate", "request_address_change", format!("graduate:{}", g.id), String::new());
-    state.store.queue_emails(None, &[email], at, &entry).await?;
+    state.store.start_email_change((g.id, address), &auth::token_hash(&token), &email, at, &entry).await?;
     Ok(redirect(&format!("/portal?term={}&done=email", urlencode(&form.term))))
 }
 
@@ -395,15 +394,14 @@ pub(crate) struct MessagePage {
 }
 
 async fn confirm_email(State(state): State<AppState>, ctx: Ctx, Query(q): Query<TokenQuery>) -> PageResult {
-    let done = state.store.confirm_email_change(&auth::token_hash(&q.token), now().unix(), EMAIL_LINK_SECONDS).await?;
+    let audit =
+        |graduate_id| ctx.audit("-", "graduate", "confirm_address", format!("graduate:{graduate_id}"), String::new());
+    let token = auth::token_hash(&q.token);
+    let done = state.store.confirm_email_change(&token, (now().unix(), EMAIL_LINK_SECONDS), audit).await?;
     let t = ctx.t;
     let user = ctx.graduate().ok();
     let (ok, text) = match done {
-        Some((graduate_id, _)) => {
-            let entry = ctx.audit("-", "graduate", "confirm_address", format!("graduate:{graduate_id}"), String::new());
-            state.store.audit(&entry).await?;
-            (true, t.s("portal.email.confirmed").to_owned())
-        }
+        Some(_) => (true, t.s("portal.email.confirmed").to_owned()),
         None => (false, t.s("portal.email.link_invalid").to_owned()),
     };
     let mut r =

@@ -31,17 +31,10 @@ pub(super) async fn resolve_correction(
     if !open.iter().any(|c| c.id == id) {
         return Err(AppError::NotFound);
     }
-    let graduate = state.store.resolve_correction(id, &staff.username, now().unix()).await?;
-    state
-        .store
-        .audit(&audit_of(
-            &ctx,
-            &staff,
-            "resolve_correction",
-            format!("graduate:{graduate}"),
-            format!("correction:{id}"),
-        ))
-        .await?;
+    let audit = |graduate| {
+        audit_of(&ctx, &staff, "resolve_correction", format!("graduate:{graduate}"), format!("correction:{id}"))
+    };
+    state.store.resolve_correction(id, (&staff.username, now().unix()), audit).await?;
     Ok(redirect("/console/corrections"))
 }
 
