@@ -159,21 +159,33 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// A new console account.
+#[derive(Clone, Copy, Debug)]
+pub struct NewAccount<'a> {
+    /// The login name.
+    pub username: &'a str,
+    /// The name shown in the console and the audit log.
+    pub display_name: &'a str,
+    /// The password's argon2id hash.
+    pub password_hash: &'a str,
+    /// The role.
+    pub role: Role,
+    /// The campus of a campus office (and of it only).
+    pub campus: Option<&'a str>,
+    /// When it is created.
+    pub at: i64,
+}
+
 impl Db {
-    /// Creates a staff account; a taken username is a conflict.
-    pub async fn create_staff(
-        &self,
-        username: &str,
-        display_name: &str,
-        password_hash: &str,
-        role: Role,
-        campus: Option<&str>,
-        at: i64,
-    ) -> Result<i64> {
+    /// Creates a staff account with the audit entry `audit`, in one transaction; a taken
+    /// username is a conflict.
+    pub async fn create_staff(&self, account: &NewAccount<'_>, audit: &AuditEntry) -> Result<i64> {
+        let NewAccount { username, display_name, password_hash, role, campus, at } = *account;
         if (role == Role::University(UniversityRole::CampusOffice)) != campus.is_some() {
             return Err(StoreError::Conflict("a campus office account needs a campus, and only it".into()));
         }
-        let taken = sqlx::query("SELECT 1 FROM staff WHERE username = $1").bind(username).fetch_optional(&self.pool);
+        let mut tx = self.write_tx().await?;
+        let taken = sqlx::query("SELECT 1 FROM staff WHERE username = $1").bind(username).fetch_optional(&mut *tx);
         if taken.await?.is_some() {
             return Err(StoreError::Conflict(format!("the username {username} is taken")));
         }
@@ -187,9 +199,12 @@ impl Db {
         .bind(role.code())
         .bind(campus)
         .bind(at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(row.try_get(0)?)
+        let id: i64 = row.try_get("id")?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// A staff account by its username.

@@ -22,7 +22,7 @@ mod university;
 
 pub use sqlx::Error as SqlError;
 
-pub use crate::accounts::{AuditEntry, AuditFilter, MinistryRole, Role, Session, Staff, UniversityRole};
+pub use crate::accounts::{AuditEntry, AuditFilter, MinistryRole, NewAccount, Role, Session, Staff, UniversityRole};
 pub use crate::db::Db;
 pub use crate::ministry::{
     ContentItem, FaqItem, Institution, InstitutionCertificate, InstitutionKey, MinistryStore,

@@ -22,7 +22,9 @@ use dcert_core::status::MemoryRegistry;
 use dcert_core::trust::{Accreditation, KeyEntry, TrustList};
 use dcert_core::verify::{self, Outcome};
 use dcert_core::{Timestamp, issue};
-use dcert_store::{Graduate, MinistryRole, MinistryStore, NewOrder, OrderKind, Role, UniversityRole, UniversityStore};
+use dcert_store::{
+    Graduate, MinistryRole, MinistryStore, NewAccount, NewOrder, OrderKind, Role, UniversityRole, UniversityStore,
+};
 use dcert_web::ministry::{MinistryConfig, ministry_router};
 use dcert_web::university::SiteConfig;
 use dcert_web::university::registry_client::HttpRegistry;
@@ -397,7 +399,15 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
             ] {
                 let password = password()?;
                 let hash = dcert_web::auth::hash_password(&password);
-                ministry.create_staff(username, username, &hash, role, None, now.unix()).await?;
+                let account = NewAccount {
+                    username,
+                    display_name: username,
+                    password_hash: &hash,
+                    role,
+                    campus: None,
+                    at: now.unix(),
+                };
+                ministry.create_staff(&account, &added(username, role, now.unix())).await?;
                 accounts.ministry_staff.push(StaffAccount {
                     username: username.into(),
                     password,
@@ -472,6 +482,11 @@ async fn order(
     Ok(())
 }
 
+/// The audit entry of the demo's setup adding the account `username`.
+fn added(username: &str, role: Role, at: i64) -> dcert_store::AuditEntry {
+    dcert_store::AuditEntry::local(at, "demo", "system", "add_staff", format!("staff:{username}"), role.code())
+}
+
 /// The audit entry of the registrar's import of `summary` at `at`, as the console writes it.
 pub(crate) fn imported(summary: &dcert_store::ImportSummary, at: i64) -> dcert_store::AuditEntry {
     dcert_store::AuditEntry::local(at, "registrar", "registrar", "import_graduates", "graduates", summary.to_string())
@@ -529,7 +544,17 @@ async fn seed(store: &UniversityStore, worker: &Worker, site: &SiteConfig, now: 
     }
     for (username, name, role, campus, pw) in creates {
         store
-            .create_staff(&username, &name, &dcert_web::auth::hash_password(&pw), role, campus.as_deref(), now.unix())
+            .create_staff(
+                &NewAccount {
+                    username: &username,
+                    display_name: &name,
+                    password_hash: &dcert_web::auth::hash_password(&pw),
+                    role,
+                    campus: campus.as_deref(),
+                    at: now.unix(),
+                },
+                &added(&username, role, now.unix()),
+            )
             .await?;
     }
 

@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::UniversityStore;
 use super::outbox::{NewEmail, queue_all};
 use crate::db::{FetchWith, append_audit, corrupt};
-use crate::{AuditEntry, Result, StoreError};
+use crate::{AuditEntry, NewAccount, Result, StoreError};
 
 /// One of the institution's campuses and its office (綜合業務處), for the contact page.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,23 +141,15 @@ pub struct Correction {
 }
 
 impl UniversityStore {
-    /// Adds a console account of the university, refusing a campus it does not have.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create_staff(
-        &self,
-        username: &str,
-        display_name: &str,
-        password_hash: &str,
-        role: crate::Role,
-        campus: Option<&str>,
-        at: i64,
-    ) -> Result<i64> {
-        if let Some(code) = campus
+    /// Adds a console account of the university with the audit entry `audit`, refusing a campus
+    /// it does not have.
+    pub async fn create_staff(&self, account: &NewAccount<'_>, audit: &AuditEntry) -> Result<i64> {
+        if let Some(code) = account.campus
             && !self.campuses().await?.iter().any(|c| c.code == code)
         {
             return Err(StoreError::Conflict(format!("the campus {code} does not exist")));
         }
-        self.db.create_staff(username, display_name, password_hash, role, campus, at).await
+        self.db.create_staff(account, audit).await
     }
 
     /// A setting's value.

@@ -10,8 +10,8 @@ use dcert_core::roster::RosterRow;
 use dcert_core::time::Date;
 use dcert_store::{
     AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, Graduate, GraduateFilter, ImportSummary,
-    IssuedFile, MinistryStore, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session, StoreError,
-    UniversityRole, UniversityStore,
+    IssuedFile, MinistryStore, NewAccount, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session,
+    StoreError, UniversityRole, UniversityStore,
 };
 use dcert_testkit::{TempDir, postgres_url, sample};
 
@@ -599,27 +599,22 @@ async fn staff_sessions_calendar_and_dashboard_round_trip() {
     let f = fixture().await;
     for store in &f.stores {
         seed(store).await;
-        let id = store.create_staff(
-            "first-office",
-            "第一校區",
-            "$argon2id$x",
-            Role::University(UniversityRole::CampusOffice),
-            Some("first"),
-            1,
-        );
-        let id = id.await.unwrap();
-        assert!(
-            store
-                .create_staff("first-office", "dup", "h", Role::University(UniversityRole::Registrar), None, 1)
-                .await
-                .is_err()
-        );
-        assert!(
-            store
-                .create_staff("nocampus", "x", "h", Role::University(UniversityRole::CampusOffice), None, 1)
-                .await
-                .is_err()
-        );
+        let office = Role::University(UniversityRole::CampusOffice);
+        let account = |username, role, campus| NewAccount {
+            username,
+            display_name: "第一校區",
+            password_hash: "$argon2id$x",
+            role,
+            campus,
+            at: 1,
+        };
+        let id = store.create_staff(&account("first-office", office, Some("first")), &by("add_staff")).await.unwrap();
+        let registrar = Role::University(UniversityRole::Registrar);
+        let taken = store.create_staff(&account("first-office", registrar, None), &by("add_staff")).await;
+        assert!(taken.is_err(), "a username is taken once");
+        assert!(store.create_staff(&account("nocampus", office, None), &by("add_staff")).await.is_err());
+        let filter = AuditFilter { action: Some("add_staff".into()), ..Default::default() };
+        assert_eq!(store.audit_log(&filter).await.unwrap().len(), 1, "audited with the one account added");
         let s = store.staff_by_username("first-office").await.unwrap().unwrap();
         assert_eq!(
             (s.id, s.role, s.campus.as_deref()),

@@ -85,7 +85,14 @@ impl ConsoleSite {
             (REGISTRAR, Role::University(UniversityRole::Registrar)),
         ] {
             let hash = dcert_web::auth::hash_password(&password_of(user));
-            store.create_staff(user, &format!("{user} name"), &hash, role, None, 1).await.unwrap();
+            let name = format!("{user} name");
+            store
+                .create_staff(
+                    &crate::support::account(user, &name, &hash, role, None),
+                    &crate::support::system("add_staff"),
+                )
+                .await
+                .unwrap();
         }
         let (kit, trust, json) = ministry_keys(setup.teacher);
         let mut state = MinistryState::new(store.clone(), json, MinistryConfig::new(REGISTRY)).unwrap();
@@ -438,7 +445,8 @@ async fn the_menu_shows_each_role_only_its_pages_and_the_editor_starts_at_the_ne
 async fn the_university_console_refuses_a_ministry_account_in_its_database() {
     let app = crate::support::TestApp::new().await;
     let hash = dcert_web::auth::hash_password(&password_of(ADMIN));
-    app.store.create_staff(ADMIN, "教育部", &hash, Role::Ministry(MinistryRole::Admin), None, 1).await.unwrap();
+    let admin = crate::support::account(ADMIN, "教育部", &hash, Role::Ministry(MinistryRole::Admin), None);
+    app.store.create_staff(&admin, &crate::support::system("add_staff")).await.unwrap();
     let v = app.visitor().await;
     let r = v.post("/console/login", &[("username", ADMIN), ("password", &password_of(ADMIN))]).await;
     let session = r.cookie("session");

@@ -42,7 +42,10 @@ async fn doors(proxies: &[&str], https: bool) -> (TestApp, Vec<Door>) {
     let university = university_router(AppState::new(app.store.clone(), config, app.state.worker.clone()));
     let hash = dcert_web::auth::hash_password(&password_of(MINISTRY_ADMIN));
     app.ministry
-        .create_staff(MINISTRY_ADMIN, "Admin", &hash, Role::Ministry(MinistryRole::Admin), None, 1)
+        .create_staff(
+            &crate::support::account(MINISTRY_ADMIN, "Admin", &hash, Role::Ministry(MinistryRole::Admin), None),
+            &crate::support::system("add_staff"),
+        )
         .await
         .unwrap();
     let mut moe = MinistryConfig::new(&format!("{scheme}://dcert.moe.gov.tw"));

@@ -163,7 +163,7 @@ impl TestApp {
             ("office-first", Role::University(UniversityRole::CampusOffice), Some("第一")),
         ] {
             let hash = dcert_web::auth::hash_password(&password_of(user));
-            store.create_staff(user, user, &hash, role, campus, 1).await.unwrap();
+            store.create_staff(&account(user, user, &hash, role, campus), &system("add_staff")).await.unwrap();
         }
         let limits = dcert_core::roster::Limits::default();
         let rows =
@@ -482,4 +482,15 @@ pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
 /// An audit entry of `action` by the tests themselves.
 pub fn system(action: &str) -> dcert_store::AuditEntry {
     dcert_store::AuditEntry::local(1, "test", "system", action, "-", "")
+}
+
+/// A console account `username` (`name`, `role`, `campus`) with the password hash `hash`.
+pub fn account<'a>(
+    username: &'a str,
+    name: &'a str,
+    hash: &'a str,
+    role: Role,
+    campus: Option<&'a str>,
+) -> dcert_store::NewAccount<'a> {
+    dcert_store::NewAccount { username, display_name: name, password_hash: hash, role, campus, at: 1 }
 }

@@ -170,7 +170,24 @@ impl NewStaff {
     /// Adds the account to `store` (of `campus`, for a campus office), and says so.
     pub async fn add(&self, store: &dcert_store::Db, role: Role, hash: &str, campus: Option<&str>) -> Result<()> {
         store
-            .create_staff(&self.username, &self.name, hash, role, campus, now().unix())
+            .create_staff(
+                &dcert_store::NewAccount {
+                    username: &self.username,
+                    display_name: &self.name,
+                    password_hash: hash,
+                    role,
+                    campus,
+                    at: now().unix(),
+                },
+                &dcert_store::AuditEntry::local(
+                    now().unix(),
+                    "cli",
+                    "operator",
+                    "add_staff",
+                    format!("staff:{}", self.username),
+                    role.code(),
+                ),
+            )
             .await
             .map_err(refused_as_usage)?;
         println!("added {} ({})", self.username, role.code());
