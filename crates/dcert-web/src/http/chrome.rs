@@ -8,8 +8,8 @@ use dcert_store::Role;
 
 use super::layer::CsrfToken;
 use super::session::Ctx;
-use super::{cookie, lang_href, pick};
-use crate::i18n::{Lang, Texts};
+use super::{lang_href, pick};
+use crate::i18n::Texts;
 
 /// Which menu entries a role sees: `menu(role, entry)`.
 pub type Menu = fn(Role, &str) -> bool;
@@ -126,7 +126,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Chrome {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let lang = cookie(&parts.headers, "lang").map(|c| Lang::from_code(&c)).unwrap_or_default();
+        let lang = super::page_lang(&parts.headers);
         let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
         let path = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
         Ok(Chrome::new(Texts::new(lang), csrf, path))

@@ -21,7 +21,9 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::handler::Handler;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{
+    ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -58,6 +60,41 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         let (k, v) = pair.trim().split_once('=')?;
         (k == name).then(|| v.to_owned())
     })
+}
+
+/// The language of a page: the visitor's choice (the `lang` cookie the language switch sets),
+/// else the first language of the browser's `Accept-Language` the site speaks, else Traditional
+/// Chinese.
+pub fn page_lang(headers: &HeaderMap) -> Lang {
+    if let Some(code) = cookie(headers, "lang") {
+        return Lang::from_code(&code);
+    }
+    let accepted = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    accepted.and_then(first_spoken).unwrap_or_default()
+}
+
+/// The most preferred language range of an `Accept-Language` value that is Chinese or English
+/// (ties in the order written; a range with `q=0` is refused, not preferred). Reads the first
+/// 32 ranges at most.
+fn first_spoken(header: &str) -> Option<Lang> {
+    let mut ranges: Vec<(f32, usize, Option<Lang>)> = header
+        .split(',')
+        .take(32)
+        .enumerate()
+        .filter_map(|(i, range)| {
+            let mut parts = range.split(';');
+            let tag = parts.next()?.trim();
+            let q = parts.find_map(|p| p.trim().strip_prefix("q=")).map_or(Some(1.0), |q| q.trim().parse().ok())?;
+            let lang = match tag.split('-').next()?.to_ascii_lowercase().as_str() {
+                "zh" => Some(Lang::Zh),
+                "en" => Some(Lang::En),
+                _ => None,
+            };
+            (q > 0.0).then_some((q, i, lang))
+        })
+        .collect();
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranges.into_iter().find_map(|(_, _, lang)| lang)
 }
 
 /// Percent-encodes everything but unreserved characters and `/`, for a path or a query value.
@@ -266,4 +303,37 @@ async fn switch_language<S: Site>(State(state): State<S>, Path(code): Path<Strin
     let secure = state.layer().secure_attribute();
     let cookie = format!("lang={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}", lang.code());
     redirect_with(&back, HeaderValue::from_str(&cookie).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::page_lang;
+    use crate::i18n::Lang;
+
+    fn check(accept_language: &str, cookie: Option<&str>, expected: Lang) {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_str(accept_language).unwrap());
+        if let Some(c) = cookie {
+            headers.insert(COOKIE, HeaderValue::from_str(c).unwrap());
+        }
+        assert_eq!(page_lang(&headers), expected, "{accept_language:?} {cookie:?}");
+    }
+
+    #[test]
+    fn the_page_language_is_the_visitors_choice_else_the_browsers_first_spoken_else_chinese() {
+        check("en-US,en;q=0.9", None, Lang::En);
+        check("zh-TW,zh;q=0.9,en;q=0.8", None, Lang::Zh);
+        check("ja-JP,ja;q=0.9,en;q=0.5,zh;q=0.4", None, Lang::En);
+        check("en;q=0.2, zh-Hant;q=0.8", None, Lang::Zh);
+        check("EN", None, Lang::En);
+        check("en;q=0, fr", None, Lang::Zh);
+        check("de, fr, *", None, Lang::Zh);
+        check("", None, Lang::Zh);
+        check("en;q=banana", None, Lang::Zh);
+        check("en-US", Some("lang=zh"), Lang::Zh);
+        check("zh-TW", Some("csrf=x; lang=en"), Lang::En);
+    }
 }

@@ -28,7 +28,7 @@ use super::layer::{CsrfToken, SiteLayer};
 use super::login::{Attempt, DEVICE_SECONDS, LoginThrottle};
 use super::{AppError, Limit, cookie, now};
 use crate::auth;
-use crate::i18n::{Lang, Texts};
+use crate::i18n::Texts;
 
 /// How long a session lasts without signing in again.
 pub const SESSION_SECONDS: i64 = 8 * 3600;
@@ -148,7 +148,7 @@ impl<S: Site> FromRequestParts<S> for Ctx {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let lang = cookie(&parts.headers, "lang").map(|c| Lang::from_code(&c)).unwrap_or_default();
+        let lang = super::page_lang(&parts.headers);
         let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
         let ip = parts.extensions.get::<Client>().map(|c| c.0.clone()).unwrap_or_else(|| "-".into());
         let path = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());

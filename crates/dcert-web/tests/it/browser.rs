@@ -135,12 +135,16 @@ impl Driver {
                     "--no-first-run",
                     "--disable-quic",
                     "--window-size=1280,1000",
+                    // A browser set up in Taiwan: the sites follow its Accept-Language.
+                    "--lang=zh-TW",
+                    "--accept-lang=zh-TW,zh",
                     format!("--user-data-dir={}", self.profile.0.display()),
                 ],
+                "prefs": { "intl.accept_languages": "zh-TW,zh" },
             },
         });
         if !javascript {
-            caps["goog:chromeOptions"]["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+            caps["goog:chromeOptions"]["prefs"]["profile.managed_default_content_settings.javascript"] = json!(2);
         }
         caps.as_object().unwrap().clone()
     }

@@ -487,3 +487,22 @@ async fn a_posted_form_is_refused_for_its_token_before_it_is_read_and_for_its_fi
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(app.store.setting("policy.first_term").await.unwrap().as_deref(), Some("111-1"));
 }
+
+#[tokio::test]
+async fn a_first_visit_is_in_the_browsers_language_until_the_visitor_chooses() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let app = TestApp::new().await;
+    let visit = |accept: &'static str, cookie: Option<&'static str>| {
+        let mut request = Request::get("/contact").header(header::ACCEPT_LANGUAGE, accept);
+        if let Some(c) = cookie {
+            request = request.header(header::COOKIE, c);
+        }
+        app.send(request.body(Body::empty()).unwrap())
+    };
+    assert!(visit("en-US,en;q=0.9", None).await.text().contains("<html lang=\"en\""), "an English browser");
+    assert!(visit("zh-TW,zh;q=0.9", None).await.text().contains("<html lang=\"zh-Hant-TW\""), "a Chinese one");
+    assert!(visit("fr-FR", None).await.text().contains("<html lang=\"zh-Hant-TW\""), "neither: Chinese first");
+    let chosen = visit("en-US", Some("lang=zh")).await;
+    assert!(chosen.text().contains("<html lang=\"zh-Hant-TW\""), "the visitor's choice wins");
+}
