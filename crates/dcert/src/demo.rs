@@ -211,6 +211,7 @@ pub(crate) fn site(port: u16) -> SiteConfig {
         public_url: format!("http://localhost:{port}"),
         verify_site: format!("http://localhost:{}", port + 1),
         phone: "(07)601-1000".into(),
+        registrar_extension: "31113".into(),
         secure_cookies: None,
         trusted_proxies: Default::default(),
         max_upload_bytes: 10 << 20,

@@ -46,6 +46,9 @@ pub struct SiteConfig {
     /// The school's main telephone number, shown on the contact page.
     #[serde(default = "default_phone")]
     pub phone: String,
+    /// The registrar's extension (教務處註冊組), shown on the contact page.
+    #[serde(default = "default_registrar_extension")]
+    pub registrar_extension: String,
     /// Send cookies only over HTTPS; by default, whenever `public_url` is `https://`.
     #[serde(default)]
     pub secure_cookies: Option<bool>,
@@ -71,6 +74,10 @@ impl SiteConfig {
 
 fn default_phone() -> String {
     "(07)601-1000".into()
+}
+
+fn default_registrar_extension() -> String {
+    "31113".into()
 }
 
 fn default_upload() -> usize {

@@ -86,12 +86,18 @@ struct ContactPage {
     c: Chrome,
     campuses: Vec<Campus>,
     phone: String,
+    registrar_extension: String,
 }
 
 async fn contact(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     let user = ctx.graduate().ok();
     let campuses = state.store.campuses().await?;
-    page(ContactPage { c: page_chrome(&ctx, &state, "portal", user), campuses, phone: state.site.phone.clone() })
+    page(ContactPage {
+        c: page_chrome(&ctx, &state, "portal", user),
+        campuses,
+        phone: state.site.phone.clone(),
+        registrar_extension: state.site.registrar_extension.clone(),
+    })
 }
 
 #[derive(Template)]

@@ -107,6 +107,7 @@ pub fn site() -> SiteConfig {
         public_url: "http://localhost:8080".into(),
         verify_site: REGISTRY.into(),
         phone: "(07)601-1000".into(),
+        registrar_extension: "31113".into(),
         secure_cookies: None,
         trusted_proxies: Default::default(),
         max_upload_bytes: 1 << 20,

@@ -109,6 +109,7 @@ fn serve_runs_both_sites_from_a_configuration_file_with_environment_overrides() 
     let (status, page) = get(university, "/contact");
     assert_eq!(status, 200);
     assert!(page.contains("建工校區") && page.contains("51103"), "the campuses of the configuration");
+    assert!(page.contains("教務處註冊組分機：31113"), "the registrar's extension, as the guide gives it");
     let (status, _) = get(university, "/console");
     assert_eq!(status, 303, "the console asks for a login");
 }
