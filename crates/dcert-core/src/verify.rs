@@ -5,9 +5,13 @@
 //! but superseded by a newer version) or `failure` with a reason. The issuer's name always comes
 //! from the trust list, never from the file.
 
+mod finding;
+
 use std::borrow::Cow;
 
 use serde::Serialize;
+
+pub use self::finding::{Finding, looks_like_picture};
 
 use crate::credential::UnverifiedCredential;
 use crate::di;
@@ -170,7 +174,9 @@ pub struct Check {
     pub name: CheckName,
     /// Pass, fail or unknown.
     pub result: CheckResult,
-    /// What was found, in words.
+    /// What was found, as a code with parameters, for pages to word in the reader's language.
+    pub finding: Finding,
+    /// What was found, in technical English (for logs, the command line and the API).
     pub detail: String,
 }
 
@@ -318,21 +324,21 @@ struct Builder {
 }
 
 impl Builder {
-    fn push(&mut self, name: CheckName, result: CheckResult, detail: impl Into<String>) {
-        self.checks.push(Check { name, result, detail: detail.into() });
+    fn push(&mut self, name: CheckName, result: CheckResult, finding: Finding, detail: impl Into<String>) {
+        self.checks.push(Check { name, result, finding, detail: detail.into() });
     }
 
-    fn pass(&mut self, name: CheckName, detail: impl Into<String>) {
-        self.push(name, CheckResult::Pass, detail);
+    fn pass(&mut self, name: CheckName, finding: Finding, detail: impl Into<String>) {
+        self.push(name, CheckResult::Pass, finding, detail);
     }
 
-    fn fail(&mut self, name: CheckName, reason: Reason, detail: impl Into<String>) {
-        self.push(name, CheckResult::Fail, detail);
+    fn fail(&mut self, name: CheckName, reason: Reason, finding: Finding, detail: impl Into<String>) {
+        self.push(name, CheckResult::Fail, finding, detail);
         self.reasons.push(reason);
     }
 
-    fn unknown(&mut self, name: CheckName, detail: impl Into<String>) {
-        self.push(name, CheckResult::Unknown, detail);
+    fn unknown(&mut self, name: CheckName, finding: Finding, detail: impl Into<String>) {
+        self.push(name, CheckResult::Unknown, finding, detail);
     }
 }
 
@@ -361,7 +367,8 @@ const CLOCK_SKEW_SECONDS: i64 = 300;
 /// The integrity of the PDF's signature.
 enum Integrity {
     Valid,
-    Modified(String),
+    /// Changed after signing: how (for the reader) and the technical detail.
+    Modified(Finding, String),
     Invalid(String),
 }
 
@@ -391,6 +398,7 @@ pub fn verify(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource, now: T
         b.fail(
             CheckName::FileFormat,
             Reason::TooLarge,
+            Finding::TooLarge { size: bytes.len() as u64, limit: limits.max_file_bytes as u64 },
             format!("the file is {} bytes; the limit is {} bytes", bytes.len(), limits.max_file_bytes),
         );
         return finish(report, b);
@@ -411,13 +419,25 @@ pub fn verify(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource, now: T
         report.input = InputKind::Credential;
         match UnverifiedCredential::parse(bytes) {
             Ok(credential) => {
-                b.pass(CheckName::FileFormat, "a dcert credential (credential.json)");
+                b.pass(CheckName::FileFormat, Finding::CredentialFile, "a dcert credential (credential.json)");
                 verify_credential(&credential, report.file_sha256, env, None, &mut b, &mut report);
             }
-            Err(e) => b.fail(CheckName::FileFormat, Reason::NotACertificate, format!("not a dcert credential: {e}")),
+            Err(e) => b.fail(
+                CheckName::FileFormat,
+                Reason::NotACertificate,
+                Finding::NotCredentialData,
+                format!("not a dcert credential: {e}"),
+            ),
         }
+    } else if looks_like_picture(bytes) {
+        b.fail(CheckName::FileFormat, Reason::NotACertificate, Finding::Picture, "a picture, not a certificate file");
     } else {
-        b.fail(CheckName::FileFormat, Reason::NotACertificate, "neither a PDF nor a credential.json");
+        b.fail(
+            CheckName::FileFormat,
+            Reason::NotACertificate,
+            Finding::OtherFile,
+            "neither a PDF nor a credential.json",
+        );
     }
     finish(report, b)
 }
@@ -428,24 +448,27 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
     let contents = match read::read(bytes, limits) {
         Ok(c) => c,
         Err(e) => {
-            let detail = match e {
-                PdfError::Encrypted => "the PDF is encrypted; certificate files never are".to_owned(),
-                other => other.to_string(),
+            let (finding, detail) = match e {
+                PdfError::Encrypted => {
+                    (Finding::PdfEncrypted, "the PDF is encrypted; certificate files never are".to_owned())
+                }
+                other => (Finding::PdfUnreadable, other.to_string()),
             };
-            b.fail(CheckName::FileFormat, Reason::NotACertificate, detail);
+            b.fail(CheckName::FileFormat, Reason::NotACertificate, finding, detail);
             return;
         }
     };
     let credential_bytes = match (&contents.credential, &contents.credential_problem) {
         (Some(c), _) => c,
         (None, Some(problem)) => {
-            b.fail(CheckName::FileFormat, Reason::NotACertificate, problem.clone());
+            b.fail(CheckName::FileFormat, Reason::NotACertificate, Finding::CertificateDataUnreadable, problem.clone());
             return;
         }
         (None, None) => {
             b.fail(
                 CheckName::FileFormat,
                 Reason::NotACertificate,
+                Finding::PdfWithoutCertificate,
                 "the PDF carries no credential.json: it is not a digital certificate, or it was printed or \
                  converted to PDF; ask the holder for the original file",
             );
@@ -458,28 +481,39 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
             b.fail(
                 CheckName::FileFormat,
                 Reason::NotACertificate,
+                Finding::CertificateDataUnreadable,
                 format!("the PDF's credential.json is not a dcert credential: {e}"),
             );
             return;
         }
     };
-    b.pass(CheckName::FileFormat, "a PDF certificate with an embedded credential.json");
+    b.pass(CheckName::FileFormat, Finding::CertificatePdf, "a PDF certificate with an embedded credential.json");
 
     // The document signature.
     let (integrity, signer, file_sha256) = document_signature(bytes, &contents.signatures, trust);
     report.file_sha256 = Some(file_sha256);
     match &integrity {
-        Integrity::Valid => {
-            b.pass(CheckName::DocumentSignature, "the PAdES signature covers every byte of the file and matches them")
+        Integrity::Valid => b.pass(
+            CheckName::DocumentSignature,
+            Finding::FileIntact,
+            "the PAdES signature covers every byte of the file and matches them",
+        ),
+        Integrity::Modified(finding, detail) => {
+            b.fail(CheckName::DocumentSignature, Reason::Modified, finding.clone(), detail.clone())
         }
-        Integrity::Modified(detail) => b.fail(CheckName::DocumentSignature, Reason::Modified, detail.clone()),
-        Integrity::Invalid(detail) => b.fail(CheckName::DocumentSignature, Reason::SignatureInvalid, detail.clone()),
+        Integrity::Invalid(detail) => {
+            b.fail(CheckName::DocumentSignature, Reason::SignatureInvalid, Finding::SignatureInvalid, detail.clone())
+        }
     }
 
     // The signing certificate.
     let mut pdf_issuer: Option<(&TrustedIssuer, &TrustedCert)> = None;
     match &signer {
-        None => b.unknown(CheckName::SigningCertificate, "no signing certificate could be read from the signature"),
+        None => b.unknown(
+            CheckName::SigningCertificate,
+            Finding::SignerUnreadable,
+            "no signing certificate could be read from the signature",
+        ),
         // A registered certificate was checked against the root when the trust list was
         // verified; only an unregistered one needs the signature check, to tell the reasons apart.
         Some(cert) => match trust.issuer_by_certificate(&cert.der) {
@@ -487,12 +521,17 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
                 pdf_issuer = Some(found);
                 b.pass(
                     CheckName::SigningCertificate,
+                    Finding::SignerRegistered {
+                        name_zh: found.0.entry.name_zh.clone(),
+                        name_en: found.0.entry.name_en.clone(),
+                    },
                     format!("issued by the Ministry root to {}", found.0.entry.name_en),
                 );
             }
             None if !cert.is_issued_by(&trust.root) => b.fail(
                 CheckName::SigningCertificate,
                 Reason::UntrustedRoot,
+                Finding::SignerNotUnderRoot,
                 format!(
                     "the signing certificate ({}) was not issued by the root of this trust list (fingerprint {}); \
                      if the file should verify, check that the trust list is the Ministry's current one",
@@ -503,6 +542,7 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
             None => b.fail(
                 CheckName::SigningCertificate,
                 Reason::UnknownIssuer,
+                Finding::SignerNotRegistered,
                 "the signing certificate is not registered for any institution in the trust list",
             ),
         },
@@ -529,11 +569,15 @@ fn document_signature<'t>(
     signatures: &[read::FoundSignature],
     trust: &'t TrustList,
 ) -> (Integrity, Option<Cow<'t, ParsedCert>>, Sha256Digest) {
-    let modified = |detail: &str| (Integrity::Modified(detail.to_owned()), None, Sha256Digest::of(bytes));
+    let modified =
+        |detail: &str| (Integrity::Modified(Finding::FileChanged, detail.to_owned()), None, Sha256Digest::of(bytes));
+    let unsigned = |detail: &str| {
+        (Integrity::Modified(Finding::SignatureMissing, detail.to_owned()), None, Sha256Digest::of(bytes))
+    };
     let sig = match signatures {
-        [] => return modified("the file carries no signature: it was removed or never there"),
+        [] => return unsigned("the file carries no signature: it was removed or never there"),
         [one] => one,
-        _ => return modified("the file carries more than one signature: it was changed after signing"),
+        _ => return unsigned("the file carries more than one signature: it was changed after signing"),
     };
     if sig.sub_filter != b"ETSI.CAdES.detached" {
         return (
@@ -572,6 +616,7 @@ fn document_signature<'t>(
         CmsCheck::Valid { signer } => (Integrity::Valid, Some(signer)),
         CmsCheck::DigestMismatch { signer } => (
             Integrity::Modified(
+                Finding::FileChanged,
                 "the file's bytes differ from the bytes that were signed: it was edited, re-saved or printed to PDF"
                     .into(),
             ),
@@ -583,11 +628,14 @@ fn document_signature<'t>(
         CmsCheck::Malformed(what) => (Integrity::Invalid(format!("the PAdES signature is malformed: {what}")), None),
     };
     if matches!(integrity, Integrity::Valid) && covered_end != len {
-        integrity = Integrity::Modified(format!(
-            "{} bytes were appended after the signed part (an incremental update): the signed part is intact, \
+        integrity = Integrity::Modified(
+            Finding::ContentAppended { bytes: (len - covered_end) as u64 },
+            format!(
+                "{} bytes were appended after the signed part (an incremental update): the signed part is intact, \
              but what a reader displays may differ",
-            len - covered_end
-        ));
+                len - covered_end
+            ),
+        );
     }
     (integrity, signer, whole)
 }
@@ -621,29 +669,40 @@ fn verify_credential(
         b.fail(
             CheckName::Issuer,
             Reason::UnknownIssuer,
+            Finding::IssuerUnknown,
             format!(
                 "the issuer {} is not in the trust list",
                 credential.issuer_url.chars().take(120).collect::<String>()
             ),
         );
-        b.unknown(CheckName::CredentialProof, "the proof was not checked: its issuer is unknown");
+        b.unknown(
+            CheckName::CredentialProof,
+            Finding::ProofNotChecked,
+            "the proof was not checked: its issuer is unknown",
+        );
         return false;
     };
     let Some(key) = issuer.key_by_url(trust.registry(), &credential.proof.verification_method) else {
         b.fail(
             CheckName::CredentialProof,
             Reason::SignatureInvalid,
+            Finding::ProofKeyNotRegistered,
             format!("the credential is signed with a key that is not registered for {}", issuer.entry.name_en),
         );
         return false;
     };
     if credential.proof.proof_purpose != "assertionMethod" {
-        b.fail(CheckName::CredentialProof, Reason::SignatureInvalid, "the proof's purpose is not assertionMethod");
+        b.fail(
+            CheckName::CredentialProof,
+            Reason::SignatureInvalid,
+            Finding::ProofInvalid,
+            "the proof's purpose is not assertionMethod",
+        );
         return false;
     }
     match di::verify_eddsa(&credential.document, &key.key) {
         Ok(_) => {
-            b.pass(CheckName::CredentialProof, "the eddsa-jcs-2022 Data Integrity proof verifies");
+            b.pass(CheckName::CredentialProof, Finding::ProofValid, "the eddsa-jcs-2022 Data Integrity proof verifies");
             // Only now does the registered name stand for this credential, and only if the
             // trust list is the Ministry's: an unpinned list could be anyone's.
             if env.trust.pinned {
@@ -659,6 +718,7 @@ fn verify_credential(
             b.fail(
                 CheckName::CredentialProof,
                 Reason::SignatureInvalid,
+                Finding::ProofInvalid,
                 format!("the credential's proof is invalid: {e}"),
             );
             return false;
@@ -671,9 +731,10 @@ fn verify_credential(
     match refusal {
         None => b.pass(
             CheckName::Issuer,
+            Finding::IssuerAccredited { name_zh: issuer.entry.name_zh.clone(), name_en: issuer.entry.name_en.clone() },
             format!("{} is registered and accredited for this certificate", issuer.entry.name_en),
         ),
-        Some(why) => b.fail(CheckName::Issuer, Reason::NotAccredited, why),
+        Some(why) => b.fail(CheckName::Issuer, Reason::NotAccredited, Finding::IssuerNotAccredited, why),
     }
 
     // The status, asked now so that the registry's recorded time can bound the key check.
@@ -741,24 +802,38 @@ fn verify_credential(
         revoked_before_registration(&mut key_problems, "the PDF signing certificate", cert.entry.revoked_from);
     }
     if key_problems.is_empty() {
-        b.pass(CheckName::KeyValidity, format!("the keys were valid when the certificate was signed ({claimed_time})"));
+        b.pass(
+            CheckName::KeyValidity,
+            Finding::KeysValid { signed_at: claimed_time },
+            format!("the keys were valid when the certificate was signed ({claimed_time})"),
+        );
     } else {
         let detail = key_problems.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("; ");
         let reason = [Reason::SignatureInvalid, Reason::KeyRevoked, Reason::KeyNotValid]
             .into_iter()
             .find(|r| key_problems.iter().any(|(k, _)| k == r))
             .unwrap_or(Reason::KeyNotValid);
-        b.fail(CheckName::KeyValidity, reason, detail);
+        let finding = match reason {
+            Reason::SignatureInvalid => Finding::SigningTimeInconsistent,
+            Reason::KeyRevoked => Finding::KeyRevoked,
+            _ => Finding::KeyNotValid,
+        };
+        b.fail(CheckName::KeyValidity, reason, finding, detail);
     }
 
     // The PDF signer and the credential issuer are one institution.
     if let Some((pdf_signer, _)) = pdf.and_then(|p| p.signer) {
         if pdf_signer.entry.id == issuer.entry.id {
-            b.pass(CheckName::IssuerBinding, "the file and the credential were signed by the same institution");
+            b.pass(
+                CheckName::IssuerBinding,
+                Finding::SameInstitution,
+                "the file and the credential were signed by the same institution",
+            );
         } else {
             b.fail(
                 CheckName::IssuerBinding,
                 Reason::SignatureInvalid,
+                Finding::DifferentInstitutions,
                 format!(
                     "the file was signed by {} but the credential names {}",
                     pdf_signer.entry.name_en, issuer.entry.name_en
@@ -774,6 +849,7 @@ fn verify_credential(
         StatusAnswer::Offline => {
             b.unknown(
                 CheckName::RegistryStatus,
+                Finding::Offline { as_of: trust.content.issued },
                 format!(
                     "offline: no registry was consulted, so whether {subject} was superseded or revoked after the \
                      trust list of {} is not known",
@@ -784,6 +860,7 @@ fn verify_credential(
         StatusAnswer::Unavailable { reason } => {
             b.unknown(
                 CheckName::RegistryStatus,
+                Finding::StatusUnavailable,
                 format!("the status (superseded, revoked) could not be checked: {reason}"),
             );
             b.reasons.push(Reason::StatusUnknown);
@@ -792,6 +869,7 @@ fn verify_credential(
             report.status_as_of = Some(as_of);
             b.pass(
                 CheckName::RegistryStatus,
+                Finding::Current { as_of },
                 format!("{subject} is registered, current and not revoked as of {as_of}"),
             );
         }
@@ -801,6 +879,7 @@ fn verify_credential(
             b.fail(
                 CheckName::RegistryStatus,
                 Reason::Superseded,
+                Finding::Superseded { version: latest_version, issued_at: superseded_at },
                 format!(
                     "version {latest_version} was issued on {}; ask the holder or the institution for it",
                     superseded_at.taiwan_date()
@@ -812,6 +891,7 @@ fn verify_credential(
             b.fail(
                 CheckName::RegistryStatus,
                 Reason::Revoked,
+                Finding::Revoked { revoked_at, reason: reason.clone() },
                 format!("revoked on {}: {reason}", revoked_at.taiwan_date()),
             );
         }
@@ -820,6 +900,7 @@ fn verify_credential(
             b.fail(
                 CheckName::RegistryStatus,
                 Reason::NotRegistered,
+                Finding::NotRegistered,
                 format!(
                     "the registry has no record of {subject}; only the original file sent by the institution verifies"
                 ),
@@ -834,6 +915,7 @@ fn verify_credential(
         b.fail(
             CheckName::TrustList,
             Reason::Unpinned,
+            Finding::TrustListUnpinned,
             format!(
                 "trust list #{} names a root (fingerprint {}) that the verifier was not told to trust: pin the \
                  Ministry's root fingerprint",
@@ -844,6 +926,7 @@ fn verify_credential(
     } else if trust.is_stale(now) {
         b.unknown(
             CheckName::TrustList,
+            Finding::TrustListStale { issued: content.issued },
             format!(
                 "the trust list of {} is past its next update ({next}): keys revoked since are not known to it",
                 content.issued
@@ -852,11 +935,13 @@ fn verify_credential(
     } else if content.issued > now.plus_seconds(CLOCK_SKEW_SECONDS) {
         b.unknown(
             CheckName::TrustList,
+            Finding::TrustListFromTheFuture,
             format!("the trust list is dated {}, after the verification time", content.issued),
         );
     } else {
         b.pass(
             CheckName::TrustList,
+            Finding::TrustListCurrent { sequence: content.sequence, issued: content.issued },
             format!("trust list #{} of {}, next update {next}", content.sequence, content.issued),
         );
     }

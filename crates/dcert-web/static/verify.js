@@ -1,8 +1,14 @@
 // The verification form, enhanced: drop a file on the box or pick one (step 1), see its name,
 // size and whether it can be sent (step 2), then 進行驗證 posts the same form as without
-// JavaScript (step 3 is the server's result page).
+// JavaScript (step 3 is the server's result page, where the outcome's heading takes the focus).
 (function () {
   "use strict";
+  // On the result page, the outcome is where attention goes: a screen reader announces it.
+  var outcome = document.getElementById("result-title");
+  if (outcome) {
+    outcome.focus();
+    return;
+  }
   var form = document.getElementById("verify-form");
   if (!form) return;
   var input = document.getElementById("file");

@@ -495,6 +495,19 @@ impl UniversityStore {
         .await
     }
 
+    /// The correction requests of one graduate's record that no one has marked done yet, oldest
+    /// first.
+    pub async fn open_corrections(&self, graduate_id: i64) -> Result<Vec<Correction>> {
+        sqlx::query(
+            "SELECT c.id, c.graduate_id, g.student_number, g.campus, c.message, c.created_at, c.resolved_at \
+             FROM corrections c JOIN graduates g ON g.id = c.graduate_id \
+             WHERE c.graduate_id = $1 AND c.resolved_at IS NULL ORDER BY c.id",
+        )
+        .bind(graduate_id)
+        .fetch_all_with(&self.pool, correction_row)
+        .await
+    }
+
     /// Marks a correction request done by `by` at `at`, with the audit entry `audit` makes of
     /// its graduate; returns the graduate.
     pub async fn resolve_correction(

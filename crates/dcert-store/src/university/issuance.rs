@@ -156,6 +156,8 @@ pub struct CertificateInfo {
     pub status: CertificateStatus,
     /// The reason of a revocation or reissue.
     pub status_reason: Option<String>,
+    /// When it was revoked or superseded.
+    pub status_at: Option<i64>,
     /// Emails sent / queued / failed for this file.
     pub delivery: DeliveryCounts,
 }
@@ -520,6 +522,7 @@ impl UniversityStore {
             issued_at: issued.at,
             status: CertificateStatus::Current,
             status_reason: None,
+            status_at: None,
             delivery: DeliveryCounts { sent: 0, pending: issued.emails.len() as i64, failed: 0 },
         }))
     }
@@ -722,7 +725,7 @@ fn order_row(r: &AnyRow) -> Result<Order> {
 }
 
 const CERT_SELECT: &str = "SELECT c.id, c.graduate_id, c.language, c.version, c.number, c.sha256, c.previous_sha256, \
-     c.size, c.issued_at, c.status, c.status_reason, \
+     c.size, c.issued_at, c.status, c.status_reason, c.status_at, \
      (SELECT COUNT(*) FROM outbox m WHERE m.certificate_id = c.id AND m.status = 'sent') AS sent, \
      (SELECT COUNT(*) FROM outbox m WHERE m.certificate_id = c.id AND m.status = 'pending') AS pending, \
      (SELECT COUNT(*) FROM outbox m WHERE m.certificate_id = c.id AND m.status = 'failed') AS failed \
@@ -741,6 +744,7 @@ fn certificate_row(r: &AnyRow) -> Result<CertificateInfo> {
         issued_at: r.try_get("issued_at")?,
         status: CertificateStatus::parse(&r.try_get::<String, _>("status")?)?,
         status_reason: r.try_get("status_reason")?,
+        status_at: r.try_get("status_at")?,
         delivery: DeliveryCounts {
             sent: r.try_get("sent")?,
             pending: r.try_get("pending")?,

@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use dcert_store::StoreError;
 
 use super::redirect;
+use crate::i18n::{Lang, Texts};
 
 /// Why a request failed.
 #[derive(Debug)]
@@ -106,12 +107,56 @@ impl From<askama::Error> for AppError {
     }
 }
 
+/// What an error page says, in both languages: [`site_layer`](super::layer::site_layer) words
+/// the page in the visitor's language, with a way back to where they came from.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorText {
+    pub zh: String,
+    pub en: String,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    lang: &'static str,
     status: u16,
-    zh: &'a str,
-    en: &'a str,
+    title: &'a str,
+    message: &'a str,
+    code: String,
+    back: Option<&'a str>,
+    back_label: &'a str,
+    home: &'a str,
+    home_label: &'a str,
+}
+
+/// The page for an error of `status` saying `text`, in `lang`; `back` is the page the visitor
+/// came from on this site, `home` the start of the part of the site they are in.
+pub(crate) fn error_page(status: StatusCode, text: &ErrorText, lang: Lang, back: Option<&str>, home: &str) -> Response {
+    let t = Texts::new(lang);
+    let title = match status {
+        StatusCode::NOT_FOUND => "error.title.not_found",
+        StatusCode::FORBIDDEN => "error.title.forbidden",
+        StatusCode::TOO_MANY_REQUESTS => "error.title.too_many",
+        StatusCode::PAYLOAD_TOO_LARGE => "error.title.too_large",
+        s if s.is_server_error() => "error.title.internal",
+        _ => "error.title.bad_request",
+    };
+    let message = if lang == Lang::En && !text.en.is_empty() { &text.en } else { &text.zh };
+    let home_label = if home.starts_with("/console") { "error.console_home" } else { "error.home" };
+    let body = ErrorPage {
+        lang: lang.html(),
+        status: status.as_u16(),
+        title: t.s(title),
+        message,
+        code: t.f1("error.code", status.as_u16()),
+        back,
+        back_label: t.s("error.back"),
+        home,
+        home_label: t.s(home_label),
+    }
+    .render()
+    .unwrap_or_else(|_| message.clone());
+    (status, Html(body)).into_response()
 }
 
 /// Minutes, rounded up, for a person to read.
@@ -166,9 +211,11 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        let en = if zh == en { "" } else { en.as_str() };
-        let body = ErrorPage { status: status.as_u16(), zh: &zh, en }.render().unwrap_or_else(|_| zh.clone());
-        let mut response = (status, Html(body)).into_response();
+        // Worded in the visitor's language by the site's middleware, which knows it and where
+        // they came from; without it (a handler called alone), in Chinese.
+        let text = ErrorText { zh, en };
+        let mut response = error_page(status, &text, Lang::Zh, None, "/");
+        response.extensions_mut().insert(text);
         if let AppError::TooMany { retry_after, .. } = self {
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
         }

@@ -1,16 +1,17 @@
-//! The middleware every site runs: who the client is, the visitor's CSRF token cookie, and the
-//! security headers.
+//! The middleware every site runs: who the client is, the visitor's CSRF token cookie, error
+//! pages in the visitor's language with a way back, and the security headers.
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, REFERER, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::client::{Client, TrustedProxies};
 use super::cookie;
+use super::error::{ErrorText, error_page};
 use super::session::Site;
 use crate::auth;
 
@@ -51,7 +52,18 @@ pub async fn site_layer<S: Site>(State(state): State<S>, mut request: Request, n
     let layer = state.layer();
     let client = Client(layer.proxies.client_group(peer, request.headers()));
     request.extensions_mut().insert(client);
+    let lang = super::page_lang(request.headers());
+    let back = same_site_referrer(request.headers());
+    let home = if request.uri().path().starts_with("/console") { "/console" } else { "/" };
     let mut response = next.run(request).await;
+    if let Some(text) = response.extensions_mut().remove::<ErrorText>() {
+        let status = response.status();
+        let retry_after = response.headers().get(RETRY_AFTER).cloned();
+        response = error_page(status, &text, lang, back.as_deref(), home);
+        if let Some(v) = retry_after {
+            response.headers_mut().insert(RETRY_AFTER, v);
+        }
+    }
     let headers = response.headers_mut();
     let is_json =
         headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
@@ -63,6 +75,17 @@ pub async fn site_layer<S: Site>(State(state): State<S>, mut request: Request, n
     }
     security_headers(headers);
     response
+}
+
+/// The page the visitor came from, when it is on this site: the path and query of a `Referer`
+/// whose host is the request's `Host` (the sites send no referrer abroad, and a link back must
+/// not lead elsewhere).
+fn same_site_referrer(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(REFERER)?.to_str().ok()?;
+    let host = headers.get(HOST)?.to_str().ok()?;
+    let rest = referer.strip_prefix("https://").or_else(|| referer.strip_prefix("http://"))?;
+    let (authority, path) = rest.split_at(rest.find('/')?);
+    (authority.eq_ignore_ascii_case(host) && !path.starts_with("//")).then(|| path.to_owned())
 }
 
 /// The headers every page of every site carries: a content security policy that allows only
@@ -81,6 +104,26 @@ pub fn security_headers(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_way_back_from_an_error_is_only_ever_a_page_of_this_site() {
+        let back = |referer: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(HOST, HeaderValue::from_static("school.example:8080"));
+            headers.insert(REFERER, HeaderValue::from_str(referer).unwrap());
+            same_site_referrer(&headers)
+        };
+        assert_eq!(
+            back("http://school.example:8080/console/graduates?page=2").as_deref(),
+            Some("/console/graduates?page=2")
+        );
+        assert_eq!(back("https://SCHOOL.example:8080/portal").as_deref(), Some("/portal"));
+        assert_eq!(back("https://evil.example/console"), None);
+        assert_eq!(back("https://school.example:8080.evil.example/x"), None);
+        assert_eq!(back("http://school.example:8080//evil.example/x"), None);
+        assert_eq!(back("javascript:alert(1)"), None);
+        assert_eq!(back("http://school.example:8080"), None);
+    }
 
     #[test]
     fn cookies_are_secure_by_default_exactly_when_the_site_is_served_over_https() {

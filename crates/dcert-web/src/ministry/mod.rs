@@ -8,6 +8,7 @@
 mod api;
 mod console;
 mod content;
+mod findings;
 pub mod records;
 mod site;
 mod stats;

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dcert_core::model::{CredentialType, DegreeLevel, Language};
 use dcert_core::time::Timestamp;
-use dcert_core::verify::{CheckName, CheckResult, Outcome, Report};
+use dcert_core::verify::{CheckName, CheckResult, Finding, Outcome, Reason, Report};
 use dcert_store::{FaqItem, NewsItem};
 
 use super::MinistryState;
@@ -27,6 +27,7 @@ pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
         .route("/", get(verify_page))
         .route("/verify", get(verify_page).post(verify_form).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/about", get(about))
+        .route("/developers", get(developers))
         .route("/news", get(news))
         .route("/faq", get(faq))
         .route("/issuers", get(issuers))
@@ -95,10 +96,14 @@ pub(crate) struct CheckRow {
 struct ResultPage {
     c: Chrome,
     outcome: &'static str,
+    /// How the outcome looks: its outcome, or `unverifiable` for a file that is no certificate.
+    style: &'static str,
     title: &'static str,
     lead: &'static str,
     reason: Option<&'static str>,
-    advice: Option<&'static str>,
+    advice: &'static str,
+    /// The heading over the certificate's data.
+    certified: &'static str,
     newer: Option<String>,
     embedded_note: Option<&'static str>,
     issuer: Option<String>,
@@ -128,16 +133,27 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
 fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultPage {
     let t = c.t;
     let teacher = report.credential.as_ref().is_some_and(|c| c.credential_type == CredentialType::Teacher);
-    let (outcome, title, lead) = match report.outcome {
+    // A file that is not a certificate at all was not verified: it is not called uncertified
+    // (an employer would read that as a forged degree).
+    let unverifiable = matches!(report.reason, Some(Reason::NotACertificate | Reason::TooLarge));
+    let (outcome, style, title, lead) = match report.outcome {
         // A teacher certificate is the Ministry's own: no institution certified it.
-        Outcome::Success if teacher => ("success", "moe.result.success", "moe.result.success.lead.teacher"),
-        Outcome::Success => ("success", "moe.result.success", "moe.result.success.lead"),
-        Outcome::Warning => ("warning", "moe.result.warning", "moe.result.warning.lead"),
-        Outcome::Failure => ("failure", "moe.result.failure", "moe.result.failure.lead"),
+        Outcome::Success if teacher => ("success", "success", "moe.result.success", "moe.result.success.lead.teacher"),
+        Outcome::Success => ("success", "success", "moe.result.success", "moe.result.success.lead"),
+        Outcome::Warning => ("warning", "warning", "moe.result.warning", "moe.result.warning.lead"),
+        Outcome::Failure if unverifiable => {
+            ("failure", "unverifiable", "moe.result.unverifiable", "moe.result.unverifiable.lead")
+        }
+        Outcome::Failure => ("failure", "failure", "moe.result.failure", "moe.result.failure.lead"),
     };
     let reason_code = report.reason.map(|r| api::json_code(&r));
     let reason = reason_code.as_deref().map(|code| t.s(&format!("moe.reason.{code}")));
-    let advice = reason_code.as_deref().map(|code| t.s(&format!("moe.advice.{code}")));
+    let picture = report.check(CheckName::FileFormat).is_some_and(|c| c.finding == Finding::Picture);
+    let advice = match reason_code.as_deref() {
+        _ if picture => t.s("moe.advice.picture"),
+        Some(code) => t.s(&format!("moe.advice.{code}")),
+        None => t.s("moe.advice.success"),
+    };
     let newer = report.newer_version.as_ref().map(|n| {
         let date = t.date(&n.issued_at.date());
         t.f("moe.result.warning.newer", &[&date, &n.version])
@@ -199,7 +215,7 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
                 name: t.s(&format!("moe.check.{}", api::json_code(&check.name))),
                 result: t.s(result),
                 class,
-                detail: check.detail.clone(),
+                detail: super::findings::words(&c, &check.finding),
             }
         })
         .collect();
@@ -224,13 +240,22 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
         value: t.f("moe.trust_list.value", &[&list.sequence, &t.time(list.issued.unix())]),
         id: "trust-list",
     });
+    let certified = if report.embedded_credential_authentic.is_some() {
+        "moe.certified.unconfirmed"
+    } else if report.reason == Some(Reason::Revoked) {
+        "moe.certified.revoked"
+    } else {
+        "moe.certified"
+    };
     ResultPage {
         c,
         outcome,
+        style,
         title: t.s(title),
         lead: t.s(lead),
         reason,
         advice,
+        certified: t.s(certified),
         newer,
         embedded_note,
         issuer,
@@ -244,11 +269,22 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
 #[template(path = "ministry/about.html")]
 struct AboutPage {
     c: Chrome,
+}
+
+async fn about(c: Chrome) -> Response {
+    render(StatusCode::OK, AboutPage { c: c.at("about") })
+}
+
+#[derive(Template)]
+#[template(path = "ministry/developers.html")]
+struct DevelopersPage {
+    c: Chrome,
     public_url: String,
 }
 
-async fn about(c: Chrome, State(state): State<MinistryState>) -> Response {
-    render(StatusCode::OK, AboutPage { c: c.at("about"), public_url: state.config.public_url.clone() })
+/// `/developers`: the API and the command line, for those who verify by program or offline.
+async fn developers(c: Chrome, State(state): State<MinistryState>) -> Response {
+    render(StatusCode::OK, DevelopersPage { c: c.at("developers"), public_url: state.config.public_url.clone() })
 }
 
 #[derive(Template)]

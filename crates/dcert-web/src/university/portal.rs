@@ -179,9 +179,13 @@ pub(crate) struct CertRow {
     pub issued: String,
     pub delivery: String,
     pub sha256: String,
+    /// What a revoked certificate's holder should know: when, why, and whom to ask.
+    pub note: Option<String>,
 }
 
-pub(crate) fn cert_rows(t: Texts, certs: &[CertificateInfo]) -> Vec<CertRow> {
+/// The certificates as pages list them; `contact` is whom a graduate asks about a revocation
+/// (the registry office's phone and extension), none on the console's pages.
+pub(crate) fn cert_rows(t: Texts, certs: &[CertificateInfo], contact: Option<(&str, &str)>) -> Vec<CertRow> {
     certs
         .iter()
         .map(|c| CertRow {
@@ -206,6 +210,14 @@ pub(crate) fn cert_rows(t: Texts, certs: &[CertificateInfo]) -> Vec<CertRow> {
                 t.s("cert.delivery.none").into()
             },
             sha256: c.sha256.clone(),
+            note: (c.status == CertificateStatus::Revoked).then(|| {
+                let on = c.status_at.map(|at| t.date(&dcert_core::Timestamp(at).taiwan_date())).unwrap_or_default();
+                let reason = c.status_reason.clone().unwrap_or_default();
+                match contact {
+                    Some((phone, extension)) => t.f("portal.revoked_note", &[&on, &reason, &phone, &extension]),
+                    None => t.f("console.revoked_note", &[&on, &reason]),
+                }
+            }),
         })
         .collect()
 }
@@ -249,6 +261,8 @@ struct PortalPage {
     eligible: bool,
     certificates: Vec<CertRow>,
     waiting: Vec<OrderRow>,
+    /// The graduate's correction requests not yet handled, with when they were sent.
+    corrections: Vec<String>,
     notice: Option<&'static str>,
 }
 
@@ -319,8 +333,15 @@ async fn portal(State(state): State<AppState>, ctx: Ctx, Query(q): Query<PortalQ
         pending_email: state.store.pending_email_change(g.id).await?,
         confirmed: g.confirmed_at.map(|at| t.time(at)),
         eligible: policy.eligible(g.term()),
-        certificates: cert_rows(t, &certificates),
+        certificates: cert_rows(t, &certificates, Some((&state.site.phone, &state.site.registrar_extension))),
         waiting: order_rows(t, &orders),
+        corrections: state
+            .store
+            .open_corrections(g.id)
+            .await?
+            .into_iter()
+            .map(|r| t.f("portal.correction.item", &[&t.time(r.created_at), &r.message]))
+            .collect(),
         notice,
     })
 }

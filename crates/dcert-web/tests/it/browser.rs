@@ -27,7 +27,7 @@ const G3: &str = "C110152303";
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Where screenshots go: `target/screenshots` of the workspace.
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).expect("create target/screenshots");
     dir
@@ -176,21 +176,21 @@ impl Drop for Driver {
 }
 
 /// The app on a real port and a browser signed in to nothing yet.
-struct Browser {
-    client: Client,
-    name: &'static str,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
+    pub(crate) name: &'static str,
     site: Served,
     driver: Driver,
 }
 
 impl Browser {
     /// Serves `app` on a free port and opens a fresh headless Chromium.
-    async fn open(app: &TestApp, name: &'static str) -> Browser {
+    pub(crate) async fn open(app: &TestApp, name: &'static str) -> Browser {
         Browser::open_router(dcert_web::university::university_router(app.state.clone()), name, true).await
     }
 
     /// Serves `router` on a free port and opens a fresh headless Chromium, with JavaScript on or off.
-    async fn open_router(router: axum::Router, name: &'static str, javascript: bool) -> Browser {
+    pub(crate) async fn open_router(router: axum::Router, name: &'static str, javascript: bool) -> Browser {
         let site = Served::start(router).await;
         let mut driver = Driver::start(name).await;
         let mut attempt = 0;
@@ -212,7 +212,7 @@ impl Browser {
     }
 
     /// Ends the browser session; chromedriver is stopped when the browser is dropped.
-    async fn finish(mut self) {
+    pub(crate) async fn finish(mut self) {
         if let Err(e) = self.client.clone().close().await {
             eprintln!("{}: closing the browser: {e}", self.name);
         } else {
@@ -220,12 +220,12 @@ impl Browser {
         }
     }
 
-    async fn goto(&self, path: &str) {
+    pub(crate) async fn goto(&self, path: &str) {
         self.client.goto(&format!("{}{path}", self.site.base)).await.unwrap_or_else(|e| panic!("goto {path}: {e}"));
     }
 
     /// The page's path and query.
-    async fn location(&self) -> String {
+    pub(crate) async fn location(&self) -> String {
         match self.client.current_url().await {
             Ok(url) => match url.query() {
                 Some(q) => format!("{}?{q}", url.path()),
@@ -236,7 +236,7 @@ impl Browser {
     }
 
     /// Waits until the page's path is `path`.
-    async fn wait_path(&self, path: &str) {
+    pub(crate) async fn wait_path(&self, path: &str) {
         let deadline = Instant::now() + WAIT;
         loop {
             let at = self.location().await;
@@ -249,29 +249,29 @@ impl Browser {
     }
 
     /// Waits for an element to be on the page.
-    async fn find(&self, css: &str) -> Element {
+    pub(crate) async fn find(&self, css: &str) -> Element {
         match self.client.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
             Ok(e) => e,
             Err(e) => panic!("{}: no {css} on {}: {e}", self.name, self.location().await),
         }
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let field = self.find(css).await;
         field.clear().await.unwrap();
         field.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}"))
     }
 
     /// Waits until an element's text contains `needle`; returns the text.
-    async fn wait_text(&self, css: &str, needle: &str) -> String {
+    pub(crate) async fn wait_text(&self, css: &str, needle: &str) -> String {
         let deadline = Instant::now() + WAIT;
         let mut last = String::from("(not on the page)");
         loop {
@@ -294,7 +294,7 @@ impl Browser {
     }
 
     /// Signs in on `login` (the portal's or the console's) and waits for the page after it.
-    async fn sign_in(&self, login: &str, user: &str, landing: &str) {
+    pub(crate) async fn sign_in(&self, login: &str, user: &str, landing: &str) {
         self.goto(login).await;
         self.fill("#username", user).await;
         self.fill("#password", &password_of(user)).await;
@@ -477,8 +477,10 @@ async fn a_campus_office_does_not_see_another_campuses_graduates() {
     b.screenshot().await;
 
     b.goto(&format!("/console/graduates/{jiangong}")).await;
-    b.wait_text("#error-zh", "找不到此頁面").await;
-    assert_eq!(b.text("h1").await, "404");
+    b.wait_text("#error-title", "找不到此頁面").await;
+    assert_eq!(b.text("#error-code").await, "錯誤代碼 404");
+    let home = b.find("#error-home").await.attr("href").await.unwrap();
+    assert_eq!(home.as_deref(), Some("/console"), "a way back to the console");
     assert!(!b.text("body").await.contains("王𪚥"), "nothing of the graduate shows");
     b.finish().await;
 }
@@ -508,24 +510,33 @@ async fn the_language_switch_shows_the_portal_in_english() {
 // ----- the Ministry's verification site -----
 
 /// The Ministry's site over the test university's registry, in a browser.
-async fn ministry(app: &TestApp, name: &'static str, javascript: bool) -> Browser {
-    use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
+pub(crate) async fn ministry(app: &TestApp, name: &'static str, javascript: bool) -> Browser {
+    let state = ministry_state(app).await;
+    Browser::open_router(dcert_web::ministry::ministry_router(state), name, javascript).await
+}
+
+/// The Ministry's site with its console able to onboard institutions (the root's keys are set).
+pub(crate) async fn ministry_console(app: &TestApp, name: &'static str) -> Browser {
+    let state = ministry_state(app).await.with_registry_keys(crate::support::root_keys());
+    Browser::open_router(dcert_web::ministry::ministry_router(state), name, true).await
+}
+
+async fn ministry_state(app: &TestApp) -> dcert_web::ministry::MinistryState {
+    use dcert_web::ministry::{MinistryConfig, MinistryState};
     dcert_web::ministry::prepare(&app.ministry).await.unwrap();
-    let state = MinistryState::new(
-        app.ministry.clone(),
-        crate::support::trust_json(),
-        MinistryConfig::new(crate::support::REGISTRY),
-    )
-    .unwrap();
-    Browser::open_router(ministry_router(state), name, javascript).await
+    let config = MinistryConfig::new(crate::support::REGISTRY);
+    MinistryState::new(app.ministry.clone(), crate::support::trust_json(), config).unwrap()
 }
 
 /// A sample file: its name, where it is, its bytes, and the outcome it has.
-type SampleFile = (&'static str, PathBuf, Vec<u8>, &'static str);
+pub(crate) type SampleFile = (&'static str, PathBuf, Vec<u8>, &'static str);
 
 /// The test university with its samples issued, the samples written to files as a person would
 /// have them (in the directory returned), and the Ministry's site over its registry in a browser.
-async fn ministry_with_samples(name: &'static str, javascript: bool) -> (TestApp, TempDir, Vec<SampleFile>, Browser) {
+pub(crate) async fn ministry_with_samples(
+    name: &'static str,
+    javascript: bool,
+) -> (TestApp, TempDir, Vec<SampleFile>, Browser) {
     let app = TestApp::new().await;
     let s = crate::verify_site::samples(&app).await;
     let dir = TempDir::new("samples");
@@ -561,7 +572,7 @@ fn title(outcome: &str, lang: &str) -> &'static str {
 
 impl Browser {
     /// Opens the verification page afresh, in `lang` (chosen with the menu's switch).
-    async fn open_in(&self, lang: &str) {
+    pub(crate) async fn open_in(&self, lang: &str) {
         self.goto("/").await;
         let switch = self.text("#lang-switch").await;
         let showing_chinese = switch == "EN";

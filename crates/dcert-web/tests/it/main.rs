@@ -1,6 +1,8 @@
 mod browser;
+mod contact_sheet;
 mod email;
 mod ministry_console;
+mod pages;
 mod records;
 mod serving;
 mod sign_in;

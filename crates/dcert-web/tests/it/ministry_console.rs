@@ -29,7 +29,7 @@ use crate::trust_registry::{Keys, issue_at, nkust, request};
 
 mod institutions;
 
-use self::institutions::onboard_directly;
+pub(crate) use self::institutions::onboard_directly;
 
 const ADMIN: &str = "moe-admin";
 const EDITOR: &str = "moe-editor";
@@ -450,7 +450,7 @@ async fn the_university_console_refuses_a_ministry_account_in_its_database() {
     let v = app.visitor().await;
     let r = v.post("/console/login", &[("username", ADMIN), ("password", &password_of(ADMIN))]).await;
     let session = r.cookie("session");
-    let b = crate::support::Client { app: &app, csrf: r.cookie("csrf").unwrap_or(v.csrf.clone()), session };
+    let b = crate::support::Client { app: &app, csrf: r.cookie("csrf").unwrap_or(v.csrf.clone()), session, lang: None };
     for path in ["/console", "/console/graduates", "/console/audit", "/console/policy"] {
         let r = b.get(path).await;
         assert!(

@@ -202,7 +202,7 @@ impl TestApp {
     pub async fn visitor(&self) -> Client<'_> {
         let reply = self.send(Request::get("/").body(Body::empty()).unwrap()).await;
         let csrf = reply.cookie("csrf").expect("the first page sets a CSRF cookie");
-        Client { app: self, csrf, session: None }
+        Client { app: self, csrf, session: None, lang: None }
     }
 
     /// A member of staff, signed in.
@@ -359,6 +359,8 @@ pub struct Client<'a> {
     pub app: &'a TestApp,
     pub csrf: String,
     pub session: Option<String>,
+    /// The language the visitor chose (the `lang` cookie), if any.
+    pub lang: Option<&'static str>,
 }
 
 impl Client<'_> {
@@ -366,6 +368,9 @@ impl Client<'_> {
         let mut c = format!("csrf={}", self.csrf);
         if let Some(s) = &self.session {
             c.push_str(&format!("; session={s}"));
+        }
+        if let Some(lang) = self.lang {
+            c.push_str(&format!("; lang={lang}"));
         }
         c
     }

@@ -167,6 +167,68 @@ async fn the_api_answers_success_warning_and_failure_for_current_superseded_revo
     assert_eq!(warning["newerVersion"]["version"], 2);
 }
 
+/// The text of the checks table of a result page, without its markup.
+fn checks_text(html: &str) -> String {
+    let start = html.find("<table id=\"checks\"").expect("a checks table");
+    let table = &html[start..start + html[start..].find("</table>").unwrap()];
+    let mut text = String::new();
+    let mut in_tag = false;
+    for ch in table.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(ch),
+            _ => {}
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn no_chinese_result_page_has_english_check_details_and_a_picture_or_another_pdf_is_called_unverifiable() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    let other_pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec();
+    let photo = [&b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"[..], &[0u8; 64]].concat();
+    let files: [(&str, Vec<u8>, &str); 8] = [
+        ("current.pdf", s.current_zh.clone(), "認證成功"),
+        ("english.pdf", s.current_en.clone(), "認證成功"),
+        ("old.pdf", s.superseded.clone(), "認證警告"),
+        ("revoked.pdf", s.revoked.clone(), "認證失敗"),
+        ("printed.pdf", s.modified(), "認證失敗"),
+        ("photo.jpg", photo, "無法驗證此檔案"),
+        ("letter.pdf", other_pdf, "無法驗證此檔案"),
+        ("notes.txt", b"hello".to_vec(), "無法驗證此檔案"),
+    ];
+    for (name, bytes, title) in files {
+        let html = site.page_form(&bytes, name, "zh").await.text();
+        assert!(html.contains(&format!("<h2 id=\"result-title\" tabindex=\"-1\">{title}</h2>")), "{name}: {title}");
+        let checks = checks_text(&html);
+        let english: Vec<&str> = checks
+            .split(|c: char| !c.is_ascii_alphabetic())
+            // "PDF" is how Chinese writes it too.
+            .filter(|word| word.len() >= 3 && *word != "PDF")
+            .collect();
+        assert!(english.is_empty(), "{name}: English in the Chinese checks: {english:?}\n{checks}");
+        if title == "無法驗證此檔案" {
+            assert!(!html.contains("此數位證書未受各大專院校認證"), "{name} is not called uncertified");
+            assert!(html.contains("這不代表學位是假的"), "{name}: says what it does not mean");
+            assert!(html.contains("原始附件"), "{name}: says what to ask for");
+        }
+    }
+    let photo_page =
+        site.page_form(&[0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'], "photo.png", "zh").await.text();
+    assert!(photo_page.contains("這是圖片（照片、掃描或截圖）"), "a picture is named as one");
+    assert!(photo_page.contains("QR Code"), "a picture's page points to the printout's QR code");
+    let english = site.page_form(&s.current_zh, "current.pdf", "en").await.text();
+    assert!(english.contains("The file has not been changed at all since the institution signed it"), "{english}");
+    assert!(english.contains("Compare the name and date of birth"), "success says what to do next");
+}
+
 #[tokio::test]
 async fn the_result_pages_say_each_outcome_with_its_reason_and_what_to_do_in_chinese_and_english() {
     let app = TestApp::new().await;
@@ -198,16 +260,20 @@ async fn the_result_pages_say_each_outcome_with_its_reason_and_what_to_do_in_chi
     assert_eq!(font.status, StatusCode::OK);
     assert!(font.body.len() > 100, "a font with the glyph");
     let html = site.page_form(&s.revoked, "revoked.pdf", "zh").await.text();
-    for text in ["認證失敗", "發證單位已撤銷此證書。"] {
+    for text in ["認證失敗", "發證單位已撤銷此證書。", "原因：學位撤銷", "此證書已被撤銷，不具效力"]
+    {
         assert!(html.contains(text), "the revoked page shows {text}");
     }
+    assert!(!html.contains("不是原始檔案"), "a revoked file is intact: it is not called modified");
     let html = site.page_form(&s.modified(), "printed.pdf", "zh").await.text();
-    for text in ["認證失敗", "檔案在核發後已被修改", "請重新以「下載附件」的方式下載數位證書後再驗證", "未通過"]
+    for text in ["認證失敗", "檔案在核發後已被修改", "請向證書持有人索取學校以電子郵件寄送的原始附件檔案", "未通過"]
     {
         assert!(html.contains(text), "the modified page shows {text}");
     }
     let html = site.page_form(&s.modified(), "printed.pdf", "en").await.text();
-    for text in ["Not verified", "The file was changed after it was issued", "do not print it to PDF", "Fail"] {
+    for text in
+        ["Not verified", "The file was changed after it was issued", "Ask the holder for the original email", "Fail"]
+    {
         assert!(html.contains(text), "the English modified page shows {text}");
     }
     let html = site.page_form(&s.current_en, "current-en.pdf", "en").await.text();
@@ -549,7 +615,7 @@ async fn the_menu_pages_answer_in_both_languages_and_the_faq_comes_from_the_guid
         .unwrap();
     assert!(site.get("/news", "zh").await.text().contains("數位學位證書驗證服務上線"));
     assert!(site.get("/news", "en").await.text().contains("The verification service is open"));
-    for path in ["/about", "/news", "/faq", "/issuers"] {
+    for path in ["/about", "/developers", "/news", "/faq", "/issuers"] {
         for lang in ["zh", "en"] {
             assert_eq!(site.get(path, lang).await.status, StatusCode::OK, "{path} in {lang}");
         }

@@ -146,7 +146,7 @@ async fn a_form_with_a_wrong_csrf_token_is_refused_and_changes_nothing() {
     let forged = registrar.post_raw(&path, &[("csrf", "x"), ("language", "zh"), ("date", &today())]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(app.store.orders_for_graduate(id).await.unwrap().is_empty());
-    let upload = Client { app: &app, csrf: "wrong".into(), session: registrar.session.clone() };
+    let upload = Client { app: &app, csrf: "wrong".into(), session: registrar.session.clone(), lang: None };
     assert_eq!(upload.upload("/console/import", ROSTER.as_bytes()).await.status, StatusCode::FORBIDDEN);
 }
 
@@ -447,7 +447,7 @@ async fn sign_in_issues_a_new_csrf_token_and_the_old_one_stops_working() {
     let before = app.visitor().await;
     let g = app.graduate_client(G1).await;
     assert_ne!(g.csrf, before.csrf);
-    let stale = Client { app: &app, csrf: before.csrf.clone(), session: g.session.clone() };
+    let stale = Client { app: &app, csrf: before.csrf.clone(), session: g.session.clone(), lang: None };
     assert_eq!(stale.post("/portal/confirm", &[("term", "113-2")]).await.status, StatusCode::FORBIDDEN);
     assert!(app.graduate(G1).await.confirmed_at.is_none());
     assert_eq!(g.post("/portal/confirm", &[("term", "113-2")]).await.status, StatusCode::SEE_OTHER);
@@ -480,7 +480,14 @@ async fn a_posted_form_is_refused_for_its_token_before_it_is_read_and_for_its_fi
     // The right token with a field missing: a page that says so, in both languages.
     let r = admin.post("/console/policy", &[("alumni_open", "on")]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.text().contains("表單內容不完整") && r.text().contains("The form was incomplete"), "{}", r.text());
+    assert!(r.text().contains("表單內容不完整") && r.text().contains("回管理系統首頁"), "{}", r.text());
+    let mut english = admin;
+    english.lang = Some("en");
+    let r = english.post("/console/policy", &[("alumni_open", "on")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("The form was incomplete") && r.text().contains("Console home"), "{}", r.text());
+    assert!(!r.text().contains("表單內容不完整"), "only the visitor's language: {}", r.text());
+    let admin = english;
     assert_eq!(app.store.setting("policy.first_term").await.unwrap(), before, "nothing changed");
     // And the form as the page posts it is taken.
     let r = admin.post("/console/policy", &[("first_term", "111-1")]).await;

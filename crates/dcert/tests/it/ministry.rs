@@ -77,7 +77,10 @@ fn the_served_demo_answers_each_sample_through_the_api_the_pages_and_verify_regi
         let file = sample(name);
         assert_eq!(outcome(&api(ministry, &file)), expected, "{name} through the API");
         let html = page(ministry, &file);
-        assert!(html.contains(&format!("<h2 id=\"result-title\">{title}</h2>")), "{name} through the page");
+        assert!(
+            html.contains(&format!("<h2 id=\"result-title\" tabindex=\"-1\">{title}</h2>")),
+            "{name} through the page"
+        );
     }
     // Any one byte changed: a failure, and where the signed bytes changed, "modified".
     let original = sample("current-zh.pdf");

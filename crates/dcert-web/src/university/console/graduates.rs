@@ -104,7 +104,7 @@ pub(super) async fn graduate(
     };
     page(GraduatePage {
         c: chrome(&ctx, &state, &staff),
-        certificates: cert_rows(t, &certificates),
+        certificates: cert_rows(t, &certificates, None),
         waiting: order_rows(t, &orders),
         failed_orders,
         today: today().to_string(),

@@ -7,7 +7,7 @@ use super::*;
 // ----- institutions (發證單位管理) -----
 
 /// Onboards `nkust` with `Keys::new(seed)` straight into the registry, as the CLI would.
-pub(super) async fn onboard_directly(store: &MinistryStore, seed: u8) -> (Keys, ParsedCert) {
+pub(crate) async fn onboard_directly(store: &MinistryStore, seed: u8) -> (Keys, ParsedCert) {
     let root = root();
     let keys = Keys::new(seed);
     let now = dcert_web::http::now();
