@@ -153,6 +153,8 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Only this action.
     pub action: Option<String>,
+    /// Only entries about this target (e.g. `certificate:12`).
+    pub target: Option<String>,
     /// Only entries at or after this time.
     pub since: Option<i64>,
     /// At most this many, newest first.
@@ -278,12 +280,14 @@ impl Db {
     pub async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
         sqlx::query(
             "SELECT at, actor, role, action, target, detail, ip FROM audit_log WHERE ($1 IS NULL OR actor = $1) \
-             AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR at >= $3) ORDER BY id DESC LIMIT $4",
+             AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR at >= $3) AND ($5 IS NULL OR target = $5) \
+             ORDER BY id DESC LIMIT $4",
         )
         .bind(filter.actor.as_deref())
         .bind(filter.action.as_deref())
         .bind(filter.since)
         .bind(if filter.limit > 0 { filter.limit } else { 500 })
+        .bind(filter.target.as_deref())
         .fetch_all_with(&self.pool, audit_row)
         .await
     }

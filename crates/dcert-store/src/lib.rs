@@ -25,15 +25,15 @@ pub use sqlx::Error as SqlError;
 pub use crate::accounts::{AuditEntry, AuditFilter, MinistryRole, NewAccount, Role, Session, Staff, UniversityRole};
 pub use crate::db::Db;
 pub use crate::ministry::{
-    ContentItem, FaqItem, Institution, InstitutionCertificate, InstitutionKey, MinistryStore,
+    ContentItem, FaqItem, Institution, InstitutionCertificate, InstitutionContact, InstitutionKey, MinistryStore,
     NewInstitutionCertificate, NewInstitutionKey, NewsItem, RegisteredInstitution, RegistryRecord, StoredTrustList,
     Submission, TeacherCertificate, Verification, VerificationStats,
 };
 pub use crate::scratch::ScratchSchema;
 pub use crate::university::{
     Campus, CampusCounts, CertificateInfo, CertificateStatus, Correction, DeliveryCounts, DeliveryEvent, Graduate,
-    GraduateFilter, GraduateSummary, ImportSummary, IssuedFile, NewEmail, NewOrder, Order, OrderKind, OutboxMessage,
-    RegistrySubmission, UniversityStore,
+    GraduateFilter, GraduateState, GraduateSummary, ImportSummary, IssuedFile, NewEmail, NewOrder, Order, OrderKind,
+    OutboxMessage, RegistrySubmission, UniversityStore,
 };
 
 /// The database a store runs on.

@@ -472,6 +472,23 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         // spend the server's CPU for nothing on every file stored.
         postgres_only: &["ALTER TABLE certificates ALTER COLUMN file SET STORAGE EXTERNAL"],
     },
+    Migration {
+        part: Part::Ministry,
+        version: 6,
+        name: "institutions' contacts",
+        // Whom a verifier calls about a certificate of an institution: shown on warning and
+        // failure pages. Kept beside the registry's signed details, not in the trust list.
+        statements: &["CREATE TABLE institution_contacts (
+                institution TEXT PRIMARY KEY REFERENCES institutions (id),
+                office_zh TEXT NOT NULL,
+                office_en TEXT NOT NULL,
+                phone TEXT NOT NULL,
+                website TEXT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )"],
+        sqlite_only: &[],
+        postgres_only: &[],
+    },
 ];
 
 /// Rewrites the placeholders of a statement for a backend.

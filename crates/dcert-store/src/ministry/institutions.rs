@@ -34,6 +34,19 @@ pub struct Institution {
     pub updated_at: i64,
 }
 
+/// Whom to ask about an institution's certificates: the office, its phone and the website.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstitutionContact {
+    /// The office, in Traditional Chinese (e.g. 教務處註冊組).
+    pub office_zh: String,
+    /// The office, in English (e.g. Registry Office).
+    pub office_en: String,
+    /// The phone number with its extension, as people dial it.
+    pub phone: String,
+    /// The website (`https://` only), or empty.
+    pub website: String,
+}
+
 /// A credential key (Ed25519) of an institution.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstitutionKey {
@@ -317,6 +330,51 @@ impl MinistryStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("institution"));
         }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whom to ask about the certificates of institution `id`, if the Ministry recorded it.
+    pub async fn institution_contact(&self, id: &str) -> Result<Option<InstitutionContact>> {
+        sqlx::query("SELECT office_zh, office_en, phone, website FROM institution_contacts WHERE institution = $1")
+            .bind(id)
+            .fetch_optional_with(&self.pool, |r| {
+                Ok(InstitutionContact {
+                    office_zh: r.try_get("office_zh")?,
+                    office_en: r.try_get("office_en")?,
+                    phone: r.try_get("phone")?,
+                    website: r.try_get("website")?,
+                })
+            })
+            .await
+    }
+
+    /// Records whom to ask about institution `id`'s certificates, with the audit entry `audit`.
+    pub async fn set_institution_contact(
+        &self,
+        id: &str,
+        contact: &InstitutionContact,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        if !institution_exists(&mut tx, id).await? {
+            return Err(StoreError::NotFound("institution"));
+        }
+        sqlx::query(
+            "INSERT INTO institution_contacts (institution, office_zh, office_en, phone, website, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (institution) DO UPDATE SET office_zh = $2, \
+             office_en = $3, phone = $4, website = $5, updated_at = $6",
+        )
+        .bind(id)
+        .bind(&contact.office_zh)
+        .bind(&contact.office_en)
+        .bind(&contact.phone)
+        .bind(&contact.website)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
         append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())

@@ -9,8 +9,8 @@ mod registry;
 
 pub use self::content::{ContentItem, FaqItem, NewsItem, TeacherCertificate, Verification, VerificationStats};
 pub use self::institutions::{
-    Institution, InstitutionCertificate, InstitutionKey, NewInstitutionCertificate, NewInstitutionKey,
-    RegisteredInstitution, StoredTrustList,
+    Institution, InstitutionCertificate, InstitutionContact, InstitutionKey, NewInstitutionCertificate,
+    NewInstitutionKey, RegisteredInstitution, StoredTrustList,
 };
 pub use self::registry::{RegistryRecord, Submission};
 use crate::db::{Db, party_store};

@@ -94,8 +94,69 @@ pub struct GraduateFilter {
     pub term: Option<String>,
     /// A student number or a name, matched as a prefix / substring.
     pub search: Option<String>,
+    /// Only graduates in this state.
+    pub state: Option<GraduateState>,
     /// At most this many rows.
     pub limit: i64,
+    /// After skipping this many (a later page).
+    pub offset: i64,
+}
+
+/// Where a graduate stands, for filtering the console's list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraduateState {
+    /// Has not confirmed the data and addresses.
+    Unconfirmed,
+    /// A paper diploma was collected (an order is open) but the data is not confirmed: nothing
+    /// is issued until the graduate confirms.
+    AwaitingConfirmation,
+    /// Confirmed, with an order waiting for issuance.
+    Waiting,
+    /// Has at least one certificate.
+    Issued,
+}
+
+impl GraduateState {
+    /// Every state, in the order the console offers them.
+    pub const ALL: [GraduateState; 4] = [
+        GraduateState::Unconfirmed,
+        GraduateState::AwaitingConfirmation,
+        GraduateState::Waiting,
+        GraduateState::Issued,
+    ];
+
+    /// The state's code in addresses (`?state=unconfirmed`).
+    pub fn code(self) -> &'static str {
+        match self {
+            GraduateState::Unconfirmed => "unconfirmed",
+            GraduateState::AwaitingConfirmation => "awaiting_confirmation",
+            GraduateState::Waiting => "waiting",
+            GraduateState::Issued => "issued",
+        }
+    }
+
+    /// The state of that code.
+    pub fn parse(code: &str) -> Option<Self> {
+        GraduateState::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// The graduates a [`GraduateFilter`] selects: `$1` campus, `$2` term, `$3` search pattern,
+/// `$4` state code (each may be null).
+const GRADUATE_FILTER: &str = "FROM graduates g WHERE ($1 IS NULL OR g.campus = $1) AND ($2 IS NULL OR g.term = $2) \
+     AND ($3 IS NULL OR g.student_number LIKE $3 OR g.name_zh LIKE $3) \
+     AND ($4 IS NULL \
+       OR ($4 = 'unconfirmed' AND g.confirmed_at IS NULL) \
+       OR ($4 = 'awaiting_confirmation' AND g.confirmed_at IS NULL AND EXISTS (SELECT 1 FROM orders o \
+            WHERE o.graduate_id = g.id AND o.certificate_id IS NULL AND o.cancelled_at IS NULL)) \
+       OR ($4 = 'waiting' AND g.confirmed_at IS NOT NULL AND EXISTS (SELECT 1 FROM orders o \
+            WHERE o.graduate_id = g.id AND o.certificate_id IS NULL AND o.cancelled_at IS NULL)) \
+       OR ($4 = 'issued' AND EXISTS (SELECT 1 FROM certificates c WHERE c.graduate_id = g.id)))";
+
+impl GraduateFilter {
+    fn search_pattern(&self) -> Option<String> {
+        self.search.as_deref().map(|s| format!("%{}%", s.replace(['%', '_'], "")))
+    }
 }
 
 /// A line of the console's list of graduates.
@@ -347,22 +408,33 @@ impl UniversityStore {
 
     /// The console's list of graduates.
     pub async fn list_graduates(&self, filter: &GraduateFilter) -> Result<Vec<GraduateSummary>> {
-        let search = filter.search.as_deref().map(|s| format!("%{}%", s.replace(['%', '_'], "")));
-        sqlx::query(
+        sqlx::query(AssertSqlSafe(format!(
             "SELECT g.id, g.student_number, g.term, g.campus, g.name_zh, g.department_zh, g.confirmed_at, \
              (SELECT COUNT(*) FROM certificates c WHERE c.graduate_id = g.id) AS certificates, \
              (SELECT COUNT(*) FROM orders o WHERE o.graduate_id = g.id AND o.certificate_id IS NULL \
                 AND o.cancelled_at IS NULL) AS open_orders \
-             FROM graduates g WHERE ($1 IS NULL OR g.campus = $1) AND ($2 IS NULL OR g.term = $2) \
-             AND ($3 IS NULL OR g.student_number LIKE $3 OR g.name_zh LIKE $3) \
-             ORDER BY g.term DESC, g.student_number LIMIT $4",
-        )
+             {GRADUATE_FILTER} ORDER BY g.term DESC, g.student_number LIMIT $5 OFFSET $6"
+        )))
         .bind(filter.campus.as_deref())
         .bind(filter.term.as_deref())
-        .bind(search.as_deref())
+        .bind(filter.search_pattern())
+        .bind(filter.state.map(GraduateState::code))
         .bind(if filter.limit > 0 { filter.limit } else { 200 })
+        .bind(filter.offset.max(0))
         .fetch_all_with(&self.pool, summary_row)
         .await
+    }
+
+    /// How many graduates `filter` selects (its limit and offset aside).
+    pub async fn count_graduates(&self, filter: &GraduateFilter) -> Result<i64> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n {GRADUATE_FILTER}")))
+            .bind(filter.campus.as_deref())
+            .bind(filter.term.as_deref())
+            .bind(filter.search_pattern())
+            .bind(filter.state.map(GraduateState::code))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
     }
 
     /// The graduate confirms the data and addresses, with the audit entry `audit` (none when the

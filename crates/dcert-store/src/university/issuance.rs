@@ -201,6 +201,9 @@ pub struct CampusCounts {
     pub campus: String,
     /// Graduates who have not confirmed their data.
     pub unconfirmed: i64,
+    /// Graduates with a collection recorded (an open order) who have not confirmed: nothing is
+    /// issued to them until they do.
+    pub awaiting_confirmation: i64,
     /// Open orders due today or later.
     pub due: i64,
     /// Open orders past their due day.
@@ -669,6 +672,9 @@ impl UniversityStore {
         let rows = sqlx::query(
             "SELECT k.code AS campus, \
              (SELECT COUNT(*) FROM graduates g WHERE g.campus = k.code AND g.confirmed_at IS NULL) AS unconfirmed, \
+             (SELECT COUNT(*) FROM graduates g WHERE g.campus = k.code AND g.confirmed_at IS NULL \
+                AND EXISTS (SELECT 1 FROM orders o WHERE o.graduate_id = g.id AND o.certificate_id IS NULL \
+                AND o.cancelled_at IS NULL)) AS awaiting_confirmation, \
              (SELECT COUNT(*) FROM orders o JOIN graduates g ON g.id = o.graduate_id \
                 WHERE g.campus = k.code AND g.confirmed_at IS NOT NULL AND o.certificate_id IS NULL \
                 AND o.cancelled_at IS NULL AND o.due_on >= $1) AS due, \
@@ -694,6 +700,7 @@ impl UniversityStore {
                 Ok(CampusCounts {
                     campus: r.try_get("campus")?,
                     unconfirmed: r.try_get("unconfirmed")?,
+                    awaiting_confirmation: r.try_get("awaiting_confirmation")?,
                     due: r.try_get("due")?,
                     overdue: r.try_get("overdue")?,
                     issued: r.try_get("issued")?,

@@ -7,7 +7,9 @@ mod graduates;
 mod issuance;
 mod outbox;
 
-pub use self::graduates::{Campus, Correction, Graduate, GraduateFilter, GraduateSummary, ImportSummary};
+pub use self::graduates::{
+    Campus, Correction, Graduate, GraduateFilter, GraduateState, GraduateSummary, ImportSummary,
+};
 pub use self::issuance::{
     CampusCounts, CertificateInfo, CertificateStatus, DeliveryCounts, IssuedFile, NewOrder, Order, OrderKind,
 };

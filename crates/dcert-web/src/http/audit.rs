@@ -35,6 +35,7 @@ impl AuditView {
         let filter = AuditFilter {
             actor: non_empty(query.actor.as_deref()),
             action: non_empty(query.action.as_deref()),
+            target: None,
             since: None,
             limit: LIMIT,
         };

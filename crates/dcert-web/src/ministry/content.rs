@@ -49,6 +49,35 @@ pub fn guide_faq() -> Vec<FaqItem> {
             "不會。檔案只在驗證時讀取，驗證後即捨棄；系統只記錄檔案的雜湊值、驗證結果與時間作為統計。",
             "No. The file is read for the verification and then dropped; only its hash, the outcome and the time are recorded, for statistics.",
         ),
+        // Employers' and other verifiers' questions.
+        q(
+            6,
+            "（查驗單位）三種驗證結果各代表什麼？",
+            "(For employers) What does each result mean?",
+            "「認證成功」：檔案由學校簽署後未經修改，學校已向教育部登錄，且為最新、未撤銷的版本，可採信證書上的資料。「認證警告」：證書為真，但學校已核發較新的版本（補證），請向持有人索取最新版本。「認證失敗」：檔案經過修改、不是學校核發，或已被學校撤銷，不能作為證明；結果頁會說明原因與聯絡窗口。「無法驗證此檔案」：上傳的不是數位證書檔案（例如照片、掃描檔或其他 PDF），這不代表學位是假的。",
+            "Verified: the file is unchanged since the institution signed it, registered with the Ministry, the latest version and not revoked; you can rely on its data. Warning: the certificate is authentic but the institution issued a newer version (a reissue); ask the holder for it. Not verified: the file was changed, was not issued by an institution, or was revoked; it proves nothing, and the result page says why and whom to ask. Cannot be verified: the upload is not a certificate file (a photo, a scan or another PDF); that does not mean the degree is false.",
+        ),
+        q(
+            7,
+            "（查驗單位）應徵者交來紙本或照片，可以驗證嗎？",
+            "(For employers) Can I verify a printout or a photo?",
+            "紙本、照片或掃描檔無法以檔案驗證，因為數位簽章只存在於原始檔案中。請向應徵者索取學校以電子郵件寄送的 PDF 原始附件（應徵者也可在學校離校系統下載）。若只有紙本，可用手機掃描證書上的 QR Code：會開啟本網站，顯示證書的登錄狀態與經簽署的主要資料，請與紙本逐項核對。",
+            "A printout, photo or scan cannot be verified as a file: the digital signature exists only in the original file. Ask the applicant for the original PDF attachment the institution emailed (graduates can also download it from the institution's portal). With only a printout, scan its QR code with a phone: it opens this site with the certificate's status and its signed main data; compare them with the paper line by line.",
+        ),
+        q(
+            8,
+            "（查驗單位）認證成功就代表眼前的人是證書持有人嗎？",
+            "(For employers) Does a verified certificate prove the person in front of me is its holder?",
+            "不代表。驗證證明的是證書資料由學校核發且未被修改；請將證書上的姓名、生日與應徵者的身分證件核對。",
+            "No. Verification proves that the certificate data was issued by the institution and not changed; compare the name and date of birth on it with the applicant's identity document.",
+        ),
+        q(
+            9,
+            "（查驗單位）結果有疑問時可以找誰？",
+            "(For employers) Whom do I ask when in doubt?",
+            "「認證警告」與「認證失敗」的結果頁會列出發證學校的承辦單位與電話；也可在「發證單位」頁查詢各校資料。本網站的問題請洽教育部。",
+            "Warning and failure pages give the issuing institution's office and phone number; the Issuers page lists every institution. For questions about this site, contact the Ministry of Education.",
+        ),
     ]
 }
 

@@ -83,6 +83,22 @@ pub(crate) struct Row {
     pub id: &'static str,
 }
 
+/// Whom to ask about an institution's certificates, in the page's language.
+pub(crate) struct ContactView {
+    pub office: String,
+    pub phone: String,
+    /// An `https://` address (the console accepts nothing else), or empty.
+    pub website: String,
+}
+
+impl ContactView {
+    fn of(c: &Chrome, k: dcert_store::InstitutionContact) -> Self {
+        let office = if k.office_en.is_empty() { &k.office_zh } else { c.pick(&k.office_zh, &k.office_en) };
+        let website = if k.website.starts_with("https://") { k.website.clone() } else { String::new() };
+        ContactView { office: office.to_owned(), phone: k.phone, website }
+    }
+}
+
 /// One check as the result page shows it.
 pub(crate) struct CheckRow {
     pub name: &'static str,
@@ -106,6 +122,8 @@ struct ResultPage {
     certified: &'static str,
     newer: Option<String>,
     embedded_note: Option<&'static str>,
+    /// The issuing institution's contact, on warning and failure pages.
+    contact: Option<ContactView>,
     issuer: Option<String>,
     rows: Vec<Row>,
     checks: Vec<CheckRow>,
@@ -125,7 +143,21 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
         return refused(c, &state, &Refusal::Csrf);
     }
     match api::run_verification(&state, upload.bytes, "page").await {
-        Ok(report) => render(StatusCode::OK, result_page(c.at("verify").back_to("/"), &report, upload.name)),
+        Ok(report) => {
+            // Whom to ask, when there is something to ask the institution about.
+            let contact = match &report.issuer {
+                Some(issuer) if report.outcome != Outcome::Success => {
+                    state.store.institution_contact(&issuer.id).await.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "an institution's contact could not be read");
+                        None
+                    })
+                }
+                _ => None,
+            };
+            let mut page = result_page(c.at("verify").back_to("/"), &report, upload.name);
+            page.contact = contact.map(|k| ContactView::of(&page.c, k));
+            render(StatusCode::OK, page)
+        }
         Err(r) => refused(c, &state, &r),
     }
 }
@@ -256,6 +288,7 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
         reason,
         advice,
         certified: t.s(certified),
+        contact: None,
         newer,
         embedded_note,
         issuer,

@@ -436,8 +436,16 @@ async fn a_registrar_reissues_a_certificate_and_the_first_version_shows_as_super
     let page = format!("/console/graduates/{id}");
     b.goto(&page).await;
     b.wait_text("#certificates tbody", "有效").await;
-    b.fill(".reissue-reason", "遺失補發").await;
-    b.click("button.reissue").await;
+    b.click("a.reissue").await;
+    b.wait_path(&format!(
+        "/console/certificates/{}/reissue",
+        app.store.latest_certificate(id, Language::Zh).await.unwrap().unwrap().id
+    ))
+    .await;
+    let named = b.text("#certificate-named").await;
+    assert!(named.contains("王𪚥") && named.contains(G1) && named.contains("第 1 版"), "the page names whom: {named}");
+    b.fill("#reason", "遺失補發").await;
+    b.click("#confirm-action").await;
     b.wait_text("#notice", "已登記補證").await;
 
     // The registrar runs the worker from the dashboard.

@@ -298,6 +298,7 @@ fn route_table(news: i64, faq: i64, teacher: i64) -> Vec<RouteCase> {
     ];
     // A request that is not one: refused with its reason, quickly, by whoever may onboard.
     let not_a_request = vec![("request", "{}")];
+    let contact = vec![("office_zh", "教務處"), ("office_en", ""), ("phone", "(07)601-1000"), ("website", "")];
     // The institution `nkust` is registered (see `onboard_directly`); these name no key of it.
     let no_such_key = vec![("key", "z6MkNotAKey"), ("from", "2025-07-01T00:00"), ("reason", "test")];
     vec![
@@ -330,6 +331,7 @@ fn route_table(news: i64, faq: i64, teacher: i64) -> Vec<RouteCase> {
         ("POST", "/console/institutions/rotate".into(), not_a_request.clone(), &[A]),
         ("POST", "/console/institutions/rotate/confirm".into(), not_a_request, &[A]),
         ("POST", "/console/institutions/nkust/edit".into(), details, &[A]),
+        ("POST", "/console/institutions/nkust/contact".into(), contact, &[A]),
         ("POST", "/console/institutions/nkust/revoke".into(), no_such_key.clone(), &[A]),
         ("POST", "/console/institutions/nkust/revoke/confirm".into(), no_such_key, &[A]),
         ("POST", "/console/institutions/publish".into(), vec![], &[A]),
@@ -491,7 +493,11 @@ async fn a_console_form_without_the_sessions_token_is_refused_and_changes_nothin
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(admin.post_raw("/console/logout", &[]).await.status, StatusCode::FORBIDDEN);
     assert!(site.store.news(10).await.unwrap().is_empty(), "no news was added");
-    assert_eq!(site.store.faq().await.unwrap().len(), 5, "no question was deleted");
+    assert_eq!(
+        site.store.faq().await.unwrap().len(),
+        dcert_web::ministry::guide_faq().len(),
+        "no question was deleted"
+    );
     assert!(site.store.registry_log(0, 10).await.unwrap().is_empty(), "nothing was issued");
     assert!(site.store.institutions().await.unwrap().is_empty(), "no institution was onboarded");
     assert!(site.store.latest_trust_list().await.unwrap().is_none(), "no trust list was published");
@@ -598,12 +604,14 @@ async fn a_faq_edited_added_and_deleted_in_the_console_shows_on_the_public_faq_p
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().contains("順序須為 1 到 9999 的整數") && bad.text().contains("回答（中文）：必填。"));
-    assert!(editor.get("/console/faq/new").await.text().contains("value=\"6\""), "a new question goes last");
+    let last = dcert_web::ministry::guide_faq().len() + 1;
+    let next = format!("value=\"{last}\"");
+    assert!(editor.get("/console/faq/new").await.text().contains(&next), "a new question goes last");
     let added = editor
         .post(
             "/console/faq",
             &[
-                ("position", "6"),
+                ("position", &last.to_string()),
                 ("question_zh", "驗證需要付費嗎？"),
                 ("question_en", "Does verification cost anything?"),
                 ("answer_zh", "不需要。"),
@@ -612,8 +620,8 @@ async fn a_faq_edited_added_and_deleted_in_the_console_shows_on_the_public_faq_p
         )
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER);
-    assert!(site.public("/faq", "zh").await.contains("Q6. 驗證需要付費嗎？"));
-    let id = site.store.faq().await.unwrap().iter().find(|q| q.position == 6).unwrap().id;
+    assert!(site.public("/faq", "zh").await.contains(&format!("Q{last}. 驗證需要付費嗎？")));
+    let id = site.store.faq().await.unwrap().iter().find(|q| q.position == last as i64).unwrap().id;
     assert!(editor.get(&format!("/console/faq/{id}/delete")).await.text().contains("驗證需要付費嗎？"));
     editor.post(&format!("/console/faq/{id}/delete"), &[]).await;
     assert!(!site.public("/faq", "zh").await.contains("驗證需要付費嗎？"));

@@ -230,6 +230,31 @@ async fn no_chinese_result_page_has_english_check_details_and_a_picture_or_anoth
 }
 
 #[tokio::test]
+async fn a_warning_or_failure_page_says_whom_to_ask_at_the_issuing_institution_and_a_success_page_does_not() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    crate::ministry_console::onboard_directly(&app.ministry, 12).await;
+    let contact = dcert_store::InstitutionContact {
+        office_zh: "教務處註冊組".into(),
+        office_en: "Registry Office".into(),
+        phone: "(07)601-1000 轉 31113".into(),
+        website: "https://www.nkust.edu.tw".into(),
+    };
+    let audit = crate::support::system("edit_institution_contact");
+    app.ministry.set_institution_contact("nkust", &contact, 1, &audit).await.unwrap();
+    let site = Site::start(&app, |_| {}).await;
+    for (file, name) in [(&s.superseded, "old.pdf"), (&s.revoked, "revoked.pdf")] {
+        let html = site.page_form(file, name, "zh").await.text();
+        assert!(html.contains("發證學校聯絡方式") && html.contains("教務處註冊組"), "{name}");
+        assert!(html.contains("(07)601-1000 轉 31113") && html.contains("href=\"https://www.nkust.edu.tw\""), "{name}");
+    }
+    let english = site.page_form(&s.revoked, "revoked.pdf", "en").await.text();
+    assert!(english.contains("Contact the issuing institution") && english.contains("Registry Office"));
+    let success = site.page_form(&s.current_zh, "current.pdf", "zh").await.text();
+    assert!(!success.contains("發證學校聯絡方式"), "nothing to ask about a current certificate");
+}
+
+#[tokio::test]
 async fn the_result_pages_say_each_outcome_with_its_reason_and_what_to_do_in_chinese_and_english() {
     let app = TestApp::new().await;
     let s = samples(&app).await;
@@ -586,7 +611,12 @@ async fn the_menu_pages_answer_in_both_languages_and_the_faq_comes_from_the_guid
     let app = TestApp::new().await;
     let site = Site::start(&app, |_| {}).await;
     dcert_web::ministry::prepare(&app.ministry).await.unwrap();
-    assert_eq!(app.ministry.faq().await.unwrap().len(), 5, "seeded once, not twice");
+    let seeded = dcert_web::ministry::guide_faq().len();
+    assert_eq!(app.ministry.faq().await.unwrap().len(), seeded, "seeded once, not twice");
+    let faq = site.get("/faq", "zh").await.text();
+    for employer in ["三種驗證結果各代表什麼", "紙本或照片", "身分證件", "可以找誰"] {
+        assert!(faq.contains(employer), "the FAQ answers employers: {employer}");
+    }
     let home = site.get("/", "zh").await.text();
     for text in ["關於", "證書驗證", "最新消息", "常見問題", "發證單位", "選擇證書", "上傳狀態", "驗證結果", "進行驗證"]
     {

@@ -442,17 +442,34 @@ pub(super) struct InstitutionFormPage {
     id: String,
     form: InstitutionForm,
     errors: Vec<String>,
+    contact: ContactForm,
+    contact_errors: Vec<String>,
 }
 
-pub(super) fn institution_form(
-    ctx: &Ctx,
-    staff: &Staff,
+/// The institution's edit page: its registered details (`form`) and its contact, each with the
+/// problems of its last post.
+pub(super) async fn institution_form(
+    state: &MinistryState,
+    (ctx, staff): (&Ctx, &Staff),
     id: String,
-    form: InstitutionForm,
-    errors: Vec<String>,
+    (form, errors): (Option<InstitutionForm>, Vec<String>),
+    (contact, contact_errors): (Option<ContactForm>, Vec<String>),
 ) -> PageResult {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    with_status(status, page(InstitutionFormPage { c: ctx.chrome(Some(staff), "institutions"), id, form, errors }))
+    let form = match form {
+        Some(f) => f,
+        None => {
+            let institution = state.store.institution(&id).await?.ok_or(AppError::NotFound)?;
+            InstitutionForm::of(&registry::details_of(&institution))
+        }
+    };
+    let contact = match contact {
+        Some(c) => c,
+        None => ContactForm::of(state.store.institution_contact(&id).await?.unwrap_or_default()),
+    };
+    let ok = errors.is_empty() && contact_errors.is_empty();
+    let status = if ok { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let c = ctx.chrome(Some(staff), "institutions");
+    with_status(status, page(InstitutionFormPage { c, id, form, errors, contact, contact_errors }))
 }
 
 pub(super) async fn institution_edit(
@@ -461,9 +478,69 @@ pub(super) async fn institution_edit(
     Path(id): Path<String>,
 ) -> PageResult {
     let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
-    let institution = state.store.institution(&id).await?.ok_or(AppError::NotFound)?;
-    let form = InstitutionForm::of(&registry::details_of(&institution));
-    institution_form(&ctx, &staff, id, form, Vec::new())
+    institution_form(&state, (&ctx, &staff), id, (None, Vec::new()), (None, Vec::new())).await
+}
+
+/// The contact form: whom a verifier asks about the institution's certificates.
+#[derive(Deserialize)]
+pub(super) struct ContactForm {
+    office_zh: String,
+    office_en: String,
+    phone: String,
+    website: String,
+}
+
+impl ContactForm {
+    fn of(c: InstitutionContact) -> Self {
+        ContactForm { office_zh: c.office_zh, office_en: c.office_en, phone: c.phone, website: c.website }
+    }
+
+    /// The contact, or what is wrong with the form, in the page's language.
+    fn contact(&self, t: Texts) -> Result<InstitutionContact, Vec<String>> {
+        let contact = InstitutionContact {
+            office_zh: self.office_zh.trim().to_owned(),
+            office_en: self.office_en.trim().to_owned(),
+            phone: self.phone.trim().to_owned(),
+            website: self.website.trim().to_owned(),
+        };
+        let mut errors = Vec::new();
+        let plain = |s: &str, max: usize| s.chars().count() <= max && !s.chars().any(char::is_control);
+        if contact.office_zh.is_empty() || !plain(&contact.office_zh, 100) || !plain(&contact.office_en, 200) {
+            errors.push(t.s("moe.console.contact.bad_office").to_owned());
+        }
+        let phone_ok = |c: char| c.is_ascii_digit() || " ()+-#,.轉分機extEXT".contains(c);
+        if contact.phone.is_empty() || contact.phone.chars().count() > 40 || !contact.phone.chars().all(phone_ok) {
+            errors.push(t.s("moe.console.contact.bad_phone").to_owned());
+        }
+        let website_ok = contact.website.is_empty()
+            || (contact.website.starts_with("https://")
+                && contact.website.len() <= 200
+                && contact.website.len() > "https://".len()
+                && !contact.website.chars().any(|c| c.is_whitespace() || c.is_control() || "\"'<>".contains(c)));
+        if !website_ok {
+            errors.push(t.s("moe.console.contact.bad_website").to_owned());
+        }
+        if errors.is_empty() { Ok(contact) } else { Err(errors) }
+    }
+}
+
+/// Saves whom to ask about an institution's certificates.
+pub(super) async fn institution_contact_save(
+    State(state): State<MinistryState>,
+    Path(id): Path<String>,
+    Posted(ctx, form): Posted<ContactForm>,
+) -> PageResult {
+    let staff = ctx.require(&state.store, Action::ManageInstitutions).await?;
+    state.store.institution(&id).await?.ok_or(AppError::NotFound)?;
+    let contact = match form.contact(ctx.t) {
+        Ok(c) => c,
+        Err(errors) => {
+            return institution_form(&state, (&ctx, &staff), id, (None, Vec::new()), (Some(form), errors)).await;
+        }
+    };
+    let audit = ctx.audit_by(&staff, "edit_institution_contact", format!("institution:{id}"), String::new());
+    state.store.set_institution_contact(&id, &contact, now().unix(), &audit).await?;
+    Ok(redirect("/console/institutions?done=saved"))
 }
 
 pub(super) async fn institution_save(
@@ -493,7 +570,7 @@ pub(super) async fn institution_save(
             RegistryError::UnknownInstitution(_) => Err(AppError::NotFound),
             e => {
                 let error = registry_error(t, &e)?;
-                institution_form(&ctx, &staff, id, form, vec![error])
+                institution_form(&state, (&ctx, &staff), id, (Some(form), vec![error]), (None, Vec::new())).await
             }
         };
     }

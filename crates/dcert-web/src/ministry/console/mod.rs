@@ -43,8 +43,8 @@ use dcert_core::time::{Date, Timestamp};
 use dcert_core::trust::TrustListContent;
 use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{
-    AuditEntry, ContentItem, FaqItem, MinistryRole, MinistryStore, NewsItem, RegisteredInstitution, RegistryRecord,
-    Role, Staff, StoreError, UniversityRole,
+    AuditEntry, ContentItem, FaqItem, InstitutionContact, MinistryRole, MinistryStore, NewsItem, RegisteredInstitution,
+    RegistryRecord, Role, Staff, StoreError, UniversityRole,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -130,6 +130,7 @@ pub(crate) fn routes() -> Router<MinistryState> {
         .route("/institutions/rotate/confirm", post(rotate_confirm))
         .route("/institutions/publish", post(publish_list))
         .route("/institutions/{institution}/edit", get(institution_edit).post(institution_save))
+        .route("/institutions/{institution}/contact", post(institution_contact_save))
         .route("/institutions/{institution}/revoke", get(revoke_page).post(revoke_preview))
         .route("/institutions/{institution}/revoke/confirm", post(revoke_confirm))
         .route("/institutions/{institution}/certificate", get(certificate_download))

@@ -4,6 +4,9 @@ use super::*;
 
 // ----- graduates -----
 
+/// Graduates shown on one page of the list.
+const GRADUATES_PER_PAGE: i64 = 100;
+
 #[derive(Template)]
 #[template(path = "console/graduates.html")]
 pub(super) struct GraduatesPage {
@@ -13,6 +16,15 @@ pub(super) struct GraduatesPage {
     campus: String,
     term: String,
     q: String,
+    /// The state filtered on (its code), or empty.
+    state: String,
+    /// Every state: its code and its words.
+    states: Vec<(&'static str, &'static str)>,
+    /// "Graduates 101–200 of 3,050", or nothing when none match.
+    shown: Option<String>,
+    /// The addresses of the previous and next pages, when there are.
+    previous: Option<String>,
+    next: Option<String>,
     today: String,
     scoped: bool,
     notice: Option<String>,
@@ -23,8 +35,15 @@ pub(super) struct GraduatesQuery {
     campus: Option<String>,
     term: Option<String>,
     q: Option<String>,
+    state: Option<String>,
+    page: Option<i64>,
     recorded: Option<usize>,
     unknown: Option<String>,
+}
+
+/// The words of a graduate's state, as the list's filter offers it.
+pub(super) fn state_words(t: Texts, state: GraduateState) -> &'static str {
+    t.s(&format!("console.state.{}", state.code()))
 }
 
 pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q): Query<GraduatesQuery>) -> PageResult {
@@ -32,13 +51,37 @@ pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q):
     let t = ctx.t;
     let scoped = scope(&staff);
     let campus = scoped.clone().or(crate::http::non_empty(q.campus.as_deref()));
+    let chosen_state = q.state.as_deref().and_then(GraduateState::parse);
+    let page_number = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let filter = GraduateFilter {
         campus: campus.clone(),
         term: crate::http::non_empty(q.term.as_deref()),
         search: crate::http::non_empty(q.q.as_deref()),
-        limit: 300,
+        state: chosen_state,
+        limit: GRADUATES_PER_PAGE,
+        offset: (page_number - 1) * GRADUATES_PER_PAGE,
     };
     let rows = state.store.list_graduates(&filter).await?;
+    let total = state.store.count_graduates(&filter).await?;
+    let first = filter.offset + 1;
+    let last = filter.offset + rows.len() as i64;
+    let shown = (!rows.is_empty()).then(|| t.f("console.graduates.shown", &[&first, &last, &total]));
+    // The same filters, on another page.
+    let page_href = |n: i64| {
+        let mut query = vec![];
+        for (key, value) in [("campus", &filter.campus), ("term", &filter.term), ("q", &filter.search)] {
+            if let Some(v) = value {
+                query.push(format!("{key}={}", urlencode(v)));
+            }
+        }
+        if let Some(s) = chosen_state {
+            query.push(format!("state={}", s.code()));
+        }
+        query.push(format!("page={n}"));
+        format!("/console/graduates?{}", query.join("&"))
+    };
+    let previous = (page_number > 1).then(|| page_href(page_number - 1));
+    let next = (last < total).then(|| page_href(page_number + 1));
     let campuses = state
         .store
         .campuses()
@@ -62,6 +105,11 @@ pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q):
         campus: campus.unwrap_or_default(),
         term: q.term.unwrap_or_default(),
         q: q.q.unwrap_or_default(),
+        state: chosen_state.map(|s| s.code().to_owned()).unwrap_or_default(),
+        states: GraduateState::ALL.into_iter().map(|s| (s.code(), state_words(t, s))).collect(),
+        shown,
+        previous,
+        next,
         today: today().to_string(),
         scoped: scoped.is_some(),
         notice,
@@ -75,11 +123,31 @@ pub(super) struct GraduatePage {
     g: Graduate,
     certificates: Vec<CertRow>,
     waiting: Vec<OrderRow>,
+    /// Every collection, application and reissue recorded, newest first.
+    orders: Vec<String>,
+    /// The languages whose paper diploma is not recorded yet: code and words.
+    languages: Vec<(&'static str, &'static str)>,
     failed_orders: Vec<String>,
     today: String,
     can_revoke: bool,
     eligible: bool,
     notice: Option<&'static str>,
+}
+
+/// An order as the console lists it: what, when recorded, when due, where it stands.
+fn order_line(t: Texts, o: &Order) -> String {
+    let kind = t.s(&format!("console.order.{}", o.kind.code()));
+    let state = if o.cancelled_at.is_some() {
+        t.s("console.order.cancelled")
+    } else if o.certificate_id.is_some() {
+        t.s("console.order.issued")
+    } else {
+        t.s("console.order.open")
+    };
+    t.f(
+        "console.order.line",
+        &[&kind, &language_label(t, o.language), &o.version, &t.date(&o.requested_on), &t.date(&o.due_on), &state],
+    )
 }
 
 pub(super) async fn graduate(
@@ -97,15 +165,42 @@ pub(super) async fn graduate(
     let policy = Policy::load(&state.store).await?;
     let notice = match q.done.as_deref() {
         Some("recorded") => Some(t.s("console.notice.recorded")),
+        Some("recorded_unconfirmed") => Some(t.s("console.notice.recorded_unconfirmed")),
         Some("reissue") => Some(t.s("console.notice.reissue")),
         Some("revoked") => Some(t.s("console.notice.revoked")),
         Some("resent") => Some(t.s("console.notice.resent")),
         _ => None,
     };
+    let mut rows = cert_rows(t, &certificates, None);
+    // A revocation says who made it, where the audit log has the entry of that very file.
+    for (row, cert) in rows.iter_mut().zip(&certificates) {
+        if cert.status != dcert_store::CertificateStatus::Revoked {
+            continue;
+        }
+        let filter = dcert_store::AuditFilter {
+            action: Some("revoke".into()),
+            target: Some(format!("certificate:{}", cert.id)),
+            limit: 1,
+            ..Default::default()
+        };
+        if let Some(entry) = state.store.audit_log(&filter).await?.first() {
+            let on = cert.status_at.map(|at| t.date(&dcert_core::Timestamp(at).taiwan_date())).unwrap_or_default();
+            let why = cert.status_reason.clone().unwrap_or_default();
+            row.note = Some(t.f("console.revoked_note_by", &[&on, &why, &entry.actor]));
+        }
+    }
+    let recorded = |l: Language| orders.iter().any(|o| o.language == l && o.kind != OrderKind::Reissue);
+    let languages = [(Language::Zh, "zh", "console.diploma.zh"), (Language::En, "en", "console.diploma.en")]
+        .into_iter()
+        .filter(|(l, _, _)| !recorded(*l))
+        .map(|(_, code, key)| (code, t.s(key)))
+        .collect();
     page(GraduatePage {
         c: chrome(&ctx, &state, &staff),
-        certificates: cert_rows(t, &certificates, None),
+        certificates: rows,
         waiting: order_rows(t, &orders),
+        orders: orders.iter().rev().map(|o| order_line(t, o)).collect(),
+        languages,
         failed_orders,
         today: today().to_string(),
         can_revoke: permits(staff.role, Action::Revoke),
@@ -173,7 +268,9 @@ pub(super) async fn record_diploma(
     let language = if form.language == "en" { Language::En } else { Language::Zh };
     let day = parse_day(ctx.t, &form.date)?;
     order_diploma(&state, &ctx, &staff, &g, language, day).await?;
-    Ok(redirect(&format!("/console/graduates/{id}?done=recorded")))
+    // Recorded either way; an unconfirmed graduate's certificate waits for the confirmation.
+    let done = if g.confirmed_at.is_some() { "recorded" } else { "recorded_unconfirmed" };
+    Ok(redirect(&format!("/console/graduates/{id}?done={done}")))
 }
 
 #[derive(Deserialize)]
@@ -238,6 +335,43 @@ async fn certificate_action(
     let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
     let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
     Ok((staff, why, cert, g))
+}
+
+#[derive(Template)]
+#[template(path = "console/certificate_action.html")]
+pub(super) struct CertificateActionPage {
+    c: Chrome,
+    g: Graduate,
+    cert: CertRow,
+    /// `reissue` or `revoke`.
+    action: &'static str,
+    /// The page's words for that action: title, consequence, reason's label, button.
+    words: [&'static str; 4],
+}
+
+/// The page that names the graduate and the certificate before a reissue or a revocation, with
+/// the one reason it asks for.
+async fn certificate_action_page(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    (action, needs): (&'static str, Action),
+) -> PageResult {
+    let staff = require(ctx, &state.store, needs).await?;
+    let cert = state.store.certificate(id).await?.ok_or(AppError::NotFound)?;
+    let g = visible_graduate(&state.store, &staff, cert.graduate_id).await?;
+    let row = cert_rows(ctx.t, std::slice::from_ref(&cert), None).remove(0);
+    let t = ctx.t;
+    let words = ["title", "consequence", "reason", "confirm"].map(|w| t.s(&format!("console.{action}.{w}")));
+    page(CertificateActionPage { c: chrome(ctx, state, &staff), g, cert: row, action, words })
+}
+
+pub(super) async fn reissue_confirm(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    certificate_action_page(&state, &ctx, id, ("reissue", Action::Reissue)).await
+}
+
+pub(super) async fn revoke_confirm(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    certificate_action_page(&state, &ctx, id, ("revoke", Action::Revoke)).await
 }
 
 pub(super) async fn reissue(
@@ -315,4 +449,26 @@ pub(super) async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): 
     let bytes = state.store.certificate_file(id).await?;
     Ok(pdf_download(&crate::university::mail::attachment_name(&cert.number, cert.language, cert.version), bytes)
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use dcert_store::{GraduateState, OrderKind};
+
+    use crate::i18n::Texts;
+
+    #[test]
+    fn every_state_order_kind_and_certificate_action_is_worded_in_the_catalogue() {
+        for state in GraduateState::ALL {
+            assert!(Texts::has(&format!("console.state.{}", state.code())), "{state:?}");
+        }
+        for kind in [OrderKind::Collection, OrderKind::Application, OrderKind::Reissue] {
+            assert!(Texts::has(&format!("console.order.{}", kind.code())), "{kind:?}");
+        }
+        for action in ["reissue", "revoke"] {
+            for w in ["title", "consequence", "reason", "confirm"] {
+                assert!(Texts::has(&format!("console.{action}.{w}")), "{action}.{w}");
+            }
+        }
+    }
 }

@@ -28,8 +28,8 @@ use dcert_core::pdf::Template as Design;
 use dcert_core::roster;
 use dcert_core::time::Date;
 use dcert_store::{
-    CampusCounts, CertificateInfo, Correction, Graduate, GraduateFilter, GraduateSummary, ImportSummary, MinistryRole,
-    NewOrder, Order, OrderKind, OutboxMessage, Role, Staff, UniversityRole, UniversityStore,
+    CampusCounts, CertificateInfo, Correction, Graduate, GraduateFilter, GraduateState, GraduateSummary, ImportSummary,
+    MinistryRole, NewOrder, Order, OrderKind, OutboxMessage, Role, Staff, UniversityRole, UniversityStore,
 };
 use serde::Deserialize;
 
@@ -40,7 +40,9 @@ use crate::http::{
     redirect_with, urlencode, with_status,
 };
 use crate::i18n::Texts;
-use crate::university::portal::{CertRow, LoginForm, LoginPage, OrderRow, cert_rows, order_rows, page_chrome};
+use crate::university::portal::{
+    CertRow, LoginForm, LoginPage, OrderRow, cert_rows, language_label, order_rows, page_chrome,
+};
 
 /// What a member of staff may ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,8 +134,8 @@ pub(crate) fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/graduates/{id}", get(graduate))
         .route("/graduates/{id}/diploma", post(record_diploma))
         .route("/collections", post(record_collections))
-        .route("/certificates/{id}/reissue", post(reissue))
-        .route("/certificates/{id}/revoke", post(revoke))
+        .route("/certificates/{id}/reissue", get(reissue_confirm).post(reissue))
+        .route("/certificates/{id}/revoke", get(revoke_confirm).post(revoke))
         .route("/certificates/{id}/resend", post(resend))
         .route("/certificates/{id}/download", get(download))
         .route("/import", get(import_page).post(import).layer(DefaultBodyLimit::max(upload_limit)))
@@ -253,6 +255,8 @@ async fn logout(State(state): State<AppState>, Posted(ctx, NoFields {}): Posted<
 
 struct BoardRow {
     campus: String,
+    /// The list of this campus's graduates (add `&state=…`), for those who may see it.
+    list: Option<String>,
     counts: CampusCounts,
 }
 
@@ -262,6 +266,8 @@ struct DashboardPage {
     c: Chrome,
     role: Role,
     rows: Vec<BoardRow>,
+    /// The outbox may be opened (its failed emails are a link).
+    can_outbox: bool,
     today: String,
     registry_backlog: i64,
     notice: Option<String>,
@@ -277,6 +283,7 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Noti
     let t = ctx.t;
     let campuses = state.store.campuses().await?;
     let scope = scope(&staff);
+    let can_list = permits(staff.role, Action::ViewGraduates);
     let rows = state
         .store
         .dashboard(today())
@@ -289,13 +296,15 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Noti
                 .find(|c| c.code == counts.campus)
                 .map(|c| if t.lang == crate::i18n::Lang::Zh { c.name_zh.clone() } else { c.name_en.clone() })
                 .unwrap_or_else(|| counts.campus.clone());
-            BoardRow { campus, counts }
+            let list = can_list.then(|| format!("/console/graduates?campus={}", urlencode(&counts.campus)));
+            BoardRow { campus, list, counts }
         })
         .collect();
     page(DashboardPage {
         c: chrome(&ctx, &state, &staff),
         role: staff.role,
         rows,
+        can_outbox: permits(staff.role, Action::ViewOutbox),
         today: t.date(&today()),
         registry_backlog: state.store.registry_backlog().await?,
         notice: q.issued.map(|n| t.f("console.issue_now.done", &[&n])),

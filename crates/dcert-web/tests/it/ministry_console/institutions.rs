@@ -434,3 +434,42 @@ async fn the_logs_and_audit_entries_of_the_institutions_pages_hold_no_key_materi
     }
     assert!(!text.contains("zSecretLooking"), "a request's text is not logged");
 }
+
+#[tokio::test]
+async fn the_console_records_whom_to_ask_about_an_institution_and_refuses_a_bad_contact_changing_nothing() {
+    let site = ConsoleSite::start(FULL).await;
+    let admin = site.signed_in(ADMIN).await;
+    onboard_directly(&site.store, 11).await;
+    let form = admin.get("/console/institutions/nkust/edit").await.text();
+    assert!(form.contains("id=\"contact-title\"") && form.contains("name=\"phone\""), "{form}");
+    let bad = [
+        ("office_zh", "教務處註冊組"),
+        ("office_en", "Registry Office"),
+        ("phone", "<script>"),
+        ("website", "javascript:alert(1)"),
+    ];
+    let r = admin.post("/console/institutions/nkust/contact", &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("請填寫電話") && r.text().contains("網站須以 https:// 開頭"), "{}", r.text());
+    assert_eq!(site.store.institution_contact("nkust").await.unwrap(), None, "nothing recorded");
+    let good = [
+        ("office_zh", "教務處註冊組"),
+        ("office_en", "Registry Office"),
+        ("phone", "(07)601-1000 轉 31113"),
+        ("website", "https://www.nkust.edu.tw"),
+    ];
+    let r = admin.post("/console/institutions/nkust/contact", &good).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, Some("/console/institutions?done=saved")));
+    let contact = site.store.institution_contact("nkust").await.unwrap().unwrap();
+    assert_eq!(
+        (contact.phone.as_str(), contact.website.as_str()),
+        ("(07)601-1000 轉 31113", "https://www.nkust.edu.tw")
+    );
+    assert!(admin.get("/console/institutions/nkust/edit").await.text().contains("value=\"(07)601-1000 轉 31113\""));
+    assert!(site.audit_actions().await.contains(&(ADMIN.into(), "edit_institution_contact".into())));
+    let unknown = admin.post("/console/institutions/nobody/contact", &good).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let editor = site.signed_in(EDITOR).await;
+    let r = editor.post("/console/institutions/nkust/contact", &good).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "an editor of news may not change the registry");
+}
