@@ -3,8 +3,8 @@
 //! A digital certificate is due [`DUE_WORKING_DAYS`] working days after the graduate collects the
 //! paper diploma. Working days are Monday to Friday, except the national holidays of the government
 //! office calendar (政府行政機關辦公日曆表, published each year by 行政院人事行政總處) with their
-//! observed days (補假) and flexible days off (彈性放假), plus the make-up workdays (補班): Saturdays
-//! that are workdays.
+//! observed days (補假) and adjusted days off (調整放假), plus the make-up workdays (補行上班):
+//! Saturdays that are workdays.
 //!
 //! A [`Calendar`] is plain weekdays and a list of [`DayOverride`]s, read from a small CSV file
 //! (`date,kind,note`, see [`parse_calendar_csv`]). [`taiwan_official`] is the bundled file for the
@@ -39,7 +39,7 @@ pub struct DayOverride {
     pub date: Date,
     /// Whether the day is a working day (補班) or not (a holiday, 放假).
     pub workday: bool,
-    /// Why, in words, e.g. 春節 (初一).
+    /// Why, in words, e.g. 春節（初一）.
     pub note: String,
 }
 
@@ -617,6 +617,24 @@ mod tests {
         }
         let workdays: Vec<Date> = overrides.iter().filter(|o| o.workday).map(|o| o.date).collect();
         assert_eq!(workdays, [date("2025-02-08")]);
+    }
+
+    #[test]
+    fn the_bundled_taiwan_calendar_is_noted_in_chinese_only() {
+        // The console shows the notes as they are, on Chinese and English pages alike.
+        for o in taiwan_official() {
+            assert!(!o.note.contains("(verify)"), "{o:?}");
+            let latin = |c: char| matches!(c, 'A'..='Z' | 'a'..='z' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ');
+            assert!(!o.note.chars().any(latin), "{o:?} has Latin letters");
+            assert!(!o.note.contains(['(', ')', ';']), "{o:?}: write full-width （） in Chinese notes");
+        }
+        // What the government calendars give: 118 days off in 2025 (the revised edition), 120 in 2026.
+        for (year, days_off) in [(2025, 118), (2026, 120)] {
+            let first = Date::new(year, 1, 1).unwrap();
+            let days = if year % 4 == 0 { 366 } else { 365 };
+            let off = (0..days).filter(|&i| !Calendar::taiwan().is_workday(first.add_days(i))).count();
+            assert_eq!(off, days_off, "{year}");
+        }
     }
 
     #[test]
