@@ -17,7 +17,7 @@ use std::ops::{Bound, RangeInclusive};
 
 use serde::{Deserialize, Serialize};
 
-use crate::time::Date;
+use crate::time::{Date, TimeError};
 
 /// How many working days after the paper diploma is collected a digital certificate is due.
 pub const DUE_WORKING_DAYS: u32 = 5;
@@ -178,7 +178,9 @@ pub fn taiwan_official() -> Vec<DayOverride> {
     parse_calendar_csv(TAIWAN_CALENDAR_CSV).unwrap_or_default()
 }
 
-/// One bad line in a calendar CSV file.
+/// One bad line in a calendar CSV file, as a code with its parameters ([`CalendarCsvError::code`]):
+/// the console words each from its message catalogue; the English [`fmt::Display`] is the command
+/// line's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarCsvError {
     /// The text has no header row.
@@ -223,8 +225,8 @@ pub enum CalendarCsvError {
     BadDate {
         /// The line of the row.
         line: usize,
-        /// What is wrong with it.
-        problem: String,
+        /// What is wrong with it; it holds the date as written.
+        problem: TimeError,
     },
     /// The kind is not one this format knows.
     #[error("line {line}: unknown kind {found:?} (expected holiday, workday, 放假, 補假 or 補班)")]
@@ -255,6 +257,35 @@ pub enum CalendarCsvError {
 }
 
 impl CalendarCsvError {
+    /// The error's code (`unknown_kind`): the key a catalogue words it by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CalendarCsvError::NoHeader => "no_header",
+            CalendarCsvError::MissingHeaderColumn { .. } => "missing_header_column",
+            CalendarCsvError::UnexpectedHeaderColumn { .. } => "unexpected_header_column",
+            CalendarCsvError::MissingColumn { .. } => "missing_column",
+            CalendarCsvError::ExtraFields { .. } => "extra_fields",
+            CalendarCsvError::BadDate { .. } => "bad_date",
+            CalendarCsvError::UnknownKind { .. } => "unknown_kind",
+            CalendarCsvError::DuplicateDate { .. } => "duplicate_date",
+            CalendarCsvError::Syntax { .. } => "syntax",
+        }
+    }
+
+    /// Every code, in declaration order, for catalogues that must word each (a test builds every
+    /// error and compares).
+    pub const CODES: [&'static str; 9] = [
+        "no_header",
+        "missing_header_column",
+        "unexpected_header_column",
+        "missing_column",
+        "extra_fields",
+        "bad_date",
+        "unknown_kind",
+        "duplicate_date",
+        "syntax",
+    ];
+
     /// The 1-based line the problem is on (0 for a missing header).
     pub fn line(&self) -> usize {
         match self {
@@ -335,7 +366,7 @@ pub fn parse_calendar_csv(text: &str) -> Result<Vec<DayOverride>, CsvErrors> {
             Ok(date) => Some(date),
             Err(e) => {
                 if !date.is_empty() {
-                    errors.push(CalendarCsvError::BadDate { line, problem: e.to_string() });
+                    errors.push(CalendarCsvError::BadDate { line, problem: e });
                 }
                 None
             }
@@ -695,6 +726,27 @@ mod tests {
                 "line 10: 4 fields, but the header has 3",
             ],
         );
+    }
+
+    #[test]
+    fn every_code_is_listed_once_in_declaration_order() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in CalendarCsvError::CODES {
+            assert!(seen.insert(code), "{code} twice");
+        }
+        let all = [
+            CalendarCsvError::NoHeader,
+            CalendarCsvError::MissingHeaderColumn { line: 1, column: "date" },
+            CalendarCsvError::UnexpectedHeaderColumn { line: 1, column: String::new() },
+            CalendarCsvError::MissingColumn { line: 2, column: "kind" },
+            CalendarCsvError::ExtraFields { line: 2, found: 4, expected: 3 },
+            CalendarCsvError::BadDate { line: 2, problem: "x".parse::<Date>().unwrap_err() },
+            CalendarCsvError::UnknownKind { line: 2, found: String::new() },
+            CalendarCsvError::DuplicateDate { line: 3, date: date("2025-01-01"), first_line: 2 },
+            CalendarCsvError::Syntax { line: 2, message: String::new() },
+        ];
+        let codes: Vec<&str> = all.iter().map(CalendarCsvError::code).collect();
+        assert_eq!(codes, CalendarCsvError::CODES, "CODES lists every error, in declaration order");
     }
 
     #[test]
