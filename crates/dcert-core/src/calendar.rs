@@ -3,8 +3,8 @@
 //! A digital certificate is due [`DUE_WORKING_DAYS`] working days after the graduate collects the
 //! paper diploma. Working days are Monday to Friday, except the national holidays of the government
 //! office calendar (政府行政機關辦公日曆表, published each year by 行政院人事行政總處) with their
-//! observed days (補假) and flexible days off (彈性放假), plus the make-up workdays (補班): Saturdays
-//! that are workdays.
+//! observed days (補假) and adjusted days off (調整放假), plus the make-up workdays (補行上班):
+//! Saturdays that are workdays.
 //!
 //! A [`Calendar`] is plain weekdays and a list of [`DayOverride`]s, read from a small CSV file
 //! (`date,kind,note`, see [`parse_calendar_csv`]). [`taiwan_official`] is the bundled file for the
@@ -17,7 +17,7 @@ use std::ops::{Bound, RangeInclusive};
 
 use serde::{Deserialize, Serialize};
 
-use crate::time::Date;
+use crate::time::{Date, TimeError};
 
 /// How many working days after the paper diploma is collected a digital certificate is due.
 pub const DUE_WORKING_DAYS: u32 = 5;
@@ -39,7 +39,7 @@ pub struct DayOverride {
     pub date: Date,
     /// Whether the day is a working day (補班) or not (a holiday, 放假).
     pub workday: bool,
-    /// Why, in words, e.g. 春節 (初一).
+    /// Why, in words, e.g. 春節（初一）.
     pub note: String,
 }
 
@@ -178,7 +178,9 @@ pub fn taiwan_official() -> Vec<DayOverride> {
     parse_calendar_csv(TAIWAN_CALENDAR_CSV).unwrap_or_default()
 }
 
-/// One bad line in a calendar CSV file.
+/// One bad line in a calendar CSV file, as a code with its parameters ([`CalendarCsvError::code`]):
+/// the console words each from its message catalogue; the English [`fmt::Display`] is the command
+/// line's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarCsvError {
     /// The text has no header row.
@@ -223,8 +225,8 @@ pub enum CalendarCsvError {
     BadDate {
         /// The line of the row.
         line: usize,
-        /// What is wrong with it.
-        problem: String,
+        /// What is wrong with it; it holds the date as written.
+        problem: TimeError,
     },
     /// The kind is not one this format knows.
     #[error("line {line}: unknown kind {found:?} (expected holiday, workday, 放假, 補假 or 補班)")]
@@ -255,6 +257,35 @@ pub enum CalendarCsvError {
 }
 
 impl CalendarCsvError {
+    /// The error's code (`unknown_kind`): the key a catalogue words it by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CalendarCsvError::NoHeader => "no_header",
+            CalendarCsvError::MissingHeaderColumn { .. } => "missing_header_column",
+            CalendarCsvError::UnexpectedHeaderColumn { .. } => "unexpected_header_column",
+            CalendarCsvError::MissingColumn { .. } => "missing_column",
+            CalendarCsvError::ExtraFields { .. } => "extra_fields",
+            CalendarCsvError::BadDate { .. } => "bad_date",
+            CalendarCsvError::UnknownKind { .. } => "unknown_kind",
+            CalendarCsvError::DuplicateDate { .. } => "duplicate_date",
+            CalendarCsvError::Syntax { .. } => "syntax",
+        }
+    }
+
+    /// Every code, in declaration order, for catalogues that must word each (a test builds every
+    /// error and compares).
+    pub const CODES: [&'static str; 9] = [
+        "no_header",
+        "missing_header_column",
+        "unexpected_header_column",
+        "missing_column",
+        "extra_fields",
+        "bad_date",
+        "unknown_kind",
+        "duplicate_date",
+        "syntax",
+    ];
+
     /// The 1-based line the problem is on (0 for a missing header).
     pub fn line(&self) -> usize {
         match self {
@@ -335,7 +366,7 @@ pub fn parse_calendar_csv(text: &str) -> Result<Vec<DayOverride>, CsvErrors> {
             Ok(date) => Some(date),
             Err(e) => {
                 if !date.is_empty() {
-                    errors.push(CalendarCsvError::BadDate { line, problem: e.to_string() });
+                    errors.push(CalendarCsvError::BadDate { line, problem: e });
                 }
                 None
             }
@@ -620,6 +651,24 @@ mod tests {
     }
 
     #[test]
+    fn the_bundled_taiwan_calendar_is_noted_in_chinese_only() {
+        // The console shows the notes as they are, on Chinese and English pages alike.
+        for o in taiwan_official() {
+            assert!(!o.note.contains("(verify)"), "{o:?}");
+            let latin = |c: char| matches!(c, 'A'..='Z' | 'a'..='z' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ');
+            assert!(!o.note.chars().any(latin), "{o:?} has Latin letters");
+            assert!(!o.note.contains(['(', ')', ';']), "{o:?}: write full-width （） in Chinese notes");
+        }
+        // What the government calendars give: 118 days off in 2025 (the revised edition), 120 in 2026.
+        for (year, days_off) in [(2025, 118), (2026, 120)] {
+            let first = Date::new(year, 1, 1).unwrap();
+            let days = if year % 4 == 0 { 366 } else { 365 };
+            let off = (0..days).filter(|&i| !Calendar::taiwan().is_workday(first.add_days(i))).count();
+            assert_eq!(off, days_off, "{year}");
+        }
+    }
+
+    #[test]
     fn calendar_csv_round_trips() {
         let overrides = vec![
             DayOverride::holiday(date("2025-01-01"), "開國紀念日 (元旦)"),
@@ -677,6 +726,27 @@ mod tests {
                 "line 10: 4 fields, but the header has 3",
             ],
         );
+    }
+
+    #[test]
+    fn every_code_is_listed_once_in_declaration_order() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in CalendarCsvError::CODES {
+            assert!(seen.insert(code), "{code} twice");
+        }
+        let all = [
+            CalendarCsvError::NoHeader,
+            CalendarCsvError::MissingHeaderColumn { line: 1, column: "date" },
+            CalendarCsvError::UnexpectedHeaderColumn { line: 1, column: String::new() },
+            CalendarCsvError::MissingColumn { line: 2, column: "kind" },
+            CalendarCsvError::ExtraFields { line: 2, found: 4, expected: 3 },
+            CalendarCsvError::BadDate { line: 2, problem: "x".parse::<Date>().unwrap_err() },
+            CalendarCsvError::UnknownKind { line: 2, found: String::new() },
+            CalendarCsvError::DuplicateDate { line: 3, date: date("2025-01-01"), first_line: 2 },
+            CalendarCsvError::Syntax { line: 2, message: String::new() },
+        ];
+        let codes: Vec<&str> = all.iter().map(CalendarCsvError::code).collect();
+        assert_eq!(codes, CalendarCsvError::CODES, "CODES lists every error, in declaration order");
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! a [`DegreeRecord`] (the school's names come from [`SchoolNames`]), the campus, the school e-mail
 //! address and the graduate's own one. [`parse_roster`] reports every problem in every row, with
 //! its line, or returns every row.
+//!
+//! Problems are codes with their parameters ([`RosterError`] for the file, [`RowProblem`] for a
+//! row): the console words each from its message catalogue in the reader's language; the English
+//! [`fmt::Display`] is the command line's.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,7 +20,7 @@ use crate::model::{
     Certificate, DegreeLevel, DegreeRecord, Language, MAX_FIELD_CHARS, ModelError, OtherProgram, ProgramKind, Subject,
     Term,
 };
-use crate::time::Date;
+use crate::time::{Date, TimeError};
 
 /// The columns every roster must have.
 pub const COLUMNS: &[&str] = &[
@@ -122,19 +126,191 @@ impl Default for Limits {
 pub struct RowError {
     /// The line of the row, the header being line 1.
     pub line: usize,
-    /// The column the problem is in, if it is in one.
-    pub column: Option<String>,
-    /// What is wrong, in words.
-    pub message: String,
+    /// The column the problem is in, one of [`COLUMNS`] or [`OPTIONAL_COLUMNS`], if it is in one.
+    pub column: Option<&'static str>,
+    /// What is wrong.
+    pub problem: RowProblem,
 }
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.column {
-            Some(column) => write!(f, "line {}, {column}: {}", self.line, self.message),
-            None => write!(f, "line {}: {}", self.line, self.message),
+        match self.column {
+            Some(column) => write!(f, "line {}, {column}: {}", self.line, self.problem),
+            None => write!(f, "line {}: {}", self.line, self.problem),
         }
     }
+}
+
+/// What is wrong in a row, as a code with its parameters ([`RowProblem::code`]); the English
+/// [`fmt::Display`] is the command line's.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RowProblem {
+    /// A required field is empty.
+    #[error("must not be empty")]
+    Empty,
+    /// A field is longer than `max` characters.
+    #[error("longer than {max} characters")]
+    TooLong {
+        /// The most characters a field may hold ([`MAX_FIELD_CHARS`]).
+        max: usize,
+    },
+    /// A field holds a control character (a tab or line break copied from elsewhere).
+    #[error("contains a control character")]
+    ControlCharacter,
+    /// The student number is not 1 to `max` ASCII letters, digits, `-` or `_`.
+    #[error("must be 1 to {max} ASCII letters, digits, '-' or '_'")]
+    BadStudentNumber {
+        /// The student number as written.
+        found: String,
+        /// The most characters a student number may have ([`MAX_STUDENT_NUMBER_CHARS`]).
+        max: usize,
+    },
+    /// The term is not an academic year and term such as 113-2.
+    #[error("{found:?} is not an academic year and term such as 113-2")]
+    BadTerm {
+        /// The term as written.
+        found: String,
+    },
+    /// The campus is not one of those allowed.
+    #[error("{found:?} is not a campus; expected one of {}", .expected.join(", "))]
+    UnknownCampus {
+        /// The campus as written.
+        found: String,
+        /// The campuses allowed.
+        expected: Vec<String>,
+    },
+    /// A date is not a real date written `YYYY-MM-DD`.
+    #[error("{problem}")]
+    BadDate {
+        /// What is wrong with it; it holds the date as written.
+        problem: TimeError,
+    },
+    /// The date of birth is not before the graduation date.
+    #[error("{birth} is not before the graduation date {graduation}")]
+    BirthNotBeforeGraduation {
+        /// The date of birth.
+        birth: Date,
+        /// The graduation date.
+        graduation: Date,
+    },
+    /// The degree level is not one this format knows.
+    #[error("{found:?} is not a degree level; expected associate, bachelor, master or doctor")]
+    BadDegreeLevel {
+        /// The degree level as written.
+        found: String,
+    },
+    /// The graduate's own e-mail address does not look like one.
+    #[error("{found:?} is not an e-mail address")]
+    BadEmail {
+        /// The address as written.
+        found: String,
+    },
+    /// One name of a programme (double major, minor, second specialty) is given without the
+    /// other: the problem is in the empty column.
+    #[error("must not be empty when {given} is given")]
+    MissingPair {
+        /// The column that has the other name.
+        given: &'static str,
+    },
+    /// The `mid_term` value is not yes or no.
+    #[error("{found:?} is not yes or no (1, 0, yes, no, true, false, 是, 否)")]
+    BadMidTerm {
+        /// The value as written.
+        found: String,
+    },
+    /// The student is listed a second time for the same term.
+    #[error("{student_number} is listed twice for term {term} (first on line {first_line})")]
+    DuplicateStudent {
+        /// The student number, as this row writes it.
+        student_number: String,
+        /// The term.
+        term: Term,
+        /// The line of the first listing.
+        first_line: usize,
+    },
+    /// The diploma number is listed a second time.
+    #[error("{diploma_number} is listed twice (first on line {first_line})")]
+    DuplicateDiploma {
+        /// The diploma number.
+        diploma_number: String,
+        /// The line of the first listing.
+        first_line: usize,
+    },
+    /// The row has more fields than the header.
+    #[error("{found} fields, but the header has {expected}")]
+    TooManyFields {
+        /// The number of fields in the row.
+        found: usize,
+        /// The number of columns in the header.
+        expected: usize,
+    },
+    /// The CSV reader could not read the row.
+    #[error("{message}")]
+    Syntax {
+        /// What the CSV reader said (technical English).
+        message: String,
+    },
+    /// Reading stopped after `max` problems ([`MAX_REPORTED_PROBLEMS`]).
+    #[error("stopped after {max} problems; fix these and upload the file again")]
+    TooManyProblems {
+        /// The most problems reported.
+        max: usize,
+    },
+    /// The record breaks a rule of the certificate model that the checks above do not cover.
+    #[error("{problem}")]
+    Invalid {
+        /// What the model said (technical English).
+        problem: String,
+    },
+}
+
+impl RowProblem {
+    /// The problem's code (`bad_term`): the key a catalogue words it by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RowProblem::Empty => "empty",
+            RowProblem::TooLong { .. } => "too_long",
+            RowProblem::ControlCharacter => "control_character",
+            RowProblem::BadStudentNumber { .. } => "bad_student_number",
+            RowProblem::BadTerm { .. } => "bad_term",
+            RowProblem::UnknownCampus { .. } => "unknown_campus",
+            RowProblem::BadDate { .. } => "bad_date",
+            RowProblem::BirthNotBeforeGraduation { .. } => "birth_not_before_graduation",
+            RowProblem::BadDegreeLevel { .. } => "bad_degree_level",
+            RowProblem::BadEmail { .. } => "bad_email",
+            RowProblem::MissingPair { .. } => "missing_pair",
+            RowProblem::BadMidTerm { .. } => "bad_mid_term",
+            RowProblem::DuplicateStudent { .. } => "duplicate_student",
+            RowProblem::DuplicateDiploma { .. } => "duplicate_diploma",
+            RowProblem::TooManyFields { .. } => "too_many_fields",
+            RowProblem::Syntax { .. } => "syntax",
+            RowProblem::TooManyProblems { .. } => "too_many_problems",
+            RowProblem::Invalid { .. } => "invalid",
+        }
+    }
+
+    /// Every code, in declaration order, for catalogues that must word each (a test builds every
+    /// problem and compares).
+    pub const CODES: [&'static str; 18] = [
+        "empty",
+        "too_long",
+        "control_character",
+        "bad_student_number",
+        "bad_term",
+        "unknown_campus",
+        "bad_date",
+        "birth_not_before_graduation",
+        "bad_degree_level",
+        "bad_email",
+        "missing_pair",
+        "bad_mid_term",
+        "duplicate_student",
+        "duplicate_diploma",
+        "too_many_fields",
+        "syntax",
+        "too_many_problems",
+        "invalid",
+    ];
 }
 
 /// A roster that cannot be imported. Nothing of it is imported.
@@ -175,6 +351,24 @@ pub enum RosterError {
 }
 
 impl RosterError {
+    /// The error's code (`missing_columns`): the key a catalogue words it by. For [`RosterError::Rows`]
+    /// (`rows`), each [`RowError`] has its own ([`RowProblem::code`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RosterError::TooLarge { .. } => "too_large",
+            RosterError::NotUtf8 { .. } => "not_utf8",
+            RosterError::MissingColumns(_) => "missing_columns",
+            RosterError::DuplicateColumns(_) => "duplicate_columns",
+            RosterError::Rows(_) => "rows",
+            RosterError::TooManyRows { .. } => "too_many_rows",
+            RosterError::Empty => "empty",
+        }
+    }
+
+    /// Every code, in declaration order, for catalogues that must word each.
+    pub const CODES: [&'static str; 7] =
+        ["too_large", "not_utf8", "missing_columns", "duplicate_columns", "rows", "too_many_rows", "empty"];
+
     /// Every problem, one sentence each: each row's, or the file's one.
     pub fn problems(&self) -> Vec<String> {
         match self {
@@ -225,7 +419,7 @@ pub fn parse_roster(
             errors.push(RowError {
                 line,
                 column: None,
-                message: format!("stopped after {MAX_REPORTED_PROBLEMS} problems; fix these and upload the file again"),
+                problem: RowProblem::TooManyProblems { max: MAX_REPORTED_PROBLEMS },
             });
             break;
         }
@@ -233,7 +427,7 @@ pub fn parse_roster(
             Ok(record) => record,
             Err(e) => {
                 let line = lines.line_at(e.position().map_or(u64::MAX, csv::Position::byte));
-                errors.push(RowError { line, column: None, message: e.to_string() });
+                errors.push(RowError { line, column: None, problem: RowProblem::Syntax { message: e.to_string() } });
                 continue;
             }
         };
@@ -258,11 +452,12 @@ pub fn parse_roster(
         if let Some(first) = seen_students.get(&student_key) {
             errors.push(RowError {
                 line,
-                column: Some("student_number".into()),
-                message: format!(
-                    "{} is listed twice for term {} (first on line {first})",
-                    parsed.record.student_number, parsed.record.graduation_term
-                ),
+                column: Some("student_number"),
+                problem: RowProblem::DuplicateStudent {
+                    student_number: parsed.record.student_number.clone(),
+                    term: parsed.record.graduation_term,
+                    first_line: *first,
+                },
             });
         } else {
             seen_students.insert(student_key, line);
@@ -270,8 +465,11 @@ pub fn parse_roster(
         if let Some(first) = seen_diplomas.get(&parsed.record.diploma_number) {
             errors.push(RowError {
                 line,
-                column: Some("diploma_number".into()),
-                message: format!("{} is listed twice (first on line {first})", parsed.record.diploma_number),
+                column: Some("diploma_number"),
+                problem: RowProblem::DuplicateDiploma {
+                    diploma_number: parsed.record.diploma_number.clone(),
+                    first_line: *first,
+                },
             });
         } else {
             seen_diplomas.insert(parsed.record.diploma_number.clone(), line);
@@ -334,12 +532,12 @@ impl RowReader<'_> {
         self.columns.index.get(column).and_then(|&i| self.record.get(i)).map_or("", str::trim)
     }
 
-    fn problem(&mut self, column: Option<&str>, message: impl Into<String>) {
-        self.errors.push(RowError { line: self.line, column: column.map(str::to_owned), message: message.into() });
+    fn problem(&mut self, column: Option<&'static str>, problem: RowProblem) {
+        self.errors.push(RowError { line: self.line, column, problem });
     }
 
     /// A required text field: not empty, not too long, no control characters.
-    fn text(&mut self, column: &str) -> String {
+    fn text(&mut self, column: &'static str) -> String {
         let value = self.get(column).to_owned();
         if let Some(problem) = text_problem(&value) {
             self.problem(Some(column), problem);
@@ -347,28 +545,28 @@ impl RowReader<'_> {
         value
     }
 
-    fn date(&mut self, column: &str) -> Option<Date> {
+    fn date(&mut self, column: &'static str) -> Option<Date> {
         let value = self.get(column);
         if value.is_empty() {
-            self.problem(Some(column), "must not be empty");
+            self.problem(Some(column), RowProblem::Empty);
             return None;
         }
         match value.parse() {
             Ok(date) => Some(date),
-            Err(e) => {
-                self.problem(Some(column), e.to_string());
+            Err(problem) => {
+                self.problem(Some(column), RowProblem::BadDate { problem });
                 None
             }
         }
     }
 
     /// An optional pair of Chinese and English programme names: both or neither.
-    fn program(&mut self, kind: ProgramKind, zh: &str, en: &str) -> Option<OtherProgram> {
+    fn program(&mut self, kind: ProgramKind, zh: &'static str, en: &'static str) -> Option<OtherProgram> {
         let (name_zh, name_en) = (self.get(zh).to_owned(), self.get(en).to_owned());
         match (name_zh.is_empty(), name_en.is_empty()) {
             (true, true) => return None,
-            (true, false) => self.problem(Some(zh), format!("must not be empty when {en} is given")),
-            (false, true) => self.problem(Some(en), format!("must not be empty when {zh} is given")),
+            (true, false) => self.problem(Some(zh), RowProblem::MissingPair { given: en }),
+            (false, true) => self.problem(Some(en), RowProblem::MissingPair { given: zh }),
             (false, false) => {}
         }
         for (column, value) in [(zh, &name_zh), (en, &name_en)] {
@@ -382,8 +580,7 @@ impl RowReader<'_> {
     fn parse(&mut self, school: &SchoolNames, campuses: &[&str]) -> Option<RosterRow> {
         let before = self.errors.len();
         if self.record.len() > self.columns.count {
-            let message = format!("{} fields, but the header has {}", self.record.len(), self.columns.count);
-            self.problem(None, message);
+            self.problem(None, RowProblem::TooManyFields { found: self.record.len(), expected: self.columns.count });
             return None;
         }
 
@@ -392,31 +589,29 @@ impl RowReader<'_> {
             && (student_number.chars().count() > MAX_STUDENT_NUMBER_CHARS
                 || !student_number.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')))
         {
-            let message = format!("must be 1 to {MAX_STUDENT_NUMBER_CHARS} ASCII letters, digits, '-' or '_'");
-            self.problem(Some("student_number"), message);
+            let found = student_number.clone();
+            self.problem(Some("student_number"), RowProblem::BadStudentNumber { found, max: MAX_STUDENT_NUMBER_CHARS });
         }
 
         let term_text = self.get("term").to_owned();
         let term = match term_text.parse::<Term>() {
             Ok(term) => Some(term),
             Err(_) if term_text.is_empty() => {
-                self.problem(Some("term"), "must not be empty");
+                self.problem(Some("term"), RowProblem::Empty);
                 None
             }
             Err(_) => {
-                self.problem(Some("term"), format!("{term_text:?} is not an academic year and term such as 113-2"));
+                self.problem(Some("term"), RowProblem::BadTerm { found: term_text });
                 None
             }
         };
 
         let campus = self.get("campus").to_owned();
         if campus.is_empty() {
-            self.problem(Some("campus"), "must not be empty");
+            self.problem(Some("campus"), RowProblem::Empty);
         } else if !campuses.contains(&campus.as_str()) {
-            self.problem(
-                Some("campus"),
-                format!("{campus:?} is not a campus; expected one of {}", campuses.join(", ")),
-            );
+            let expected = campuses.iter().map(|c| (*c).to_owned()).collect();
+            self.problem(Some("campus"), RowProblem::UnknownCampus { found: campus.clone(), expected });
         }
 
         let name_zh = self.text("name_zh");
@@ -434,13 +629,11 @@ impl RowReader<'_> {
             "master" | "碩士" => Some(DegreeLevel::Master),
             "doctor" | "博士" => Some(DegreeLevel::Doctor),
             "" => {
-                self.problem(Some("degree_level"), "must not be empty");
+                self.problem(Some("degree_level"), RowProblem::Empty);
                 None
             }
             _ => {
-                let message =
-                    format!("{level_text:?} is not a degree level; expected associate, bachelor, master or doctor");
-                self.problem(Some("degree_level"), message);
+                self.problem(Some("degree_level"), RowProblem::BadDegreeLevel { found: level_text });
                 None
             }
         };
@@ -451,13 +644,13 @@ impl RowReader<'_> {
         if let (Some(birth), Some(graduation)) = (birth_date, graduation_date)
             && birth >= graduation
         {
-            self.problem(Some("birth_date"), format!("{birth} is not before the graduation date {graduation}"));
+            self.problem(Some("birth_date"), RowProblem::BirthNotBeforeGraduation { birth, graduation });
         }
         let diploma_number = self.text("diploma_number");
 
         let permanent_email = self.get("permanent_email").to_owned();
         if !permanent_email.is_empty() && !is_plausible_email(&permanent_email) {
-            self.problem(Some("permanent_email"), format!("{permanent_email:?} is not an e-mail address"));
+            self.problem(Some("permanent_email"), RowProblem::BadEmail { found: permanent_email.clone() });
         }
         let school_email = format!("{}@{}", student_number.to_ascii_lowercase(), school.email_domain);
 
@@ -475,8 +668,7 @@ impl RowReader<'_> {
             "" | "0" | "no" | "false" | "否" => false,
             "1" | "yes" | "true" | "是" => true,
             _ => {
-                let message = format!("{mid_term_text:?} is not yes or no (1, 0, yes, no, true, false, 是, 否)");
-                self.problem(Some("mid_term"), message);
+                self.problem(Some("mid_term"), RowProblem::BadMidTerm { found: mid_term_text });
                 false
             }
         };
@@ -510,7 +702,7 @@ impl RowReader<'_> {
         };
         // The checks above cover the model's; this catches any it adds later.
         if let Err(ModelError::Invalid { field, problem }) = validate_record(&record) {
-            self.problem(column_of(field), problem);
+            self.problem(column_of(field), RowProblem::Invalid { problem });
             return None;
         }
         Some(RosterRow {
@@ -525,13 +717,13 @@ impl RowReader<'_> {
 }
 
 /// What is wrong with a required text field, as the model would say it, if anything.
-fn text_problem(value: &str) -> Option<String> {
+fn text_problem(value: &str) -> Option<RowProblem> {
     if value.is_empty() {
-        Some("must not be empty".into())
+        Some(RowProblem::Empty)
     } else if value.chars().count() > MAX_FIELD_CHARS {
-        Some(format!("longer than {MAX_FIELD_CHARS} characters"))
+        Some(RowProblem::TooLong { max: MAX_FIELD_CHARS })
     } else if value.chars().any(char::is_control) {
-        Some("contains a control character".into())
+        Some(RowProblem::ControlCharacter)
     } else {
         None
     }
@@ -888,7 +1080,12 @@ mod tests {
         let text = format!("{}\n{}", header(), bad.repeat(MAX_REPORTED_PROBLEMS + 10));
         let Err(RosterError::Rows(errors)) = parse(&text) else { panic!("expected row problems") };
         assert_eq!(errors.len(), MAX_REPORTED_PROBLEMS + 1);
-        assert!(errors[MAX_REPORTED_PROBLEMS].message.starts_with("stopped after"), "{:?}", errors.last());
+        assert_eq!(errors[MAX_REPORTED_PROBLEMS].problem, RowProblem::TooManyProblems { max: MAX_REPORTED_PROBLEMS });
+        assert!(
+            errors[MAX_REPORTED_PROBLEMS].to_string().contains("stopped after 1000 problems"),
+            "{:?}",
+            errors.last()
+        );
     }
 
     #[test]
@@ -919,6 +1116,72 @@ mod tests {
         check("a b@c.tw", false);
         check("ab.tw", false);
         check(&format!("{}@b.tw", "a".repeat(250)), false);
+    }
+
+    #[test]
+    fn every_code_is_listed_once_in_declaration_order() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in RowProblem::CODES {
+            assert!(seen.insert(code), "{code} twice");
+        }
+        let found = String::new;
+        let all = [
+            RowProblem::Empty,
+            RowProblem::TooLong { max: 1 },
+            RowProblem::ControlCharacter,
+            RowProblem::BadStudentNumber { found: found(), max: 1 },
+            RowProblem::BadTerm { found: found() },
+            RowProblem::UnknownCampus { found: found(), expected: vec![] },
+            RowProblem::BadDate { problem: "x".parse::<Date>().unwrap_err() },
+            RowProblem::BirthNotBeforeGraduation {
+                birth: Date::new(2025, 1, 1).unwrap(),
+                graduation: Date::new(2000, 1, 1).unwrap(),
+            },
+            RowProblem::BadDegreeLevel { found: found() },
+            RowProblem::BadEmail { found: found() },
+            RowProblem::MissingPair { given: "minor_en" },
+            RowProblem::BadMidTerm { found: found() },
+            RowProblem::DuplicateStudent { student_number: found(), term: Term { year: 113, term: 2 }, first_line: 2 },
+            RowProblem::DuplicateDiploma { diploma_number: found(), first_line: 2 },
+            RowProblem::TooManyFields { found: 2, expected: 1 },
+            RowProblem::Syntax { message: found() },
+            RowProblem::TooManyProblems { max: 1 },
+            RowProblem::Invalid { problem: found() },
+        ];
+        let codes: Vec<&str> = all.iter().map(RowProblem::code).collect();
+        assert_eq!(codes, RowProblem::CODES, "CODES lists every problem, in declaration order");
+
+        let mut seen = std::collections::BTreeSet::new();
+        for code in RosterError::CODES {
+            assert!(seen.insert(code), "{code} twice");
+        }
+        let all = [
+            RosterError::TooLarge { size: 2, max: 1 },
+            RosterError::NotUtf8 { line: 1 },
+            RosterError::MissingColumns(vec![]),
+            RosterError::DuplicateColumns(vec![]),
+            RosterError::Rows(vec![]),
+            RosterError::TooManyRows { max: 1 },
+            RosterError::Empty,
+        ];
+        let codes: Vec<&str> = all.iter().map(RosterError::code).collect();
+        assert_eq!(codes, RosterError::CODES, "CODES lists every error, in declaration order");
+    }
+
+    #[test]
+    fn a_problem_keeps_what_the_row_says_for_the_reader() {
+        let text = format!("{}\n{}\n", header(), row_with(&[("campus", "台北"), ("birth_date", "91/05/17")]));
+        let Err(RosterError::Rows(errors)) = parse(&text) else { panic!("expected row problems") };
+        assert_eq!(errors[0].column, Some("campus"));
+        assert_eq!(
+            errors[0].problem,
+            RowProblem::UnknownCampus {
+                found: "台北".into(),
+                expected: NKUST_CAMPUSES.iter().map(|c| (*c).to_owned()).collect()
+            }
+        );
+        assert_eq!(errors[1].column, Some("birth_date"));
+        assert_eq!(errors[1].problem.code(), "bad_date");
     }
 
     #[test]

@@ -31,6 +31,15 @@ pub enum TimeError {
     OutOfRange(String),
 }
 
+impl TimeError {
+    /// The text that could not be read (cut to 40 characters when it is not of the form).
+    pub fn found(&self) -> &str {
+        match self {
+            TimeError::Syntax { found, .. } | TimeError::OutOfRange(found) => found,
+        }
+    }
+}
+
 fn syntax(expected: &'static str, found: &str) -> TimeError {
     TimeError::Syntax { expected, found: found.chars().take(40).collect() }
 }

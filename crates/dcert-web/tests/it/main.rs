@@ -1,6 +1,7 @@
 mod browser;
 mod contact_sheet;
 mod email;
+mod import_words;
 mod ministry_console;
 mod pages;
 mod records;

@@ -289,8 +289,8 @@ async fn a_bad_import_reports_every_row_and_imports_nothing() {
         + "C110152304,113-2,建工,張三,\"CHANG, SAN\",2002-01-01,電資學院,College,系,Dept,bachelor,學士,Bachelor,2025-06-30,D4,new@example.org,,\r\n";
     let r = registrar.upload("/console/import", bad.as_bytes()).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().contains("line 3"), "{}", r.text());
-    assert!(r.text().contains("line 4"), "{}", r.text());
+    assert!(r.text().contains("第 3 列"), "{}", r.text());
+    assert!(r.text().contains("第 4 列"), "{}", r.text());
     assert!(app.store.graduate_terms("C110152304").await.unwrap().is_empty(), "nothing half-imported");
     let good = ROSTER.to_owned()
         + "C110152304,113-2,建工,張三,\"CHANG, SAN\",2002-01-01,電資學院,College,系,Dept,bachelor,學士,Bachelor,2025-06-30,D4,new@example.org,,\r\n";

@@ -1,5 +1,7 @@
 //! The working-day calendar: holidays and make-up days, one by one or from a CSV.
 
+use dcert_core::calendar::CalendarCsvError;
+
 use super::*;
 
 // ----- calendar -----
@@ -108,8 +110,55 @@ pub(super) async fn calendar_import(State(state): State<AppState>, ctx: Ctx, mul
             Ok(redirect("/console/calendar"))
         }
         Err(errors) => {
-            let errors = errors.0.iter().map(|e| e.to_string()).collect();
+            let errors = errors.0.iter().map(|e| calendar_problem(ctx.t, e)).collect();
             calendar_view(&state, &ctx, &staff, errors).await
         }
+    }
+}
+
+/// A bad line of a calendar file in the page's language (`console.calendar.problem.<code>`): the
+/// row, what is wrong and how to put it right.
+pub(super) fn calendar_problem(t: Texts, error: &CalendarCsvError) -> String {
+    use CalendarCsvError as E;
+    let key = format!("console.calendar.problem.{}", error.code());
+    match error {
+        E::NoHeader => t.s(&key).to_owned(),
+        E::MissingHeaderColumn { line, column } | E::MissingColumn { line, column } => t.f(&key, &[line, column]),
+        E::UnexpectedHeaderColumn { line, column } => t.f(&key, &[line, column]),
+        E::ExtraFields { line, found, expected } => t.f(&key, &[line, found, expected]),
+        E::BadDate { line, problem } => t.f(&key, &[line, &problem.found()]),
+        E::UnknownKind { line, found } => t.f(&key, &[line, found]),
+        E::DuplicateDate { line, date, first_line } => t.f(&key, &[line, date, first_line]),
+        E::Syntax { line, .. } => t.f1(&key, line),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dcert_core::calendar::{CalendarCsvError, parse_calendar_csv};
+
+    use super::*;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn every_calendar_code_is_worded_in_the_catalogue() {
+        for code in CalendarCsvError::CODES {
+            assert!(Texts::has(&format!("console.calendar.problem.{code}")), "console.calendar.problem.{code}");
+        }
+    }
+
+    #[test]
+    fn a_bad_calendar_line_is_worded_in_both_languages() {
+        let errors = parse_calendar_csv("date,kind,note\n2025-01-01,vacation,x\n2025/01/02,holiday,y\n").unwrap_err();
+        let zh: Vec<String> = errors.0.iter().map(|e| calendar_problem(Texts::new(Lang::Zh), e)).collect();
+        assert_eq!(
+            zh,
+            [
+                "第 2 列的類別「vacation」無法判讀，請填「放假」、「補假」或「補班」（也可用 holiday 或 workday）。",
+                "第 3 列的日期「2025/01/02」不正確，請用西元年月日，寫成 YYYY-MM-DD，例如 2026-01-01。",
+            ]
+        );
+        let en = calendar_problem(Texts::new(Lang::En), &errors.0[1]);
+        assert_eq!(en, "Row 3: \"2025/01/02\" is not a valid date; write it as YYYY-MM-DD, e.g. 2026-01-01.");
     }
 }
