@@ -1,5 +1,6 @@
 mod browser;
 mod contact_sheet;
+mod demo_mail;
 mod email;
 mod ministry_console;
 mod pages;
