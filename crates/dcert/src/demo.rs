@@ -27,6 +27,7 @@ use dcert_store::{
 };
 use dcert_web::ministry::{MinistryConfig, ministry_router};
 use dcert_web::university::SiteConfig;
+use dcert_web::university::demo_mail::MAILBOX_PATH;
 use dcert_web::university::registry_client::HttpRegistry;
 use dcert_web::university::worker::{Worker, revocation_record};
 use serde::{Deserialize, Serialize};
@@ -431,13 +432,14 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         let registry_url = format!("http://127.0.0.1:{}", port + 1);
         let worker =
             Worker { registry: Arc::new(HttpRegistry::new(&registry_url, &setup_worker.issuance.kit)), ..setup_worker };
-        let services = Services { worker, site, ministry: Some(ministry_state) };
+        // Nothing delivers the demo's mail: the mailbox shows it on the university's site.
+        let services = Services { worker, site, ministry: Some(ministry_state), demo_mailbox: true };
         let listen = format!("127.0.0.1:{port}");
         let ministry_listen = format!("127.0.0.1:{}", port + 1);
         server::run(services, &listen, Some(&ministry_listen), Duration::from_secs(10), Default::default(), || {
             println!(
-                "Serving. University: {}   Ministry: {}   (Ctrl-C stops)",
-                accounts.university_url, accounts.ministry_url
+                "Serving. University: {}   Ministry: {}   Demo mailbox: {}{MAILBOX_PATH}   (Ctrl-C stops)",
+                accounts.university_url, accounts.ministry_url, accounts.university_url
             );
         })
         .await
@@ -769,6 +771,7 @@ fn print_summary(
     println!();
     println!("  University (portal and console)  {}", accounts.university_url);
     println!("  Ministry (verification, console) {}", accounts.ministry_url);
+    println!("  Demo mailbox (every email)       {}{MAILBOX_PATH}", accounts.university_url);
     println!();
     println!("  Console logins ({}/console/login):", accounts.university_url);
     for s in &accounts.staff {

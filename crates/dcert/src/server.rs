@@ -13,7 +13,7 @@ use dcert_web::serve::ConnectionLimits;
 use dcert_web::university::mail::{Mailer, SmtpConfig};
 use dcert_web::university::registry_client::HttpRegistry;
 use dcert_web::university::worker::{Registry, StoreRegistry, Worker};
-use dcert_web::university::{AppState, SiteConfig, university_router};
+use dcert_web::university::{AppState, SiteConfig, demo_university_router, university_router};
 use serde::Deserialize;
 
 use crate::commands::{UsageExt, wrong};
@@ -139,6 +139,9 @@ pub struct Services {
     pub site: SiteConfig,
     /// The Ministry's site, when this program serves it too.
     pub ministry: Option<MinistryState>,
+    /// Whether the university's site has the demonstration mailbox (`dcert demo` alone; never
+    /// a real site).
+    pub demo_mailbox: bool,
 }
 
 /// The Ministry's site over its database and trust list, with the guide's questions written on
@@ -221,7 +224,8 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(services.worker.clone().run(interval, stop_rx.clone()));
     // Each site has its own connection caps: one site's overload leaves the other answering.
-    let uni = spawn_site(university, university_router(state), limits, stop_rx.clone());
+    let router = if services.demo_mailbox { demo_university_router(state) } else { university_router(state) };
+    let uni = spawn_site(university, router, limits, stop_rx.clone());
     let moe = match (ministry, services.ministry) {
         (Some(listener), Some(state)) => Some(spawn_site(listener, ministry_router(state), limits, stop_rx.clone())),
         (Some(_), None) => anyhow::bail!("the Ministry's site needs the registry database ([registry] database_url)"),

@@ -62,6 +62,17 @@ pub struct DeliveryEvent {
     pub detail: String,
 }
 
+/// An address the outbox holds emails for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    /// The address, as the emails name it.
+    pub address: String,
+    /// How many emails to it the outbox holds.
+    pub messages: i64,
+    /// When the newest of them was queued.
+    pub latest_at: i64,
+}
+
 /// A registry submission waiting to be sent to the Ministry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrySubmission {
@@ -124,6 +135,33 @@ impl UniversityStore {
         .bind(limit)
         .fetch_all_with(&self.pool, outbox_row)
         .await
+    }
+
+    /// The addresses the outbox holds emails for, whatever became of them, the most recently
+    /// written to first (`dcert demo`'s mailbox).
+    pub async fn email_recipients(&self, limit: i64) -> Result<Vec<Recipient>> {
+        sqlx::query(
+            "SELECT to_address, COUNT(*) AS messages, MAX(created_at) AS latest FROM outbox GROUP BY to_address \
+             ORDER BY latest DESC, to_address LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all_with(&self.pool, |r| {
+            Ok(Recipient {
+                address: r.try_get("to_address")?,
+                messages: r.try_get("messages")?,
+                latest_at: r.try_get("latest")?,
+            })
+        })
+        .await
+    }
+
+    /// The emails to `address` (exactly as queued), newest first.
+    pub async fn emails_to(&self, address: &str, limit: i64) -> Result<Vec<OutboxMessage>> {
+        sqlx::query(AssertSqlSafe(format!("{OUTBOX_SELECT} WHERE to_address = $1 ORDER BY id DESC LIMIT $2")))
+            .bind(address)
+            .bind(limit)
+            .fetch_all_with(&self.pool, outbox_row)
+            .await
     }
 
     /// One email.

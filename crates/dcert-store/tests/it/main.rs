@@ -503,6 +503,44 @@ async fn an_email_is_marked_sent_once_and_failures_are_logged_with_their_retries
 }
 
 #[tokio::test]
+async fn the_outbox_lists_its_addresses_newest_first_and_each_ones_emails() {
+    let f = fixture().await;
+    for store in &f.stores {
+        seed(store).await;
+        let email = |to: &str, subject: &str| NewEmail {
+            kind: "confirm_address".into(),
+            to: to.into(),
+            subject: subject.into(),
+            body: "b".into(),
+        };
+        let queue = |emails: Vec<NewEmail>, at| async move {
+            store.queue_emails(None, &emails, at, &by("request_address_change")).await.unwrap()
+        };
+        queue(vec![email("a@example.org", "1"), email("b@example.org", "2")], 10).await;
+        queue(vec![email("a@example.org", "3")], 30).await;
+        queue(vec![email("c@example.org", "4")], 20).await;
+        let failed = store.emails_to("b@example.org", 10).await.unwrap().remove(0);
+        store.email_attempt_failed(failed.id, "550 no such user", None, 40).await.unwrap();
+        let recipients: Vec<(String, i64, i64)> = store
+            .email_recipients(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.address, r.messages, r.latest_at))
+            .collect();
+        let expected = [("a@example.org", 2, 30), ("c@example.org", 1, 20), ("b@example.org", 1, 10)];
+        assert_eq!(recipients, expected.map(|(a, n, at)| (a.to_owned(), n, at)), "sent or not, newest first");
+        assert_eq!(store.email_recipients(1).await.unwrap().len(), 1);
+        let to_a: Vec<String> =
+            store.emails_to("a@example.org", 10).await.unwrap().into_iter().map(|m| m.subject).collect();
+        assert_eq!(to_a, ["3", "1"], "newest first");
+        assert_eq!(store.emails_to("b@example.org", 10).await.unwrap()[0].status, "failed");
+        assert!(store.emails_to("A@example.org", 10).await.unwrap().is_empty(), "the address as queued");
+    }
+    f.finish().await;
+}
+
+#[tokio::test]
 async fn the_audit_log_and_registry_records_refuse_updates_and_deletes() {
     let entry = AuditEntry {
         at: 1,

@@ -531,7 +531,7 @@ pub async fn deliver_due(
 
 /// The attachment of a queued message: the certificate file for kind `certificate`, nothing otherwise.
 /// The inner `Err` says why a certificate message cannot be sent at all.
-async fn load_attachment(
+pub(crate) async fn load_attachment(
     store: &UniversityStore,
     message: &OutboxMessage,
 ) -> Result<Result<Option<Attachment>, &'static str>, StoreError> {

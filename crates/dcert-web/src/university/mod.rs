@@ -3,6 +3,7 @@
 //! client of the Ministry's records API that run beside it.
 
 pub mod console;
+pub mod demo_mail;
 pub mod mail;
 mod portal;
 pub mod registry_client;
@@ -159,8 +160,22 @@ impl Signed for Ctx {
 
 /// The university's site: the portal, the console and `/healthz`.
 pub fn university_router(state: AppState) -> Router {
+    site(state, Router::new())
+}
+
+/// The university's site with `dcert demo`'s mailbox ([`demo_mail`]), for the demo alone: a real
+/// site is [`university_router`], which has no mailbox.
+pub fn demo_university_router(state: AppState) -> Router {
+    site(state, demo_mail::routes())
+}
+
+fn site(state: AppState, extra: Router<AppState>) -> Router {
     let limit = state.site.max_upload_bytes;
-    let routes = Router::new().merge(portal::routes()).nest("/console", console::routes(limit)).merge(common_routes());
+    let routes = Router::new()
+        .merge(portal::routes())
+        .nest("/console", console::routes(limit))
+        .merge(common_routes())
+        .merge(extra);
     site_router(routes, not_found, state)
 }
 

@@ -1,5 +1,6 @@
 mod browser;
 mod contact_sheet;
+mod demo_mail;
 mod email;
 mod import_words;
 mod ministry_console;

@@ -208,6 +208,30 @@ async fn every_portal_page_passes_axe_and_fits_a_phone_in_both_languages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_mailbox_page_passes_axe_and_fits_a_phone_in_both_languages() {
+    let app = TestApp::new().await;
+    let certificate = issue_for(&app, "C110152301").await;
+    let email = app.store.emails(Some(certificate), 1).await.unwrap().remove(0);
+    let graduate = app.graduate_client("C110152301").await;
+    graduate.post("/portal/email", &[("term", "113-2"), ("address", "new.address@example.net")]).await;
+    let confirmation = app.store.emails_to("new.address@example.net", 1).await.unwrap().remove(0);
+    Browser::forget_screenshots("mailbox");
+    let router = dcert_web::university::demo_university_router(app.state.clone());
+    let b = Browser::open_router(router, "every_demo_mailbox_page_passes_axe_and_fits_a_phone", true).await;
+    let mut findings = Findings::default();
+    let pages: Vec<(&str, String)> = vec![
+        ("addresses", "/demo/mail".into()),
+        ("inbox", format!("/demo/mail/inbox?address={}", email.to.replace('@', "%40"))),
+        ("certificate", format!("/demo/mail/messages/{}", email.id)),
+        ("confirmation", format!("/demo/mail/messages/{}", confirmation.id)),
+    ];
+    b.tour("mailbox", &pages, &mut findings).await;
+    b.finish().await;
+    contact_sheet().await;
+    findings.assert_none("the demo mailbox");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_university_console_page_passes_axe_and_fits_a_phone_in_both_languages() {
     let app = TestApp::new().await;
     let certificate = issue_for(&app, "C110152301").await;

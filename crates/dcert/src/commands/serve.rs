@@ -56,7 +56,7 @@ async fn serve_university(config: config::Config) -> Result<()> {
     // The issuer directory, its keys' passphrase, the SMTP settings and the fonts: all given.
     .usage()?;
     let listen = config.server.listen.clone();
-    let services = server::Services { worker, site: config.site, ministry };
+    let services = server::Services { worker, site: config.site, ministry, demo_mailbox: false };
     let interval = std::time::Duration::from_secs(config.worker.interval_seconds.max(1));
     server::run(
         services,

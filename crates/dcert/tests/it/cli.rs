@@ -449,6 +449,7 @@ fn the_demo_issues_and_verifies_its_samples_and_reuses_its_keys() {
         assert!(w.path("d/samples").join(name).is_file());
     }
     assert!(first.contains("Certified by the Ministry of Education."), "the Ministry is named once:\n{first}");
+    assert!(first.contains("Demo mailbox (every email)       http://localhost:8080/demo/mail"), "{first}");
     let key = std::fs::read(w.path("d/keys/nkust/credential.key.pem")).unwrap();
     let accounts = std::fs::read(w.path("d/demo-accounts.json")).unwrap();
     w.ok(&["demo", "--data-dir", "d", "--no-serve"]);

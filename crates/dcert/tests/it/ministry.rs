@@ -95,6 +95,22 @@ fn the_served_demo_answers_each_sample_through_the_api_the_pages_and_verify_regi
     assert_eq!(outcome(&api(ministry, &changed)), ("failure", Some("modified")));
     assert!(page(ministry, &changed).contains("檔案在核發後已被修改"));
 
+    // The demo's mailbox, on the university's site: graduate 24's certificate emails carry the
+    // very files of the samples.
+    let (status, _, inbox) = http(port, "GET", "/demo/mail/inbox?address=graduate24%40example.com", &[], b"");
+    let inbox = String::from_utf8(inbox).unwrap();
+    assert_eq!(status, 200, "{inbox}");
+    assert!(inbox.contains("示範信箱（僅供展示，正式系統不會有此頁面）"), "{inbox}");
+    let mut attached = Vec::new();
+    for link in inbox.split("href=\"/demo/mail/messages/").skip(1) {
+        let id = &link[..link.find('"').unwrap()];
+        let (status, _, file) = http(port, "GET", &format!("/demo/mail/messages/{id}/attachment"), &[], b"");
+        assert_eq!(status, 200, "message {id}");
+        attached.push(file);
+    }
+    assert_eq!(attached.len(), 2, "the Chinese and the English certificate: {inbox}");
+    assert!(attached.contains(&sample("current-zh.pdf")) && attached.contains(&sample("current-en.pdf")));
+
     // dcert verify --registry: the trust list and the status from the site, the root pinned.
     let trust = std::fs::read(d.join("demo/trust.json")).unwrap();
     let (status, _, served) = http(ministry, "GET", "/trust.json", &[], b"");

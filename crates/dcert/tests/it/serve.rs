@@ -112,6 +112,7 @@ fn serve_runs_both_sites_from_a_configuration_file_with_environment_overrides() 
     assert!(page.contains("教務處註冊組分機：31113"), "the registrar's extension, as the guide gives it");
     let (status, _) = get(university, "/console");
     assert_eq!(status, 303, "the console asks for a login");
+    assert_eq!(get(university, "/demo/mail").0, 404, "a real site has no demonstration mailbox");
 }
 
 /// An audit entry of `action` by the test, as an operator's command would write it.
