@@ -33,7 +33,7 @@ pub use crate::scratch::ScratchSchema;
 pub use crate::university::{
     Campus, CampusCounts, CertificateInfo, CertificateStatus, Correction, DeliveryCounts, DeliveryEvent, Graduate,
     GraduateFilter, GraduateState, GraduateSummary, ImportSummary, IssuedFile, NewEmail, NewOrder, Order, OrderKind,
-    OutboxMessage, Recipient, RegistrySubmission, UniversityStore,
+    OutboxFilter, OutboxMessage, Recipient, RegistrySubmission, UniversityStore,
 };
 
 /// The database a store runs on.

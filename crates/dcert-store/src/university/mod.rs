@@ -13,7 +13,7 @@ pub use self::graduates::{
 pub use self::issuance::{
     CampusCounts, CertificateInfo, CertificateStatus, DeliveryCounts, IssuedFile, NewOrder, Order, OrderKind,
 };
-pub use self::outbox::{DeliveryEvent, NewEmail, OutboxMessage, Recipient, RegistrySubmission};
+pub use self::outbox::{DeliveryEvent, NewEmail, OutboxFilter, OutboxMessage, Recipient, RegistrySubmission};
 use crate::db::{Db, party_store};
 use crate::schema::Part;
 

@@ -164,6 +164,32 @@ impl UniversityStore {
             .await
     }
 
+    /// A page of the outbox, newest first: of one campus's graduates (an email of no
+    /// certificate belongs to no campus) and in one state (`pending`, `sent`, `failed`,
+    /// `cancelled`) when asked; with how many there are in all.
+    pub async fn outbox_page(&self, filter: &OutboxFilter) -> Result<(Vec<OutboxMessage>, i64)> {
+        const FROM: &str = "FROM outbox m LEFT JOIN certificates c ON c.id = m.certificate_id \
+             LEFT JOIN graduates g ON g.id = c.graduate_id \
+             WHERE ($1 IS NULL OR g.campus = $1) AND ($2 IS NULL OR m.status = $2)";
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT m.id, m.certificate_id, m.kind, m.to_address, m.subject, m.body, m.status, m.attempts, \
+             m.next_attempt_at, m.last_error, m.sent_at, m.created_at {FROM} ORDER BY m.id DESC LIMIT $3 OFFSET $4"
+        )))
+        .bind(filter.campus.as_deref())
+        .bind(filter.status.as_deref())
+        .bind(if filter.limit > 0 { filter.limit } else { 100 })
+        .bind(filter.offset.max(0))
+        .fetch_all_with(&self.pool, outbox_row)
+        .await?;
+        let total = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n {FROM}")))
+            .bind(filter.campus.as_deref())
+            .bind(filter.status.as_deref())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok((rows, total))
+    }
+
     /// One email.
     pub async fn email(&self, id: i64) -> Result<Option<OutboxMessage>> {
         sqlx::query(AssertSqlSafe(format!("{OUTBOX_SELECT} WHERE id = $1")))
@@ -357,6 +383,19 @@ pub(super) async fn queue_registry(tx: &mut Tx<'_>, payload: &str, at: i64) -> R
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Which emails a page of the outbox shows.
+#[derive(Clone, Debug, Default)]
+pub struct OutboxFilter {
+    /// Only emails about certificates of this campus's graduates.
+    pub campus: Option<String>,
+    /// Only emails in this state: `pending`, `sent`, `failed` or `cancelled`.
+    pub status: Option<String>,
+    /// At most this many.
+    pub limit: i64,
+    /// After skipping this many.
+    pub offset: i64,
 }
 
 const OUTBOX_SELECT: &str = "SELECT id, certificate_id, kind, to_address, subject, body, status, attempts, \

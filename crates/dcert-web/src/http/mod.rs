@@ -226,6 +226,11 @@ pub fn common_routes<S: Site>() -> Router<S> {
         .route("/static/rare.font", get(rare_characters_font::<S>))
 }
 
+/// A script of the site's own (`static/*.js`), as the pages load it.
+pub fn javascript(source: &'static str) -> Response {
+    ([(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")], source).into_response()
+}
+
 async fn stylesheet() -> Response {
     (
         [(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],

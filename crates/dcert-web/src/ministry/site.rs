@@ -6,7 +6,6 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::StatusCode;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,7 +17,7 @@ use dcert_store::{FaqItem, NewsItem};
 use super::MinistryState;
 use super::api::{self, Refusal};
 use crate::auth;
-use crate::http::{AppError, Chrome, common_routes, now, page};
+use crate::http::{AppError, Chrome, common_routes, javascript, now, page};
 use crate::i18n::Texts;
 
 /// The public pages; the verification form takes bodies up to `upload_limit` bytes.
@@ -34,8 +33,8 @@ pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
         .route("/issuers/{id}", get(issuer))
         .route("/v/{issuer}/{number}/{language}/{version}", get(scanned))
         .route("/seal", get(seal_check))
-        .route("/static/verify.js", get(script))
-        .route("/static/seal.js", get(seal_script))
+        .route("/static/verify.js", get(|| async { javascript(include_str!("../../static/verify.js")) }))
+        .route("/static/seal.js", get(|| async { javascript(include_str!("../../static/seal.js")) }))
         .merge(common_routes())
 }
 
@@ -614,22 +613,6 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
         row("moe.field.issued_at", "issued-at", t.time(d.issued_at.unix())),
     ];
     render(StatusCode::OK, SealPage { c: c.at("verify").back_to("/"), outcome, title: t.s(title), lead, reason, rows })
-}
-
-async fn seal_script() -> Response {
-    (
-        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
-        include_str!("../../static/seal.js"),
-    )
-        .into_response()
-}
-
-async fn script() -> Response {
-    (
-        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
-        include_str!("../../static/verify.js"),
-    )
-        .into_response()
 }
 
 #[cfg(test)]

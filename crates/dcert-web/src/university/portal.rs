@@ -36,6 +36,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/portal/email", post(change_email))
         .route("/portal/certificates/{id}", get(download))
         .route("/email/confirm", get(confirm_email))
+        .route("/static/live.js", get(|| async { crate::http::javascript(include_str!("../../static/live.js")) }))
 }
 
 /// The chrome of a university page in `area` (`portal` or `console`), `user` signed in.

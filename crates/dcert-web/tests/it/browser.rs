@@ -403,9 +403,10 @@ async fn a_campus_officer_records_the_collection_and_the_graduate_downloads_the_
     let round = app.state.worker.issue_due(dcert_web::http::now(), 10, &|_| {}).await.unwrap();
     assert_eq!(round.issued, 1, "the worker issues the recorded collection");
     let cert = app.store.latest_certificate(g.id, Language::Zh).await.unwrap().expect("a certificate");
-    b.client.refresh().await.unwrap();
+    // The page shows the issued certificate by itself, and says so to a screen reader.
     let rows = b.wait_text("#certificates tbody", &cert.number).await;
     assert!(rows.contains("有效"), "{rows}");
+    b.wait_text("#live-status", "已核發新的數位證書").await;
 
     b.click("#logout").await;
     b.wait_path("/console/login").await;

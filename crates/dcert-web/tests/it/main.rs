@@ -1,4 +1,5 @@
 mod browser;
+mod console_guidance;
 mod contact_sheet;
 mod demo_mail;
 mod email;

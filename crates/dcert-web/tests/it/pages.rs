@@ -251,6 +251,8 @@ async fn every_university_console_page_passes_axe_and_fits_a_phone_in_both_langu
         ("corrections", "/console/corrections".into()),
         ("outbox", "/console/outbox".into()),
         ("email", format!("/console/outbox/{email}")),
+        ("reissue", format!("/console/certificates/{certificate}/reissue")),
+        ("revoke", format!("/console/certificates/{certificate}/revoke")),
         ("refused", "/console/policy".into()),
     ];
     b.tour("console", &pages, &mut findings).await;

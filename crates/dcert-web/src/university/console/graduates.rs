@@ -186,7 +186,7 @@ pub(super) async fn graduate(
         if let Some(entry) = state.store.audit_log(&filter).await?.first() {
             let on = cert.status_at.map(|at| t.date(&dcert_core::Timestamp(at).taiwan_date())).unwrap_or_default();
             let why = cert.status_reason.clone().unwrap_or_default();
-            row.note = Some(t.f("console.revoked_note_by", &[&on, &why, &entry.actor]));
+            row.note = Some(t.f("console.revoked_note_by", &[&on, &entry.actor, &why]));
         }
     }
     let recorded = |l: Language| orders.iter().any(|o| o.language == l && o.kind != OrderKind::Reissue);

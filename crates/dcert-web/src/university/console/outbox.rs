@@ -52,7 +52,25 @@ pub(super) struct OutboxPage {
     rows: Vec<MessageRow>,
     smtp: bool,
     selected: Option<MessageRow>,
-    log: Vec<(String, String, String)>,
+    log: Vec<(String, &'static str, String)>,
+    /// The state filtered on, or empty; every state with its words.
+    status: String,
+    statuses: Vec<(&'static str, &'static str)>,
+    shown: Option<String>,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+/// Emails shown on one page of the outbox.
+const EMAILS_PER_PAGE: i64 = 100;
+
+/// The states of an email, as the outbox's filter offers them.
+const STATUSES: [&str; 4] = ["pending", "sent", "failed", "cancelled"];
+
+#[derive(Deserialize, Default)]
+pub(super) struct OutboxQuery {
+    status: Option<String>,
+    page: Option<i64>,
 }
 
 pub(super) async fn outbox_view(
@@ -60,9 +78,9 @@ pub(super) async fn outbox_view(
     ctx: &Ctx,
     staff: &Staff,
     selected: Option<OutboxMessage>,
+    q: OutboxQuery,
 ) -> PageResult {
     let t = ctx.t;
-    let scoped = scope(staff);
     let row = |mut m: OutboxMessage| {
         // A confirmation link is the graduate's alone: staff see that it was sent, not the link.
         if m.kind == crate::university::mail::KIND_CONFIRM_ADDRESS {
@@ -72,48 +90,60 @@ pub(super) async fn outbox_view(
                 .map(|w| if w.contains("token=") { "[…]\n" } else { w })
                 .collect();
         }
+        let status = if STATUSES.contains(&m.status.as_str()) { m.status.as_str() } else { "pending" };
         MessageRow {
             created: t.time(m.created_at),
             sent: m.sent_at.map(|s| t.time(s)).unwrap_or_default(),
-            status: match m.status.as_str() {
-                "sent" => t.s("console.outbox.status.sent"),
-                "failed" => t.s("console.outbox.status.failed"),
-                "cancelled" => t.s("console.outbox.status.cancelled"),
-                _ => t.s("console.outbox.status.pending"),
-            },
+            status: t.s(&format!("console.outbox.status.{status}")),
             m,
         }
     };
-    let mut rows = Vec::new();
-    for m in state.store.emails(None, 300).await? {
-        if let Some(campus) = &scoped {
-            let Some(cid) = m.certificate_id else { continue };
-            let Some(cert) = state.store.certificate(cid).await? else { continue };
-            let Some(g) = state.store.graduate(cert.graduate_id).await? else { continue };
-            if g.campus != *campus {
-                continue;
-            }
-        }
-        rows.push(row(m));
-    }
+    let status = q.status.filter(|s| STATUSES.contains(&s.as_str()));
+    let page_number = q.page.unwrap_or(1).clamp(1, 1_000_000);
+    let filter = dcert_store::OutboxFilter {
+        campus: scope(staff),
+        status: status.clone(),
+        limit: EMAILS_PER_PAGE,
+        offset: (page_number - 1) * EMAILS_PER_PAGE,
+    };
+    let (messages, total) = state.store.outbox_page(&filter).await?;
+    let (first, last) = (filter.offset + 1, filter.offset + messages.len() as i64);
+    let shown = (!messages.is_empty()).then(|| t.f("console.graduates.shown", &[&first, &last, &total]));
+    let href = |n: i64| match &status {
+        Some(s) => format!("/console/outbox?status={s}&page={n}"),
+        None => format!("/console/outbox?page={n}"),
+    };
     let log = match &selected {
-        Some(m) => {
-            state.store.delivery_log(m.id).await?.into_iter().map(|e| (t.time(e.at), e.event, e.detail)).collect()
-        }
+        Some(m) => state
+            .store
+            .delivery_log(m.id)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let key = format!("console.outbox.event.{}", e.event);
+                let event = if crate::i18n::Texts::has(&key) { t.s(&key) } else { t.s("console.outbox.event.other") };
+                (t.time(e.at), event, e.detail)
+            })
+            .collect(),
         None => Vec::new(),
     };
     page(OutboxPage {
         c: chrome(ctx, state, staff),
-        rows,
+        rows: messages.into_iter().map(row).collect(),
         smtp: state.worker.mailer.is_some(),
         selected: selected.map(row),
         log,
+        status: status.clone().unwrap_or_default(),
+        statuses: STATUSES.iter().map(|s| (*s, t.s(&format!("console.outbox.status.{s}")))).collect(),
+        shown,
+        previous: (page_number > 1).then(|| href(page_number - 1)),
+        next: (last < total).then(|| href(page_number + 1)),
     })
 }
 
-pub(super) async fn outbox(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+pub(super) async fn outbox(State(state): State<AppState>, ctx: Ctx, Query(q): Query<OutboxQuery>) -> PageResult {
     let staff = require(&ctx, &state.store, Action::ViewOutbox).await?;
-    outbox_view(&state, &ctx, &staff, None).await
+    outbox_view(&state, &ctx, &staff, None, q).await
 }
 
 pub(super) async fn outbox_message(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
@@ -127,5 +157,5 @@ pub(super) async fn outbox_message(State(state): State<AppState>, ctx: Ctx, Path
         let cert = cert.ok_or(AppError::NotFound)?;
         visible_graduate(&state.store, &staff, cert.graduate_id).await?;
     }
-    outbox_view(&state, &ctx, &staff, Some(m)).await
+    outbox_view(&state, &ctx, &staff, Some(m), OutboxQuery::default()).await
 }
