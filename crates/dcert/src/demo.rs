@@ -340,6 +340,24 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         let db = |name: &str| format!("sqlite://{}", data_dir.join(name).display());
         let store = server::open_university(&db("university.db")).await?;
         let ministry = server::open_ministry(&db("ministry.db")).await?;
+        // Whom a verifier calls about NKUST's certificates (the guide's registry office).
+        if ministry.institution_contact("nkust").await?.is_none() {
+            let contact = dcert_store::InstitutionContact {
+                office_zh: "教務處註冊組".into(),
+                office_en: "Registry Office, Office of Academic Affairs".into(),
+                phone: "(07)601-1000 轉 31113".into(),
+                website: "https://www.nkust.edu.tw".into(),
+            };
+            let audit = dcert_store::AuditEntry::local(
+                now.unix(),
+                "demo",
+                "system",
+                "edit_institution_contact",
+                "institution:nkust",
+                "",
+            );
+            ministry.set_institution_contact("nkust", &contact, now.unix(), &audit).await?;
+        }
         let site = site(port);
         let smtp = smtp_from_env()?;
         let moe_site = MinistryConfig::new(&site.verify_site);

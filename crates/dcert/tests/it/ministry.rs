@@ -81,6 +81,9 @@ fn the_served_demo_answers_each_sample_through_the_api_the_pages_and_verify_regi
             html.contains(&format!("<h2 id=\"result-title\" tabindex=\"-1\">{title}</h2>")),
             "{name} through the page"
         );
+        if expected.0 != "success" {
+            assert!(html.contains("教務處註冊組") && html.contains("31113"), "{name}: whom to ask at the school");
+        }
     }
     // Any one byte changed: a failure, and where the signed bytes changed, "modified".
     let original = sample("current-zh.pdf");
