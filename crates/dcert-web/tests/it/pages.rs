@@ -271,8 +271,10 @@ async fn every_university_console_page_passes_axe_and_fits_a_phone_in_both_langu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_verification_site_page_and_result_passes_axe_and_fits_a_phone_in_both_languages() {
     Browser::forget_screenshots("verify");
-    let (_app, dir, files, b) = crate::browser::ministry_with_samples("every_verification_site_page", true).await;
+    let (app, dir, files, b) = crate::browser::ministry_with_samples("every_verification_site_page", true).await;
     let mut findings = Findings::default();
+    let g2 = app.graduate("C110152302").await.id;
+    let cert = app.store.latest_certificate(g2, dcert_core::model::Language::Zh).await.unwrap().unwrap();
     let pages: Vec<(&str, String)> = vec![
         ("verify", "/".into()),
         ("about", "/about".into()),
@@ -281,6 +283,8 @@ async fn every_verification_site_page_and_result_passes_axe_and_fits_a_phone_in_
         ("faq", "/faq".into()),
         ("issuers", "/issuers".into()),
         ("issuer", "/issuers/nkust".into()),
+        // Where a printout's QR code leads (without its seal: the status alone).
+        ("scanned", format!("/v/nkust/{}/zh/1", cert.number)),
         ("not-found", "/no-such-page".into()),
     ];
     b.tour("verify", &pages, &mut findings).await;
