@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, REFERER, RETRY_AFTER, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -55,7 +55,19 @@ pub async fn site_layer<S: Site>(State(state): State<S>, mut request: Request, n
     let lang = super::page_lang(request.headers());
     let back = same_site_referrer(request.headers());
     let home = if request.uri().path().starts_with("/console") { "/console" } else { "/" };
+    let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
+    // A form too large for its route is refused before any handler runs, in the framework's
+    // plain English: a person gets a page instead (a program calling the API keeps the status).
+    let plain =
+        response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain && !api {
+        let text = ErrorText {
+            zh: "送出的內容太大，系統無法接收。請縮小檔案或內容後再試一次。".into(),
+            en: "What was sent is too large for this page. Make the file or text smaller and try again.".into(),
+        };
+        response.extensions_mut().insert(text);
+    }
     if let Some(text) = response.extensions_mut().remove::<ErrorText>() {
         let status = response.status();
         let retry_after = response.headers().get(RETRY_AFTER).cloned();

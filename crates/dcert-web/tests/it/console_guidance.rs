@@ -145,3 +145,15 @@ async fn the_outbox_filters_by_state_keeps_to_a_campus_and_words_each_delivery_e
     assert!(message.contains("排入寄送") && message.contains("寄送失敗，不再重試"), "{message}");
     assert!(!message.contains(">queued<"), "no English event on a Chinese page");
 }
+
+#[tokio::test]
+async fn a_form_too_large_for_its_page_is_refused_with_a_page_in_the_persons_language() {
+    let app = TestApp::new().await;
+    let graduate = app.graduate_client(G1).await;
+    let huge = "字".repeat(600_000);
+    let r = graduate.post("/portal/correction", &[("term", "113-2"), ("message", &huge)]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let html = r.text();
+    assert!(html.contains("送出的內容太大") && html.contains("id=\"error-home\""), "{html}");
+    assert!(!html.contains("length limit"), "not the framework's English: {html}");
+}
