@@ -143,18 +143,11 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
     }
     match api::run_verification(&state, upload.bytes, "page").await {
         Ok(report) => {
-            // Whom to ask, when there is something to ask the institution about.
-            let contact = match &report.issuer {
-                Some(issuer) if report.outcome != Outcome::Success => {
-                    state.store.institution_contact(&issuer.id).await.unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "an institution's contact could not be read");
-                        None
-                    })
-                }
-                _ => None,
-            };
             let mut page = result_page(c.at("verify").back_to("/"), &report, upload.name);
-            page.contact = contact.map(|k| ContactView::of(&page.c, k));
+            // Whom to ask, when there is something to ask the institution about.
+            if let Some(issuer) = report.issuer.as_ref().filter(|_| report.outcome != Outcome::Success) {
+                page.contact = contact_of(&page.c, &state, &issuer.id).await;
+            }
             render(StatusCode::OK, page)
         }
         Err(r) => refused(c, &state, &r),
@@ -455,12 +448,14 @@ struct IssuersPage {
     c: Chrome,
     issuers: Vec<IssuerRow>,
     list_line: String,
+    /// On one institution's page, whom to ask there.
+    contact: Option<ContactView>,
 }
 
 async fn issuers(c: Chrome, State(state): State<MinistryState>) -> Response {
     let rows = issuer_rows(&c, &state, None);
     let list_line = list_line(&c, &state);
-    render(StatusCode::OK, IssuersPage { c: c.at("issuers"), issuers: rows, list_line })
+    render(StatusCode::OK, IssuersPage { c: c.at("issuers"), issuers: rows, list_line, contact: None })
 }
 
 /// `/issuers/{id}`: the address every certificate names as its issuer.
@@ -470,7 +465,20 @@ async fn issuer(c: Chrome, State(state): State<MinistryState>, Path(id): Path<St
         return not_found(c).await;
     }
     let list_line = list_line(&c, &state);
-    render(StatusCode::OK, IssuersPage { c: c.at("issuers"), issuers: rows, list_line })
+    let contact = contact_of(&c, &state, &id).await;
+    render(StatusCode::OK, IssuersPage { c: c.at("issuers"), issuers: rows, list_line, contact })
+}
+
+/// Whom to ask at institution `id`, if the Ministry recorded it (a database that fails here
+/// costs the page its contact, not the page).
+async fn contact_of(c: &Chrome, state: &MinistryState, id: &str) -> Option<ContactView> {
+    match state.store.institution_contact(id).await {
+        Ok(contact) => contact.map(|k| ContactView::of(c, k)),
+        Err(e) => {
+            tracing::warn!(error = %e, "an institution's contact could not be read");
+            None
+        }
+    }
 }
 
 #[derive(Template)]

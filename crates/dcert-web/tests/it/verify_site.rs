@@ -252,6 +252,8 @@ async fn a_warning_or_failure_page_says_whom_to_ask_at_the_issuing_institution_a
     assert!(english.contains("Contact the issuing institution") && english.contains("Registry Office"));
     let success = site.page_form(&s.current_zh, "current.pdf", "zh").await.text();
     assert!(!success.contains("發證學校聯絡方式"), "nothing to ask about a current certificate");
+    let issuer = site.get("/issuers/nkust", "zh").await.text();
+    assert!(issuer.contains("教務處註冊組") && issuer.contains("(07)601-1000 轉 31113"), "the issuer's page too");
 }
 
 #[tokio::test]
