@@ -167,6 +167,8 @@ struct Field {
     no: &'static str,
     label: &'static str,
     value: String,
+    /// The name in English, marked as English for screen readers (field 01 only).
+    english: Option<String>,
 }
 
 /// A certificate as the graduate sees it.
@@ -286,16 +288,22 @@ fn fields(t: Texts, g: &Graduate) -> Vec<Field> {
         })
         .collect();
     vec![
-        Field { no: "01", label: t.s("field.name"), value: format!("{}（{}）", r.name_zh, r.name_en) },
-        Field { no: "02", label: t.s("field.birthday"), value: t.date(&r.birth_date) },
-        Field { no: "03", label: t.s("field.student_number"), value: r.student_number.clone() },
-        Field { no: "04", label: t.s("field.school"), value: pick(&r.school_zh, &r.school_en) },
-        Field { no: "05", label: t.s("field.college"), value: pick(&r.college_zh, &r.college_en) },
-        Field { no: "06", label: t.s("field.department"), value: pick(&r.department_zh, &r.department_en) },
+        Field { no: "01", label: t.s("field.name"), value: r.name_zh.clone(), english: Some(r.name_en.clone()) },
+        Field { no: "02", label: t.s("field.birthday"), value: t.date(&r.birth_date), english: None },
+        Field { no: "03", label: t.s("field.student_number"), value: r.student_number.clone(), english: None },
+        Field { no: "04", label: t.s("field.school"), value: pick(&r.school_zh, &r.school_en), english: None },
+        Field { no: "05", label: t.s("field.college"), value: pick(&r.college_zh, &r.college_en), english: None },
+        Field {
+            no: "06",
+            label: t.s("field.department"),
+            value: pick(&r.department_zh, &r.department_en),
+            english: None,
+        },
         Field {
             no: "07",
             label: t.s("field.other"),
             value: if others.is_empty() { t.s("field.none").into() } else { others.join("、") },
+            english: None,
         },
     ]
 }
