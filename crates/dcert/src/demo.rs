@@ -345,7 +345,7 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
             let contact = dcert_store::InstitutionContact {
                 office_zh: "教務處註冊組".into(),
                 office_en: "Registry Office, Office of Academic Affairs".into(),
-                phone: "(07)601-1000 轉 31113".into(),
+                phone: "(07)601-1000 #31113".into(),
                 website: "https://www.nkust.edu.tw".into(),
             };
             let audit = dcert_store::AuditEntry::local(

@@ -96,6 +96,8 @@ pub struct GraduateFilter {
     pub search: Option<String>,
     /// Only graduates in this state.
     pub state: Option<GraduateState>,
+    /// Today, for the overdue state (`YYYY-MM-DD`).
+    pub today: Option<String>,
     /// At most this many rows.
     pub limit: i64,
     /// After skipping this many (a later page).
@@ -112,6 +114,8 @@ pub enum GraduateState {
     AwaitingConfirmation,
     /// Confirmed, with an order waiting for issuance.
     Waiting,
+    /// Confirmed, with an order waiting past its due day.
+    Overdue,
     /// Has at least one certificate.
     Issued,
 }
@@ -131,6 +135,7 @@ impl GraduateState {
             GraduateState::Unconfirmed => "unconfirmed",
             GraduateState::AwaitingConfirmation => "awaiting_confirmation",
             GraduateState::Waiting => "waiting",
+            GraduateState::Overdue => "overdue",
             GraduateState::Issued => "issued",
         }
     }
@@ -142,7 +147,7 @@ impl GraduateState {
 }
 
 /// The graduates a [`GraduateFilter`] selects: `$1` campus, `$2` term, `$3` search pattern,
-/// `$4` state code (each may be null).
+/// `$4` state code (each may be null), `$5` today (for `overdue`).
 const GRADUATE_FILTER: &str = "FROM graduates g WHERE ($1 IS NULL OR g.campus = $1) AND ($2 IS NULL OR g.term = $2) \
      AND ($3 IS NULL OR g.student_number LIKE $3 OR g.name_zh LIKE $3) \
      AND ($4 IS NULL \
@@ -151,6 +156,8 @@ const GRADUATE_FILTER: &str = "FROM graduates g WHERE ($1 IS NULL OR g.campus = 
             WHERE o.graduate_id = g.id AND o.certificate_id IS NULL AND o.cancelled_at IS NULL)) \
        OR ($4 = 'waiting' AND g.confirmed_at IS NOT NULL AND EXISTS (SELECT 1 FROM orders o \
             WHERE o.graduate_id = g.id AND o.certificate_id IS NULL AND o.cancelled_at IS NULL)) \
+       OR ($4 = 'overdue' AND g.confirmed_at IS NOT NULL AND EXISTS (SELECT 1 FROM orders o \
+            WHERE o.graduate_id = g.id AND o.certificate_id IS NULL AND o.cancelled_at IS NULL AND o.due_on < $5)) \
        OR ($4 = 'issued' AND EXISTS (SELECT 1 FROM certificates c WHERE c.graduate_id = g.id)))";
 
 impl GraduateFilter {
@@ -413,12 +420,13 @@ impl UniversityStore {
              (SELECT COUNT(*) FROM certificates c WHERE c.graduate_id = g.id) AS certificates, \
              (SELECT COUNT(*) FROM orders o WHERE o.graduate_id = g.id AND o.certificate_id IS NULL \
                 AND o.cancelled_at IS NULL) AS open_orders \
-             {GRADUATE_FILTER} ORDER BY g.term DESC, g.student_number LIMIT $5 OFFSET $6"
+             {GRADUATE_FILTER} ORDER BY g.term DESC, g.student_number LIMIT $6 OFFSET $7"
         )))
         .bind(filter.campus.as_deref())
         .bind(filter.term.as_deref())
         .bind(filter.search_pattern())
         .bind(filter.state.map(GraduateState::code))
+        .bind(filter.today.as_deref())
         .bind(if filter.limit > 0 { filter.limit } else { 200 })
         .bind(filter.offset.max(0))
         .fetch_all_with(&self.pool, summary_row)
@@ -432,6 +440,7 @@ impl UniversityStore {
             .bind(filter.term.as_deref())
             .bind(filter.search_pattern())
             .bind(filter.state.map(GraduateState::code))
+            .bind(filter.today.as_deref())
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("n")?)

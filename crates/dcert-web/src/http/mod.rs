@@ -110,6 +110,13 @@ pub fn urlencode(s: &str) -> String {
     out
 }
 
+/// The path and query a request asked for, as the visitor's browser shows it: a nested router
+/// (the consoles under `/console`) sees its own part only, so the original address is read.
+pub(crate) fn asked_path(parts: &axum::http::request::Parts) -> String {
+    let uri = parts.extensions.get::<axum::extract::OriginalUri>().map_or(&parts.uri, |o| &o.0);
+    uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into())
+}
+
 /// The language switch's address, coming back to `path`.
 pub fn lang_href(t: Texts, path: &str) -> String {
     let other = match t.lang {

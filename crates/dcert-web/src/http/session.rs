@@ -151,7 +151,7 @@ impl<S: Site> FromRequestParts<S> for Ctx {
         let lang = super::page_lang(&parts.headers);
         let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
         let ip = parts.extensions.get::<Client>().map(|c| c.0.clone()).unwrap_or_else(|| "-".into());
-        let path = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
+        let path = super::asked_path(parts);
         let session_hash = cookie(&parts.headers, S::SESSION.name).map(|t| auth::token_hash(&t));
         let session = match &session_hash {
             Some(h) => state.store().session(h, now().unix()).await?.filter(|s| S::SESSION.kinds.contains(&&*s.kind)),

@@ -171,6 +171,11 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
         Outcome::Failure => ("failure", "failure", "moe.result.failure", "moe.result.failure.lead"),
     };
     let reason_code = report.reason.map(|r| api::json_code(&r));
+    // A revoked or modified file is said to be so, not "not certified by any institution".
+    let lead = match reason_code.as_deref().map(|code| format!("{lead}.{code}")) {
+        Some(key) if outcome == "failure" && Texts::has(&key) => t.s(&key),
+        _ => t.s(lead),
+    };
     let reason = reason_code.as_deref().map(|code| t.s(&format!("moe.reason.{code}")));
     let picture = report.check(CheckName::FileFormat).is_some_and(|c| c.finding == Finding::Picture);
     let advice = match reason_code.as_deref() {
@@ -179,7 +184,7 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
         None => t.s("moe.advice.success"),
     };
     let newer = report.newer_version.as_ref().map(|n| {
-        let date = t.date(&n.issued_at.date());
+        let date = t.date(&n.issued_at.taiwan_date());
         t.f("moe.result.warning.newer", &[&date, &n.version])
     });
     let embedded_note = (report.embedded_credential_authentic == Some(true)).then(|| t.s("moe.embedded_authentic"));
@@ -276,7 +281,7 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
         outcome,
         style,
         title: t.s(title),
-        lead: t.s(lead),
+        lead,
         reason,
         advice,
         certified: t.s(certified),
@@ -378,8 +383,8 @@ fn issuer_rows(c: &Chrome, state: &MinistryState, only: Option<&str>) -> Vec<Iss
                         key: format!("{short}…"),
                         window: format!(
                             "{} – {}",
-                            t.short_date(&k.valid_from.date()),
-                            t.short_date(&k.valid_until.date())
+                            t.short_date(&k.valid_from.taiwan_date()),
+                            t.short_date(&k.valid_until.taiwan_date())
                         ),
                         state,
                         class,
@@ -429,7 +434,7 @@ fn key_state(
     now: Timestamp,
 ) -> (String, &'static str) {
     match revoked {
-        Some(r) => (t.f1("moe.key.revoked", t.short_date(&r.date())), "fail"),
+        Some(r) => (t.f1("moe.key.revoked", t.short_date(&r.taiwan_date())), "fail"),
         None if now < from => (t.s("moe.key.future").to_owned(), "unknown"),
         None if now > until => (t.s("moe.key.retired").to_owned(), "unknown"),
         None => (t.s("moe.key.valid").to_owned(), "pass"),
@@ -584,7 +589,7 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
             "warning",
             "moe.result.warning",
             t.s("moe.result.warning.lead").to_owned(),
-            Some(t.f("moe.result.warning.newer", &[&t.date(&superseded_at.date()), latest_version])),
+            Some(t.f("moe.result.warning.newer", &[&t.date(&superseded_at.taiwan_date()), latest_version])),
         ),
         A::Revoked { .. } => (
             "failure",

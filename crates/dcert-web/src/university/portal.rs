@@ -237,15 +237,20 @@ pub(crate) struct OrderRow {
     pub text: String,
 }
 
-pub(crate) fn order_rows(t: Texts, orders: &[Order]) -> Vec<OrderRow> {
+/// The orders still waiting, for a graduate who has `confirmed` the data or not (then nothing
+/// is issued, and no due day is promised).
+pub(crate) fn order_rows(t: Texts, orders: &[Order], confirmed: bool) -> Vec<OrderRow> {
     orders
         .iter()
         .filter(|o| o.is_open())
-        .map(|o| OrderRow {
-            text: t.f(
-                "portal.waiting",
-                &[&language_label(t, o.language), &o.version, &t.short_date(&o.requested_on), &t.short_date(&o.due_on)],
-            ),
+        .map(|o| {
+            let (language, recorded) = (language_label(t, o.language), t.short_date(&o.requested_on));
+            let text = if confirmed {
+                t.f("portal.waiting", &[&language, &o.version, &recorded, &t.short_date(&o.due_on)])
+            } else {
+                t.f("portal.waiting.unconfirmed", &[&language, &o.version, &recorded])
+            };
+            OrderRow { text }
         })
         .collect()
 }
@@ -284,7 +289,7 @@ fn fields(t: Texts, g: &Graduate) -> Vec<Field> {
         .iter()
         .map(|p| {
             let kind = if zh { p.kind.label_zh() } else { p.kind.label_en() };
-            format!("{kind}：{}", if zh { &p.name_zh } else { &p.name_en })
+            if zh { format!("{kind}：{}", p.name_zh) } else { format!("{kind}: {}", p.name_en) }
         })
         .collect();
     vec![
@@ -343,7 +348,7 @@ async fn portal(State(state): State<AppState>, ctx: Ctx, Query(q): Query<PortalQ
         confirmed: g.confirmed_at.map(|at| t.time(at)),
         eligible: policy.eligible(g.term()),
         certificates: cert_rows(t, &certificates, Some((&state.site.phone, &state.site.registrar_extension))),
-        waiting: order_rows(t, &orders),
+        waiting: order_rows(t, &orders, g.confirmed_at.is_some()),
         corrections: state
             .store
             .open_corrections(g.id)

@@ -26,6 +26,17 @@ async fn a_collection_for_a_graduate_who_has_not_confirmed_is_recorded_with_a_wa
     assert!(page.contains("此畢業生尚未確認資料，確認之前不會核發數位證書"), "{page}");
     assert!(page.contains("領取紙本中文證書：中文證書第 1 版"), "the collection is listed with its date: {page}");
     assert!(!page.contains("<option value=\"zh\">"), "the Chinese diploma is not offered twice");
+    assert!(
+        page.contains("等待畢業生確認資料（確認後才核發）") && !page.contains("預計"),
+        "no due day promised: {page}"
+    );
+    let portal = app.graduate_client(G2).await.get("/portal").await.text();
+    assert!(portal.contains("請先確認上方的基本資料，確認後 5 個工作日內寄發"), "{portal}");
+    // In a list too: the notice counts who has not confirmed.
+    let r = registrar.post("/console/collections", &[("numbers", "C110152303"), ("date", &today())]).await;
+    assert!(r.location().unwrap().contains("unconfirmed=1"), "{:?}", r.location());
+    let listed = registrar.get(r.location().unwrap()).await.text();
+    assert!(listed.contains("其中 1 位尚未確認資料，確認前不會核發"), "{listed}");
 
     let board = registrar.get("/console").await.text();
     let awaiting = "state=awaiting_confirmation\">1</a>";
@@ -139,6 +150,8 @@ async fn the_outbox_filters_by_state_keeps_to_a_campus_and_words_each_delivery_e
     let board = registrar.get("/console").await.text();
     assert!(board.contains("href=\"/console/outbox?status=failed\""), "the dashboard's failures link here");
     let office = app.staff("office-first").await;
+    let search = office.get("/console/graduates?q=C110152301").await.text();
+    assert!(search.contains("只列出本校區的畢業生"), "a search that finds another campus's student says why: {search}");
     let theirs = office.get("/console/outbox").await.text();
     assert!(theirs.contains("共 2 筆") && !theirs.contains("c110152301"), "only the campus's own: {theirs}");
     let message = registrar.get(&format!("/console/outbox/{email}")).await.text();
@@ -156,4 +169,12 @@ async fn a_form_too_large_for_its_page_is_refused_with_a_page_in_the_persons_lan
     let html = r.text();
     assert!(html.contains("送出的內容太大") && html.contains("id=\"error-home\""), "{html}");
     assert!(!html.contains("length limit"), "not the framework's English: {html}");
+}
+
+#[tokio::test]
+async fn the_language_switch_in_the_console_comes_back_to_the_same_console_page() {
+    let app = TestApp::new().await;
+    let registrar = app.staff("registrar").await;
+    let page = registrar.get("/console/graduates?state=issued").await.text();
+    assert!(page.contains("/lang/en?back=/console/graduates%3Fstate%3Dissued"), "{page}");
 }

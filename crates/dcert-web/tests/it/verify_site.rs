@@ -214,6 +214,15 @@ async fn no_chinese_result_page_has_english_check_details_and_a_picture_or_anoth
             .filter(|word| word.len() >= 3 && *word != "PDF")
             .collect();
         assert!(english.is_empty(), "{name}: English in the Chinese checks: {english:?}\n{checks}");
+        if name == "old.pdf" {
+            // The headline and the check give the same day (Taiwan's, not UTC's).
+            let day = |text: &str| {
+                let at = text.find("已於").unwrap_or_else(|| panic!("a day in {text}")) + "已於".len();
+                text[at..at + text[at..].find("核發新版本").unwrap()].to_owned()
+            };
+            let newer = &html[html.find("id=\"result-newer\"").expect("the newer version's line")..];
+            assert_eq!(day(newer), day(&checks), "one reissue day");
+        }
         if title == "無法驗證此檔案" {
             assert!(!html.contains("此數位證書未受各大專院校認證"), "{name} is not called uncertified");
             assert!(html.contains("這不代表學位是假的"), "{name}: says what it does not mean");
@@ -225,7 +234,7 @@ async fn no_chinese_result_page_has_english_check_details_and_a_picture_or_anoth
     assert!(photo_page.contains("這是圖片（照片、掃描或截圖）"), "a picture is named as one");
     assert!(photo_page.contains("QR Code"), "a picture's page points to the printout's QR code");
     let english = site.page_form(&s.current_zh, "current.pdf", "en").await.text();
-    assert!(english.contains("The file has not been changed at all since the institution signed it"), "{english}");
+    assert!(english.contains("The file has not been changed at all since the issuer signed it"), "{english}");
     assert!(english.contains("Compare the name and date of birth"), "success says what to do next");
 }
 
@@ -287,8 +296,13 @@ async fn the_result_pages_say_each_outcome_with_its_reason_and_what_to_do_in_chi
     assert_eq!(font.status, StatusCode::OK);
     assert!(font.body.len() > 100, "a font with the glyph");
     let html = site.page_form(&s.revoked, "revoked.pdf", "zh").await.text();
-    for text in ["認證失敗", "發證單位已撤銷此證書。", "原因：學位撤銷", "此證書已被撤銷，不具效力"]
-    {
+    for text in [
+        "認證失敗",
+        "發證單位已撤銷此證書。",
+        "此數位證書已被發證單位撤銷，不具效力。",
+        "原因：學位撤銷",
+        "此證書已被撤銷，不具效力",
+    ] {
         assert!(html.contains(text), "the revoked page shows {text}");
     }
     assert!(!html.contains("不是原始檔案"), "a revoked file is intact: it is not called modified");

@@ -323,6 +323,7 @@ pub(super) async fn institutions(
     let t = ctx.t;
     let notice = match q.done.as_deref() {
         Some("saved") => Some(t.s("moe.console.institutions.notice.saved")),
+        Some("contact") => Some(t.s("moe.console.institutions.notice.contact")),
         Some("revoked") => Some(t.s("moe.console.institutions.notice.revoked")),
         Some("published") => Some(t.s("moe.console.institutions.notice.published")),
         _ => None,
@@ -540,7 +541,7 @@ pub(super) async fn institution_contact_save(
     };
     let audit = ctx.audit_by(&staff, "edit_institution_contact", format!("institution:{id}"), String::new());
     state.store.set_institution_contact(&id, &contact, now().unix(), &audit).await?;
-    Ok(redirect("/console/institutions?done=saved"))
+    Ok(redirect("/console/institutions?done=contact"))
 }
 
 pub(super) async fn institution_save(

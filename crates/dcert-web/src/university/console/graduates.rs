@@ -22,6 +22,8 @@ pub(super) struct GraduatesPage {
     states: Vec<(&'static str, &'static str)>,
     /// "Graduates 101–200 of 3,050", or nothing when none match.
     shown: Option<String>,
+    /// A campus office searched and found none: only its own campus is listed.
+    own_campus_only: bool,
     /// The addresses of the previous and next pages, when there are.
     previous: Option<String>,
     next: Option<String>,
@@ -38,6 +40,7 @@ pub(super) struct GraduatesQuery {
     state: Option<String>,
     page: Option<i64>,
     recorded: Option<usize>,
+    unconfirmed: Option<usize>,
     unknown: Option<String>,
 }
 
@@ -58,6 +61,7 @@ pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q):
         term: crate::http::non_empty(q.term.as_deref()),
         search: crate::http::non_empty(q.q.as_deref()),
         state: chosen_state,
+        today: Some(today().to_string()),
         limit: GRADUATES_PER_PAGE,
         offset: (page_number - 1) * GRADUATES_PER_PAGE,
     };
@@ -92,6 +96,10 @@ pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q):
         .collect();
     let notice = q.recorded.map(|n| {
         let mut s = t.f("console.collections.done", &[&n]);
+        if let Some(u) = q.unconfirmed.filter(|u| *u > 0) {
+            s.push(' ');
+            s.push_str(&t.f("console.collections.unconfirmed", &[&u]));
+        }
         if let Some(u) = crate::http::non_empty(q.unknown.as_deref()) {
             s.push(' ');
             s.push_str(&t.f("console.collections.unknown", &[&u]));
@@ -107,6 +115,7 @@ pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q):
         q: q.q.unwrap_or_default(),
         state: chosen_state.map(|s| s.code().to_owned()).unwrap_or_default(),
         states: GraduateState::ALL.into_iter().map(|s| (s.code(), state_words(t, s))).collect(),
+        own_campus_only: scoped.is_some() && filter.search.is_some() && total == 0,
         shown,
         previous,
         next,
@@ -135,12 +144,14 @@ pub(super) struct GraduatePage {
 }
 
 /// An order as the console lists it: what, when recorded, when due, where it stands.
-fn order_line(t: Texts, o: &Order) -> String {
+fn order_line(t: Texts, o: &Order, confirmed: bool) -> String {
     let kind = t.s(&format!("console.order.{}", o.kind.code()));
     let state = if o.cancelled_at.is_some() {
         t.s("console.order.cancelled")
     } else if o.certificate_id.is_some() {
         t.s("console.order.issued")
+    } else if !confirmed {
+        t.s("console.order.awaiting_confirmation")
     } else {
         t.s("console.order.open")
     };
@@ -184,9 +195,13 @@ pub(super) async fn graduate(
             ..Default::default()
         };
         if let Some(entry) = state.store.audit_log(&filter).await?.first() {
+            let who = match state.store.staff_by_username(&entry.actor).await? {
+                Some(staff) => staff.display_name,
+                None => entry.actor.clone(),
+            };
             let on = cert.status_at.map(|at| t.date(&dcert_core::Timestamp(at).taiwan_date())).unwrap_or_default();
             let why = cert.status_reason.clone().unwrap_or_default();
-            row.note = Some(t.f("console.revoked_note_by", &[&on, &entry.actor, &why]));
+            row.note = Some(t.f("console.revoked_note_by", &[&on, &who, &why]));
         }
     }
     let recorded = |l: Language| orders.iter().any(|o| o.language == l && o.kind != OrderKind::Reissue);
@@ -198,8 +213,8 @@ pub(super) async fn graduate(
     page(GraduatePage {
         c: chrome(&ctx, &state, &staff),
         certificates: rows,
-        waiting: order_rows(t, &orders),
-        orders: orders.iter().rev().map(|o| order_line(t, o)).collect(),
+        waiting: order_rows(t, &orders, g.confirmed_at.is_some()),
+        orders: orders.iter().rev().map(|o| order_line(t, o, g.confirmed_at.is_some())).collect(),
         languages,
         failed_orders,
         today: today().to_string(),
@@ -293,19 +308,23 @@ pub(super) async fn record_collections(
         .take(5000)
         .collect();
     let (found, mut unknown) = state.store.graduates_by_number(&numbers).await?;
-    let mut recorded = 0;
+    let (mut recorded, mut unconfirmed) = (0, 0);
     for g in &found {
         if scope(&staff).is_some_and(|c| c != g.campus) {
             unknown.push(g.record.student_number.clone());
             continue;
         }
         match order_diploma(&state, &ctx, &staff, g, Language::Zh, day).await {
-            Ok(()) => recorded += 1,
+            Ok(()) => {
+                recorded += 1;
+                unconfirmed += usize::from(g.confirmed_at.is_none());
+            }
             Err(AppError::BadRequest(_)) => unknown.push(g.record.student_number.clone()),
             Err(e) => return Err(e),
         }
     }
-    Ok(redirect(&format!("/console/graduates?recorded={recorded}&unknown={}", urlencode(&unknown.join(" ")))))
+    let unknown = urlencode(&unknown.join(" "));
+    Ok(redirect(&format!("/console/graduates?recorded={recorded}&unconfirmed={unconfirmed}&unknown={unknown}")))
 }
 
 #[derive(Deserialize)]

@@ -52,7 +52,9 @@ pub(super) struct OutboxPage {
     rows: Vec<MessageRow>,
     smtp: bool,
     selected: Option<MessageRow>,
-    log: Vec<(String, &'static str, String)>,
+    /// Each delivery event: when, what, and its detail (`true` when that is the mail server's
+    /// own English rather than the catalogue's words).
+    log: Vec<(String, &'static str, String, bool)>,
     /// The state filtered on, or empty; every state with its words.
     status: String,
     statuses: Vec<(&'static str, &'static str)>,
@@ -122,7 +124,13 @@ pub(super) async fn outbox_view(
             .map(|e| {
                 let key = format!("console.outbox.event.{}", e.event);
                 let event = if crate::i18n::Texts::has(&key) { t.s(&key) } else { t.s("console.outbox.event.other") };
-                (t.time(e.at), event, e.detail)
+                // A withdrawal says why in a code of the store's: worded here.
+                let cancel = format!("console.outbox.cancel.{}", e.detail);
+                if e.event == "cancelled" && crate::i18n::Texts::has(&cancel) {
+                    (t.time(e.at), event, t.s(&cancel).to_owned(), false)
+                } else {
+                    (t.time(e.at), event, e.detail, true)
+                }
             })
             .collect(),
         None => Vec::new(),

@@ -459,7 +459,9 @@ async fn the_console_records_whom_to_ask_about_an_institution_and_refuses_a_bad_
         ("website", "https://www.nkust.edu.tw"),
     ];
     let r = admin.post("/console/institutions/nkust/contact", &good).await;
-    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, Some("/console/institutions?done=saved")));
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, Some("/console/institutions?done=contact")));
+    let saved = admin.get("/console/institutions?done=contact").await.text();
+    assert!(saved.contains("已儲存聯絡窗口；驗證網站已開始顯示"), "no publication needed: {saved}");
     let contact = site.store.institution_contact("nkust").await.unwrap().unwrap();
     assert_eq!(
         (contact.phone.as_str(), contact.website.as_str()),
