@@ -122,10 +122,11 @@ pub enum GraduateState {
 
 impl GraduateState {
     /// Every state, in the order the console offers them.
-    pub const ALL: [GraduateState; 4] = [
+    pub const ALL: [GraduateState; 5] = [
         GraduateState::Unconfirmed,
         GraduateState::AwaitingConfirmation,
         GraduateState::Waiting,
+        GraduateState::Overdue,
         GraduateState::Issued,
     ];
 

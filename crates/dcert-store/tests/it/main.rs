@@ -9,9 +9,9 @@ use dcert_core::model::{DegreeRecord, Language, Term};
 use dcert_core::roster::RosterRow;
 use dcert_core::time::Date;
 use dcert_store::{
-    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, Graduate, GraduateFilter, ImportSummary,
-    IssuedFile, MinistryStore, NewAccount, NewEmail, NewOrder, OrderKind, RegistryRecord, Role, ScratchSchema, Session,
-    StoreError, UniversityRole, UniversityStore,
+    AuditEntry, AuditFilter, Backend, Campus, CertificateStatus, Db, Graduate, GraduateFilter, GraduateState,
+    ImportSummary, IssuedFile, MinistryStore, NewAccount, NewEmail, NewOrder, OrderKind, RegistryRecord, Role,
+    ScratchSchema, Session, StoreError, UniversityRole, UniversityStore,
 };
 use dcert_testkit::{TempDir, postgres_url, sample};
 
@@ -276,6 +276,18 @@ async fn a_campus_filter_lists_only_that_campus() {
         assert_eq!(listed[0].student_number, "C110000009");
         let search = GraduateFilter { search: Some("張".into()), ..Default::default() };
         assert_eq!(store.list_graduates(&search).await.unwrap()[0].student_number, "C110000001");
+        // States, counts and pages, on either database.
+        let state = |s| GraduateFilter { state: Some(s), today: Some("2025-07-01".into()), ..Default::default() };
+        assert_eq!(store.count_graduates(&state(GraduateState::Unconfirmed)).await.unwrap(), 2);
+        for s in
+            [GraduateState::AwaitingConfirmation, GraduateState::Waiting, GraduateState::Overdue, GraduateState::Issued]
+        {
+            assert_eq!(store.count_graduates(&state(s)).await.unwrap(), 0, "{s:?}");
+            assert!(store.list_graduates(&state(s)).await.unwrap().is_empty(), "{s:?}");
+        }
+        let second = GraduateFilter { limit: 1, offset: 1, ..Default::default() };
+        assert_eq!(store.list_graduates(&second).await.unwrap().len(), 1);
+        assert_eq!(store.count_graduates(&second).await.unwrap(), 2, "the count ignores the page");
     }
     f.finish().await;
 }

@@ -178,3 +178,22 @@ async fn the_language_switch_in_the_console_comes_back_to_the_same_console_page(
     let page = registrar.get("/console/graduates?state=issued").await.text();
     assert!(page.contains("/lang/en?back=/console/graduates%3Fstate%3Dissued"), "{page}");
 }
+
+#[tokio::test]
+async fn the_dashboards_overdue_count_lists_the_graduates_whose_certificate_is_overdue() {
+    let app = TestApp::new().await;
+    let g1 = app.graduate(G1).await;
+    app.store.confirm_graduate(g1.id, 1, &crate::support::system("confirm_record")).await.unwrap();
+    let registrar = app.staff("registrar").await;
+    let long_ago = dcert_web::http::now().taiwan_date().add_days(-30).to_string();
+    let r = registrar
+        .post(&format!("/console/graduates/{}/diploma", g1.id), &[("language", "zh"), ("date", &long_ago)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let board = registrar.get("/console").await.text();
+    assert!(board.contains("state=overdue\">1</a>"), "{board}");
+    let overdue = registrar.get("/console/graduates?state=overdue").await.text();
+    assert!(overdue.contains(G1) && overdue.contains("共 1 筆"), "{overdue}");
+    let waiting = registrar.get("/console/graduates?state=waiting").await.text();
+    assert!(waiting.contains(G1), "an overdue certificate is still waiting: {waiting}");
+}
