@@ -146,7 +146,8 @@ async fn login(State(state): State<AppState>, Posted(ctx, form): Posted<LoginFor
                 action: "/login",
                 title: t.s("portal.login.title"),
                 user_label: t.s("portal.login.student_number"),
-                error: Some(t.s("login.failed").into()),
+                // A graduate is told whom to ask; staff have their administrator.
+                error: Some(format!("{} {}", t.s("login.failed"), t.s("portal.login.help"))),
                 username: form.username.trim().chars().take(40).collect(),
             };
             return with_status(axum::http::StatusCode::UNAUTHORIZED, page(login));

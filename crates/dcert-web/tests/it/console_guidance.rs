@@ -197,3 +197,12 @@ async fn the_dashboards_overdue_count_lists_the_graduates_whose_certificate_is_o
     let waiting = registrar.get("/console/graduates?state=waiting").await.text();
     assert!(waiting.contains(G1), "an overdue certificate is still waiting: {waiting}");
 }
+
+#[tokio::test]
+async fn a_graduate_whose_sign_in_fails_is_told_whom_to_ask() {
+    let app = TestApp::new().await;
+    let visitor = app.visitor().await;
+    let r = visitor.post("/login", &[("username", G1), ("password", "wrong")]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("帳號或密碼錯誤。 帳號為學號；忘記密碼請洽所屬校區綜合業務處"), "{}", r.text());
+}
