@@ -20,6 +20,7 @@ pub mod roster;
 pub mod seal;
 pub mod status;
 pub mod time;
+pub mod tlog;
 pub mod trust;
 pub mod verify;
 pub mod x509;

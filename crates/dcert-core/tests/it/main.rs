@@ -8,6 +8,7 @@ mod roundtrip;
 mod status;
 mod support;
 mod tamper;
+mod tlog;
 mod tools;
 mod trust;
 mod vectors;

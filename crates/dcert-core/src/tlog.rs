@@ -1,0 +1,386 @@
+//! The transparency log of issuance records: an append-only Merkle tree with RFC 6962 hashing
+//! (RFC 9162 §2.1), its inclusion and consistency proofs and their verification, and signed
+//! checkpoints in the C2SP `tlog-checkpoint` format, signed as C2SP signed notes with Ed25519.
+//!
+//! A leaf is whatever bytes the log records (for dcert: an issuance record's hashes and
+//! identifiers, never personal data); its hash is `SHA-256(0x00 || bytes)`, an interior node's
+//! `SHA-256(0x01 || left || right)`. Proofs are made from a [`LeafHashes`] source, which only
+//! has to give the roots of perfect, aligned subtrees (a store can keep them); verification needs
+//! nothing but the proof, so a verifier believes no server's word for it.
+
+use base64ct::{Base64, Encoding};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+/// A SHA-256 hash of the tree.
+pub type Hash = [u8; 32];
+
+/// The hash of a leaf holding `data`.
+pub fn leaf_hash(data: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(data);
+    h.finalize().into()
+}
+
+/// The hash of an interior node over `left` and `right`.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// The root of the empty tree: the hash of nothing.
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
+/// Where a proof's hashes come from: the log's leaf hashes, of which a source need only answer
+/// the roots of perfect subtrees aligned on their size.
+pub trait LeafHashes {
+    /// How many leaves the tree has.
+    fn size(&self) -> u64;
+
+    /// The root of the perfect subtree of `2^height` leaves starting at leaf `start` (a multiple
+    /// of `2^height`, within the tree).
+    fn perfect_root(&self, start: u64, height: u32) -> Hash;
+}
+
+impl LeafHashes for [Hash] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn perfect_root(&self, start: u64, height: u32) -> Hash {
+        if height == 0 {
+            return self[start as usize];
+        }
+        let half = 1u64 << (height - 1);
+        node_hash(&self.perfect_root(start, height - 1), &self.perfect_root(start + half, height - 1))
+    }
+}
+
+/// The largest power of two smaller than `n` (for `n > 1`).
+fn split(n: u64) -> u64 {
+    1 << (63 - (n - 1).leading_zeros())
+}
+
+/// The root of the leaves `start..start + len` (`len > 0`), the MTH of RFC 6962 over that range.
+fn range_root<T: LeafHashes + ?Sized>(tree: &T, start: u64, len: u64) -> Hash {
+    if len.is_power_of_two() {
+        return tree.perfect_root(start, len.trailing_zeros());
+    }
+    let k = split(len);
+    node_hash(&range_root(tree, start, k), &range_root(tree, start + k, len - k))
+}
+
+/// The tree's root hash (of its first `size` leaves).
+pub fn root<T: LeafHashes + ?Sized>(tree: &T, size: u64) -> Result<Hash, ProofError> {
+    if size > tree.size() {
+        return Err(ProofError::BeyondTheTree);
+    }
+    Ok(if size == 0 { empty_root() } else { range_root(tree, 0, size) })
+}
+
+/// The audit path of leaf `index` in the tree of the first `size` leaves (RFC 6962 `PATH`), from
+/// the leaf up.
+pub fn inclusion_proof<T: LeafHashes + ?Sized>(tree: &T, index: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
+    if size > tree.size() {
+        return Err(ProofError::BeyondTheTree);
+    }
+    if index >= size {
+        return Err(ProofError::IndexOutOfRange);
+    }
+    let mut path = Vec::new();
+    // The subtree `start..start + len` holds the leaf; descend, keeping the sibling of each step.
+    let mut steps = Vec::new();
+    let (mut start, mut len) = (0, size);
+    while len > 1 {
+        let k = split(len);
+        if index < start + k {
+            steps.push((start + k, len - k));
+            len = k;
+        } else {
+            steps.push((start, k));
+            start += k;
+            len -= k;
+        }
+    }
+    for (sibling_start, sibling_len) in steps.into_iter().rev() {
+        path.push(range_root(tree, sibling_start, sibling_len));
+    }
+    Ok(path)
+}
+
+/// The proof that the tree of the first `old_size` leaves is a prefix of the tree of the first
+/// `new_size` (RFC 6962 `PROOF`). Empty when the sizes are equal.
+pub fn consistency_proof<T: LeafHashes + ?Sized>(
+    tree: &T,
+    old_size: u64,
+    new_size: u64,
+) -> Result<Vec<Hash>, ProofError> {
+    if new_size > tree.size() {
+        return Err(ProofError::BeyondTheTree);
+    }
+    if old_size == 0 || old_size > new_size {
+        return Err(ProofError::IndexOutOfRange);
+    }
+    let mut proof = Vec::new();
+    subproof(tree, old_size, (0, new_size), true, &mut proof);
+    Ok(proof)
+}
+
+/// RFC 6962 `SUBPROOF(m, D[start:start + n], b)`, its hashes appended to `proof` in order.
+fn subproof<T: LeafHashes + ?Sized>(tree: &T, m: u64, (start, n): (u64, u64), whole: bool, proof: &mut Vec<Hash>) {
+    if m == n {
+        if !whole {
+            proof.push(range_root(tree, start, n));
+        }
+        return;
+    }
+    let k = split(n);
+    if m <= k {
+        subproof(tree, m, (start, k), whole, proof);
+        proof.push(range_root(tree, start + k, n - k));
+    } else {
+        subproof(tree, m - k, (start + k, n - k), false, proof);
+        proof.push(range_root(tree, start, k));
+    }
+}
+
+/// Why a proof was not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    /// The index or the older size is not within the tree.
+    #[error("the leaf index or the older tree size is out of range")]
+    IndexOutOfRange,
+    /// A size beyond the leaves the log has.
+    #[error("the tree does not have that many leaves")]
+    BeyondTheTree,
+    /// The proof has the wrong number of hashes for those sizes.
+    #[error("the proof has the wrong number of hashes")]
+    WrongLength,
+    /// The proof does not lead to the root (or roots) it is checked against.
+    #[error("the proof does not match the root hash")]
+    RootMismatch,
+}
+
+/// Walks a proof's hashes up the tree from node `f_n` of a level whose last node is `s_n`
+/// (RFC 9162's loop), telling `step` each hash and whether it is the left sibling; refuses a
+/// path too long or too short for the tree.
+fn walk<'a>(
+    mut f_n: u64,
+    mut s_n: u64,
+    path: impl Iterator<Item = &'a Hash>,
+    mut step: impl FnMut(&Hash, bool),
+) -> Result<(), ProofError> {
+    for sibling in path {
+        if s_n == 0 {
+            return Err(ProofError::WrongLength);
+        }
+        let on_the_left = f_n & 1 == 1 || f_n == s_n;
+        step(sibling, on_the_left);
+        if on_the_left && f_n & 1 == 0 {
+            while f_n & 1 == 0 && f_n != 0 {
+                f_n >>= 1;
+                s_n >>= 1;
+            }
+        }
+        f_n >>= 1;
+        s_n >>= 1;
+    }
+    if s_n != 0 {
+        return Err(ProofError::WrongLength);
+    }
+    Ok(())
+}
+
+/// Checks that `leaf` (a leaf hash) is leaf `index` of the tree of `size` leaves whose root is
+/// `root`, by its audit `path` (RFC 9162 §2.1.3.2).
+pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, path: &[Hash], root: &Hash) -> Result<(), ProofError> {
+    if index >= size {
+        return Err(ProofError::IndexOutOfRange);
+    }
+    let mut r = *leaf;
+    walk(index, size - 1, path.iter(), |sibling, on_the_left| {
+        r = if on_the_left { node_hash(sibling, &r) } else { node_hash(&r, sibling) };
+    })?;
+    if r != *root {
+        return Err(ProofError::RootMismatch);
+    }
+    Ok(())
+}
+
+/// Checks that the tree of `old_size` leaves with root `old_root` is a prefix of the tree of
+/// `new_size` leaves with root `new_root`, by their consistency `proof` (RFC 9162 §2.1.4.2).
+pub fn verify_consistency(
+    (old_size, old_root): (u64, &Hash),
+    (new_size, new_root): (u64, &Hash),
+    proof: &[Hash],
+) -> Result<(), ProofError> {
+    if old_size == 0 || old_size > new_size {
+        return Err(ProofError::IndexOutOfRange);
+    }
+    if old_size == new_size {
+        return match (proof.is_empty(), old_root == new_root) {
+            (false, _) => Err(ProofError::WrongLength),
+            (true, false) => Err(ProofError::RootMismatch),
+            (true, true) => Ok(()),
+        };
+    }
+    // When the old tree is a perfect subtree, its root starts the walk.
+    let mut path: Vec<&Hash> = Vec::with_capacity(proof.len() + 1);
+    if old_size.is_power_of_two() {
+        path.push(old_root);
+    }
+    path.extend(proof);
+    // The old tree's last node, up past the levels where it is a right child (its root is the
+    // proof's first hash).
+    let mut f_n = old_size - 1;
+    let mut s_n = new_size - 1;
+    while f_n & 1 == 1 {
+        f_n >>= 1;
+        s_n >>= 1;
+    }
+    let Some((first, rest)) = path.split_first() else { return Err(ProofError::WrongLength) };
+    let (mut fr, mut sr) = (**first, **first);
+    walk(f_n, s_n, rest.iter().copied(), |c, on_the_left| {
+        if on_the_left {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+        } else {
+            sr = node_hash(&sr, c);
+        }
+    })?;
+    if fr != *old_root || sr != *new_root {
+        return Err(ProofError::RootMismatch);
+    }
+    Ok(())
+}
+
+// ----- checkpoints -----
+
+/// A checkpoint: the log's origin (its name), its size and root hash at a moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The log's unique name, e.g. `dcert.moe.gov.tw/registry`.
+    pub origin: String,
+    /// How many leaves the tree has.
+    pub size: u64,
+    /// The root hash of those leaves.
+    pub root: Hash,
+}
+
+/// The most bytes a signed checkpoint may have (a few signatures' worth).
+pub const MAX_NOTE_BYTES: usize = 4096;
+
+/// Why a signed checkpoint was not accepted.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    /// Larger than [`MAX_NOTE_BYTES`].
+    #[error("the signed checkpoint is larger than {MAX_NOTE_BYTES} bytes")]
+    TooLarge,
+    /// Not a checkpoint: the lines are not origin, size and root hash.
+    #[error("not a checkpoint: {0}")]
+    Malformed(&'static str),
+    /// No signature by the expected key, or one that does not verify.
+    #[error("no valid signature by {0}")]
+    NotSigned(String),
+    /// The checkpoint is of another log.
+    #[error("the checkpoint is of the log {found}, not {expected}")]
+    WrongOrigin {
+        /// The origin expected.
+        expected: String,
+        /// The origin found.
+        found: String,
+    },
+}
+
+/// A note signer's key: its name and Ed25519 public key, as C2SP signed notes identify it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteVerifier {
+    /// The key's name (for dcert: the log's origin).
+    pub name: String,
+    /// The Ed25519 public key.
+    pub key: VerifyingKey,
+}
+
+impl NoteVerifier {
+    /// The key's 4-byte id: the start of `SHA-256(name || "\n" || 0x01 || public key)` (0x01
+    /// names Ed25519).
+    pub fn key_id(&self) -> [u8; 4] {
+        let mut h = Sha256::new();
+        h.update(self.name.as_bytes());
+        h.update(b"\n\x01");
+        h.update(self.key.as_bytes());
+        let digest = h.finalize();
+        [digest[0], digest[1], digest[2], digest[3]]
+    }
+}
+
+impl Checkpoint {
+    /// The checkpoint's text: origin, size and base64 root hash, one a line.
+    pub fn body(&self) -> String {
+        format!("{}\n{}\n{}\n", self.origin, self.size, Base64::encode_string(&self.root))
+    }
+
+    /// The checkpoint as a signed note, signed with `key` under the name `name`.
+    pub fn sign(&self, name: &str, key: &SigningKey) -> String {
+        let body = self.body();
+        let verifier = NoteVerifier { name: name.to_owned(), key: key.verifying_key() };
+        let signature = key.sign(body.as_bytes());
+        let mut blob = verifier.key_id().to_vec();
+        blob.extend_from_slice(&signature.to_bytes());
+        format!("{body}\n\u{2014} {name} {}\n", Base64::encode_string(&blob))
+    }
+
+    /// Reads a signed checkpoint of the log `origin`, believing it only if `verifier` signed it
+    /// (signatures by other keys are ignored, as C2SP allows cosigners).
+    pub fn open(note: &str, origin: &str, verifier: &NoteVerifier) -> Result<Checkpoint, CheckpointError> {
+        if note.len() > MAX_NOTE_BYTES {
+            return Err(CheckpointError::TooLarge);
+        }
+        let split = note.find("\n\n").ok_or(CheckpointError::Malformed("no blank line before the signatures"))?;
+        let (body, signatures) = (&note[..split + 1], &note[split + 2..]);
+        let mut signed = false;
+        for line in signatures.split_terminator('\n') {
+            let rest = line.strip_prefix("\u{2014} ").ok_or(CheckpointError::Malformed("a signature line"))?;
+            let (name, blob) = rest.split_once(' ').ok_or(CheckpointError::Malformed("a signature line"))?;
+            let Ok(blob) = Base64::decode_vec(blob) else { continue };
+            if name != verifier.name || blob.len() != 68 || blob[..4] != verifier.key_id() {
+                continue;
+            }
+            let Ok(signature) = Signature::from_slice(&blob[4..]) else { continue };
+            if verifier.key.verify(body.as_bytes(), &signature).is_ok() {
+                signed = true;
+            }
+        }
+        if !signed {
+            return Err(CheckpointError::NotSigned(verifier.name.clone()));
+        }
+        let checkpoint = Checkpoint::parse(body)?;
+        if checkpoint.origin != origin {
+            return Err(CheckpointError::WrongOrigin { expected: origin.to_owned(), found: checkpoint.origin });
+        }
+        Ok(checkpoint)
+    }
+
+    /// The checkpoint in a note's text (extension lines after the root are allowed and ignored).
+    fn parse(body: &str) -> Result<Checkpoint, CheckpointError> {
+        let mut lines = body.split_terminator('\n');
+        let origin = lines.next().filter(|o| !o.is_empty()).ok_or(CheckpointError::Malformed("no origin"))?;
+        let size = lines.next().ok_or(CheckpointError::Malformed("no tree size"))?;
+        // Decimal, without sign or leading zeros: one text for one checkpoint.
+        let canonical = size.bytes().all(|b| b.is_ascii_digit()) && (size == "0" || !size.starts_with('0'));
+        let size: u64 = size.parse().ok().filter(|_| canonical).ok_or(CheckpointError::Malformed("the tree size"))?;
+        let root = lines.next().ok_or(CheckpointError::Malformed("no root hash"))?;
+        let root = Base64::decode_vec(root).map_err(|_| CheckpointError::Malformed("the root hash"))?;
+        let root: Hash = root.try_into().map_err(|_| CheckpointError::Malformed("the root hash"))?;
+        if lines.any(str::is_empty) {
+            return Err(CheckpointError::Malformed("an empty extension line"));
+        }
+        Ok(Checkpoint { origin: origin.to_owned(), size, root })
+    }
+}
