@@ -260,6 +260,61 @@ pub fn verify_consistency(
     Ok(())
 }
 
+// ----- leaves -----
+
+/// What the log records of one issuance record: hashes and identifiers only, never a name or a
+/// student number (the certificate is named by the hash of its number, language and version,
+/// which its institution can compute and a stranger cannot reverse into a person).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry<'a> {
+    /// The institution's registry id.
+    pub institution: &'a str,
+    /// `issued`, `superseded` or `revoked`.
+    pub event: &'a str,
+    /// The file's SHA-256, lowercase hex.
+    pub file_sha256: &'a str,
+    /// The certificate's number.
+    pub number: &'a str,
+    /// `zh` or `en`.
+    pub language: &'a str,
+    /// The version.
+    pub version: i64,
+    /// The previous version's file SHA-256, for an issued record that has one.
+    pub previous_sha256: Option<&'a str>,
+    /// `degree` or `teacher`.
+    pub credential_type: &'a str,
+    /// When the registry recorded it (Unix seconds).
+    pub at: i64,
+}
+
+/// The hash that names a certificate in the log: SHA-256 of its number, language and version,
+/// one a line.
+pub fn certificate_id(number: &str, language: &str, version: i64) -> String {
+    crate::Sha256Digest::of(format!("{number}\n{language}\n{version}").as_bytes()).to_string()
+}
+
+impl LogEntry<'_> {
+    /// The leaf's bytes: a versioned text of `key=value` lines, one text for one record.
+    pub fn bytes(&self) -> Vec<u8> {
+        format!(
+            "dcert-log-v1\ninstitution={}\nevent={}\nfile={}\ncertificate={}\nprevious={}\ntype={}\nat={}\n",
+            self.institution,
+            self.event,
+            self.file_sha256,
+            certificate_id(self.number, self.language, self.version),
+            self.previous_sha256.unwrap_or("-"),
+            self.credential_type,
+            self.at
+        )
+        .into_bytes()
+    }
+
+    /// The leaf's hash.
+    pub fn leaf_hash(&self) -> Hash {
+        leaf_hash(&self.bytes())
+    }
+}
+
 // ----- checkpoints -----
 
 /// A checkpoint: the log's origin (its name), its size and root hash at a moment.

@@ -489,6 +489,27 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite_only: &[],
         postgres_only: &[],
     },
+    Migration {
+        part: Part::Ministry,
+        version: 7,
+        name: "the transparency log's leaves",
+        // Leaf `idx` of the log is the registry record `record_id`, hashed as
+        // `dcert_core::tlog::LogEntry` (hex). Written in the record's transaction, in the order
+        // records commit; never changed.
+        statements: &["CREATE TABLE log_leaves (
+                idx BIGINT PRIMARY KEY,
+                record_id BIGINT NOT NULL UNIQUE REFERENCES registry_records (id),
+                leaf TEXT NOT NULL
+            )"],
+        sqlite_only: &[
+            "CREATE TRIGGER log_leaves_no_update BEFORE UPDATE ON log_leaves
+             BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END",
+            "CREATE TRIGGER log_leaves_no_delete BEFORE DELETE ON log_leaves
+             BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END",
+        ],
+        postgres_only: &["CREATE TRIGGER log_leaves_append_only BEFORE UPDATE OR DELETE ON log_leaves
+             FOR EACH ROW EXECUTE FUNCTION dcert_append_only()"],
+    },
 ];
 
 /// Rewrites the placeholders of a statement for a backend.

@@ -141,3 +141,24 @@ fn a_checkpoint_opens_only_under_its_key_and_origin_and_says_exactly_what_was_si
     assert_eq!(Checkpoint::open(&huge, ORIGIN, &verifier), Err(CheckpointError::TooLarge));
     assert!(matches!(Checkpoint::open("nonsense", ORIGIN, &verifier), Err(CheckpointError::Malformed(_))));
 }
+
+#[test]
+fn a_log_leaf_names_the_certificate_by_a_hash_and_holds_no_personal_data() {
+    let entry = tlog::LogEntry {
+        institution: "nkust",
+        event: "issued",
+        file_sha256: &"a".repeat(64),
+        number: "NKUST-113-2-C110152301",
+        language: "zh",
+        version: 2,
+        previous_sha256: Some(&"b".repeat(64)),
+        credential_type: "degree",
+        at: 1_751_297_400,
+    };
+    let text = String::from_utf8(entry.bytes()).unwrap();
+    assert!(!text.contains("C110152301"), "no student number: {text}");
+    let id = tlog::certificate_id("NKUST-113-2-C110152301", "zh", 2);
+    assert!(text.starts_with("dcert-log-v1\n") && text.contains(&format!("certificate={id}\n")), "{text}");
+    assert_ne!(id, tlog::certificate_id("NKUST-113-2-C110152301", "zh", 1), "each version its own");
+    assert_eq!(entry.leaf_hash(), leaf_hash(text.as_bytes()));
+}

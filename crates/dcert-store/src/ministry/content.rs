@@ -8,7 +8,9 @@ use sqlx::{Any, AssertSqlSafe, Executor, Row};
 
 use self::sealed::Content;
 use super::MinistryStore;
-use super::registry::{Duplicate, RegistryRecord, insert_registry_record, one_file_per_version};
+use super::registry::{
+    Duplicate, RegistryRecord, insert_registry_record, lock_log, one_file_per_version, sequence_log,
+};
 use crate::db::{AnyQuery, FetchWith, append_audit};
 use crate::{AuditEntry, Result, StoreError};
 
@@ -269,9 +271,11 @@ impl MinistryStore {
             return Err(StoreError::Conflict("the file is not the one its registry record names".into()));
         }
         let mut tx = self.write_tx().await?;
+        lock_log(&mut tx, self.backend()).await?;
         // No `ON CONFLICT` here, unlike a submission: the same file again is refused, not
         // accepted quietly, as it is kept already.
-        insert_registry_record(&mut *tx, record, Duplicate::Refuse).await?;
+        insert_registry_record(&mut tx, record, Duplicate::Refuse).await?;
+        sequence_log(&mut tx).await?;
         let row = sqlx::query(
             "INSERT INTO teacher_certificates (institution, number, language, version, sha256, file, issued_at, \
              issued_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",

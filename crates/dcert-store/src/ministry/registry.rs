@@ -1,13 +1,15 @@
 //! The registry of issued files: append-only records (issued, superseded, revoked), written with
 //! the nonce of the signed request that brought them, and read by the verifier's status queries.
+//! Every record is a leaf of the transparency log, written in its transaction.
 
 use dcert_core::records::RecordPayload;
+use dcert_core::tlog;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::MinistryStore;
-use crate::db::{FetchWith, unique_as};
-use crate::{Result, StoreError};
+use crate::db::{FetchWith, Tx, unique_as};
+use crate::{Backend, Result, StoreError};
 
 /// A record of the (Ministry's) registry: an issued file or a change of its status.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +78,12 @@ impl MinistryStore {
     /// Appends a record to the registry (the Ministry's side). A record already there (same file,
     /// same event) is accepted again without change: submission is idempotent.
     pub async fn append_registry_record(&self, r: &RegistryRecord) -> Result<bool> {
-        Ok(insert_registry_record(&self.pool, r, Duplicate::Ignore).await? > 0)
+        let mut tx = self.write_tx().await?;
+        lock_log(&mut tx, self.backend()).await?;
+        let added = insert_registry_record(&mut tx, r, Duplicate::Ignore).await?;
+        sequence_log(&mut tx).await?;
+        tx.commit().await?;
+        Ok(added > 0)
     }
 
     /// Every registry record of a file, oldest first.
@@ -133,6 +140,7 @@ impl MinistryStore {
         records: &[RegistryRecord],
     ) -> Result<Submission> {
         let mut tx = self.write_tx().await?;
+        lock_log(&mut tx, self.backend()).await?;
         let fresh = sqlx::query(
             "INSERT INTO request_nonces (institution, nonce, at) VALUES ($1, $2, $3) \
              ON CONFLICT (institution, nonce) DO NOTHING",
@@ -148,8 +156,9 @@ impl MinistryStore {
         }
         let mut added = 0;
         for record in records {
-            added += insert_registry_record(&mut *tx, record, Duplicate::Ignore).await?;
+            added += insert_registry_record(&mut tx, record, Duplicate::Ignore).await?;
         }
+        sequence_log(&mut tx).await?;
         tx.commit().await?;
         Ok(if added > 0 { Submission::Recorded } else { Submission::AlreadyRecorded })
     }
@@ -196,11 +205,9 @@ pub(crate) enum Duplicate {
 }
 
 /// Appends one registry record; returns how many rows it added (0 or 1). A second issued file
-/// for the same certificate, language and version is a conflict either way.
-pub(crate) async fn insert_registry_record<'e, E>(executor: E, r: &RegistryRecord, duplicate: Duplicate) -> Result<u64>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+/// for the same certificate, language and version is a conflict either way. Call
+/// [`lock_log`] first in the transaction and [`sequence_log`] after its records.
+pub(crate) async fn insert_registry_record(tx: &mut Tx<'_>, r: &RegistryRecord, duplicate: Duplicate) -> Result<u64> {
     let on_conflict = match duplicate {
         Duplicate::Ignore => " ON CONFLICT (sha256, event) DO NOTHING",
         Duplicate::Refuse => "",
@@ -219,8 +226,97 @@ where
     .bind(&r.credential_type)
     .bind(&r.reason)
     .bind(r.at)
-    .execute(executor)
+    .execute(&mut **tx)
     .await
     .map_err(one_file_per_version)?;
     Ok(done.rows_affected())
+}
+
+/// Takes the log for this transaction, before it adds records: on PostgreSQL one writer at a
+/// time from here to its commit, so that record ids and leaf indexes follow commit order (SQLite
+/// writes one transaction at a time anyway).
+pub(crate) async fn lock_log(tx: &mut Tx<'_>, backend: Backend) -> Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("LOCK TABLE log_leaves IN EXCLUSIVE MODE").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Gives every registry record without a leaf its leaf, in record order: the records this
+/// transaction added (and, once, the records of a database older than the log).
+pub(crate) async fn sequence_log(tx: &mut Tx<'_>) -> Result<()> {
+    let last = sqlx::query(
+        "SELECT CAST(COALESCE(MAX(idx), -1) AS BIGINT) AS idx, CAST(COALESCE(MAX(record_id), 0) AS BIGINT) AS record \
+         FROM log_leaves",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let (mut next, after): (i64, i64) = (last.try_get::<i64, _>("idx")? + 1, last.try_get("record")?);
+    let new = sqlx::query(AssertSqlSafe(format!("{REGISTRY_SELECT} WHERE id > $1 ORDER BY id")))
+        .bind(after)
+        .fetch_all(&mut **tx)
+        .await?;
+    for row in &new {
+        let id: i64 = row.try_get("id")?;
+        let leaf = log_entry_hash(&registry_row(row)?);
+        sqlx::query("INSERT INTO log_leaves (idx, record_id, leaf) VALUES ($1, $2, $3)")
+            .bind(next)
+            .bind(id)
+            .bind(hex(&leaf))
+            .execute(&mut **tx)
+            .await?;
+        next += 1;
+    }
+    Ok(())
+}
+
+/// The leaf hash of a record, as the log holds it.
+pub fn log_entry_hash(r: &RegistryRecord) -> tlog::Hash {
+    tlog::LogEntry {
+        institution: &r.institution,
+        event: &r.event,
+        file_sha256: &r.sha256,
+        number: &r.number,
+        language: &r.language,
+        version: r.version,
+        previous_sha256: r.previous_sha256.as_deref(),
+        credential_type: &r.credential_type,
+        at: r.at,
+    }
+    .leaf_hash()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<tlog::Hash> {
+    let bytes: Vec<u8> = (0..text.len())
+        .step_by(2)
+        .map(|i| text.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect::<Option<_>>()?;
+    bytes.try_into().ok()
+}
+
+impl MinistryStore {
+    /// The log's leaf hashes, in order, from leaf `from` on (at most `limit`).
+    pub async fn log_leaves(&self, from: i64, limit: i64) -> Result<Vec<tlog::Hash>> {
+        let rows = sqlx::query("SELECT idx, leaf FROM log_leaves WHERE idx >= $1 ORDER BY idx LIMIT $2")
+            .bind(from)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let leaf: String = r.try_get("leaf")?;
+                unhex(&leaf).ok_or_else(|| crate::db::corrupt("log leaf", leaf))
+            })
+            .collect()
+    }
+
+    /// How many leaves the log has.
+    pub async fn log_size(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM log_leaves").fetch_one(&self.pool).await?;
+        Ok(row.try_get("n")?)
+    }
 }

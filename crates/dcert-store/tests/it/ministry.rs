@@ -256,3 +256,41 @@ async fn a_teacher_certificate_file_is_kept_with_its_registry_record_and_a_secon
     }
     f.finish().await;
 }
+
+#[tokio::test]
+async fn every_registry_record_is_a_leaf_of_the_log_in_order_rebuilt_identically_and_kept_across_a_restart() {
+    use dcert_core::tlog;
+    use dcert_store::{MinistryStore, log_entry_hash};
+    let f = fixture().await;
+    for (i, store) in f.stores.iter().enumerate() {
+        // A record of a database older than the log: it gets its leaf with the next write.
+        let old = "INSERT INTO registry_records (institution, sha256, event, number, language, version, \
+                   credential_type, at) VALUES ('nkust', 'ffff', 'issued', 'NKUST-OLD-C9', 'zh', 1, 'degree', 50)";
+        f.raw(i, old).await.unwrap();
+        assert_eq!(store.log_size().await.unwrap(), 0);
+        let a = record("nkust", &"a".repeat(64), "issued");
+        assert!(store.append_registry_record(&a).await.unwrap());
+        let b = RegistryRecord { number: "NKUST-113-2-C2".into(), ..record("nkust", &"b".repeat(64), "issued") };
+        let revoked =
+            RegistryRecord {
+                reason: Some("學位撤銷".into()), at: 200, ..record("nkust", &"a".repeat(64), "revoked")
+            };
+        store.append_signed_records("nkust", "nonce-0000000009", 150, &[b, revoked]).await.unwrap();
+        assert!(!store.append_registry_record(&a).await.unwrap(), "the same record again");
+        let leaves = store.log_leaves(0, 100).await.unwrap();
+        assert_eq!(leaves.len(), 4, "one leaf a record, none for a repeat");
+        // The log is rebuilt from the records alone, in their order, to the same leaves.
+        let records = store.registry_log(0, 100).await.unwrap();
+        let rebuilt: Vec<tlog::Hash> = records.iter().map(|(_, r)| log_entry_hash(r)).collect();
+        assert_eq!(leaves, rebuilt);
+        let before = tlog::root(leaves.as_slice(), 4).unwrap();
+        // Restarted, the tree is the same; and no one rewrites it.
+        let reopened = MinistryStore::open(&f.urls[i]).await.unwrap();
+        let again = reopened.log_leaves(0, 100).await.unwrap();
+        assert_eq!(tlog::root(again.as_slice(), 4).unwrap(), before);
+        reopened.close().await;
+        assert!(f.raw(i, "UPDATE log_leaves SET leaf = 'x' WHERE idx = 0").await.is_err(), "append-only");
+        assert!(f.raw(i, "DELETE FROM log_leaves").await.is_err(), "append-only");
+    }
+    f.finish().await;
+}
