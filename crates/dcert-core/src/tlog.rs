@@ -62,6 +62,59 @@ impl LeafHashes for [Hash] {
     }
 }
 
+/// A tree kept in memory with every level of perfect subtrees, so that a root or a proof costs
+/// a lookup for each of its hashes (a million leaves take 64 MB).
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    /// `levels[h][i]`: the root of the perfect subtree of height `h` starting at leaf `i << h`.
+    levels: Vec<Vec<Hash>>,
+}
+
+impl Tree {
+    /// An empty tree.
+    pub fn new() -> Tree {
+        Tree::default()
+    }
+
+    /// Appends a leaf (its hash), completing the perfect subtrees it closes.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut carry = leaf;
+        let mut height = 0;
+        loop {
+            if self.levels.len() == height {
+                self.levels.push(Vec::new());
+            }
+            let level = &mut self.levels[height];
+            level.push(carry);
+            if level.len() % 2 == 1 {
+                return;
+            }
+            carry = node_hash(&level[level.len() - 2], &level[level.len() - 1]);
+            height += 1;
+        }
+    }
+
+    /// How many leaves it has.
+    pub fn len(&self) -> u64 {
+        self.levels.first().map_or(0, |l| l.len() as u64)
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl LeafHashes for Tree {
+    fn size(&self) -> u64 {
+        self.len()
+    }
+
+    fn perfect_root(&self, start: u64, height: u32) -> Hash {
+        self.levels[height as usize][(start >> height) as usize]
+    }
+}
+
 /// The largest power of two smaller than `n` (for `n > 1`).
 fn split(n: u64) -> u64 {
     1 << (63 - (n - 1).leading_zeros())

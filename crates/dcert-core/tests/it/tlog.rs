@@ -162,3 +162,25 @@ fn a_log_leaf_names_the_certificate_by_a_hash_and_holds_no_personal_data() {
     assert_ne!(id, tlog::certificate_id("NKUST-113-2-C110152301", "zh", 1), "each version its own");
     assert_eq!(entry.leaf_hash(), leaf_hash(text.as_bytes()));
 }
+
+#[test]
+fn a_tree_kept_in_memory_gives_the_same_roots_and_proofs_as_its_leaves_alone() {
+    let mut tree = tlog::Tree::new();
+    let mut leaves: Vec<Hash> = Vec::new();
+    assert!(tree.is_empty());
+    for n in 1..=130u64 {
+        let leaf = leaf_hash(&data(n as usize));
+        tree.push(leaf);
+        leaves.push(leaf);
+        assert_eq!(tree.len(), n);
+        assert_eq!(root(&tree, n).unwrap(), root(leaves.as_slice(), n).unwrap(), "root of {n}");
+        for i in [0, n / 2, n - 1] {
+            assert_eq!(inclusion_proof(&tree, i, n).unwrap(), inclusion_proof(leaves.as_slice(), i, n).unwrap());
+        }
+        for m in [1, n / 2, n - 1].into_iter().filter(|m| *m >= 1) {
+            assert_eq!(consistency_proof(&tree, m, n).unwrap(), consistency_proof(leaves.as_slice(), m, n).unwrap());
+        }
+        // A proof for an older size of the same tree.
+        assert_eq!(root(&tree, n / 2 + 1).unwrap(), root(leaves.as_slice(), n / 2 + 1).unwrap());
+    }
+}

@@ -43,7 +43,7 @@ pub struct Figures {
     pub verify_to_floor: f64,
 }
 
-fn measure(budget: Duration, mut op: impl FnMut(u64)) -> Rate {
+pub(super) fn measure(budget: Duration, mut op: impl FnMut(u64)) -> Rate {
     // Warm up, then run whole batches until the budget is spent.
     op(0);
     let start = Instant::now();

@@ -1,10 +1,12 @@
 //! `dcert bench`: throughput and robustness figures, each with its baseline measured in the
 //! same run. `core`: issue and verify on one thread; `hostile`: crafted files in processes of
-//! their own; `issue`: a whole class through the university's production path.
+//! their own; `issue`: a whole class through the university's production path; `log`: the
+//! transparency log in memory.
 
 mod core;
 mod hostile;
 mod issue;
+mod log;
 
 use std::path::PathBuf;
 
@@ -59,6 +61,20 @@ pub enum BenchCommand {
         /// Spend the time on one measurement only (issue, verify or floor), e.g. to profile it.
         #[arg(long, value_parser = ["issue", "verify", "floor"])]
         only: Option<String>,
+    },
+    /// The transparency log in memory on one thread: appending records, inclusion and
+    /// consistency proofs made and verified at the full size, proof sizes, signed checkpoints,
+    /// with the floor (one interior-node hash) in the same run.
+    Log {
+        /// Leaves in the tree.
+        #[arg(long, default_value_t = 1_000_000)]
+        leaves: u64,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Verify one file in process, over and over, on one thread and on every core: the
     /// baseline that scripts/load-test compares the HTTP API with.
@@ -152,6 +168,18 @@ pub fn run(command: BenchCommand) -> Result<u8> {
                     figures.threads,
                     figures.all_threads.per_second
                 );
+            }
+            Ok(EXIT_SUCCESS)
+        }
+        BenchCommand::Log { leaves, seconds, json } => {
+            if leaves == 0 {
+                return Err(crate::commands::wrong("--leaves must be at least 1"));
+            }
+            let figures = log::run(leaves, seconds)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&figures)?);
+            } else {
+                print!("{}", log::text(&figures));
             }
             Ok(EXIT_SUCCESS)
         }

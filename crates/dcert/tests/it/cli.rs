@@ -270,6 +270,7 @@ fn usage_errors_exit_with_status_2_and_say_what_is_wrong() {
         (&["verify", "--trust", "moe/root.json", "x.pdf"], "not usable"),
         (&new_issuer("Bad Id", "x", "x", "b", &[]), "lowercase"),
         (&["bench", "issue", "--count", "0"], "--count must be at least 1"),
+        (&["bench", "log", "--leaves", "0"], "--leaves must be at least 1"),
         (&["bench", "issue", "--count", "1", "--database", "mysql://x"], "postgres://"),
     ];
     for (args, expected) in cases {
@@ -492,6 +493,21 @@ fn bench_issue_issues_every_graduate_exactly_once() {
         assert_eq!(figures["verified"], true, "{out}");
         assert!(figures["phases"]["issue"].as_f64().unwrap() > 0.0, "{out}");
         assert!(figures["certificateBytes"].as_u64().unwrap() > 0, "{out}");
+    }
+}
+
+#[test]
+fn bench_log_makes_and_verifies_proofs_and_reports_their_sizes() {
+    let w = Workdir::new("bench-log");
+    let out = w.ok(&["bench", "log", "--leaves", "1000", "--seconds", "0.05", "--json"]);
+    let figures: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(figures["leaves"], 1000, "{out}");
+    assert_eq!(figures["append"]["count"], 1000, "{out}");
+    // A tree of 1,000 leaves is 10 levels deep: an audit path has at most 10 hashes.
+    assert!(figures["inclusionProofBytes"].as_u64().unwrap() <= 320, "{out}");
+    assert!(figures["inclusionProofBytes"].as_u64().unwrap() >= 9 * 32, "{out}");
+    for rate in ["inclusion", "consistency", "checkpoint", "floor"] {
+        assert!(figures[rate]["count"].as_u64().unwrap() > 0, "{rate}: {out}");
     }
 }
 
