@@ -97,10 +97,22 @@ fn shots(size: &str) -> PathBuf {
 }
 
 impl Browser {
+    /// Makes the page `width` px wide inside. A loaded browser may apply a new window size late,
+    /// or with a frame around it: measure, correct, and try again a few times.
     async fn resize(&self, (width, height): (u32, u32)) {
-        self.client.set_window_size(width, height).await.unwrap_or_else(|e| panic!("resize to {width}: {e}"));
-        let inner = self.client.execute("return window.innerWidth", vec![]).await.unwrap();
-        assert_eq!(inner, json!(width), "{}: the window is {width} px wide inside", self.name);
+        let mut outer = width;
+        let mut inner = 0;
+        for _ in 0..10 {
+            self.client.set_window_size(outer, height).await.unwrap_or_else(|e| panic!("resize to {width}: {e}"));
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let measured = self.client.execute("return window.innerWidth", vec![]).await.unwrap();
+            inner = measured.as_u64().unwrap_or(0) as u32;
+            if inner == width {
+                return;
+            }
+            outer = (outer + width).saturating_sub(inner).max(width);
+        }
+        panic!("{}: the window is {inner} px wide inside, not {width}", self.name);
     }
 
     /// axe-core's violations on the page shown, one line each.
