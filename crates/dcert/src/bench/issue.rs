@@ -812,10 +812,10 @@ pub fn text(f: &Figures) -> String {
 }
 
 /// A directory removed when dropped.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl TempDir {
-    fn new() -> Result<Self> {
+    pub(super) fn new() -> Result<Self> {
         let dir = std::env::temp_dir().join(format!("dcert-bench-issue-{}", unique_suffix()));
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(Self(dir))

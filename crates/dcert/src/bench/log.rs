@@ -2,7 +2,8 @@
 //! leaf encoded and hashed, the tree completed), inclusion and consistency proofs made and
 //! verified at the full size, the size of a proof, and signed checkpoints. The floor, measured in
 //! the same run, is one interior-node hash (SHA-256 of 65 bytes): each figure is also given as
-//! node hashes' worth of work.
+//! node hashes' worth of work. With `--store-records`, records are also appended through the
+//! Ministry's store (each with its leaf, in its transaction) and its log checked against memory.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -34,6 +35,23 @@ pub struct LogFigures {
     pub inclusion_proof_bytes: usize,
     /// Bytes of a consistency proof at the full size (the longest over a sample of sizes).
     pub consistency_proof_bytes: usize,
+    /// Records appended through the Ministry's store (each with its leaf, in its transaction),
+    /// if asked for: the database, the records a transaction, and the rate.
+    pub store: Option<StoreFigures>,
+}
+
+/// Records appended through the store.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreFigures {
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// Records a transaction (a signed submission's worth).
+    pub batch: u64,
+    /// The records appended.
+    pub append: Rate,
+    /// Whether the store's leaves give the same root as the same records in memory.
+    pub same_root: bool,
 }
 
 /// A pseudo-random sequence (xorshift), so that runs pick the same leaves and sizes.
@@ -62,7 +80,15 @@ fn entry_bytes(i: u64) -> Vec<u8> {
     .bytes()
 }
 
-pub fn run(leaves: u64, seconds: f64) -> Result<LogFigures> {
+/// What to measure through the store: how many records, in transactions of `batch`, on a fresh
+/// SQLite file or on fresh schemas of the PostgreSQL server `database`.
+pub struct StoreRun {
+    pub records: u64,
+    pub batch: u64,
+    pub database: Option<String>,
+}
+
+pub fn run(leaves: u64, seconds: f64, store: Option<&StoreRun>) -> Result<LogFigures> {
     let budget = Duration::from_secs_f64(seconds);
     let mut tree = Tree::new();
     let start = Instant::now();
@@ -114,6 +140,71 @@ pub fn run(leaves: u64, seconds: f64) -> Result<LogFigures> {
         floor,
         inclusion_proof_bytes: longest_inclusion * 32,
         consistency_proof_bytes: longest_consistency * 32,
+        store: match store {
+            Some(run) => Some(store_append(run)?),
+            None => None,
+        },
+    })
+}
+
+/// Registry record `i` of the store run, and its leaf.
+fn record(i: u64) -> dcert_store::RegistryRecord {
+    dcert_store::RegistryRecord {
+        institution: "bench".into(),
+        sha256: format!("{i:064x}"),
+        event: "issued".into(),
+        number: format!("BENCH-113-2-C{i:09}"),
+        language: "zh".into(),
+        version: 1,
+        previous_sha256: None,
+        credential_type: "degree".into(),
+        reason: None,
+        at: 1_751_297_400 + i as i64,
+    }
+}
+
+/// Appends `run.records` registry records through the Ministry's store as signed submissions of
+/// `run.batch` records, then checks the store's log against the same records in memory.
+fn store_append(run: &StoreRun) -> Result<StoreFigures> {
+    let dir = super::issue::TempDir::new()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let (store, schema) = match run.database.as_deref() {
+            None => {
+                (crate::server::open_ministry(&format!("sqlite://{}", dir.0.join("log.db").display())).await?, None)
+            }
+            Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
+                let schema = dcert_store::ScratchSchema::create(url, "dcert_bench_log").await?;
+                (crate::server::open_ministry(schema.url()).await?, Some(schema))
+            }
+            Some(_) => return Err(crate::commands::wrong("--database must be a postgres:// URL")),
+        };
+        let backend = if schema.is_some() { "postgres" } else { "sqlite" };
+        let start = Instant::now();
+        let mut i = 0;
+        while i < run.records {
+            let records: Vec<_> = (i..(i + run.batch).min(run.records)).map(record).collect();
+            store.append_signed_records("bench", &format!("bench-nonce-{i:016}"), 1_751_297_400, &records).await?;
+            i += records.len() as u64;
+        }
+        let took = start.elapsed().as_secs_f64();
+        let leaves = store.log_leaves(0, run.records as i64).await?;
+        let mut memory = Tree::new();
+        for i in 0..run.records {
+            memory.push(dcert_store::log_entry_hash(&record(i)));
+        }
+        let same_root = leaves.len() as u64 == run.records
+            && tlog::root(leaves.as_slice(), run.records)? == tlog::root(&memory, run.records)?;
+        store.close().await;
+        if let Some(schema) = schema {
+            schema.drop_now().await?;
+        }
+        Ok(StoreFigures {
+            backend: backend.into(),
+            batch: run.batch,
+            append: Rate { count: run.records, seconds: took, per_second: run.records as f64 / took },
+            same_root,
+        })
     })
 }
 
@@ -143,5 +234,16 @@ pub fn text(f: &LogFigures) -> String {
         "  proof sizes at {} leaves: inclusion {} bytes, consistency {} bytes\n",
         f.leaves, f.inclusion_proof_bytes, f.consistency_proof_bytes
     ));
+    if let Some(store) = &f.store {
+        s.push_str(&format!(
+            "  through the store ({}, {} records a transaction): {:.0} records/s ({} in {:.1} s), same root: {}\n",
+            store.backend,
+            store.batch,
+            store.append.per_second,
+            store.append.count,
+            store.append.seconds,
+            store.same_root
+        ));
+    }
     s
 }

@@ -72,6 +72,16 @@ pub enum BenchCommand {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
+        /// Also append this many registry records through the Ministry's store (0: none).
+        #[arg(long, default_value_t = 0)]
+        store_records: u64,
+        /// Records a transaction when appending through the store.
+        #[arg(long, default_value_t = 100)]
+        batch: u64,
+        /// The store's PostgreSQL server (fresh schemas, dropped after); a fresh SQLite file if
+        /// not given.
+        #[arg(long)]
+        database: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -171,17 +181,22 @@ pub fn run(command: BenchCommand) -> Result<u8> {
             }
             Ok(EXIT_SUCCESS)
         }
-        BenchCommand::Log { leaves, seconds, json } => {
+        BenchCommand::Log { leaves, seconds, store_records, batch, database, json } => {
             if leaves == 0 {
                 return Err(crate::commands::wrong("--leaves must be at least 1"));
             }
-            let figures = log::run(leaves, seconds)?;
+            if batch == 0 {
+                return Err(crate::commands::wrong("--batch must be at least 1"));
+            }
+            let store = (store_records > 0).then_some(log::StoreRun { records: store_records, batch, database });
+            let figures = log::run(leaves, seconds, store.as_ref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&figures)?);
             } else {
                 print!("{}", log::text(&figures));
             }
-            Ok(EXIT_SUCCESS)
+            // The store's log must be the one the same records make in memory.
+            Ok(if figures.store.as_ref().is_some_and(|s| !s.same_root) { EXIT_FAILURE } else { EXIT_SUCCESS })
         }
         BenchCommand::Issue { count, database, parallelism, json } => {
             let figures = issue::run(&issue::Options { count, database, parallelism }, now())?;

@@ -509,6 +509,21 @@ fn bench_log_makes_and_verifies_proofs_and_reports_their_sizes() {
     for rate in ["inclusion", "consistency", "checkpoint", "floor"] {
         assert!(figures[rate]["count"].as_u64().unwrap() > 0, "{rate}: {out}");
     }
+    // Through the store too, on SQLite and PostgreSQL: the same log as in memory.
+    let postgres =
+        std::env::var("DCERT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    for database in [None, Some(postgres.as_str())] {
+        let mut args = vec!["bench", "log", "--leaves", "10", "--seconds", "0.01", "--store-records", "250", "--json"];
+        if let Some(url) = database {
+            args.extend(["--database", url]);
+        }
+        let out = w.ok(&args);
+        let figures: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        let store = &figures["store"];
+        assert_eq!(store["backend"], if database.is_some() { "postgres" } else { "sqlite" }, "{out}");
+        assert_eq!((store["append"]["count"].as_u64(), store["batch"].as_u64()), (Some(250), Some(100)), "{out}");
+        assert_eq!(store["sameRoot"], true, "{out}");
+    }
 }
 
 #[test]
