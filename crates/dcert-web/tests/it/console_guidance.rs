@@ -206,3 +206,19 @@ async fn a_graduate_whose_sign_in_fails_is_told_whom_to_ask() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.text().contains("帳號或密碼錯誤。 帳號為學號；忘記密碼請洽所屬校區綜合業務處"), "{}", r.text());
 }
+
+#[tokio::test]
+async fn a_list_of_collections_says_which_numbers_were_not_recorded_and_why() {
+    let app = TestApp::new().await;
+    let office = app.staff("office-jiangong").await;
+    let day = today();
+    let first = office.post("/console/collections", &[("numbers", G1), ("date", &day)]).await;
+    assert!(first.location().unwrap().contains("recorded=1"), "{:?}", first.location());
+    // G1 again, G2 new, another campus's student and a number nobody has.
+    let numbers = format!("{G1} {G2} C110152303 X999");
+    let r = office.post("/console/collections", &[("numbers", &numbers), ("date", &day)]).await;
+    let page = office.get(r.location().unwrap()).await.text();
+    assert!(page.contains("已登記 1 位。"), "{page}");
+    assert!(page.contains(&format!("已登記過，未重複登記：{G1}")), "{page}");
+    assert!(page.contains("查無此學號（或非本校區的畢業生），未登記：X999 C110152303"), "{page}");
+}

@@ -42,6 +42,8 @@ pub(super) struct GraduatesQuery {
     recorded: Option<usize>,
     unconfirmed: Option<usize>,
     unknown: Option<String>,
+    already: Option<String>,
+    ineligible: Option<String>,
 }
 
 /// The words of a graduate's state, as the list's filter offers it.
@@ -100,9 +102,15 @@ pub(super) async fn graduates(State(state): State<AppState>, ctx: Ctx, Query(q):
             s.push(' ');
             s.push_str(&t.f("console.collections.unconfirmed", &[&u]));
         }
-        if let Some(u) = crate::http::non_empty(q.unknown.as_deref()) {
-            s.push(' ');
-            s.push_str(&t.f("console.collections.unknown", &[&u]));
+        for (numbers, key) in [
+            (&q.unknown, "console.collections.unknown"),
+            (&q.already, "console.collections.already"),
+            (&q.ineligible, "console.collections.ineligible"),
+        ] {
+            if let Some(numbers) = crate::http::non_empty(numbers.as_deref()) {
+                s.push(' ');
+                s.push_str(&t.f(key, &[&numbers]));
+            }
         }
         s
     });
@@ -240,17 +248,25 @@ pub(super) fn parse_day(t: Texts, s: &str) -> Result<Date, AppError> {
 }
 
 /// Records a collection (Chinese) or application (English) for one graduate.
-pub(super) async fn order_diploma(
+/// Why a collection or application was not recorded.
+pub(super) enum NotRecorded {
+    /// The graduate's term is outside the eligibility policy.
+    NotEligible,
+    /// That language's diploma is recorded already.
+    AlreadyRecorded,
+}
+
+/// Records a collection (Chinese) or application (English) for one graduate, or says why not.
+async fn place_order(
     state: &AppState,
     ctx: &Ctx,
     staff: &Staff,
     g: &Graduate,
     language: Language,
     day: Date,
-) -> Result<(), AppError> {
-    let t = ctx.t;
+) -> Result<Result<(), NotRecorded>, AppError> {
     if !Policy::load(&state.store).await?.eligible(g.term()) {
-        return Err(AppError::BadRequest(t.s("console.not_eligible").into()));
+        return Ok(Err(NotRecorded::NotEligible));
     }
     let due = working_calendar(&state.store).await?.due_date(day);
     let kind = if language == Language::Zh { OrderKind::Collection } else { OrderKind::Application };
@@ -266,11 +282,28 @@ pub(super) async fn order_diploma(
     };
     let detail = format!("{} {} on {day}, due {due}", kind.code(), language.code());
     let audit = |order: &Order| audit_of(ctx, staff, "record_diploma", format!("order:{}", order.id), detail);
-    state.store.create_order(&order, audit).await.map_err(|e| match e {
-        dcert_store::StoreError::Conflict(_) => AppError::BadRequest(t.s("console.already_recorded").into()),
-        other => other.into(),
-    })?;
-    Ok(())
+    match state.store.create_order(&order, audit).await {
+        Ok(_) => Ok(Ok(())),
+        Err(dcert_store::StoreError::Conflict(_)) => Ok(Err(NotRecorded::AlreadyRecorded)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Records a collection or application for one graduate; a refusal is a page that says why.
+pub(super) async fn order_diploma(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &Staff,
+    g: &Graduate,
+    language: Language,
+    day: Date,
+) -> Result<(), AppError> {
+    let t = ctx.t;
+    match place_order(state, ctx, staff, g, language, day).await? {
+        Ok(()) => Ok(()),
+        Err(NotRecorded::NotEligible) => Err(AppError::BadRequest(t.s("console.not_eligible").into())),
+        Err(NotRecorded::AlreadyRecorded) => Err(AppError::BadRequest(t.s("console.already_recorded").into())),
+    }
 }
 
 pub(super) async fn record_diploma(
@@ -309,22 +342,31 @@ pub(super) async fn record_collections(
         .collect();
     let (found, mut unknown) = state.store.graduates_by_number(&numbers).await?;
     let (mut recorded, mut unconfirmed) = (0, 0);
+    // Each number not recorded, under its reason; another campus's student is unknown to a
+    // campus office, as everywhere in its console.
+    let (mut already, mut ineligible) = (Vec::new(), Vec::new());
     for g in &found {
+        let number = g.record.student_number.clone();
         if scope(&staff).is_some_and(|c| c != g.campus) {
-            unknown.push(g.record.student_number.clone());
+            unknown.push(number);
             continue;
         }
-        match order_diploma(&state, &ctx, &staff, g, Language::Zh, day).await {
+        match place_order(&state, &ctx, &staff, g, Language::Zh, day).await? {
             Ok(()) => {
                 recorded += 1;
                 unconfirmed += usize::from(g.confirmed_at.is_none());
             }
-            Err(AppError::BadRequest(_)) => unknown.push(g.record.student_number.clone()),
-            Err(e) => return Err(e),
+            Err(NotRecorded::AlreadyRecorded) => already.push(number),
+            Err(NotRecorded::NotEligible) => ineligible.push(number),
         }
     }
-    let unknown = urlencode(&unknown.join(" "));
-    Ok(redirect(&format!("/console/graduates?recorded={recorded}&unconfirmed={unconfirmed}&unknown={unknown}")))
+    let list = |numbers: &[String]| urlencode(&numbers.join(" "));
+    Ok(redirect(&format!(
+        "/console/graduates?recorded={recorded}&unconfirmed={unconfirmed}&unknown={}&already={}&ineligible={}",
+        list(&unknown),
+        list(&already),
+        list(&ineligible)
+    )))
 }
 
 #[derive(Deserialize)]
