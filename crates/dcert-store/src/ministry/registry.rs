@@ -3,7 +3,7 @@
 //! Every record is a leaf of the transparency log, written in its transaction.
 
 use dcert_core::records::RecordPayload;
-use dcert_core::tlog;
+use dcert_core::{digest, tlog};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -262,7 +262,7 @@ pub(crate) async fn sequence_log(tx: &mut Tx<'_>) -> Result<()> {
         sqlx::query("INSERT INTO log_leaves (idx, record_id, leaf) VALUES ($1, $2, $3)")
             .bind(next)
             .bind(id)
-            .bind(hex(&leaf))
+            .bind(digest::hex(&leaf))
             .execute(&mut **tx)
             .await?;
         next += 1;
@@ -286,18 +286,6 @@ pub fn log_entry_hash(r: &RegistryRecord) -> tlog::Hash {
     .leaf_hash()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<tlog::Hash> {
-    let bytes: Vec<u8> = (0..text.len())
-        .step_by(2)
-        .map(|i| text.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
-        .collect::<Option<_>>()?;
-    bytes.try_into().ok()
-}
-
 impl MinistryStore {
     /// The log's leaf hashes, in order, from leaf `from` on (at most `limit`).
     pub async fn log_leaves(&self, from: i64, limit: i64) -> Result<Vec<tlog::Hash>> {
@@ -309,7 +297,8 @@ impl MinistryStore {
         rows.iter()
             .map(|r| {
                 let leaf: String = r.try_get("leaf")?;
-                unhex(&leaf).ok_or_else(|| crate::db::corrupt("log leaf", leaf))
+                let hash = digest::unhex(&leaf).and_then(|b| tlog::Hash::try_from(b).ok());
+                hash.ok_or_else(|| crate::db::corrupt("log leaf", leaf))
             })
             .collect()
     }
