@@ -247,7 +247,6 @@ pub(super) fn parse_day(t: Texts, s: &str) -> Result<Date, AppError> {
     Ok(d)
 }
 
-/// Records a collection (Chinese) or application (English) for one graduate.
 /// Why a collection or application was not recorded.
 pub(super) enum NotRecorded {
     /// The graduate's term is outside the eligibility policy.
@@ -256,19 +255,45 @@ pub(super) enum NotRecorded {
     AlreadyRecorded,
 }
 
+impl NotRecorded {
+    /// The refusal, as a page that says why.
+    fn refusal(self, t: Texts) -> AppError {
+        let key = match self {
+            NotRecorded::NotEligible => "console.not_eligible",
+            NotRecorded::AlreadyRecorded => "console.already_recorded",
+        };
+        AppError::BadRequest(t.s(key).into())
+    }
+}
+
+/// What recording diplomas collected on one day needs, read once however many graduates it
+/// is for: the eligibility policy and the day the certificates fall due.
+pub(super) struct Recording {
+    policy: Policy,
+    day: Date,
+    due: Date,
+}
+
+impl Recording {
+    async fn on(state: &AppState, day: Date) -> Result<Recording, AppError> {
+        let policy = Policy::load(&state.store).await?;
+        let due = working_calendar(&state.store).await?.due_date(day);
+        Ok(Recording { policy, day, due })
+    }
+}
+
 /// Records a collection (Chinese) or application (English) for one graduate, or says why not.
-async fn place_order(
+async fn order_diploma(
     state: &AppState,
-    ctx: &Ctx,
-    staff: &Staff,
+    (ctx, staff): (&Ctx, &Staff),
     g: &Graduate,
     language: Language,
-    day: Date,
+    recording: &Recording,
 ) -> Result<Result<(), NotRecorded>, AppError> {
-    if !Policy::load(&state.store).await?.eligible(g.term()) {
+    if !recording.policy.eligible(g.term()) {
         return Ok(Err(NotRecorded::NotEligible));
     }
-    let due = working_calendar(&state.store).await?.due_date(day);
+    let (day, due) = (recording.day, recording.due);
     let kind = if language == Language::Zh { OrderKind::Collection } else { OrderKind::Application };
     let order = NewOrder {
         graduate_id: g.id,
@@ -289,23 +314,6 @@ async fn place_order(
     }
 }
 
-/// Records a collection or application for one graduate; a refusal is a page that says why.
-pub(super) async fn order_diploma(
-    state: &AppState,
-    ctx: &Ctx,
-    staff: &Staff,
-    g: &Graduate,
-    language: Language,
-    day: Date,
-) -> Result<(), AppError> {
-    let t = ctx.t;
-    match place_order(state, ctx, staff, g, language, day).await? {
-        Ok(()) => Ok(()),
-        Err(NotRecorded::NotEligible) => Err(AppError::BadRequest(t.s("console.not_eligible").into())),
-        Err(NotRecorded::AlreadyRecorded) => Err(AppError::BadRequest(t.s("console.already_recorded").into())),
-    }
-}
-
 pub(super) async fn record_diploma(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -314,8 +322,10 @@ pub(super) async fn record_diploma(
     let staff = require(&ctx, &state.store, Action::RecordDiploma).await?;
     let g = visible_graduate(&state.store, &staff, id).await?;
     let language = if form.language == "en" { Language::En } else { Language::Zh };
-    let day = parse_day(ctx.t, &form.date)?;
-    order_diploma(&state, &ctx, &staff, &g, language, day).await?;
+    let recording = Recording::on(&state, parse_day(ctx.t, &form.date)?).await?;
+    if let Err(why) = order_diploma(&state, (&ctx, &staff), &g, language, &recording).await? {
+        return Err(why.refusal(ctx.t));
+    }
     // Recorded either way; an unconfirmed graduate's certificate waits for the confirmation.
     let done = if g.confirmed_at.is_some() { "recorded" } else { "recorded_unconfirmed" };
     Ok(redirect(&format!("/console/graduates/{id}?done={done}")))
@@ -341,6 +351,7 @@ pub(super) async fn record_collections(
         .take(5000)
         .collect();
     let (found, mut unknown) = state.store.graduates_by_number(&numbers).await?;
+    let recording = Recording::on(&state, day).await?;
     let (mut recorded, mut unconfirmed) = (0, 0);
     // Each number not recorded, under its reason; another campus's student is unknown to a
     // campus office, as everywhere in its console.
@@ -351,7 +362,7 @@ pub(super) async fn record_collections(
             unknown.push(number);
             continue;
         }
-        match place_order(&state, &ctx, &staff, g, Language::Zh, day).await? {
+        match order_diploma(&state, (&ctx, &staff), g, Language::Zh, &recording).await? {
             Ok(()) => {
                 recorded += 1;
                 unconfirmed += usize::from(g.confirmed_at.is_none());
