@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use dcert_core::tlog::{self, Checkpoint, LogEntry, NoteVerifier, Tree};
+use dcert_core::tlog::{self, Checkpoint, NoteVerifier, Tree};
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 
@@ -62,24 +62,6 @@ fn next(state: &mut u64) -> u64 {
     *state
 }
 
-/// The leaf of record `i`: an issued degree certificate of a made-up number.
-fn entry_bytes(i: u64) -> Vec<u8> {
-    let file = format!("{:064x}", i);
-    let number = format!("BENCH-113-2-C{i:09}");
-    LogEntry {
-        institution: "bench",
-        event: "issued",
-        file_sha256: &file,
-        number: &number,
-        language: "zh",
-        version: 1,
-        previous_sha256: None,
-        credential_type: "degree",
-        at: 1_751_297_400 + i as i64,
-    }
-    .bytes()
-}
-
 /// What to measure through the store: how many records, in transactions of `batch`, on a fresh
 /// SQLite file or on fresh schemas of the PostgreSQL server `database`.
 pub struct StoreRun {
@@ -93,7 +75,7 @@ pub fn run(leaves: u64, seconds: f64, store: Option<&StoreRun>) -> Result<LogFig
     let mut tree = Tree::new();
     let start = Instant::now();
     for i in 0..leaves {
-        tree.push(tlog::leaf_hash(&entry_bytes(i)));
+        tree.push(dcert_store::log_entry_hash(&record(i)));
     }
     let took = start.elapsed().as_secs_f64();
     let append = Rate { count: leaves, seconds: took, per_second: leaves as f64 / took };
@@ -147,7 +129,7 @@ pub fn run(leaves: u64, seconds: f64, store: Option<&StoreRun>) -> Result<LogFig
     })
 }
 
-/// Registry record `i` of the store run, and its leaf.
+/// Registry record `i` of a run: an issued degree certificate of a made-up number.
 fn record(i: u64) -> dcert_store::RegistryRecord {
     dcert_store::RegistryRecord {
         institution: "bench".into(),
