@@ -59,9 +59,7 @@ pub async fn site_layer<S: Site>(State(state): State<S>, mut request: Request, n
     let mut response = next.run(request).await;
     // A form too large for its route is refused before any handler runs, in the framework's
     // plain English: a person gets a page instead (a program calling the API keeps the status).
-    let plain =
-        response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain && !api {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && content_type_is(response.headers(), "text/plain") && !api {
         let text = ErrorText {
             zh: "送出的內容太大，系統無法接收。請縮小檔案或內容後再試一次。".into(),
             en: "What was sent is too large for this page. Make the file or text smaller and try again.".into(),
@@ -76,9 +74,8 @@ pub async fn site_layer<S: Site>(State(state): State<S>, mut request: Request, n
             response.headers_mut().insert(RETRY_AFTER, v);
         }
     }
+    let is_json = content_type_is(response.headers(), "application/json");
     let headers = response.headers_mut();
-    let is_json =
-        headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
     if existing.is_none() && !is_json {
         let cookie = format!("csrf={token}; Path=/; HttpOnly; SameSite=Strict{}", layer.secure_attribute());
         if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -87,6 +84,11 @@ pub async fn site_layer<S: Site>(State(state): State<S>, mut request: Request, n
     }
     security_headers(headers);
     response
+}
+
+/// Whether a response's content type is `kind` (whatever its parameters).
+fn content_type_is(headers: &HeaderMap, kind: &str) -> bool {
+    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with(kind))
 }
 
 /// The page the visitor came from, when it is on this site: the path and query of a `Referer`
