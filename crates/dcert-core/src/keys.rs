@@ -88,6 +88,12 @@ impl CredentialKey {
         Ok(Self::from_seed(&seed))
     }
 
+    /// The same Ed25519 key, for signing a log's checkpoints (the Ministry's log key is kept
+    /// in a file like a credential key).
+    pub fn to_log_key(&self) -> crate::tlog::LogKey {
+        self.0.clone()
+    }
+
     /// The key as an unencrypted PKCS#8 DER document.
     pub fn to_pkcs8_der(&self) -> Zeroizing<Vec<u8>> {
         // Encoding a well-formed Ed25519 key as PKCS#8 cannot fail.

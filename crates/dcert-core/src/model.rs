@@ -79,6 +79,21 @@ impl CredentialType {
     }
 }
 
+impl FromStr for CredentialType {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "degree" => Ok(CredentialType::Degree),
+            "teacher" => Ok(CredentialType::Teacher),
+            _ => Err(ModelError::Invalid {
+                field: "credential type",
+                problem: format!("{s:?} is not degree or teacher"),
+            }),
+        }
+    }
+}
+
 /// The level of a degree, which the trust registry accredits issuers for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -447,6 +447,7 @@ mod tests {
             root_certificate: Der(root_der),
             signer_certificate: Der(signer_der),
             status_signer_certificate: None,
+            log: None,
             issuers: vec![
                 issuer(
                     "nkust",

@@ -7,8 +7,10 @@
 use std::collections::HashMap;
 
 use crate::digest::Sha256Digest;
+use crate::model::CredentialType;
 use crate::model::Language;
 use crate::time::Timestamp;
+use crate::tlog::{Inclusion, LogEntry, MemoryLog};
 
 /// What verification asks the registry about one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +77,12 @@ pub enum StatusAnswer {
 pub trait StatusSource {
     /// The status of the file described by `query`.
     fn status(&self, query: &StatusQuery) -> StatusAnswer;
+
+    /// The status and, where the registry gave it, the evidence that the file's issuance record
+    /// is in the registry's transparency log (not yet verified: the verifier checks it).
+    fn status_with_inclusion(&self, query: &StatusQuery) -> (StatusAnswer, Option<Inclusion>) {
+        (self.status(query), None)
+    }
 }
 
 /// No registry: every status is unknown.
@@ -96,33 +104,60 @@ struct Recorded {
     version: u32,
     file_sha256: Sha256Digest,
     registered_at: Timestamp,
+    /// Its leaf in the log, when the registry keeps one.
+    leaf: Option<u64>,
 }
 
 /// An in-memory registry of issued files and their status changes, with the same rules as the
-/// Ministry's: a later version supersedes earlier ones; a revocation covers every version.
-#[derive(Clone, Debug)]
+/// Ministry's: a later version supersedes earlier ones; a revocation covers every version. With
+/// a log ([`MemoryRegistry::with_log`]) every issued file is a leaf, and its answers carry the
+/// evidence of inclusion.
 pub struct MemoryRegistry {
     files: Vec<Recorded>,
     revoked: HashMap<(String, String, Language), (String, Timestamp)>,
     as_of: Timestamp,
+    log: Option<MemoryLog>,
 }
 
 impl MemoryRegistry {
     /// An empty registry whose answers are dated `as_of`.
     pub fn new(as_of: Timestamp) -> Self {
-        Self { files: Vec::new(), revoked: HashMap::new(), as_of }
+        Self { files: Vec::new(), revoked: HashMap::new(), as_of, log: None }
     }
 
-    /// Records an issued file.
+    /// The same registry, logging every file recorded from now on in `log`.
+    pub fn with_log(mut self, log: MemoryLog) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// Records an issued file: `kind` and `previous` (the previous version's file hash) are what
+    /// its log leaf states besides the rest.
+    #[allow(clippy::too_many_arguments)]
     pub fn record(
         &mut self,
         issuer_id: &str,
         number: &str,
         language: Language,
         version: u32,
+        (kind, previous): (CredentialType, Option<Sha256Digest>),
         file_sha256: Sha256Digest,
         registered_at: Timestamp,
     ) {
+        let leaf = self.log.as_mut().map(|log| {
+            let (sha, previous) = (file_sha256.to_string(), previous.map(|p| p.to_string()));
+            log.append(&LogEntry {
+                institution: issuer_id,
+                event: "issued",
+                file_sha256: &sha,
+                number,
+                language: language.code(),
+                version: i64::from(version),
+                previous_sha256: previous.as_deref(),
+                credential_type: kind.code(),
+                at: registered_at.unix(),
+            })
+        });
         self.files.push(Recorded {
             issuer_id: issuer_id.to_owned(),
             number: number.to_owned(),
@@ -130,6 +165,7 @@ impl MemoryRegistry {
             version,
             file_sha256,
             registered_at,
+            leaf,
         });
     }
 
@@ -140,6 +176,16 @@ impl MemoryRegistry {
 }
 
 impl StatusSource for MemoryRegistry {
+    fn status_with_inclusion(&self, q: &StatusQuery) -> (StatusAnswer, Option<Inclusion>) {
+        let answer = self.status(q);
+        let inclusion = (|| {
+            let sha = q.file_sha256?;
+            let file = self.files.iter().find(|r| r.file_sha256 == sha && r.issuer_id == q.issuer_id)?;
+            self.log.as_ref()?.inclusion(file.leaf?, file.registered_at.unix()).ok()
+        })();
+        (answer, inclusion)
+    }
+
     fn status(&self, q: &StatusQuery) -> StatusAnswer {
         let as_of = self.as_of;
         let same_certificate =
@@ -240,11 +286,48 @@ fn query_json(query: &StatusQuery) -> serde_json::Map<String, serde_json::Value>
     map
 }
 
+/// Inclusion evidence as a signed answer carries it (`log`), read back by [`inclusion_from_json`].
+pub fn inclusion_json(inclusion: &Inclusion) -> serde_json::Value {
+    use base64ct::Encoding as _;
+    let path: Vec<String> = inclusion.path.iter().map(|h| base64ct::Base64::encode_string(h)).collect();
+    serde_json::json!({
+        "checkpoint": inclusion.checkpoint,
+        "leafIndex": inclusion.leaf_index,
+        "recordedAt": inclusion.recorded_at,
+        "inclusionPath": path,
+    })
+}
+
+/// Reads the evidence written by [`inclusion_json`]; `None` if it is not of that shape.
+pub fn inclusion_from_json(value: &serde_json::Value) -> Option<Inclusion> {
+    use base64ct::Encoding as _;
+    let path = value.get("inclusionPath")?.as_array()?;
+    if path.len() > crate::tlog::MAX_PATH {
+        return None;
+    }
+    let path = path
+        .iter()
+        .map(|h| base64ct::Base64::decode_vec(h.as_str()?).ok()?.try_into().ok())
+        .collect::<Option<Vec<crate::tlog::Hash>>>()?;
+    let checkpoint = value.get("checkpoint")?.as_str()?;
+    if checkpoint.len() > crate::tlog::MAX_NOTE_BYTES {
+        return None;
+    }
+    Some(Inclusion {
+        checkpoint: checkpoint.to_owned(),
+        leaf_index: value.get("leafIndex")?.as_u64()?,
+        recorded_at: value.get("recordedAt")?.as_i64()?,
+        path,
+    })
+}
+
 /// The registry's answer to `query`, signed with the status signer's key (`ecdsa-jcs-2019`):
-/// the query's fields, the answer, when it was produced and until when it may be relied on.
+/// the query's fields, the answer, the evidence that the file's record is in the log (when the
+/// registry keeps one), when it was produced and until when it may be relied on.
 pub fn sign_answer(
     query: &StatusQuery,
     answer: &StatusAnswer,
+    inclusion: Option<&Inclusion>,
     produced_at: Timestamp,
     registry: &str,
     key: &crate::keys::EcKey,
@@ -254,6 +337,9 @@ pub fn sign_answer(
     document.insert("format".into(), STATUS_ANSWER_FORMAT.into());
     if let serde_json::Value::Object(fields) = answer_json(answer) {
         document.extend(fields);
+    }
+    if let Some(inclusion) = inclusion {
+        document.insert("log".into(), inclusion_json(inclusion));
     }
     document.insert("producedAt".into(), produced_at.to_string().into());
     document.insert("nextUpdate".into(), produced_at.plus_seconds(ANSWER_VALIDITY_SECONDS).to_string().into());
@@ -274,7 +360,18 @@ pub fn verify_answer(
     query: &StatusQuery,
     now: Timestamp,
 ) -> StatusAnswer {
-    let refuse = |reason: &str| StatusAnswer::Unavailable { reason: reason.to_owned() };
+    verify_answer_with_inclusion(bytes, trust, query, now).0
+}
+
+/// [`verify_answer`], and the log's inclusion evidence the signed answer carries (signed by
+/// the status signer, but believed only once the verifier has checked it against the log's key).
+pub fn verify_answer_with_inclusion(
+    bytes: &[u8],
+    trust: &crate::trust::TrustList,
+    query: &StatusQuery,
+    now: Timestamp,
+) -> (StatusAnswer, Option<Inclusion>) {
+    let refuse = |reason: &str| (StatusAnswer::Unavailable { reason: reason.to_owned() }, None);
     let Some(signer) = &trust.status_signer else {
         return refuse("the trust list names no status signer, so the registry's answer cannot be checked");
     };
@@ -314,5 +411,5 @@ pub fn verify_answer(
     {
         return refuse("the registry's answer is stale (it may be replayed)");
     }
-    answer_from_json(&document)
+    (answer_from_json(&document), field("log").and_then(inclusion_from_json))
 }

@@ -12,6 +12,9 @@ use base64ct::{Base64, Encoding};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 
+/// The key that signs a log's checkpoints (Ed25519).
+pub use ed25519_dalek::SigningKey as LogKey;
+
 /// A SHA-256 hash of the tree.
 pub type Hash = [u8; 32];
 
@@ -428,6 +431,49 @@ impl NoteVerifier {
     }
 }
 
+impl NoteVerifier {
+    /// The key as C2SP signed notes write a verifier key: `name+keyid+base64(0x01 || key)`,
+    /// the key id in eight hexadecimal digits.
+    pub fn to_vkey(&self) -> String {
+        let mut blob = vec![1u8];
+        blob.extend_from_slice(self.key.as_bytes());
+        format!("{}+{}+{}", self.name, crate::digest::hex(&self.key_id()), Base64::encode_string(&blob))
+    }
+
+    /// Reads a verifier key written by [`NoteVerifier::to_vkey`]: an Ed25519 key whose stated
+    /// id is its own.
+    pub fn from_vkey(vkey: &str) -> Result<NoteVerifier, CheckpointError> {
+        let bad = || CheckpointError::Malformed("the verifier key");
+        // The name holds no '+'; the key's base64 may.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id), Some(blob)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad());
+        };
+        if name.is_empty() || name.contains(char::is_whitespace) || id.len() != 8 {
+            return Err(bad());
+        }
+        let blob = Base64::decode_vec(blob).map_err(|_| bad())?;
+        let key: [u8; 32] = match blob.split_first() {
+            Some((1, key)) => key.try_into().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        };
+        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad())?;
+        let verifier = NoteVerifier { name: name.to_owned(), key };
+        if crate::digest::hex(&verifier.key_id()) != id {
+            return Err(bad());
+        }
+        Ok(verifier)
+    }
+}
+
+/// The origin (the unique name) of the log of the registry at `registry_url`: the URL without
+/// its scheme or trailing slash, then `/log` (`https://dcert.moe.gov.tw` → `dcert.moe.gov.tw/log`).
+pub fn origin_for(registry_url: &str) -> String {
+    let url = registry_url.trim_end_matches('/');
+    let bare = url.split_once("://").map_or(url, |(_, rest)| rest);
+    format!("{bare}/log")
+}
+
 impl Checkpoint {
     /// The checkpoint's text: origin, size and base64 root hash, one a line.
     pub fn body(&self) -> String {
@@ -490,5 +536,88 @@ impl Checkpoint {
             return Err(CheckpointError::Malformed("an empty extension line"));
         }
         Ok(Checkpoint { origin: origin.to_owned(), size, root })
+    }
+}
+
+// ----- inclusion evidence -----
+
+/// The most hashes an inclusion path may have (a tree of 2^64 leaves).
+pub const MAX_PATH: usize = 64;
+
+/// A registry's evidence that one record is in its log: a signed checkpoint, the record's leaf
+/// index and its inclusion path under that checkpoint, and when the record was made (a field
+/// of its leaf that the verifier cannot know otherwise).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inclusion {
+    /// The signed checkpoint the proof is made against (a signed note).
+    pub checkpoint: String,
+    /// The record's leaf index.
+    pub leaf_index: u64,
+    /// When the registry recorded it (Unix seconds): the leaf's `at`.
+    pub recorded_at: i64,
+    /// The inclusion path, from the leaf up.
+    pub path: Vec<Hash>,
+}
+
+/// Why inclusion evidence was not accepted.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InclusionError {
+    /// The checkpoint is not the log's, or not signed by its key.
+    #[error("the checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// The path does not lead from the leaf to the checkpoint's root.
+    #[error("the inclusion proof: {0}")]
+    Proof(#[from] ProofError),
+}
+
+impl Inclusion {
+    /// Checks that `leaf` is at this evidence's index in the tree of its checkpoint, which the
+    /// log's key `verifier` (named by the log's origin) signed: the checkpoint, on success.
+    pub fn verify(&self, leaf: &Hash, verifier: &NoteVerifier) -> Result<Checkpoint, InclusionError> {
+        let checkpoint = Checkpoint::open(&self.checkpoint, &verifier.name, verifier)?;
+        if self.path.len() > MAX_PATH {
+            return Err(ProofError::WrongLength.into());
+        }
+        verify_inclusion(leaf, self.leaf_index, checkpoint.size, &self.path, &checkpoint.root)?;
+        Ok(checkpoint)
+    }
+}
+
+/// A log kept in memory, signing its own checkpoints: the registry's log for tests and benches,
+/// and the model the Ministry's site follows.
+pub struct MemoryLog {
+    tree: Tree,
+    origin: String,
+    key: SigningKey,
+}
+
+impl MemoryLog {
+    /// An empty log named `origin`, signing with `key`.
+    pub fn new(origin: &str, key: SigningKey) -> MemoryLog {
+        MemoryLog { tree: Tree::new(), origin: origin.to_owned(), key }
+    }
+
+    /// The key that verifies this log's checkpoints.
+    pub fn verifier(&self) -> NoteVerifier {
+        NoteVerifier { name: self.origin.clone(), key: self.key.verifying_key() }
+    }
+
+    /// Appends `entry`; its leaf index.
+    pub fn append(&mut self, entry: &LogEntry<'_>) -> u64 {
+        self.tree.push(entry.leaf_hash());
+        self.tree.len() - 1
+    }
+
+    /// The checkpoint of the whole tree, signed.
+    pub fn checkpoint(&self) -> String {
+        let size = self.tree.len();
+        let root = root(&self.tree, size).expect("the tree's own size");
+        Checkpoint { origin: self.origin.clone(), size, root }.sign(&self.origin, &self.key)
+    }
+
+    /// The evidence that leaf `index`, recorded at `recorded_at`, is in the whole tree.
+    pub fn inclusion(&self, index: u64, recorded_at: i64) -> Result<Inclusion, ProofError> {
+        let path = inclusion_proof(&self.tree, index, self.tree.len())?;
+        Ok(Inclusion { checkpoint: self.checkpoint(), leaf_index: index, recorded_at, path })
     }
 }

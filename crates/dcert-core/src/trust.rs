@@ -121,6 +121,26 @@ pub struct IssuerEntry {
     pub signing_certificates: Vec<CertEntry>,
 }
 
+/// The registry's transparency log, as the trust list names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogDescriptor {
+    /// The log's origin, the first line of its checkpoints (e.g. `dcert.moe.gov.tw/log`).
+    pub origin: String,
+    /// The key that signs its checkpoints, as a C2SP signed-note verifier key named by the
+    /// origin (`origin+keyid+base64`).
+    pub verifier_key: String,
+}
+
+impl LogDescriptor {
+    /// The log of the registry at `registry_url` (its origin from the URL), signing with `key`.
+    pub fn of(registry_url: &str, key: &crate::tlog::LogKey) -> LogDescriptor {
+        let origin = crate::tlog::origin_for(registry_url);
+        let verifier = crate::tlog::NoteVerifier { name: origin.clone(), key: key.verifying_key() };
+        LogDescriptor { origin, verifier_key: verifier.to_vkey() }
+    }
+}
+
 /// The unsigned content of a trust list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -147,6 +167,9 @@ pub struct TrustListContent {
     /// without it, no status answer can be checked, and online status is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_signer_certificate: Option<Der>,
+    /// The registry's transparency log; without it, no inclusion proof can be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogDescriptor>,
     /// The institutions.
     pub issuers: Vec<IssuerEntry>,
     /// The proof, when read from a file.
@@ -275,6 +298,8 @@ pub struct TrustList {
     pub issuers: Vec<TrustedIssuer>,
     /// The registry's status signer, checked against the root.
     pub status_signer: Option<ParsedCert>,
+    /// The key of the registry's transparency log, named by its origin.
+    pub log: Option<crate::tlog::NoteVerifier>,
     /// Whether the root was pinned when the list was verified: an unpinned list proves nothing
     /// (anyone can make one), so verification against it never succeeds.
     pub pinned: bool,
@@ -355,6 +380,18 @@ impl TrustList {
         if signer.has_extended_key_usage(STATUS_SIGNING) {
             return Err(cert_err("signer", "a trust list signer may not sign status answers".into()));
         }
+        let log = match &content.log {
+            Some(d) => {
+                let bad = |problem: &str| TrustListError::Shape(format!("the log's {problem}"));
+                let verifier = crate::tlog::NoteVerifier::from_vkey(&d.verifier_key)
+                    .map_err(|_| bad("verifier key is malformed"))?;
+                if verifier.name != d.origin || d.origin.is_empty() {
+                    return Err(bad("verifier key is not named by its origin"));
+                }
+                Some(verifier)
+            }
+            None => None,
+        };
 
         let mut issuers = Vec::with_capacity(content.issuers.len());
         for entry in &content.issuers {
@@ -416,7 +453,7 @@ impl TrustList {
                 }
             }
         }
-        Ok(Self { content, root, issuers, status_signer, pinned: pinned_root.is_some() })
+        Ok(Self { content, root, issuers, status_signer, log, pinned: pinned_root.is_some() })
     }
 
     /// The registry base URL.

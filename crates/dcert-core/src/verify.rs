@@ -148,13 +148,16 @@ pub enum CheckName {
     IssuerBinding,
     /// The registry's status of this file: current, superseded, revoked.
     RegistryStatus,
+    /// The file's issuance record is in the registry's transparency log, under a checkpoint
+    /// signed with the log's key (the proof checked here, not believed).
+    TransparencyLog,
     /// The trust list is current.
     TrustList,
 }
 
 impl CheckName {
     /// Every check, in the order a report lists them.
-    pub const ALL: [CheckName; 9] = [
+    pub const ALL: [CheckName; 10] = [
         CheckName::FileFormat,
         CheckName::DocumentSignature,
         CheckName::SigningCertificate,
@@ -163,6 +166,7 @@ impl CheckName {
         CheckName::KeyValidity,
         CheckName::IssuerBinding,
         CheckName::RegistryStatus,
+        CheckName::TransparencyLog,
         CheckName::TrustList,
     ];
 }
@@ -739,7 +743,7 @@ fn verify_credential(
 
     // The status, asked now so that the registry's recorded time can bound the key check.
     let intact = pdf.is_none_or(|p| p.intact);
-    let answer = status.status(&StatusQuery {
+    let (answer, inclusion) = status.status_with_inclusion(&StatusQuery {
         issuer_id: issuer.entry.id.clone(),
         number: certificate.number.clone(),
         language: certificate.language,
@@ -842,7 +846,9 @@ fn verify_credential(
         }
     }
 
-    // The registry.
+    // The registry, and its log.
+    let logged_file = if intact { file_sha256 } else { None };
+    log_check(&answer, inclusion.as_ref(), &issuer.entry.id, certificate, logged_file, trust, b);
     let subject = if intact { "this file" } else { "the certificate it carries" };
     let revoked = matches!(answer, StatusAnswer::Revoked { .. });
     match answer {
@@ -948,6 +954,86 @@ fn verify_credential(
     accredited && credential_key_ok && !revoked
 }
 
+/// Whether the registry proved that the file's issuance record is in its log: the leaf is made
+/// here from what the file states (institution, hash, number, language, version, previous
+/// version, type) and the record's time, and the path must lead from it to the root of a
+/// checkpoint signed with the key the pinned trust list names.
+fn log_check(
+    answer: &StatusAnswer,
+    inclusion: Option<&crate::tlog::Inclusion>,
+    institution: &str,
+    certificate: &Certificate,
+    file_sha256: Option<Sha256Digest>,
+    trust: &TrustList,
+    b: &mut Builder,
+) {
+    const NAME: CheckName = CheckName::TransparencyLog;
+    let registered_at = match answer {
+        StatusAnswer::Offline | StatusAnswer::Unavailable { .. } => {
+            return b.unknown(NAME, Finding::LogNotConsulted, "no registry answered, so its log was not consulted");
+        }
+        StatusAnswer::NotRegistered { .. } => {
+            return b.unknown(NAME, Finding::LogNothingToProve, "the registry has no record of this file to prove");
+        }
+        StatusAnswer::Current { registered_at, .. } | StatusAnswer::Superseded { registered_at, .. } => {
+            Some(*registered_at)
+        }
+        StatusAnswer::Revoked { .. } => None,
+    };
+    let Some(sha) = file_sha256 else {
+        return b.unknown(
+            NAME,
+            Finding::LogNothingToProve,
+            "the log names files by their hash, and this is not an original file",
+        );
+    };
+    let Some(verifier) = &trust.log else {
+        return b.unknown(NAME, Finding::LogNotPublished, "the trust list names no transparency log");
+    };
+    let Some(inclusion) = inclusion else {
+        return b.fail(
+            NAME,
+            Reason::StatusUnknown,
+            Finding::LogNoProof,
+            "the registry stated a status but gave no proof that the file's record is in its log",
+        );
+    };
+    if registered_at.is_some_and(|at| at.unix() != inclusion.recorded_at) {
+        return b.fail(
+            NAME,
+            Reason::StatusUnknown,
+            Finding::LogProofInvalid,
+            "the log's proof is of a record made at another time than the registry states",
+        );
+    }
+    let (sha, previous) = (sha.to_string(), certificate.previous_version_sha256.map(|p| p.to_string()));
+    let leaf = crate::tlog::LogEntry {
+        institution,
+        event: "issued",
+        file_sha256: &sha,
+        number: &certificate.number,
+        language: certificate.language.code(),
+        version: i64::from(certificate.version),
+        previous_sha256: previous.as_deref(),
+        credential_type: certificate.subject.credential_type().code(),
+        at: inclusion.recorded_at,
+    }
+    .leaf_hash();
+    match inclusion.verify(&leaf, verifier) {
+        Ok(checkpoint) => b.pass(
+            NAME,
+            Finding::LogIncluded { index: inclusion.leaf_index, size: checkpoint.size },
+            format!(
+                "the file's issuance record is leaf {} of the log {} under its signed checkpoint of {} records",
+                inclusion.leaf_index, checkpoint.origin, checkpoint.size
+            ),
+        ),
+        Err(e) => {
+            b.fail(NAME, Reason::StatusUnknown, Finding::LogProofInvalid, format!("the log's evidence fails: {e}"))
+        }
+    }
+}
+
 fn finish(mut report: Report, mut b: Builder) -> Report {
     report.reason = PRIORITY.iter().copied().find(|r| b.reasons.contains(r));
     report.outcome = match report.reason {
@@ -1036,7 +1122,8 @@ mod tests {
             KeyValidity => 5,
             IssuerBinding => 6,
             RegistryStatus => 7,
-            TrustList => 8,
+            TransparencyLog => 8,
+            TrustList => 9,
         }
     }
 

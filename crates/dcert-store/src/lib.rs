@@ -27,7 +27,7 @@ pub use crate::db::Db;
 pub use crate::ministry::{
     ContentItem, FaqItem, Institution, InstitutionCertificate, InstitutionContact, InstitutionKey, MinistryStore,
     NewInstitutionCertificate, NewInstitutionKey, NewsItem, RegisteredInstitution, RegistryRecord, StoredTrustList,
-    Submission, TeacherCertificate, Verification, VerificationStats, log_entry_hash,
+    Submission, TeacherCertificate, Verification, VerificationStats, log_entry, log_entry_hash,
 };
 pub use crate::scratch::ScratchSchema;
 pub use crate::university::{

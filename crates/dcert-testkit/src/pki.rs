@@ -6,7 +6,10 @@ use dcert_core::credential::IssuerRef;
 use dcert_core::issue::IssuerKit;
 use dcert_core::keys::{CredentialKey, EcKey};
 use dcert_core::pdf::PdfSigner;
-use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
+use dcert_core::tlog::LogKey;
+use dcert_core::trust::{
+    Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, LogDescriptor, TrustList, TrustListContent,
+};
 use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert, STATUS_SIGNER_CN, TRUST_LIST_SIGNER_CN};
 
 /// The organisation the Ministry's certificates name.
@@ -31,6 +34,8 @@ pub struct Root {
     pub signer_cert: ParsedCert,
     pub status_key: EcKey,
     pub status_cert: ParsedCert,
+    /// The key of the registry's transparency log, from the CA's seed + 50.
+    pub log_key: LogKey,
 }
 
 /// What an institution is registered as: the names and accreditation of its trust list entry,
@@ -64,7 +69,8 @@ impl Root {
         let signer_cert = certified(TRUST_LIST_SIGNER_CN, CertRole::TrustListSigner, &signer_key);
         let status_key = EcKey::from_seed(&[status; 32]).unwrap();
         let status_cert = certified(STATUS_SIGNER_CN, CertRole::StatusSigner, &status_key);
-        Root { key, cert, signer_key, signer_cert, status_key, status_cert }
+        let log_key = LogKey::from_bytes(&[ca.wrapping_add(50); 32]);
+        Root { key, cert, signer_key, signer_cert, status_key, status_cert, log_key }
     }
 
     /// An institution this root certified: its kit and its trust list entry, with a credential
@@ -94,7 +100,7 @@ impl Root {
     }
 
     /// The first trust list of `registry` (number 1, issued 2025-06-01, naming this root's
-    /// status signer) with `issuers`, signed: as a verifier that pins this root reads it, and
+    /// status signer and log key) with `issuers`, signed: as a verifier that pins this root reads it, and
     /// its bytes.
     pub fn trust_list(&self, registry: &str, issuers: Vec<IssuerEntry>) -> (TrustList, Vec<u8>) {
         let content = TrustListContent {
@@ -107,6 +113,7 @@ impl Root {
             root_certificate: Der(self.cert.der.clone()),
             signer_certificate: Der(self.signer_cert.der.clone()),
             status_signer_certificate: Some(Der(self.status_cert.der.clone())),
+            log: Some(LogDescriptor::of(registry, &self.log_key)),
             issuers,
             proof: None,
         };

@@ -62,6 +62,9 @@ pub struct KeysConfig {
     pub issuer_dir: PathBuf,
     /// The signed trust list (served by the Ministry's site when this program runs it).
     pub trust_list: PathBuf,
+    /// The transparency log's key (the root directory's `log.key.pem`), needed when this
+    /// program runs the Ministry's site and the trust list names a log.
+    pub log_key: Option<PathBuf>,
 }
 
 /// The Ministry's registry: its signed records API (`url`), or its database when this program
@@ -128,6 +131,10 @@ pub struct TrustConfig {
     /// the trust list names): the site signs its status answers with it, so that verifiers
     /// elsewhere can believe them. Default: the root directory's, when `root_dir` is given.
     pub status_key: Option<PathBuf>,
+    /// The transparency log's private key (`log.key.pem` of the root directory, which the
+    /// trust list names): the site keeps the log and signs its checkpoints with it. Default: the
+    /// root directory's, when `root_dir` is given.
+    pub log_key: Option<PathBuf>,
     /// Seconds between looks for a list published by another node or the CLI (default 60).
     #[serde(default = "default_refresh")]
     pub refresh_seconds: u64,

@@ -18,7 +18,6 @@ use dcert_core::calendar::Calendar;
 use dcert_core::issue::Issuance;
 use dcert_core::model::{CredentialType, DegreeLevel, Language, RecordFile};
 use dcert_core::pdf::{Limits, Template};
-use dcert_core::status::MemoryRegistry;
 use dcert_core::trust::{Accreditation, KeyEntry, TrustList};
 use dcert_core::verify::{self, Outcome};
 use dcert_core::{Timestamp, issue};
@@ -296,7 +295,13 @@ fn keys(data_dir: &Path, registry: &str, now: Timestamp) -> Result<(IssuerDir, I
         "degree",
     )?;
     let moe = join("moe", "教育部", "Ministry of Education", "臺北市中正區中山南路5號", "teacher")?;
-    if !trust_path.exists() {
+    // A demo directory from before the transparency log has a list that names no log: a new
+    // list is published, as the Ministry would after upgrading.
+    let names_a_log = std::fs::read(&trust_path)
+        .ok()
+        .and_then(|bytes| TrustList::verify(&bytes, Some(root.cert.fingerprint())).ok())
+        .is_some_and(|list| list.log.is_some());
+    if !names_a_log {
         ministry_command(
             &["publish", "--database", &database, "--root", &path(&root_dir), "--out", &path(&trust_path)],
             now,
@@ -361,11 +366,14 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         let site = site(port);
         let smtp = smtp_from_env()?;
         let moe_site = MinistryConfig::new(&site.verify_site);
+        let moe_root = RootDir::open(&data_dir.join("keys/moe-root"))?;
+        let log_key = moe_root.log_key()?;
         let ministry_state = server::ministry_state(ministry.clone(), trust_json.clone(), moe_site)
             .await?
             .with_issuance(Issuance { kit: moe.kit()?, fonts: Arc::new(fonts::load()?) })
             .with_registry_keys(server::registry_keys(&data_dir.join("keys/moe-root"))?)
-            .with_status_signer(RootDir::open(&data_dir.join("keys/moe-root"))?.status_key()?)
+            .with_status_signer(moe_root.status_key()?)
+            .and_then(|s| s.with_log_key(log_key))
             .map_err(anyhow::Error::msg)?;
         // The Ministry's site on a free port while the demo sets up: the university submits its
         // issuance records to it over the signed API, as it does in production.
@@ -441,8 +449,17 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         crate::keystore::replace_file(&accounts_path, &serde_json::to_vec_pretty(&accounts)?)?;
         let samples = write_samples(&store, &ministry, data_dir, &moe, now).await?;
         setup_site.abort();
-        let registry = registry_status(&ministry, now).await?;
-        print_summary(data_dir, &accounts, &samples, &trust, &registry, now);
+        // Checked as the Ministry's site checks them: its registry, with its log's proofs.
+        let status = ministry_state.store_status();
+        let list = trust.clone();
+        let reports = tokio::task::spawn_blocking(move || {
+            let check = |(name, bytes): &(String, Vec<u8>)| {
+                (name.clone(), verify::verify(bytes, &list, &status, now, &Limits::default()))
+            };
+            samples.iter().map(check).collect::<Vec<_>>()
+        })
+        .await?;
+        print_summary(data_dir, &accounts, &reports);
         if *no_serve {
             return Ok(());
         }
@@ -764,27 +781,7 @@ async fn write_samples(
     Ok(written)
 }
 
-/// The registry's records as a status source.
-pub async fn registry_status(ministry: &MinistryStore, now: Timestamp) -> Result<MemoryRegistry> {
-    let mut records = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = ministry.registry_log(after, 1000).await?;
-        let Some((last, _)) = page.last() else { break };
-        after = *last;
-        records.extend(page.into_iter().map(|(_, r)| r));
-    }
-    Ok(dcert_web::ministry::registry_status(&records, now)?)
-}
-
-fn print_summary(
-    data_dir: &Path,
-    accounts: &Accounts,
-    samples: &[(String, Vec<u8>)],
-    trust: &TrustList,
-    registry: &MemoryRegistry,
-    now: Timestamp,
-) {
+fn print_summary(data_dir: &Path, accounts: &Accounts, reports: &[(String, verify::Report)]) {
     println!("dcert demo in {}", data_dir.display());
     println!();
     println!("  University (portal and console)  {}", accounts.university_url);
@@ -813,8 +810,7 @@ fn print_summary(
     }
     println!();
     println!("  Samples in {}, checked against trust.json and the registry:", data_dir.join("samples").display());
-    for (name, bytes) in samples {
-        let report = verify::verify(bytes, trust, registry, now, &Limits::default());
+    for (name, report) in reports {
         let label = match report.outcome {
             Outcome::Success => "認證成功 success",
             Outcome::Warning => "認證警告 warning",

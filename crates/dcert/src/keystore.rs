@@ -2,8 +2,10 @@
 //! with `DCERT_KEY_PASSPHRASE` when it is set), certificates and the public profiles.
 //!
 //! A root directory holds `root.json`, `root-ca.cert.pem`, `root-ca.key.pem`,
-//! `trust-signer.cert.pem`, `trust-signer.key.pem`, `status-signer.cert.pem` and
-//! `status-signer.key.pem` (the key the Ministry's site signs status answers with, online). An institution directory holds
+//! `trust-signer.cert.pem`, `trust-signer.key.pem`, `status-signer.cert.pem`,
+//! `status-signer.key.pem` (the key the Ministry's site signs status answers with, online) and
+//! `log.key.pem` (Ed25519: the key that signs the transparency log's checkpoints, online, which
+//! trust lists name). An institution directory holds
 //! `issuer.json`, `credential.key.pem`, `signing.key.pem` and `signing.cert.pem`.
 
 use std::fs::{self, OpenOptions};
@@ -19,6 +21,9 @@ use dcert_core::pdf::PdfSigner;
 use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry};
 use dcert_core::x509::{self, ParsedCert};
 use serde::{Deserialize, Serialize};
+
+/// The transparency log's key file in a root directory.
+pub const LOG_KEY_FILE: &str = "log.key.pem";
 
 /// The environment variable holding the passphrase of private key files.
 pub const PASSPHRASE_VAR: &str = "DCERT_KEY_PASSPHRASE";
@@ -141,6 +146,11 @@ pub fn read_ec_key(path: &Path) -> Result<EcKey> {
     Ok(EcKey::from_pkcs8_der(&read_private_key(path)?)?)
 }
 
+/// An Ed25519 log key from its PKCS#8 PEM file.
+pub fn read_log_key(path: &Path) -> Result<dcert_core::tlog::LogKey> {
+    Ok(CredentialKey::from_pkcs8_der(&read_private_key(path)?)?.to_log_key())
+}
+
 fn read_private_key(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     let pem = zeroize::Zeroizing::new(
         fs::read_to_string(path).with_context(|| format!("cannot read the key file {}", path.display()))?,
@@ -252,6 +262,7 @@ impl RootDir {
         write_new(&dir.join("root-ca.cert.pem"), cert.to_pem().as_bytes(), 0o644)?;
         write_new(&dir.join("trust-signer.cert.pem"), signer_cert.to_pem().as_bytes(), 0o644)?;
         let status_cert = Self::new_status_signer(dir, &ca_key, &cert, name_en, window)?;
+        Self::new_log_key(dir)?;
         let info = RootInfo {
             registry: registry.trim_end_matches('/').to_owned(),
             name_en: name_en.to_owned(),
@@ -276,8 +287,24 @@ impl RootDir {
         Ok(cert)
     }
 
+    /// Makes the transparency log's key in `dir`.
+    fn new_log_key(dir: &Path) -> Result<()> {
+        write_private_key(&dir.join(LOG_KEY_FILE), &CredentialKey::from_seed(&random32()?).to_pkcs8_der())
+    }
+
+    /// The transparency log's private key.
+    pub fn log_key(&self) -> Result<dcert_core::tlog::LogKey> {
+        read_log_key(&self.dir.join(LOG_KEY_FILE))
+    }
+
+    /// The transparency log as trust lists name it: its origin and the key of its checkpoints.
+    pub fn log_descriptor(&self) -> Result<dcert_core::trust::LogDescriptor> {
+        Ok(dcert_core::trust::LogDescriptor::of(&self.info.registry, &self.log_key()?))
+    }
+
     /// Loads a root directory (public parts). A root made before status answers were signed
-    /// gets its status signer now, certified by its CA key.
+    /// gets its status signer now, certified by its CA key; one made before the transparency
+    /// log gets the log's key.
     pub fn open(dir: &Path) -> Result<RootDir> {
         let info: RootInfo =
             read_json(&dir.join("root.json")).context("not a root directory (dcert keys init-root)")?;
@@ -292,6 +319,9 @@ impl RootDir {
             Self::new_status_signer(dir, &ca_key, &cert, &info.name_en, window)
                 .context("cannot make the status signer's key")?
         };
+        if !dir.join(LOG_KEY_FILE).exists() {
+            Self::new_log_key(dir).context("cannot make the log's key")?;
+        }
         Ok(RootDir { cert, signer_cert, status_cert, dir: dir.to_owned(), info })
     }
 

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
 use dcert_core::status::{StatusAnswer, StatusQuery, StatusSource};
+use dcert_core::tlog::Inclusion;
 use dcert_web::http::outbound::{OutboundError, http_request};
 
 /// The Ministry's site, reached over HTTP from a synchronous verification.
@@ -71,6 +72,10 @@ pub struct SignedStatus<'a> {
 
 impl StatusSource for SignedStatus<'_> {
     fn status(&self, q: &StatusQuery) -> StatusAnswer {
+        self.status_with_inclusion(q).0
+    }
+
+    fn status_with_inclusion(&self, q: &StatusQuery) -> (StatusAnswer, Option<Inclusion>) {
         let base = &self.registry.base;
         let mut path = format!(
             "/api/v1/status?issuer={}&number={}&language={}&version={}",
@@ -82,9 +87,11 @@ impl StatusSource for SignedStatus<'_> {
         if let Some(sha) = q.file_sha256 {
             path.push_str(&format!("&sha256={sha}"));
         }
-        let unavailable = |reason: String| StatusAnswer::Unavailable { reason };
+        let unavailable = |reason: String| (StatusAnswer::Unavailable { reason }, None);
         match self.registry.get(&path) {
-            Ok((StatusCode::OK, body)) => dcert_core::status::verify_answer(&body, self.trust, q, crate::now()),
+            Ok((StatusCode::OK, body)) => {
+                dcert_core::status::verify_answer_with_inclusion(&body, self.trust, q, crate::now())
+            }
             Ok((status, _)) => unavailable(format!("{base} answered {status}")),
             Err(e) => unavailable(format!("the registry {base} could not be reached: {e}")),
         }

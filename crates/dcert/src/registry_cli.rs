@@ -359,11 +359,13 @@ async fn ministry(command: RegistryCommand, now: Timestamp) -> Result<()> {
             // Numbered after the latest list kept: what a node served from a file before the
             // first publication is not known here.
             let signer = root.signer_key()?;
+            let log = dcert_core::trust::LogDescriptor::of(&url, &root.log_key()?);
             let signing = registry::ListSigning {
                 signer: &signer,
                 root_cert: &root.cert,
                 signer_cert: &root.signer_cert,
                 status_cert: Some(&root.status_cert),
+                log: Some(&log),
                 registry_url: &url,
             };
             let audit = |content: &dcert_core::trust::TrustListContent| {

@@ -157,6 +157,36 @@ pub async fn ministry_state(
     MinistryState::new(store, trust_list, config).usage()
 }
 
+/// The Ministry's site keeping the transparency log its trust list names, with the key in the
+/// file `key` (the setting `setting` names it). A list that names a log needs the key: without
+/// it no status could be proven, and every verification would fail.
+pub fn with_log(state: MinistryState, key: Option<&std::path::Path>, setting: &str) -> Result<MinistryState> {
+    match (key, state.trust().list.log.is_some()) {
+        (Some(path), true) => {
+            let key = crate::keystore::read_log_key(path).usage()?;
+            state
+                .with_log_key(key)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("{}: publish a trust list that names this log key", path.display()))
+                .usage()
+        }
+        (None, true) => Err(wrong(format!(
+            "the trust list names a transparency log, and {setting} names no key for it: set it to the root \
+             directory's {}",
+            crate::keystore::LOG_KEY_FILE
+        ))),
+        (Some(path), false) => {
+            tracing::warn!(
+                key = %path.display(),
+                "the trust list names no transparency log: publish a new list (dcert ministry publish) and restart \
+                 to serve the log"
+            );
+            Ok(state)
+        }
+        (None, false) => Ok(state),
+    }
+}
+
 /// Serves `router` on `listener` within `limits` until `stop` changes.
 fn spawn_site(
     listener: tokio::net::TcpListener,
@@ -296,6 +326,12 @@ pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
             "no status signer ([trust] status_key): status answers go unsigned, and verifiers elsewhere cannot use them"
         ),
     }
+    let log_key = config
+        .trust
+        .log_key
+        .clone()
+        .or_else(|| config.trust.root_dir.as_ref().map(|dir| dir.join(crate::keystore::LOG_KEY_FILE)));
+    state = with_log(state, log_key.as_deref(), "[trust] log_key")?;
     if let Some(issuer) = &config.issuer {
         let kit = IssuerDir::open(&issuer.dir).and_then(|d| d.kit()).usage()?;
         state = state.with_issuance(Issuance { kit, fonts: Arc::new(fonts::load()?) });
@@ -330,6 +366,7 @@ pub fn registry_keys(root_dir: &std::path::Path) -> Result<dcert_web::ministry::
         signer_cert: root.signer_cert.clone(),
         registry_url: root.info.registry.clone(),
         status_cert: Some(root.status_cert.clone()),
+        log: Some(root.log_descriptor()?),
     };
     keys.check().with_context(|| format!("the root directory {}", root_dir.display()))?;
     Ok(keys)

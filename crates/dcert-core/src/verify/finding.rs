@@ -140,6 +140,28 @@ pub enum Finding {
     /// The registry gave no answer that could be believed.
     StatusUnavailable,
 
+    // ----- transparency log -----
+    /// The file's issuance record is in the registry's public log: the proof leads from the
+    /// record to a checkpoint signed with the log's key.
+    LogIncluded {
+        /// The record's leaf index.
+        index: u64,
+        /// The size of the tree the checkpoint states.
+        size: u64,
+    },
+    /// The log was not consulted: no registry answered (offline, or no answer believed).
+    LogNotConsulted,
+    /// Nothing of this file to find in the log: the registry has no record of it, or the file
+    /// is not the original (the log names files by their hash).
+    LogNothingToProve,
+    /// The trust list names no transparency log.
+    LogNotPublished,
+    /// The registry stated a status but gave no proof that its record is in the log.
+    LogNoProof,
+    /// The registry's proof does not check: another log, a bad signature, or a path that does
+    /// not lead to the checkpoint's root from this file's record.
+    LogProofInvalid,
+
     // ----- trust list -----
     /// The trust list is the Ministry's and current.
     TrustListCurrent {
@@ -201,6 +223,12 @@ impl Finding {
             Finding::NotRegistered => "not_registered",
             Finding::Offline { .. } => "offline",
             Finding::StatusUnavailable => "status_unavailable",
+            Finding::LogIncluded { .. } => "log_included",
+            Finding::LogNotConsulted => "log_not_consulted",
+            Finding::LogNothingToProve => "log_nothing_to_prove",
+            Finding::LogNotPublished => "log_not_published",
+            Finding::LogNoProof => "log_no_proof",
+            Finding::LogProofInvalid => "log_proof_invalid",
             Finding::TrustListCurrent { .. } => "trust_list_current",
             Finding::TrustListStale { .. } => "trust_list_stale",
             Finding::TrustListFromTheFuture => "trust_list_from_the_future",
@@ -210,7 +238,7 @@ impl Finding {
 
     /// Every code, in declaration order, for catalogues that must word each (a test builds every
     /// finding and compares).
-    pub const CODES: [&'static str; 42] = [
+    pub const CODES: [&'static str; 48] = [
         "too_large",
         "certificate_pdf",
         "credential_file",
@@ -249,6 +277,12 @@ impl Finding {
         "not_registered",
         "offline",
         "status_unavailable",
+        "log_included",
+        "log_not_consulted",
+        "log_nothing_to_prove",
+        "log_not_published",
+        "log_no_proof",
+        "log_proof_invalid",
         "trust_list_current",
         "trust_list_stale",
         "trust_list_from_the_future",
@@ -321,6 +355,12 @@ mod tests {
             Finding::NotRegistered,
             Finding::Offline { as_of: t },
             Finding::StatusUnavailable,
+            Finding::LogIncluded { index: 0, size: 1 },
+            Finding::LogNotConsulted,
+            Finding::LogNothingToProve,
+            Finding::LogNotPublished,
+            Finding::LogNoProof,
+            Finding::LogProofInvalid,
             Finding::TrustListCurrent { sequence: 1, issued: t },
             Finding::TrustListStale { issued: t },
             Finding::TrustListFromTheFuture,

@@ -28,7 +28,7 @@ fn revoked() -> StatusAnswer {
 
 /// The answer signed by `key` at `at`, as bytes.
 fn signed(answer: &StatusAnswer, key: &EcKey, at: &str) -> Vec<u8> {
-    serde_json::to_vec(&status::sign_answer(&query(), answer, ts(at), REGISTRY, key).unwrap()).unwrap()
+    serde_json::to_vec(&status::sign_answer(&query(), answer, None, ts(at), REGISTRY, key).unwrap()).unwrap()
 }
 
 fn reason(answer: StatusAnswer) -> String {
@@ -102,4 +102,38 @@ fn a_trust_list_refuses_a_status_signer_the_root_did_not_certify_for_status() {
         let err = TrustList::verify(&w.root.sign(&content), None).unwrap_err().to_string();
         assert!(err.contains("status signer"), "{err}");
     }
+}
+
+#[test]
+fn a_signed_answer_carries_the_log_s_evidence_and_a_changed_one_breaks_the_signature() {
+    let w = world();
+    let mut log = dcert_core::tlog::MemoryLog::new("registry.test/log", w.root.log_key.clone());
+    let sha = dcert_core::Sha256Digest::of(b"the file").to_string();
+    let entry = dcert_core::tlog::LogEntry {
+        institution: "nkust",
+        event: "issued",
+        file_sha256: &sha,
+        number: "NKUST-1132-000123",
+        language: "zh",
+        version: 1,
+        previous_sha256: None,
+        credential_type: "degree",
+        at: ts("2025-07-01T02:00:00Z").unix(),
+    };
+    let index = log.append(&entry);
+    let inclusion = log.inclusion(index, entry.at).unwrap();
+    let answer = StatusAnswer::Current { registered_at: ts("2025-07-01T02:00:00Z"), as_of: ts("2026-01-15T00:00:00Z") };
+    let at = "2026-01-15T00:00:00Z";
+    let document =
+        status::sign_answer(&query(), &answer, Some(&inclusion), ts(at), REGISTRY, &w.root.status_key).unwrap();
+    let bytes = serde_json::to_vec(&document).unwrap();
+    let (believed, carried) = status::verify_answer_with_inclusion(&bytes, &w.trust, &query(), ts(at));
+    assert_eq!((believed, carried.as_ref()), (answer, Some(&inclusion)));
+    carried.unwrap().verify(&entry.leaf_hash(), w.trust.log.as_ref().unwrap()).unwrap();
+
+    let mut changed = document.clone();
+    changed["log"]["leafIndex"] = 5.into();
+    let bytes = serde_json::to_vec(&changed).unwrap();
+    let (believed, _) = status::verify_answer_with_inclusion(&bytes, &w.trust, &query(), ts(at));
+    assert!(reason(believed).contains("not signed"), "the evidence is part of the signed answer");
 }

@@ -184,3 +184,67 @@ fn a_tree_kept_in_memory_gives_the_same_roots_and_proofs_as_its_leaves_alone() {
         assert_eq!(root(&tree, n / 2 + 1).unwrap(), root(leaves.as_slice(), n / 2 + 1).unwrap());
     }
 }
+
+#[test]
+fn a_verifier_key_is_written_as_signed_notes_write_it_and_read_back_only_when_intact() {
+    let verifier = NoteVerifier { name: "dcert.moe.gov.tw/log".into(), key: signer(7).verifying_key() };
+    let vkey = verifier.to_vkey();
+    // name + 8 hex digits of key id + base64 of 0x01 and the key: 33 bytes, 44 characters.
+    let parts: Vec<&str> = vkey.split('+').collect();
+    assert_eq!((parts[0], parts[1].len(), parts[2].len()), ("dcert.moe.gov.tw/log", 8, 44), "{vkey}");
+    assert_eq!(NoteVerifier::from_vkey(&vkey).unwrap(), verifier);
+    // Keys whose base64 holds '+' and '/' read back too.
+    for seed in 0..64 {
+        let any = NoteVerifier { name: "127.0.0.1:8081/log".into(), key: signer(seed).verifying_key() };
+        assert_eq!(NoteVerifier::from_vkey(&any.to_vkey()).unwrap(), any, "{}", any.to_vkey());
+    }
+    // Another name keeps the key but not the id; a changed key, id or algorithm: refused.
+    let renamed = vkey.replacen("dcert.moe.gov.tw/log", "other.log", 1);
+    assert!(NoteVerifier::from_vkey(&renamed).is_err(), "the id names the key under its name");
+    let other = NoteVerifier { name: verifier.name.clone(), key: signer(8).verifying_key() }.to_vkey();
+    let swapped = format!("{}+{}+{}", parts[0], parts[1], other.rsplit('+').next().unwrap());
+    assert!(NoteVerifier::from_vkey(&swapped).is_err());
+    for bad in ["", "name+1234+AAAA", "no-plus-signs", &vkey.replacen("+A", "+B", 1)] {
+        assert!(NoteVerifier::from_vkey(bad).is_err(), "{bad}");
+    }
+    assert_eq!(tlog::origin_for("https://dcert.moe.gov.tw/"), "dcert.moe.gov.tw/log");
+    assert_eq!(tlog::origin_for("http://127.0.0.1:8081"), "127.0.0.1:8081/log");
+}
+
+#[test]
+fn inclusion_evidence_holds_for_its_own_leaf_only_under_the_log_s_key() {
+    let mut log = tlog::MemoryLog::new("registry.test/log", signer(3));
+    for i in 0..7 {
+        let entry = entry(i);
+        assert_eq!(log.append(&entry), i as u64);
+    }
+    let verifier = log.verifier();
+    for i in 0..7u64 {
+        let evidence = log.inclusion(i, 1_750_000_000 + i as i64).unwrap();
+        let checkpoint = evidence.verify(&entry(i as usize).leaf_hash(), &verifier).unwrap();
+        assert_eq!(checkpoint.size, 7);
+        // Another record's leaf does not lead to the root.
+        let other = entry((i as usize + 1) % 7).leaf_hash();
+        assert!(matches!(evidence.verify(&other, &verifier), Err(tlog::InclusionError::Proof(_))));
+    }
+    let stranger = NoteVerifier { name: verifier.name.clone(), key: signer(4).verifying_key() };
+    let evidence = log.inclusion(2, 0).unwrap();
+    assert!(matches!(evidence.verify(&entry(2).leaf_hash(), &stranger), Err(tlog::InclusionError::Checkpoint(_))));
+    assert_eq!(log.inclusion(7, 0), Err(ProofError::IndexOutOfRange));
+}
+
+/// A log entry numbered `i`.
+fn entry(i: usize) -> tlog::LogEntry<'static> {
+    const FILES: [&str; 7] = ["a0", "a1", "a2", "a3", "a4", "a5", "a6"];
+    tlog::LogEntry {
+        institution: "nkust",
+        event: "issued",
+        file_sha256: FILES[i],
+        number: "NKUST-1",
+        language: "zh",
+        version: i as i64 + 1,
+        previous_sha256: None,
+        credential_type: "degree",
+        at: 1_750_000_000 + i as i64,
+    }
+}

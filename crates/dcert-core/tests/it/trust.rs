@@ -16,6 +16,7 @@ fn content(root: &Root, issuers: Vec<dcert_core::trust::IssuerEntry>, signer: Ve
         root_certificate: Der(root.cert.der.clone()),
         signer_certificate: Der(signer),
         status_signer_certificate: None,
+        log: None,
         issuers,
         proof: None,
     }
@@ -70,4 +71,22 @@ fn a_key_listed_under_two_institutions_is_refused() {
     let signed = w.root.sign(&content(&w.root, vec![w.nkust.entry.clone(), twin], w.root.signer_cert.der.clone()));
     let result = TrustList::verify(&signed, None);
     assert!(matches!(result, Err(TrustListError::Issuer { ref id, .. }) if id == "twin"), "{result:?}");
+}
+
+#[test]
+fn a_trust_list_names_its_log_by_origin_and_key_and_a_mismatched_one_is_refused() {
+    let w = world();
+    let log = w.trust.log.as_ref().expect("the test Ministry's lists name its log");
+    assert_eq!(log.name, "registry.test/log");
+    assert_eq!(log.key, w.root.log_key.verifying_key());
+
+    let mut content = w.trust.content.clone();
+    let descriptor = content.log.clone().unwrap();
+    content.log = Some(dcert_core::trust::LogDescriptor { origin: "another.test/log".into(), ..descriptor.clone() });
+    let result = TrustList::verify(&w.root.sign(&content), None);
+    assert!(matches!(result, Err(TrustListError::Shape(_))), "{result:?}");
+    content.log =
+        Some(dcert_core::trust::LogDescriptor { verifier_key: "registry.test/log+00+AA".into(), ..descriptor });
+    let result = TrustList::verify(&w.root.sign(&content), None);
+    assert!(matches!(result, Err(TrustListError::Shape(_))), "{result:?}");
 }

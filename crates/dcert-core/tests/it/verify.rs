@@ -5,8 +5,10 @@ use dcert_core::credential;
 use dcert_core::issue::IssuedFile;
 use dcert_core::pdf::Limits;
 use dcert_core::status::{MemoryRegistry, Offline, StatusAnswer, StatusQuery, StatusSource};
+use dcert_core::tlog::{Inclusion, MemoryLog};
 use dcert_core::trust::TrustList;
 use dcert_core::verify::{self, CheckName, CheckResult, Outcome, Reason, Report};
+use dcert_core::{CredentialType, Sha256Digest};
 use dcert_core::{DegreeLevel, Subject};
 
 use crate::support::*;
@@ -15,9 +17,18 @@ pub fn check(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource) -> Repo
     verify::verify(bytes, trust, status, now(), &Limits::default())
 }
 
-fn registry_with(file: &IssuedFile) -> MemoryRegistry {
-    let mut registry = MemoryRegistry::new(now());
-    registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, file.sha256, issued_at());
+/// The registry of `root`'s Ministry, keeping its log, with nothing recorded.
+pub fn logged_registry(root: &dcert_testkit::pki::Root) -> MemoryRegistry {
+    let log = MemoryLog::new(&dcert_core::tlog::origin_for(REGISTRY), root.log_key.clone());
+    MemoryRegistry::new(now()).with_log(log)
+}
+
+/// A first-version degree certificate in `registry`.
+const DEGREE: (CredentialType, Option<Sha256Digest>) = (CredentialType::Degree, None);
+
+fn registry_with(w: &World, file: &IssuedFile) -> MemoryRegistry {
+    let mut registry = logged_registry(&w.root);
+    registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, DEGREE, file.sha256, issued_at());
     registry
 }
 
@@ -31,11 +42,14 @@ fn an_issued_file_verifies_offline_with_the_status_unknown() {
     let report = check(&file.bytes, &w.trust, &Offline);
     assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
     assert_eq!(report.reason, None);
-    // Every check passes but the registry's, which offline is unknown.
-    for name in CheckName::ALL.into_iter().filter(|n| *n != CheckName::RegistryStatus) {
+    // Every check passes but the registry's and its log's, which offline are unknown.
+    let offline = [CheckName::RegistryStatus, CheckName::TransparencyLog];
+    for name in CheckName::ALL.into_iter().filter(|n| !offline.contains(n)) {
         assert_eq!(result(&report, name), CheckResult::Pass, "{name:?}");
     }
-    assert_eq!(result(&report, CheckName::RegistryStatus), CheckResult::Unknown);
+    for name in offline {
+        assert_eq!(result(&report, name), CheckResult::Unknown, "{name:?}");
+    }
     assert!(report.summary.contains("not consulted"), "{}", report.summary);
     let issuer = report.issuer.as_ref().unwrap();
     assert_eq!(
@@ -50,7 +64,7 @@ fn an_issued_file_verifies_offline_with_the_status_unknown() {
 #[test]
 fn a_registered_current_file_succeeds_with_the_status_checked() {
     let (w, file) = sample_zh();
-    let report = check(&file.bytes, &w.trust, &registry_with(file));
+    let report = check(&file.bytes, &w.trust, &registry_with(w, file));
     assert_eq!(report.outcome, Outcome::Success);
     assert_eq!(result(&report, CheckName::RegistryStatus), CheckResult::Pass);
     assert_eq!(report.status_as_of, Some(now()));
@@ -59,12 +73,13 @@ fn a_registered_current_file_succeeds_with_the_status_checked() {
 #[test]
 fn a_superseded_version_gives_a_warning_naming_the_newer_version() {
     let (w, file) = sample_zh();
-    let mut registry = registry_with(file);
+    let mut registry = registry_with(w, file);
     registry.record(
         "nkust",
         "NKUST-1132-000123",
         Language::Zh,
         2,
+        (CredentialType::Degree, Some(file.sha256)),
         dcert_core::Sha256Digest::of(b"v2"),
         ts("2025-09-01T00:00:00Z"),
     );
@@ -78,7 +93,7 @@ fn a_superseded_version_gives_a_warning_naming_the_newer_version() {
 #[test]
 fn a_revoked_certificate_fails_as_revoked() {
     let (w, file) = sample_zh();
-    let mut registry = registry_with(file);
+    let mut registry = registry_with(w, file);
     registry.revoke("nkust", "NKUST-1132-000123", Language::Zh, "degree rescinded", ts("2025-10-01T00:00:00Z"));
     let report = check(&file.bytes, &w.trust, &registry);
     assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::Revoked)));
@@ -152,8 +167,8 @@ fn a_backdated_file_is_caught_by_the_registry_time_after_key_revocation() {
     let trust = trust_list(&w.root, vec![entry]);
     // A thief with the key signs with an old date, and gets the file registered after the revocation.
     let file = issue_with(&w.nkust.kit, &certificate(Language::Zh), issued_at());
-    let mut registry = MemoryRegistry::new(now());
-    registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, file.sha256, ts("2025-09-01T00:00:00Z"));
+    let mut registry = logged_registry(&w.root);
+    registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, DEGREE, file.sha256, ts("2025-09-01T00:00:00Z"));
     let report = check(&file.bytes, &trust, &registry);
     assert_eq!(report.reason, Some(Reason::KeyRevoked));
 }
@@ -279,7 +294,7 @@ fn a_stolen_pdf_key_cannot_rewrap_an_old_credential_after_its_revocation() {
 #[test]
 fn a_resaved_copy_of_a_revoked_certificate_is_not_called_authentic() {
     let (w, file) = sample_zh();
-    let mut registry = registry_with(file);
+    let mut registry = registry_with(w, file);
     registry.revoke("nkust", "NKUST-1132-000123", Language::Zh, "degree rescinded", ts("2025-10-01T00:00:00Z"));
     let mut changed = file.bytes.clone();
     let at = changed.len() / 3;
@@ -332,9 +347,9 @@ fn a_backdated_rewrap_is_caught_by_the_registry_time_after_certificate_revocatio
     let rewrapped = pades::sign(unsigned_part(&file.bytes), &w.nkust.kit.pdf_signer, issued_at()).unwrap();
     assert_eq!(check(&rewrapped, &trust, &Offline).outcome, Outcome::Success);
     // The registry recorded the file only after the revocation.
-    let mut registry = MemoryRegistry::new(now());
+    let mut registry = logged_registry(&w.root);
     let sha = dcert_core::Sha256Digest::of(&rewrapped);
-    registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, sha, ts("2025-09-01T00:00:00Z"));
+    registry.record("nkust", "NKUST-1132-000123", Language::Zh, 1, DEGREE, sha, ts("2025-09-01T00:00:00Z"));
     assert_eq!(check(&rewrapped, &trust, &registry).reason, Some(Reason::KeyRevoked));
 }
 
@@ -388,4 +403,91 @@ fn a_registry_that_gives_no_believable_answer_makes_the_status_unknown_and_the_o
     let offline = check(&file.bytes, &w.trust, &Offline);
     assert_eq!(offline.outcome, Outcome::Success);
     assert_eq!(result(&offline, CheckName::RegistryStatus), CheckResult::Unknown);
+}
+
+#[test]
+fn a_registered_file_s_record_is_proven_in_the_log_under_the_signed_checkpoint() {
+    let (w, file) = sample_zh();
+    let report = check(&file.bytes, &w.trust, &registry_with(w, file));
+    assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+    let log = report.check(CheckName::TransparencyLog).unwrap();
+    assert_eq!(log.result, CheckResult::Pass);
+    assert_eq!(log.finding, verify::Finding::LogIncluded { index: 0, size: 1 });
+    assert!(log.detail.contains("registry.test/log"), "{}", log.detail);
+}
+
+/// A registry that answers as `inner` does, with the evidence `evidence` makes of the true one.
+struct Evidence<'a, F: Fn(Option<Inclusion>) -> Option<Inclusion>> {
+    inner: &'a MemoryRegistry,
+    evidence: F,
+}
+
+impl<F: Fn(Option<Inclusion>) -> Option<Inclusion>> StatusSource for Evidence<'_, F> {
+    fn status(&self, q: &StatusQuery) -> StatusAnswer {
+        self.inner.status(q)
+    }
+
+    fn status_with_inclusion(&self, q: &StatusQuery) -> (StatusAnswer, Option<Inclusion>) {
+        let (answer, inclusion) = self.inner.status_with_inclusion(q);
+        (answer, (self.evidence)(inclusion))
+    }
+}
+
+#[test]
+fn a_status_without_proof_or_with_a_proof_of_another_record_or_log_is_not_believed() {
+    let (w, file) = sample_zh();
+    let mut registry = registry_with(w, file);
+    registry.record("nkust", "NKUST-1132-000999", Language::Zh, 1, DEGREE, Sha256Digest::of(b"other"), issued_at());
+    let not_believed = |source: &dyn StatusSource, finding: verify::Finding, why: &str| {
+        let report = check(&file.bytes, &w.trust, source);
+        assert_eq!((report.outcome, report.reason), (Outcome::Failure, Some(Reason::StatusUnknown)), "{why}");
+        let log = report.check(CheckName::TransparencyLog).unwrap();
+        assert_eq!((log.result, &log.finding), (CheckResult::Fail, &finding), "{why}: {}", log.detail);
+    };
+    use verify::Finding::{LogNoProof, LogProofInvalid};
+    not_believed(&Evidence { inner: &registry, evidence: |_| None }, LogNoProof, "no proof");
+    // The other record's leaf index and path: they lead to the root from another leaf.
+    let other = registry.status_with_inclusion(&StatusQuery {
+        issuer_id: "nkust".into(),
+        number: "NKUST-1132-000999".into(),
+        language: Language::Zh,
+        version: 1,
+        file_sha256: Some(Sha256Digest::of(b"other")),
+    });
+    let other = other.1.unwrap();
+    not_believed(&Evidence { inner: &registry, evidence: |_| Some(other.clone()) }, LogProofInvalid, "another record");
+    // A leaf index moved, a hash of the path changed, a record time that is not the registry's.
+    let moved = |i: Option<Inclusion>| i.map(|i| Inclusion { leaf_index: 1, ..i });
+    not_believed(&Evidence { inner: &registry, evidence: moved }, LogProofInvalid, "moved");
+    let changed = |i: Option<Inclusion>| {
+        i.map(|mut i| {
+            i.path[0][0] ^= 1;
+            i
+        })
+    };
+    not_believed(&Evidence { inner: &registry, evidence: changed }, LogProofInvalid, "changed path");
+    let retimed = |i: Option<Inclusion>| i.map(|i| Inclusion { recorded_at: i.recorded_at + 1, ..i });
+    not_believed(&Evidence { inner: &registry, evidence: retimed }, LogProofInvalid, "another time");
+    // A log of the same name under another key (a registry that forked its log in secret).
+    let forked_log =
+        MemoryLog::new(&dcert_core::tlog::origin_for(REGISTRY), dcert_core::tlog::LogKey::from_bytes(&[9; 32]));
+    let mut forked = MemoryRegistry::new(now()).with_log(forked_log);
+    forked.record("nkust", "NKUST-1132-000123", Language::Zh, 1, DEGREE, file.sha256, issued_at());
+    not_believed(&forked, LogProofInvalid, "another key");
+}
+
+#[test]
+fn a_trust_list_that_names_no_log_leaves_the_log_unknown_and_the_status_believed() {
+    let (w, file) = sample_zh();
+    let mut content = w.trust.content.clone();
+    content.log = None;
+    let trust = w.root.pinned(&w.root.sign(&content));
+    let report = check(&file.bytes, &trust, &registry_with(w, file));
+    assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+    let log = report.check(CheckName::TransparencyLog).unwrap();
+    assert_eq!((log.result, &log.finding), (CheckResult::Unknown, &verify::Finding::LogNotPublished));
+    // Nothing to prove of a file the registry does not know.
+    let report = check(&file.bytes, &w.trust, &logged_registry(&w.root));
+    let log = report.check(CheckName::TransparencyLog).unwrap();
+    assert_eq!((log.result, &log.finding), (CheckResult::Unknown, &verify::Finding::LogNothingToProve));
 }

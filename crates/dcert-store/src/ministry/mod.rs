@@ -12,7 +12,7 @@ pub use self::institutions::{
     Institution, InstitutionCertificate, InstitutionContact, InstitutionKey, NewInstitutionCertificate,
     NewInstitutionKey, RegisteredInstitution, StoredTrustList,
 };
-pub use self::registry::{RegistryRecord, Submission, log_entry_hash};
+pub use self::registry::{RegistryRecord, Submission, log_entry, log_entry_hash};
 use crate::db::{Db, party_store};
 use crate::schema::Part;
 

@@ -272,6 +272,11 @@ pub(crate) async fn sequence_log(tx: &mut Tx<'_>) -> Result<()> {
 
 /// The leaf hash of a record, as the log holds it.
 pub fn log_entry_hash(r: &RegistryRecord) -> tlog::Hash {
+    log_entry(r).leaf_hash()
+}
+
+/// What the log records of a record.
+pub fn log_entry(r: &RegistryRecord) -> tlog::LogEntry<'_> {
     tlog::LogEntry {
         institution: &r.institution,
         event: &r.event,
@@ -283,7 +288,6 @@ pub fn log_entry_hash(r: &RegistryRecord) -> tlog::Hash {
         credential_type: &r.credential_type,
         at: r.at,
     }
-    .leaf_hash()
 }
 
 impl MinistryStore {
@@ -307,5 +311,34 @@ impl MinistryStore {
     pub async fn log_size(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM log_leaves").fetch_one(&self.pool).await?;
         Ok(row.try_get("n")?)
+    }
+}
+
+impl MinistryStore {
+    /// The leaf index of the `event` record of the file `sha256`, and when it was recorded.
+    pub async fn log_leaf_of(&self, sha256: &str, event: &str) -> Result<Option<(i64, i64)>> {
+        let row = sqlx::query(
+            "SELECT l.idx AS idx, r.at AS at FROM log_leaves l JOIN registry_records r ON r.id = l.record_id \
+             WHERE r.sha256 = $1 AND r.event = $2",
+        )
+        .bind(sha256)
+        .bind(event)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("idx")?, r.try_get("at")?))).transpose()
+    }
+
+    /// The log's entries from leaf `from` on (at most `limit`), each with its leaf index: the
+    /// records whose [`tlog::LogEntry`] a monitor hashes to rebuild the tree.
+    pub async fn log_entries(&self, from: i64, limit: i64) -> Result<Vec<(i64, RegistryRecord)>> {
+        sqlx::query(
+            "SELECT l.idx AS idx, r.institution, r.sha256, r.event, r.number, r.language, r.version, \
+             r.previous_sha256, r.credential_type, r.reason, r.at FROM log_leaves l \
+             JOIN registry_records r ON r.id = l.record_id WHERE l.idx >= $1 ORDER BY l.idx LIMIT $2",
+        )
+        .bind(from)
+        .bind(limit)
+        .fetch_all_with(&self.pool, |r| Ok((r.try_get("idx")?, registry_row(r)?)))
+        .await
     }
 }

@@ -20,7 +20,7 @@ use dcert_store::Verification;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{MinistryState, StoreStatus};
+use super::MinistryState;
 use crate::http::client::Client;
 use crate::serve::{ClientSlot, PerClient};
 
@@ -349,15 +349,12 @@ pub(crate) async fn run_verification(state: &MinistryState, bytes: Bytes, channe
         // keeps its slot until it really ends, so slow files cannot pile up threads.
         let slot = state.slots.clone().acquire_owned().await.map_err(|_| Refusal::Internal)?;
         let trust = state.trust();
-        let store = state.store.clone();
         let limits = Limits { max_file_bytes: state.config.max_upload_bytes, ..Limits::default() };
-        let runtime = tokio::runtime::Handle::current();
+        let status = state.store_status();
         let file = bytes.clone();
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            let now = crate::http::now();
-            let status = StoreStatus { store, runtime, now };
-            verify::verify(&file, &trust.list, &status, now, &limits)
+            verify::verify(&file, &trust.list, &status, status.now, &limits)
         })
         .await
         .map_err(|e| {
@@ -488,7 +485,7 @@ async fn status_by_path(
     answer_status(&state, StatusParams { issuer, number, language, version, sha256 }).await
 }
 
-fn bad_query(message: &str) -> Response {
+pub(super) fn bad_query(message: &str) -> Response {
     (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": { "code": "bad_query", "message": message } })))
         .into_response()
 }
@@ -503,12 +500,10 @@ async fn answer_status(state: &MinistryState, p: StatusParams) -> Response {
     let query =
         StatusQuery { issuer_id: p.issuer, number: p.number, language, version: p.version, file_sha256: Some(sha256) };
     let query_for_signing = query.clone();
-    let store = state.store.clone();
-    let runtime = tokio::runtime::Handle::current();
-    let answer =
-        tokio::task::spawn_blocking(move || StoreStatus { store, runtime, now: crate::http::now() }.status(&query))
-            .await
-            .unwrap_or(StatusAnswer::Unavailable { reason: "the status query stopped".into() });
+    let status = state.store_status();
+    let (answer, inclusion) = tokio::task::spawn_blocking(move || status.status_with_inclusion(&query))
+        .await
+        .unwrap_or((StatusAnswer::Unavailable { reason: "the status query stopped".into() }, None));
     // Signed when the site holds the status signer's key: a verifier elsewhere believes only a
     // signed, fresh answer about the file it asked for.
     let body = match &state.status_signer {
@@ -516,6 +511,7 @@ async fn answer_status(state: &MinistryState, p: StatusParams) -> Response {
             match dcert_core::status::sign_answer(
                 &query_for_signing,
                 &answer,
+                inclusion.as_ref(),
                 crate::http::now(),
                 &signer.registry_url,
                 &signer.key,

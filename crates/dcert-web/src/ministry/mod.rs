@@ -9,6 +9,7 @@ mod api;
 mod console;
 mod content;
 mod findings;
+pub mod log;
 pub mod records;
 mod site;
 mod stats;
@@ -122,6 +123,9 @@ pub enum SiteError {
     /// The status signer's key is not the one the trust list names.
     #[error("the status signer's key is not the one the trust list names")]
     WrongStatusSigner,
+    /// The log's key is not the one the trust list names (or the list names no log).
+    #[error("the log's key is not the one the trust list names")]
+    WrongLogKey,
 }
 
 /// The key the site signs status answers with, and the registry's address the proofs name.
@@ -162,6 +166,9 @@ pub struct MinistryState {
     /// The status signer's key, to sign the answers of `/api/v1/status`; without it they go
     /// unsigned, and verifiers elsewhere treat them as unknown.
     pub status_signer: Option<Arc<StatusSigner>>,
+    /// The registry's transparency log: its checkpoints and proofs are served, and status
+    /// answers carry the proof of the file's record; without it neither is.
+    pub log: Option<Arc<log::Log>>,
     /// The certificates' fonts, to show names with rare characters (王𪚥) on result pages as
     /// the certificate prints them.
     pub fonts: Option<Arc<FontBook>>,
@@ -212,6 +219,7 @@ impl MinistryState {
             issuance: None,
             registry_keys: None,
             status_signer: None,
+            log: None,
             fonts: None,
         })
     }
@@ -227,6 +235,29 @@ impl MinistryState {
         let registry_url = trust.list.content.registry.clone();
         self.status_signer = Some(Arc::new(StatusSigner { key, registry_url }));
         Ok(self)
+    }
+
+    /// The same state, keeping the registry's transparency log and signing its checkpoints with
+    /// `key`, which must be the key of the log the served trust list names.
+    pub fn with_log_key(mut self, key: dcert_core::tlog::LogKey) -> Result<Self, SiteError> {
+        let trust = self.trust();
+        let log = log::Log::new(&dcert_core::tlog::origin_for(&trust.list.content.registry), key);
+        if trust.list.log.as_ref() != Some(&log.verifier()) {
+            return Err(SiteError::WrongLogKey);
+        }
+        self.log = Some(Arc::new(log));
+        Ok(self)
+    }
+
+    /// The registry as the verifier's status source, answering as of now (call it on the
+    /// runtime; the source is used from a blocking thread).
+    pub fn store_status(&self) -> StoreStatus {
+        StoreStatus {
+            store: self.store.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            now: crate::http::now(),
+            log: self.log.clone(),
+        }
     }
 
     /// The same state, issuing teacher certificates with the Ministry's `issuance`.
@@ -284,6 +315,7 @@ pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
         router = router
             .merge(site::routes(body_limit))
             .merge(api::routes(body_limit))
+            .merge(log::routes())
             // A record is a few hundred bytes: the body is refused past
             // dcert_core::records::MAX_BODY_BYTES before it is read whole.
             .route(

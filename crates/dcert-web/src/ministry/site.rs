@@ -574,11 +574,10 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
         version: d.version,
         file_sha256: None,
     };
-    let store = state.store.clone();
-    let runtime = tokio::runtime::Handle::current();
+    let status = state.store_status();
     let answer = tokio::task::spawn_blocking(move || {
         use dcert_core::status::StatusSource;
-        super::StoreStatus { store, runtime, now: now() }.status(&query)
+        status.status(&query)
     })
     .await
     .unwrap_or(dcert_core::status::StatusAnswer::Unavailable { reason: "the status query stopped".into() });

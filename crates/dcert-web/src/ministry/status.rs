@@ -1,8 +1,11 @@
 //! The registry's records as the verifier's status source.
 
-use dcert_core::model::Language;
+use std::sync::Arc;
+
+use dcert_core::model::{CredentialType, Language};
 use dcert_core::status::{MemoryRegistry, StatusAnswer, StatusQuery, StatusSource};
 use dcert_core::time::Timestamp;
+use dcert_core::tlog::Inclusion;
 use dcert_store::{MinistryStore, RegistryRecord, StoreError};
 
 /// Builds the status of the certificates in `records` (any order of the registry's log): issued
@@ -18,8 +21,14 @@ pub fn registry_status(records: &[RegistryRecord], as_of: Timestamp) -> Result<M
             "issued" => {
                 let version = u32::try_from(r.version)
                     .map_err(|_| corrupt(format!("a registry record has version {}", r.version)))?;
-                let sha = r.sha256.parse().map_err(|_| corrupt("a registry record has a malformed hash".to_owned()))?;
-                registry.record(&r.institution, &r.number, language, version, sha, at);
+                let hash =
+                    |h: &str| h.parse().map_err(|_| corrupt("a registry record has a malformed hash".to_owned()));
+                let kind: CredentialType = r
+                    .credential_type
+                    .parse()
+                    .map_err(|_| corrupt(format!("a registry record has type {:?}", r.credential_type)))?;
+                let previous = r.previous_sha256.as_deref().map(hash).transpose()?;
+                registry.record(&r.institution, &r.number, language, version, (kind, previous), hash(&r.sha256)?, at);
             }
             "revoked" => registry.revoke(&r.institution, &r.number, language, r.reason.as_deref().unwrap_or(""), at),
             // Supersession follows from the versions; the record is there for auditors.
@@ -38,9 +47,27 @@ pub struct StoreStatus {
     pub runtime: tokio::runtime::Handle,
     /// The time of the answers.
     pub now: Timestamp,
+    /// The registry's log, whose inclusion proofs go with the answers (none without it).
+    pub log: Option<Arc<super::log::Log>>,
 }
 
 impl StatusSource for StoreStatus {
+    fn status_with_inclusion(&self, q: &StatusQuery) -> (StatusAnswer, Option<Inclusion>) {
+        let answer = self.status(q);
+        let registered = !matches!(answer, StatusAnswer::NotRegistered { .. } | StatusAnswer::Unavailable { .. });
+        let (Some(log), Some(sha), true) = (&self.log, q.file_sha256, registered) else {
+            return (answer, None);
+        };
+        match self.runtime.block_on(log.inclusion_of_file(&self.store, &sha.to_string())) {
+            Ok(inclusion) => (answer, inclusion),
+            Err(e) => {
+                // The verifier reports that no proof came: the status is then not believed.
+                tracing::error!(error = %e, "the log could not prove a record's inclusion");
+                (answer, None)
+            }
+        }
+    }
+
     fn status(&self, q: &StatusQuery) -> StatusAnswer {
         let records =
             self.runtime.block_on(self.store.registry_certificate(&q.issuer_id, &q.number, q.language.code()));

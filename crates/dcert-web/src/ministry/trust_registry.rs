@@ -20,7 +20,7 @@ pub use dcert_core::onboarding::{
     RotationRequest, check_text, parse_signing_key, signing_key_fingerprint, signing_key_text,
 };
 use dcert_core::trust::{
-    CertEntry, Der, FORMAT_VERSION, IssuerEntry, KeyEntry, TrustList, TrustListContent, TrustListError,
+    CertEntry, Der, FORMAT_VERSION, IssuerEntry, KeyEntry, LogDescriptor, TrustList, TrustListContent, TrustListError,
 };
 use dcert_core::x509::{self, CertError, CertProfile, CertRole, ParsedCert};
 use dcert_core::{Sha256Digest, Timestamp};
@@ -52,6 +52,8 @@ pub struct RegistryKeys {
     pub registry_url: String,
     /// The status signer's certificate, issued by the root, which published lists name.
     pub status_cert: Option<ParsedCert>,
+    /// The transparency log, which published lists name.
+    pub log: Option<LogDescriptor>,
 }
 
 /// What signs a trust list, and the certificates the list names.
@@ -65,6 +67,8 @@ pub struct ListSigning<'a> {
     pub signer_cert: &'a ParsedCert,
     /// The status signer's certificate: verifiers check the registry's answers against it.
     pub status_cert: Option<&'a ParsedCert>,
+    /// The transparency log: verifiers check its checkpoints against the key it names.
+    pub log: Option<&'a LogDescriptor>,
     /// The registry's base URL.
     pub registry_url: &'a str,
 }
@@ -77,6 +81,7 @@ impl RegistryKeys {
             root_cert: &self.root_cert,
             signer_cert: &self.signer_cert,
             status_cert: self.status_cert.as_ref(),
+            log: self.log.as_ref(),
             registry_url: &self.registry_url,
         }
     }
@@ -519,7 +524,7 @@ pub async fn publish(
     now: Timestamp,
     audit: impl FnOnce(&TrustListContent) -> AuditEntry,
 ) -> Result<Vec<u8>, RegistryError> {
-    let ListSigning { signer, root_cert, signer_cert, status_cert, registry_url } = signing;
+    let ListSigning { signer, root_cert, signer_cert, status_cert, log, registry_url } = signing;
     let latest = store.latest_trust_list().await?;
     if let Some(latest) = &latest {
         let published = TrustList::verify(latest.json.as_bytes(), None)?.root.fingerprint();
@@ -545,6 +550,7 @@ pub async fn publish(
         root_certificate: Der(root_cert.der.clone()),
         signer_certificate: Der(signer_cert.der.clone()),
         status_signer_certificate: status_cert.map(|c| Der(c.der.clone())),
+        log: log.cloned(),
         issuers,
         proof: None,
     };

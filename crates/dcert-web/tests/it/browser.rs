@@ -531,10 +531,10 @@ pub(crate) async fn ministry_console(app: &TestApp, name: &'static str) -> Brows
 }
 
 async fn ministry_state(app: &TestApp) -> dcert_web::ministry::MinistryState {
-    use dcert_web::ministry::{MinistryConfig, MinistryState};
+    use dcert_web::ministry::MinistryConfig;
     dcert_web::ministry::prepare(&app.ministry).await.unwrap();
     let config = MinistryConfig::new(crate::support::REGISTRY);
-    MinistryState::new(app.ministry.clone(), crate::support::trust_json(), config).unwrap()
+    crate::support::ministry_site(app.ministry.clone(), crate::support::trust_json(), config)
 }
 
 /// A sample file: its name, where it is, its bytes, and the outcome it has.

@@ -19,7 +19,7 @@ use dcert_core::verify::{self, CheckResult, Outcome};
 use dcert_core::x509::{self, ParsedCert};
 use dcert_store::{AuditFilter, MinistryRole, MinistryStore, Role, Session, UniversityRole};
 use dcert_web::ministry::trust_registry::{self as registry, OnboardingRequest, RotationRequest};
-use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router, registry_status};
+use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
 
 use crate::support::{
     REGISTRY, Reply, Served, TempDir, check_route, csrf_first, enc, fonts, form_post, institution, multipart,
@@ -69,6 +69,7 @@ const FULL: Setup = Setup { kit: true, teacher: true, registry: true };
 /// The Ministry's site on a real port, with its store, its staff and a registrar.
 struct ConsoleSite {
     store: MinistryStore,
+    state: MinistryState,
     trust: TrustList,
     served: Served,
     _dir: TempDir,
@@ -95,15 +96,23 @@ impl ConsoleSite {
                 .unwrap();
         }
         let (kit, trust, json) = ministry_keys(setup.teacher);
-        let mut state = MinistryState::new(store.clone(), json, MinistryConfig::new(REGISTRY)).unwrap();
+        let mut state = crate::support::ministry_site(store.clone(), json, MinistryConfig::new(REGISTRY));
         if setup.kit {
             state = state.with_issuance(Issuance { kit, fonts: fonts() });
         }
         if setup.registry {
             state = state.with_registry_keys(root_keys());
         }
-        let served = Served::start(ministry_router(state)).await;
-        ConsoleSite { store, trust, served, _dir: dir }
+        let served = Served::start(ministry_router(state.clone())).await;
+        ConsoleSite { store, state, trust, served, _dir: dir }
+    }
+
+    /// `file` verified against this site's registry and its log, as its own pages verify.
+    async fn verify(&self, file: &[u8]) -> verify::Report {
+        let status = self.state.store_status();
+        let (file, trust) = (file.to_vec(), self.trust.clone());
+        let verifying = move || verify::verify(&file, &trust, &status, status.now, &Limits::default());
+        tokio::task::spawn_blocking(verifying).await.unwrap()
     }
 
     async fn send(&self, request: Request<Body>) -> Reply {
@@ -712,9 +721,7 @@ async fn an_issued_teacher_certificate_verifies_as_a_teacher_credential_and_the_
     assert_eq!((record.language.as_str(), record.version), ("zh", 1));
     assert_eq!(record.sha256, dcert_core::Sha256Digest::of(&r.body).to_string());
 
-    let now = dcert_web::http::now();
-    let status = registry_status(&records, now).unwrap();
-    let report = verify::verify(&r.body, &site.trust, &status, now, &Limits::default());
+    let report = site.verify(&r.body).await;
     assert_eq!(report.outcome, Outcome::Success, "{}", report.summary);
     let registry = report.checks.iter().find(|c| c.name == verify::CheckName::RegistryStatus).unwrap();
     assert_eq!(registry.result, CheckResult::Pass, "the registry knows the file");
@@ -783,9 +790,7 @@ async fn an_issued_teacher_certificate_is_kept_listed_and_downloaded_again_byte_
     );
     assert_eq!(dcert_core::Sha256Digest::of(&download.body).to_string(), record.sha256);
     assert_eq!(kept[0].sha256, record.sha256);
-    let now = dcert_web::http::now();
-    let status = registry_status(&records, now).unwrap();
-    let report = verify::verify(&download.body, &site.trust, &status, now, &Limits::default());
+    let report = site.verify(&download.body).await;
     assert_eq!(report.outcome, Outcome::Success, "{}", report.summary);
     assert_eq!(report.credential.unwrap().certificate_number, "MOE-T-2025-000123");
     assert_eq!(admin.get(&href).await.body, download.body, "the same bytes every time");

@@ -13,7 +13,7 @@ use dcert_core::time::Timestamp;
 use dcert_core::trust::{Accreditation, TrustList};
 use dcert_store::{MinistryStore, RegistryRecord};
 use dcert_web::http::outbound::http_request;
-use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
+use dcert_web::ministry::{MinistryConfig, ministry_router};
 use dcert_web::university::registry_client::HttpRegistry;
 use dcert_web::university::worker::Registry;
 use serde_json::Value;
@@ -49,7 +49,7 @@ impl Ministry {
         let (nkust, trust) = keys();
         let (trust_list, ntu) = two_institutions(&trust);
         let site = Served::start_with(|url| {
-            let state = MinistryState::new(store.clone(), trust_list, MinistryConfig::new(url)).unwrap();
+            let state = crate::support::ministry_site(store.clone(), trust_list, MinistryConfig::new(url));
             assert!(state.trust().list.issuer("ntu").is_some());
             ministry_router(state)
         })

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use dcert_store::{MinistryRole, Role};
-use dcert_web::ministry::{MinistryConfig, MinistryState, ministry_router};
+use dcert_web::ministry::{MinistryConfig, ministry_router};
 use dcert_web::university::{AppState, university_router};
 use tower::ServiceExt;
 
@@ -50,7 +50,7 @@ async fn doors(proxies: &[&str], https: bool) -> (TestApp, Vec<Door>) {
         .unwrap();
     let mut moe = MinistryConfig::new(&format!("{scheme}://dcert.moe.gov.tw"));
     moe.trusted_proxies = config_proxies(proxies);
-    let ministry = ministry_router(MinistryState::new(app.ministry.clone(), trust_json(), moe).unwrap());
+    let ministry = ministry_router(crate::support::ministry_site(app.ministry.clone(), trust_json(), moe));
     let doors = vec![
         Door {
             name: "the portal",

@@ -62,6 +62,16 @@ pub fn root() -> Root {
     Root::from_seeds(1, 2, 3)
 }
 
+/// The Ministry's site over `store`, serving `trust_list` (one of [`root`]'s lists) and keeping
+/// the transparency log with the root's log key, as a production site does.
+pub fn ministry_site(
+    store: dcert_store::MinistryStore,
+    trust_list: Vec<u8>,
+    config: dcert_web::ministry::MinistryConfig,
+) -> dcert_web::ministry::MinistryState {
+    dcert_web::ministry::MinistryState::new(store, trust_list, config).unwrap().with_log_key(root().log_key).unwrap()
+}
+
 /// The keys of [`root`], as the Ministry's site holds them.
 pub fn root_keys() -> RegistryKeys {
     let root = root();
@@ -72,6 +82,7 @@ pub fn root_keys() -> RegistryKeys {
         signer_cert: root.signer_cert,
         registry_url: REGISTRY.into(),
         status_cert: Some(root.status_cert),
+        log: Some(dcert_core::trust::LogDescriptor::of(REGISTRY, &root.log_key)),
     }
 }
 

@@ -84,6 +84,7 @@ impl Ministry {
             root_cert: &self.root,
             signer_cert: &self.signer_cert,
             status_cert: None,
+            log: None,
             registry_url: REGISTRY,
         };
         registry::publish(store, signing, served, ts(at), |_| crate::support::system("publish_trust_list")).await

@@ -80,7 +80,7 @@ impl Site {
         let mut settings = MinistryConfig::new(REGISTRY);
         config(&mut settings);
         dcert_web::ministry::prepare(&store).await.unwrap();
-        let state = MinistryState::new(store, trust_json(), settings).unwrap().with_fonts(crate::support::fonts());
+        let state = crate::support::ministry_site(store, trust_json(), settings).with_fonts(crate::support::fonts());
         let served = Served::start(ministry_router(state.clone())).await;
         Site { state, served }
     }
@@ -610,7 +610,17 @@ async fn the_openapi_document_describes_every_api_route_and_each_answers() {
     let doc = site.get("/openapi.json", "zh").await.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-    for path in ["/api/v1/verify", "/api/v1/issuers", "/api/v1/status", "/api/v1/records", "/trust.json"] {
+    for path in [
+        "/api/v1/verify",
+        "/api/v1/issuers",
+        "/api/v1/status",
+        "/api/v1/records",
+        "/trust.json",
+        "/log/checkpoint",
+        "/api/v1/log/entries",
+        "/api/v1/log/proof/inclusion",
+        "/api/v1/log/proof/consistency",
+    ] {
         assert!(paths.iter().any(|p| *p == path), "{path} is described");
     }
     for path in paths {
@@ -731,4 +741,90 @@ async fn a_scanned_qr_code_leads_to_a_page_that_checks_its_seal_against_the_regi
     let page = site.get(&format!("/seal?s={}", query_value(&forged)), "zh").await.text();
     assert!(page.contains("data-outcome=\"failure\"") && page.contains("數位封印無效"), "{page}");
     assert_eq!(site.get("/seal", "zh").await.status, StatusCode::BAD_REQUEST);
+}
+
+/// The base64 hashes of a proof in the log's JSON.
+fn proof_hashes(value: &Value) -> Vec<dcert_core::tlog::Hash> {
+    use base64ct::Encoding as _;
+    let path = value["path"].as_array().unwrap_or_else(|| panic!("no path: {value}"));
+    path.iter().map(|h| base64ct::Base64::decode_vec(h.as_str().unwrap()).unwrap().try_into().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn the_log_serves_a_signed_checkpoint_its_entries_and_proofs_that_check_against_the_trust_list() {
+    use dcert_core::tlog::{self, Checkpoint};
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    let verifier = app.trust.log.clone().expect("the trust list names the log");
+
+    // The checkpoint, signed with the key the pinned trust list names.
+    let reply = site.get("/log/checkpoint", "zh").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+    let checkpoint = Checkpoint::open(&reply.text(), &verifier.name, &verifier).unwrap();
+    assert!(checkpoint.size >= 4, "every issued file and status change is a leaf: {}", checkpoint.size);
+
+    // The entries: hashes and identifiers only, and they rebuild the checkpoint's root.
+    let entries = site.get("/api/v1/log/entries?start=0", "zh").await.json();
+    let entries = entries["entries"].as_array().unwrap();
+    assert_eq!(entries.len() as u64, checkpoint.size);
+    let leaves: Vec<tlog::Hash> =
+        entries.iter().map(|e| tlog::leaf_hash(e["leaf"].as_str().unwrap().as_bytes())).collect();
+    assert_eq!(tlog::root(leaves.as_slice(), checkpoint.size).unwrap(), checkpoint.root);
+    let first = entries[0]["leaf"].as_str().unwrap();
+    assert!(first.starts_with("dcert-log-v1\ninstitution=nkust\nevent=issued\n"), "{first}");
+    assert!(!first.contains("NKUST-") && !first.contains("王"), "no number or name in a leaf: {first}");
+    let two = site.get("/api/v1/log/entries?start=1&limit=2", "zh").await.json();
+    assert_eq!(two["entries"][0]["index"], 1);
+    assert_eq!(two["entries"].as_array().unwrap().len(), 2);
+
+    // Inclusion and consistency proofs, checked here from the proof alone.
+    let size = checkpoint.size;
+    for index in 0..size {
+        let proof = site.get(&format!("/api/v1/log/proof/inclusion?index={index}&size={size}"), "zh").await.json();
+        tlog::verify_inclusion(&leaves[index as usize], index, size, &proof_hashes(&proof), &checkpoint.root).unwrap();
+    }
+    for old in 1..size {
+        let proof = site.get(&format!("/api/v1/log/proof/consistency?from={old}&to={size}"), "zh").await.json();
+        let old_root = tlog::root(&leaves[..old as usize], old).unwrap();
+        tlog::verify_consistency((old, &old_root), (size, &checkpoint.root), &proof_hashes(&proof)).unwrap();
+    }
+    for bad in [
+        format!("/api/v1/log/proof/inclusion?index={size}&size={size}"),
+        format!("/api/v1/log/proof/consistency?from=1&to={}", size + 1),
+        "/api/v1/log/proof/inclusion?index=x".to_owned(),
+        "/api/v1/log/entries".to_owned(),
+    ] {
+        let reply = site.get(&bad, "zh").await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}: {}", reply.text());
+        assert_eq!(reply.json()["error"]["code"], "bad_query");
+    }
+
+    // Verifications carry the proof, checked against the log's key: the site's own and the API's.
+    let report = site.api_raw(&s.current_zh, "application/pdf").await.json();
+    let log = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "transparency_log").unwrap().clone();
+    assert_eq!((log["result"].as_str(), log["finding"]["code"].as_str()), (Some("pass"), Some("log_included")));
+    let page = site.page_form(&s.current_zh, "cert.pdf", "zh").await.text();
+    assert!(
+        page.contains("公開發證日誌") && page.contains("已列入教育部公開的發證日誌"),
+        "the result page shows the log check"
+    );
+
+    // A second site over the same database (a restart) serves the same tree, signed alike.
+    let again = Site::start(&app, |_| {}).await;
+    assert_eq!(again.get("/log/checkpoint", "zh").await.text(), reply.text());
+}
+
+#[tokio::test]
+async fn a_site_that_keeps_no_log_says_so() {
+    let app = TestApp::new().await;
+    dcert_web::ministry::prepare(&app.ministry).await.unwrap();
+    let state = MinistryState::new(app.ministry.clone(), trust_json(), MinistryConfig::new(REGISTRY)).unwrap();
+    let served = Served::start(ministry_router(state)).await;
+    for path in ["/log/checkpoint", "/api/v1/log/entries?start=0", "/api/v1/log/proof/consistency?from=1&to=2"] {
+        let reply = served.send(Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.json()["error"]["code"], "no_log");
+    }
 }

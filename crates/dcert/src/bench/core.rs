@@ -11,8 +11,11 @@ use dcert_core::issue::{self, IssuerKit};
 use dcert_core::keys::{CredentialKey, EcKey};
 use dcert_core::model::{Certificate, DegreeLevel, DegreeRecord, Language, Subject};
 use dcert_core::pdf::{Limits, PdfSigner, Template};
-use dcert_core::status::Offline;
-use dcert_core::trust::{Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, TrustList, TrustListContent};
+use dcert_core::status::{self, Offline, StatusAnswer, StatusQuery, StatusSource};
+use dcert_core::tlog::{self, Inclusion, LogEntry, LogKey, MemoryLog};
+use dcert_core::trust::{
+    Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, LogDescriptor, TrustList, TrustListContent,
+};
 use dcert_core::verify::{self, Outcome};
 use dcert_core::x509::{self, CertProfile, CertRole, ParsedCert};
 use dcert_core::{CredentialType, Sha256Digest, Timestamp};
@@ -38,9 +41,35 @@ pub struct Figures {
     pub file_bytes: usize,
     pub issue: Rate,
     pub verify: Rate,
+    /// Verification with the registry's signed answer and the log's inclusion proof checked
+    /// (as `dcert verify --registry` does, without the network).
+    pub verify_logged: Rate,
+    /// The leaves of the log the proofs are made in.
+    pub log_leaves: u64,
     pub floor: Rate,
     /// verify / floor.
     pub verify_to_floor: f64,
+    /// verify_logged / verify.
+    pub logged_to_verify: f64,
+}
+
+/// A registry's signed answer, replayed: each query checks it as a verifier checks the
+/// registry's (the status signer's signature, the query it repeats, its freshness) and hands
+/// over the log's evidence it carries.
+struct SignedReplay<'a> {
+    answer: &'a [u8],
+    trust: &'a TrustList,
+    now: Timestamp,
+}
+
+impl StatusSource for SignedReplay<'_> {
+    fn status(&self, q: &StatusQuery) -> StatusAnswer {
+        self.status_with_inclusion(q).0
+    }
+
+    fn status_with_inclusion(&self, q: &StatusQuery) -> (StatusAnswer, Option<Inclusion>) {
+        status::verify_answer_with_inclusion(self.answer, self.trust, q, self.now)
+    }
 }
 
 pub(super) fn measure(budget: Duration, mut op: impl FnMut(u64)) -> Rate {
@@ -62,7 +91,17 @@ fn ts(s: &str) -> Timestamp {
     s.parse().expect("a literal timestamp")
 }
 
-/// A root, an institution and its trust list, in memory.
+/// The key of the bench registry's log.
+fn log_key() -> LogKey {
+    LogKey::from_bytes(&[6; 32])
+}
+
+/// The key of the bench registry's status signer.
+fn status_key() -> EcKey {
+    EcKey::from_seed(&[5; 32]).expect("a fixed valid seed")
+}
+
+/// A root, an institution and its trust list (naming a status signer and a log), in memory.
 fn world() -> Result<(IssuerKit, TrustList)> {
     let root_key = EcKey::from_seed(&[1; 32]).expect("a fixed valid seed");
     let profile = |cn: &str, role| CertProfile {
@@ -92,10 +131,15 @@ fn world() -> Result<(IssuerKit, TrustList)> {
         Some(&root.cert),
         &root_key,
     )?;
+    let status_signer = x509::issue(
+        &profile(x509::STATUS_SIGNER_CN, CertRole::StatusSigner),
+        &status_key().public(),
+        Some(&root.cert),
+        &root_key,
+    )?;
     let credential_key = CredentialKey::from_seed(&[4; 32]);
-    let registry = "https://registry.bench";
     let kit = IssuerKit {
-        issuer: IssuerRef { id: "bench".into(), registry: registry.into() },
+        issuer: IssuerRef { id: "bench".into(), registry: REGISTRY.into() },
         name_zh: "國立高雄科技大學".into(),
         name_en: "National Kaohsiung University of Science and Technology".into(),
         credential_key: credential_key.clone(),
@@ -108,13 +152,14 @@ fn world() -> Result<(IssuerKit, TrustList)> {
     let content = TrustListContent {
         kind: "DcertTrustList".into(),
         format: 1,
-        registry: registry.into(),
+        registry: REGISTRY.into(),
         sequence: 1,
         issued: ts("2025-01-01T00:00:00Z"),
         next_update: None,
         root_certificate: Der(root.der.clone()),
         signer_certificate: Der(signer),
-        status_signer_certificate: None,
+        status_signer_certificate: Some(Der(status_signer)),
+        log: Some(LogDescriptor::of(REGISTRY, &log_key())),
         issuers: vec![IssuerEntry {
             id: "bench".into(),
             name_zh: "國立高雄科技大學".into(),
@@ -149,9 +194,51 @@ fn certificate(n: u64) -> Result<Certificate> {
     })
 }
 
-/// Runs the benchmark with `seconds` per measurement; with `only`, the other measurements get a
-/// token budget (for profiling one of them).
-pub fn run(seconds: f64, only: Option<&str>) -> Result<Figures> {
+/// The bench registry's address.
+const REGISTRY: &str = "https://registry.bench";
+
+/// The registry's signed answer about `file` (current), with the evidence that its record is
+/// leaf `log_leaves / 2` of a log of `log_leaves` records.
+fn signed_answer(file: &issue::IssuedFile, log_leaves: u64, now: Timestamp) -> Result<Vec<u8>> {
+    let mut log = MemoryLog::new(&tlog::origin_for(REGISTRY), log_key());
+    let (sha, registered_at) = (file.sha256.to_string(), ts("2025-07-01T00:00:00Z"));
+    let target = log_leaves / 2;
+    for i in 0..log_leaves {
+        let (other, number) = (format!("{:064x}", i), format!("BENCH-{i:08}"));
+        let entry = |file_sha256, number| LogEntry {
+            institution: "bench",
+            event: "issued",
+            file_sha256,
+            number,
+            language: "zh",
+            version: 1,
+            previous_sha256: None,
+            credential_type: "degree",
+            at: registered_at.unix(),
+        };
+        if i == target {
+            log.append(&entry(&sha, "BENCH-00000000"))
+        } else {
+            log.append(&entry(&other, &number))
+        };
+    }
+    let inclusion = log.inclusion(target, registered_at.unix())?;
+    let query = StatusQuery {
+        issuer_id: "bench".into(),
+        number: "BENCH-00000000".into(),
+        language: Language::Zh,
+        version: 1,
+        file_sha256: Some(file.sha256),
+    };
+    let answer = StatusAnswer::Current { registered_at, as_of: now };
+    let signed = status::sign_answer(&query, &answer, Some(&inclusion), now, REGISTRY, &status_key())?;
+    Ok(serde_json::to_vec(&signed)?)
+}
+
+/// Runs the benchmark with `seconds` per measurement and the log's proofs made in a log of
+/// `log_leaves` records; with `only`, the other measurements get a token budget (for profiling
+/// one of them).
+pub fn run(seconds: f64, log_leaves: u64, only: Option<&str>) -> Result<Figures> {
     let budget_for = |name: &str| {
         if only.is_none_or(|o| o == name) { Duration::from_secs_f64(seconds) } else { Duration::from_millis(1) }
     };
@@ -164,6 +251,15 @@ pub fn run(seconds: f64, only: Option<&str>) -> Result<Figures> {
     let limits = Limits::default();
     let report = verify::verify(&sample.bytes, &trust, &Offline, now, &limits);
     anyhow::ensure!(report.outcome == Outcome::Success, "the benchmark's sample does not verify: {}", report.summary);
+    let answer = signed_answer(&sample, log_leaves, now)?;
+    let replay = SignedReplay { answer: &answer, trust: &trust, now };
+    let report = verify::verify(&sample.bytes, &trust, &replay, now, &limits);
+    let logged = report.check(verify::CheckName::TransparencyLog).map(|c| c.result);
+    anyhow::ensure!(
+        report.outcome == Outcome::Success && logged == Some(verify::CheckResult::Pass),
+        "the benchmark's sample does not verify with its log proof: {}",
+        report.summary
+    );
 
     let certs: Vec<Certificate> = (1..=64).map(certificate).collect::<Result<_>>()?;
     let issue = measure(budget_for("issue"), |n| {
@@ -172,6 +268,9 @@ pub fn run(seconds: f64, only: Option<&str>) -> Result<Figures> {
     });
     let verify = measure(budget_for("verify"), |_| {
         black_box(verify::verify(black_box(&sample.bytes), &trust, &Offline, now, &limits).outcome);
+    });
+    let verify_logged = measure(budget_for("verify-logged"), |_| {
+        black_box(verify::verify(black_box(&sample.bytes), &trust, &replay, now, &limits).outcome);
     });
     let public = kit.credential_key.public();
     let message = [7u8; 64];
@@ -183,8 +282,11 @@ pub fn run(seconds: f64, only: Option<&str>) -> Result<Figures> {
     Ok(Figures {
         file_bytes: sample.bytes.len(),
         verify_to_floor: verify.per_second / floor.per_second,
+        logged_to_verify: verify_logged.per_second / verify.per_second,
+        log_leaves,
         issue,
         verify,
+        verify_logged,
         floor,
     })
 }
@@ -203,10 +305,16 @@ pub fn text(f: &Figures) -> String {
     let mut s = format!("dcert bench core: one thread, a {} byte certificate\n", f.file_bytes);
     s.push_str(&row("issue", &f.issue));
     s.push_str(&row("verify", &f.verify));
+    s.push_str(&row("+ log", &f.verify_logged));
     s.push_str(&row("floor", &f.floor));
     s.push_str(&format!(
         "  verify / floor = {:.2}  (floor: SHA-256 of the file + one Ed25519 verification)\n",
         f.verify_to_floor
+    ));
+    s.push_str(&format!(
+        "  + log / verify = {:.2}  (the registry's signed answer and its inclusion proof in a log of {} \
+         records checked)\n",
+        f.logged_to_verify, f.log_leaves
     ));
     s
 }

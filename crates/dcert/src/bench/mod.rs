@@ -58,9 +58,12 @@ pub enum BenchCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        /// Spend the time on one measurement only (issue, verify or floor), e.g. to profile it.
-        #[arg(long, value_parser = ["issue", "verify", "floor"])]
+        /// Spend the time on one measurement only, e.g. to profile it.
+        #[arg(long, value_parser = ["issue", "verify", "verify-logged", "floor"])]
         only: Option<String>,
+        /// The size of the log the inclusion proofs are made in.
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+        log_leaves: u64,
     },
     /// The transparency log in memory on one thread: appending records, inclusion and
     /// consistency proofs made and verified at the full size, proof sizes, signed checkpoints,
@@ -151,8 +154,8 @@ pub fn run(command: BenchCommand) -> Result<u8> {
             hostile::write_shapes(&dir, size)?;
             Ok(EXIT_SUCCESS)
         }
-        BenchCommand::Core { seconds, json, only } => {
-            let figures = core::run(seconds, only.as_deref())?;
+        BenchCommand::Core { seconds, json, only, log_leaves } => {
+            let figures = core::run(seconds, log_leaves, only.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&figures)?);
             } else {

@@ -258,6 +258,7 @@ pub fn trust(command: TrustCommand) -> Result<u8> {
                 root_certificate: dcert_core::trust::Der(root.cert.der.clone()),
                 signer_certificate: dcert_core::trust::Der(root.signer_cert.der.clone()),
                 status_signer_certificate: Some(dcert_core::trust::Der(root.status_cert.der.clone())),
+                log: Some(root.log_descriptor()?),
                 issuers: entries,
                 proof: None,
             };

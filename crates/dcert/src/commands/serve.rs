@@ -41,7 +41,8 @@ async fn serve_university(config: config::Config) -> Result<()> {
                 .usage()?;
             let site = dcert_web::ministry::MinistryConfig::new(&config.site.verify_site);
             // A trust list that does not verify is the settings' fault (ministry_state says so).
-            Some(server::ministry_state(db, trust_list, site).await?)
+            let state = server::ministry_state(db, trust_list, site).await?;
+            Some(server::with_log(state, config.keys.log_key.as_deref(), "[keys] log_key")?)
         }
         _ => None,
     };

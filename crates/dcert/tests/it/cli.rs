@@ -527,6 +527,20 @@ fn bench_log_makes_and_verifies_proofs_and_reports_their_sizes() {
 }
 
 #[test]
+fn bench_core_measures_verification_with_the_signed_status_and_the_log_proof_checked() {
+    let w = Workdir::new("bench-core");
+    let out = w.ok(&["bench", "core", "--seconds", "0.02", "--log-leaves", "1000", "--json"]);
+    let figures: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(figures["logLeaves"], 1000, "{out}");
+    for rate in ["issue", "verify", "verifyLogged", "floor"] {
+        assert!(figures[rate]["count"].as_u64().unwrap() > 0, "{rate}: {out}");
+    }
+    // Checking a signed answer and a proof costs something, and not more than the verification.
+    let ratio = figures["loggedToVerify"].as_f64().unwrap();
+    assert!(ratio > 0.0 && ratio < 1.5, "{out}");
+}
+
+#[test]
 fn a_trust_list_made_at_home_is_unpinned_never_succeeds_and_exits_non_zero() {
     // The forger: a root, an issuer named like the real university and a list, all made with
     // dcert keys, and a certificate issued with them.

@@ -162,6 +162,7 @@ fn ministry_serve_runs_the_site_alone_from_the_published_trust_list() {
     let port = free_pair();
     let config = include_str!("../../../../examples/ministry.toml")
         .replace("moe-data/ministry.db", "demo/ministry.db")
+        .replace("moe-data/keys/moe-root/", "demo/keys/moe-root/")
         .replace("list = \"moe-data/trust.json\"", "list = \"no-such-file.json\"");
     std::fs::write(d.join("ministry.toml"), config).unwrap();
     let staff_add = ["ministry", "staff-add", "--config", "ministry.toml"];
