@@ -316,6 +316,61 @@ pub fn verify_consistency(
     Ok(())
 }
 
+// ----- the right edge -----
+
+/// The right edge of a tree: the roots of its perfect subtrees, largest first. Enough to append
+/// leaves and compute each new root without the leaves themselves: what a monitor keeps
+/// between runs (at most 64 hashes) to check that the leaves a log serves are the ones its
+/// checkpoints sign.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    roots: Vec<Hash>,
+}
+
+impl Frontier {
+    /// The edge of the empty tree.
+    pub fn new() -> Frontier {
+        Frontier::default()
+    }
+
+    /// The edge of a tree of `size` leaves, from its subtrees' roots (one for each bit set in
+    /// `size`, largest first); `None` if their number does not fit the size.
+    pub fn from_parts(size: u64, roots: Vec<Hash>) -> Option<Frontier> {
+        (roots.len() == size.count_ones() as usize).then_some(Frontier { size, roots })
+    }
+
+    /// How many leaves the tree has.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The subtrees' roots, largest first.
+    pub fn roots(&self) -> &[Hash] {
+        &self.roots
+    }
+
+    /// Appends a leaf's hash.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut hash = leaf;
+        let mut size = self.size;
+        while size & 1 == 1 {
+            let left = self.roots.pop().expect("one root for each bit set in the size");
+            hash = node_hash(&left, &hash);
+            size >>= 1;
+        }
+        self.roots.push(hash);
+        self.size += 1;
+    }
+
+    /// The tree's root hash.
+    pub fn root(&self) -> Hash {
+        let mut roots = self.roots.iter().rev();
+        let Some(last) = roots.next() else { return empty_root() };
+        roots.fold(*last, |right, left| node_hash(left, &right))
+    }
+}
+
 // ----- leaves -----
 
 /// What the log records of one issuance record: hashes and identifiers only, never a name or a

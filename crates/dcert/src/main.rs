@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{files, ministry, university, usage_unless_disk};
+use crate::commands::{files, log, ministry, university, usage_unless_disk};
 pub(crate) use dcert_web::http::now;
 
 #[derive(Parser)]
@@ -100,6 +100,9 @@ enum Command {
     /// Manage graduates' sign-in.
     #[command(subcommand)]
     Graduates(university::GraduatesCommand),
+    /// Watch the Ministry's transparency log in this institution's name.
+    #[command(subcommand)]
+    Log(log::LogCommand),
     /// Measure throughput.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
         Command::Import(command) => university::import(command),
         Command::Staff(command) => university::staff(command),
         Command::Graduates(command) => university::graduates(command),
+        Command::Log(command) => log::run(command),
         Command::Bench(command) => bench::run(command),
     };
     match result {

@@ -248,3 +248,21 @@ fn entry(i: usize) -> tlog::LogEntry<'static> {
         at: 1_750_000_000 + i as i64,
     }
 }
+
+#[test]
+fn the_right_edge_alone_gives_every_root_and_goes_on_from_a_saved_edge() {
+    let leaves: Vec<Hash> = (0..300).map(|i| leaf_hash(&data(i))).collect();
+    let mut edge = tlog::Frontier::new();
+    assert_eq!(edge.root(), tlog::empty_root());
+    for (n, leaf) in leaves.iter().enumerate() {
+        edge.push(*leaf);
+        let size = n as u64 + 1;
+        assert_eq!(edge.size(), size);
+        assert_eq!(edge.roots().len(), size.count_ones() as usize);
+        assert_eq!(edge.root(), root(leaves.as_slice(), size).unwrap(), "size {size}");
+        // Saved and read back, it goes on the same.
+        let saved = tlog::Frontier::from_parts(size, edge.roots().to_vec()).unwrap();
+        assert_eq!(saved, edge);
+    }
+    assert!(tlog::Frontier::from_parts(7, vec![[0; 32]; 2]).is_none(), "7 leaves have three subtrees");
+}

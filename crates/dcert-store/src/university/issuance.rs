@@ -539,6 +539,24 @@ impl UniversityStore {
         Ok(u64::try_from(total).unwrap_or_default())
     }
 
+    /// Which of the file hashes `sha256s` (lowercase hex) are of certificates this store issued
+    /// (what a monitor of the registry's log compares the records in the institution's name with).
+    pub async fn known_files(&self, sha256s: &[&str]) -> Result<std::collections::HashSet<String>> {
+        let mut known = std::collections::HashSet::new();
+        for chunk in sha256s.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT sha256 FROM certificates WHERE sha256 IN ({})", marks.join(", "));
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for sha in chunk {
+                query = query.bind(*sha);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                known.insert(row.try_get("sha256")?);
+            }
+        }
+        Ok(known)
+    }
+
     /// A certificate's information.
     pub async fn certificate(&self, id: i64) -> Result<Option<CertificateInfo>> {
         let row = sqlx::query(AssertSqlSafe(format!("{CERT_SELECT} WHERE c.id = $1")))

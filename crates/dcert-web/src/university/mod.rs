@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod demo_mail;
+pub mod log_monitor;
 pub mod mail;
 mod portal;
 pub mod registry_client;

@@ -3,6 +3,7 @@
 //! argument parsers, a runtime for the commands that touch a database.
 
 pub mod files;
+pub mod log;
 pub mod ministry;
 pub mod serve;
 pub mod university;

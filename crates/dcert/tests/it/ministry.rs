@@ -253,3 +253,121 @@ fn verify_registry_believes_only_status_answers_the_ministry_signed() {
         assert_eq!(status["result"], "unknown", "{what}");
     }
 }
+
+/// Runs SQL on the SQLite database `db` as someone with the database file would: the
+/// append-only triggers dropped first.
+fn tamper(db: &std::path::Path, statements: &[&str]) {
+    use sqlx::ConnectOptions as _;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db);
+        let mut conn = options.connect().await.unwrap();
+        for sql in ["DROP TRIGGER IF EXISTS log_leaves_no_update", "DROP TRIGGER IF EXISTS log_leaves_no_delete"]
+            .iter()
+            .chain(statements)
+        {
+            sqlx::query(sqlx::AssertSqlSafe(*sql)).execute(&mut conn).await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rewritten_log() {
+    let dir = demo_dir("log-monitor");
+    let d = &dir.0;
+    let port = free_pair();
+    let config = include_str!("../../../../examples/ministry.toml")
+        .replace("moe-data/ministry.db", "demo/ministry.db")
+        .replace("moe-data/keys/moe-root/", "demo/keys/moe-root/")
+        .replace("list = \"moe-data/trust.json\"", "list = \"demo/trust.json\"");
+    std::fs::write(d.join("ministry.toml"), config).unwrap();
+    let university = include_str!("../../../../examples/dcert.toml")
+        .replace("ministry_listen = \"127.0.0.1:8081\"\n", "")
+        .replace("dcert-data/", "demo/")
+        .replace("database_url = \"sqlite://demo/ministry.db\"", &format!("url = \"http://127.0.0.1:{port}\""));
+    std::fs::write(d.join("dcert.toml"), university).unwrap();
+    let monitor = || {
+        dcert(
+            d,
+            &[
+                "log",
+                "monitor",
+                "--config",
+                "dcert.toml",
+                "--monitor-state",
+                "seen.json",
+                "--state",
+                "demo/verifier.toml",
+            ],
+            "",
+        )
+    };
+    let text = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+
+    let server = ministry_serve(d, port);
+    // First: every record read and hashed to the signed root; all of NKUST's are its own.
+    let out = monitor();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text(&out).contains("first check") && text(&out).contains("every record in nkust's name"),
+        "{}",
+        text(&out)
+    );
+    let seen = std::fs::read_to_string(d.join("seen.json")).unwrap();
+
+    // A record in NKUST's name of a file NKUST never issued, written as a submission with a
+    // stolen key (or by someone with the registry's database) is: record and leaf together.
+    let forged = "f".repeat(64);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = dcert_store::MinistryStore::open(&format!("sqlite://{}", d.join("demo/ministry.db").display()))
+            .await
+            .unwrap();
+        let record = dcert_store::RegistryRecord {
+            institution: "nkust".into(),
+            sha256: forged.clone(),
+            event: "issued".into(),
+            number: "NKUST-1132-999999".into(),
+            language: "zh".into(),
+            version: 1,
+            previous_sha256: None,
+            credential_type: "degree".into(),
+            reason: None,
+            at: 1_760_000_000,
+        };
+        assert!(store.append_registry_record(&record).await.unwrap());
+    });
+    let out = monitor();
+    let report = text(&out);
+    assert!(
+        out.status.code() == Some(1) && report.contains("ALARM") && report.contains(&forged),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("consistent with the checkpoint"), "{report}");
+    // It stays listed on the next run, with nothing new.
+    let again = monitor();
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(text(&again).contains(&forged) && text(&again).contains("0 new records"), "{}", text(&again));
+    drop(server);
+
+    // The log rewritten in place: the first leaf replaced. Same size, another tree.
+    let state_before = std::fs::read_to_string(d.join("seen.json")).unwrap();
+    assert_ne!(state_before, seen);
+    tamper(&d.join("demo/ministry.db"), &[&format!("UPDATE log_leaves SET leaf = '{}' WHERE idx = 0", "0".repeat(64))]);
+    let server = ministry_serve(d, port);
+    let out = monitor();
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("rewritten or forked") && report.contains("--- seen before ---"), "{report}");
+    assert_eq!(report.matches("\n\u{2014} ").count(), 2, "both signed checkpoints as evidence: {report}");
+    assert_eq!(std::fs::read_to_string(d.join("seen.json")).unwrap(), state_before, "the state is kept");
+    drop(server);
+
+    // A leaf removed: the log shrank.
+    tamper(&d.join("demo/ministry.db"), &["DELETE FROM log_leaves WHERE idx = (SELECT MAX(idx) FROM log_leaves)"]);
+    let _server = ministry_serve(d, port);
+    let out = monitor();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("shrank"), "{}", text(&out));
+}
