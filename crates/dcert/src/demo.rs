@@ -25,10 +25,10 @@ use dcert_store::{
     Graduate, MinistryRole, MinistryStore, NewAccount, NewOrder, OrderKind, Role, UniversityRole, UniversityStore,
 };
 use dcert_web::ministry::{MinistryConfig, ministry_router};
-use dcert_web::university::SiteConfig;
 use dcert_web::university::demo_mail::MAILBOX_PATH;
 use dcert_web::university::registry_client::HttpRegistry;
 use dcert_web::university::worker::{Worker, revocation_record};
+use dcert_web::university::{LogWatch, SiteConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::fonts;
@@ -468,7 +468,8 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         let worker =
             Worker { registry: Arc::new(HttpRegistry::new(&registry_url, &setup_worker.issuance.kit)), ..setup_worker };
         // Nothing delivers the demo's mail: the mailbox shows it on the university's site.
-        let services = Services { worker, site, ministry: Some(ministry_state), demo_mailbox: true };
+        let log_watch = trust.log.clone().map(|log| LogWatch { registry: site.verify_site.clone(), log });
+        let services = Services { worker, site, ministry: Some(ministry_state), demo_mailbox: true, log_watch };
         let listen = format!("127.0.0.1:{port}");
         let ministry_listen = format!("127.0.0.1:{}", port + 1);
         server::run(services, &listen, Some(&ministry_listen), Duration::from_secs(10), Default::default(), || {

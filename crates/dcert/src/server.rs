@@ -142,6 +142,8 @@ pub struct Services {
     /// Whether the university's site has the demonstration mailbox (`dcert demo` alone; never
     /// a real site).
     pub demo_mailbox: bool,
+    /// The Ministry's log the console watches, when the trust list names one.
+    pub log_watch: Option<dcert_web::university::LogWatch>,
 }
 
 /// The Ministry's site over its database and trust list, with the guide's questions written on
@@ -250,7 +252,8 @@ pub async fn run(
         Some(address) => Some(bind(address, "Ministry site").await?),
         None => None,
     };
-    let state = AppState::new(services.worker.store.clone(), services.site, services.worker.clone());
+    let mut state = AppState::new(services.worker.store.clone(), services.site, services.worker.clone());
+    state.log_watch = services.log_watch.map(Arc::new);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(services.worker.clone().run(interval, stop_rx.clone()));
     // Each site has its own connection caps: one site's overload leaves the other answering.

@@ -37,6 +37,23 @@ pub struct RegistryRecord {
 }
 
 impl RegistryRecord {
+    /// The record of the first Chinese version of a degree certificate `number` of
+    /// `institution`, the file `sha256`, recorded at `at`.
+    pub fn issued_degree(institution: &str, sha256: &str, number: &str, at: i64) -> RegistryRecord {
+        RegistryRecord {
+            institution: institution.to_owned(),
+            sha256: sha256.to_owned(),
+            event: "issued".into(),
+            number: number.to_owned(),
+            language: "zh".into(),
+            version: 1,
+            previous_sha256: None,
+            credential_type: "degree".into(),
+            reason: None,
+            at,
+        }
+    }
+
     /// The registry's record of `event` (`issued`, `superseded`, `revoked`) of the file `sha256`
     /// at `version`, for the certificate `payload` names, dated `at`. Only an issued record names
     /// its previous version.

@@ -162,7 +162,7 @@ pub async fn check(
     institution: &str,
     store: &UniversityStore,
     previous: Option<&MonitorState>,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<(MonitorReport, MonitorState), MonitorError> {
     let remote = Remote { base: registry.trim_end_matches('/') };
     let note = String::from_utf8_lossy(&remote.get("/log/checkpoint").await?).into_owned();

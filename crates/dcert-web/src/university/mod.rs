@@ -105,6 +105,19 @@ pub struct AppState {
     pub graduate_auth: Arc<dyn auth::GraduateAuth>,
     /// The worker, for "issue now", resends and template previews.
     pub worker: Worker,
+    /// The Ministry's public issuance log that the console watches in the institution's name;
+    /// without it the console says it is not set up.
+    pub log_watch: Option<Arc<LogWatch>>,
+}
+
+/// Where the console watches the Ministry's transparency log: the Ministry's site and the log's
+/// key, as the pinned trust list names it.
+#[derive(Clone, Debug)]
+pub struct LogWatch {
+    /// The Ministry's site, e.g. `https://dcert.moe.gov.tw`.
+    pub registry: String,
+    /// The log's origin and key.
+    pub log: dcert_core::tlog::NoteVerifier,
 }
 
 impl AppState {
@@ -120,7 +133,15 @@ impl AppState {
             base: Arc::new(base),
             address_changes: Arc::new(RateLimiter::new(ADDRESS_CHANGES_PER_QUARTER_HOUR, 15 * 60)),
             worker,
+            log_watch: None,
         }
+    }
+
+    /// The same state, its console watching the log of the Ministry's site at `registry`, whose
+    /// key the trust list `trust` names (nothing changes if it names none).
+    pub fn with_log_watch(mut self, registry: &str, trust: &dcert_core::trust::TrustList) -> Self {
+        self.log_watch = trust.log.clone().map(|log| Arc::new(LogWatch { registry: registry.to_owned(), log }));
+        self
     }
 }
 

@@ -64,6 +64,7 @@ fn console_menu(role: dcert_store::Role, entry: &str) -> bool {
         "policy" => EditPolicy,
         "templates" => EditTemplates,
         "audit" => ViewAudit,
+        "log" => WatchLog,
         _ => ViewDashboard,
     };
     super::console::permits(role, action)

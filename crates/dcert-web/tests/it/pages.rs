@@ -245,10 +245,38 @@ async fn every_demo_mailbox_page_passes_axe_and_fits_a_phone_in_both_languages()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_university_console_page_passes_axe_and_fits_a_phone_in_both_languages() {
-    let app = TestApp::new().await;
+    let mut app = TestApp::new().await;
     let certificate = issue_for(&app, "C110152301").await;
     let graduate = app.graduate("C110152301").await.id;
     let email = app.store.emails(Some(certificate), 1).await.unwrap()[0].id;
+    // The log watch with everything it can show at once, as a check saved it: a forked log's
+    // evidence (two long signed notes) and a record the school did not issue.
+    app.state = app.state.clone().with_log_watch("https://dcert.moe.gov.tw", &app.trust);
+    let signature = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/".repeat(3);
+    let note = |root: &str| format!("dcert.moe.gov.tw/log\n12\n{root}=\n\n\u{2014} dcert.moe.gov.tw/log {signature}\n");
+    let seen = serde_json::json!({
+        "checkpoint": note("q3Zr6b2vJ8kYfQ0nH7p1sX4mC9wE5tLdGiAaBcDeFgH"),
+        "edge": [],
+        "unknown": [{
+            "index": 11, "event": "issued", "fileSha256": "e".repeat(64), "certificate": "c".repeat(64),
+            "at": 1_760_000_000,
+        }],
+    });
+    let alarm = serde_json::json!({
+        "at": 1_760_000_100, "kind": "forked", "detail": "two different trees of 12 records",
+        "previous": note("q3Zr6b2vJ8kYfQ0nH7p1sX4mC9wE5tLdGiAaBcDeFgH"),
+        "current": note("z9Zr6b2vJ8kYfQ0nH7p1sX4mC9wE5tLdGiAaBcDeFgH"),
+    });
+    let checked = serde_json::json!({
+        "at": 1_760_000_000, "origin": "dcert.moe.gov.tw/log", "size": 12, "new_leaves": 12, "ours": 12,
+    });
+    let settings = [
+        ("log_monitor", seen.to_string()),
+        ("log_monitor_alarm", alarm.to_string()),
+        ("log_monitor_checked", checked.to_string()),
+    ];
+    let pairs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.store.set_settings(&pairs, &crate::support::system("check_log")).await.unwrap();
     Browser::forget_screenshots("console");
     let b = Browser::open(&app, "every_university_console_page_passes_axe_and_fits_a_phone").await;
     let mut findings = Findings::default();
@@ -273,6 +301,7 @@ async fn every_university_console_page_passes_axe_and_fits_a_phone_in_both_langu
         ("policy", "/console/policy".into()),
         ("templates", "/console/templates".into()),
         ("audit", "/console/audit".into()),
+        ("log", "/console/log".into()),
     ];
     b.tour("console", &pages, &mut findings).await;
     b.finish().await;

@@ -89,6 +89,11 @@ impl Site {
         self.served.send(request).await
     }
 
+    /// Where it is served.
+    pub fn base(&self) -> &str {
+        &self.served.base
+    }
+
     pub async fn get(&self, path: &str, lang: &str) -> Reply {
         self.send(Request::get(path).header(header::COOKIE, format!("lang={lang}")).body(Body::empty()).unwrap()).await
     }
@@ -827,4 +832,43 @@ async fn a_site_that_keeps_no_log_says_so() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(reply.json()["error"]["code"], "no_log");
     }
+}
+
+#[tokio::test]
+async fn the_console_watches_the_log_and_raises_an_alarm_for_a_record_the_school_did_not_issue() {
+    let mut app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    app.state = app.state.clone().with_log_watch(site.base(), &app.trust);
+    let registrar = app.staff("registrar").await;
+    let page = registrar.get("/console/log").await.text();
+    assert!(page.contains("教育部公開發證日誌監看") && page.contains("尚未檢查"), "{page}");
+
+    // A first check: the log's records read and hashed to its signed root, all the school's own.
+    let r = registrar.post("/console/log/check", &[]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, Some("/console/log")), "{}", r.text());
+    let page = registrar.get("/console/log").await.text();
+    assert!(page.contains("都是本校核發的檔案"), "{page}");
+    assert!(page.contains("localhost:8081/log"), "the log's origin: {page}");
+    assert!(!page.contains("本校未核發的紀錄") && !page.contains("role=\"alert\""), "{page}");
+
+    // A record in the school's name of a file it never issued (a stolen key's submission).
+    let forged = "e".repeat(64);
+    let record = dcert_store::RegistryRecord::issued_degree(
+        "nkust",
+        &forged,
+        "NKUST-1132-999999",
+        dcert_web::http::now().unix(),
+    );
+    assert!(app.ministry.append_registry_record(&record).await.unwrap());
+    registrar.post("/console/log/check", &[]).await;
+    let page = registrar.get("/console/log").await.text();
+    assert!(page.contains("1 筆以本校名義登錄、但本校未核發的紀錄") && page.contains(&forged), "{page}");
+    assert!(!page.contains(&dcert_core::Sha256Digest::of(&s.current_zh).to_string()), "only unknown files are listed");
+    // In English too, and the check is in the audit log.
+    let mut admin = app.staff("admin").await;
+    admin.lang = Some("en");
+    let english = admin.get("/console/log").await.text();
+    assert!(english.contains("Alarm: 1 record(s) in the log in this institution"), "{english}");
+    assert!(admin.get("/console/audit").await.text().contains("check_log"));
 }

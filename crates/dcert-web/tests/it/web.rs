@@ -208,6 +208,8 @@ fn route_table(graduate: i64, certificate: i64, correction: i64, email: i64) -> 
         ("POST", "/console/templates/zh".into(), f(&[("design", "{}")]), &[A]),
         ("GET", "/console/templates/zh/preview".into(), vec![], &[A]),
         ("GET", "/console/audit".into(), vec![], &[A]),
+        ("GET", "/console/log".into(), vec![], &[R, A]),
+        ("POST", "/console/log/check".into(), vec![], &[R, A]),
     ]
 }
 

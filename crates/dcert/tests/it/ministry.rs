@@ -323,18 +323,7 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
         let store = dcert_store::MinistryStore::open(&format!("sqlite://{}", d.join("demo/ministry.db").display()))
             .await
             .unwrap();
-        let record = dcert_store::RegistryRecord {
-            institution: "nkust".into(),
-            sha256: forged.clone(),
-            event: "issued".into(),
-            number: "NKUST-1132-999999".into(),
-            language: "zh".into(),
-            version: 1,
-            previous_sha256: None,
-            credential_type: "degree".into(),
-            reason: None,
-            at: 1_760_000_000,
-        };
+        let record = dcert_store::RegistryRecord::issued_degree("nkust", &forged, "NKUST-1132-999999", 1_760_000_000);
         assert!(store.append_registry_record(&record).await.unwrap());
     });
     let out = monitor();

@@ -8,12 +8,14 @@
 mod calendar;
 mod graduates;
 mod import;
+mod log;
 mod outbox;
 mod settings;
 
 use self::calendar::*;
 use self::graduates::*;
 use self::import::*;
+use self::log::*;
 use self::outbox::*;
 use self::settings::*;
 
@@ -31,7 +33,7 @@ use dcert_store::{
     CampusCounts, CertificateInfo, Correction, Graduate, GraduateFilter, GraduateState, GraduateSummary, ImportSummary,
     MinistryRole, NewOrder, Order, OrderKind, OutboxMessage, Role, Staff, UniversityRole, UniversityStore,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::worker::{Policy, revocation_record};
 use super::{AppState, STAFF, Signed};
@@ -77,11 +79,13 @@ pub enum Action {
     EditTemplates,
     /// Read the audit log.
     ViewAudit,
+    /// Watch the Ministry's public issuance log in the institution's name.
+    WatchLog,
 }
 
 impl Action {
     /// Every action, in the order declared (for tables that must cover each).
-    pub const ALL: [Action; 15] = {
+    pub const ALL: [Action; 16] = {
         use Action::*;
         [
             ViewDashboard,
@@ -99,6 +103,7 @@ impl Action {
             EditPolicy,
             EditTemplates,
             ViewAudit,
+            WatchLog,
         ]
     };
 }
@@ -115,6 +120,7 @@ pub fn allowed(role: UniversityRole, action: Action) -> bool {
         }
         Revoke | Import | EditCalendar | IssueNow => role == Registrar,
         EditPolicy | EditTemplates | ViewAudit => role == Admin,
+        WatchLog => matches!(role, Registrar | Admin),
     }
 }
 
@@ -152,6 +158,8 @@ pub(crate) fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/templates/{lang}", post(template_save))
         .route("/templates/{lang}/preview", get(template_preview))
         .route("/audit", get(audit))
+        .route("/log", get(log_page))
+        .route("/log/check", post(log_check))
 }
 
 /// The signed-in member of staff, if allowed `action`.
