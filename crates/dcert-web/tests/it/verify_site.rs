@@ -816,6 +816,9 @@ async fn the_log_serves_a_signed_checkpoint_its_entries_and_proofs_that_check_ag
         "the result page shows the log check"
     );
 
+    let developers = site.get("/developers", "zh").await.text();
+    assert!(developers.contains("公開發證日誌") && developers.contains("href=\"/log/checkpoint\""), "{developers}");
+
     // A second site over the same database (a restart) serves the same tree, signed alike.
     let again = Site::start(&app, |_| {}).await;
     assert_eq!(again.get("/log/checkpoint", "zh").await.text(), reply.text());
