@@ -178,12 +178,13 @@ pub fn with_log(state: MinistryState, key: Option<&std::path::Path>, setting: &s
             crate::keystore::LOG_KEY_FILE
         ))),
         (Some(path), false) => {
+            // Kept from now on; verifiers check its proofs once a published list names it.
             tracing::warn!(
                 key = %path.display(),
-                "the trust list names no transparency log: publish a new list (dcert ministry publish) and restart \
-                 to serve the log"
+                "the trust list names no transparency log yet: publish a new list (dcert ministry publish)"
             );
-            Ok(state)
+            let key = crate::keystore::read_log_key(path).usage()?;
+            state.with_log_key(key).map_err(anyhow::Error::msg).usage()
         }
         (None, false) => Ok(state),
     }
@@ -335,6 +336,16 @@ pub async fn serve_ministry(config: crate::config::MinistryFile) -> Result<()> {
         .clone()
         .or_else(|| config.trust.root_dir.as_ref().map(|dir| dir.join(crate::keystore::LOG_KEY_FILE)));
     state = with_log(state, log_key.as_deref(), "[trust] log_key")?;
+    // The tree is read from the store now, not by the first visitor's verification.
+    if let Some(log) = state.log.clone() {
+        let store = state.store.clone();
+        tokio::spawn(async move {
+            match log.checkpoint(&store).await {
+                Ok(_) => tracing::info!("the transparency log is loaded"),
+                Err(e) => tracing::error!(error = %e, "the transparency log could not be loaded"),
+            }
+        });
+    }
     if let Some(issuer) = &config.issuer {
         let kit = IssuerDir::open(&issuer.dir).and_then(|d| d.kit()).usage()?;
         state = state.with_issuance(Issuance { kit, fonts: Arc::new(fonts::load()?) });

@@ -238,11 +238,12 @@ impl MinistryState {
     }
 
     /// The same state, keeping the registry's transparency log and signing its checkpoints with
-    /// `key`, which must be the key of the log the served trust list names.
+    /// `key`: the key of the log the served trust list names, or of none yet (a site upgraded
+    /// to the log keeps it from the start, so that the first list naming it is served at once).
     pub fn with_log_key(mut self, key: dcert_core::tlog::LogKey) -> Result<Self, SiteError> {
         let trust = self.trust();
         let log = log::Log::new(&dcert_core::tlog::origin_for(&trust.list.content.registry), key);
-        if trust.list.log.as_ref() != Some(&log.verifier()) {
+        if trust.list.log.as_ref().is_some_and(|named| *named != log.verifier()) {
             return Err(SiteError::WrongLogKey);
         }
         self.log = Some(Arc::new(log));

@@ -61,9 +61,9 @@ impl StatusSource for StoreStatus {
         match self.runtime.block_on(log.inclusion_of_file(&self.store, &sha.to_string())) {
             Ok(inclusion) => (answer, inclusion),
             Err(e) => {
-                // The verifier reports that no proof came: the status is then not believed.
+                // An answer that cannot be proven now is no answer (not "the registry gave no proof").
                 tracing::error!(error = %e, "the log could not prove a record's inclusion");
-                (answer, None)
+                (StatusAnswer::Unavailable { reason: "the registry's log did not answer".into() }, None)
             }
         }
     }

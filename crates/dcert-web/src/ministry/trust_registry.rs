@@ -581,6 +581,13 @@ pub async fn refresh(state: &MinistryState) -> Result<bool, RegistryError> {
         return Ok(false);
     }
     let list = TrustList::verify(&bytes, Some(served.list.root.fingerprint()))?;
+    // A list naming a log this site does not keep would make every status answer unprovable.
+    let kept = state.log.as_ref().map(|l| l.verifier());
+    if list.log.is_some() && list.log != kept {
+        return Err(RegistryError::Conflict(
+            "the published list names a transparency log whose key this site does not hold ([trust] log_key)".into(),
+        ));
+    }
     let published = list.content.sequence;
     {
         // Compared again under the lock: another refresh may have served a list meanwhile.

@@ -874,4 +874,51 @@ async fn the_console_watches_the_log_and_raises_an_alarm_for_a_record_the_school
     let english = admin.get("/console/log").await.text();
     assert!(english.contains("Alarm: 1 record(s) in the log in this institution"), "{english}");
     assert!(admin.get("/console/audit").await.text().contains("check_log"));
+
+    // A saved state that does not read is an alarm, not a fresh start that would believe any log.
+    app.store.set_settings(&[("log_monitor", "{damaged")], &crate::support::system("test")).await.unwrap();
+    registrar.post("/console/log/check", &[]).await;
+    let page = registrar.get("/console/log").await.text();
+    assert!(page.contains("上次檢查未完成") && page.contains("saved state is damaged"), "{page}");
+    assert_eq!(app.store.setting("log_monitor").await.unwrap().as_deref(), Some("{damaged"), "nothing overwritten");
+}
+
+/// The report's transparency log check of `file` on `site`: result and finding.
+async fn log_check_of(site: &Served, file: &[u8]) -> (String, String) {
+    let request = Request::post("/api/v1/verify").header(header::CONTENT_TYPE, "application/pdf");
+    let report = site.send(request.body(Body::from(file.to_vec())).unwrap()).await.json();
+    assert_eq!(report["outcome"], "success", "{report}");
+    let check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "transparency_log").unwrap().clone();
+    (check["result"].as_str().unwrap().to_owned(), check["finding"]["code"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_site_upgraded_to_the_log_serves_the_first_list_naming_it_and_one_without_its_key_refuses_it() {
+    use dcert_web::ministry::trust_registry;
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    dcert_web::ministry::prepare(&app.ministry).await.unwrap();
+    let root = crate::support::root();
+    // The list served before the log: it names none.
+    let mut content = app.trust.content.clone();
+    (content.log, content.sequence) = (None, 0);
+    let before = root.sign(&content);
+    let config = || MinistryConfig::new(REGISTRY);
+    let state = MinistryState::new(app.ministry.clone(), before.clone(), config()).unwrap();
+    let upgraded = state.with_log_key(root.log_key.clone()).unwrap();
+    let served = Served::start(ministry_router(upgraded.clone())).await;
+    let unchecked = (String::from("unknown"), String::from("log_not_published"));
+    assert_eq!(log_check_of(&served, &s.current_zh).await, unchecked, "the status believed as before");
+
+    // The first list naming the log, published: served at once, and every answer proven.
+    let list =
+        dcert_store::StoredTrustList { sequence: 1, issued_at: 0, json: String::from_utf8(trust_json()).unwrap() };
+    app.ministry.append_trust_list(&list, &crate::support::system("publish_trust_list")).await.unwrap();
+    let without_key = MinistryState::new(app.ministry.clone(), before, config()).unwrap();
+    assert!(trust_registry::refresh(&upgraded).await.unwrap());
+    assert_eq!(log_check_of(&served, &s.current_zh).await, ("pass".into(), "log_included".into()));
+    // A site without the log's key keeps the list it serves rather than answer unprovably.
+    let refused = trust_registry::refresh(&without_key).await;
+    assert!(refused.as_ref().is_err_and(|e| e.to_string().contains("log_key")), "{refused:?}");
+    assert_eq!(without_key.trust().list.content.sequence, 0);
 }

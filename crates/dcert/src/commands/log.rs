@@ -105,8 +105,11 @@ pub fn run(command: LogCommand) -> Result<u8> {
         Err(MonitorError::Forked { why, previous, current }) => {
             println!("ALARM: the log was rewritten or forked: {why}");
             println!("Evidence: two checkpoints signed with the log's key that cannot both be true.");
-            println!("--- seen before ---\n{previous}--- seen now ---\n{current}");
-            println!("The state in {} is kept as it was.", state_path.display());
+            let evidence = format!("--- seen before ---\n{previous}--- seen now ---\n{current}");
+            println!("{evidence}");
+            let kept = state_path.with_extension(format!("fork-{}.txt", crate::now().unix()));
+            keystore::replace_file(&kept, format!("{why}\n{evidence}").as_bytes())?;
+            println!("Kept in {}; the state in {} is kept as it was.", kept.display(), state_path.display());
             Ok(EXIT_FAILURE)
         }
         Err(MonitorError::Unsigned(detail)) => {

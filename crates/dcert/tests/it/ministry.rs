@@ -351,6 +351,9 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
     assert!(report.contains("rewritten or forked") && report.contains("--- seen before ---"), "{report}");
     assert_eq!(report.matches("\n\u{2014} ").count(), 2, "both signed checkpoints as evidence: {report}");
     assert_eq!(std::fs::read_to_string(d.join("seen.json")).unwrap(), state_before, "the state is kept");
+    let kept = std::fs::read_dir(d).unwrap().flatten().find(|e| e.file_name().to_string_lossy().contains(".fork-"));
+    let kept = std::fs::read_to_string(kept.expect("the evidence is kept in a file").path()).unwrap();
+    assert_eq!(kept.matches("\n\u{2014} ").count(), 2, "{kept}");
     drop(server);
 
     // A leaf removed: the log shrank.

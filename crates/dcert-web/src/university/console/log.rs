@@ -107,15 +107,27 @@ pub(super) async fn log_page(State(state): State<AppState>, ctx: Ctx) -> PageRes
 pub(super) async fn log_check(State(state): State<AppState>, Posted(ctx, NoFields {}): Posted<NoFields>) -> PageResult {
     let staff = require(&ctx, &state.store, Action::WatchLog).await?;
     let Some(watch) = state.log_watch.clone() else { return Err(AppError::NotFound) };
-    let seen: Option<MonitorState> = setting(&state.store, SEEN).await?;
     let at = now().unix();
+    // What was seen: a saved state that does not read is an alarm, never a fresh start (a fresh
+    // start would believe whatever checkpoint the log shows now).
+    let seen = match state.store.setting(SEEN).await?.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(text) => serde_json::from_str::<MonitorState>(&text).map(Some),
+    };
     let institution = state.site.institution_id.clone();
-    let outcome =
-        log_monitor::check(&watch.registry, &watch.log, &institution, &state.store, seen.as_ref(), &mut |_, _| {})
-            .await;
+    let outcome = match &seen {
+        Ok(seen) => {
+            log_monitor::check(&watch.registry, &watch.log, &institution, &state.store, seen.as_ref(), &mut |_, _| {})
+                .await
+        }
+        Err(e) => Err(MonitorError::State(e.to_string())),
+    };
     let alarm = |kind: &str, detail: String, previous: String, current: String| {
         serde_json::to_string(&Alarm { at, kind: kind.into(), detail, previous, current }).unwrap_or_default()
     };
+    // A fork's evidence stays on the page whatever later runs find (a log that answers 500 once,
+    // or consistently again, must not erase it); it is in the audit log too.
+    let fork_shown = setting::<Alarm>(&state.store, ALARM).await?.is_some_and(|a| a.kind == "forked");
     let (settings, detail) = match outcome {
         Ok((report, seen)) => {
             let checked = Checked {
@@ -128,17 +140,27 @@ pub(super) async fn log_check(State(state): State<AppState>, Posted(ctx, NoField
             let detail = format!("size {} unknown {}", report.checkpoint.size, report.unknown.len());
             let seen = serde_json::to_string(&seen).map_err(|e| AppError::internal("saving what the log showed", e))?;
             let checked = serde_json::to_string(&checked).map_err(|e| AppError::internal("saving the check", e))?;
-            (vec![(SEEN, seen), (CHECKED, checked), (ALARM, String::new())], detail)
+            let mut settings = vec![(SEEN, seen), (CHECKED, checked)];
+            if !fork_shown {
+                settings.push((ALARM, String::new()));
+            }
+            (settings, detail)
         }
         Err(MonitorError::Forked { why, previous, current }) => {
-            (vec![(ALARM, alarm("forked", why.clone(), previous, current))], format!("forked: {why}"))
+            let detail = format!("forked: {why}\n{previous}\n{current}");
+            (vec![(ALARM, alarm("forked", why, previous, current))], detail)
         }
         Err(MonitorError::Unsigned(why)) => {
             (vec![(ALARM, alarm("unsigned", why.clone(), String::new(), String::new()))], format!("unsigned: {why}"))
         }
         Err(e @ (MonitorError::Unreachable { .. } | MonitorError::State(_))) => {
             let why = e.to_string();
-            (vec![(ALARM, alarm("unreachable", why.clone(), String::new(), String::new()))], why)
+            let settings = if fork_shown {
+                Vec::new()
+            } else {
+                vec![(ALARM, alarm("unreachable", why.clone(), String::new(), String::new()))]
+            };
+            (settings, why)
         }
         Err(MonitorError::Store(e)) => return Err(e.into()),
     };
