@@ -532,7 +532,7 @@ fn bench_core_measures_verification_with_the_signed_status_and_the_log_proof_che
     let out = w.ok(&["bench", "core", "--seconds", "0.02", "--log-leaves", "1000", "--json"]);
     let figures: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(figures["logLeaves"], 1000, "{out}");
-    for rate in ["issue", "verify", "verifyLogged", "floor"] {
+    for rate in ["issue", "verify", "verifyLogged", "verifySignedLogged", "floor"] {
         assert!(figures[rate]["count"].as_u64().unwrap() > 0, "{rate}: {out}");
     }
     // Checking a signed answer and a proof costs something, and not more than the verification.
