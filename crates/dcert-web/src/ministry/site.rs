@@ -531,10 +531,12 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
     if let Err(r) = api::check_rate(&state, &request) {
         return refused(c, &state, &r);
     }
+    // The seal itself, as seal.js sends it (it decodes the address's fragment first): its base45
+    // may hold "%20" or "%25", which must not be decoded a second time.
     let text = axum::extract::Query::<SealQuery>::try_from_uri(request.uri())
         .ok()
         .and_then(|q| q.0.s)
-        .and_then(|s| dcert_core::seal::seal_from_qr_text(&s));
+        .and_then(|s| s.find(dcert_core::seal::PREFIX).map(|start| s[start..].to_owned()));
     let t = c.t;
     let trust = state.trust();
     let Some(text) = text else {
