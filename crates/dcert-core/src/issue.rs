@@ -57,6 +57,9 @@ pub struct IssuedFile {
     pub sha256: Sha256Digest,
     /// The embedded credential.
     pub credential: Value,
+    /// The SHA-256 of the embedded `credential.json`, byte for byte: what the registry
+    /// recognises the bare credential by.
+    pub credential_sha256: Sha256Digest,
     /// The QR seal.
     pub seal: String,
 }
@@ -113,5 +116,6 @@ pub fn issue(
         },
     )?;
     let bytes = pades::sign(unsigned, &kit.pdf_signer, issued_at)?;
-    Ok(IssuedFile { sha256: Sha256Digest::of(&bytes), bytes, credential, seal })
+    let credential_sha256 = Sha256Digest::of(&credential_json);
+    Ok(IssuedFile { sha256: Sha256Digest::of(&bytes), bytes, credential, credential_sha256, seal })
 }

@@ -97,6 +97,10 @@ pub struct RecordPayload {
     pub previous_sha256: Option<String>,
     /// The kind of credential.
     pub credential_type: CredentialType,
+    /// SHA-256 of the file's embedded `credential.json`, for an issued record: the registry then
+    /// answers for the bare credential too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_sha256: Option<String>,
     /// The reason of a revocation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -366,6 +370,7 @@ mod tests {
             version: 1,
             previous_sha256: None,
             credential_type: CredentialType::Degree,
+            credential_sha256: Some("cd".repeat(32)),
             reason: None,
             at: 1_750_000_000,
         };

@@ -23,7 +23,8 @@ pub struct StatusQuery {
     pub language: Language,
     /// The version of the file.
     pub version: u32,
-    /// The SHA-256 of the whole file; `None` for a bare `credential.json`.
+    /// The SHA-256 of what was presented: the whole file, or a bare `credential.json` (which the
+    /// registry knows by its own hash); `None` for a file that is not the original.
     pub file_sha256: Option<Sha256Digest>,
 }
 
@@ -106,6 +107,8 @@ struct Recorded {
     registered_at: Timestamp,
     /// Its leaf in the log, when the registry keeps one.
     leaf: Option<u64>,
+    /// The SHA-256 of its embedded credential, when the registry knows it.
+    credential_sha256: Option<Sha256Digest>,
 }
 
 /// An in-memory registry of issued files and their status changes, with the same rules as the
@@ -166,7 +169,16 @@ impl MemoryRegistry {
             file_sha256,
             registered_at,
             leaf,
+            credential_sha256: None,
         });
+    }
+
+    /// Records that the issued file `file` carries the credential whose SHA-256 is `credential`:
+    /// the bare credential's status is then the file's.
+    pub fn record_credential(&mut self, file: Sha256Digest, credential: Sha256Digest) {
+        if let Some(r) = self.files.iter_mut().find(|r| r.file_sha256 == file) {
+            r.credential_sha256 = Some(credential);
+        }
     }
 
     /// Records a revocation of a certificate (all versions of one language).
@@ -190,11 +202,9 @@ impl StatusSource for MemoryRegistry {
         let as_of = self.as_of;
         let same_certificate =
             |r: &&Recorded| r.issuer_id == q.issuer_id && r.number == q.number && r.language == q.language;
-        let this = self
-            .files
-            .iter()
-            .filter(same_certificate)
-            .find(|r| r.version == q.version && q.file_sha256.is_none_or(|h| h == r.file_sha256));
+        let this = self.files.iter().filter(same_certificate).find(|r| {
+            r.version == q.version && q.file_sha256.is_none_or(|h| h == r.file_sha256 || r.credential_sha256 == Some(h))
+        });
         let Some(this) = this else {
             return StatusAnswer::NotRegistered { as_of };
         };

@@ -847,7 +847,8 @@ fn verify_credential(
     }
 
     // The registry, and its log.
-    let logged_file = if intact { file_sha256 } else { None };
+    // The log names files by their hash: a bare credential's record is the registry's word alone.
+    let logged_file = if intact && pdf.is_some() { file_sha256 } else { None };
     log_check(&answer, inclusion.as_ref(), &issuer.entry.id, certificate, logged_file, trust, b);
     let subject = if intact { "this file" } else { "the certificate it carries" };
     let revoked = matches!(answer, StatusAnswer::Revoked { .. });
@@ -984,7 +985,7 @@ fn log_check(
         return b.unknown(
             NAME,
             Finding::LogNothingToProve,
-            "the log names files by their hash, and this is not an original file",
+            "the log names certificate files by their hash: a changed file or a bare credential has no leaf of its own",
         );
     };
     let Some(verifier) = &trust.log else {
@@ -1058,6 +1059,12 @@ fn finish(mut report: Report, mut b: Builder) -> Report {
                     " The registry was not consulted: status as of the trust list of {}.",
                     report.trust_list.issued
                 ));
+            }
+            if report.input == InputKind::Credential {
+                s.push_str(
+                    " This is the certificate's data (credential.json) without its diploma page: the PDF file \
+                     shows the page.",
+                );
             }
             if report.check(CheckName::TrustList).is_some_and(|c| c.result == CheckResult::Unknown) {
                 s.push_str(" The trust list is out of date: get the Ministry's current one.");

@@ -510,6 +510,19 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: &["CREATE TRIGGER log_leaves_append_only BEFORE UPDATE OR DELETE ON log_leaves
              FOR EACH ROW EXECUTE FUNCTION dcert_append_only()"],
     },
+    Migration {
+        part: Part::Ministry,
+        version: 8,
+        name: "the registry knows a file's credential too",
+        // SHA-256 of the file's embedded credential.json (lowercase hex), on issued records the
+        // institution sent it with: a bare credential's status is answered by it.
+        statements: &[
+            "ALTER TABLE registry_records ADD COLUMN credential_sha256 TEXT",
+            "CREATE INDEX registry_records_credential ON registry_records (credential_sha256)",
+        ],
+        sqlite_only: &[],
+        postgres_only: &[],
+    },
 ];
 
 /// Rewrites the placeholders of a statement for a backend.

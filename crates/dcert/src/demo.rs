@@ -765,6 +765,7 @@ async fn write_samples(
                     version: i64::from(certificate.version),
                     previous_sha256: None,
                     credential_type: "teacher".into(),
+                    credential_sha256: Some(file.credential_sha256.to_string()),
                     reason: None,
                     at: now.unix(),
                 })

@@ -30,6 +30,9 @@ pub struct RegistryRecord {
     pub previous_sha256: Option<String>,
     /// `degree` or `teacher`.
     pub credential_type: String,
+    /// SHA-256 of the file's embedded `credential.json` (an issued record's, when the institution
+    /// sent it): the bare credential's status is answered by it.
+    pub credential_sha256: Option<String>,
     /// The reason of a revocation.
     pub reason: Option<String>,
     /// When it was recorded.
@@ -49,6 +52,7 @@ impl RegistryRecord {
             version: 1,
             previous_sha256: None,
             credential_type: "degree".into(),
+            credential_sha256: None,
             reason: None,
             at,
         }
@@ -56,7 +60,7 @@ impl RegistryRecord {
 
     /// The registry's record of `event` (`issued`, `superseded`, `revoked`) of the file `sha256`
     /// at `version`, for the certificate `payload` names, dated `at`. Only an issued record names
-    /// its previous version.
+    /// its previous version and its credential's hash.
     pub fn of(
         payload: &RecordPayload,
         event: &str,
@@ -74,6 +78,12 @@ impl RegistryRecord {
             version: i64::from(version),
             previous_sha256: if event == "issued" { payload.previous_sha256.clone() } else { None },
             credential_type: payload.credential_type.code().to_owned(),
+            // The payload's file is the issued one; a superseded record is of the previous file.
+            credential_sha256: if event == "issued" && sha256 == payload.sha256 {
+                payload.credential_sha256.clone()
+            } else {
+                None
+            },
             reason,
             at,
         }
@@ -188,10 +198,11 @@ impl MinistryStore {
 }
 
 pub(super) const REGISTRY_SELECT: &str = "SELECT institution, sha256, event, number, language, version, previous_sha256, \
-     credential_type, reason, at, id FROM registry_records";
+     credential_type, credential_sha256, reason, at, id FROM registry_records";
 
 pub(super) fn registry_row(r: &AnyRow) -> Result<RegistryRecord> {
     Ok(RegistryRecord {
+        credential_sha256: r.try_get("credential_sha256")?,
         institution: r.try_get("institution")?,
         sha256: r.try_get("sha256")?,
         event: r.try_get("event")?,
@@ -231,7 +242,8 @@ pub(crate) async fn insert_registry_record(tx: &mut Tx<'_>, r: &RegistryRecord, 
     };
     let done = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO registry_records (institution, sha256, event, number, language, version, previous_sha256, \
-         credential_type, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10){on_conflict}"
+         credential_type, reason, at, credential_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)\
+         {on_conflict}"
     )))
     .bind(&r.institution)
     .bind(&r.sha256)
@@ -243,6 +255,7 @@ pub(crate) async fn insert_registry_record(tx: &mut Tx<'_>, r: &RegistryRecord, 
     .bind(&r.credential_type)
     .bind(&r.reason)
     .bind(r.at)
+    .bind(&r.credential_sha256)
     .execute(&mut **tx)
     .await
     .map_err(one_file_per_version)?;
@@ -350,7 +363,7 @@ impl MinistryStore {
     pub async fn log_entries(&self, from: i64, limit: i64) -> Result<Vec<(i64, RegistryRecord)>> {
         sqlx::query(
             "SELECT l.idx AS idx, r.institution, r.sha256, r.event, r.number, r.language, r.version, \
-             r.previous_sha256, r.credential_type, r.reason, r.at FROM log_leaves l \
+             r.previous_sha256, r.credential_type, r.credential_sha256, r.reason, r.at FROM log_leaves l \
              JOIN registry_records r ON r.id = l.record_id WHERE l.idx >= $1 ORDER BY l.idx LIMIT $2",
         )
         .bind(from)

@@ -581,6 +581,7 @@ async fn the_audit_log_and_registry_records_refuse_updates_and_deletes() {
         version: 1,
         previous_sha256: None,
         credential_type: "degree".into(),
+        credential_sha256: None,
         reason: None,
         at: 5,
     };

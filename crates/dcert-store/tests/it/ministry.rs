@@ -25,6 +25,7 @@ fn record(institution: &str, sha: &str, event: &str) -> RegistryRecord {
         version: 1,
         previous_sha256: None,
         credential_type: "degree".into(),
+        credential_sha256: None,
         reason: None,
         at: 100,
     }
@@ -177,6 +178,7 @@ fn teacher_record(number: &str, file: &[u8], at: i64) -> RegistryRecord {
         version: 1,
         previous_sha256: None,
         credential_type: "teacher".into(),
+        credential_sha256: None,
         reason: None,
         at,
     }

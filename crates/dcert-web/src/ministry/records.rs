@@ -296,6 +296,15 @@ async fn check(
     let record = |event: &str, sha256: &str, version: u32, reason: Option<String>| {
         RegistryRecord::of(p, event, sha256, version, reason, now.unix())
     };
+    if let Some(credential) = &p.credential_sha256 {
+        digest("credentialSha256", credential)?;
+        if p.event != RecordEvent::Issued || credential == &p.sha256 {
+            return Err(unprocessable(
+                "malformed_record",
+                "only an issued file names its credential, a file of its own",
+            ));
+        }
+    }
     if p.event == RecordEvent::Issued {
         if p.reason.is_some() {
             return Err(unprocessable("malformed_record", "an issued record has no reason"));

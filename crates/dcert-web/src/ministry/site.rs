@@ -187,7 +187,14 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
         let date = t.date(&n.issued_at.taiwan_date());
         t.f("moe.result.warning.newer", &[&date, &n.version])
     });
-    let embedded_note = (report.embedded_credential_authentic == Some(true)).then(|| t.s("moe.embedded_authentic"));
+    let embedded_note = if report.embedded_credential_authentic == Some(true) {
+        Some(t.s("moe.embedded_authentic"))
+    } else if report.input == dcert_core::verify::InputKind::Credential && outcome != "failure" {
+        // The data alone: authentic, but not the diploma page an employer may expect to see.
+        Some(t.s("moe.bare_credential"))
+    } else {
+        None
+    };
     let issuer = report.issuer.as_ref().map(|i| c.pick(&i.name_zh, &i.name_en).to_owned());
     let mut rows = Vec::new();
     if let Some(cred) = &report.credential {

@@ -28,7 +28,11 @@ pub fn registry_status(records: &[RegistryRecord], as_of: Timestamp) -> Result<M
                     .parse()
                     .map_err(|_| corrupt(format!("a registry record has type {:?}", r.credential_type)))?;
                 let previous = r.previous_sha256.as_deref().map(hash).transpose()?;
-                registry.record(&r.institution, &r.number, language, version, (kind, previous), hash(&r.sha256)?, at);
+                let file = hash(&r.sha256)?;
+                registry.record(&r.institution, &r.number, language, version, (kind, previous), file, at);
+                if let Some(credential) = r.credential_sha256.as_deref() {
+                    registry.record_credential(file, hash(credential)?);
+                }
             }
             "revoked" => registry.revoke(&r.institution, &r.number, language, r.reason.as_deref().unwrap_or(""), at),
             // Supersession follows from the versions; the record is there for auditors.

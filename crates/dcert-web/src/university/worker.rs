@@ -36,6 +36,7 @@ pub fn revocation_record(institution: &str, certificate: &CertificateInfo, reaso
         version: certificate.version,
         previous_sha256: None,
         credential_type: CredentialType::Degree,
+        credential_sha256: None,
         reason: Some(reason.to_owned()),
         at,
     }
@@ -404,6 +405,7 @@ impl Worker {
                     version: job.order.version,
                     previous_sha256: previous.clone(),
                     credential_type: CredentialType::Degree,
+                    credential_sha256: Some(file.credential_sha256.to_string()),
                     reason: None,
                     at: now.unix(),
                 };

@@ -271,6 +271,7 @@ async fn teacher_file_directly(store: &MinistryStore) -> i64 {
         version: 1,
         previous_sha256: None,
         credential_type: "teacher".into(),
+        credential_sha256: None,
         reason: None,
         at: 1,
     };

@@ -130,6 +130,7 @@ fn issued(institution: &str, file: &str, version: u32, previous: Option<&str>) -
         version,
         previous_sha256: previous.map(sha),
         credential_type: CredentialType::Degree,
+        credential_sha256: None,
         reason: None,
         at: dcert_web::http::now().unix(),
     }
@@ -311,6 +312,14 @@ async fn a_record_outside_the_accreditation_or_inconsistent_in_itself_is_refused
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_event")));
     let upper = RecordPayload { sha256: sha("v1").to_uppercase(), ..issued("nkust", "v1", 1, None) };
     assert_eq!(m.submit_nkust(&upper).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    // A credential's hash: 64 lowercase hex digits, of another file than the PDF, on an issue.
+    for credential in ["xyz".to_owned(), sha("v1"), sha("v1").to_uppercase()] {
+        let named = RecordPayload { credential_sha256: Some(credential.clone()), ..issued("nkust", "v1", 1, None) };
+        assert_eq!(m.submit_nkust(&named).await.0, StatusCode::UNPROCESSABLE_ENTITY, "{credential}");
+    }
+    let on_revocation =
+        RecordPayload { credential_sha256: Some(sha("the credential")), ..revoked("nkust", "v1", 1, "wrong") };
+    assert_eq!(m.submit_nkust(&on_revocation).await.0, StatusCode::UNPROCESSABLE_ENTITY);
     // A reissue whose previous version the registry does not have.
     let (status, answer) = m.submit_nkust(&issued("nkust", "v2", 2, Some("v1"))).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_previous")));

@@ -960,3 +960,36 @@ async fn a_site_upgraded_to_the_log_serves_the_first_list_naming_it_and_one_with
     assert!(refused.as_ref().is_err_and(|e| e.to_string().contains("log_key")), "{refused:?}");
     assert_eq!(without_key.trust().list.content.sequence, 0);
 }
+
+/// The `credential.json` a certificate file carries, byte for byte (what a wallet keeps).
+fn bare_credential(file: &[u8]) -> Vec<u8> {
+    dcert_core::pdf::read::read(file, &Limits::default()).unwrap().credential.expect("a credential.json")
+}
+
+#[tokio::test]
+async fn a_bare_credential_taken_out_of_a_certificate_verifies_as_the_file_does_with_a_note() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    let current = bare_credential(&s.current_zh);
+    let report = site.api_raw(&current, "application/json").await.json();
+    assert_eq!(outcome(&report), pair("success", None), "{report}");
+    assert!(report["summary"].as_str().unwrap().contains("without its diploma page"), "{report}");
+    let log = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "transparency_log").unwrap().clone();
+    assert_eq!(log["finding"]["code"], "log_nothing_to_prove", "the log names files, not data: {log}");
+    let page = site.page_form(&current, "credential.json", "zh").await.text();
+    assert!(page.contains("認證成功") && page.contains("不含證書頁面"), "{page}");
+    // A superseded one warns, a revoked one fails, as their files do.
+    let old = site.api_raw(&bare_credential(&s.superseded), "application/json").await.json();
+    assert_eq!(outcome(&old), pair("warning", Some("superseded")), "{old}");
+    let revoked = site.api_raw(&bare_credential(&s.revoked), "application/json").await.json();
+    assert_eq!(outcome(&revoked), pair("failure", Some("revoked")), "{revoked}");
+    // The status API answers for it by its own hash.
+    let c = &report["credential"];
+    let path = format!(
+        "/api/v1/status?issuer=nkust&number={}&language=zh&version=1&sha256={}",
+        c["certificateNumber"].as_str().unwrap(),
+        dcert_core::Sha256Digest::of(&current)
+    );
+    assert_eq!(site.get(&path, "zh").await.json()["status"], "current");
+}

@@ -140,6 +140,7 @@ fn record(i: u64) -> dcert_store::RegistryRecord {
         version: 1,
         previous_sha256: None,
         credential_type: "degree".into(),
+        credential_sha256: Some(format!("{:064x}", i + (1 << 62))),
         reason: None,
         at: 1_751_297_400 + i as i64,
     }

@@ -309,6 +309,7 @@ pub(super) async fn teacher_issue(
         version: i64::from(version),
         previous_sha256: None,
         credential_type: "teacher".into(),
+        credential_sha256: Some(file.credential_sha256.to_string()),
         reason: None,
         at: issued_at.unix(),
     };

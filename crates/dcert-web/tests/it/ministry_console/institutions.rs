@@ -85,6 +85,7 @@ async fn issued_and_registered(site: &ConsoleSite, kit: &IssuerKit, number: &str
         version: 1,
         previous_sha256: None,
         credential_type: "degree".into(),
+        credential_sha256: None,
         reason: None,
         at,
     };
