@@ -68,6 +68,31 @@ pub struct SignedStatus<'a> {
     pub registry: &'a Registry,
     /// The pinned trust list, which names the status signer.
     pub trust: &'a dcert_core::trust::TrustList,
+    /// The log's evidence of the last answer, for the verifier to hold against what it saw
+    /// before.
+    pub last: std::cell::RefCell<Option<Inclusion>>,
+}
+
+impl Registry {
+    /// The log's consistency proof from the tree of `from` leaves to the tree of `to`.
+    pub fn consistency(&self, from: u64, to: u64) -> Result<Vec<dcert_core::tlog::Hash>> {
+        use base64ct::Encoding as _;
+        let path = format!("/api/v1/log/proof/consistency?from={from}&to={to}");
+        let (status, body) = self.get(&path).with_context(|| format!("cannot reach {}", self.base))?;
+        if status != StatusCode::OK {
+            bail!("{}{path} answered {status}", self.base);
+        }
+        let value: serde_json::Value = serde_json::from_slice(&body).context("the consistency proof is not JSON")?;
+        let hashes = value["path"].as_array().context("the consistency proof has no path")?;
+        hashes
+            .iter()
+            .take(dcert_core::tlog::MAX_PATH + 1)
+            .map(|h| {
+                let bytes = h.as_str().and_then(|h| base64ct::Base64::decode_vec(h).ok());
+                bytes.and_then(|b| b.try_into().ok()).context("a hash of the consistency proof")
+            })
+            .collect()
+    }
 }
 
 impl StatusSource for SignedStatus<'_> {
@@ -90,7 +115,10 @@ impl StatusSource for SignedStatus<'_> {
         let unavailable = |reason: String| (StatusAnswer::Unavailable { reason }, None);
         match self.registry.get(&path) {
             Ok((StatusCode::OK, body)) => {
-                dcert_core::status::verify_answer_with_inclusion(&body, self.trust, q, crate::now())
+                let (answer, inclusion) =
+                    dcert_core::status::verify_answer_with_inclusion(&body, self.trust, q, crate::now());
+                self.last.replace(inclusion.clone());
+                (answer, inclusion)
             }
             Ok((status, _)) => unavailable(format!("{base} answered {status}")),
             Err(e) => unavailable(format!("the registry {base} could not be reached: {e}")),

@@ -15,7 +15,7 @@ use clap::Args;
 use dcert_core::pdf::Limits;
 use dcert_core::status::{Offline, StatusSource};
 use dcert_core::trust::TrustList;
-use dcert_core::verify::{self, Outcome};
+use dcert_core::verify::{self, CheckResult, Outcome};
 use dcert_core::{Sha256Digest, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +90,10 @@ struct StateFile {
     /// Per root fingerprint (hex), the highest trust list sequence seen.
     #[serde(default)]
     trust_list_sequences: BTreeMap<String, u64>,
+    /// Per log origin, the largest checkpoint seen (as signed): every later one must be
+    /// consistent with it.
+    #[serde(default)]
+    log_checkpoints: BTreeMap<String, String>,
 }
 
 /// The verifier's state: where it lives, and what it holds.
@@ -158,6 +162,57 @@ impl VerifierState {
         }
     }
 
+    /// Holds the checkpoint `note` of the log `log` (already checked under its key) against the
+    /// largest one seen before: the same tree, or one proven to extend it (or be extended by it)
+    /// by the registry's consistency proof; remembers the larger. An error says why the log
+    /// cannot be believed, with both checkpoints.
+    pub fn accept_checkpoint(
+        &mut self,
+        log: &dcert_core::tlog::NoteVerifier,
+        note: &str,
+        registry: &online::Registry,
+    ) -> Result<()> {
+        use dcert_core::tlog::{self, Checkpoint};
+        let current = Checkpoint::open(note, &log.name, log)?;
+        let seen = self.file.log_checkpoints.get(&log.name).and_then(|n| Checkpoint::open(n, &log.name, log).ok());
+        let fork = |why: String| {
+            let before = self.file.log_checkpoints.get(&log.name).cloned().unwrap_or_default();
+            anyhow::anyhow!(
+                "the registry's log is not the one this verifier saw before ({why}): a rewritten or forked log.\n\
+                 --- seen before ---\n{before}--- seen now ---\n{note}"
+            )
+        };
+        let larger = match &seen {
+            None => true,
+            Some(seen) if seen.size == current.size => {
+                if seen.root != current.root {
+                    return Err(fork(format!("two different trees of {} records", seen.size)));
+                }
+                false
+            }
+            Some(seen) => {
+                let (old, new) = if seen.size < current.size { (seen, &current) } else { (&current, seen) };
+                if old.size > 0 {
+                    let proof = registry.consistency(old.size, new.size)?;
+                    tlog::verify_consistency((old.size, &old.root), (new.size, &new.root), &proof).map_err(|e| {
+                        fork(format!(
+                            "no proof that the tree of {} records extends the one of {}: {e}",
+                            new.size, old.size
+                        ))
+                    })?;
+                }
+                seen.size < current.size
+            }
+        };
+        if larger {
+            self.file.log_checkpoints.insert(log.name.clone(), note.to_owned());
+            if self.path.is_some() {
+                self.save()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the state: a new file beside the old one, then renamed over it.
     fn save(&self) -> Result<()> {
         let Some(path) = &self.path else {
@@ -167,7 +222,8 @@ impl VerifierState {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let text = format!(
-            "# dcert verifier state: the pinned Ministry root and the newest trust list seen per root.\n{}",
+            "# dcert verifier state: the pinned Ministry root, the newest trust list seen per root and the largest\n\
+             # checkpoint seen per transparency log.\n{}",
             toml::to_string(&self.file).context("cannot write the verifier state")?
         );
         let partial = path.with_extension("toml.partial");
@@ -217,7 +273,8 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
             trust.root.fingerprint()
         );
     }
-    let signed = registry.as_ref().map(|registry| online::SignedStatus { registry, trust: &trust });
+    let signed =
+        registry.as_ref().map(|registry| online::SignedStatus { registry, trust: &trust, last: Default::default() });
     let status: &dyn StatusSource = match &signed {
         Some(s) => s,
         None => &Offline,
@@ -245,7 +302,16 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
                 continue;
             }
         };
-        let report = verify::verify(&bytes, &trust, status, at, &limits);
+        let mut report = verify::verify(&bytes, &trust, status, at, &limits);
+        // Across verifications the verifier remembers the log's largest checkpoint, and holds
+        // every new one against it (the core keeps no memory: this is the command's).
+        if let (Some(signed), Some(log)) = (&signed, &trust.log)
+            && let Some(inclusion) = signed.last.take()
+            && report.check(verify::CheckName::TransparencyLog).is_some_and(|c| c.result == CheckResult::Pass)
+            && let Err(e) = state.accept_checkpoint(log, &inclusion.checkpoint, signed.registry)
+        {
+            distrust_log(&mut report, &format!("{e:#}"));
+        }
         match report.outcome {
             Outcome::Success => {}
             Outcome::Warning => warned = true,
@@ -268,6 +334,18 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
     } else {
         EXIT_SUCCESS
     })
+}
+
+/// `report`, its log check failed for `why`: the registry's status is then not believed.
+fn distrust_log(report: &mut verify::Report, why: &str) {
+    if let Some(check) = report.checks.iter_mut().find(|c| c.name == verify::CheckName::TransparencyLog) {
+        check.result = CheckResult::Fail;
+        check.finding = verify::Finding::LogProofInvalid;
+        check.detail = why.to_owned();
+    }
+    report.outcome = Outcome::Failure;
+    report.reason = Some(verify::Reason::StatusUnknown);
+    report.summary = verify::Reason::StatusUnknown.explain().to_owned();
 }
 
 /// Reads at most one byte more than `limit`, so that verification can report a file as too large.

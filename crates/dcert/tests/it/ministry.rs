@@ -279,7 +279,8 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
     let config = include_str!("../../../../examples/ministry.toml")
         .replace("moe-data/ministry.db", "demo/ministry.db")
         .replace("moe-data/keys/moe-root/", "demo/keys/moe-root/")
-        .replace("list = \"moe-data/trust.json\"", "list = \"demo/trust.json\"");
+        .replace("list = \"moe-data/trust.json\"", "list = \"demo/trust.json\"")
+        .replace("# status_key = ", "status_key = ");
     std::fs::write(d.join("ministry.toml"), config).unwrap();
     let university = include_str!("../../../../examples/dcert.toml")
         .replace("ministry_listen = \"127.0.0.1:8081\"\n", "")
@@ -314,6 +315,15 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
         text(&out)
     );
     let seen = std::fs::read_to_string(d.join("seen.json")).unwrap();
+    // A verifier remembers the log's checkpoint too.
+    let registry = format!("http://127.0.0.1:{port}");
+    let verify = || {
+        let args = ["verify", "--registry", &registry, "--state", "demo/verifier.toml", "demo/samples/current-zh.pdf"];
+        dcert(d, &args, "")
+    };
+    let out = verify();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(d.join("demo/verifier.toml")).unwrap().contains("[log_checkpoints]"));
 
     // A record in NKUST's name of a file NKUST never issued, written as a submission with a
     // stolen key (or by someone with the registry's database) is: record and leaf together.
@@ -349,6 +359,11 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
     let report = text(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
     assert!(report.contains("rewritten or forked") && report.contains("--- seen before ---"), "{report}");
+    // The verifier, whose proof for the file checks under the rewritten tree, is not fooled:
+    // the tree is not the one it saw.
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("not the one this verifier saw before"), "{}", text(&out));
     assert_eq!(report.matches("\n\u{2014} ").count(), 2, "both signed checkpoints as evidence: {report}");
     assert_eq!(std::fs::read_to_string(d.join("seen.json")).unwrap(), state_before, "the state is kept");
     let kept = std::fs::read_dir(d).unwrap().flatten().find(|e| e.file_name().to_string_lossy().contains(".fork-"));
