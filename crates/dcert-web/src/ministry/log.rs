@@ -207,7 +207,12 @@ async fn entries(State(state): State<MinistryState>, params: Result<Query<Entrie
                     json!({ "index": index, "leaf": text })
                 })
                 .collect();
-            fresh(axum::Json(json!({ "entries": entries })).into_response())
+            let full = entries.len() as u64 == limit;
+            let mut response = axum::Json(json!({ "entries": entries })).into_response();
+            // A full page never changes (the log is append-only): caches may keep it.
+            let cache = if full { "public, max-age=31536000, immutable" } else { "no-cache" };
+            response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+            response
         }
         Err(e) => failed(e.into()),
     }

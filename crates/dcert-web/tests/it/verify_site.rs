@@ -818,9 +818,13 @@ async fn the_log_serves_a_signed_checkpoint_its_entries_and_proofs_that_check_ag
     let first = entries[0]["leaf"].as_str().unwrap();
     assert!(first.starts_with("dcert-log-v1\ninstitution=nkust\nevent=issued\n"), "{first}");
     assert!(!first.contains("NKUST-") && !first.contains("王"), "no number or name in a leaf: {first}");
-    let two = site.get("/api/v1/log/entries?start=1&limit=2", "zh").await.json();
+    let two = site.get("/api/v1/log/entries?start=1&limit=2", "zh").await;
+    assert!(two.headers[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"), "a full page never changes");
+    let two = two.json();
     assert_eq!(two["entries"][0]["index"], 1);
     assert_eq!(two["entries"].as_array().unwrap().len(), 2);
+    let tail = site.get(&format!("/api/v1/log/entries?start={}&limit=5", checkpoint.size - 1), "zh").await;
+    assert_eq!(tail.headers[header::CACHE_CONTROL], "no-cache", "the last page grows");
 
     // Inclusion and consistency proofs, checked here from the proof alone.
     let size = checkpoint.size;
