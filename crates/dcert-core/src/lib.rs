@@ -15,6 +15,7 @@ pub mod keys;
 pub mod model;
 pub mod onboarding;
 pub mod pdf;
+pub mod receipt;
 pub mod records;
 pub mod roster;
 pub mod seal;

@@ -62,6 +62,9 @@ enum Command {
     /// Verify certificate files (PDF or credential.json) against a trust list offline, or
     /// through the Ministry's registry.
     Verify(verifier::VerifyArgs),
+    /// Check a verification receipt from the Ministry's site: signed by its status signer,
+    /// unchanged, and (with --file) about that file.
+    VerifyReceipt(verifier::ReceiptArgs),
     /// Show, or check, certificate templates.
     #[command(subcommand)]
     Template(files::TemplateCommand),
@@ -118,6 +121,7 @@ fn main() -> ExitCode {
         Command::Template(command) => usage_unless_disk(files::template(command)),
         Command::Fonts => usage_unless_disk(files::fonts()),
         Command::Verify(args) => usage_unless_disk(verifier::run(args)),
+        Command::VerifyReceipt(args) => usage_unless_disk(verifier::verify_receipt(args)),
         Command::Demo { data_dir, port, no_serve } => commands::serve::demo(data_dir, port, no_serve),
         Command::Serve { config } => commands::serve::serve(config),
         Command::Ministry(command) => ministry::run(command),

@@ -242,11 +242,15 @@ pub fn pin(root: Sha256Digest, state: Option<PathBuf>) -> Result<u8> {
     Ok(EXIT_SUCCESS)
 }
 
-/// `dcert verify`.
-pub fn run(args: VerifyArgs) -> Result<u8> {
-    let (mut state, pin) = args.pin.load()?;
-    let registry = args.registry.as_deref().map(online::Registry::new).transpose()?;
-    let (bytes, source) = match (&registry, &args.trust) {
+/// The trust list from the file `trust` or the registry's site, verified under `pin` (and its
+/// sequence held against the state's); the list and where it came from.
+fn pinned_list(
+    trust: Option<&Path>,
+    registry: Option<&online::Registry>,
+    pin: Option<Sha256Digest>,
+    state: &mut VerifierState,
+) -> Result<(TrustList, String)> {
+    let (bytes, source) = match (registry, trust) {
         (Some(r), _) => {
             if pin.is_none() {
                 bail!(
@@ -265,7 +269,71 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
     let trust = TrustList::verify(&bytes, pin).with_context(|| format!("the trust list {source} is not usable"))?;
     if trust.pinned {
         state.accept_sequence(trust.root.fingerprint(), trust.content.sequence)?;
-    } else {
+    }
+    Ok((trust, source))
+}
+
+#[derive(Args)]
+#[command(after_help = "Exit status: 0 the receipt is the Ministry's and unchanged (and about --file, when given), \
+    1 it is not, 2 it could not be read or the trust list is not usable.")]
+pub struct ReceiptArgs {
+    /// The trust list (from trust export or the Ministry's site).
+    #[arg(long, required_unless_present = "registry", conflicts_with = "registry")]
+    trust: Option<PathBuf>,
+    /// The Ministry's site, whose trust list names the status signer.
+    #[arg(long)]
+    registry: Option<String>,
+    /// The certificate file the receipt must be about.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    pin: PinArgs,
+    /// The receipt (JSON), as the verification site gave it.
+    receipt: PathBuf,
+}
+
+/// `dcert verify-receipt`.
+pub fn verify_receipt(args: ReceiptArgs) -> Result<u8> {
+    let (mut state, pin) = args.pin.load()?;
+    if pin.is_none() {
+        bail!(
+            "a receipt is checked against the Ministry's root: pin it (--root-fingerprint, DCERT_ROOT_FINGERPRINT or dcert trust pin)"
+        );
+    }
+    let registry = args.registry.as_deref().map(online::Registry::new).transpose()?;
+    let (trust, _) = pinned_list(args.trust.as_deref(), registry.as_ref(), pin, &mut state)?;
+    let bytes = read_bounded(&args.receipt, dcert_core::receipt::MAX_RECEIPT_BYTES)?;
+    let file = args.file.as_deref().map(|f| read_bounded(f, Limits::default().max_file_bytes)).transpose()?;
+    match dcert_core::receipt::verify(&bytes, &trust, file.as_deref()) {
+        Ok(r) => {
+            println!("{}: a receipt signed by the Ministry's status signer", args.receipt.display());
+            println!("  verified at  {}", r.verified_at);
+            println!("  file         {}{}", r.file_sha256, if file.is_some() { " (this file)" } else { "" });
+            println!("  outcome      {}{}", r.outcome, r.reason.map(|x| format!(" ({x})")).unwrap_or_default());
+            if let Some(issuer) = r.issuer {
+                println!("  issuer       {issuer}");
+            }
+            for (name, result) in &r.checks {
+                println!("    {result:<8} {name}");
+            }
+            if let Some(checkpoint) = r.checkpoint {
+                println!("  log checkpoint\n{}", checkpoint.lines().map(|l| format!("    {l}\n")).collect::<String>());
+            }
+            Ok(EXIT_SUCCESS)
+        }
+        Err(e) => {
+            println!("{}: NOT a valid receipt: {e}", args.receipt.display());
+            Ok(EXIT_FAILURE)
+        }
+    }
+}
+
+/// `dcert verify`.
+pub fn run(args: VerifyArgs) -> Result<u8> {
+    let (mut state, pin) = args.pin.load()?;
+    let registry = args.registry.as_deref().map(online::Registry::new).transpose()?;
+    let (trust, source) = pinned_list(args.trust.as_deref(), registry.as_ref(), pin, &mut state)?;
+    if !trust.pinned {
         eprintln!(
             "note: UNPINNED: no Ministry root is pinned, so the trust list {source} is not authenticated (its root is \
              {}); no file can succeed. Pin the Ministry's published root fingerprint with --root-fingerprint, \

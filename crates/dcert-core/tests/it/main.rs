@@ -3,6 +3,7 @@
 mod architecture;
 mod cms_encodings;
 mod pdf;
+mod receipt;
 mod robustness;
 mod roundtrip;
 mod status;

@@ -403,11 +403,32 @@ async fn verify_api(State(state): State<MinistryState>, request: Request) -> Res
             if let Some(name) = upload.name {
                 value["file"] = serde_json::Value::String(name);
             }
+            if let Some(receipt) = receipt_of(&state, &report).await {
+                value["receipt"] = receipt;
+            }
             let mut r = axum::Json(value).into_response();
             r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
         Err(r) => r.json(),
+    }
+}
+
+/// The signed receipt of `report` (when the site holds the status signer's key): made now,
+/// against the log's latest checkpoint when the site keeps the log.
+pub(crate) async fn receipt_of(state: &MinistryState, report: &Report) -> Option<serde_json::Value> {
+    let signer = state.status_signer.as_ref()?;
+    let checkpoint = match &state.log {
+        Some(log) => log.checkpoint(&state.store).await.ok(),
+        None => None,
+    };
+    let at = crate::http::now();
+    match dcert_core::receipt::sign(report, checkpoint.as_deref(), at, &signer.registry_url, &signer.key) {
+        Ok(receipt) => Some(receipt),
+        Err(e) => {
+            tracing::error!(error = %e, "a receipt could not be signed");
+            None
+        }
     }
 }
 

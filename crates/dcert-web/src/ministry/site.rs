@@ -121,6 +121,8 @@ struct ResultPage {
     certified: &'static str,
     newer: Option<String>,
     embedded_note: Option<&'static str>,
+    /// The signed receipt as a `data:` address to download, and its file name.
+    receipt: Option<(String, String)>,
     /// The issuing institution's contact, on warning and failure pages.
     contact: Option<ContactView>,
     issuer: Option<String>,
@@ -147,6 +149,16 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
             // Whom to ask, when there is something to ask the institution about.
             if let Some(issuer) = report.issuer.as_ref().filter(|_| report.outcome != Outcome::Success) {
                 page.contact = contact_of(&page.c, &state, &issuer.id).await;
+            }
+            // A receipt to keep, for a file that was a certificate.
+            if report.credential.is_some()
+                && let Some(receipt) = api::receipt_of(&state, &report).await
+            {
+                use base64ct::Encoding as _;
+                let json = serde_json::to_vec_pretty(&receipt).unwrap_or_default();
+                let href = format!("data:application/json;base64,{}", base64ct::Base64::encode_string(&json));
+                let short = report.file_sha256.map(|h| h.to_string()[..8].to_owned()).unwrap_or_default();
+                page.receipt = Some((href, format!("dcert-receipt-{short}.json")));
             }
             render(StatusCode::OK, page)
         }
@@ -295,6 +307,7 @@ fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultP
         contact: None,
         newer,
         embedded_note,
+        receipt: None,
         issuer,
         rows,
         checks,

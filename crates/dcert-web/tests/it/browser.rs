@@ -534,7 +534,10 @@ async fn ministry_state(app: &TestApp) -> dcert_web::ministry::MinistryState {
     use dcert_web::ministry::MinistryConfig;
     dcert_web::ministry::prepare(&app.ministry).await.unwrap();
     let config = MinistryConfig::new(crate::support::REGISTRY);
+    // Signing its answers, as a production site does: its result pages offer the receipt.
     crate::support::ministry_site(app.ministry.clone(), crate::support::trust_json(), config)
+        .with_status_signer(crate::support::root().status_key)
+        .unwrap()
 }
 
 /// A sample file: its name, where it is, its bytes, and the outcome it has.

@@ -997,3 +997,35 @@ async fn a_bare_credential_taken_out_of_a_certificate_verifies_as_the_file_does_
     );
     assert_eq!(site.get(&path, "zh").await.json()["status"], "current");
 }
+
+#[tokio::test]
+async fn a_verification_gives_a_receipt_signed_by_the_ministry_that_names_the_file_and_the_log() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    dcert_web::ministry::prepare(&app.ministry).await.unwrap();
+    let state = crate::support::ministry_site(app.ministry.clone(), trust_json(), MinistryConfig::new(REGISTRY))
+        .with_status_signer(crate::support::root().status_key)
+        .unwrap();
+    let site = Served::start(ministry_router(state)).await;
+    let request = Request::post("/api/v1/verify").header(header::CONTENT_TYPE, "application/pdf");
+    let report = site.send(request.body(Body::from(s.current_zh.clone())).unwrap()).await.json();
+    let receipt = serde_json::to_vec(&report["receipt"]).unwrap();
+    let read = dcert_core::receipt::verify(&receipt, &app.trust, Some(&s.current_zh)).unwrap();
+    assert_eq!((read.outcome.as_str(), read.issuer.as_deref()), ("success", Some("nkust")));
+    assert!(read.checkpoint.is_some_and(|c| c.starts_with("localhost:8081/log\n")), "made against the log");
+    // The result page offers it to download, in the visitor's words.
+    let first = site.send(Request::get("/").body(Body::empty()).unwrap()).await;
+    let csrf = first.cookie("csrf").unwrap();
+    let (content_type, body) = multipart(&[("csrf", None, csrf.as_bytes()), ("file", Some("c.pdf"), &s.current_zh)]);
+    let request = Request::post("/verify")
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::COOKIE, format!("csrf={csrf}; lang=zh"))
+        .body(Body::from(body))
+        .unwrap();
+    let page = site.send(request).await.text();
+    assert!(page.contains("驗證收據") && page.contains("href=\"data:application/json;base64,"), "{page}");
+    // A failure has its receipt too (an employer keeps proof of a refusal as well).
+    let request = Request::post("/api/v1/verify").header(header::CONTENT_TYPE, "application/pdf");
+    let other = site.send(request.body(Body::from(b"%PDF-1.7 nothing".to_vec())).unwrap()).await.json();
+    assert_eq!((&other["outcome"], &other["receipt"]["outcome"]), (&"failure".into(), &"failure".into()));
+}

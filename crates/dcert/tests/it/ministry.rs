@@ -324,6 +324,24 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
     let out = verify();
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read_to_string(d.join("demo/verifier.toml")).unwrap().contains("[log_checkpoints]"));
+    // The site's receipt of a verification, kept and checked later.
+    let sample = std::fs::read(d.join("demo/samples/current-zh.pdf")).unwrap();
+    let receipt = api(port, &sample)["receipt"].clone();
+    assert_eq!(receipt["outcome"], "success", "{receipt}");
+    std::fs::write(d.join("receipt.json"), serde_json::to_vec(&receipt).unwrap()).unwrap();
+    let check_receipt = |file: &str| {
+        let args = ["verify-receipt", "--registry", &registry, "--state", "demo/verifier.toml", "--file", file];
+        dcert(d, &[&args[..], &["receipt.json"]].concat(), "")
+    };
+    let out = check_receipt("demo/samples/current-zh.pdf");
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(text(&out).contains("signed by the Ministry's status signer") && text(&out).contains("success"));
+    let out = check_receipt("demo/samples/revoked.pdf");
+    assert_eq!(out.status.code(), Some(1), "another file: {}", text(&out));
+    let mut changed = receipt.clone();
+    changed["outcome"] = "failure".into();
+    std::fs::write(d.join("receipt.json"), serde_json::to_vec(&changed).unwrap()).unwrap();
+    assert_eq!(check_receipt("demo/samples/current-zh.pdf").status.code(), Some(1), "a changed receipt");
 
     // A record in NKUST's name of a file NKUST never issued, written as a submission with a
     // stolen key (or by someone with the registry's database) is: record and leaf together.

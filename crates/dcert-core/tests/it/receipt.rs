@@ -1,0 +1,39 @@
+//! Signed verification receipts: checked later against the pinned list's status signer, about
+//! the file they name, and refused when changed.
+
+use dcert_core::receipt::{self, ReceiptError};
+use dcert_core::status::Offline;
+
+use crate::support::*;
+use crate::verify::check;
+
+#[test]
+fn a_receipt_checks_later_against_the_status_signer_and_names_its_file_and_outcome() {
+    let (w, file) = sample_zh();
+    let report = check(&file.bytes, &w.trust, &Offline);
+    let at = now();
+    let signed = receipt::sign(&report, Some("a checkpoint\n"), at, REGISTRY, &w.root.status_key).unwrap();
+    let bytes = serde_json::to_vec(&signed).unwrap();
+    let read = receipt::verify(&bytes, &w.trust, Some(&file.bytes)).unwrap();
+    assert_eq!((read.file_sha256, read.outcome.as_str(), read.verified_at), (file.sha256, "success", at));
+    assert_eq!((read.issuer.as_deref(), read.checkpoint.as_deref()), (Some("nkust"), Some("a checkpoint\n")));
+    assert!(read.checks.iter().any(|(name, result)| name == "credential_proof" && result == "pass"));
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(!text.contains("王") && !text.contains("C110152"), "no name or student number: {text}");
+
+    // Another file, a changed outcome, another signer, a list without a status signer: refused.
+    assert_eq!(receipt::verify(&bytes, &w.trust, Some(b"other")), Err(ReceiptError::OtherFile(file.sha256)));
+    let mut changed = signed.clone();
+    changed["outcome"] = "failure".into();
+    let changed = serde_json::to_vec(&changed).unwrap();
+    assert_eq!(receipt::verify(&changed, &w.trust, None), Err(ReceiptError::NotSigned));
+    let other = dcert_testkit::pki::Root::new(9);
+    let forged = receipt::sign(&report, None, at, REGISTRY, &other.status_key).unwrap();
+    let forged = serde_json::to_vec(&forged).unwrap();
+    assert_eq!(receipt::verify(&forged, &w.trust, None), Err(ReceiptError::NotSigned));
+    let mut content = w.trust.content.clone();
+    content.status_signer_certificate = None;
+    let unsigned_list = w.root.pinned(&w.root.sign(&content));
+    assert_eq!(receipt::verify(&bytes, &unsigned_list, None), Err(ReceiptError::NoSigner));
+    assert!(matches!(receipt::verify(b"{}", &w.trust, None), Err(ReceiptError::Malformed(_))));
+}
