@@ -298,8 +298,7 @@ fn query_json(query: &StatusQuery) -> serde_json::Map<String, serde_json::Value>
 
 /// Inclusion evidence as a signed answer carries it (`log`), read back by [`inclusion_from_json`].
 pub fn inclusion_json(inclusion: &Inclusion) -> serde_json::Value {
-    use base64ct::Encoding as _;
-    let path: Vec<String> = inclusion.path.iter().map(|h| base64ct::Base64::encode_string(h)).collect();
+    let path: Vec<String> = inclusion.path.iter().map(crate::tlog::hash_to_base64).collect();
     serde_json::json!({
         "checkpoint": inclusion.checkpoint,
         "leafIndex": inclusion.leaf_index,
@@ -310,15 +309,11 @@ pub fn inclusion_json(inclusion: &Inclusion) -> serde_json::Value {
 
 /// Reads the evidence written by [`inclusion_json`]; `None` if it is not of that shape.
 pub fn inclusion_from_json(value: &serde_json::Value) -> Option<Inclusion> {
-    use base64ct::Encoding as _;
     let path = value.get("inclusionPath")?.as_array()?;
     if path.len() > crate::tlog::MAX_PATH {
         return None;
     }
-    let path = path
-        .iter()
-        .map(|h| base64ct::Base64::decode_vec(h.as_str()?).ok()?.try_into().ok())
-        .collect::<Option<Vec<crate::tlog::Hash>>>()?;
+    let path = path.iter().map(|h| crate::tlog::hash_from_base64(h.as_str()?)).collect::<Option<Vec<_>>>()?;
     let checkpoint = value.get("checkpoint")?.as_str()?;
     if checkpoint.len() > crate::tlog::MAX_NOTE_BYTES {
         return None;

@@ -18,6 +18,23 @@ pub use ed25519_dalek::SigningKey as LogKey;
 /// A SHA-256 hash of the tree.
 pub type Hash = [u8; 32];
 
+/// A hash as the log's JSON writes it: standard base64.
+pub fn hash_to_base64(hash: &Hash) -> String {
+    Base64::encode_string(hash)
+}
+
+/// A hash written by [`hash_to_base64`]; `None` if it is not one.
+pub fn hash_from_base64(text: &str) -> Option<Hash> {
+    Base64::decode_vec(text).ok()?.try_into().ok()
+}
+
+/// The `path` of a proof as the log's API gives it (`{"path": [base64, …]}`): `None` if it is not
+/// a list of hashes. At most [`MAX_PATH`] + 1 are read: a longer path fails any proof anyway.
+pub fn path_from_json(value: &serde_json::Value) -> Option<Vec<Hash>> {
+    let path = value.get("path")?.as_array()?;
+    path.iter().take(MAX_PATH + 1).map(|h| hash_from_base64(h.as_str()?)).collect()
+}
+
 /// The hash of a leaf holding `data`.
 pub fn leaf_hash(data: &[u8]) -> Hash {
     let mut h = Sha256::new();

@@ -76,22 +76,13 @@ pub struct SignedStatus<'a> {
 impl Registry {
     /// The log's consistency proof from the tree of `from` leaves to the tree of `to`.
     pub fn consistency(&self, from: u64, to: u64) -> Result<Vec<dcert_core::tlog::Hash>> {
-        use base64ct::Encoding as _;
         let path = format!("/api/v1/log/proof/consistency?from={from}&to={to}");
         let (status, body) = self.get(&path).with_context(|| format!("cannot reach {}", self.base))?;
         if status != StatusCode::OK {
             bail!("{}{path} answered {status}", self.base);
         }
         let value: serde_json::Value = serde_json::from_slice(&body).context("the consistency proof is not JSON")?;
-        let hashes = value["path"].as_array().context("the consistency proof has no path")?;
-        hashes
-            .iter()
-            .take(dcert_core::tlog::MAX_PATH + 1)
-            .map(|h| {
-                let bytes = h.as_str().and_then(|h| base64ct::Base64::decode_vec(h).ok());
-                bytes.and_then(|b| b.try_into().ok()).context("a hash of the consistency proof")
-            })
-            .collect()
+        dcert_core::tlog::path_from_json(&value).context("the consistency proof has no path of hashes")
     }
 }
 

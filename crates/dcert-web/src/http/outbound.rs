@@ -283,6 +283,14 @@ where
     Ok((parts.status, parts.headers, bytes))
 }
 
+impl Outbound {
+    /// The client for calls to `url`: the system's certificate authorities for `https://`
+    /// (read only when a call needs them), none for plain HTTP to this machine.
+    pub fn for_url(url: &str) -> Result<Outbound, OutboundError> {
+        if url.starts_with("https://") { Outbound::system() } else { Outbound::local_only() }
+    }
+}
+
 /// Sends one request with the system's certificate authorities ([`Outbound::system`]).
 pub async fn http_request(
     method: Method,
@@ -290,9 +298,7 @@ pub async fn http_request(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, HeaderMap, Bytes), OutboundError> {
-    // The system's authorities are read only for a call that needs them.
-    let outbound = if url.starts_with("https://") { Outbound::system()? } else { Outbound::local_only()? };
-    outbound.request(method, url, headers, body).await
+    Outbound::for_url(url)?.request(method, url, headers, body).await
 }
 
 /// A client error with its causes (hyper's own text is only the outermost).

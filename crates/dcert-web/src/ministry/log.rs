@@ -13,7 +13,6 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64ct::{Base64, Encoding as _};
 use dcert_core::tlog::{self, Checkpoint, Hash, Inclusion, LogKey, NoteVerifier, ProofError, Tree};
 use dcert_store::{MinistryStore, StoreError};
 use serde::Deserialize;
@@ -169,7 +168,7 @@ fn fresh(mut response: Response) -> Response {
 }
 
 fn hashes(path: &[Hash]) -> Vec<String> {
-    path.iter().map(|h| Base64::encode_string(h)).collect()
+    path.iter().map(tlog::hash_to_base64).collect()
 }
 
 /// `GET /log/checkpoint`.

@@ -10,12 +10,11 @@
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
-use base64ct::{Base64, Encoding as _};
 use dcert_core::tlog::{self, Checkpoint, Frontier, Hash, NoteVerifier};
 use dcert_store::{StoreError, UniversityStore};
 use serde::{Deserialize, Serialize};
 
-use crate::http::outbound::http_request;
+use crate::http::outbound::Outbound;
 
 /// The leaves asked for at a time (the log's page).
 const PAGE: u64 = 1000;
@@ -114,9 +113,10 @@ fn parse_leaf(index: u64, text: &str) -> Option<(String, LoggedRecord)> {
     Some((field("institution")?, record))
 }
 
-/// The log of the registry at `base`, read over HTTP(S).
+/// The log of the registry at `base`, read over HTTP(S) with one client for the whole run.
 struct Remote<'a> {
     base: &'a str,
+    client: Outbound,
 }
 
 impl Remote<'_> {
@@ -126,7 +126,7 @@ impl Remote<'_> {
 
     async fn get(&self, path: &str) -> Result<Bytes, MonitorError> {
         let url = format!("{}{path}", self.base);
-        let answer = http_request(Method::GET, &url, HeaderMap::new(), Bytes::new()).await;
+        let answer = self.client.request(Method::GET, &url, HeaderMap::new(), Bytes::new()).await;
         match answer {
             Ok((StatusCode::OK, _, body)) => Ok(body),
             Ok((status, _, _)) => Err(self.unreachable(format!("{path} answered {status}"))),
@@ -141,15 +141,7 @@ impl Remote<'_> {
 
     async fn proof(&self, path: &str) -> Result<Vec<Hash>, MonitorError> {
         let value = self.json(path).await?;
-        let hashes = value["path"].as_array().ok_or_else(|| self.unreachable(format!("{path} gave no path")))?;
-        hashes
-            .iter()
-            .take(tlog::MAX_PATH + 1)
-            .map(|h| {
-                let bytes = h.as_str().and_then(|h| Base64::decode_vec(h).ok());
-                bytes.and_then(|b| Hash::try_from(b).ok()).ok_or_else(|| self.unreachable("a proof's hash"))
-            })
-            .collect()
+        tlog::path_from_json(&value).ok_or_else(|| self.unreachable(format!("{path} gave no path of hashes")))
     }
 }
 
@@ -164,7 +156,10 @@ pub async fn check(
     previous: Option<&MonitorState>,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<(MonitorReport, MonitorState), MonitorError> {
-    let remote = Remote { base: registry.trim_end_matches('/') };
+    let base = registry.trim_end_matches('/');
+    let client = Outbound::for_url(base)
+        .map_err(|e| MonitorError::Unreachable { registry: base.into(), detail: e.to_string() })?;
+    let remote = Remote { base, client };
     let note = String::from_utf8_lossy(&remote.get("/log/checkpoint").await?).into_owned();
     let current = Checkpoint::open(&note, &log.name, log).map_err(|e| MonitorError::Unsigned(e.to_string()))?;
 
@@ -177,7 +172,7 @@ pub async fn check(
             let roots = state
                 .edge
                 .iter()
-                .map(|h| Base64::decode_vec(h).ok().and_then(|b| Hash::try_from(b).ok()))
+                .map(|h| tlog::hash_from_base64(h))
                 .collect::<Option<Vec<Hash>>>()
                 .ok_or_else(|| MonitorError::State("the saved edge".into()))?;
             let edge = Frontier::from_parts(seen.size, roots)
@@ -245,15 +240,14 @@ pub async fn check(
     }
 
     // The institution's own store knows every file it issued; anything else is an alarm.
-    let hashes: Vec<&str> = ours.iter().map(|r| r.file_sha256.as_str()).collect();
-    let known = store.known_files(&hashes).await?;
     let mut unknown: Vec<LoggedRecord> = before.map(|(_, s)| s.unknown.clone()).unwrap_or_default();
-    let still = store.known_files(&unknown.iter().map(|r| r.file_sha256.as_str()).collect::<Vec<_>>()).await?;
-    unknown.retain(|r| !still.contains(&r.file_sha256));
-    unknown.extend(ours.iter().filter(|r| !known.contains(&r.file_sha256)).cloned());
+    unknown.extend(ours.iter().cloned());
+    let hashes: Vec<&str> = unknown.iter().map(|r| r.file_sha256.as_str()).collect();
+    let known = store.known_files(&hashes).await?;
+    unknown.retain(|r| !known.contains(&r.file_sha256));
     let state = MonitorState {
         checkpoint: note.clone(),
-        edge: edge.roots().iter().map(|h| Base64::encode_string(h)).collect(),
+        edge: edge.roots().iter().map(tlog::hash_to_base64).collect(),
         unknown: unknown.clone(),
     };
     let report = MonitorReport {
