@@ -33,6 +33,13 @@ pub struct Config {
     pub campuses: Vec<crate::server::CampusConfig>,
 }
 
+impl Config {
+    /// The Ministry's site: the registry's address records go to, else the verification site.
+    pub fn ministry_site(&self) -> String {
+        self.registry.url.clone().unwrap_or_else(|| self.site.verify_site.clone())
+    }
+}
+
 /// Where to listen.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -468,7 +468,7 @@ pub fn run(options: &Options, now: Timestamp) -> Result<()> {
         let worker =
             Worker { registry: Arc::new(HttpRegistry::new(&registry_url, &setup_worker.issuance.kit)), ..setup_worker };
         // Nothing delivers the demo's mail: the mailbox shows it on the university's site.
-        let log_watch = trust.log.clone().map(|log| LogWatch { registry: site.verify_site.clone(), log });
+        let log_watch = LogWatch::of(&site.verify_site, &trust);
         let services = Services { worker, site, ministry: Some(ministry_state), demo_mailbox: true, log_watch };
         let listen = format!("127.0.0.1:{port}");
         let ministry_listen = format!("127.0.0.1:{}", port + 1);

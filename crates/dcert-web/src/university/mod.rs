@@ -120,6 +120,13 @@ pub struct LogWatch {
     pub log: dcert_core::tlog::NoteVerifier,
 }
 
+impl LogWatch {
+    /// The watch of the log of the Ministry's site at `registry` that `trust` names, if it names one.
+    pub fn of(registry: &str, trust: &dcert_core::trust::TrustList) -> Option<LogWatch> {
+        trust.log.clone().map(|log| LogWatch { registry: registry.to_owned(), log })
+    }
+}
+
 impl AppState {
     /// The state of a site with `site`'s settings, graduates signing in with their passwords in
     /// `store`.
@@ -140,7 +147,7 @@ impl AppState {
     /// The same state, its console watching the log of the Ministry's site at `registry`, whose
     /// key the trust list `trust` names (nothing changes if it names none).
     pub fn with_log_watch(mut self, registry: &str, trust: &dcert_core::trust::TrustList) -> Self {
-        self.log_watch = trust.log.clone().map(|log| Arc::new(LogWatch { registry: registry.to_owned(), log }));
+        self.log_watch = LogWatch::of(registry, trust).map(Arc::new);
         self
     }
 }

@@ -37,7 +37,7 @@ pub enum LogCommand {
 pub fn run(command: LogCommand) -> Result<u8> {
     let LogCommand::Monitor { config, registry, monitor_state, pin } = command;
     let config = config::load(&config).usage()?;
-    let registry = registry.or_else(|| config.registry.url.clone()).unwrap_or_else(|| config.site.verify_site.clone());
+    let registry = registry.unwrap_or_else(|| config.ministry_site());
     let state_path = monitor_state.unwrap_or_else(|| config.keys.issuer_dir.join("log-monitor.json"));
     let previous: Option<MonitorState> = match std::fs::read(&state_path) {
         Ok(bytes) => Some(

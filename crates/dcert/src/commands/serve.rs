@@ -58,14 +58,11 @@ async fn serve_university(config: config::Config) -> Result<()> {
     .usage()?;
     let listen = config.server.listen.clone();
     // The console watches the log the institution's trust list names, at the Ministry's site.
+    let registry = config.ministry_site();
     let log_watch = std::fs::read(&config.keys.trust_list)
         .ok()
         .and_then(|bytes| dcert_core::trust::TrustList::verify(&bytes, None).ok())
-        .and_then(|list| list.log)
-        .map(|log| dcert_web::university::LogWatch {
-            registry: config.registry.url.clone().unwrap_or_else(|| config.site.verify_site.clone()),
-            log,
-        });
+        .and_then(|list| dcert_web::university::LogWatch::of(&registry, &list));
     let services = server::Services { worker, site: config.site, ministry, demo_mailbox: false, log_watch };
     let interval = std::time::Duration::from_secs(config.worker.interval_seconds.max(1));
     server::run(
