@@ -572,19 +572,7 @@ async fn the_audit_log_and_registry_records_refuse_updates_and_deletes() {
     }
     f.finish().await;
 
-    let record = RegistryRecord {
-        institution: "nkust".into(),
-        sha256: "ab".into(),
-        event: "issued".into(),
-        number: "N-1".into(),
-        language: "zh".into(),
-        version: 1,
-        previous_sha256: None,
-        credential_type: "degree".into(),
-        credential_sha256: None,
-        reason: None,
-        at: 5,
-    };
+    let record = RegistryRecord::issued_degree("nkust", "ab", "N-1", 5);
     let f = ministry_fixture().await;
     for (i, store) in f.stores.iter().enumerate() {
         store.audit(&entry).await.unwrap();

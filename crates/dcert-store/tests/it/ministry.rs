@@ -16,19 +16,7 @@ fn verification(at: i64, sha: &str, outcome: &str, reason: Option<&str>) -> Veri
 }
 
 fn record(institution: &str, sha: &str, event: &str) -> RegistryRecord {
-    RegistryRecord {
-        institution: institution.into(),
-        sha256: sha.into(),
-        event: event.into(),
-        number: "NKUST-113-2-C1".into(),
-        language: "zh".into(),
-        version: 1,
-        previous_sha256: None,
-        credential_type: "degree".into(),
-        credential_sha256: None,
-        reason: None,
-        at: 100,
-    }
+    RegistryRecord { event: event.into(), ..RegistryRecord::issued_degree(institution, sha, "NKUST-113-2-C1", 100) }
 }
 
 #[tokio::test]

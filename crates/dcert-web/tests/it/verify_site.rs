@@ -686,9 +686,8 @@ async fn the_menu_pages_answer_in_both_languages_and_the_faq_comes_from_the_guid
     assert!(missing.text().contains("找不到此頁面"));
 }
 
-/// The seal a certificate's QR code carries, made with the test university's key for the
-/// certificate in `file`.
-fn seal_of(app: &TestApp, file: &[u8]) -> (String, String) {
+/// What the seal of the certificate in `file` states, and the address its QR code leads to.
+fn seal_data(app: &TestApp, file: &[u8]) -> (String, dcert_core::seal::SealData) {
     let report = verify::verify(file, &app.trust, &Offline, dcert_web::http::now(), &Limits::default());
     let c = report.credential.unwrap();
     let d = c.degree.unwrap();
@@ -707,9 +706,14 @@ fn seal_of(app: &TestApp, file: &[u8]) -> (String, String) {
         printed_number: d.diploma_number.clone(),
         issued_at: c.issued_at,
     };
-    let seal = dcert_core::seal::sign(&data, &app.state.worker.issuance.kit.credential_key);
-    let path = format!("/v/nkust/{}/{}/{}", c.certificate_number, c.language.code(), c.version);
-    (path, seal)
+    (format!("/v/nkust/{}/{}/{}", c.certificate_number, c.language.code(), c.version), data)
+}
+
+/// The seal a certificate's QR code carries, made with the test university's key for the
+/// certificate in `file`.
+fn seal_of(app: &TestApp, file: &[u8]) -> (String, String) {
+    let (path, data) = seal_data(app, file);
+    (path, dcert_core::seal::sign(&data, &app.state.worker.issuance.kit.credential_key))
 }
 
 #[tokio::test]
@@ -720,28 +724,12 @@ async fn a_seal_whose_base45_holds_what_looks_like_percent_encoding_is_read_as_i
     let (_, seal) = seal_of(&app, &s.current_zh);
     // Base45 has '%' and digits: about one seal in thirty holds "%20" or "%25". Seals of the same
     // certificate made at other times until one does.
-    let report = verify::verify(&s.current_zh, &app.trust, &Offline, dcert_web::http::now(), &Limits::default());
-    let c = report.credential.unwrap();
-    let d = c.degree.unwrap();
+    let (_, data) = seal_data(&app, &s.current_zh);
     let kit = &app.state.worker.issuance.kit;
     let tricky = (0..10_000)
         .map(|i| {
-            let data = dcert_core::seal::SealData {
-                issuer_id: "nkust".into(),
-                number: c.certificate_number.clone(),
-                language: c.language,
-                version: c.version,
-                credential_type: c.credential_type,
-                name_zh: d.name_zh.clone(),
-                name_en: d.name_en.clone(),
-                birth_date: d.birth_date,
-                title: d.degree_zh.clone(),
-                field: d.department_zh.clone(),
-                date: d.graduation_date,
-                printed_number: d.diploma_number.clone(),
-                issued_at: c.issued_at.plus_seconds(-i),
-            };
-            dcert_core::seal::sign(&data, &kit.credential_key)
+            let earlier = dcert_core::seal::SealData { issued_at: data.issued_at.plus_seconds(-i), ..data.clone() };
+            dcert_core::seal::sign(&earlier, &kit.credential_key)
         })
         .find(|seal| seal.contains("%20") || seal.contains("%25"))
         .expect("a seal with %20 or %25 among 10,000");
@@ -788,9 +776,7 @@ async fn a_scanned_qr_code_leads_to_a_page_that_checks_its_seal_against_the_regi
 
 /// The base64 hashes of a proof in the log's JSON.
 fn proof_hashes(value: &Value) -> Vec<dcert_core::tlog::Hash> {
-    use base64ct::Encoding as _;
-    let path = value["path"].as_array().unwrap_or_else(|| panic!("no path: {value}"));
-    path.iter().map(|h| base64ct::Base64::decode_vec(h.as_str().unwrap()).unwrap().try_into().unwrap()).collect()
+    dcert_core::tlog::path_from_json(value).unwrap_or_else(|| panic!("no path of hashes: {value}"))
 }
 
 #[tokio::test]

@@ -77,17 +77,8 @@ fn kit_of(keys: &Keys, cert: &ParsedCert) -> IssuerKit {
 async fn issued_and_registered(site: &ConsoleSite, kit: &IssuerKit, number: &str, at: i64) -> Vec<u8> {
     let file = issue_at(kit, number, &Timestamp(at).to_string());
     let record = dcert_store::RegistryRecord {
-        institution: "nkust".into(),
-        sha256: file.sha256.to_string(),
-        event: "issued".into(),
-        number: number.into(),
         language: "en".into(),
-        version: 1,
-        previous_sha256: None,
-        credential_type: "degree".into(),
-        credential_sha256: None,
-        reason: None,
-        at,
+        ..dcert_store::RegistryRecord::issued_degree("nkust", &file.sha256.to_string(), number, at)
     };
     site.store.append_registry_record(&record).await.unwrap();
     file.bytes
