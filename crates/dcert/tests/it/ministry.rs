@@ -368,10 +368,19 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
     assert!(text(&again).contains(&forged) && text(&again).contains("0 new records"), "{}", text(&again));
     drop(server);
 
-    // The log rewritten in place: the first leaf replaced. Same size, another tree.
+    // The log rewritten in place: the first leaf of another file than the one verified below
+    // replaced (the worker issues in parallel, so that file may be any leaf). Same size, another tree.
     let state_before = std::fs::read_to_string(d.join("seen.json")).unwrap();
     assert_ne!(state_before, seen);
-    tamper(&d.join("demo/ministry.db"), &[&format!("UPDATE log_leaves SET leaf = '{}' WHERE idx = 0", "0".repeat(64))]);
+    let verified = dcert_core::Sha256Digest::of(&sample).to_string();
+    tamper(
+        &d.join("demo/ministry.db"),
+        &[&format!(
+            "UPDATE log_leaves SET leaf = '{}' WHERE idx = (SELECT MIN(l.idx) FROM log_leaves l JOIN registry_records r \
+             ON r.id = l.record_id WHERE r.sha256 <> '{verified}')",
+            "0".repeat(64)
+        )],
+    );
     let server = ministry_serve(d, port);
     let out = monitor();
     let report = text(&out);
