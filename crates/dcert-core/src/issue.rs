@@ -102,7 +102,7 @@ pub fn issue(
     let credential_json = credential::to_file_bytes(&credential);
     let seal = seal::sign(&SealData::of(certificate, &kit.issuer.id, issued_at), &kit.credential_key);
     let url = verify_url(&kit.issuer, certificate);
-    let qr_text = seal::qr_text(&url, &seal);
+    let qr_text = seal::qr_text(&kit.issuer.registry, &seal);
     let unsigned = render::render(
         template,
         fonts,

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod base45;
+pub mod bundle;
 pub mod calendar;
 pub mod cbor;
 pub mod credential;
@@ -15,6 +16,7 @@ pub mod keys;
 pub mod model;
 pub mod onboarding;
 pub mod pdf;
+pub mod photo;
 pub mod receipt;
 pub mod records;
 pub mod roster;

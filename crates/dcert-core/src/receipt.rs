@@ -144,3 +144,114 @@ pub fn verify(bytes: &[u8], trust: &TrustList, file: Option<&[u8]>) -> Result<Re
         verified_at,
     })
 }
+
+// ----- The receipt as a PDF -----
+
+/// The name of the signed JSON receipt attached to its PDF form.
+pub const RECEIPT_FILE_NAME: &str = "receipt.json";
+
+/// The words of a receipt's page, in its reader's language (the core words nothing itself).
+pub struct ReceiptWords {
+    /// The page's title.
+    pub title: String,
+    /// Each line: its label and its value.
+    pub rows: Vec<(String, String)>,
+    /// The closing lines: how to check the receipt.
+    pub notes: Vec<String>,
+}
+
+/// Why a receipt's PDF was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptPdfError {
+    /// The page could not be drawn.
+    #[error(transparent)]
+    Render(#[from] crate::pdf::render::RenderError),
+    /// The page could not be signed.
+    #[error(transparent)]
+    Sign(#[from] crate::pdf::pades::SignError),
+}
+
+/// The receipt `json` (as [`sign`] made it) as a one-page A4 PDF/A-3 document: `words` on the
+/// page in `language`, the JSON attached as [`RECEIPT_FILE_NAME`], the whole signed (PAdES) by
+/// `signer`, the Ministry's status signer, at `at`.
+pub fn to_pdf(
+    json: &[u8],
+    words: &ReceiptWords,
+    language: crate::Language,
+    fonts: &crate::pdf::FontBook,
+    signer: &crate::pdf::PdfSigner,
+    at: Timestamp,
+) -> Result<Vec<u8>, ReceiptPdfError> {
+    use crate::pdf::render::{Attachment, Sheet, render_sheet};
+    use crate::pdf::template::{Align, Color, Page, Shape, Text};
+    let line = |text: &str, x_mm: f32, y_mm: f32, size_pt: f32, grey: bool, max_width_mm: f32| {
+        let t = Text {
+            text: String::new(),
+            x_mm,
+            y_mm,
+            size_pt,
+            align: Align::Left,
+            font: "serif".into(),
+            color: if grey { Color([0x55, 0x55, 0x55]) } else { Color([0x1a, 0x1a, 0x1a]) },
+            max_width_mm: Some(max_width_mm),
+            letter_spacing_pt: 0.0,
+            skip_if_empty: false,
+        };
+        (t, text.to_owned())
+    };
+    let mut lines = vec![line(&words.title, 20.0, 30.0, 18.0, false, 170.0)];
+    let mut y = 46.0;
+    for (label, value) in &words.rows {
+        lines.push(line(label, 20.0, y, 9.5, true, 48.0));
+        lines.push(line(value, 70.0, y, 9.5, false, 120.0));
+        y += 7.5;
+    }
+    y += 6.0;
+    for note in &words.notes {
+        lines.push(line(note, 20.0, y, 9.0, true, 170.0));
+        y += 6.0;
+    }
+    let shapes = [Shape::Line {
+        x1_mm: 20.0,
+        y1_mm: 36.0,
+        x2_mm: 190.0,
+        y2_mm: 36.0,
+        color: Color([0x8a, 0x6d, 0x3b]),
+        line_width_pt: 0.6,
+    }];
+    let unsigned = render_sheet(
+        fonts,
+        &Sheet {
+            title: words.title.clone(),
+            language,
+            author: &signer.name,
+            created: at,
+            page: Page { width_mm: 210.0, height_mm: 297.0 },
+            shapes: &shapes,
+            lines,
+            qr: None,
+            attachment: Attachment {
+                name: RECEIPT_FILE_NAME,
+                description: "dcert verification receipt (format 1)",
+                data: json,
+            },
+        },
+    )?;
+    Ok(crate::pdf::pades::sign(unsigned, signer, at)?)
+}
+
+/// Checks a receipt given as its JSON or as its PDF form: for a PDF, that the status signer of
+/// `trust` signed the PDF unchanged, then the JSON it carries, as [`verify`] does.
+pub fn verify_any(bytes: &[u8], trust: &TrustList, file: Option<&[u8]>) -> Result<Receipt, ReceiptError> {
+    if !crate::pdf::read::looks_like_pdf(bytes) {
+        return verify(bytes, trust, file);
+    }
+    let signer = trust.status_signer.as_ref().ok_or(ReceiptError::NoSigner)?;
+    let limits = crate::pdf::Limits::default();
+    crate::verify::pdf_signed_by(bytes, signer, &limits).map_err(|_| ReceiptError::NotSigned)?;
+    let json = crate::pdf::read::attachment(bytes, RECEIPT_FILE_NAME, &limits)
+        .ok()
+        .flatten()
+        .ok_or(ReceiptError::Malformed("a PDF without its receipt.json"))?;
+    verify(&json, trust, file)
+}

@@ -3,9 +3,9 @@
 //!
 //! The seal is a COSE_Sign1 (RFC 9052) signed with the issuer's Ed25519 credential key (EdDSA,
 //! algorithm -8), its payload a CBOR array, the whole base45-encoded behind the prefix `DC1:`,
-//! as the EU Digital COVID Certificate does with `HC1:`. The QR code carries the verification
-//! address followed by `#` and the seal, percent-encoding the two base45 characters that a URL
-//! fragment cannot hold (space and `%`).
+//! as the EU Digital COVID Certificate does with `HC1:`. The QR code carries the registry's
+//! address, `/S/` and the seal's bytes in the 41 alphanumeric characters an address's path holds
+//! unchanged ([`qr_text`]): the whole text in the QR code's alphanumeric mode.
 
 use crate::base45;
 use crate::cbor::Value;
@@ -200,16 +200,34 @@ pub fn sign(data: &SealData, key: &CredentialKey) -> String {
     format!("{PREFIX}{}", base45::encode(&cose.encode()))
 }
 
-/// The text a QR code carries: the verification address, `#`, and the seal (URL-safe).
-pub fn qr_text(verify_url: &str, seal: &str) -> String {
-    let fragment = seal.replace('%', "%25").replace(' ', "%20");
-    format!("{verify_url}#{fragment}")
+/// The path, after the registry's address, of the page a QR code leads to; the seal follows.
+pub const QR_PATH: &str = "/S/";
+
+/// The text a QR code carries: the registry's address (its scheme and host in capitals), `/S/`,
+/// and the seal's bytes in [`base45::encode_url`]. Every character is then in the QR code's
+/// alphanumeric set (5.5 bits a character instead of 8) and none is percent-encoded, so the code
+/// is as small as it can be, and a phone opens the address as it is.
+pub fn qr_text(registry: &str, seal: &str) -> String {
+    let bytes = seal.strip_prefix(PREFIX).and_then(base45::decode).expect("a seal made by seal::sign");
+    let registry = registry.trim_end_matches('/');
+    let (scheme, rest) = registry.split_once("://").unwrap_or(("", registry));
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let scheme = if scheme.is_empty() { String::new() } else { format!("{}://", scheme.to_ascii_uppercase()) };
+    format!("{scheme}{}{path}{QR_PATH}{}", host.to_ascii_uppercase(), base45::encode_url(&bytes))
 }
 
-/// The seal inside the text of a scanned QR code (or the bare seal).
+/// The seal (`DC1:` and base45) inside the text of a scanned QR code: a compact one
+/// ([`qr_text`]), the earlier form (an address, `#` and the percent-encoded seal), or a bare seal.
 pub fn seal_from_qr_text(text: &str) -> Option<String> {
-    let start = text.find(PREFIX)?;
-    Some(text[start..].replace("%20", " ").replace("%25", "%"))
+    // `DC1:` opens a bare seal or follows the earlier form's `#`; inside a compact code it is
+    // four characters of the encoding like any others (one code in about 8,600 has them).
+    let earlier = if text.starts_with(PREFIX) { Some(0) } else { text.find(&format!("#{PREFIX}")).map(|i| i + 1) };
+    if let Some(start) = earlier {
+        return Some(text[start..].replace("%20", " ").replace("%25", "%"));
+    }
+    let (_, encoded) = text.rsplit_once(QR_PATH)?;
+    let bytes = base45::decode_url(encoded.trim_end())?;
+    Some(format!("{PREFIX}{}", base45::encode(&bytes)))
 }
 
 /// A seal could not be read or does not verify.

@@ -84,6 +84,13 @@ pub trait StatusSource {
     fn status_with_inclusion(&self, query: &StatusQuery) -> (StatusAnswer, Option<Inclusion>) {
         (self.status(query), None)
     }
+
+    /// When the answers come from a signed snapshot of the registry (an offline bundle) instead
+    /// of the registry itself: the size of the log's checkpoint the snapshot is of. Its answers
+    /// carry no proof of their own, and the log check says so instead of failing.
+    fn snapshot_log_size(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// No registry: every status is unknown.
@@ -117,6 +124,10 @@ struct Recorded {
 /// evidence of inclusion.
 pub struct MemoryRegistry {
     files: Vec<Recorded>,
+    /// The files of each certificate (issuer, number, language), by index into `files`.
+    certificates: HashMap<(String, String, Language), Vec<usize>>,
+    /// Each file by its hash, as an index into `files`.
+    by_hash: HashMap<Sha256Digest, usize>,
     revoked: HashMap<(String, String, Language), (String, Timestamp)>,
     as_of: Timestamp,
     log: Option<MemoryLog>,
@@ -125,7 +136,14 @@ pub struct MemoryRegistry {
 impl MemoryRegistry {
     /// An empty registry whose answers are dated `as_of`.
     pub fn new(as_of: Timestamp) -> Self {
-        Self { files: Vec::new(), revoked: HashMap::new(), as_of, log: None }
+        Self {
+            files: Vec::new(),
+            certificates: HashMap::new(),
+            by_hash: HashMap::new(),
+            revoked: HashMap::new(),
+            as_of,
+            log: None,
+        }
     }
 
     /// The same registry, logging every file recorded from now on in `log`.
@@ -161,6 +179,11 @@ impl MemoryRegistry {
                 at: registered_at.unix(),
             })
         });
+        self.certificates
+            .entry((issuer_id.to_owned(), number.to_owned(), language))
+            .or_default()
+            .push(self.files.len());
+        self.by_hash.insert(file_sha256, self.files.len());
         self.files.push(Recorded {
             issuer_id: issuer_id.to_owned(),
             number: number.to_owned(),
@@ -176,14 +199,36 @@ impl MemoryRegistry {
     /// Records that the issued file `file` carries the credential whose SHA-256 is `credential`:
     /// the bare credential's status is then the file's.
     pub fn record_credential(&mut self, file: Sha256Digest, credential: Sha256Digest) {
-        if let Some(r) = self.files.iter_mut().find(|r| r.file_sha256 == file) {
-            r.credential_sha256 = Some(credential);
+        if let Some(&i) = self.by_hash.get(&file) {
+            self.files[i].credential_sha256 = Some(credential);
         }
     }
 
     /// Records a revocation of a certificate (all versions of one language).
     pub fn revoke(&mut self, issuer_id: &str, number: &str, language: Language, reason: &str, at: Timestamp) {
         self.revoked.insert((issuer_id.to_owned(), number.to_owned(), language), (reason.to_owned(), at));
+    }
+
+    /// Every recorded file and credential, as the query that names it (its certificate and its
+    /// SHA-256), with the status it has now: what an offline bundle carries ([`crate::bundle`]).
+    /// A file's credential has the file's status.
+    pub fn snapshot(&self) -> Vec<(StatusQuery, StatusAnswer)> {
+        let mut all = Vec::with_capacity(self.files.len() * 2);
+        for r in &self.files {
+            let query = StatusQuery {
+                issuer_id: r.issuer_id.clone(),
+                number: r.number.clone(),
+                language: r.language,
+                version: r.version,
+                file_sha256: Some(r.file_sha256),
+            };
+            let answer = self.status(&query);
+            if let Some(credential) = r.credential_sha256 {
+                all.push((StatusQuery { file_sha256: Some(credential), ..query.clone() }, answer.clone()));
+            }
+            all.push((query, answer));
+        }
+        all
     }
 }
 
@@ -192,7 +237,7 @@ impl StatusSource for MemoryRegistry {
         let answer = self.status(q);
         let inclusion = (|| {
             let sha = q.file_sha256?;
-            let file = self.files.iter().find(|r| r.file_sha256 == sha && r.issuer_id == q.issuer_id)?;
+            let file = self.by_hash.get(&sha).map(|&i| &self.files[i]).filter(|r| r.issuer_id == q.issuer_id)?;
             self.log.as_ref()?.inclusion(file.leaf?, file.registered_at.unix()).ok()
         })();
         (answer, inclusion)
@@ -200,18 +245,19 @@ impl StatusSource for MemoryRegistry {
 
     fn status(&self, q: &StatusQuery) -> StatusAnswer {
         let as_of = self.as_of;
-        let same_certificate =
-            |r: &&Recorded| r.issuer_id == q.issuer_id && r.number == q.number && r.language == q.language;
-        let this = self.files.iter().filter(same_certificate).find(|r| {
+        let key = (q.issuer_id.clone(), q.number.clone(), q.language);
+        let files = self.certificates.get(&key).map(Vec::as_slice).unwrap_or_default();
+        let same_certificate = || files.iter().map(|&i| &self.files[i]);
+        let this = same_certificate().find(|r| {
             r.version == q.version && q.file_sha256.is_none_or(|h| h == r.file_sha256 || r.credential_sha256 == Some(h))
         });
         let Some(this) = this else {
             return StatusAnswer::NotRegistered { as_of };
         };
-        if let Some((reason, at)) = self.revoked.get(&(q.issuer_id.clone(), q.number.clone(), q.language)) {
+        if let Some((reason, at)) = self.revoked.get(&key) {
             return StatusAnswer::Revoked { reason: reason.clone(), revoked_at: *at, as_of };
         }
-        let latest = self.files.iter().filter(same_certificate).max_by_key(|r| r.version);
+        let latest = same_certificate().max_by_key(|r| r.version);
         match latest {
             Some(l) if l.version > this.version => StatusAnswer::Superseded {
                 latest_version: l.version,

@@ -376,6 +376,18 @@ enum Integrity {
     Invalid(String),
 }
 
+/// Whether the PDF `bytes` carries one PAdES signature, by `certificate`, over the whole file
+/// unchanged since: `Err` says why not.
+pub fn pdf_signed_by(bytes: &[u8], certificate: &ParsedCert, limits: &Limits) -> Result<(), String> {
+    let contents = read::read(bytes, limits).map_err(|e| e.to_string())?;
+    let (integrity, signer, _) = document_signature(bytes, &contents.signatures, |_| None);
+    match integrity {
+        Integrity::Valid if signer.is_some_and(|s| s.der == certificate.der) => Ok(()),
+        Integrity::Valid => Err("the PDF is signed with another certificate".into()),
+        Integrity::Modified(_, detail) | Integrity::Invalid(detail) => Err(detail),
+    }
+}
+
 /// Verifies `bytes` (a certificate PDF or a `credential.json`) against `trust` and `status` at `now`.
 pub fn verify(bytes: &[u8], trust: &TrustList, status: &dyn StatusSource, now: Timestamp, limits: &Limits) -> Report {
     let mut b = Builder { checks: Vec::new(), reasons: Vec::new() };
@@ -494,7 +506,8 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
     b.pass(CheckName::FileFormat, Finding::CertificatePdf, "a PDF certificate with an embedded credential.json");
 
     // The document signature.
-    let (integrity, signer, file_sha256) = document_signature(bytes, &contents.signatures, trust);
+    let known = |der: &[u8]| trust.issuer_by_certificate(der).map(|(_, c)| &c.cert);
+    let (integrity, signer, file_sha256) = document_signature(bytes, &contents.signatures, known);
     report.file_sha256 = Some(file_sha256);
     match &integrity {
         Integrity::Valid => b.pass(
@@ -571,7 +584,7 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
 fn document_signature<'t>(
     bytes: &[u8],
     signatures: &[read::FoundSignature],
-    trust: &'t TrustList,
+    known: impl FnOnce(&[u8]) -> Option<&'t ParsedCert>,
 ) -> (Integrity, Option<Cow<'t, ParsedCert>>, Sha256Digest) {
     let modified =
         |detail: &str| (Integrity::Modified(Finding::FileChanged, detail.to_owned()), None, Sha256Digest::of(bytes));
@@ -615,7 +628,6 @@ fn document_signature<'t>(
     } else {
         (Sha256Digest::of(bytes), Sha256Digest::of_parts(&[&bytes[..a], &bytes[b..covered_end]]))
     };
-    let known = |der: &[u8]| trust.issuer_by_certificate(der).map(|(_, c)| &c.cert);
     let (mut integrity, signer) = match cms::check(&contents, &digest, known) {
         CmsCheck::Valid { signer } => (Integrity::Valid, Some(signer)),
         CmsCheck::DigestMismatch { signer } => (
@@ -849,7 +861,8 @@ fn verify_credential(
     // The registry, and its log.
     // The log names files by their hash: a bare credential's record is the registry's word alone.
     let logged_file = if intact && pdf.is_some() { file_sha256 } else { None };
-    log_check(&answer, inclusion.as_ref(), &issuer.entry.id, certificate, logged_file, trust, b);
+    let snapshot = status.snapshot_log_size();
+    log_check(&answer, (inclusion.as_ref(), snapshot), &issuer.entry.id, certificate, logged_file, trust, b);
     let subject = if intact { "this file" } else { "the certificate it carries" };
     let revoked = matches!(answer, StatusAnswer::Revoked { .. });
     match answer {
@@ -961,7 +974,7 @@ fn verify_credential(
 /// checkpoint signed with the key the pinned trust list names.
 fn log_check(
     answer: &StatusAnswer,
-    inclusion: Option<&crate::tlog::Inclusion>,
+    (inclusion, snapshot): (Option<&crate::tlog::Inclusion>, Option<u64>),
     institution: &str,
     certificate: &Certificate,
     file_sha256: Option<Sha256Digest>,
@@ -991,6 +1004,16 @@ fn log_check(
     let Some(verifier) = &trust.log else {
         return b.unknown(NAME, Finding::LogNotPublished, "the trust list names no transparency log");
     };
+    if let (None, Some(size)) = (inclusion, snapshot) {
+        return b.unknown(
+            NAME,
+            Finding::LogInBundle { size },
+            format!(
+                "the offline bundle's status is of the log's signed checkpoint of {size} records; the proof that \
+                 this file's record is among them is given online"
+            ),
+        );
+    }
     let Some(inclusion) = inclusion else {
         return b.fail(
             NAME,
@@ -1059,6 +1082,13 @@ fn finish(mut report: Report, mut b: Builder) -> Report {
                     " The registry was not consulted: status as of the trust list of {}.",
                     report.trust_list.issued
                 ));
+            }
+            if report
+                .check(CheckName::TransparencyLog)
+                .is_some_and(|c| matches!(c.finding, Finding::LogInBundle { .. }))
+                && let Some(as_of) = report.status_as_of
+            {
+                s.push_str(&format!(" Status as of the Ministry's offline bundle of {as_of}."));
             }
             if report.input == InputKind::Credential {
                 s.push_str(

@@ -827,6 +827,9 @@ fn print_summary(data_dir: &Path, accounts: &Accounts, reports: &[(String, verif
         "    dcert verify --state {dir}/verifier.toml --registry {} {dir}/samples/revoked.pdf",
         accounts.ministry_url
     );
+    println!("  or with the registry's signed offline bundle, which needs no network once downloaded:");
+    println!("    curl -o {dir}/bundle.json {}/api/v1/offline-bundle", accounts.ministry_url);
+    println!("    dcert verify --state {dir}/verifier.toml --offline {dir}/bundle.json {dir}/samples/superseded.pdf");
     println!();
     println!("  Logins are also in {}", data_dir.join("demo-accounts.json").display());
 }

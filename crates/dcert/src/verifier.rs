@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use dcert_core::bundle::{Bundle, BundleStatus};
 use dcert_core::pdf::Limits;
 use dcert_core::status::{Offline, StatusSource};
 use dcert_core::trust::TrustList;
@@ -29,15 +30,24 @@ use crate::{online, report};
     The Ministry's root fingerprint is taken from --root-fingerprint, DCERT_ROOT_FINGERPRINT or the state file \
     (root_fingerprint). Offline (--trust), whether a certificate was superseded or revoked is reported as \
     unknown; with --registry it is asked of the Ministry, and an answer that cannot be believed (unreachable, \
-    unsigned, stale) makes the status unknown and the file fail.")]
+    unsigned, stale) makes the status unknown and the file fail. With --offline BUNDLE it is the status as of \
+    the Ministry's signed bundle; a bundle older than --max-bundle-age days, or one that does not know the file, \
+    makes the status unknown and the file fail.")]
 pub struct VerifyArgs {
     /// The trust list (from trust export or the Ministry's site): offline verification.
-    #[arg(long, required_unless_present = "registry", conflicts_with = "registry")]
+    #[arg(long, required_unless_present_any = ["registry", "offline"], conflicts_with_all = ["registry", "offline"])]
     trust: Option<PathBuf>,
     /// The Ministry's site, e.g. https://dcert.moe.gov.tw: the trust list and each file's status
     /// (current, superseded, revoked) are asked of it. Needs a pinned root.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "offline")]
     registry: Option<String>,
+    /// The Ministry's signed offline bundle (from its site's /api/v1/offline-bundle): the trust
+    /// list and each file's status as of the bundle, with no network.
+    #[arg(long, value_name = "BUNDLE")]
+    offline: Option<PathBuf>,
+    /// How old an offline bundle may be, in days, before the status it gives is unknown.
+    #[arg(long, default_value_t = 7, value_name = "DAYS", requires = "offline")]
+    max_bundle_age: u32,
     /// Print one JSON report per file, one per line, instead of text.
     #[arg(long)]
     json: bool,
@@ -288,7 +298,7 @@ pub struct ReceiptArgs {
     file: Option<PathBuf>,
     #[command(flatten)]
     pin: PinArgs,
-    /// The receipt (JSON), as the verification site gave it.
+    /// The receipt, JSON or PDF, as the verification site gave it.
     receipt: PathBuf,
 }
 
@@ -302,9 +312,10 @@ pub fn verify_receipt(args: ReceiptArgs) -> Result<u8> {
     }
     let registry = args.registry.as_deref().map(online::Registry::new).transpose()?;
     let (trust, _) = pinned_list(args.trust.as_deref(), registry.as_ref(), pin, &mut state)?;
-    let bytes = read_bounded(&args.receipt, dcert_core::receipt::MAX_RECEIPT_BYTES)?;
+    // The JSON, or its PDF form (the page signed by the status signer, the JSON attached).
+    let bytes = read_bounded(&args.receipt, Limits::default().max_file_bytes)?;
     let file = args.file.as_deref().map(|f| read_bounded(f, Limits::default().max_file_bytes)).transpose()?;
-    match dcert_core::receipt::verify(&bytes, &trust, file.as_deref()) {
+    match dcert_core::receipt::verify_any(&bytes, &trust, file.as_deref()) {
         Ok(r) => {
             println!("{}: a receipt signed by the Ministry's status signer", args.receipt.display());
             println!("  verified at  {}", r.verified_at);
@@ -332,7 +343,15 @@ pub fn verify_receipt(args: ReceiptArgs) -> Result<u8> {
 pub fn run(args: VerifyArgs) -> Result<u8> {
     let (mut state, pin) = args.pin.load()?;
     let registry = args.registry.as_deref().map(online::Registry::new).transpose()?;
-    let (trust, source) = pinned_list(args.trust.as_deref(), registry.as_ref(), pin, &mut state)?;
+    let bundle = args.offline.as_deref().map(|path| open_bundle(path, pin, &mut state)).transpose()?;
+    let listed;
+    let (trust, source) = match &bundle {
+        Some(bundle) => (&bundle.trust, args.offline.as_deref().unwrap_or(Path::new("")).display().to_string()),
+        None => {
+            listed = pinned_list(args.trust.as_deref(), registry.as_ref(), pin, &mut state)?;
+            (&listed.0, listed.1.clone())
+        }
+    };
     if !trust.pinned {
         eprintln!(
             "note: UNPINNED: no Ministry root is pinned, so the trust list {source} is not authenticated (its root is \
@@ -341,13 +360,18 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
             trust.root.fingerprint()
         );
     }
-    let signed =
-        registry.as_ref().map(|registry| online::SignedStatus { registry, trust: &trust, last: Default::default() });
-    let status: &dyn StatusSource = match &signed {
-        Some(s) => s,
-        None => &Offline,
-    };
     let at = args.at.unwrap_or_else(crate::now);
+    let signed = registry.as_ref().map(|registry| online::SignedStatus { registry, trust, last: Default::default() });
+    let from_bundle = bundle.as_ref().map(|bundle| BundleStatus {
+        bundle,
+        now: at,
+        max_age_seconds: i64::from(args.max_bundle_age) * 86_400,
+    });
+    let status: &dyn StatusSource = match (&signed, &from_bundle) {
+        (Some(s), _) => s,
+        (None, Some(b)) => b,
+        (None, None) => &Offline,
+    };
     if trust.is_stale(at) && !args.json {
         eprintln!(
             "note: the trust list is past its next update ({}); get a newer one from the Ministry",
@@ -370,7 +394,7 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
                 continue;
             }
         };
-        let mut report = verify::verify(&bytes, &trust, status, at, &limits);
+        let mut report = verify::verify(&bytes, trust, status, at, &limits);
         // Across verifications the verifier remembers the log's largest checkpoint, and holds
         // every new one against it (the core keeps no memory: this is the command's).
         if let (Some(signed), Some(log)) = (&signed, &trust.log)
@@ -402,6 +426,31 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
     } else {
         EXIT_SUCCESS
     })
+}
+
+/// The offline bundle at `path`, checked under `pin` (its trust list's sequence held against
+/// the state's, as any list's), with a note of what it holds.
+fn open_bundle(path: &Path, pin: Option<Sha256Digest>, state: &mut VerifierState) -> Result<Bundle> {
+    if pin.is_none() {
+        bail!(
+            "--offline needs the Ministry's root pinned (--root-fingerprint, DCERT_ROOT_FINGERPRINT or the state \
+             file), so that the bundle is the Ministry's whoever handed it over"
+        );
+    }
+    let bytes = read_bounded(path, dcert_core::bundle::MAX_BUNDLE_BYTES)?;
+    let bundle =
+        Bundle::open(&bytes, pin).with_context(|| format!("the offline bundle {} is not usable", path.display()))?;
+    if bundle.trust.pinned {
+        state.accept_sequence(bundle.trust.root.fingerprint(), bundle.trust.content.sequence)?;
+    }
+    let (current, changed) = bundle.counts();
+    eprintln!(
+        "note: status as of the Ministry's offline bundle of {} ({current} current files and credentials, {changed} \
+         superseded or revoked{})",
+        bundle.as_of,
+        bundle.checkpoint.as_ref().map(|c| format!("; the log's checkpoint of {} records", c.size)).unwrap_or_default()
+    );
+    Ok(bundle)
 }
 
 /// `report`, its log check failed for `why`: the registry's status is then not believed.

@@ -13,4 +13,5 @@ pub mod template;
 pub use fonts::{Face, FontBook};
 pub use pades::PdfSigner;
 pub use read::Limits;
+pub use render::QR_EC_LEVEL;
 pub use template::Template;

@@ -148,6 +148,26 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfContents, PdfError> {
     first.ok_or_else(|| PdfError::Malformed(problem.0.into()))
 }
 
+/// The file attached to the PDF `bytes` under `name` (at most [`MAX_CREDENTIAL_BYTES`]), read
+/// within `limits` through the file's cross-reference data: `None` if there is none.
+pub fn attachment(bytes: &[u8], name: &str, limits: &Limits) -> Result<Option<Vec<u8>>, PdfError> {
+    if bytes.len() > limits.max_file_bytes {
+        return Err(PdfError::TooLarge { limit: limits.max_file_bytes });
+    }
+    if !looks_like_pdf(bytes) {
+        return Err(PdfError::NotPdf);
+    }
+    let budget = Budget::new(limits.max_elements, bytes.len().saturating_add(limits.max_decompressed_bytes));
+    let pdf = LazyPdf::open(bytes, limits.max_objects, &budget).map_err(|e| PdfError::Malformed(e.0.into()))?;
+    if pdf.trailer.has(b"Encrypt") {
+        return Err(PdfError::Encrypted);
+    }
+    let mut walker = Walker { objects: &pdf, limits, nodes: 0, elements: Cell::new(0), visited: BTreeSet::new() };
+    let root = pdf.trailer.get(b"Root").map_err(|_| PdfError::Malformed("no catalog".into()))?.clone();
+    let catalog = walker.dict(&root).ok_or_else(|| PdfError::Malformed("no catalog".into()))?;
+    walker.attachment(&catalog, name).map_err(PdfError::Malformed)
+}
+
 /// The signatures and credential found through the catalog; `None` without a catalog.
 fn contents(objects: &LazyPdf<'_>, limits: &Limits) -> Option<PdfContents> {
     let mut walker = Walker { objects, limits, nodes: 0, elements: Cell::new(0), visited: BTreeSet::new() };
@@ -155,7 +175,7 @@ fn contents(objects: &LazyPdf<'_>, limits: &Limits) -> Option<PdfContents> {
     let catalog = walker.dict(&root)?;
     let mut contents = PdfContents::default();
     walker.signatures(&catalog, &mut contents.signatures);
-    match walker.credential(&catalog) {
+    match walker.attachment(&catalog, CREDENTIAL_FILE_NAME) {
         Ok(c) => contents.credential = c,
         Err(problem) => contents.credential_problem = Some(problem),
     }
@@ -283,7 +303,7 @@ impl Walker<'_> {
         out.push(FoundSignature { byte_range, sub_filter, signing_time });
     }
 
-    fn credential(&mut self, catalog: &Dictionary) -> Result<Option<Vec<u8>>, String> {
+    fn attachment(&mut self, catalog: &Dictionary, name: &str) -> Result<Option<Vec<u8>>, String> {
         let Some(tree) = self
             .get(catalog, b"Names")
             .and_then(|n| self.dict(&n))
@@ -292,7 +312,7 @@ impl Walker<'_> {
         else {
             return Ok(None);
         };
-        let Some(spec) = self.find_name(&tree, CREDENTIAL_FILE_NAME.as_bytes(), 0) else {
+        let Some(spec) = self.find_name(&tree, name.as_bytes(), 0) else {
             return Ok(None);
         };
         let stream = self

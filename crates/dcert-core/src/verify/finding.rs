@@ -156,6 +156,12 @@ pub enum Finding {
     LogNothingToProve,
     /// The trust list names no transparency log.
     LogNotPublished,
+    /// The status is an offline bundle's, made of the records of the log's checkpoint of `size`
+    /// records: the file's own proof of inclusion is given online.
+    LogInBundle {
+        /// The size of the tree the bundle's checkpoint states.
+        size: u64,
+    },
     /// The registry stated a status but gave no proof that its record is in the log.
     LogNoProof,
     /// The registry's proof does not check: another log, a bad signature, or a path that does
@@ -227,6 +233,7 @@ impl Finding {
             Finding::LogNotConsulted => "log_not_consulted",
             Finding::LogNothingToProve => "log_nothing_to_prove",
             Finding::LogNotPublished => "log_not_published",
+            Finding::LogInBundle { .. } => "log_in_bundle",
             Finding::LogNoProof => "log_no_proof",
             Finding::LogProofInvalid => "log_proof_invalid",
             Finding::TrustListCurrent { .. } => "trust_list_current",
@@ -238,7 +245,7 @@ impl Finding {
 
     /// Every code, in declaration order, for catalogues that must word each (a test builds every
     /// finding and compares).
-    pub const CODES: [&'static str; 48] = [
+    pub const CODES: [&'static str; 49] = [
         "too_large",
         "certificate_pdf",
         "credential_file",
@@ -281,6 +288,7 @@ impl Finding {
         "log_not_consulted",
         "log_nothing_to_prove",
         "log_not_published",
+        "log_in_bundle",
         "log_no_proof",
         "log_proof_invalid",
         "trust_list_current",
@@ -359,6 +367,7 @@ mod tests {
             Finding::LogNotConsulted,
             Finding::LogNothingToProve,
             Finding::LogNotPublished,
+            Finding::LogInBundle { size: 1 },
             Finding::LogNoProof,
             Finding::LogProofInvalid,
             Finding::TrustListCurrent { sequence: 1, issued: t },

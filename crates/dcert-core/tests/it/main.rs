@@ -1,6 +1,7 @@
 //! Integration tests of dcert-core: one binary, one module per concern.
 
 mod architecture;
+mod bundle;
 mod cms_encodings;
 mod pdf;
 mod receipt;

@@ -380,6 +380,36 @@ pub(crate) async fn run_verification(state: &MinistryState, bytes: Bytes, channe
     Ok(report)
 }
 
+/// The seal of the certificate QR code in the picture `bytes` (a photo, a scan, a screenshot),
+/// read on a verification slot within the verification's time budget; `None` if the picture
+/// holds no certificate QR code or cannot be read.
+pub(crate) async fn read_picture(state: &MinistryState, bytes: Bytes) -> Result<Option<String>, Refusal> {
+    let budget = Duration::from_millis(state.config.verify_budget_ms);
+    let deadline = std::time::Instant::now() + budget;
+    let work = async {
+        let slot = state.slots.clone().acquire_owned().await.map_err(|_| Refusal::Internal)?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            // The search stops between sizes once the budget is spent, so the slot is let go.
+            let go_on = || std::time::Instant::now() < deadline;
+            let texts = dcert_core::photo::read_qr_codes(&bytes, go_on).unwrap_or_default();
+            texts.iter().find_map(|t| dcert_core::seal::seal_from_qr_text(t))
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading a picture stopped unexpectedly");
+            Refusal::Internal
+        })
+    };
+    match tokio::time::timeout(budget, work).await {
+        Ok(found) => found,
+        Err(_) => {
+            tracing::warn!(budget_ms = state.config.verify_budget_ms, "reading a picture ran out of time");
+            Err(Refusal::TimedOut)
+        }
+    }
+}
+
 /// The serde name of a unit enum value (`success`, `not_a_certificate`, …).
 pub(crate) fn json_code<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {

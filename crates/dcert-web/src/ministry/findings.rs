@@ -25,6 +25,7 @@ pub(crate) fn words(c: &Chrome, finding: &Finding) -> String {
         Finding::Offline { as_of } | Finding::TrustListStale { issued: as_of } => t.f1(&key, date(as_of)),
         Finding::TrustListCurrent { sequence, issued } => t.f(&key, &[sequence, &date(issued)]),
         Finding::LogIncluded { index, size } => t.f(&key, &[&(index + 1), size]),
+        Finding::LogInBundle { size } => t.f1(&key, size),
         _ => t.s(&key).to_owned(),
     }
 }

@@ -96,8 +96,14 @@ impl Log {
 
     /// The latest checkpoint, signed.
     pub async fn checkpoint(&self, store: &MinistryStore) -> Result<String, LogError> {
+        Ok(self.sized_checkpoint(store).await?.1)
+    }
+
+    /// The latest checkpoint, signed, and the size of the tree it states.
+    pub async fn sized_checkpoint(&self, store: &MinistryStore) -> Result<(u64, String), LogError> {
         let mut state = self.synced(store).await?;
-        Ok(self.sign(&mut state))
+        let note = self.sign(&mut state);
+        Ok((state.tree.len(), note))
     }
 
     /// The evidence that leaf `index`, recorded at `recorded_at`, is in the latest checkpoint.
@@ -146,12 +152,12 @@ pub(crate) fn routes() -> Router<MinistryState> {
         .route("/api/v1/log/proof/consistency", get(consistency))
 }
 
-fn no_log() -> Response {
+pub(super) fn no_log() -> Response {
     let body = json!({ "error": { "code": "no_log", "message": "this registry keeps no transparency log" } });
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
-fn failed(e: LogError) -> Response {
+pub(super) fn failed(e: LogError) -> Response {
     match e {
         LogError::Proof(e) => super::api::bad_query(&e.to_string()),
         LogError::Store(e) => {

@@ -6,10 +6,12 @@
 //! the time are kept, for the statistics the Ministry's administrators see.
 
 mod api;
+mod bundle;
 mod console;
 mod content;
 mod findings;
 pub mod log;
+mod receipt;
 pub mod records;
 mod site;
 mod stats;
@@ -169,6 +171,8 @@ pub struct MinistryState {
     /// The registry's transparency log: its checkpoints and proofs are served, and status
     /// answers carry the proof of the file's record; without it neither is.
     pub log: Option<Arc<log::Log>>,
+    /// The signed offline bundle last made.
+    pub bundle: Arc<bundle::BundleCache>,
     /// The certificates' fonts, to show names with rare characters (王𪚥) on result pages as
     /// the certificate prints them.
     pub fonts: Option<Arc<FontBook>>,
@@ -220,6 +224,7 @@ impl MinistryState {
             registry_keys: None,
             status_signer: None,
             log: None,
+            bundle: Arc::default(),
             fonts: None,
         })
     }
@@ -317,6 +322,8 @@ pub fn ministry_router_for(state: MinistryState, part: Part) -> Router {
             .merge(site::routes(body_limit))
             .merge(api::routes(body_limit))
             .merge(log::routes())
+            .route("/api/v1/offline-bundle", get(bundle::offline_bundle))
+            .route("/receipt.pdf", post(receipt::receipt_pdf))
             // A record is a few hundred bytes: the body is refused past
             // dcert_core::records::MAX_BODY_BYTES before it is read whole.
             .route(

@@ -33,6 +33,8 @@ pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
         .route("/issuers/{id}", get(issuer))
         .route("/v/{issuer}/{number}/{language}/{version}", get(scanned))
         .route("/seal", get(seal_check))
+        .route("/S/{seal}", get(compact_seal))
+        .route("/scan", get(scan_page))
         .route("/static/verify.js", get(|| async { javascript(include_str!("../../static/verify.js")) }))
         .route("/static/seal.js", get(|| async { javascript(include_str!("../../static/seal.js")) }))
         .merge(common_routes())
@@ -63,6 +65,20 @@ async fn verify_page(c: Chrome, State(state): State<MinistryState>) -> Response 
         StatusCode::OK,
         VerifyPage { c: c.at("verify").back_to("/"), max_mb: max_bytes >> 20, max_bytes, error: None },
     )
+}
+
+#[derive(Template)]
+#[template(path = "ministry/scan.html")]
+struct ScanPage {
+    c: Chrome,
+    max_mb: usize,
+}
+
+/// `/scan`: a photo of a printed certificate's QR code, taken with the phone's camera (the
+/// file field opens it) or picked from the photos; posted to `/verify`, which reads the code in
+/// Rust. No script and no service elsewhere.
+async fn scan_page(c: Chrome, State(state): State<MinistryState>) -> Response {
+    render(StatusCode::OK, ScanPage { c: c.at("verify").back_to("/"), max_mb: state.config.max_upload_bytes >> 20 })
 }
 
 fn refused(c: Chrome, state: &MinistryState, refusal: &Refusal) -> Response {
@@ -121,8 +137,8 @@ struct ResultPage {
     certified: &'static str,
     newer: Option<String>,
     embedded_note: Option<&'static str>,
-    /// The signed receipt as a `data:` address to download, and its file name.
-    receipt: Option<(String, String)>,
+    /// The signed receipt offered to keep.
+    receipt: Option<ReceiptOffer>,
     /// The issuing institution's contact, on warning and failure pages.
     contact: Option<ContactView>,
     issuer: Option<String>,
@@ -143,6 +159,14 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
     if c.csrf.is_empty() || !upload.csrf.as_deref().is_some_and(|t| auth::constant_time_eq(&c.csrf, t)) {
         return refused(c, &state, &Refusal::Csrf);
     }
+    // A photo, a scan or a screenshot: its QR code's seal, if one can be read.
+    if dcert_core::verify::looks_like_picture(&upload.bytes) {
+        match api::read_picture(&state, upload.bytes.clone()).await {
+            Ok(Some(seal)) => return seal_page(c, &state, Some(seal), true).await,
+            Ok(None) => {}
+            Err(r) => return refused(c, &state, &r),
+        }
+    }
     match api::run_verification(&state, upload.bytes, "page").await {
         Ok(report) => {
             let mut page = result_page(c.at("verify").back_to("/"), &report, upload.name);
@@ -158,12 +182,29 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
                 let json = serde_json::to_vec_pretty(&receipt).unwrap_or_default();
                 let href = format!("data:application/json;base64,{}", base64ct::Base64::encode_string(&json));
                 let short = report.file_sha256.map(|h| h.to_string()[..8].to_owned()).unwrap_or_default();
-                page.receipt = Some((href, format!("dcert-receipt-{short}.json")));
+                page.receipt = Some(ReceiptOffer {
+                    href,
+                    name: format!("dcert-receipt-{short}.json"),
+                    json: String::from_utf8(json).unwrap_or_default(),
+                    pdf: state.fonts.is_some(),
+                });
             }
             render(StatusCode::OK, page)
         }
         Err(r) => refused(c, &state, &r),
     }
+}
+
+/// A signed receipt on the result page.
+struct ReceiptOffer {
+    /// The JSON as a `data:` address to download.
+    href: String,
+    /// Its file name.
+    name: String,
+    /// The JSON, which the PDF form posts back.
+    json: String,
+    /// Whether the site can draw it as a PDF (it has the certificate fonts).
+    pdf: bool,
 }
 
 fn result_page(c: Chrome, report: &Report, file_name: Option<String>) -> ResultPage {
@@ -538,6 +579,8 @@ struct SealQuery {
 #[template(path = "ministry/seal.html")]
 struct SealPage {
     c: Chrome,
+    /// Read from a photo, a scan or a screenshot.
+    photo: bool,
     outcome: &'static str,
     title: &'static str,
     lead: String,
@@ -557,6 +600,28 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
         .ok()
         .and_then(|q| q.0.s)
         .and_then(|s| s.find(dcert_core::seal::PREFIX).map(|start| s[start..].to_owned()));
+    seal_page(c, &state, text, false).await
+}
+
+/// `/S/{seal}`: where a compact QR code leads ([`dcert_core::seal::qr_text`]): the seal is in
+/// the address itself, so the page needs no script.
+async fn compact_seal(
+    c: Chrome,
+    State(state): State<MinistryState>,
+    axum::extract::Path(seal): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    if let Err(r) = api::check_rate(&state, &request) {
+        return refused(c, &state, &r);
+    }
+    let text = dcert_core::seal::seal_from_qr_text(&format!("{}{seal}", dcert_core::seal::QR_PATH));
+    seal_page(c, &state, text, false).await
+}
+
+/// The page of a QR code's seal `text` (none when the address or picture held none): checked
+/// against the trust list, with the registry's status of the certificate it names and the
+/// sealed data to compare with the paper; `photo` when it was read from a picture.
+async fn seal_page(c: Chrome, state: &MinistryState, text: Option<String>, photo: bool) -> Response {
     let t = c.t;
     let trust = state.trust();
     let Some(text) = text else {
@@ -564,6 +629,7 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
             StatusCode::BAD_REQUEST,
             SealPage {
                 c: c.at("verify").back_to("/"),
+                photo,
                 outcome: "failure",
                 title: t.s("moe.result.failure"),
                 lead: t.s("moe.seal.missing").to_owned(),
@@ -579,6 +645,7 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
                 StatusCode::OK,
                 SealPage {
                     c: c.at("verify").back_to("/"),
+                    photo,
                     outcome: "failure",
                     title: t.s("moe.result.failure"),
                     lead: t.s("moe.seal.invalid").to_owned(),
@@ -646,7 +713,8 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
         row("moe.field.diploma_number", "printed-number", d.printed_number.clone()),
         row("moe.field.issued_at", "issued-at", t.time(d.issued_at.unix())),
     ];
-    render(StatusCode::OK, SealPage { c: c.at("verify").back_to("/"), outcome, title: t.s(title), lead, reason, rows })
+    let c = c.at("verify").back_to("/");
+    render(StatusCode::OK, SealPage { c, photo, outcome, title: t.s(title), lead, reason, rows })
 }
 
 #[cfg(test)]

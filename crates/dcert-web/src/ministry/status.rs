@@ -11,8 +11,14 @@ use dcert_store::{MinistryStore, RegistryRecord, StoreError};
 /// Builds the status of the certificates in `records` (any order of the registry's log): issued
 /// files, with later versions superseding earlier ones, and revocations.
 pub fn registry_status(records: &[RegistryRecord], as_of: Timestamp) -> Result<MemoryRegistry, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt { what: "registry record", detail };
     let mut registry = MemoryRegistry::new(as_of);
+    add_records(&mut registry, records)?;
+    Ok(registry)
+}
+
+/// Adds `records` (next in the registry's log) to `registry`.
+pub fn add_records(registry: &mut MemoryRegistry, records: &[RegistryRecord]) -> Result<(), StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt { what: "registry record", detail };
     for r in records {
         let language: Language =
             r.language.parse().map_err(|_| corrupt(format!("a registry record has language {:?}", r.language)))?;
@@ -39,7 +45,7 @@ pub fn registry_status(records: &[RegistryRecord], as_of: Timestamp) -> Result<M
             _ => {}
         }
     }
-    Ok(registry)
+    Ok(())
 }
 
 /// Answers status questions from the Ministry's registry database. Verification is synchronous

@@ -45,15 +45,6 @@ fn message_links(html: &str) -> Vec<String> {
     hrefs(html).into_iter().filter(|h| h.starts_with("/demo/mail/messages/") && !h.ends_with("/attachment")).collect()
 }
 
-/// `html`'s text with the escapes askama writes read back.
-fn unescape(html: &str) -> String {
-    [("&#60;", "<"), ("&lt;", "<"), ("&#62;", ">"), ("&gt;", ">"), ("&#34;", "\""), ("&quot;", "\""), ("&#39;", "'")]
-        .iter()
-        .fold(html.to_owned(), |text, (escape, c)| text.replace(escape, c))
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
-}
-
 /// The message's text, between `<pre class="mail" id="body">` and `</pre>`.
 fn body_of(html: &str) -> &str {
     let start = html.find("<pre class=\"mail\" id=\"body\">").expect("the message's body");
@@ -192,14 +183,17 @@ async fn a_hostile_link_in_a_message_is_shown_as_text() {
 
     let list = page(&app, "/demo/mail/inbox?address=someone%40example.org", "").await;
     let subject = "<b onmouseover=alert(1)>hello</b>";
-    assert!(!list.contains("<b onmouseover") && unescape(&list).contains(subject), "the subject is text: {list}");
+    assert!(
+        !list.contains("<b onmouseover") && crate::support::unescape(&list).contains(subject),
+        "the subject is text: {list}"
+    );
     let message = page(&app, &format!("/demo/mail/messages/{id}"), "").await;
-    assert!(!message.contains("<b onmouseover") && unescape(&message).contains(subject), "{message}");
+    assert!(!message.contains("<b onmouseover") && crate::support::unescape(&message).contains(subject), "{message}");
     let shown = body_of(&message);
     assert_eq!(hrefs(shown), ["/portal"], "the only link is to this site's own page: {shown}");
     assert!(!shown.contains("<script") && !shown.contains("<a href=\"http://evil"), "{shown}");
     let inside = &shown[shown.find('>').unwrap() + 1..];
-    let text = unescape(&inside.replace("<a href=\"/portal\">", "").replace("</a>", ""));
+    let text = crate::support::unescape(&inside.replace("<a href=\"/portal\">", "").replace("</a>", ""));
     assert_eq!(text, body, "all of it shown, as text (the one real link's tags aside)");
     for text in ["javascript:alert(1)", "evil.example/steal", "localhost:8080.evil.example", "localhost:8081/verify"] {
         assert!(shown.contains(text), "{text} is still shown, as text: {shown}");

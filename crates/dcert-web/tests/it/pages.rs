@@ -326,6 +326,7 @@ async fn every_verification_site_page_and_result_passes_axe_and_fits_a_phone_in_
         ("issuer", "/issuers/nkust".into()),
         // Where a printout's QR code leads (without its seal: the status alone).
         ("scanned", format!("/v/nkust/{}/zh/1", cert.number)),
+        ("scan", "/scan".into()),
         ("not-found", "/no-such-page".into()),
     ];
     b.tour("verify", &pages, &mut findings).await;
@@ -343,6 +344,18 @@ async fn every_verification_site_page_and_result_passes_axe_and_fits_a_phone_in_
             let page = format!("verify-result-{}-{lang}", name.split('.').next().unwrap_or(name));
             b.check_page(&page, &mut findings).await;
         }
+    }
+    // A photo of a printout, taken through the scan page: the seal's data and status.
+    let printed = dir.0.join("printed.png");
+    std::fs::write(&printed, crate::support::picture_of(&std::fs::read(&files[0].1).unwrap())).unwrap();
+    for lang in ["zh", "en"] {
+        b.open_in(lang).await;
+        b.goto("/scan").await;
+        b.find("#photo").await.send_keys(&printed.display().to_string()).await.unwrap();
+        b.click("#scan-button").await;
+        b.wait_path("/verify").await;
+        b.find("#photo-scope").await;
+        b.check_page(&format!("verify-photo-{lang}"), &mut findings).await;
     }
     b.finish().await;
     contact_sheet().await;
@@ -435,7 +448,7 @@ return { name, visible, width: box.width, height: box.height, top: box.top, outl
 
 /// A one-pixel PNG: what a photo of a printout is to the verifier, a file that is not a
 /// certificate.
-const PNG_PIXEL: &[u8] = &[
+pub(crate) const PNG_PIXEL: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
     0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49,
     0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d,

@@ -511,3 +511,26 @@ pub fn account<'a>(
 ) -> dcert_store::NewAccount<'a> {
     dcert_store::NewAccount { username, display_name: name, password_hash: hash, role, campus, at: 1 }
 }
+
+/// The first page of `pdf` as a 150 dpi PNG, as a scan or a phone's photo of the printout gives
+/// it (Poppler's pdftoppm, which must be installed: a missing tool fails the test).
+pub fn picture_of(pdf: &[u8]) -> Vec<u8> {
+    let dir = dcert_testkit::TempDir::new("picture");
+    std::fs::write(dir.join("c.pdf"), pdf).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-gray", "-png", "-singlefile", "c.pdf", "page"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("pdftoppm is needed (Debian package poppler-utils; scripts/test installs it): {e}"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read(dir.join("page.png")).unwrap()
+}
+
+/// `html`'s text with the escapes askama writes read back.
+pub fn unescape(html: &str) -> String {
+    [("&#60;", "<"), ("&lt;", "<"), ("&#62;", ">"), ("&gt;", ">"), ("&#34;", "\""), ("&quot;", "\""), ("&#39;", "'")]
+        .iter()
+        .fold(html.to_owned(), |text, (escape, c)| text.replace(escape, c))
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}

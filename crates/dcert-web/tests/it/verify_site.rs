@@ -611,8 +611,13 @@ async fn the_status_api_answers_for_one_file_as_the_registry_records_it() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_api_route_and_each_answers() {
     let app = TestApp::new().await;
-    let site = Site::start(&app, |_| {}).await;
-    let doc = site.get("/openapi.json", "zh").await.json();
+    dcert_web::ministry::prepare(&app.ministry).await.unwrap();
+    let state = crate::support::ministry_site(app.ministry.clone(), trust_json(), MinistryConfig::new(REGISTRY))
+        .with_status_signer(crate::support::root().status_key)
+        .unwrap();
+    let site = Served::start(ministry_router(state)).await;
+    let get = |path: &'static str| site.send(Request::get(path).body(Body::empty()).unwrap());
+    let doc = get("/openapi.json").await.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
     for path in [
@@ -625,6 +630,7 @@ async fn the_openapi_document_describes_every_api_route_and_each_answers() {
         "/api/v1/log/entries",
         "/api/v1/log/proof/inclusion",
         "/api/v1/log/proof/consistency",
+        "/api/v1/offline-bundle",
     ] {
         assert!(paths.iter().any(|p| *p == path), "{path} is described");
     }
@@ -991,7 +997,8 @@ async fn a_verification_gives_a_receipt_signed_by_the_ministry_that_names_the_fi
     dcert_web::ministry::prepare(&app.ministry).await.unwrap();
     let state = crate::support::ministry_site(app.ministry.clone(), trust_json(), MinistryConfig::new(REGISTRY))
         .with_status_signer(crate::support::root().status_key)
-        .unwrap();
+        .unwrap()
+        .with_fonts(crate::support::fonts());
     let site = Served::start(ministry_router(state)).await;
     let request = Request::post("/api/v1/verify").header(header::CONTENT_TYPE, "application/pdf");
     let report = site.send(request.body(Body::from(s.current_zh.clone())).unwrap()).await.json();
@@ -1010,8 +1017,102 @@ async fn a_verification_gives_a_receipt_signed_by_the_ministry_that_names_the_fi
         .unwrap();
     let page = site.send(request).await.text();
     assert!(page.contains("驗證收據") && page.contains("href=\"data:application/json;base64,"), "{page}");
+    // Its PDF form, in the visitor's language, signed by the status signer with the JSON inside.
+    let field = page.split("name=\"receipt\" value=\"").nth(1).and_then(|v| v.split('"').next()).unwrap();
+    let json = crate::support::unescape(field);
+    let cookies = format!("csrf={csrf}; lang=zh");
+    let fields = [("csrf", csrf.as_str()), ("receipt", json.as_str())];
+    let pdf = site.send(crate::support::form_post("/receipt.pdf", cookies.clone(), &fields)).await;
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.text());
+    assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+    let read = dcert_core::receipt::verify_any(&pdf.body, &app.trust, Some(&s.current_zh)).unwrap();
+    assert_eq!(read.outcome, "success");
+    // A changed receipt is not drawn; nor is one posted without the visitor's token.
+    let changed = json.replacen("\"success\"", "\"failure\"", 1);
+    let fields = [("csrf", csrf.as_str()), ("receipt", changed.as_str())];
+    let refused = site.send(crate::support::form_post("/receipt.pdf", cookies.clone(), &fields)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.text().contains("這份驗證收據不是本網站簽發的"), "{}", refused.text());
+    let fields = [("csrf", "forged"), ("receipt", json.as_str())];
+    let forged = site.send(crate::support::form_post("/receipt.pdf", cookies, &fields)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
     // A failure has its receipt too (an employer keeps proof of a refusal as well).
     let request = Request::post("/api/v1/verify").header(header::CONTENT_TYPE, "application/pdf");
     let other = site.send(request.body(Body::from(b"%PDF-1.7 nothing".to_vec())).unwrap()).await.json();
     assert_eq!((&other["outcome"], &other["receipt"]["outcome"]), (&"failure".into(), &"failure".into()));
+}
+
+#[tokio::test]
+async fn the_offline_bundle_gives_each_sample_the_outcome_the_site_gives_and_needs_a_status_signer() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let unsigned = Site::start(&app, |_| {}).await;
+    let reply = unsigned.get("/api/v1/offline-bundle", "zh").await;
+    assert_eq!((reply.status, &reply.json()["error"]["code"]), (StatusCode::NOT_FOUND, &"no_bundle".into()));
+
+    let state = crate::support::ministry_site(app.ministry.clone(), trust_json(), MinistryConfig::new(REGISTRY))
+        .with_status_signer(crate::support::root().status_key)
+        .unwrap();
+    let site = Served::start(ministry_router(state)).await;
+    let reply = site.send(Request::get("/api/v1/offline-bundle").body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let bundle = dcert_core::bundle::Bundle::open(&reply.body, Some(app.trust.root.fingerprint())).unwrap();
+    let log = bundle.checkpoint.as_ref().expect("the log's checkpoint");
+    let (current, changed) = bundle.counts();
+    assert!(current > 0 && changed >= 2, "{current} current, {changed} changed");
+    let now = dcert_core::Timestamp(bundle.as_of.unix() + 60);
+    let status = dcert_core::bundle::BundleStatus { bundle: &bundle, now, max_age_seconds: 86_400 };
+    for (file, expected) in [
+        (&s.current_zh, pair("success", None)),
+        (&s.current_en, pair("success", None)),
+        (&s.superseded, pair("warning", Some("superseded"))),
+        (&s.revoked, pair("failure", Some("revoked"))),
+    ] {
+        let report = dcert_core::verify::verify(file, &bundle.trust, &status, now, &Default::default());
+        let report = serde_json::to_value(&report).unwrap();
+        assert_eq!(outcome(&report), expected, "{report:#}");
+        let request = Request::post("/api/v1/verify").header(header::CONTENT_TYPE, "application/pdf");
+        let online = site.send(request.body(Body::from(file.clone())).unwrap()).await.json();
+        assert_eq!(outcome(&online), expected, "the site agrees: {online:#}");
+        let log_check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "transparency_log").unwrap();
+        assert_eq!(log_check["finding"]["size"], log.size, "{log_check}");
+    }
+    // Asked again with nothing changed: the same bundle, not a new one.
+    let again = site.send(Request::get("/api/v1/offline-bundle").body(Body::empty()).unwrap()).await;
+    assert_eq!(again.body, reply.body);
+}
+
+#[tokio::test]
+async fn a_photo_of_a_printed_certificate_shows_its_sealed_data_and_status_and_its_address_needs_no_script() {
+    let app = TestApp::new().await;
+    let s = samples(&app).await;
+    let site = Site::start(&app, |_| {}).await;
+    let printed = crate::support::picture_of(&s.current_zh);
+    let page = site.page_form(&printed, "photo.png", "zh").await.text();
+    assert!(page.contains("data-outcome=\"success\"") && page.contains("id=\"photo-scope\""), "{page}");
+    assert!(page.contains("證明封印中的資料由發證單位簽發，並非證明這張紙本或照片本身是真的"), "{page}");
+    assert!(page.contains("id=\"field-number\">NKUST-"), "the sealed data to compare: {page}");
+    let revoked = site.page_form(&crate::support::picture_of(&s.revoked), "r.png", "en").await.text();
+    assert!(revoked.contains("data-outcome=\"failure\"") && revoked.contains("id=\"photo-scope\""), "{revoked}");
+    // A picture without a certificate's QR code: what to photograph instead.
+    let blank = site.page_form(crate::pages::PNG_PIXEL, "blank.png", "zh").await.text();
+    assert!(blank.contains("在這張圖片中找不到證書的 QR Code"), "{blank}");
+
+    // The code's own address: the seal in the path, read by the server, no script needed.
+    let texts = dcert_core::photo::read_qr_codes(&printed, || true).unwrap();
+    let text = texts.first().expect("the printout's QR code is read");
+    let path = &text[text.find(dcert_core::seal::QR_PATH).unwrap()..];
+    assert!(text.starts_with("HTTP://LOCALHOST:8081/S/"), "{text}");
+    let page = site.get(path, "zh").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let page = page.text();
+    assert!(page.contains("data-outcome=\"success\"") && !page.contains("photo-scope"), "{page}");
+    assert!(!page.contains("<script"), "no script: {page}");
+    // One character changed: the seal does not verify.
+    let mut changed = path.to_owned();
+    let at = changed.len() - 10;
+    let c = if &changed[at..=at] == "A" { "B" } else { "A" };
+    changed.replace_range(at..=at, c);
+    let page = site.get(&changed, "zh").await.text();
+    assert!(page.contains("data-outcome=\"failure\"") && page.contains("數位封印無效"), "{page}");
 }

@@ -5,13 +5,14 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use dcert_core::bundle::{Bundle, BundleStatus};
 use dcert_core::credential::IssuerRef;
 use dcert_core::issue::{self, IssuerKit};
 use dcert_core::keys::{CredentialKey, EcKey};
 use dcert_core::model::{Certificate, DegreeLevel, DegreeRecord, Language, Subject};
 use dcert_core::pdf::{Limits, PdfSigner, Template};
-use dcert_core::status::{self, Offline, StatusAnswer, StatusQuery, StatusSource};
+use dcert_core::status::{self, MemoryRegistry, Offline, StatusAnswer, StatusQuery, StatusSource};
 use dcert_core::tlog::{self, Inclusion, LogEntry, LogKey, MemoryLog};
 use dcert_core::trust::{
     Accreditation, CertEntry, Der, IssuerEntry, KeyEntry, LogDescriptor, TrustList, TrustListContent,
@@ -56,6 +57,26 @@ pub struct Figures {
     pub logged_to_verify: f64,
     /// verify_signed_logged / verify.
     pub signed_logged_to_verify: f64,
+    /// The offline bundle of `log_leaves` current certificates (each file and its credential).
+    pub bundle: BundleFigures,
+    /// Verification with the status from that bundle (`dcert verify --offline`).
+    pub verify_bundle: Rate,
+    /// verify_bundle / verify.
+    pub bundle_to_verify: f64,
+}
+
+/// The offline bundle's size and the time to make and to open it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleFigures {
+    /// Certificates in it.
+    pub certificates: u64,
+    /// Its size.
+    pub bytes: usize,
+    /// Seconds to make it from the registry in memory (the snapshot, the JSON, the signature).
+    pub made_seconds: f64,
+    /// Seconds to open it (read, check the signature, the list and the checkpoint, index).
+    pub opened_seconds: f64,
 }
 
 /// The registry's answer and the log's evidence, given in process.
@@ -123,7 +144,7 @@ fn status_key() -> EcKey {
 }
 
 /// A root, an institution and its trust list (naming a status signer and a log), in memory.
-fn world() -> Result<(IssuerKit, TrustList)> {
+fn world() -> Result<(IssuerKit, TrustList, Vec<u8>)> {
     let root_key = EcKey::from_seed(&[1; 32]).expect("a fixed valid seed");
     let profile = |cn: &str, role| CertProfile {
         common_name: cn.into(),
@@ -199,8 +220,9 @@ fn world() -> Result<(IssuerKit, TrustList)> {
         proof: None,
     };
     let json = TrustList::sign(&content, &signer_key)?;
-    let trust = TrustList::verify(&serde_json::to_vec(&json)?, Some(root.fingerprint()))?;
-    Ok((kit, trust))
+    let bytes = serde_json::to_vec(&json)?;
+    let trust = TrustList::verify(&bytes, Some(root.fingerprint()))?;
+    Ok((kit, trust, bytes))
 }
 
 fn certificate(n: u64) -> Result<Certificate> {
@@ -256,6 +278,49 @@ fn signed_answer(file: &issue::IssuedFile, log_leaves: u64, now: Timestamp) -> R
     Ok((serde_json::to_vec(&signed)?, InProcess { answer, inclusion }))
 }
 
+/// The registry's offline bundle of `certificates` current certificates, `file` among them (each
+/// file and its credential, with the log's checkpoint of their records), made and opened again.
+fn offline_bundle(
+    file: &issue::IssuedFile,
+    trust_bytes: &[u8],
+    trust: &TrustList,
+    certificates: u64,
+    now: Timestamp,
+) -> Result<(Bundle, BundleFigures)> {
+    let registered_at = ts("2025-07-01T00:00:00Z");
+    let mut registry = MemoryRegistry::new(now).with_log(MemoryLog::new(&tlog::origin_for(REGISTRY), log_key()));
+    for i in 0..certificates {
+        let (sha, number) = if i == certificates / 2 {
+            (file.sha256, "BENCH-00000000".to_owned())
+        } else {
+            (Sha256Digest::of(&i.to_be_bytes()), format!("BENCH-{i:08}"))
+        };
+        let degree = (CredentialType::Degree, None);
+        registry.record("bench", &number, Language::Zh, 1, degree, sha, registered_at);
+        registry.record_credential(sha, Sha256Digest::of(sha.as_bytes()));
+    }
+    let checkpoint = registry
+        .status_with_inclusion(&StatusQuery {
+            issuer_id: "bench".into(),
+            number: "BENCH-00000000".into(),
+            language: Language::Zh,
+            version: 1,
+            file_sha256: Some(file.sha256),
+        })
+        .1
+        .context("the bench registry proves its records")?
+        .checkpoint;
+    let start = Instant::now();
+    let signed =
+        dcert_core::bundle::sign(&registry.snapshot(), trust_bytes, Some(&checkpoint), now, REGISTRY, &status_key())?;
+    let bytes = serde_json::to_vec(&signed)?;
+    let made_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let bundle = Bundle::open(&bytes, Some(trust.root.fingerprint()))?;
+    let opened_seconds = start.elapsed().as_secs_f64();
+    Ok((bundle, BundleFigures { certificates, bytes: bytes.len(), made_seconds, opened_seconds }))
+}
+
 /// Runs the benchmark with `seconds` per measurement and the log's proofs made in a log of
 /// `log_leaves` records; with `only`, the other measurements get a token budget (for profiling
 /// one of them).
@@ -264,7 +329,7 @@ pub fn run(seconds: f64, log_leaves: u64, only: Option<&str>) -> Result<Figures>
         if only.is_none_or(|o| o == name) { Duration::from_secs_f64(seconds) } else { Duration::from_millis(1) }
     };
     let fonts = fonts::load()?;
-    let (kit, trust) = world()?;
+    let (kit, trust, trust_bytes) = world()?;
     let template = Template::default_for(CredentialType::Degree, Language::Zh);
     let at = ts("2025-07-01T00:00:00Z");
     let sample = issue::issue(&certificate(0)?, &kit, &template, &fonts, at)?;
@@ -284,6 +349,16 @@ pub fn run(seconds: f64, log_leaves: u64, only: Option<&str>) -> Result<Figures>
         );
     }
 
+    let (bundle, bundle_figures) = offline_bundle(&sample, &trust_bytes, &trust, log_leaves, now)?;
+    let from_bundle =
+        BundleStatus { bundle: &bundle, now, max_age_seconds: dcert_core::bundle::DEFAULT_MAX_AGE_SECONDS };
+    let report = verify::verify(&sample.bytes, &bundle.trust, &from_bundle, now, &limits);
+    anyhow::ensure!(
+        report.outcome == Outcome::Success && report.status_as_of == Some(now),
+        "the benchmark's sample does not verify with the offline bundle: {}",
+        report.summary
+    );
+
     let certs: Vec<Certificate> = (1..=64).map(certificate).collect::<Result<_>>()?;
     let issue = measure(budget_for("issue"), |n| {
         let cert = &certs[(n % 64) as usize];
@@ -298,6 +373,9 @@ pub fn run(seconds: f64, log_leaves: u64, only: Option<&str>) -> Result<Figures>
     let verify_signed_logged = measure(budget_for("verify-signed-logged"), |_| {
         black_box(verify::verify(black_box(&sample.bytes), &trust, &replay, now, &limits).outcome);
     });
+    let verify_bundle = measure(budget_for("verify-bundle"), |_| {
+        black_box(verify::verify(black_box(&sample.bytes), &bundle.trust, &from_bundle, now, &limits).outcome);
+    });
     let public = kit.credential_key.public();
     let message = [7u8; 64];
     let signature = kit.credential_key.sign(&message);
@@ -310,6 +388,9 @@ pub fn run(seconds: f64, log_leaves: u64, only: Option<&str>) -> Result<Figures>
         verify_to_floor: verify.per_second / floor.per_second,
         logged_to_verify: verify_logged.per_second / verify.per_second,
         signed_logged_to_verify: verify_signed_logged.per_second / verify.per_second,
+        bundle_to_verify: verify_bundle.per_second / verify.per_second,
+        bundle: bundle_figures,
+        verify_bundle,
         log_leaves,
         issue,
         verify,
@@ -335,6 +416,7 @@ pub fn text(f: &Figures) -> String {
     s.push_str(&row("verify", &f.verify));
     s.push_str(&row("+ log", &f.verify_logged));
     s.push_str(&row("+ signed", &f.verify_signed_logged));
+    s.push_str(&row("+ bundle", &f.verify_bundle));
     s.push_str(&row("floor", &f.floor));
     s.push_str(&format!(
         "  verify / floor = {:.2}  (floor: SHA-256 of the file + one Ed25519 verification)\n",
@@ -349,6 +431,15 @@ pub fn text(f: &Figures) -> String {
         "  + signed / verify = {:.2}  (the same, the answer's ECDSA signature checked too, as dcert verify \
          --registry does)\n",
         f.signed_logged_to_verify
+    ));
+    s.push_str(&format!(
+        "  + bundle / verify = {:.2}  (the status from a signed offline bundle of {} certificates, as dcert verify \
+         --offline does: {:.1} MB, made in {:.1} s, opened in {:.1} s)\n",
+        f.bundle_to_verify,
+        f.bundle.certificates,
+        f.bundle.bytes as f64 / 1e6,
+        f.bundle.made_seconds,
+        f.bundle.opened_seconds
     ));
     s
 }

@@ -59,7 +59,7 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
         /// Spend the time on one measurement only, e.g. to profile it.
-        #[arg(long, value_parser = ["issue", "verify", "verify-logged", "verify-signed-logged", "floor"])]
+        #[arg(long, value_parser = ["issue", "verify", "verify-logged", "verify-signed-logged", "verify-bundle", "floor"])]
         only: Option<String>,
         /// The size of the log the inclusion proofs are made in.
         #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]

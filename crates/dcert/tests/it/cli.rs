@@ -527,14 +527,18 @@ fn bench_log_makes_and_verifies_proofs_and_reports_their_sizes() {
 }
 
 #[test]
-fn bench_core_measures_verification_with_the_signed_status_and_the_log_proof_checked() {
+fn bench_core_measures_verification_with_the_signed_status_the_log_proof_and_the_offline_bundle() {
     let w = Workdir::new("bench-core");
     let out = w.ok(&["bench", "core", "--seconds", "0.02", "--log-leaves", "1000", "--json"]);
     let figures: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(figures["logLeaves"], 1000, "{out}");
-    for rate in ["issue", "verify", "verifyLogged", "verifySignedLogged", "floor"] {
+    for rate in ["issue", "verify", "verifyLogged", "verifySignedLogged", "verifyBundle", "floor"] {
         assert!(figures[rate]["count"].as_u64().unwrap() > 0, "{rate}: {out}");
     }
+    // The offline bundle of the log's 1,000 certificates: 2,000 records of 27 bytes of JSON, and
+    // the trust list, the checkpoint and the signature.
+    let bytes = figures["bundle"]["bytes"].as_u64().unwrap();
+    assert!((54_000..70_000).contains(&bytes), "{out}");
     // Checking a signed answer and a proof costs something, and not more than the verification.
     let ratio = figures["loggedToVerify"].as_f64().unwrap();
     assert!(ratio > 0.0 && ratio < 1.5, "{out}");

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use dcert_testkit::Multipart;
 use serde_json::Value;
 
-use crate::process::{Dir, Server, add_staff, dcert, demo_dir, http, serve};
+use crate::process::{Dir, Server, add_staff, dcert, dcert_without_network, demo_dir, http, serve};
 
 /// Two free ports in a row (the demo serves on N and N+1).
 pub(crate) fn free_pair() -> u16 {
@@ -30,6 +30,16 @@ pub(crate) fn ministry_serve(d: &std::path::Path, port: u16) -> Server {
     serve(d, &["ministry", "serve", "--config", "ministry.toml"], &listen, port)
 }
 
+/// `ministry.toml` for the demo's Ministry in `d/demo`, signing its status answers.
+fn write_ministry_config(d: &std::path::Path) {
+    let config = include_str!("../../../../examples/ministry.toml")
+        .replace("moe-data/ministry.db", "demo/ministry.db")
+        .replace("moe-data/keys/moe-root/", "demo/keys/moe-root/")
+        .replace("list = \"moe-data/trust.json\"", "list = \"demo/trust.json\"")
+        .replace("# status_key = ", "status_key = ");
+    std::fs::write(d.join("ministry.toml"), config).unwrap();
+}
+
 /// The report the API gives for `file`.
 pub(crate) fn api(port: u16, file: &[u8]) -> Value {
     let (status, _, body) = http(port, "POST", "/api/v1/verify", &[("Content-Type", "application/pdf".into())], file);
@@ -37,15 +47,20 @@ pub(crate) fn api(port: u16, file: &[u8]) -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
-/// The result page for `file`, posted as the page's form with the visitor's CSRF token.
-fn page(port: u16, file: &[u8]) -> String {
+/// The CSRF token the site gives a new visitor, as its cookie.
+fn csrf_cookie(port: u16) -> String {
     let (_, headers, _) = http(port, "GET", "/", &[], b"");
-    let csrf = headers
+    headers
         .iter()
         .find_map(|(k, v)| (k == "set-cookie").then(|| v.strip_prefix("csrf=")).flatten())
         .and_then(|v| v.split(';').next())
         .expect("a CSRF cookie")
-        .to_owned();
+        .to_owned()
+}
+
+/// The result page for `file`, posted as the page's form with the visitor's CSRF token.
+fn page(port: u16, file: &[u8]) -> String {
+    let csrf = csrf_cookie(port);
     let form = Multipart::new().field("csrf", csrf.as_bytes()).file("file", "c.pdf", "application/pdf", file);
     let (content_type, body) = form.finish();
     let headers = [("Content-Type", content_type), ("Cookie", format!("csrf={csrf}"))];
@@ -276,12 +291,7 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
     let dir = demo_dir("log-monitor");
     let d = &dir.0;
     let port = free_pair();
-    let config = include_str!("../../../../examples/ministry.toml")
-        .replace("moe-data/ministry.db", "demo/ministry.db")
-        .replace("moe-data/keys/moe-root/", "demo/keys/moe-root/")
-        .replace("list = \"moe-data/trust.json\"", "list = \"demo/trust.json\"")
-        .replace("# status_key = ", "status_key = ");
-    std::fs::write(d.join("ministry.toml"), config).unwrap();
+    write_ministry_config(d);
     let university = include_str!("../../../../examples/dcert.toml")
         .replace("ministry_listen = \"127.0.0.1:8081\"\n", "")
         .replace("dcert-data/", "demo/")
@@ -338,6 +348,28 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
     assert!(text(&out).contains("signed by the Ministry's status signer") && text(&out).contains("success"));
     let out = check_receipt("demo/samples/revoked.pdf");
     assert_eq!(out.status.code(), Some(1), "another file: {}", text(&out));
+    // Its PDF form, as the result page's button asks for it, checks the same way.
+    let csrf = csrf_cookie(port);
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect()
+    };
+    let form = format!("csrf={}&receipt={}", encode(&csrf), encode(&receipt.to_string()));
+    let headers =
+        [("Content-Type", "application/x-www-form-urlencoded".to_owned()), ("Cookie", format!("csrf={csrf}; lang=en"))];
+    let (status, _, pdf) = http(port, "POST", "/receipt.pdf", &headers, form.as_bytes());
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pdf));
+    std::fs::write(d.join("receipt.pdf"), &pdf).unwrap();
+    let args = ["verify-receipt", "--registry", &registry, "--state", "demo/verifier.toml", "--file"];
+    let out = dcert(d, &[&args[..], &["demo/samples/current-zh.pdf", "receipt.pdf"]].concat(), "");
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
+    let mut changed_pdf = pdf.clone();
+    let at = changed_pdf.len() / 2;
+    changed_pdf[at] ^= 0x20;
+    std::fs::write(d.join("receipt.pdf"), &changed_pdf).unwrap();
+    let out = dcert(d, &[&args[..], &["demo/samples/current-zh.pdf", "receipt.pdf"]].concat(), "");
+    assert_eq!(out.status.code(), Some(1), "a changed PDF receipt: {}", text(&out));
     let mut changed = receipt.clone();
     changed["outcome"] = "failure".into();
     std::fs::write(d.join("receipt.json"), serde_json::to_vec(&changed).unwrap()).unwrap();
@@ -404,4 +436,65 @@ fn the_log_monitor_lists_records_the_institution_did_not_issue_and_catches_a_rew
     let out = monitor();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("shrank"), "{}", text(&out));
+}
+
+#[test]
+fn the_offline_bundle_gives_every_demo_sample_the_registrys_outcome_with_no_network() {
+    let dir = demo_dir("offline-bundle");
+    let d = &dir.0;
+    let port = free_pair();
+    write_ministry_config(d);
+    let server = ministry_serve(d, port);
+    let registry = format!("http://127.0.0.1:{port}");
+    let samples =
+        ["current-zh", "current-en", "teacher-zh", "superseded", "reissued-zh", "revoked", "modified"].map(|name| {
+            let path = format!("demo/samples/{name}.pdf");
+            let out =
+                dcert(d, &["verify", "--registry", &registry, "--state", "demo/verifier.toml", "--json", &path], "");
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            (path, out.status.code(), report)
+        });
+    let (status, headers, bundle) = http(port, "GET", "/api/v1/offline-bundle", &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bundle));
+    assert!(headers.iter().any(|(k, v)| k == "content-disposition" && v.contains("dcert-offline-bundle.json")));
+    std::fs::write(d.join("bundle.json"), &bundle).unwrap();
+    let as_of = serde_json::from_slice::<Value>(&bundle).unwrap()["asOf"].as_str().unwrap().to_owned();
+    drop(server);
+
+    // The registry stopped, and no network at all: the same outcome for every sample.
+    let offline = |args: &[&str]| {
+        dcert_without_network(
+            d,
+            &[&["verify", "--offline", "bundle.json", "--state", "demo/verifier.toml"], args].concat(),
+        )
+    };
+    for (path, code, online) in &samples {
+        let out = offline(&["--json", path]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{path}: {stderr}"));
+        assert_eq!((out.status.code(), outcome(&report)), (*code, outcome(online)), "{path}: {report:#}");
+        assert!(stderr.contains(&format!("status as of the Ministry's offline bundle of {as_of}")), "{stderr}");
+        if !path.contains("modified") {
+            assert_eq!(report["statusAsOf"].as_str(), Some(as_of.as_str()), "{path}");
+        }
+    }
+    let out = offline(&["demo/samples/current-zh.pdf"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("Status as of the Ministry's offline bundle of {as_of}")), "{text}");
+
+    // Too old for the verifier: the status is unknown, and the file fails; allowed older, it passes.
+    let later = as_of.parse::<dcert_core::Timestamp>().unwrap().plus_seconds(8 * 86_400).to_string();
+    let out = offline(&["--at", &later, "--json", "demo/samples/current-zh.pdf"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.code(), outcome(&report)), (Some(1), ("failure", Some("status_unknown"))), "{report:#}");
+    let out = offline(&["--at", &later, "--max-bundle-age", "9", "--json", "demo/samples/current-zh.pdf"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(report["reason"], "status_unknown", "{report:#}");
+
+    // A bundle changed by one character is not believed at all.
+    let changed = String::from_utf8(bundle).unwrap().replacen("\"revoked\"", "\"current\"", 1);
+    std::fs::write(d.join("bundle.json"), changed).unwrap();
+    let out = offline(&["demo/samples/revoked.pdf"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the offline bundle bundle.json is not usable"));
 }

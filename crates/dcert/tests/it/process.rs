@@ -21,8 +21,23 @@ impl Drop for Server {
 
 /// Runs `dcert ARGS` in `dir` with `stdin` on its standard input (no key passphrase).
 pub fn dcert(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dcert"))
-        .args(args)
+    run(Command::new(env!("CARGO_BIN_EXE_dcert")).args(args), dir, stdin)
+}
+
+/// Runs `dcert ARGS` in `dir` in a network namespace of its own (`unshare -rn`): no address
+/// answers it, not even the loopback's.
+pub fn dcert_without_network(dir: &Path, args: &[&str]) -> Output {
+    let out = run(Command::new("unshare").args(["-rn", "--", env!("CARGO_BIN_EXE_dcert")]).args(args), dir, "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.starts_with("unshare:"),
+        "the test needs unshare -rn (util-linux; root, or user namespaces allowed): {stderr}"
+    );
+    out
+}
+
+fn run(command: &mut Command, dir: &Path, stdin: &str) -> Output {
+    let mut child = command
         .current_dir(dir)
         .env_remove("DCERT_KEY_PASSPHRASE")
         .env_remove("DCERT_ROOT_FINGERPRINT")
@@ -34,7 +49,7 @@ pub fn dcert(dir: &Path, args: &[&str], stdin: &str) -> Output {
         .unwrap();
     // A command that refuses its arguments may exit before it reads its input.
     if let Err(e) = child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing to dcert {args:?}: {e}");
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing to {command:?}: {e}");
     }
     child.wait_with_output().unwrap()
 }
