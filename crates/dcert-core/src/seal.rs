@@ -208,12 +208,19 @@ pub const QR_PATH: &str = "/S/";
 /// alphanumeric set (5.5 bits a character instead of 8) and none is percent-encoded, so the code
 /// is as small as it can be, and a phone opens the address as it is.
 pub fn qr_text(registry: &str, seal: &str) -> String {
-    let bytes = seal.strip_prefix(PREFIX).and_then(base45::decode).expect("a seal made by seal::sign");
+    let seal_path = qr_path(seal).expect("a seal made by seal::sign");
     let registry = registry.trim_end_matches('/');
     let (scheme, rest) = registry.split_once("://").unwrap_or(("", registry));
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let scheme = if scheme.is_empty() { String::new() } else { format!("{}://", scheme.to_ascii_uppercase()) };
-    format!("{scheme}{}{path}{QR_PATH}{}", host.to_ascii_uppercase(), base45::encode_url(&bytes))
+    format!("{scheme}{}{path}{seal_path}", host.to_ascii_uppercase())
+}
+
+/// The path of the seal's page on the registry's site: `/S/` and the seal's bytes in
+/// [`base45::encode_url`]; `None` for text that is not a seal.
+pub fn qr_path(seal: &str) -> Option<String> {
+    let bytes = seal.strip_prefix(PREFIX).and_then(base45::decode)?;
+    Some(format!("{QR_PATH}{}", base45::encode_url(&bytes)))
 }
 
 /// The seal (`DC1:` and base45) inside the text of a scanned QR code: a compact one

@@ -182,3 +182,91 @@ fn a_changed_unpinned_or_foreign_bundle_is_refused() {
     assert!(matches!(opened(b"{}", w), Err(BundleError::Malformed(_))));
     assert!(matches!(opened(&w.root.sign(&w.trust.content), w), Err(BundleError::Malformed(_))));
 }
+
+#[test]
+fn a_genuinely_signed_bundle_of_the_wrong_shape_is_refused_not_believed() {
+    let (w, file) = sample_zh();
+    let (registry, checkpoint) = registry_and_checkpoint(w, file);
+    let bytes = signed(w, &registry, Some(&checkpoint));
+    let original: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    // What a Ministry with a bug (or its key in the wrong hands) could sign: the signature holds,
+    // the shape does not.
+    let resigned = |change: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
+        let mut document = original.as_object().unwrap().clone();
+        document.remove("proof");
+        change(&mut document);
+        let options = dcert_core::di::ProofOptions {
+            created: now(),
+            verification_method: format!("{REGISTRY}/trust-list#status"),
+            proof_purpose: "assertionMethod",
+        };
+        let signed = dcert_core::di::sign_ecdsa(document, &w.root.status_key, &options).unwrap();
+        opened(&serde_json::to_vec(&signed).unwrap(), w)
+    };
+    assert!(resigned(&|_| {}).is_ok(), "re-signed unchanged, it opens");
+    let current = original["current"].as_str().unwrap().to_owned();
+    let records = {
+        use base64ct::Encoding;
+        base64ct::Base64::decode_vec(&current).unwrap()
+    };
+    let encode = |bytes: &[u8]| {
+        use base64ct::Encoding;
+        serde_json::Value::from(base64ct::Base64::encode_string(bytes))
+    };
+    // Out of order (the last record first), a record cut short, a count that does not match.
+    let mut unsorted = records[records.len() - 20..].to_vec();
+    unsorted.extend_from_slice(&records[..records.len() - 20]);
+    assert!(matches!(
+        resigned(&|d| {
+            d.insert("current".into(), encode(&unsorted));
+        }),
+        Err(BundleError::Malformed(_))
+    ));
+    let cut = &records[..records.len() - 1];
+    assert!(matches!(
+        resigned(&|d| {
+            d.insert("current".into(), encode(cut));
+        }),
+        Err(BundleError::Malformed(_))
+    ));
+    assert!(matches!(
+        resigned(&|d| {
+            d.insert("currentCount".into(), 1.into());
+        }),
+        Err(BundleError::Malformed(_))
+    ));
+    assert!(matches!(
+        resigned(&|d| {
+            d.insert("current".into(), "not base64!".into());
+        }),
+        Err(BundleError::Malformed(_))
+    ));
+    // A "changed" entry that says current, or names no key.
+    let current_entry = serde_json::json!([{ "key": "00".repeat(16), "status": "current", "registeredAt": now() }]);
+    assert!(matches!(
+        resigned(&|d| {
+            d.insert("changed".into(), current_entry.clone());
+        }),
+        Err(BundleError::Malformed(_))
+    ));
+    let keyless = serde_json::json!([{ "status": "revoked", "reason": "x", "revokedAt": now() }]);
+    assert!(matches!(
+        resigned(&|d| {
+            d.insert("changed".into(), keyless.clone());
+        }),
+        Err(BundleError::Malformed(_))
+    ));
+    // Another format, another type.
+    assert!(matches!(
+        resigned(&|d| {
+            d.insert("format".into(), 2.into());
+        }),
+        Err(BundleError::Malformed(_))
+    ));
+    assert!(matches!(
+        resigned(&|d| {
+            d.insert("type".into(), "DcertTrustList".into());
+        }),
+        Err(BundleError::Malformed(_))
+    ));
+}

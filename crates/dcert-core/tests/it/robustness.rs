@@ -337,3 +337,29 @@ fn regenerate_corpus() {
         write(&format!("mutated-{i:02}.pdf"), &bytes);
     }
 }
+
+#[test]
+fn odd_pictures_are_read_or_refused_without_a_panic() {
+    use dcert_core::photo::{PhotoError, read_qr_codes};
+    use image::ImageEncoder as _;
+    let png = |data: &[u8], w: u32, h: u32, kind: image::ExtendedColorType| {
+        let mut out = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut out).write_image(data, w, h, kind).unwrap();
+        out
+    };
+    // A line of one pixel, a 16-bit grey picture, a transparent one, a tiling of squares that
+    // look like a code's corners: no code, no panic.
+    let tiles: Vec<u8> = (0..400 * 400).map(|i| if (i % 400 / 7 + i / 400 / 7) % 2 == 0 { 0 } else { 255 }).collect();
+    for (what, bytes) in [
+        ("a line", png(&[0; 5000], 5000, 1, image::ExtendedColorType::L8)),
+        ("16-bit grey", png(&[0x80; 2 * 64 * 64], 64, 64, image::ExtendedColorType::L16)),
+        ("transparent", png(&[0; 4 * 32 * 32], 32, 32, image::ExtendedColorType::Rgba8)),
+        ("a tiling", png(&tiles, 400, 400, image::ExtendedColorType::L8)),
+    ] {
+        assert_eq!(read_qr_codes(&bytes, || true), Ok(Vec::new()), "{what}");
+    }
+    // A PNG cut short, and a JPEG's first bytes alone.
+    let whole = png(&tiles, 400, 400, image::ExtendedColorType::L8);
+    assert_eq!(read_qr_codes(&whole[..whole.len() / 2], || true), Err(PhotoError::Unreadable));
+    assert_eq!(read_qr_codes(&[0xff, 0xd8, 0xff, 0xe0, 0, 0x10], || true), Err(PhotoError::Unreadable));
+}

@@ -28,6 +28,7 @@ use crate::serve::{ClientSlot, PerClient};
 pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
     Router::new()
         .route("/api/v1/verify", post(verify_api).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/api/v1/picture", post(picture_api).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/api/v1/issuers", get(issuers))
         .route("/api/v1/status", get(status))
         .route("/api/v1/status/{issuer}/{number}/{language}/{version}", get(status_by_path))
@@ -415,6 +416,36 @@ pub(crate) fn json_code<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
+    }
+}
+
+/// `POST /api/v1/picture`: the certificate QR code in a picture (a camera's frame, a photo, a
+/// scan): `{"found": true, "path": "/S/…"}`, the page of its seal, or `{"found": false}`.
+async fn picture_api(State(state): State<MinistryState>, request: Request) -> Response {
+    if let Err(r) = check_rate(&state, &request) {
+        return r.json();
+    }
+    let upload = match read_upload(&state, request).await {
+        Ok(u) => u,
+        Err(r) => return r.json(),
+    };
+    if !verify::looks_like_picture(&upload.bytes) {
+        let body = json!({ "error": { "code": "not_a_picture",
+            "message": "send a JPEG or PNG picture", "messageZh": "請傳送 JPEG 或 PNG 圖片" } });
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, axum::Json(body)).into_response();
+    }
+    match read_picture(&state, upload.bytes).await {
+        Ok(seal) => {
+            let path = seal.as_deref().and_then(dcert_core::seal::qr_path);
+            let body = match path {
+                Some(path) => json!({ "found": true, "path": path }),
+                None => json!({ "found": false }),
+            };
+            let mut r = axum::Json(body).into_response();
+            r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(r) => r.json(),
     }
 }
 

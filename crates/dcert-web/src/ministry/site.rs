@@ -37,6 +37,7 @@ pub(crate) fn routes(upload_limit: usize) -> Router<MinistryState> {
         .route("/scan", get(scan_page))
         .route("/static/verify.js", get(|| async { javascript(include_str!("../../static/verify.js")) }))
         .route("/static/seal.js", get(|| async { javascript(include_str!("../../static/seal.js")) }))
+        .route("/static/scan.js", get(|| async { javascript(include_str!("../../static/scan.js")) }))
         .merge(common_routes())
 }
 

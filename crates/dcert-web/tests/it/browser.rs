@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -117,8 +117,9 @@ impl Driver {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The capabilities of a fresh headless Chromium.
-    fn capabilities(&self, javascript: bool) -> serde_json::Map<String, Value> {
+    /// The capabilities of a fresh headless Chromium; with `camera`, its camera films that video
+    /// (a YUV4MPEG2 file) and the page may use it without asking.
+    fn capabilities(&self, javascript: bool, camera: Option<&Path>) -> serde_json::Map<String, Value> {
         let mut caps = json!({
             "browserName": "chrome",
             "pageLoadStrategy": "normal",
@@ -145,6 +146,12 @@ impl Driver {
         });
         if !javascript {
             caps["goog:chromeOptions"]["prefs"]["profile.managed_default_content_settings.javascript"] = json!(2);
+        }
+        if let Some(video) = camera {
+            let args = caps["goog:chromeOptions"]["args"].as_array_mut().unwrap();
+            args.push(json!("--use-fake-ui-for-media-stream"));
+            args.push(json!("--use-fake-device-for-media-stream"));
+            args.push(json!(format!("--use-file-for-fake-video-capture={}", video.display())));
         }
         caps.as_object().unwrap().clone()
     }
@@ -191,13 +198,23 @@ impl Browser {
 
     /// Serves `router` on a free port and opens a fresh headless Chromium, with JavaScript on or off.
     pub(crate) async fn open_router(router: axum::Router, name: &'static str, javascript: bool) -> Browser {
+        Browser::open_router_with(router, name, javascript, None).await
+    }
+
+    /// [`Browser::open_router`], the browser's camera filming the video `camera` if given.
+    pub(crate) async fn open_router_with(
+        router: axum::Router,
+        name: &'static str,
+        javascript: bool,
+        camera: Option<&Path>,
+    ) -> Browser {
         let site = Served::start(router).await;
         let mut driver = Driver::start(name).await;
         let mut attempt = 0;
         let client = loop {
             attempt += 1;
             let connected = ClientBuilder::new(HttpConnector::new())
-                .capabilities(driver.capabilities(javascript))
+                .capabilities(driver.capabilities(javascript, camera))
                 .connect(&driver.url())
                 .await;
             match connected {
@@ -538,6 +555,68 @@ async fn ministry_state(app: &TestApp) -> dcert_web::ministry::MinistryState {
     crate::support::ministry_site(app.ministry.clone(), crate::support::trust_json(), config)
         .with_status_signer(crate::support::root().status_key)
         .unwrap()
+        .with_fonts(crate::support::fonts())
+}
+
+/// The first page of `pdf` as the only frame of a YUV4MPEG2 video, 1,280 pixels wide: what a
+/// phone's camera held over the printed certificate films.
+fn video_of_printout(pdf: &[u8], dir: &Path) -> PathBuf {
+    std::fs::write(dir.join("c.pdf"), pdf).unwrap();
+    let out = Command::new("pdftoppm")
+        .args(["-gray", "-scale-to", "1280", "-singlefile", "c.pdf", "page"])
+        .current_dir(dir)
+        .output()
+        .expect("pdftoppm is needed (Debian package poppler-utils; scripts/test installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A binary PGM: "P5", width, height, 255, then one byte a pixel.
+    let pgm = std::fs::read(dir.join("page.pgm")).unwrap();
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8(pgm[start..at].to_vec()).unwrap());
+    }
+    let pixels = &pgm[at + 1..];
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    // 4:2:0 needs even sides: the last column and row go if odd.
+    let (ew, eh) = (w & !1, h & !1);
+    let mut video = format!("YUV4MPEG2 W{ew} H{eh} F10:1 Ip A1:1 C420jpeg\nFRAME\n").into_bytes();
+    for row in 0..eh {
+        video.extend_from_slice(&pixels[row * w..row * w + ew]);
+    }
+    video.extend(std::iter::repeat_n(128u8, ew * eh / 2));
+    let path = dir.join("camera.y4m");
+    std::fs::write(&path, video).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scan_page_reads_a_printed_certificate_s_qr_code_live_from_the_camera() {
+    let app = TestApp::new().await;
+    let s = crate::verify_site::samples(&app).await;
+    let dir = TempDir::new("camera");
+    let video = video_of_printout(&s.current_zh, &dir.0);
+    let state = ministry_state(&app).await;
+    let router = dcert_web::ministry::ministry_router(state);
+    let b = Browser::open_router_with(router, "camera", true, Some(&video)).await;
+    b.goto("/scan").await;
+    b.click("#start-camera").await;
+    // The first frame the server reads opens the seal's page: its address holds the seal.
+    let deadline = Instant::now() + WAIT;
+    while !b.location().await.starts_with("/S/") {
+        assert!(Instant::now() < deadline, "the camera's code was not read: still at {}", b.location().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let outcome = b.find("#result").await.attr("data-outcome").await.unwrap();
+    assert_eq!(outcome.as_deref(), Some("success"));
+    assert!(b.text("#field-number").await.starts_with("NKUST-"));
+    b.finish().await;
 }
 
 /// A sample file: its name, where it is, its bytes, and the outcome it has.
