@@ -570,7 +570,8 @@ fn verify_pdf(bytes: &[u8], env: Env<'_>, b: &mut Builder, report: &mut Report) 
         [one] => one.signing_time,
         _ => None,
     };
-    let context = PdfContext { signer: pdf_issuer, signing_time, intact };
+    let credential_sha256 = Some(Sha256Digest::of(credential_bytes));
+    let context = PdfContext { signer: pdf_issuer, signing_time, intact, credential_sha256 };
     let authentic = verify_credential(&credential, Some(file_sha256), env, Some(&context), b, report);
     if !intact {
         // What the embedded data still proves: authentic when its proof, issuer and key hold and
@@ -663,8 +664,10 @@ struct PdfContext<'a> {
     /// The PDF's signing time (`/M`), as the file claims it.
     signing_time: Option<Timestamp>,
     /// Whether the signature covers the file unchanged; the status of a changed file is asked
-    /// by the credential's identity, since its hash is not one the registry knows.
+    /// by the hash of the credential it carries, since its own hash is not one the registry knows.
     intact: bool,
+    /// The SHA-256 of the embedded `credential.json`, byte for byte.
+    credential_sha256: Option<Sha256Digest>,
 }
 
 fn verify_credential(
@@ -755,13 +758,20 @@ fn verify_credential(
 
     // The status, asked now so that the registry's recorded time can bound the key check.
     let intact = pdf.is_none_or(|p| p.intact);
-    let (answer, inclusion) = status.status_with_inclusion(&StatusQuery {
+    let mut query = StatusQuery {
         issuer_id: issuer.entry.id.clone(),
         number: certificate.number.clone(),
         language: certificate.language,
         version: certificate.version,
-        file_sha256: if intact { file_sha256 } else { None },
-    });
+        file_sha256: if intact { file_sha256 } else { pdf.and_then(|p| p.credential_sha256) },
+    };
+    let (mut answer, mut inclusion) = status.status_with_inclusion(&query);
+    if !intact && matches!(answer, StatusAnswer::NotRegistered { .. }) {
+        // A record made before institutions sent their credentials' hashes: asked by the
+        // certificate alone, where the registry answers that (the Ministry's site does).
+        query.file_sha256 = None;
+        (answer, inclusion) = status.status_with_inclusion(&query);
+    }
     let registered_at = match &answer {
         StatusAnswer::Current { registered_at, .. } | StatusAnswer::Superseded { registered_at, .. } => {
             Some(*registered_at)
@@ -1113,6 +1123,16 @@ fn finish(mut report: Report, mut b: Builder) -> Report {
                     s.push_str(" The certificate it carries has been revoked by its issuer.")
                 }
                 _ => s.push_str(" The data embedded in it is not authentic either."),
+            }
+            s
+        }
+        (_, Some(Reason::StatusUnknown)) => {
+            let mut s = Reason::StatusUnknown.explain().to_owned();
+            // Why, when the status itself could not be believed (an old bundle, a registry down).
+            if let Some(check) = report.check(CheckName::RegistryStatus)
+                && check.finding == Finding::StatusUnavailable
+            {
+                s.push_str(&format!(" ({})", check.detail));
             }
             s
         }

@@ -40,7 +40,7 @@
     var warning = null;
     if (file.size === 0) problem = form.getAttribute("data-empty");
     else if (file.size > max) problem = form.getAttribute("data-too-large");
-    else if (!/\.(pdf|json)$/i.test(file.name)) warning = form.getAttribute("data-not-certificate");
+    else if (!/\.(pdf|json|jpe?g|png)$/i.test(file.name)) warning = form.getAttribute("data-not-certificate");
     message.textContent = problem || warning || message.getAttribute("data-ready");
     message.className = problem ? "error" : warning ? "warning" : "ok";
     button.disabled = !!problem;

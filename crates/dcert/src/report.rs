@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use dcert_core::verify::{CheckResult, Outcome, Report};
+use dcert_core::verify::{CheckName, CheckResult, Finding, Outcome, Report};
 
 fn outcome_label(outcome: Outcome) -> &'static str {
     match outcome {
@@ -89,7 +89,11 @@ pub fn text(file: &str, report: &Report) -> String {
             let _ = writeln!(s, "  status as of {t}");
         }
         None => {
-            let _ = writeln!(s, "  status as of the trust list ({}); no registry consulted", report.trust_list.issued);
+            // Offline by choice, or a registry (or bundle) whose answer could not be believed.
+            let asked =
+                report.check(CheckName::RegistryStatus).is_some_and(|c| c.finding == Finding::StatusUnavailable);
+            let why = if asked { "no status could be believed" } else { "no registry consulted" };
+            let _ = writeln!(s, "  status as of the trust list ({}); {why}", report.trust_list.issued);
         }
     }
     s

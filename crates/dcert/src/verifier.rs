@@ -223,6 +223,28 @@ impl VerifierState {
         Ok(())
     }
 
+    /// Holds an offline bundle's checkpoint of the log `log` against the largest one seen
+    /// before. Offline there is no consistency proof to ask for, so only a different tree of the
+    /// same size is caught (a fork, shown with both); nothing is remembered.
+    pub fn hold_offline(
+        &self,
+        log: &dcert_core::tlog::NoteVerifier,
+        current: &dcert_core::tlog::Checkpoint,
+    ) -> Result<()> {
+        let Some(note) = self.file.log_checkpoints.get(&log.name) else { return Ok(()) };
+        let Ok(seen) = dcert_core::tlog::Checkpoint::open(note, &log.name, log) else { return Ok(()) };
+        if seen.size == current.size && seen.root != current.root {
+            bail!(
+                "the bundle's log is not the one this verifier saw before (two different trees of {} records): a \
+                 rewritten or forked log.\n--- seen before ---\n{note}--- in the bundle ---\n{} records, root {}",
+                seen.size,
+                current.size,
+                dcert_core::tlog::hash_to_base64(&current.root)
+            );
+        }
+        Ok(())
+    }
+
     /// Writes the state: a new file beside the old one, then renamed over it.
     fn save(&self) -> Result<()> {
         let Some(path) = &self.path else {
@@ -331,6 +353,13 @@ pub fn verify_receipt(args: ReceiptArgs) -> Result<u8> {
                 println!("  log checkpoint\n{}", checkpoint.lines().map(|l| format!("    {l}\n")).collect::<String>());
             }
             Ok(EXIT_SUCCESS)
+        }
+        Err(dcert_core::receipt::ReceiptError::OtherFile(sha)) => {
+            println!(
+                "{}: a receipt signed by the Ministry, but about another file (SHA-256 {sha}), not this one",
+                args.receipt.display()
+            );
+            Ok(EXIT_FAILURE)
         }
         Err(e) => {
             println!("{}: NOT a valid receipt: {e}", args.receipt.display());
@@ -443,6 +472,11 @@ fn open_bundle(path: &Path, pin: Option<Sha256Digest>, state: &mut VerifierState
     if bundle.trust.pinned {
         state.accept_sequence(bundle.trust.root.fingerprint(), bundle.trust.content.sequence)?;
     }
+    if let (Some(log), Some(checkpoint)) = (&bundle.trust.log, &bundle.checkpoint) {
+        state
+            .hold_offline(log, checkpoint)
+            .with_context(|| format!("the offline bundle {} is not usable", path.display()))?;
+    }
     let (current, changed) = bundle.counts();
     eprintln!(
         "note: status as of the Ministry's offline bundle of {} ({current} current files and credentials, {changed} \
@@ -495,5 +529,20 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("= 9") && text.contains("= 1"), "{text}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_offline_bundle_s_checkpoint_of_another_tree_of_the_same_size_is_refused() {
+        use dcert_core::tlog::{Checkpoint, LogKey, NoteVerifier};
+        let key = LogKey::from_bytes(&[3; 32]);
+        let origin = "registry.test/log";
+        let log = NoteVerifier { name: origin.into(), key: key.verifying_key() };
+        let seen = Checkpoint { origin: origin.into(), size: 10, root: [1; 32] };
+        let mut state = VerifierState { path: None, file: StateFile::default() };
+        state.file.log_checkpoints.insert(origin.into(), seen.sign(origin, &key));
+        assert!(state.hold_offline(&log, &seen).is_ok(), "the same tree");
+        assert!(state.hold_offline(&log, &Checkpoint { size: 12, ..seen.clone() }).is_ok(), "a larger one");
+        let fork = state.hold_offline(&log, &Checkpoint { root: [2; 32], ..seen.clone() }).unwrap_err().to_string();
+        assert!(fork.contains("two different trees of 10 records"), "{fork}");
     }
 }

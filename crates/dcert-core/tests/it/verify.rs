@@ -491,3 +491,27 @@ fn a_trust_list_that_names_no_log_leaves_the_log_unknown_and_the_status_believed
     let log = report.check(CheckName::TransparencyLog).unwrap();
     assert_eq!((log.result, &log.finding), (CheckResult::Unknown, &verify::Finding::LogNothingToProve));
 }
+
+#[test]
+fn a_changed_file_s_status_is_asked_by_the_hash_of_the_credential_it_carries() {
+    let (w, file) = sample_zh();
+    let mut registry = registry_with(w, file);
+    registry.record_credential(file.sha256, file.credential_sha256);
+    // The registry answers only for the hash it is given: it must be the credential's.
+    struct OnlyByHash<'a>(&'a MemoryRegistry, std::cell::RefCell<Vec<Option<Sha256Digest>>>);
+    impl StatusSource for OnlyByHash<'_> {
+        fn status(&self, q: &StatusQuery) -> StatusAnswer {
+            self.1.borrow_mut().push(q.file_sha256);
+            self.0.status(q)
+        }
+    }
+    let source = OnlyByHash(&registry, Default::default());
+    let mut changed = file.bytes.clone();
+    let at = changed.len() / 3;
+    changed[at] ^= 0x01;
+    let report = check(&changed, &w.trust, &source);
+    assert_eq!(report.reason, Some(Reason::Modified));
+    assert_eq!(*source.1.borrow(), [Some(file.credential_sha256)], "one query, by the credential's hash");
+    assert_eq!(result(&report, CheckName::RegistryStatus), CheckResult::Pass);
+    assert_eq!(report.embedded_credential_authentic, Some(true));
+}

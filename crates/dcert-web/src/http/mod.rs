@@ -308,7 +308,8 @@ async fn switch_language<S: Site>(State(state): State<S>, Path(code): Path<Strin
     let safe = |b: &str| {
         b.starts_with('/')
             && !b.starts_with("//")
-            && b.bytes().all(|c| c.is_ascii_alphanumeric() || b"/-_.~?=&%+".contains(&c))
+            // `$ * :` for the QR code's seal pages (`/S/…`).
+            && b.bytes().all(|c| c.is_ascii_alphanumeric() || b"/-_.~?=&%+$*:".contains(&c))
             && !b.contains("%2F%2F")
     };
     let back = q.back.filter(|b| safe(b)).unwrap_or("/".into());

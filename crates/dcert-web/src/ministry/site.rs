@@ -79,7 +79,7 @@ struct ScanPage {
 /// file field opens it) or picked from the photos; posted to `/verify`, which reads the code in
 /// Rust. No script and no service elsewhere.
 async fn scan_page(c: Chrome, State(state): State<MinistryState>) -> Response {
-    render(StatusCode::OK, ScanPage { c: c.at("verify").back_to("/"), max_mb: state.config.max_upload_bytes >> 20 })
+    render(StatusCode::OK, ScanPage { c: c.at("verify"), max_mb: state.config.max_upload_bytes >> 20 })
 }
 
 fn refused(c: Chrome, state: &MinistryState, refusal: &Refusal) -> Response {
@@ -163,7 +163,7 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
     // A photo, a scan or a screenshot: its QR code's seal, if one can be read.
     if dcert_core::verify::looks_like_picture(&upload.bytes) {
         match api::read_picture(&state, upload.bytes.clone()).await {
-            Ok(Some(seal)) => return seal_page(c, &state, Some(seal), true).await,
+            Ok(Some(seal)) => return seal_page(c.back_to("/"), &state, Some(seal), true).await,
             Ok(None) => {}
             Err(r) => return refused(c, &state, &r),
         }
@@ -372,11 +372,15 @@ async fn about(c: Chrome) -> Response {
 struct DevelopersPage {
     c: Chrome,
     public_url: String,
+    /// The Ministry root's SHA-256 fingerprint, which verifiers pin.
+    root_fingerprint: String,
 }
 
 /// `/developers`: the API and the command line, for those who verify by program or offline.
 async fn developers(c: Chrome, State(state): State<MinistryState>) -> Response {
-    render(StatusCode::OK, DevelopersPage { c: c.at("developers"), public_url: state.config.public_url.clone() })
+    let root_fingerprint = state.trust().list.root.fingerprint().to_string();
+    let public_url = state.config.public_url.clone();
+    render(StatusCode::OK, DevelopersPage { c: c.at("developers"), public_url, root_fingerprint })
 }
 
 #[derive(Template)]
@@ -582,6 +586,8 @@ struct SealPage {
     c: Chrome,
     /// Read from a photo, a scan or a screenshot.
     photo: bool,
+    /// The issuing institution's contact, on warning and failure pages.
+    contact: Option<ContactView>,
     outcome: &'static str,
     title: &'static str,
     lead: String,
@@ -601,7 +607,7 @@ async fn seal_check(c: Chrome, State(state): State<MinistryState>, request: Requ
         .ok()
         .and_then(|q| q.0.s)
         .and_then(|s| s.find(dcert_core::seal::PREFIX).map(|start| s[start..].to_owned()));
-    seal_page(c, &state, text, false).await
+    seal_page(c.back_to("/"), &state, text, false).await
 }
 
 /// `/S/{seal}`: where a compact QR code leads ([`dcert_core::seal::qr_text`]): the seal is in
@@ -629,8 +635,9 @@ async fn seal_page(c: Chrome, state: &MinistryState, text: Option<String>, photo
         return render(
             StatusCode::BAD_REQUEST,
             SealPage {
-                c: c.at("verify").back_to("/"),
+                c: c.at("verify"),
                 photo,
+                contact: None,
                 outcome: "failure",
                 title: t.s("moe.result.failure"),
                 lead: t.s("moe.seal.missing").to_owned(),
@@ -645,12 +652,13 @@ async fn seal_page(c: Chrome, state: &MinistryState, text: Option<String>, photo
             return render(
                 StatusCode::OK,
                 SealPage {
-                    c: c.at("verify").back_to("/"),
+                    c: c.at("verify"),
                     photo,
+                    contact: None,
                     outcome: "failure",
                     title: t.s("moe.result.failure"),
                     lead: t.s("moe.seal.invalid").to_owned(),
-                    reason: Some(e.to_string()),
+                    reason: Some(t.s(seal_error_key(&e)).to_owned()),
                     rows: Vec::new(),
                 },
             );
@@ -683,15 +691,10 @@ async fn seal_page(c: Chrome, state: &MinistryState, text: Option<String>, photo
         A::Revoked { .. } => (
             "failure",
             "moe.result.failure",
-            t.s("moe.result.failure.lead").to_owned(),
+            t.s("moe.result.failure.lead.revoked").to_owned(),
             Some(t.s("moe.reason.revoked").to_owned()),
         ),
-        A::NotRegistered { .. } => (
-            "failure",
-            "moe.result.failure",
-            t.s("moe.result.failure.lead").to_owned(),
-            Some(t.s("moe.reason.not_registered").to_owned()),
-        ),
+        A::NotRegistered { .. } => ("failure", "moe.result.failure", t.s("moe.seal.not_registered").to_owned(), None),
         A::Unavailable { .. } | A::Offline => {
             ("warning", "moe.result.warning", t.s("moe.seal.status_unknown").to_owned(), None)
         }
@@ -706,7 +709,8 @@ async fn seal_page(c: Chrome, state: &MinistryState, text: Option<String>, photo
         row("moe.field.type", "type", t.s(kind).to_owned()),
         row("moe.field.number", "number", d.number.clone()),
         row("moe.field.version", "version", d.version.to_string()),
-        row("moe.field.name", "name", c.pick(&d.name_zh, &d.name_en).to_owned()),
+        // As the paper prints it: the certificate's own language, whatever the page's.
+        row("moe.field.name", "name", if d.language == Language::Zh { d.name_zh.clone() } else { d.name_en.clone() }),
         row("moe.field.birth", "birth", t.date(&d.birth_date)),
         row("moe.seal.title", "title", d.title.clone()),
         row("moe.seal.field", "field", d.field.clone()),
@@ -714,8 +718,22 @@ async fn seal_page(c: Chrome, state: &MinistryState, text: Option<String>, photo
         row("moe.field.diploma_number", "printed-number", d.printed_number.clone()),
         row("moe.field.issued_at", "issued-at", t.time(d.issued_at.unix())),
     ];
-    let c = c.at("verify").back_to("/");
-    render(StatusCode::OK, SealPage { c, photo, outcome, title: t.s(title), lead, reason, rows })
+    let c = c.at("verify");
+    // Whom to ask, when there is something to ask the institution about.
+    let contact = if outcome == "success" { None } else { contact_of(&c, state, &d.issuer_id).await };
+    render(StatusCode::OK, SealPage { c, photo, contact, outcome, title: t.s(title), lead, reason, rows })
+}
+
+/// The catalogue key that words why a seal was not believed.
+fn seal_error_key(e: &dcert_core::seal::SealError) -> &'static str {
+    use dcert_core::seal::SealError as E;
+    match e {
+        E::Malformed(_) => "moe.seal.error.malformed",
+        E::UnknownKey => "moe.seal.error.unknown_key",
+        E::BadSignature => "moe.seal.error.bad_signature",
+        E::IssuerMismatch { .. } => "moe.seal.error.issuer_mismatch",
+        E::KeyNotValid(_) => "moe.seal.error.key_not_valid",
+    }
 }
 
 #[cfg(test)]

@@ -1094,6 +1094,8 @@ async fn a_photo_of_a_printed_certificate_shows_its_sealed_data_and_status_and_i
     assert!(page.contains("id=\"field-number\">NKUST-"), "the sealed data to compare: {page}");
     let revoked = site.page_form(&crate::support::picture_of(&s.revoked), "r.png", "en").await.text();
     assert!(revoked.contains("data-outcome=\"failure\"") && revoked.contains("id=\"photo-scope\""), "{revoked}");
+    assert!(revoked.contains("The issuer has revoked this certificate; it is no longer valid."), "{revoked}");
+    assert!(!revoked.contains("not a certificate certified by an institution"), "no file here: {revoked}");
     // A picture without a certificate's QR code: what to photograph instead.
     let blank = site.page_form(crate::pages::PNG_PIXEL, "blank.png", "zh").await.text();
     assert!(blank.contains("在這張圖片中找不到證書的 QR Code"), "{blank}");
@@ -1115,4 +1117,5 @@ async fn a_photo_of_a_printed_certificate_shows_its_sealed_data_and_status_and_i
     changed.replace_range(at..=at, c);
     let page = site.get(&changed, "zh").await.text();
     assert!(page.contains("data-outcome=\"failure\"") && page.contains("數位封印無效"), "{page}");
+    assert!(page.contains("封印的簽章不符") && !page.contains("signature does not verify"), "in Chinese: {page}");
 }
