@@ -240,6 +240,19 @@ pub fn to_pdf(
     Ok(crate::pdf::pades::sign(unsigned, signer, at)?)
 }
 
+/// Whether `bytes` are a receipt, good or not: JSON of the receipt's type, or a PDF carrying
+/// [`RECEIPT_FILE_NAME`] (a certificate file carries `credential.json` instead).
+pub fn looks_like_receipt(bytes: &[u8]) -> bool {
+    if crate::pdf::read::looks_like_pdf(bytes) {
+        return matches!(
+            crate::pdf::read::attachment(bytes, RECEIPT_FILE_NAME, &crate::pdf::Limits::default()),
+            Ok(Some(_))
+        );
+    }
+    bytes.len() <= MAX_RECEIPT_BYTES
+        && crate::json::parse_strict(bytes).is_ok_and(|d| d.get("type").and_then(Value::as_str) == Some(RECEIPT_TYPE))
+}
+
 /// Checks a receipt given as its JSON or as its PDF form: for a PDF, that the status signer of
 /// `trust` signed the PDF unchanged, then the JSON it carries, as [`verify`] does.
 pub fn verify_any(bytes: &[u8], trust: &TrustList, file: Option<&[u8]>) -> Result<Receipt, ReceiptError> {

@@ -61,6 +61,60 @@ pub(crate) async fn receipt_pdf(
         .into_response())
 }
 
+#[derive(askama::Template)]
+#[template(path = "ministry/receipt_check.html")]
+struct ReceiptCheckPage {
+    c: Chrome,
+    outcome: &'static str,
+    title: &'static str,
+    lead: &'static str,
+    reason: Option<String>,
+    rows: Vec<(String, String)>,
+}
+
+/// The page of a receipt uploaded to the verification form: whether the Ministry signed it, and
+/// what it says, in the visitor's language.
+pub(crate) fn receipt_check(c: Chrome, state: &MinistryState, bytes: &[u8]) -> Response {
+    let t = c.t;
+    let trust = state.trust();
+    let page = match dcert_core::receipt::verify_any(bytes, &trust.list, None) {
+        Ok(receipt) => {
+            let registry = trust.list.content.registry.clone();
+            ReceiptCheckPage {
+                c,
+                outcome: "success",
+                title: t.s("moe.receipt.check.valid"),
+                lead: t.s("moe.receipt.check.valid.lead"),
+                reason: None,
+                rows: words(t, &receipt, &trust.list, &registry).rows,
+            }
+        }
+        Err(e) => ReceiptCheckPage {
+            c,
+            outcome: "failure",
+            title: t.s("moe.receipt.check.invalid"),
+            lead: t.s("moe.receipt.check.invalid.lead"),
+            reason: Some(t.s(receipt_error_key(&e)).to_owned()),
+            rows: Vec::new(),
+        },
+    };
+    match crate::http::page(page) {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The catalogue key that words why a receipt was not believed.
+fn receipt_error_key(e: &dcert_core::receipt::ReceiptError) -> &'static str {
+    use dcert_core::receipt::ReceiptError as E;
+    match e {
+        E::Malformed(_) => "moe.receipt.error.malformed",
+        E::NoSigner => "moe.receipt.error.no_signer",
+        E::NotSigned | E::SignerNotValid => "moe.receipt.error.not_signed",
+        E::OtherFile(_) => "moe.receipt.error.malformed",
+    }
+}
+
 /// What the receipt's page says, in the language of `t`.
 fn words(t: Texts, r: &Receipt, trust: &dcert_core::trust::TrustList, registry: &str) -> ReceiptWords {
     let worded =

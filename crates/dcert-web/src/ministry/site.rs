@@ -168,7 +168,14 @@ async fn verify_form(c: Chrome, State(state): State<MinistryState>, request: Req
             Err(r) => return refused(c, &state, &r),
         }
     }
+    let bytes = upload.bytes.clone();
     match api::run_verification(&state, upload.bytes, "page").await {
+        // A verification receipt kept from an earlier visit: whether the Ministry signed it.
+        Ok(report)
+            if report.reason == Some(Reason::NotACertificate) && dcert_core::receipt::looks_like_receipt(&bytes) =>
+        {
+            super::receipt::receipt_check(c.at("verify").back_to("/"), &state, &bytes)
+        }
         Ok(report) => {
             let mut page = result_page(c.at("verify").back_to("/"), &report, upload.name);
             // Whom to ask, when there is something to ask the institution about.

@@ -334,6 +334,25 @@ async fn every_verification_site_page_and_result_passes_axe_and_fits_a_phone_in_
     std::fs::write(&photo, PNG_PIXEL).unwrap();
     let mut uploads: Vec<(&str, PathBuf)> = files.iter().map(|(name, path, _, _)| (*name, path.clone())).collect();
     uploads.push(("photo.png", photo));
+    // A receipt kept from an earlier verification, uploaded to be checked.
+    let report = dcert_core::verify::verify(
+        &files[0].2,
+        &app.trust,
+        &dcert_core::status::Offline,
+        dcert_web::http::now(),
+        &Default::default(),
+    );
+    let receipt = dcert_core::receipt::sign(
+        &report,
+        None,
+        dcert_web::http::now(),
+        crate::support::REGISTRY,
+        &crate::support::root().status_key,
+    )
+    .unwrap();
+    let receipt_path = dir.0.join("receipt.json");
+    std::fs::write(&receipt_path, serde_json::to_vec(&receipt).unwrap()).unwrap();
+    uploads.push(("receipt.json", receipt_path));
     for lang in ["zh", "en"] {
         for (name, path) in &uploads {
             b.open_in(lang).await;

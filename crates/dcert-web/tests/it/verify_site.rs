@@ -1027,6 +1027,26 @@ async fn a_verification_gives_a_receipt_signed_by_the_ministry_that_names_the_fi
     assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
     let read = dcert_core::receipt::verify_any(&pdf.body, &app.trust, Some(&s.current_zh)).unwrap();
     assert_eq!(read.outcome, "success");
+    // Either form, uploaded to the verification form later, is recognised and checked.
+    let upload = |bytes: Vec<u8>, name: &'static str| {
+        let form = multipart(&[("csrf", None, csrf.as_bytes()), ("file", Some(name), &bytes)]);
+        let request = Request::post("/verify")
+            .header(header::CONTENT_TYPE, form.0)
+            .header(header::COOKIE, format!("csrf={csrf}; lang=zh"))
+            .body(Body::from(form.1))
+            .unwrap();
+        site.send(request)
+    };
+    for (bytes, name) in [(json.clone().into_bytes(), "receipt.json"), (pdf.body.clone(), "receipt.pdf")] {
+        let page = upload(bytes, name).await.text();
+        assert!(page.contains("收據有效") && page.contains("data-outcome=\"success\""), "{name}: {page}");
+        assert!(
+            page.contains("認證成功") && page.contains(&dcert_core::Sha256Digest::of(&s.current_zh).to_string()),
+            "what it records: {page}"
+        );
+    }
+    let page = upload(json.replacen("\"success\"", "\"failure\"", 1).into_bytes(), "receipt.json").await.text();
+    assert!(page.contains("收據無效") && page.contains("在簽發後被修改過"), "{page}");
     // A changed receipt is not drawn; nor is one posted without the visitor's token.
     let changed = json.replacen("\"success\"", "\"failure\"", 1);
     let fields = [("csrf", csrf.as_str()), ("receipt", changed.as_str())];
