@@ -161,8 +161,8 @@ pub struct Bundle {
     pub as_of: Timestamp,
     /// The log's checkpoint of the snapshot's records, when the trust list names a log.
     pub checkpoint: Option<Checkpoint>,
-    /// The current files and credentials: sorted [`RECORD`]-byte records.
-    current: Vec<u8>,
+    /// The current files and credentials, sorted by key.
+    current: Vec<[u8; RECORD]>,
     /// The superseded and revoked ones, by key.
     changed: HashMap<[u8; PREFIX], StatusAnswer>,
 }
@@ -211,16 +211,14 @@ impl Bundle {
             .and_then(|b| Base64::decode_vec(b).ok())
             .ok_or(Malformed("its current files are not base64"))?;
         let count = field("currentCount").and_then(Value::as_u64).ok_or(Malformed("no count of current files"))?;
-        if current.len() % RECORD != 0 || (current.len() / RECORD) as u64 != count {
+        let (records, rest) = current.as_chunks::<RECORD>();
+        if !rest.is_empty() || records.len() as u64 != count {
             return Err(Malformed("its current files are not whole records"));
         }
-        if !current
-            .chunks_exact(RECORD)
-            .zip(current.chunks_exact(RECORD).skip(1))
-            .all(|(a, b)| a[..PREFIX] < b[..PREFIX])
-        {
+        if !records.is_sorted_by(|a, b| a[..PREFIX] < b[..PREFIX]) {
             return Err(Malformed("its current files are not in order"));
         }
+        let current = records.to_vec();
         let mut changed = HashMap::new();
         for entry in field("changed").and_then(Value::as_array).ok_or(Malformed("no changed files"))? {
             let key: [u8; PREFIX] = entry
@@ -242,7 +240,7 @@ impl Bundle {
 
     /// How many files and credentials the bundle knows: current, and superseded or revoked.
     pub fn counts(&self) -> (usize, usize) {
-        (self.current.len() / RECORD, self.changed.len())
+        (self.current.len(), self.changed.len())
     }
 
     /// The snapshot's status of the file or credential `query` names, as of the bundle: `None`
@@ -252,21 +250,9 @@ impl Bundle {
         if let Some(answer) = self.changed.get(&key) {
             return Some(answer.clone());
         }
-        let prefix = &key[..];
-        let (mut low, mut high) = (0, self.current.len() / RECORD);
-        while low < high {
-            let mid = (low + high) / 2;
-            let record = &self.current[mid * RECORD..(mid + 1) * RECORD];
-            match record[..PREFIX].cmp(prefix) {
-                std::cmp::Ordering::Less => low = mid + 1,
-                std::cmp::Ordering::Greater => high = mid,
-                std::cmp::Ordering::Equal => {
-                    let at = u32::from_be_bytes(record[PREFIX..].try_into().expect("four bytes"));
-                    return Some(StatusAnswer::Current { registered_at: Timestamp(i64::from(at)), as_of: self.as_of });
-                }
-            }
-        }
-        None
+        let found = self.current.binary_search_by(|record| record[..PREFIX].cmp(&key[..])).ok()?;
+        let at = u32::from_be_bytes(self.current[found][PREFIX..].try_into().expect("four bytes"));
+        Some(StatusAnswer::Current { registered_at: Timestamp(i64::from(at)), as_of: self.as_of })
     }
 }
 

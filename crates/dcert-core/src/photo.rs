@@ -60,10 +60,15 @@ pub fn read_qr_codes(bytes: &[u8], go_on: impl Fn() -> bool) -> Result<Vec<Strin
             break;
         }
         let scaled = if target == side {
-            grey.clone()
+            std::borrow::Cow::Borrowed(&grey)
         } else {
             let (w, h) = (grey.width() * target / side, grey.height() * target / side);
-            image::imageops::resize(&grey, w.max(1), h.max(1), image::imageops::FilterType::Triangle)
+            std::borrow::Cow::Owned(image::imageops::resize(
+                &grey,
+                w.max(1),
+                h.max(1),
+                image::imageops::FilterType::Triangle,
+            ))
         };
         // The reader is not ours: a panic on a strange picture is "no code", not a crash.
         let found = std::panic::catch_unwind(|| search(&scaled)).unwrap_or_default();

@@ -342,34 +342,45 @@ async fn read_body(state: &MinistryState, request: Request, limit: usize) -> Res
 
 /// Verifies `bytes` against the published trust list and the registry, within the time budget,
 /// and counts the outcome (the file itself is dropped).
-pub(crate) async fn run_verification(state: &MinistryState, bytes: Bytes, channel: &str) -> Result<Report, Refusal> {
+/// Runs `work` on a verification slot and a blocking thread, within the verification's time
+/// budget; `work` is told when the budget ends. The slot goes with the work into its thread:
+/// work past its budget keeps its slot until it really ends, so slow files cannot pile up threads.
+async fn on_a_slot<T: Send + 'static>(
+    state: &MinistryState,
+    what: &'static str,
+    work: impl FnOnce(std::time::Instant) -> T + Send + 'static,
+) -> Result<T, Refusal> {
     let budget = Duration::from_millis(state.config.verify_budget_ms);
-    let started = tokio::time::Instant::now();
-    let work = async {
-        // The slot goes with the verification into its thread: a verification past its budget
-        // keeps its slot until it really ends, so slow files cannot pile up threads.
+    let deadline = std::time::Instant::now() + budget;
+    let run = async {
         let slot = state.slots.clone().acquire_owned().await.map_err(|_| Refusal::Internal)?;
-        let trust = state.trust();
-        let limits = Limits { max_file_bytes: state.config.max_upload_bytes, ..Limits::default() };
-        let status = state.store_status();
-        let file = bytes.clone();
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            verify::verify(&file, &trust.list, &status, status.now, &limits)
+            work(deadline)
         })
         .await
         .map_err(|e| {
-            tracing::error!(error = %e, "a verification stopped unexpectedly");
+            tracing::error!(error = %e, what, "work on a verification slot stopped unexpectedly");
             Refusal::Internal
         })
     };
-    let report = match tokio::time::timeout_at(started + budget, work).await {
-        Ok(r) => r?,
+    match tokio::time::timeout(budget, run).await {
+        Ok(done) => done,
         Err(_) => {
-            tracing::warn!(budget_ms = state.config.verify_budget_ms, "a verification ran out of time");
-            return Err(Refusal::TimedOut);
+            tracing::warn!(budget_ms = state.config.verify_budget_ms, what, "ran out of time");
+            Err(Refusal::TimedOut)
         }
-    };
+    }
+}
+
+pub(crate) async fn run_verification(state: &MinistryState, bytes: Bytes, channel: &str) -> Result<Report, Refusal> {
+    let trust = state.trust();
+    let limits = Limits { max_file_bytes: state.config.max_upload_bytes, ..Limits::default() };
+    let status = state.store_status();
+    let file = bytes.clone();
+    let report =
+        on_a_slot(state, "a verification", move |_| verify::verify(&file, &trust.list, &status, status.now, &limits))
+            .await?;
     let sha256 = report.file_sha256.unwrap_or_else(|| Sha256Digest::of(&bytes));
     state.stats.record(Verification {
         at: report.verified_at.unix(),
@@ -385,30 +396,13 @@ pub(crate) async fn run_verification(state: &MinistryState, bytes: Bytes, channe
 /// read on a verification slot within the verification's time budget; `None` if the picture
 /// holds no certificate QR code or cannot be read.
 pub(crate) async fn read_picture(state: &MinistryState, bytes: Bytes) -> Result<Option<String>, Refusal> {
-    let budget = Duration::from_millis(state.config.verify_budget_ms);
-    let deadline = std::time::Instant::now() + budget;
-    let work = async {
-        let slot = state.slots.clone().acquire_owned().await.map_err(|_| Refusal::Internal)?;
-        tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            // The search stops between sizes once the budget is spent, so the slot is let go.
-            let go_on = || std::time::Instant::now() < deadline;
-            let texts = dcert_core::photo::read_qr_codes(&bytes, go_on).unwrap_or_default();
-            texts.iter().find_map(|t| dcert_core::seal::seal_from_qr_text(t))
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "reading a picture stopped unexpectedly");
-            Refusal::Internal
-        })
-    };
-    match tokio::time::timeout(budget, work).await {
-        Ok(found) => found,
-        Err(_) => {
-            tracing::warn!(budget_ms = state.config.verify_budget_ms, "reading a picture ran out of time");
-            Err(Refusal::TimedOut)
-        }
-    }
+    on_a_slot(state, "reading a picture", move |deadline| {
+        // The search stops between sizes once the budget is spent, so the slot is let go.
+        let go_on = || std::time::Instant::now() < deadline;
+        let texts = dcert_core::photo::read_qr_codes(&bytes, go_on).unwrap_or_default();
+        texts.iter().find_map(|t| dcert_core::seal::seal_from_qr_text(t))
+    })
+    .await
 }
 
 /// The serde name of a unit enum value (`success`, `not_a_certificate`, …).
